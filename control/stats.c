@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Counter totals and the human-readable report (see stats.h). */
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include <rte_ethdev.h>
+
+#include "control/stats.h"
+
+static void
+counters_add(struct eph_counters *t, const struct eph_counters *c)
+{
+	t->rx += c->rx;
+	t->forwarded += c->forwarded;
+	t->echo_replies += c->echo_replies;
+	t->icmp_errors_sent += c->icmp_errors_sent;
+	t->icmp_errors_suppressed += c->icmp_errors_suppressed;
+	t->to_control += c->to_control;
+	t->from_control += c->from_control;
+	t->polls += c->polls;
+	t->busy_polls += c->busy_polls;
+	for (unsigned int p = 0; p < EPH_MAX_PORTS; p++) {
+		t->port[p].rx += c->port[p].rx;
+		t->port[p].tx += c->port[p].tx;
+	}
+	for (unsigned int i = 0; i < EPH_DROP_MAX; i++)
+		t->drop[i] += c->drop[i];
+}
+
+void
+eph_stats_total(const struct eph_dp *dp, struct eph_counters *total)
+{
+	memset(total, 0, sizeof(*total));
+	for (unsigned int i = 0; i < dp->n_workers; i++)
+		counters_add(total, &dp->workers[i]->stats);
+	/* Packets the control lcore sends or receives are counted by workers: add its drops. */
+	for (unsigned int i = 0; i < EPH_DROP_MAX; i++)
+		total->drop[i] += dp->control_stats.drop[i];
+}
+
+const char *
+eph_ip_str(uint32_t ip_be, char *buf, size_t len)
+{
+	struct in_addr a = { .s_addr = ip_be };
+
+	return inet_ntop(AF_INET, &a, buf, (socklen_t)len);
+}
+
+void
+eph_stats_print(FILE *f, const struct eph_dp *dp, const struct eph_arp *arp)
+{
+	struct eph_counters t;
+	char ip[INET_ADDRSTRLEN];
+
+	eph_stats_total(dp, &t);
+	fprintf(f, "%-10s %-8s %-18s %12s %12s %10s %10s %10s\n", "port", "role", "address", "rx",
+		"tx", "hw-missed", "hw-ierr", "hw-oerr");
+	for (unsigned int i = 0; i < dp->n_ports; i++) {
+		const struct eph_port *p = &dp->ports[i];
+		struct rte_eth_stats hw;
+		char addr[32];
+
+		memset(&hw, 0, sizeof(hw));
+		rte_eth_stats_get(p->port_id, &hw);
+		snprintf(addr, sizeof(addr), "%s/%d", eph_ip_str(p->addr, ip, sizeof(ip)),
+			 __builtin_popcount(p->mask));
+		fprintf(f, "%-10s %-8s %-18s %12" PRIu64 " %12" PRIu64 " %10" PRIu64 " %10" PRIu64
+			   " %10" PRIu64 "\n", p->name, eph_port_role_name(p->role), addr,
+			t.port[i].rx, t.port[i].tx, hw.imissed, hw.ierrors, hw.oerrors);
+	}
+	fprintf(f, "\n%-10s %6s %12s %12s %12s %12s %12s\n", "worker", "lcore", "rx", "tx",
+		"forwarded", "drops", "to-control");
+	for (unsigned int i = 0; i < dp->n_workers; i++) {
+		const struct eph_worker *w = dp->workers[i];
+		fprintf(f, "%-10u %6u %12" PRIu64 " %12" PRIu64 " %12" PRIu64 " %12" PRIu64
+			   " %12" PRIu64 "\n", w->id, w->lcore, w->stats.rx, eph_counters_tx(&w->stats), w->stats.forwarded,
+			eph_counters_drops(&w->stats), w->stats.to_control);
+	}
+	if (arp != NULL)
+		fprintf(f, "\narp: requests rx %" PRIu64 " tx %" PRIu64 ", replies rx %" PRIu64
+			   " tx %" PRIu64 ", resolved %" PRIu64 ", expired %" PRIu64
+			   ", held %" PRIu64 ", released %" PRIu64 "\n", arp->stats.requests_rx,
+			arp->stats.requests_tx, arp->stats.replies_rx, arp->stats.replies_tx,
+			arp->stats.resolved, arp->stats.expired, arp->stats.held,
+			arp->stats.released);
+	fprintf(f, "icmp: echo replies %" PRIu64 ", errors sent %" PRIu64 ", rate-limited %" PRIu64
+		   "\n", t.echo_replies, t.icmp_errors_sent, t.icmp_errors_suppressed);
+	fprintf(f, "\n%-24s %12s  %s\n", "drop reason", "packets", "meaning");
+	for (unsigned int i = 0; i < EPH_DROP_MAX; i++)
+		if (t.drop[i] != 0)
+			fprintf(f, "%-24s %12" PRIu64 "  %s\n", eph_drop_names[i], t.drop[i],
+				eph_drop_descs[i]);
+	fprintf(f, "%-24s %12" PRIu64 "\n", "total", eph_counters_drops(&t));
+}

@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * DPDK telemetry endpoints under /ephemera/. They run on the telemetry
+ * thread and only read: counters (plain aligned 64-bit loads), the
+ * configuration, and the neighbour list under its lock.
+ */
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_ether.h>
+#include <rte_telemetry.h>
+
+#include "control/stats.h"
+#include "control/telemetry.h"
+
+static const struct eph_dp *tel_dp;
+static const struct eph_arp *tel_arp;
+static uint64_t tel_start_tsc;
+
+static int
+handle_stats(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct eph_counters t;
+
+	RTE_SET_USED(cmd);
+	RTE_SET_USED(params);
+	eph_stats_total(tel_dp, &t);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "uptime_s", (rte_rdtsc() - tel_start_tsc) / tel_dp->tsc_hz);
+	rte_tel_data_add_dict_u64(d, "workers", tel_dp->n_workers);
+	rte_tel_data_add_dict_u64(d, "ports", tel_dp->n_ports);
+	rte_tel_data_add_dict_u64(d, "rx", t.rx);
+	rte_tel_data_add_dict_u64(d, "tx", eph_counters_tx(&t));
+	rte_tel_data_add_dict_u64(d, "forwarded", t.forwarded);
+	rte_tel_data_add_dict_u64(d, "drops", eph_counters_drops(&t));
+	rte_tel_data_add_dict_u64(d, "echo_replies", t.echo_replies);
+	rte_tel_data_add_dict_u64(d, "icmp_errors_sent", t.icmp_errors_sent);
+	rte_tel_data_add_dict_u64(d, "icmp_errors_rate_limited", t.icmp_errors_suppressed);
+	rte_tel_data_add_dict_u64(d, "to_control", t.to_control);
+	rte_tel_data_add_dict_u64(d, "from_control", t.from_control);
+	rte_tel_data_add_dict_u64(d, "neighbours", tel_dp->neigh.n_entries);
+	return 0;
+}
+
+static int
+handle_drops(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct eph_counters t;
+
+	RTE_SET_USED(cmd);
+	RTE_SET_USED(params);
+	eph_stats_total(tel_dp, &t);
+	rte_tel_data_start_dict(d);
+	for (unsigned int i = 0; i < EPH_DROP_MAX; i++)
+		rte_tel_data_add_dict_u64(d, eph_drop_names[i], t.drop[i]);
+	return 0;
+}
+
+static int
+handle_ports(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct eph_counters t;
+
+	RTE_SET_USED(cmd);
+	RTE_SET_USED(params);
+	eph_stats_total(tel_dp, &t);
+	rte_tel_data_start_dict(d);
+	for (unsigned int i = 0; i < tel_dp->n_ports; i++) {
+		const struct eph_port *p = &tel_dp->ports[i];
+		struct rte_tel_data *pd = rte_tel_data_alloc();
+		char buf[RTE_ETHER_ADDR_FMT_SIZE], ip[INET_ADDRSTRLEN], addr[32];
+		struct rte_eth_stats hw;
+		struct rte_eth_link link;
+
+		if (pd == NULL)
+			return -ENOMEM;
+		memset(&hw, 0, sizeof(hw));
+		memset(&link, 0, sizeof(link));
+		rte_eth_stats_get(p->port_id, &hw);
+		rte_eth_link_get_nowait(p->port_id, &link);
+		rte_tel_data_start_dict(pd);
+		rte_tel_data_add_dict_u64(pd, "port_id", p->port_id);
+		rte_tel_data_add_dict_string(pd, "role", eph_port_role_name(p->role));
+		snprintf(addr, sizeof(addr), "%s/%d", eph_ip_str(p->addr, ip, sizeof(ip)),
+			 __builtin_popcount(p->mask));
+		rte_tel_data_add_dict_string(pd, "address", addr);
+		rte_ether_format_addr(buf, sizeof(buf), &p->mac);
+		rte_tel_data_add_dict_string(pd, "mac", buf);
+		rte_tel_data_add_dict_u64(pd, "mtu", p->mtu);
+		rte_tel_data_add_dict_u64(pd, "link_up", link.link_status);
+		rte_tel_data_add_dict_u64(pd, "rx", t.port[i].rx);
+		rte_tel_data_add_dict_u64(pd, "tx", t.port[i].tx);
+		rte_tel_data_add_dict_u64(pd, "hw_rx_packets", hw.ipackets);
+		rte_tel_data_add_dict_u64(pd, "hw_tx_packets", hw.opackets);
+		rte_tel_data_add_dict_u64(pd, "hw_rx_bytes", hw.ibytes);
+		rte_tel_data_add_dict_u64(pd, "hw_tx_bytes", hw.obytes);
+		rte_tel_data_add_dict_u64(pd, "hw_rx_missed", hw.imissed);
+		rte_tel_data_add_dict_u64(pd, "hw_rx_errors", hw.ierrors);
+		rte_tel_data_add_dict_u64(pd, "hw_tx_errors", hw.oerrors);
+		rte_tel_data_add_dict_u64(pd, "hw_rx_nombuf", hw.rx_nombuf);
+		rte_tel_data_add_dict_container(d, p->name, pd, 0);
+	}
+	return 0;
+}
+
+static int
+handle_workers(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	RTE_SET_USED(cmd);
+	RTE_SET_USED(params);
+	rte_tel_data_start_dict(d);
+	for (unsigned int i = 0; i < tel_dp->n_workers; i++) {
+		const struct eph_worker *w = tel_dp->workers[i];
+		struct rte_tel_data *wd = rte_tel_data_alloc();
+		char name[32];
+
+		if (wd == NULL)
+			return -ENOMEM;
+		rte_tel_data_start_dict(wd);
+		rte_tel_data_add_dict_u64(wd, "lcore", w->lcore);
+		rte_tel_data_add_dict_u64(wd, "rx", w->stats.rx);
+		rte_tel_data_add_dict_u64(wd, "tx", eph_counters_tx(&w->stats));
+		rte_tel_data_add_dict_u64(wd, "forwarded", w->stats.forwarded);
+		rte_tel_data_add_dict_u64(wd, "drops", eph_counters_drops(&w->stats));
+		rte_tel_data_add_dict_u64(wd, "to_control", w->stats.to_control);
+		rte_tel_data_add_dict_u64(wd, "from_control", w->stats.from_control);
+		rte_tel_data_add_dict_u64(wd, "polls", w->stats.polls);
+		rte_tel_data_add_dict_u64(wd, "busy_polls", w->stats.busy_polls);
+		snprintf(name, sizeof(name), "worker%u", w->id);
+		rte_tel_data_add_dict_container(d, name, wd, 0);
+	}
+	return 0;
+}
+
+static const char *const neigh_state_names[] = {
+	[EPH_NEIGH_INCOMPLETE] = "incomplete",
+	[EPH_NEIGH_REACHABLE] = "reachable",
+	[EPH_NEIGH_PROBE] = "probe",
+};
+
+static int
+handle_neighbours(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct eph_neigh_table *t = (struct eph_neigh_table *)(uintptr_t)&tel_dp->neigh;
+	const struct eph_neigh *n;
+	unsigned int shown = 0;
+	uint64_t now = rte_rdtsc();
+
+	RTE_SET_USED(cmd);
+	RTE_SET_USED(params);
+	/* Dict keys may not contain '.', so each entry carries its address instead. */
+	rte_tel_data_start_array(d, RTE_TEL_CONTAINER);
+	pthread_mutex_lock(&t->lock);
+	TAILQ_FOREACH(n, &t->all, link) {
+		struct rte_tel_data *nd;
+		char ip[INET_ADDRSTRLEN], mac[RTE_ETHER_ADDR_FMT_SIZE];
+
+		if (shown == RTE_TEL_MAX_ARRAY_ENTRIES)
+			break;
+		nd = rte_tel_data_alloc();
+		if (nd == NULL)
+			break;
+		rte_tel_data_start_dict(nd);
+		rte_tel_data_add_dict_string(nd, "ip", eph_ip_str(n->key.ip, ip, sizeof(ip)));
+		rte_tel_data_add_dict_string(nd, "port", tel_dp->ports[n->key.port].name);
+		rte_ether_format_addr(mac, sizeof(mac), &n->mac);
+		rte_tel_data_add_dict_string(nd, "mac", n->valid ? mac : "");
+		rte_tel_data_add_dict_string(nd, "state", neigh_state_names[n->state]);
+		rte_tel_data_add_dict_u64(nd, "held", n->n_held);
+		rte_tel_data_add_dict_u64(nd, "confirmed_ms_ago",
+					  n->valid ? (now - n->confirmed_tsc) * 1000 / tel_dp->tsc_hz
+						   : 0);
+		rte_tel_data_add_array_container(d, nd, 0);
+		shown++;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return 0;
+}
+
+static int
+add_route(struct rte_tel_data *d, uint32_t prefix, uint8_t len, const char *type, uint32_t via,
+	  const char *port)
+{
+	struct rte_tel_data *rd = rte_tel_data_alloc();
+	char ip[INET_ADDRSTRLEN], buf[32];
+
+	if (rd == NULL)
+		return -ENOMEM;
+	rte_tel_data_start_dict(rd);
+	snprintf(buf, sizeof(buf), "%s/%u", eph_ip_str(rte_cpu_to_be_32(prefix), ip, sizeof(ip)),
+		 len);
+	rte_tel_data_add_dict_string(rd, "prefix", buf);
+	rte_tel_data_add_dict_string(rd, "type", type);
+	if (via != 0)
+		rte_tel_data_add_dict_string(rd, "via",
+					     eph_ip_str(rte_cpu_to_be_32(via), ip, sizeof(ip)));
+	rte_tel_data_add_dict_string(rd, "port", port);
+	return rte_tel_data_add_array_container(d, rd, 0);
+}
+
+static int
+handle_routes(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	const struct eph_conf *conf = tel_dp->conf;
+
+	RTE_SET_USED(cmd);
+	RTE_SET_USED(params);
+	rte_tel_data_start_array(d, RTE_TEL_CONTAINER);
+	for (unsigned int i = 0; i < conf->n_ports; i++) {
+		const struct eph_conf_port *p = &conf->ports[i];
+		uint32_t mask = p->prefix_len ? ~0u << (32 - p->prefix_len) : 0;
+
+		add_route(d, p->addr & mask, p->prefix_len, "connected", 0, p->name);
+	}
+	for (unsigned int i = 0; i < conf->n_routes; i++) {
+		const struct eph_conf_route *r = &conf->routes[i];
+
+		if (add_route(d, r->prefix, r->prefix_len, "static", r->via,
+			      conf->ports[r->port].name) != 0)
+			break; /* telemetry arrays hold 512 entries */
+	}
+	return 0;
+}
+
+static int
+handle_arp(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	const struct eph_arp_counters *s = &tel_arp->stats;
+
+	RTE_SET_USED(cmd);
+	RTE_SET_USED(params);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "requests_rx", s->requests_rx);
+	rte_tel_data_add_dict_u64(d, "replies_rx", s->replies_rx);
+	rte_tel_data_add_dict_u64(d, "requests_tx", s->requests_tx);
+	rte_tel_data_add_dict_u64(d, "replies_tx", s->replies_tx);
+	rte_tel_data_add_dict_u64(d, "resolved", s->resolved);
+	rte_tel_data_add_dict_u64(d, "expired", s->expired);
+	rte_tel_data_add_dict_u64(d, "mac_changes", s->mac_changes);
+	rte_tel_data_add_dict_u64(d, "held", s->held);
+	rte_tel_data_add_dict_u64(d, "released", s->released);
+	return 0;
+}
+
+int
+eph_telemetry_init(const struct eph_dp *dp, const struct eph_arp *arp)
+{
+	static const struct {
+		const char *cmd;
+		telemetry_cb fn;
+		const char *help;
+	} endpoints[] = {
+		{ "/ephemera/stats", handle_stats, "Totals: packets, forwarded, drops. No parameters" },
+		{ "/ephemera/drops", handle_drops, "Dropped packets by reason. No parameters" },
+		{ "/ephemera/ports", handle_ports, "Per-port counters and addresses. No parameters" },
+		{ "/ephemera/workers", handle_workers, "Per-worker counters. No parameters" },
+		{ "/ephemera/neighbours", handle_neighbours, "ARP neighbour table. No parameters" },
+		{ "/ephemera/routes", handle_routes, "Connected and static routes. No parameters" },
+		{ "/ephemera/arp", handle_arp, "ARP protocol counters. No parameters" },
+	};
+
+	tel_dp = dp;
+	tel_arp = arp;
+	tel_start_tsc = rte_rdtsc();
+	for (size_t i = 0; i < RTE_DIM(endpoints); i++) {
+		int ret = rte_telemetry_register_cmd(endpoints[i].cmd, endpoints[i].fn,
+						     endpoints[i].help);
+
+		if (ret != 0)
+			return ret;
+	}
+	return 0;
+}

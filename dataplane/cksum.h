@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Incremental Internet checksum updates (RFC 1624, eqn. 3):
+ *     HC' = ~(~HC + ~m + m')
+ * All values are in network byte order, as they sit in the packet; the
+ * one's-complement sum is byte-order independent, so no swapping is needed.
+ * Full recomputes use rte_ipv4_cksum()/rte_raw_cksum() from DPDK.
+ */
+#ifndef EPH_CKSUM_H
+#define EPH_CKSUM_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include <rte_byteorder.h>
+#include <rte_ip.h>
+
+static inline uint16_t
+eph_cksum_fold(uint32_t sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+/* Checksum after one 16-bit word of the covered data changed from old to new. */
+static inline uint16_t
+eph_cksum_update16(uint16_t cksum, uint16_t old, uint16_t new)
+{
+	uint32_t sum = (uint16_t)~cksum;
+
+	sum += (uint16_t)~old;
+	sum += new;
+	return (uint16_t)~eph_cksum_fold(sum);
+}
+
+/* Checksum after one 32-bit field (an address) changed from old to new. */
+static inline uint16_t
+eph_cksum_update32(uint16_t cksum, uint32_t old, uint32_t new)
+{
+	uint32_t sum = (uint16_t)~cksum;
+
+	sum += (uint16_t)~(old >> 16);
+	sum += (uint16_t)~(old & 0xffff);
+	sum += new >> 16;
+	sum += new & 0xffff;
+	return (uint16_t)~eph_cksum_fold(sum);
+}
+
+/*
+ * Decrement the TTL and patch the header checksum. TTL is the high byte of
+ * the 16-bit word it shares with the protocol, so the word drops by 0x0100.
+ */
+static inline void
+eph_ipv4_ttl_dec(struct rte_ipv4_hdr *ip)
+{
+	uint16_t old, new;
+
+	memcpy(&old, &ip->time_to_live, sizeof(old));
+	ip->time_to_live--;
+	memcpy(&new, &ip->time_to_live, sizeof(new));
+	ip->hdr_checksum = eph_cksum_update16(ip->hdr_checksum, old, new);
+}
+
+#endif /* EPH_CKSUM_H */

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Counters of one lcore. Drop reasons are one X-macro list so the enum, the
+ * names shown by telemetry and the counter array cannot drift apart.
+ */
+#ifndef EPH_COUNTERS_H
+#define EPH_COUNTERS_H
+
+#include <stdint.h>
+
+#include <rte_common.h>
+
+#include "control/config.h" /* EPH_MAX_PORTS */
+
+/* name, what it means (shown by `ephemera --help-counters` and the README) */
+#define EPH_DROP_REASONS(X)                                                                         \
+	X(eth_truncated, "frame shorter than an Ethernet header")                                  \
+	X(ethertype_unsupported, "EtherType other than IPv4 or ARP (VLAN, IPv6, LLDP, ...)")       \
+	X(arp_invalid, "ARP that is not Ethernet/IPv4 request or reply, or is truncated")          \
+	X(arp_ignored, "ARP not addressed to us and about no neighbour we track")                  \
+	X(ip_truncated, "frame too short for the IPv4 header")                                     \
+	X(ip_version, "IP version field is not 4")                                                 \
+	X(ip_bad_ihl, "IPv4 header length below 20 bytes")                                         \
+	X(ip_bad_total_length, "IPv4 total length smaller than the header or larger than the frame") \
+	X(ip_bad_checksum, "IPv4 header checksum does not verify")                                 \
+	X(ip_options, "IPv4 options present (not forwarded)")                                      \
+	X(ip_fragment, "IPv4 fragment (not forwarded)")                                            \
+	X(ip_not_unicast, "destination is broadcast or multicast")                                 \
+	X(ip_bad_destination, "destination is zero, loopback or reserved (240/4)")                 \
+	X(ip_bad_source, "source is zero, loopback, broadcast or multicast")                       \
+	X(ttl_exceeded, "TTL would reach zero; ICMP time exceeded sent if allowed")                \
+	X(no_route, "no route to the destination")                                                 \
+	X(mtu_exceeded, "packet larger than the egress MTU")                                       \
+	X(local_unsupported, "addressed to the gateway but not an ICMP echo request")              \
+	X(icmp_invalid, "ICMP to the gateway truncated or with a bad checksum")                    \
+	X(neigh_hold_full, "next hop unresolved and its hold queue (or the neighbour table) is full")                       \
+	X(neigh_unresolved, "next hop did not answer ARP; held packets dropped")                   \
+	X(slow_ring_full, "ring to the control lcore full")                                        \
+	X(tx_full, "transmit queue full")                                                          \
+	X(mbuf_alloc_failed, "no mbuf to build a reply or ICMP error")
+
+enum eph_drop_reason {
+#define EPH_DROP_ENUM(name, desc) EPH_DROP_##name,
+	EPH_DROP_REASONS(EPH_DROP_ENUM)
+#undef EPH_DROP_ENUM
+	EPH_DROP_MAX
+};
+
+extern const char *const eph_drop_names[EPH_DROP_MAX];
+extern const char *const eph_drop_descs[EPH_DROP_MAX];
+
+/*
+ * One per lcore, written only by that lcore with plain stores; the control
+ * lcore and the telemetry thread only read (aligned 64-bit loads never tear).
+ */
+struct eph_port_counters {
+	uint64_t rx;
+	uint64_t tx;
+};
+
+struct eph_counters {
+	uint64_t rx;
+	uint64_t forwarded;
+	uint64_t echo_replies;
+	uint64_t icmp_errors_sent;
+	uint64_t icmp_errors_suppressed; /* rate limit */
+	uint64_t to_control;             /* packets passed to the control lcore */
+	uint64_t from_control;           /* packets the control lcore gave us to send */
+	uint64_t polls;
+	uint64_t busy_polls;             /* polls that received something */
+	struct eph_port_counters port[EPH_MAX_PORTS];
+	uint64_t drop[EPH_DROP_MAX];
+} __rte_cache_aligned;
+
+static inline void
+eph_count_drop(struct eph_counters *c, enum eph_drop_reason why)
+{
+	c->drop[why]++;
+}
+
+static inline uint64_t
+eph_counters_tx(const struct eph_counters *c)
+{
+	uint64_t sum = 0;
+
+	for (unsigned int p = 0; p < EPH_MAX_PORTS; p++)
+		sum += c->port[p].tx;
+	return sum;
+}
+
+static inline uint64_t
+eph_counters_drops(const struct eph_counters *c)
+{
+	uint64_t sum = 0;
+
+	for (unsigned int i = 0; i < EPH_DROP_MAX; i++)
+		sum += c->drop[i];
+	return sum;
+}
+
+#endif /* EPH_COUNTERS_H */

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The data plane's shared context: ports, routes, neighbours, the rings
+ * between lcores, and one struct per worker lcore. Built by the control
+ * lcore before the workers start; fields say who writes and who reads.
+ */
+#ifndef EPH_DP_H
+#define EPH_DP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_ethdev.h>
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+
+#include "control/config.h"
+#include "dataplane/counters.h"
+#include "dataplane/neigh.h"
+#include "dataplane/route.h"
+
+#define EPH_MAX_BURST 256
+
+/* ICMP types and codes the gateway sends (RFC 792); DPDK 22.11 names only echo. */
+#define EPH_ICMP_DEST_UNREACH     3
+#define EPH_ICMP_NET_UNREACH      0
+#define EPH_ICMP_FRAG_NEEDED      4
+#define EPH_ICMP_TIME_EXCEEDED    11
+#define EPH_ICMP_TTL_IN_TRANSIT   0
+
+struct eph_port {
+	uint16_t port_id;          /* DPDK port id */
+	uint16_t mtu;
+	uint32_t addr;             /* network order */
+	uint32_t mask;             /* network order */
+	struct rte_ether_addr mac;
+	enum eph_port_role role;
+	char name[EPH_NAME_LEN];
+};
+
+/* Why a packet went to the control lcore, carried in the mbuf's dynfield. */
+enum eph_slow_kind {
+	EPH_SLOW_ARP = 1, /* ARP input */
+	EPH_SLOW_RESOLVE, /* routed packet whose next hop has no MAC yet */
+};
+
+struct eph_pkt_meta {
+	uint32_t nexthop;  /* network order (resolve) */
+	uint16_t in_port;  /* port index the packet arrived on */
+	uint16_t out_port; /* port index to send on (resolve) */
+	uint8_t kind;      /* enum eph_slow_kind */
+};
+
+struct eph_dp;
+
+struct eph_worker {
+	/* Read-only after start. */
+	struct eph_dp *dp;
+	uint16_t id;                   /* rx/tx queue on every port; RCU thread id */
+	unsigned int lcore;
+	struct rte_ring *from_control; /* SP/SC: control -> this worker, mbufs to send */
+	struct rte_eth_dev_tx_buffer *txb[EPH_MAX_PORTS];
+
+	/* dp: rw own; cp: none */
+	uint64_t icmp_tokens;
+	uint64_t icmp_last_tsc;
+
+	/* dp: rw own; cp and telemetry: ro */
+	struct eph_counters stats;
+} __rte_cache_aligned;
+
+struct eph_dp {
+	/* Read-only after start, by everyone. */
+	unsigned int n_ports;
+	struct eph_port ports[EPH_MAX_PORTS];
+	unsigned int n_workers;
+	struct eph_worker *workers[RTE_MAX_LCORE];
+	struct eph_route_table routes;
+	struct eph_neigh_table neigh;   /* dp: ro (lookups); cp: rw */
+	struct rte_rcu_qsbr *rcu;       /* workers report quiescence every loop */
+	struct rte_ring *to_control;    /* MP/SC: workers -> control lcore */
+	struct rte_mempool *pool;
+	int meta_offset;                /* mbuf dynfield holding struct eph_pkt_meta */
+	unsigned int burst;
+	uint64_t tsc_hz;
+	uint64_t drain_tsc;             /* tx flush interval in TSC cycles */
+	uint64_t icmp_rate;             /* ICMP errors per second per worker */
+	const struct eph_conf *conf;
+
+	/* cp: rw; dp: ro */
+	bool quit;
+	unsigned int n_ports_up; /* cp only: ports started, stopped again at teardown */
+
+	/* The control lcore's own counters (ARP, resolution). cp: rw; telemetry: ro */
+	struct eph_counters control_stats;
+};
+
+static inline struct eph_pkt_meta *
+eph_pkt_meta(const struct eph_dp *dp, struct rte_mbuf *m)
+{
+	return RTE_MBUF_DYNFIELD(m, dp->meta_offset, struct eph_pkt_meta *);
+}
+
+/* Register the mbuf dynfield; call once after rte_eal_init. */
+int eph_dp_register_meta(struct eph_dp *dp);
+
+/* Worker lcore entry point (rte_eal_remote_launch); arg is struct eph_worker *. */
+int eph_worker_main(void *arg);
+
+/* Per-packet path of one received burst on port index in_port. */
+void eph_input_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts, uint16_t n);
+
+/* Buffered transmit on port index; counts what the queue refused. */
+static inline void
+eph_tx(struct eph_worker *w, uint16_t port, struct rte_mbuf *m)
+{
+	w->stats.port[port].tx += rte_eth_tx_buffer(w->dp->ports[port].port_id, w->id,
+						    w->txb[port], m);
+}
+
+/* Slow paths (dataplane/icmp.c). */
+void eph_icmp_echo_input(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m);
+void eph_icmp_error(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *orig, uint8_t type,
+		    uint8_t code, uint32_t info);
+
+#endif /* EPH_DP_H */

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Neighbour (ARP) table. The control lcore is the only writer; workers look
+ * up lock-free (rte_hash with RW_CONCURRENCY_LF). An entry's MAC is written
+ * before the entry is marked valid and never changes afterwards: a new MAC
+ * means a new entry swapped in, the old one freed after an RCU grace period.
+ */
+#ifndef EPH_NEIGH_H
+#define EPH_NEIGH_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include <rte_ether.h>
+#include <rte_hash.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+
+struct eph_neigh_key {
+	uint32_t ip;   /* network order */
+	uint16_t port; /* port index */
+	uint16_t pad;  /* zero: keys are compared as bytes */
+};
+
+enum eph_neigh_state {
+	EPH_NEIGH_INCOMPLETE, /* ARP request sent, no answer yet */
+	EPH_NEIGH_REACHABLE,  /* answered within reachable-s */
+	EPH_NEIGH_PROBE,      /* past reachable-s: still used, unicast re-probe under way */
+};
+
+struct eph_neigh {
+	struct rte_ether_addr mac; /* dp: ro once valid; cp: set before valid */
+	uint8_t valid;             /* dp: ro (acquire); cp: rw (release) */
+
+	/* Below: control lcore only. */
+	uint8_t state;             /* enum eph_neigh_state */
+	struct eph_neigh_key key;
+	uint64_t confirmed_tsc;    /* last ARP from this neighbour */
+	uint64_t next_tsc;         /* next request or probe due */
+	unsigned int requests;     /* requests sent in this resolution/probe round */
+	unsigned int n_held;
+	TAILQ_ENTRY(eph_neigh) link;
+	struct rte_mbuf *held[];   /* packets waiting for the MAC, arp.hold-packets */
+};
+
+TAILQ_HEAD(eph_neigh_list, eph_neigh);
+
+struct eph_neigh_table {
+	struct rte_hash *hash;     /* key -> struct eph_neigh *; dp: ro; cp: rw */
+	struct eph_neigh_list all; /* cp only, guarded by lock for telemetry readers */
+	pthread_mutex_t lock;
+	struct rte_rcu_qsbr *rcu;  /* NULL: no concurrent readers (tests) */
+	unsigned int hold_max;
+	unsigned int n_entries;
+	unsigned int max_entries;
+};
+
+int eph_neigh_table_create(struct eph_neigh_table *t, const char *name, unsigned int entries,
+			   unsigned int hold_max, struct rte_rcu_qsbr *rcu, int socket_id);
+void eph_neigh_table_free(struct eph_neigh_table *t);
+
+/*
+ * Data-plane lookup: the MAC to use for ip on port, or NULL when the
+ * neighbour is unknown or still being resolved.
+ */
+static inline const struct rte_ether_addr *
+eph_neigh_lookup(const struct eph_neigh_table *t, uint16_t port, uint32_t ip)
+{
+	struct eph_neigh_key key = { .ip = ip, .port = port, .pad = 0 };
+	struct eph_neigh *n;
+
+	if (rte_hash_lookup_data(t->hash, &key, (void **)&n) < 0)
+		return NULL;
+	if (__atomic_load_n(&n->valid, __ATOMIC_ACQUIRE) == 0)
+		return NULL;
+	return &n->mac;
+}
+
+/* Control lcore only. */
+struct eph_neigh *eph_neigh_find(struct eph_neigh_table *t, uint16_t port, uint32_t ip);
+/* A new incomplete entry, or NULL when the table is full (-ENOSPC) or no memory. */
+struct eph_neigh *eph_neigh_create(struct eph_neigh_table *t, uint16_t port, uint32_t ip);
+/*
+ * Give n its MAC. Returns the entry now in the table: n itself when it was
+ * not valid yet or the MAC is unchanged, else a replacement (n is retired
+ * and its held packets move to the replacement).
+ */
+struct eph_neigh *eph_neigh_set_mac(struct eph_neigh_table *t, struct eph_neigh *n,
+				    const struct rte_ether_addr *mac);
+/* Remove n; held packets must have been taken out already. */
+void eph_neigh_delete(struct eph_neigh_table *t, struct eph_neigh *n);
+
+#endif /* EPH_NEIGH_H */

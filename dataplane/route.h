@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * IPv4 routing: an rte_fib (DIR-24-8) whose next-hop values index a small
+ * table of next hops. The gateway's own addresses, connected subnets, their
+ * directed broadcasts and static routes all live in the one FIB, so a single
+ * bulk lookup per burst classifies every packet.
+ */
+#ifndef EPH_ROUTE_H
+#define EPH_ROUTE_H
+
+#include <stdint.h>
+
+#include <rte_fib.h>
+
+#include "control/config.h"
+
+enum eph_nh_type {
+	EPH_NH_NONE = 0,  /* no route: the FIB's default next hop */
+	EPH_NH_LOCAL,     /* one of the gateway's own addresses */
+	EPH_NH_BCAST,     /* directed broadcast of a connected subnet */
+	EPH_NH_CONNECTED, /* on-link: resolve the destination itself */
+	EPH_NH_GATEWAY,   /* via a next-hop router */
+};
+
+struct eph_nexthop {
+	uint8_t type;  /* enum eph_nh_type */
+	uint16_t port; /* egress port index (connected, gateway) or owner (local) */
+	uint32_t gw;   /* next-hop router, network order (gateway only) */
+};
+
+/* Built by the control lcore before workers start; workers only read. */
+struct eph_route_table {
+	struct rte_fib *fib;
+	struct eph_nexthop *nh; /* nh[0] is EPH_NH_NONE */
+	uint32_t n_nh;
+	uint32_t max_nh;
+};
+
+/*
+ * Build the FIB for conf: own addresses, connected subnets, broadcasts and
+ * static routes. name must be unique in the process (rte_fib names are).
+ * Returns 0 or a negative errno.
+ */
+int eph_route_table_build(struct eph_route_table *rt, const struct eph_conf *conf,
+			  const char *name, int socket_id);
+void eph_route_table_free(struct eph_route_table *rt);
+
+/* Single lookup, for the control lcore and tests; ip in host order. */
+const struct eph_nexthop *eph_route_lookup(const struct eph_route_table *rt, uint32_t ip);
+
+const char *eph_nh_type_name(enum eph_nh_type type);
+
+#endif /* EPH_ROUTE_H */
