@@ -4,7 +4,6 @@
 
 #include <rte_arp.h>
 #include <rte_byteorder.h>
-#include <rte_cycles.h>
 #include <rte_ether.h>
 #include <rte_ring.h>
 
@@ -13,10 +12,9 @@
 #define ETH_HDR_LEN ((uint16_t)sizeof(struct rte_ether_hdr))
 
 void
-eph_arp_init(struct eph_arp *arp, struct eph_dp *dp, const struct eph_conf_arp *conf)
+eph_arp_init(struct eph_arp *arp, struct eph_dp *dp, const struct eph_conf_arp *conf,
+	     uint64_t hz)
 {
-	uint64_t hz = rte_get_tsc_hz();
-
 	memset(arp, 0, sizeof(*arp));
 	arp->dp = dp;
 	arp->reachable_tsc = conf->reachable_s * hz;
@@ -113,7 +111,7 @@ drop_held(struct eph_arp *arp, struct eph_neigh *n)
 
 /* The neighbour answered (or spoke to us): it is reachable with this MAC. */
 static void
-confirm(struct eph_arp *arp, struct eph_neigh *n, const struct rte_ether_addr *mac)
+confirm(struct eph_arp *arp, struct eph_neigh *n, const struct rte_ether_addr *mac, uint64_t now)
 {
 	if (n->valid && !rte_is_same_ether_addr(mac, &n->mac))
 		arp->stats.mac_changes++;
@@ -121,7 +119,7 @@ confirm(struct eph_arp *arp, struct eph_neigh *n, const struct rte_ether_addr *m
 		arp->stats.resolved++;
 	n = eph_neigh_set_mac(&arp->dp->neigh, n, mac);
 	n->state = EPH_NEIGH_REACHABLE;
-	n->confirmed_tsc = rte_rdtsc();
+	n->confirmed_tsc = now;
 	n->requests = 0;
 	release_held(arp, n);
 }
@@ -133,7 +131,7 @@ on_subnet(const struct eph_port *p, uint32_t ip)
 }
 
 static void
-arp_input(struct eph_arp *arp, struct rte_mbuf *m, uint16_t in)
+arp_input(struct eph_arp *arp, struct rte_mbuf *m, uint16_t in, uint64_t now)
 {
 	struct eph_dp *dp = arp->dp;
 	const struct eph_port *p = &dp->ports[in];
@@ -157,7 +155,7 @@ arp_input(struct eph_arp *arp, struct rte_mbuf *m, uint16_t in)
 		if (n == NULL && request && for_us)
 			n = eph_neigh_create(&dp->neigh, in, a->arp_sip);
 		if (n != NULL)
-			confirm(arp, n, &a->arp_sha);
+			confirm(arp, n, &a->arp_sha, now);
 	}
 
 	if (!request || !for_us) {
@@ -180,7 +178,7 @@ arp_input(struct eph_arp *arp, struct rte_mbuf *m, uint16_t in)
 }
 
 static void
-resolve(struct eph_arp *arp, struct rte_mbuf *m, uint16_t out, uint32_t nexthop)
+resolve(struct eph_arp *arp, struct rte_mbuf *m, uint16_t out, uint32_t nexthop, uint64_t now)
 {
 	struct eph_dp *dp = arp->dp;
 	struct eph_neigh *n = eph_neigh_find(&dp->neigh, out, nexthop);
@@ -193,7 +191,7 @@ resolve(struct eph_arp *arp, struct rte_mbuf *m, uint16_t out, uint32_t nexthop)
 		}
 		send_request(arp, out, nexthop, NULL);
 		n->requests = 1;
-		n->next_tsc = rte_rdtsc() + arp->retry_tsc;
+		n->next_tsc = now + arp->retry_tsc;
 	}
 	if (n->valid) {
 		/* Resolved while the packet was on its way to us. */
@@ -209,16 +207,16 @@ resolve(struct eph_arp *arp, struct rte_mbuf *m, uint16_t out, uint32_t nexthop)
 }
 
 void
-eph_arp_slow_input(struct eph_arp *arp, struct rte_mbuf *m)
+eph_arp_slow_input(struct eph_arp *arp, struct rte_mbuf *m, uint64_t now)
 {
 	const struct eph_pkt_meta *meta = eph_pkt_meta(arp->dp, m);
 
 	switch (meta->kind) {
 	case EPH_SLOW_ARP:
-		arp_input(arp, m, meta->in_port);
+		arp_input(arp, m, meta->in_port, now);
 		break;
 	case EPH_SLOW_RESOLVE:
-		resolve(arp, m, meta->out_port, meta->nexthop);
+		resolve(arp, m, meta->out_port, meta->nexthop, now);
 		break;
 	default:
 		rte_pktmbuf_free(m);

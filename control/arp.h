@@ -34,10 +34,12 @@ struct eph_arp {
 	struct eph_arp_counters stats;
 };
 
-void eph_arp_init(struct eph_arp *arp, struct eph_dp *dp, const struct eph_conf_arp *conf);
+/* hz: TSC frequency the timers count in (rte_get_tsc_hz(), or a test's fake clock). */
+void eph_arp_init(struct eph_arp *arp, struct eph_dp *dp, const struct eph_conf_arp *conf,
+		  uint64_t hz);
 
-/* Handle one packet a worker passed up (ARP input or a packet to resolve). */
-void eph_arp_slow_input(struct eph_arp *arp, struct rte_mbuf *m);
+/* Handle one packet a worker passed up (ARP input or a packet to resolve); now in TSC. */
+void eph_arp_slow_input(struct eph_arp *arp, struct rte_mbuf *m, uint64_t now);
 
 /* Retries, probes and expiry; call every few milliseconds. */
 void eph_arp_timers(struct eph_arp *arp, uint64_t now);

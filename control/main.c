@@ -74,11 +74,10 @@ control_loop(void)
 	while (!stop_signal) {
 		unsigned int n = rte_ring_sc_dequeue_burst(dp.to_control, (void **)pkts,
 							   CONTROL_BURST, NULL);
-		uint64_t now;
+		uint64_t now = rte_rdtsc();
 
 		for (unsigned int i = 0; i < n; i++)
-			eph_arp_slow_input(&arp, pkts[i]);
-		now = rte_rdtsc();
+			eph_arp_slow_input(&arp, pkts[i], now);
 		if (now >= next_timer) {
 			eph_arp_timers(&arp, now);
 			next_timer = now + timer_tsc;
@@ -120,7 +119,7 @@ run(const char *prog)
 		rte_eal_cleanup();
 		return EXIT_RUNTIME;
 	}
-	eph_arp_init(&arp, &dp, &conf.arp);
+	eph_arp_init(&arp, &dp, &conf.arp, rte_get_tsc_hz());
 	if (conf.control.telemetry && eph_telemetry_init(&dp, &arp) != 0)
 		EPH_LOG(WARNING, "telemetry endpoints could not be registered");
 

@@ -82,7 +82,11 @@ icmp_rate_allow(struct eph_worker *w)
 	if (dp->icmp_rate == 0)
 		return false;
 	now = rte_rdtsc();
-	refill = (now - w->icmp_last_tsc) * dp->icmp_rate / dp->tsc_hz;
+	/* A second or more since the last refill fills the bucket (and avoids overflow). */
+	if (now - w->icmp_last_tsc >= dp->tsc_hz)
+		refill = dp->icmp_rate;
+	else
+		refill = (now - w->icmp_last_tsc) * dp->icmp_rate / dp->tsc_hz;
 	if (refill > 0) {
 		w->icmp_tokens = RTE_MIN(w->icmp_tokens + refill, dp->icmp_rate);
 		w->icmp_last_tsc = now;

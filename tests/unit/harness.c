@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The DPDK test bed shared by the packet, ARP and route tests (see harness.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+
+#include "control/startup.h"
+#include "control/stats.h"
+#include "tests/unit/harness.h"
+
+struct eph_conf t_conf;
+struct eph_dp t_dp;
+const struct rte_ether_addr t_host_mac = { { 0x02, 0, 0, 0, 0, 0x11 } };
+const struct rte_ether_addr t_server_mac = { { 0x02, 0, 0, 0, 0, 0x10 } };
+
+static struct eph_conf_route t_routes[1];
+
+static void
+add_port(const char *name, const char *dev, enum eph_port_role role, uint32_t addr)
+{
+	struct eph_conf_port *p = &t_conf.ports[t_conf.n_ports++];
+
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	snprintf(p->device, sizeof(p->device), "%s", dev);
+	p->role = role;
+	p->addr = addr;
+	p->prefix_len = 24;
+	p->mtu = 1500;
+	p->rx_desc = 256;
+	p->tx_desc = 256;
+}
+
+void
+t_start(const char *prefix)
+{
+	char *argv[EPH_EAL_MAX_ARGV];
+	char buf[4096];
+	int argc;
+
+	eph_conf_defaults(&t_conf);
+	snprintf(t_conf.eal.lcores, sizeof(t_conf.eal.lcores), "0@0,1@0");
+	snprintf(t_conf.eal.file_prefix, sizeof(t_conf.eal.file_prefix), "%s", prefix);
+	snprintf(t_conf.eal.log_level, sizeof(t_conf.eal.log_level), "error");
+	t_conf.eal.hugepages = false;
+	t_conf.eal.memory_mb = 256;
+	t_conf.control.telemetry = false;
+	t_conf.dataplane.mbufs = 8191;
+	add_port("inside", "net_ring0", EPH_ROLE_INSIDE, T_IN_ADDR);
+	add_port("outside", "net_ring1", EPH_ROLE_OUTSIDE, T_OUT_ADDR);
+	t_routes[0] = (struct eph_conf_route){
+		.prefix = RTE_IPV4(198, 51, 100, 0), .prefix_len = 24, .via = T_ROUTER, .port = 1,
+	};
+	t_conf.routes = t_routes;
+	t_conf.n_routes = 1;
+
+	argc = eph_eal_args(&t_conf, "unit", argv, EPH_EAL_MAX_ARGV, buf, sizeof(buf));
+	if (argc < 0 || rte_eal_init(argc, argv) < 0) {
+		fprintf(stderr, "harness: EAL init failed\n");
+		exit(1);
+	}
+	if (eph_dp_setup(&t_dp, &t_conf, stderr) != 0) {
+		fprintf(stderr, "harness: data plane setup failed\n");
+		exit(1);
+	}
+}
+
+void
+t_stop(void)
+{
+	t_drain();
+	eph_dp_teardown(&t_dp);
+	rte_eal_cleanup();
+}
+
+struct rte_ipv4_hdr *
+t_ip(struct rte_mbuf *m)
+{
+	return rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, sizeof(struct rte_ether_hdr));
+}
+
+struct rte_mbuf *
+t_ipv4_packet(const struct rte_ether_addr *src_mac, uint16_t in_port, uint32_t src, uint32_t dst,
+	      uint8_t proto, uint8_t ttl, uint16_t payload_len)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(t_dp.pool);
+	struct rte_ether_hdr *eth;
+	struct rte_ipv4_hdr *ip;
+	uint8_t *payload;
+
+	assert_non_null(m);
+	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eth) + sizeof(*ip) +
+								     payload_len);
+	assert_non_null(eth);
+	eth->src_addr = *src_mac;
+	eth->dst_addr = t_dp.ports[in_port].mac;
+	eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+	ip = (struct rte_ipv4_hdr *)(eth + 1);
+	*ip = (struct rte_ipv4_hdr){
+		.version_ihl = RTE_IPV4_VHL_DEF,
+		.total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + payload_len)),
+		.packet_id = RTE_BE16(0x1234),
+		.time_to_live = ttl,
+		.next_proto_id = proto,
+		.src_addr = rte_cpu_to_be_32(src),
+		.dst_addr = rte_cpu_to_be_32(dst),
+	};
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	payload = (uint8_t *)(ip + 1);
+	for (uint16_t i = 0; i < payload_len; i++)
+		payload[i] = (uint8_t)(i * 7 + 3);
+	m->port = t_dp.ports[in_port].port_id;
+	return m;
+}
+
+unsigned int
+t_sent(uint16_t p, struct rte_mbuf **pkts, unsigned int max)
+{
+	struct eph_worker *w = t_dp.workers[0];
+	uint16_t pid = t_dp.ports[p].port_id;
+
+	w->stats.port[p].tx += rte_eth_tx_buffer_flush(pid, 0, w->txb[p]);
+	/* net_ring loops a port's tx back to its rx: read what was sent. */
+	return rte_eth_rx_burst(pid, 0, pkts, (uint16_t)max);
+}
+
+void
+t_drain(void)
+{
+	struct rte_mbuf *pkts[64];
+	struct rte_mbuf *m;
+	unsigned int n;
+
+	for (uint16_t p = 0; p < t_dp.n_ports; p++)
+		while ((n = t_sent(p, pkts, RTE_DIM(pkts))) > 0)
+			rte_pktmbuf_free_bulk(pkts, n);
+	while (rte_ring_dequeue(t_dp.to_control, (void **)&m) == 0)
+		rte_pktmbuf_free(m);
+	for (unsigned int i = 0; i < t_dp.n_workers; i++)
+		while (rte_ring_dequeue(t_dp.workers[i]->from_control, (void **)&m) == 0)
+			rte_pktmbuf_free(m);
+}
+
+uint64_t
+t_drops(enum eph_drop_reason why)
+{
+	struct eph_counters total;
+
+	eph_stats_total(&t_dp, &total);
+	return total.drop[why];
+}
+
+void
+t_neigh_add(uint16_t port, uint32_t ip_host, const struct rte_ether_addr *mac)
+{
+	struct eph_neigh *n = eph_neigh_find(&t_dp.neigh, port, rte_cpu_to_be_32(ip_host));
+
+	if (n == NULL)
+		n = eph_neigh_create(&t_dp.neigh, port, rte_cpu_to_be_32(ip_host));
+	assert_non_null(n);
+	n = eph_neigh_set_mac(&t_dp.neigh, n, mac);
+	n->state = EPH_NEIGH_REACHABLE;
+}

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Shared by the unit tests that need DPDK: start the EAL without hugepages
+ * and bring up a real data plane on net_ring ports (whose tx loops back to
+ * rx), so tests push packets through the daemon's own code and read back
+ * exactly what it transmitted. Also builds and checks packets.
+ */
+#ifndef EPH_TEST_HARNESS_H
+#define EPH_TEST_HARNESS_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+
+#include "control/config.h"
+#include "dataplane/dp.h"
+
+/*
+ * The test bed every packet test uses:
+ *   port 0 "inside"  192.0.2.1/24     (net_ring0)
+ *   port 1 "outside" 203.0.113.1/24   (net_ring1)
+ *   route 198.51.100.0/24 via 203.0.113.10
+ */
+#define T_IN_ADDR   RTE_IPV4(192, 0, 2, 1)
+#define T_OUT_ADDR  RTE_IPV4(203, 0, 113, 1)
+#define T_HOST      RTE_IPV4(192, 0, 2, 11)
+#define T_SERVER    RTE_IPV4(203, 0, 113, 10)
+#define T_ROUTER    T_SERVER
+#define T_REMOTE    RTE_IPV4(198, 51, 100, 10)
+
+extern struct eph_conf t_conf;
+extern struct eph_dp t_dp;
+extern const struct rte_ether_addr t_host_mac;
+extern const struct rte_ether_addr t_server_mac;
+
+/* EAL + data plane on two net_ring ports; aborts the test program on failure. */
+void t_start(const char *prefix);
+void t_stop(void);
+
+/* An Ethernet+IPv4 frame with a valid header checksum and payload_len bytes after it. */
+struct rte_mbuf *t_ipv4_packet(const struct rte_ether_addr *src_mac, uint16_t in_port,
+			       uint32_t src, uint32_t dst, uint8_t proto, uint8_t ttl,
+			       uint16_t payload_len);
+struct rte_ipv4_hdr *t_ip(struct rte_mbuf *m);
+
+/* Everything port index p transmitted since the last call (tx flushed first). */
+unsigned int t_sent(uint16_t p, struct rte_mbuf **pkts, unsigned int max);
+/* Free whatever is waiting on every port and ring. */
+void t_drain(void);
+
+/* Sum of the drop counter over workers and the control lcore. */
+uint64_t t_drops(enum eph_drop_reason why);
+
+/* Install a resolved neighbour directly (skipping ARP). */
+void t_neigh_add(uint16_t port, uint32_t ip_host, const struct rte_ether_addr *mac);
+
+#endif
