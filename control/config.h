@@ -17,6 +17,9 @@
 #define EPH_DEVICE_LEN    256
 #define EPH_PATH_LEN      108 /* sun_path */
 #define EPH_MAX_EAL_ARGS  32
+#define EPH_MAX_POOLS     64
+#define EPH_MAX_POOL_ADDRS 4096
+#define EPH_MAX_POOL_INSIDE 256
 
 enum eph_port_role {
 	EPH_ROLE_INSIDE,
@@ -74,6 +77,63 @@ struct eph_conf_control {
 	bool telemetry;            /* register /ephemera/ telemetry endpoints */
 };
 
+/* RFC 4787 REQ-1: one outside ip:port per inside ip:port, or one per destination. */
+enum eph_nat_mapping {
+	EPH_MAPPING_ENDPOINT_DEPENDENT,   /* default: ports reused across destinations */
+	EPH_MAPPING_ENDPOINT_INDEPENDENT,
+};
+
+/* Which outside packets may use a mapping (only meaningful with EIM). */
+enum eph_nat_filtering {
+	EPH_FILTERING_ENDPOINT_DEPENDENT, /* default: only the destination the host talked to */
+	EPH_FILTERING_ENDPOINT_INDEPENDENT,
+};
+
+/* RFC 4787 REQ-2: an inside host keeps one outside address (paired) or not. */
+enum eph_nat_pooling {
+	EPH_POOLING_PAIRED,
+	EPH_POOLING_ARBITRARY,
+};
+
+struct eph_conf_prefix {
+	uint32_t addr;          /* host order, host bits cleared */
+	uint8_t len;
+};
+
+struct eph_conf_pool {
+	char name[EPH_NAME_LEN];
+	unsigned n_addrs;
+	uint32_t *addrs;        /* malloc'd; host order, sorted, unique */
+	uint16_t port_lo;       /* inclusive; never 0; never mixes 0-1023 with 1024-65535 */
+	uint16_t port_hi;
+	unsigned n_excluded;
+	uint16_t *excluded;     /* malloc'd; sorted, unique, inside [port_lo, port_hi] */
+	unsigned n_inside;
+	struct eph_conf_prefix *inside; /* malloc'd; inside prefixes whose hosts use this pool */
+	enum eph_nat_mapping mapping;
+	enum eph_nat_filtering filtering;
+	enum eph_nat_pooling pooling;
+	bool port_preservation; /* try the inside source port first */
+	bool port_parity;       /* keep the parity of the inside source port */
+	bool exhaustion_icmp;   /* answer a packet that gets no port with ICMP unreachable */
+	unsigned max_sessions_per_host; /* 0: no limit (RFC 6888 REQ-4) */
+	unsigned quarantine_s;  /* a freed port rests this long per destination (RFC 6888 REQ-8) */
+};
+
+/* Idle timeouts in seconds (RFC 4787 REQ-5, RFC 5382, RFC 5508, RFC 7857). */
+struct eph_conf_timeouts {
+	unsigned udp;
+	unsigned tcp_established;
+	unsigned tcp_transitory;
+	unsigned icmp;
+};
+
+struct eph_conf_nat {
+	unsigned sessions_per_worker;     /* session table size of each worker */
+	unsigned destinations_per_worker; /* port-allocator destination table size */
+	unsigned handoff_ring;            /* packets queued between two workers */
+};
+
 struct eph_conf {
 	char path[4096];
 	struct eph_conf_eal eal;
@@ -84,6 +144,10 @@ struct eph_conf {
 	struct eph_conf_arp arp;
 	struct eph_conf_dataplane dataplane;
 	struct eph_conf_control control;
+	unsigned n_pools;
+	struct eph_conf_pool pools[EPH_MAX_POOLS];
+	struct eph_conf_timeouts timeouts;
+	struct eph_conf_nat nat;
 };
 
 /*
