@@ -52,6 +52,16 @@
 #define DEF_MBUFS        16383
 #define DEF_ICMP_RATE    1000
 #define DEF_SOCKET       "/run/ephemera/ephemera.sock"
+#define DEF_POOL_PORT_LO 1024
+#define DEF_POOL_PORT_HI 65535
+#define DEF_QUARANTINE_S 120  /* RFC 6888 REQ-8 */
+#define DEF_UDP_S        300  /* RFC 4787 REQ-5 recommends 5 min */
+#define DEF_TCP_EST_S    7440 /* RFC 5382 REQ-5: 2 h 4 min */
+#define DEF_TCP_TRANS_S  240  /* RFC 5382 REQ-5: 4 min */
+#define DEF_ICMP_S       60   /* RFC 5508 REQ-1 */
+#define DEF_SESSIONS     262144
+#define DEF_DESTINATIONS 65536
+#define DEF_HANDOFF_RING 4096
 
 /* ------------------------------------------------------------------------ */
 /* Raw YAML mapping: what libcyaml fills in. NULL pointer = key absent. */
@@ -104,6 +114,38 @@ struct raw_control {
 	bool *telemetry;
 };
 
+struct raw_pool {
+	char *name;
+	char **addresses;
+	unsigned addresses_count;
+	char *ports;
+	char **exclude_ports;
+	unsigned exclude_ports_count;
+	char **inside;
+	unsigned inside_count;
+	enum eph_nat_mapping *mapping;
+	enum eph_nat_filtering *filtering;
+	enum eph_nat_pooling *pooling;
+	bool *port_preservation;
+	bool *port_parity;
+	bool *exhaustion_icmp;
+	int64_t *max_sessions_per_host;
+	int64_t *quarantine_s;
+};
+
+struct raw_timeouts {
+	int64_t *udp;
+	int64_t *tcp_established;
+	int64_t *tcp_transitory;
+	int64_t *icmp;
+};
+
+struct raw_nat {
+	int64_t *sessions_per_worker;
+	int64_t *destinations_per_worker;
+	int64_t *handoff_ring;
+};
+
 struct raw_conf {
 	struct raw_eal *eal;
 	struct raw_port *ports;
@@ -113,6 +155,10 @@ struct raw_conf {
 	struct raw_arp *arp;
 	struct raw_dataplane *dataplane;
 	struct raw_control *control;
+	struct raw_pool *pools;
+	unsigned pools_count;
+	struct raw_timeouts *timeouts;
+	struct raw_nat *nat;
 };
 
 /*
@@ -196,6 +242,65 @@ static const cyaml_schema_field_t control_fields[] = {
 	CYAML_FIELD_END,
 };
 
+static const cyaml_strval_t mapping_strings[] = {
+	{"endpoint-dependent", EPH_MAPPING_ENDPOINT_DEPENDENT},
+	{"endpoint-independent", EPH_MAPPING_ENDPOINT_INDEPENDENT},
+};
+
+static const cyaml_strval_t filtering_strings[] = {
+	{"endpoint-dependent", EPH_FILTERING_ENDPOINT_DEPENDENT},
+	{"endpoint-independent", EPH_FILTERING_ENDPOINT_INDEPENDENT},
+};
+
+static const cyaml_strval_t pooling_strings[] = {
+	{"paired", EPH_POOLING_PAIRED},
+	{"arbitrary", EPH_POOLING_ARBITRARY},
+};
+
+/* Port lists are strings: "8080" and "5000-5010" are both scalars to YAML. */
+static const cyaml_schema_field_t pool_fields[] = {
+	CYAML_FIELD_STRING_PTR("name", OPT, struct raw_pool, name, 0, CYAML_UNLIMITED),
+	CYAML_FIELD_SEQUENCE("addresses", OPT_NULL, struct raw_pool, addresses, &string_ptr_schema,
+			     0, EPH_MAX_POOL_ADDRS),
+	CYAML_FIELD_STRING_PTR("ports", OPT, struct raw_pool, ports, 0, CYAML_UNLIMITED),
+	CYAML_FIELD_SEQUENCE("exclude-ports", OPT_NULL, struct raw_pool, exclude_ports,
+			     &string_ptr_schema, 0, 65535),
+	CYAML_FIELD_SEQUENCE("inside", OPT_NULL, struct raw_pool, inside, &string_ptr_schema, 0,
+			     EPH_MAX_POOL_INSIDE),
+	CYAML_FIELD_ENUM_PTR("mapping", OPT | CYAML_FLAG_STRICT, struct raw_pool, mapping,
+			     mapping_strings, CYAML_ARRAY_LEN(mapping_strings)),
+	CYAML_FIELD_ENUM_PTR("filtering", OPT | CYAML_FLAG_STRICT, struct raw_pool, filtering,
+			     filtering_strings, CYAML_ARRAY_LEN(filtering_strings)),
+	CYAML_FIELD_ENUM_PTR("pooling", OPT | CYAML_FLAG_STRICT, struct raw_pool, pooling,
+			     pooling_strings, CYAML_ARRAY_LEN(pooling_strings)),
+	CYAML_FIELD_BOOL_PTR("port-preservation", OPT, struct raw_pool, port_preservation),
+	CYAML_FIELD_BOOL_PTR("port-parity", OPT, struct raw_pool, port_parity),
+	CYAML_FIELD_BOOL_PTR("exhaustion-icmp", OPT, struct raw_pool, exhaustion_icmp),
+	CYAML_FIELD_INT_PTR("max-sessions-per-host", OPT, struct raw_pool, max_sessions_per_host),
+	CYAML_FIELD_INT_PTR("quarantine-s", OPT, struct raw_pool, quarantine_s),
+	CYAML_FIELD_END,
+};
+
+static const cyaml_schema_value_t pool_schema = {
+	CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, struct raw_pool, pool_fields),
+};
+
+static const cyaml_schema_field_t timeouts_fields[] = {
+	CYAML_FIELD_INT_PTR("udp", OPT, struct raw_timeouts, udp),
+	CYAML_FIELD_INT_PTR("tcp-established", OPT, struct raw_timeouts, tcp_established),
+	CYAML_FIELD_INT_PTR("tcp-transitory", OPT, struct raw_timeouts, tcp_transitory),
+	CYAML_FIELD_INT_PTR("icmp", OPT, struct raw_timeouts, icmp),
+	CYAML_FIELD_END,
+};
+
+static const cyaml_schema_field_t nat_fields[] = {
+	CYAML_FIELD_INT_PTR("sessions-per-worker", OPT, struct raw_nat, sessions_per_worker),
+	CYAML_FIELD_INT_PTR("destinations-per-worker", OPT, struct raw_nat,
+			    destinations_per_worker),
+	CYAML_FIELD_INT_PTR("handoff-ring", OPT, struct raw_nat, handoff_ring),
+	CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t top_fields[] = {
 	CYAML_FIELD_MAPPING_PTR("eal", OPT_NULL, struct raw_conf, eal, eal_fields),
 	CYAML_FIELD_SEQUENCE("ports", OPT_NULL, struct raw_conf, ports, &port_schema, 0,
@@ -206,6 +311,10 @@ static const cyaml_schema_field_t top_fields[] = {
 	CYAML_FIELD_MAPPING_PTR("dataplane", OPT_NULL, struct raw_conf, dataplane,
 				dataplane_fields),
 	CYAML_FIELD_MAPPING_PTR("control", OPT_NULL, struct raw_conf, control, control_fields),
+	CYAML_FIELD_SEQUENCE("pools", OPT_NULL, struct raw_conf, pools, &pool_schema, 0,
+			     EPH_MAX_POOLS),
+	CYAML_FIELD_MAPPING_PTR("timeouts", OPT_NULL, struct raw_conf, timeouts, timeouts_fields),
+	CYAML_FIELD_MAPPING_PTR("nat", OPT_NULL, struct raw_conf, nat, nat_fields),
 	CYAML_FIELD_END,
 };
 
@@ -238,6 +347,15 @@ static const struct int_rule int_rules[] = {
 	{ "dataplane.tx-drain-us", 1,        100000,   false },
 	{ "dataplane.mbufs",       1024,     16777215, false },
 	{ "dataplane.icmp-rate",   0,        1000000,  false },
+	{ "pools[].max-sessions-per-host", 0, 16777216, false },
+	{ "pools[].quarantine-s",  0,        3600,     false },
+	{ "timeouts.udp",          1,        86400,    false },
+	{ "timeouts.tcp-established", 1,     604800,   false },
+	{ "timeouts.tcp-transitory", 1,      86400,    false },
+	{ "timeouts.icmp",         1,        86400,    false },
+	{ "nat.sessions-per-worker", 1024,   67108864, false },
+	{ "nat.destinations-per-worker", 1024, 16777216, false },
+	{ "nat.handoff-ring",      256,      65536,    true },
 };
 /* clang-format on */
 
@@ -1185,13 +1303,50 @@ struct port_state {
 	char dev_key[EPH_DEVICE_LEN]; /* PCI address or vdev name, for uniqueness */
 };
 
+/* Why addr cannot be a host's unicast address, or NULL when it can. */
+static const char *
+addr_problem(uint32_t addr)
+{
+	if ((addr >> 24) == 0)
+		return "is in 0.0.0.0/8 (\"this network\")";
+	if ((addr >> 24) == 127)
+		return "is a loopback address";
+	if ((addr >> 28) == 0xe)
+		return "is a multicast address";
+	if (addr == UINT32_MAX)
+		return "is the limited broadcast address";
+	if ((addr >> 28) == 0xf)
+		return "is in the reserved range 240.0.0.0/4";
+	return NULL;
+}
+
+/* The first address of [a, b] that addr_problem() refuses; false if none. */
+static bool
+range_problem(uint32_t a, uint32_t b, uint32_t *bad)
+{
+	static const uint32_t blocks[][2] = {
+		{0x00000000, 0x00ffffff}, /* 0.0.0.0/8 */
+		{0x7f000000, 0x7fffffff}, /* 127.0.0.0/8 */
+		{0xe0000000, 0xffffffff}, /* 224.0.0.0/4, 240.0.0.0/4 */
+	};
+	size_t i;
+
+	for (i = 0; i < CYAML_ARRAY_LEN(blocks); i++) {
+		if (a <= blocks[i][1] && b >= blocks[i][0]) {
+			*bad = a > blocks[i][0] ? a : blocks[i][0];
+			return true;
+		}
+	}
+	return false;
+}
+
 static void
 validate_address(struct vctx *v, const char *path, const char *s, struct eph_conf_port *p, bool *ok)
 {
 	char q[QLEN], a[16], n[16];
 	uint32_t addr = 0, mask, net;
 	uint8_t len = 0;
-	const char *why = NULL;
+	const char *why;
 
 	*ok = false;
 	switch (parse_prefix(s, &addr, &len)) {
@@ -1222,16 +1377,7 @@ validate_address(struct vctx *v, const char *path, const char *s, struct eph_con
 			 quote(q, sizeof(q), s));
 		return;
 	}
-	if ((addr >> 24) == 0)
-		why = "is in 0.0.0.0/8 (\"this network\")";
-	else if ((addr >> 24) == 127)
-		why = "is a loopback address";
-	else if ((addr >> 28) == 0xe)
-		why = "is a multicast address";
-	else if (addr == UINT32_MAX)
-		why = "is the limited broadcast address";
-	else if ((addr >> 28) == 0xf)
-		why = "is in the reserved range 240.0.0.0/4";
+	why = addr_problem(addr);
 	if (why != NULL) {
 		conf_err(v, path, "%s %s, expected a unicast host address",
 			 ip_str(a, sizeof(a), addr), why);
@@ -1635,6 +1781,845 @@ validate_routes(struct vctx *v, const struct raw_conf *r, struct eph_conf *conf,
 	free(keys);
 }
 
+/* ------------------------------------------------------------------------ */
+/* NAT pools, timeouts and table sizes */
+
+/* What one entry of pools[].addresses stands for. */
+struct addr_span {
+	uint32_t first;
+	uint64_t count;
+	bool ok;
+	bool reported; /* one diagnostic per entry, however many addresses clash */
+};
+
+/* Per-pool facts the cross checks need even when the pool itself is bad. */
+struct pool_state {
+	bool name_ok;
+	bool addrs_ok;           /* the good entries expand within EPH_MAX_POOL_ADDRS */
+	uint64_t n_expanded;     /* addresses the good entries expand to, repeats included */
+	struct addr_span *spans; /* one per raw address entry */
+	uint16_t *inside_entry;  /* raw index of each stored inside prefix */
+	bool *inside_reported;   /* per raw inside entry */
+};
+
+/* One address of a pool, with the entry it came from. */
+struct pool_item {
+	uint32_t addr;
+	uint16_t pool;
+	uint16_t entry;
+};
+
+static int
+pool_item_cmp(const void *a, const void *b)
+{
+	const struct pool_item *x = a, *y = b;
+
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	if (x->pool != y->pool)
+		return x->pool < y->pool ? -1 : 1;
+	return x->entry < y->entry ? -1 : x->entry > y->entry;
+}
+
+/* One inside prefix of a pool, for the overlap sweep. */
+struct inside_item {
+	uint32_t addr;
+	uint8_t len;
+	uint16_t pool;
+	uint16_t entry; /* raw index in pools[pool].inside */
+};
+
+static int
+inside_item_cmp(const void *a, const void *b)
+{
+	const struct inside_item *x = a, *y = b;
+
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	if (x->pool != y->pool)
+		return x->pool < y->pool ? -1 : 1;
+	return x->entry < y->entry ? -1 : x->entry > y->entry;
+}
+
+/* Does x come after y in the file? */
+static bool
+inside_later(const struct inside_item *x, const struct inside_item *y)
+{
+	return x->pool != y->pool ? x->pool > y->pool : x->entry > y->entry;
+}
+
+static uint32_t
+prefix_last(uint32_t addr, unsigned len)
+{
+	return addr | ~prefix_mask(len);
+}
+
+static const char *
+pool_name(const struct eph_conf *conf, const struct pool_state *ps, unsigned i)
+{
+	return ps[i].name_ok ? conf->pools[i].name : "?";
+}
+
+/* 1 to 9 decimal digits. */
+static bool
+parse_port_num(const char *s, size_t len, unsigned *out)
+{
+	unsigned x = 0;
+	size_t i;
+
+	if (len == 0 || len > 9)
+		return false;
+	for (i = 0; i < len; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return false;
+		x = x * 10 + (unsigned)(s[i] - '0');
+	}
+	*out = x;
+	return true;
+}
+
+enum prange_status {
+	PR_OK,
+	PR_FORMAT,
+	PR_TOO_BIG,
+	PR_ZERO,
+	PR_REVERSED,
+};
+
+/* "N" or "LO-HI", inclusive. */
+static enum prange_status
+parse_port_range(const char *s, unsigned *lo, unsigned *hi)
+{
+	const char *dash = strchr(s, '-');
+
+	if (!parse_port_num(s, dash != NULL ? (size_t)(dash - s) : strlen(s), lo))
+		return PR_FORMAT;
+	if (dash == NULL)
+		*hi = *lo;
+	else if (!parse_port_num(dash + 1, strlen(dash + 1), hi))
+		return PR_FORMAT;
+	if (*lo > 65535 || *hi > 65535)
+		return PR_TOO_BIG;
+	if (*lo == 0 || *hi == 0)
+		return PR_ZERO;
+	if (*lo > *hi)
+		return PR_REVERSED;
+	return PR_OK;
+}
+
+/* Report a bad port range; true when it is usable. */
+static bool
+check_port_range(struct vctx *v, const char *path, const char *s, const char *what,
+		 enum prange_status st, unsigned lo, unsigned hi)
+{
+	char q[QLEN];
+
+	switch (st) {
+	case PR_OK:
+		return true;
+	case PR_FORMAT:
+		conf_err(v, path, "expected %s, found %s", what, quote(q, sizeof(q), s));
+		break;
+	case PR_TOO_BIG:
+		conf_err(v, path, "expected ports from 1 to 65535, found %s",
+			 quote(q, sizeof(q), s));
+		break;
+	case PR_ZERO:
+		conf_err(v, path, "port 0 cannot be used, expected ports from 1 to 65535, found %s",
+			 quote(q, sizeof(q), s));
+		break;
+	case PR_REVERSED:
+		conf_err(v, path,
+			 "range start %u is above its end %u, expected lo-hi with lo <= hi", lo,
+			 hi);
+		break;
+	}
+	return false;
+}
+
+#define POOL_PORTS_WHAT                                                                            \
+	"a port range like 1024-65535, a single port, or a preset (linux: 32768-60999, iana: "     \
+	"49152-65535)"
+#define POOL_ADDR_WHAT                                                                             \
+	"an address like 198.51.100.1, a prefix like 198.51.100.8/30 or a range like "             \
+	"198.51.100.20-198.51.100.22"
+
+/* One entry of pools[].addresses: sets span->first and span->count. */
+static void
+validate_pool_addr(struct vctx *v, const char *path, const char *s, struct addr_span *span)
+{
+	const char *slash = strchr(s, '/'), *dash = strchr(s, '-'), *why;
+	char q[QLEN], a[16], b[16];
+	uint32_t first, last, bad;
+	uint8_t len = 0;
+
+	span->ok = false;
+	if (slash != NULL) {
+		if (parse_prefix(s, &first, &len) != PFX_OK) {
+			conf_err(v, path, "expected %s, found %s", POOL_ADDR_WHAT,
+				 quote(q, sizeof(q), s));
+			return;
+		}
+		if (len < 16) {
+			conf_err(v, path,
+				 "%s is too large (%" PRIu64 " addresses), "
+				 "expected a prefix length of 16 to 32",
+				 quote(q, sizeof(q), s), (uint64_t)1 << (32 - len));
+			return;
+		}
+		if ((first & ~prefix_mask(len)) != 0) {
+			conf_err(v, path,
+				 "%s has host bits set, expected a network address, did you mean "
+				 "%s/%u?",
+				 quote(q, sizeof(q), s),
+				 ip_str(a, sizeof(a), first & prefix_mask(len)), len);
+			return;
+		}
+		last = prefix_last(first, len);
+	} else if (dash != NULL) {
+		if (!parse_ipv4(s, (size_t)(dash - s), &first) ||
+		    !parse_ipv4(dash + 1, strlen(dash + 1), &last)) {
+			conf_err(v, path, "expected %s, found %s", POOL_ADDR_WHAT,
+				 quote(q, sizeof(q), s));
+			return;
+		}
+		if (first > last) {
+			conf_err(v, path,
+				 "range start %s is above its end %s, expected a-b with a <= b",
+				 ip_str(a, sizeof(a), first), ip_str(b, sizeof(b), last));
+			return;
+		}
+	} else {
+		if (!parse_ipv4(s, strlen(s), &first)) {
+			conf_err(v, path, "expected %s, found %s", POOL_ADDR_WHAT,
+				 quote(q, sizeof(q), s));
+			return;
+		}
+		last = first;
+	}
+	if (range_problem(first, last, &bad)) {
+		why = addr_problem(bad);
+		if (first == last)
+			conf_err(v, path, "%s %s, expected a unicast address",
+				 ip_str(a, sizeof(a), bad), why);
+		else
+			conf_err(v, path, "%s includes %s, which %s, expected unicast addresses",
+				 quote(q, sizeof(q), s), ip_str(a, sizeof(a), bad), why);
+		return;
+	}
+	span->first = first;
+	span->count = (uint64_t)last - first + 1;
+	span->ok = true;
+}
+
+static void
+validate_pool_ports(struct vctx *v, unsigned i, const struct raw_pool *r, struct eph_conf_pool *p)
+{
+	uint8_t excl[65536 / 8]; /* a bit per port */
+	char path[64], q[QLEN];
+	enum prange_status st;
+	unsigned lo = 0, hi = 0, k, x, n;
+	bool ports_ok = true;
+
+#define XPATH(key) (snprintf(path, sizeof(path), "pools[%u].%s", i, key), path)
+	if (r->ports != NULL) {
+		if (strcmp(r->ports, "linux") == 0) {
+			lo = 32768;
+			hi = 60999;
+			st = PR_OK;
+		} else if (strcmp(r->ports, "iana") == 0) {
+			lo = 49152;
+			hi = 65535;
+			st = PR_OK;
+		} else {
+			st = parse_port_range(r->ports, &lo, &hi);
+		}
+		ports_ok =
+			check_port_range(v, XPATH("ports"), r->ports, POOL_PORTS_WHAT, st, lo, hi);
+		if (ports_ok && lo < 1024 && hi >= 1024) {
+			conf_err(v, XPATH("ports"),
+				 "%u-%u mixes well-known ports (1-1023) with ports 1024-65535, "
+				 "which RFC 4787 REQ-3a keeps apart; expected a range within one "
+				 "of them",
+				 lo, hi);
+			ports_ok = false;
+		}
+		if (ports_ok) {
+			p->port_lo = (uint16_t)lo;
+			p->port_hi = (uint16_t)hi;
+		}
+	}
+
+	if (r->exclude_ports_count == 0 || r->exclude_ports == NULL)
+		return;
+	memset(excl, 0, sizeof(excl));
+	for (k = 0; k < r->exclude_ports_count; k++) {
+		const char *s = r->exclude_ports[k] != NULL ? r->exclude_ports[k] : "";
+
+		snprintf(path, sizeof(path), "pools[%u].exclude-ports[%u]", i, k);
+		st = parse_port_range(s, &lo, &hi);
+		if (!check_port_range(v, path, s, "a port like 8080 or a range like 5000-5010", st,
+				      lo, hi))
+			continue;
+		if (!ports_ok)
+			continue;
+		if (lo < p->port_lo || hi > p->port_hi) {
+			if (lo == hi)
+				conf_err(v, path,
+					 "excluded port %u is outside the pool's ports %u-%u", lo,
+					 p->port_lo, p->port_hi);
+			else
+				conf_err(v, path,
+					 "excluded range %s is not within the pool's ports %u-%u",
+					 quote(q, sizeof(q), s), p->port_lo, p->port_hi);
+			continue;
+		}
+		for (x = lo; x <= hi; x++)
+			excl[x / 8] |= (uint8_t)(1u << (x % 8));
+	}
+	if (!ports_ok)
+		return;
+	for (n = 0, x = p->port_lo; x <= p->port_hi; x++)
+		n += (excl[x / 8] >> (x % 8)) & 1;
+	if (n == 0)
+		return;
+	if (n == (unsigned)p->port_hi - p->port_lo + 1) {
+		conf_err(v, XPATH("exclude-ports"),
+			 "every port of %u-%u is excluded, leaving none to allocate", p->port_lo,
+			 p->port_hi);
+		return;
+	}
+	p->excluded = malloc(n * sizeof(*p->excluded));
+	if (p->excluded == NULL) {
+		v->oom = true;
+		v->n_errors++;
+		return;
+	}
+	for (x = p->port_lo; x <= p->port_hi; x++)
+		if ((excl[x / 8] >> (x % 8)) & 1)
+			p->excluded[p->n_excluded++] = (uint16_t)x;
+#undef XPATH
+}
+
+static void
+validate_pool_inside(struct vctx *v, unsigned i, const struct raw_pool *r, struct eph_conf_pool *p,
+		     struct pool_state *ps)
+{
+	const struct eph_pos_entry *e;
+	char path[64], q[QLEN], a[16];
+	unsigned k;
+
+	snprintf(path, sizeof(path), "pools[%u].inside", i);
+	if (r->inside_count == 0 || r->inside == NULL) {
+		e = eph_pos_find(v->idx, path);
+		if (e == NULL)
+			conf_err(v, path,
+				 "required key is missing, expected a sequence of inside prefixes "
+				 "like 192.0.2.0/24");
+		else
+			conf_err(v, path,
+				 "expected a non-empty sequence of inside prefixes like "
+				 "192.0.2.0/24, found %s",
+				 e->kind == EPH_NODE_SEQUENCE ? "an empty sequence"
+							      : "an empty value");
+		return;
+	}
+	p->inside = calloc(r->inside_count, sizeof(*p->inside));
+	ps->inside_entry = calloc(r->inside_count, sizeof(*ps->inside_entry));
+	ps->inside_reported = calloc(r->inside_count, sizeof(*ps->inside_reported));
+	if (p->inside == NULL || ps->inside_entry == NULL || ps->inside_reported == NULL) {
+		v->oom = true;
+		v->n_errors++;
+		return;
+	}
+	for (k = 0; k < r->inside_count; k++) {
+		const char *s = r->inside[k] != NULL ? r->inside[k] : "";
+		struct eph_conf_prefix *pf = &p->inside[p->n_inside];
+
+		snprintf(path, sizeof(path), "pools[%u].inside[%u]", i, k);
+		if (parse_prefix(s, &pf->addr, &pf->len) != PFX_OK) {
+			conf_err(v, path,
+				 "expected a network with prefix length like 192.0.2.0/24 (0 to "
+				 "32), found %s",
+				 quote(q, sizeof(q), s));
+		} else if ((pf->addr & ~prefix_mask(pf->len)) != 0) {
+			conf_err(v, path,
+				 "%s has host bits set, expected a network address, did you mean "
+				 "%s/%u?",
+				 quote(q, sizeof(q), s),
+				 ip_str(a, sizeof(a), pf->addr & prefix_mask(pf->len)), pf->len);
+		} else {
+			ps->inside_entry[p->n_inside++] = (uint16_t)k;
+		}
+	}
+}
+
+static void
+validate_pool(struct vctx *v, unsigned i, const struct raw_pool *r, struct eph_conf_pool *p,
+	      struct pool_state *ps)
+{
+	const struct eph_pos_entry *e;
+	char path[64], q[QLEN];
+	unsigned k;
+
+#define PLPATH(key) (snprintf(path, sizeof(path), "pools[%u].%s", i, key), path)
+	p->port_lo = DEF_POOL_PORT_LO;
+	p->port_hi = DEF_POOL_PORT_HI;
+	p->quarantine_s = DEF_QUARANTINE_S;
+
+	if (r->name == NULL) {
+		conf_err(v, PLPATH("name"), "required key is missing");
+	} else if (r->name[0] == '\0' || strlen(r->name) >= EPH_NAME_LEN ||
+		   !only_chars(r->name, NAME_CHARS)) {
+		conf_err(v, PLPATH("name"),
+			 "expected a name of 1 to %d characters from a-z, 0-9, '_' and '-', "
+			 "found %s",
+			 EPH_NAME_LEN - 1, quote(q, sizeof(q), r->name));
+	} else {
+		snprintf(p->name, sizeof(p->name), "%s", r->name);
+		ps->name_ok = true;
+	}
+
+	if (r->addresses_count == 0 || r->addresses == NULL) {
+		e = eph_pos_find(v->idx, PLPATH("addresses"));
+		if (e == NULL)
+			conf_err(v, path,
+				 "required key is missing, expected a sequence of addresses like "
+				 "198.51.100.1, 198.51.100.8/30 or 198.51.100.20-198.51.100.22");
+		else
+			conf_err(v, path, "expected a non-empty sequence of addresses, found %s",
+				 e->kind == EPH_NODE_SEQUENCE ? "an empty sequence"
+							      : "an empty value");
+	} else {
+		ps->spans = calloc(r->addresses_count, sizeof(*ps->spans));
+		if (ps->spans == NULL) {
+			v->oom = true;
+			v->n_errors++;
+		} else {
+			ps->addrs_ok = true;
+			for (k = 0; k < r->addresses_count; k++) {
+				snprintf(path, sizeof(path), "pools[%u].addresses[%u]", i, k);
+				validate_pool_addr(v, path,
+						   r->addresses[k] != NULL ? r->addresses[k] : "",
+						   &ps->spans[k]);
+				if (ps->spans[k].ok)
+					ps->n_expanded += ps->spans[k].count;
+			}
+			if (ps->n_expanded > EPH_MAX_POOL_ADDRS) {
+				conf_err(v, PLPATH("addresses"),
+					 "the entries expand to %" PRIu64 " addresses, at most %d "
+					 "allowed in a pool",
+					 ps->n_expanded, EPH_MAX_POOL_ADDRS);
+				ps->addrs_ok = false;
+			}
+		}
+	}
+
+	validate_pool_ports(v, i, r, p);
+	validate_pool_inside(v, i, r, p, ps);
+
+	if (r->mapping != NULL)
+		p->mapping = *r->mapping;
+	if (r->filtering != NULL)
+		p->filtering = *r->filtering;
+	if (r->pooling != NULL)
+		p->pooling = *r->pooling;
+	if (p->filtering == EPH_FILTERING_ENDPOINT_INDEPENDENT &&
+	    p->mapping != EPH_MAPPING_ENDPOINT_INDEPENDENT)
+		conf_err(v, PLPATH("filtering"),
+			 "endpoint-independent filtering requires mapping: endpoint-independent "
+			 "(mapping is %s%s)",
+			 eph_nat_mapping_name(p->mapping), r->mapping == NULL ? " by default" : "");
+	conf_bool(v, PLPATH("port-preservation"), r->port_preservation, &p->port_preservation);
+	conf_bool(v, PLPATH("port-parity"), r->port_parity, &p->port_parity);
+	conf_bool(v, PLPATH("exhaustion-icmp"), r->exhaustion_icmp, &p->exhaustion_icmp);
+	conf_uint(v, PLPATH("max-sessions-per-host"), r->max_sessions_per_host,
+		  &p->max_sessions_per_host);
+	if (conf_uint(v, PLPATH("quarantine-s"), r->quarantine_s, &p->quarantine_s) &&
+	    r->quarantine_s != NULL && p->quarantine_s < DEF_QUARANTINE_S)
+		conf_warn(
+			v, path,
+			"%u s is below the %u s recommended by RFC 6888 REQ-8; a freed port may go "
+			"to a new host while the old peer still sends to it",
+			p->quarantine_s, DEF_QUARANTINE_S);
+#undef PLPATH
+}
+
+/* Addresses shared between pools or entries, or taken by a port. */
+static void
+check_pool_addrs(struct vctx *v, struct eph_conf *conf, struct pool_state *ps,
+		 const struct port_state *st, struct pool_item *items, size_t n)
+{
+	char path[64], a[16], b[16];
+	size_t k, j;
+	unsigned i;
+
+	for (k = 0; k < n; k = j) {
+		const struct pool_item *f = &items[k];
+
+		for (j = k + 1; j < n && items[j].addr == f->addr; j++) {
+			const struct pool_item *it = &items[j];
+			struct addr_span *sp = &ps[it->pool].spans[it->entry];
+
+			if (sp->reported)
+				continue;
+			sp->reported = true;
+			snprintf(path, sizeof(path), "pools[%u].addresses[%u]", it->pool,
+				 it->entry);
+			if (it->pool == f->pool)
+				conf_err(v, path,
+					 "%s is listed twice, already given by addresses[%u]",
+					 ip_str(a, sizeof(a), it->addr), f->entry);
+			else
+				conf_err(v, path,
+					 "%s is already in pool '%s' (pools[%u].addresses[%u]); an "
+					 "address can belong to one pool only",
+					 ip_str(a, sizeof(a), it->addr),
+					 pool_name(conf, ps, f->pool), f->pool, f->entry);
+		}
+	}
+
+	for (k = 0; k < n; k++) {
+		const struct pool_item *it = &items[k];
+		struct addr_span *sp = &ps[it->pool].spans[it->entry];
+
+		for (i = 0; i < conf->n_ports && !sp->reported; i++) {
+			const struct eph_conf_port *p = &conf->ports[i];
+			uint32_t m = prefix_mask(p->prefix_len);
+
+			if (!st[i].addr_ok)
+				continue;
+			snprintf(path, sizeof(path), "pools[%u].addresses[%u]", it->pool,
+				 it->entry);
+			ip_str(a, sizeof(a), it->addr);
+			ip_str(b, sizeof(b), p->addr & m);
+			if (it->addr == p->addr) {
+				conf_err(
+					v, path,
+					"%s is the address of port '%s' itself, expected addresses "
+					"the gateway does not use",
+					a, p->name[0] ? p->name : "?");
+				sp->reported = true;
+			} else if (p->prefix_len <= 30 && (it->addr == (p->addr & m) ||
+							   it->addr == ((p->addr & m) | ~m))) {
+				conf_err(v, path,
+					 "%s is the %s address of the subnet %s/%u of port '%s'", a,
+					 it->addr == (p->addr & m) ? "network" : "broadcast", b,
+					 p->prefix_len, p->name[0] ? p->name : "?");
+				sp->reported = true;
+			} else if (p->role == EPH_ROLE_INSIDE && in_subnet(p, it->addr)) {
+				conf_err(v, path,
+					 "%s is on the subnet %s/%u of inside port '%s', expected "
+					 "addresses reached through an outside port",
+					 a, b, p->prefix_len, p->name[0] ? p->name : "?");
+				sp->reported = true;
+			}
+		}
+	}
+}
+
+/* Index of the first item with an address >= addr. */
+static size_t
+pool_item_lower(const struct pool_item *items, size_t n, uint32_t addr)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (items[mid].addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+struct span32 {
+	uint32_t lo;
+	uint32_t hi;
+};
+
+static int
+span32_cmp(const void *a, const void *b)
+{
+	const struct span32 *x = a, *y = b;
+
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	return x->hi < y->hi ? -1 : x->hi > y->hi;
+}
+
+/*
+ * Inside prefixes: no host may match two pools, no pool address may be an
+ * inside host, and (a warning) every prefix should be reachable from an
+ * inside port.
+ */
+static void
+check_pool_inside(struct vctx *v, const struct raw_conf *r, struct eph_conf *conf,
+		  struct pool_state *ps, const struct port_state *st, const struct pool_item *items,
+		  size_t n_items)
+{
+	struct inside_item *all = NULL, **stack = NULL;
+	struct span32 *reach = NULL;
+	size_t n = 0, depth = 0, n_reach = 0, k, j;
+	char path[64], a[16], b[16], c[16];
+	bool ports_ok = true;
+	unsigned i;
+
+	for (i = 0; i < conf->n_pools; i++)
+		n += conf->pools[i].n_inside;
+	if (n == 0)
+		return;
+	all = malloc(n * sizeof(*all));
+	stack = malloc(n * sizeof(*stack));
+	reach = malloc((conf->n_ports + conf->n_routes + 1) * sizeof(*reach));
+	if (all == NULL || stack == NULL || reach == NULL) {
+		v->oom = true;
+		v->n_errors++;
+		goto out;
+	}
+	n = 0;
+	for (i = 0; i < conf->n_pools; i++)
+		for (k = 0; k < conf->pools[i].n_inside; k++)
+			all[n++] = (struct inside_item){conf->pools[i].inside[k].addr,
+							conf->pools[i].inside[k].len, (uint16_t)i,
+							ps[i].inside_entry[k]};
+	qsort(all, n, sizeof(*all), inside_item_cmp);
+
+	/* Prefixes nest or are disjoint: the stack holds those containing the current one. */
+	for (k = 0; k < n; k++) {
+		struct inside_item *cur = &all[k];
+
+		while (depth > 0 &&
+		       prefix_last(stack[depth - 1]->addr, stack[depth - 1]->len) < cur->addr)
+			depth--;
+		for (j = depth; j-- > 0;) {
+			struct inside_item *o = stack[j], *blame, *other;
+
+			if (o->pool == cur->pool)
+				continue;
+			blame = inside_later(cur, o) ? cur : o;
+			other = blame == cur ? o : cur;
+			if (ps[blame->pool].inside_reported[blame->entry])
+				continue;
+			ps[blame->pool].inside_reported[blame->entry] = true;
+			snprintf(path, sizeof(path), "pools[%u].inside[%u]", blame->pool,
+				 blame->entry);
+			conf_err(v, path,
+				 "%s/%u overlaps inside prefix %s/%u of pool '%s'; "
+				 "a host would have two pools",
+				 ip_str(a, sizeof(a), blame->addr), blame->len,
+				 ip_str(b, sizeof(b), other->addr), other->len,
+				 pool_name(conf, ps, other->pool));
+			break;
+		}
+		stack[depth++] = cur;
+	}
+
+	for (k = 0; k < n; k++) {
+		const struct inside_item *cur = &all[k];
+		uint32_t last = prefix_last(cur->addr, cur->len);
+		size_t x = pool_item_lower(items, n_items, cur->addr);
+
+		/* An address already refused for its own sake is not blamed twice. */
+		while (x < n_items && items[x].addr <= last &&
+		       ps[items[x].pool].spans[items[x].entry].reported)
+			x++;
+		if (x == n_items || items[x].addr > last ||
+		    ps[cur->pool].inside_reported[cur->entry])
+			continue;
+		ps[cur->pool].inside_reported[cur->entry] = true;
+		snprintf(path, sizeof(path), "pools[%u].inside[%u]", cur->pool, cur->entry);
+		conf_err(v, path,
+			 "%s/%u contains %s, an address of pool '%s'; pool addresses cannot be "
+			 "inside hosts",
+			 ip_str(a, sizeof(a), cur->addr), cur->len,
+			 ip_str(b, sizeof(b), items[x].addr), pool_name(conf, ps, items[x].pool));
+	}
+
+	/* The warning needs every port and route, or it would guess. */
+	for (i = 0; i < conf->n_ports; i++)
+		ports_ok = ports_ok && st[i].addr_ok && r->ports[i].role != NULL;
+	if (!ports_ok || conf->n_routes != r->routes_count)
+		goto out;
+	for (i = 0; i < conf->n_ports; i++) {
+		const struct eph_conf_port *p = &conf->ports[i];
+
+		if (p->role == EPH_ROLE_INSIDE)
+			reach[n_reach++] = (struct span32){p->addr & prefix_mask(p->prefix_len),
+							   prefix_last(p->addr, p->prefix_len)};
+	}
+	/* Routes may be many: merge the intervals once, then search them. */
+	for (i = 0; i < conf->n_routes; i++) {
+		const struct eph_conf_route *rt = &conf->routes[i];
+
+		if (conf->ports[rt->port].role == EPH_ROLE_INSIDE)
+			reach[n_reach++] = (struct span32){rt->prefix,
+							   prefix_last(rt->prefix, rt->prefix_len)};
+	}
+	if (n_reach > 1)
+		qsort(reach, n_reach, sizeof(*reach), span32_cmp);
+	for (k = 0, j = 0; k < n_reach; k++) {
+		if (j > 0 && reach[k].lo <= reach[j - 1].hi) {
+			if (reach[k].hi > reach[j - 1].hi)
+				reach[j - 1].hi = reach[k].hi;
+		} else {
+			reach[j++] = reach[k];
+		}
+	}
+	n_reach = j;
+	for (k = 0; k < n; k++) {
+		const struct inside_item *cur = &all[k];
+		uint32_t last = prefix_last(cur->addr, cur->len);
+		size_t lo = 0, hi = n_reach;
+
+		/* the last merged interval starting at or before the prefix's end */
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (reach[mid].lo <= last)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if ((lo > 0 && reach[lo - 1].hi >= cur->addr) ||
+		    ps[cur->pool].inside_reported[cur->entry])
+			continue;
+		snprintf(path, sizeof(path), "pools[%u].inside[%u]", cur->pool, cur->entry);
+		conf_warn(v, path,
+			  "no inside port or route reaches %s/%u, so its hosts never use pool '%s'",
+			  ip_str(c, sizeof(c), cur->addr), cur->len,
+			  pool_name(conf, ps, cur->pool));
+	}
+out:
+	free(all);
+	free(stack);
+	free(reach);
+}
+
+static void
+validate_pools(struct vctx *v, const struct raw_conf *r, struct eph_conf *conf,
+	       const struct port_state *st)
+{
+	struct pool_state ps[EPH_MAX_POOLS];
+	struct pool_item *items = NULL;
+	size_t n_items = 0, k;
+	char path[64];
+	unsigned i, j, e;
+	uint32_t c;
+
+	if (r->pools_count == 0 || r->pools == NULL)
+		return;
+	memset(ps, 0, sizeof(ps));
+	conf->n_pools = r->pools_count;
+	for (i = 0; i < conf->n_pools; i++)
+		validate_pool(v, i, &r->pools[i], &conf->pools[i], &ps[i]);
+
+	for (i = 1; i < conf->n_pools; i++) {
+		for (j = 0; j < i; j++) {
+			if (ps[i].name_ok && ps[j].name_ok &&
+			    strcmp(conf->pools[i].name, conf->pools[j].name) == 0) {
+				snprintf(path, sizeof(path), "pools[%u].name", i);
+				conf_err(v, path,
+					 "duplicate pool name '%s', already used by pools[%u]",
+					 conf->pools[i].name, j);
+				break;
+			}
+		}
+	}
+
+	/*
+	 * Every address of every good entry, sorted: clashes are neighbours. A
+	 * pool with a bad entry still takes part, so one run reports all.
+	 */
+	for (i = 0; i < conf->n_pools; i++)
+		if (ps[i].addrs_ok)
+			n_items += (size_t)ps[i].n_expanded;
+	if (n_items > 0) {
+		items = malloc(n_items * sizeof(*items));
+		if (items == NULL) {
+			v->oom = true;
+			v->n_errors++;
+			goto out;
+		}
+	}
+	n_items = 0;
+	for (i = 0; i < conf->n_pools; i++) {
+		if (!ps[i].addrs_ok || ps[i].n_expanded == 0)
+			continue;
+		conf->pools[i].addrs = malloc((size_t)ps[i].n_expanded * sizeof(uint32_t));
+		if (conf->pools[i].addrs == NULL) {
+			v->oom = true;
+			v->n_errors++;
+			goto out;
+		}
+		for (e = 0; e < r->pools[i].addresses_count; e++)
+			for (c = 0; ps[i].spans[e].ok && c < ps[i].spans[e].count; c++)
+				items[n_items++] = (struct pool_item){ps[i].spans[e].first + c,
+								      (uint16_t)i, (uint16_t)e};
+	}
+	if (n_items > 1)
+		qsort(items, n_items, sizeof(*items), pool_item_cmp);
+	for (k = 0; k < n_items; k++) {
+		struct eph_conf_pool *p = &conf->pools[items[k].pool];
+
+		if (p->n_addrs == 0 || p->addrs[p->n_addrs - 1] != items[k].addr)
+			p->addrs[p->n_addrs++] = items[k].addr;
+	}
+
+	check_pool_addrs(v, conf, ps, st, items, n_items);
+	check_pool_inside(v, r, conf, ps, st, items, n_items);
+out:
+	free(items);
+	for (i = 0; i < EPH_MAX_POOLS; i++) {
+		free(ps[i].spans);
+		free(ps[i].inside_entry);
+		free(ps[i].inside_reported);
+	}
+}
+
+/* A timeout below what the RFCs ask for works, but breaks applications. */
+static void
+conf_timeout(struct vctx *v, const char *path, const int64_t *raw, unsigned *out, unsigned floor,
+	     const char *rfc, const char *effect)
+{
+	if (conf_uint(v, path, raw, out) && raw != NULL && *out < floor)
+		conf_warn(v, path, "%u s is below the %s; %s", *out, rfc, effect);
+}
+
+static void
+validate_nat(struct vctx *v, const struct raw_conf *r, struct eph_conf *conf)
+{
+	if (r->timeouts != NULL) {
+		const struct raw_timeouts *t = r->timeouts;
+
+		conf_timeout(v, "timeouts.udp", t->udp, &conf->timeouts.udp, DEF_UDP_S,
+			     "120 s floor of RFC 4787 REQ-5",
+			     "UDP mappings may expire while still in use");
+		conf_timeout(v, "timeouts.tcp-established", t->tcp_established,
+			     &conf->timeouts.tcp_established, DEF_TCP_EST_S,
+			     "7440 s (2 h 4 min) floor of RFC 5382 REQ-5",
+			     "idle TCP connections may be cut");
+		conf_timeout(v, "timeouts.tcp-transitory", t->tcp_transitory,
+			     &conf->timeouts.tcp_transitory, DEF_TCP_TRANS_S,
+			     "240 s (4 min) floor of RFC 5382 REQ-5",
+			     "TCP connections may be cut while opening or closing");
+		conf_timeout(v, "timeouts.icmp", t->icmp, &conf->timeouts.icmp, DEF_ICMP_S,
+			     "60 s floor of RFC 5508 REQ-1",
+			     "ICMP query mappings may expire while still in use");
+	}
+	if (r->nat != NULL) {
+		conf_uint(v, "nat.sessions-per-worker", r->nat->sessions_per_worker,
+			  &conf->nat.sessions_per_worker);
+		conf_uint(v, "nat.destinations-per-worker", r->nat->destinations_per_worker,
+			  &conf->nat.destinations_per_worker);
+		conf_uint(v, "nat.handoff-ring", r->nat->handoff_ring, &conf->nat.handoff_ring);
+	}
+}
+
 static void
 validate(struct vctx *v, const struct raw_conf *r, struct eph_conf *conf)
 {
@@ -1649,6 +2634,8 @@ validate(struct vctx *v, const struct raw_conf *r, struct eph_conf *conf)
 	validate_eal(v, r->eal, &conf->eal);
 	validate_ports(v, r, conf, st);
 	validate_routes(v, r, conf, st);
+	validate_pools(v, r, conf, st);
+	validate_nat(v, r, conf);
 
 	if (r->arp != NULL) {
 		conf_uint(v, "arp.reachable-s", r->arp->reachable_s, &conf->arp.reachable_s);
@@ -1762,6 +2749,13 @@ eph_conf_defaults(struct eph_conf *conf)
 	conf->dataplane.icmp_rate = DEF_ICMP_RATE;
 	snprintf(conf->control.socket, sizeof(conf->control.socket), "%s", DEF_SOCKET);
 	conf->control.telemetry = true;
+	conf->timeouts.udp = DEF_UDP_S;
+	conf->timeouts.tcp_established = DEF_TCP_EST_S;
+	conf->timeouts.tcp_transitory = DEF_TCP_TRANS_S;
+	conf->timeouts.icmp = DEF_ICMP_S;
+	conf->nat.sessions_per_worker = DEF_SESSIONS;
+	conf->nat.destinations_per_worker = DEF_DESTINATIONS;
+	conf->nat.handoff_ring = DEF_HANDOFF_RING;
 }
 
 void
@@ -1779,6 +2773,18 @@ eph_conf_free(struct eph_conf *conf)
 	free(conf->routes);
 	conf->routes = NULL;
 	conf->n_routes = 0;
+	for (i = 0; i < EPH_MAX_POOLS; i++) {
+		struct eph_conf_pool *p = &conf->pools[i];
+
+		free(p->addrs);
+		free(p->excluded);
+		free(p->inside);
+		p->addrs = NULL;
+		p->excluded = NULL;
+		p->inside = NULL;
+		p->n_addrs = p->n_excluded = p->n_inside = 0;
+	}
+	conf->n_pools = 0;
 }
 
 int
@@ -1856,6 +2862,42 @@ eph_port_role_name(enum eph_port_role role)
 		return "inside";
 	case EPH_ROLE_OUTSIDE:
 		return "outside";
+	}
+	return "unknown";
+}
+
+const char *
+eph_nat_mapping_name(enum eph_nat_mapping m)
+{
+	switch (m) {
+	case EPH_MAPPING_ENDPOINT_DEPENDENT:
+		return "endpoint-dependent";
+	case EPH_MAPPING_ENDPOINT_INDEPENDENT:
+		return "endpoint-independent";
+	}
+	return "unknown";
+}
+
+const char *
+eph_nat_filtering_name(enum eph_nat_filtering f)
+{
+	switch (f) {
+	case EPH_FILTERING_ENDPOINT_DEPENDENT:
+		return "endpoint-dependent";
+	case EPH_FILTERING_ENDPOINT_INDEPENDENT:
+		return "endpoint-independent";
+	}
+	return "unknown";
+}
+
+const char *
+eph_nat_pooling_name(enum eph_nat_pooling p)
+{
+	switch (p) {
+	case EPH_POOLING_PAIRED:
+		return "paired";
+	case EPH_POOLING_ARBITRARY:
+		return "arbitrary";
 	}
 	return "unknown";
 }

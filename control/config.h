@@ -167,6 +167,11 @@ void eph_conf_defaults(struct eph_conf *conf);
 
 const char *eph_port_role_name(enum eph_port_role role);
 
+/* The YAML words for the NAT behaviours, as telemetry reports them. */
+const char *eph_nat_mapping_name(enum eph_nat_mapping m);
+const char *eph_nat_filtering_name(enum eph_nat_filtering f);
+const char *eph_nat_pooling_name(enum eph_nat_pooling p);
+
 /* Index of the port named name, or -1. */
 int eph_conf_port_by_name(const struct eph_conf *conf, const char *name);
 

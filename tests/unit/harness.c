@@ -51,7 +51,7 @@ t_start(const char *prefix)
 	add_port("inside", "net_ring0", EPH_ROLE_INSIDE, T_IN_ADDR);
 	add_port("outside", "net_ring1", EPH_ROLE_OUTSIDE, T_OUT_ADDR);
 	t_routes[0] = (struct eph_conf_route){
-		.prefix = RTE_IPV4(198, 51, 100, 0), .prefix_len = 24, .via = T_ROUTER, .port = 1,
+		.prefix = T_IPV4(198, 51, 100, 0), .prefix_len = 24, .via = T_ROUTER, .port = 1,
 	};
 	t_conf.routes = t_routes;
 	t_conf.n_routes = 1;

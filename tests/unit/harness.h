@@ -27,12 +27,16 @@
  *   port 1 "outside" 203.0.113.1/24   (net_ring1)
  *   route 198.51.100.0/24 via 203.0.113.10
  */
-#define T_IN_ADDR   RTE_IPV4(192, 0, 2, 1)
-#define T_OUT_ADDR  RTE_IPV4(203, 0, 113, 1)
-#define T_HOST      RTE_IPV4(192, 0, 2, 11)
-#define T_SERVER    RTE_IPV4(203, 0, 113, 10)
+/* DPDK 22.11's RTE_IPV4 shifts a signed int into the sign bit (UB): ours is unsigned. */
+#define T_IPV4(a, b, c, d) \
+	(((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((uint32_t)(c) << 8) | (uint32_t)(d))
+
+#define T_IN_ADDR   T_IPV4(192, 0, 2, 1)
+#define T_OUT_ADDR  T_IPV4(203, 0, 113, 1)
+#define T_HOST      T_IPV4(192, 0, 2, 11)
+#define T_SERVER    T_IPV4(203, 0, 113, 10)
 #define T_ROUTER    T_SERVER
-#define T_REMOTE    RTE_IPV4(198, 51, 100, 10)
+#define T_REMOTE    T_IPV4(198, 51, 100, 10)
 
 extern struct eph_conf t_conf;
 extern struct eph_dp t_dp;

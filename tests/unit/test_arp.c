@@ -162,7 +162,7 @@ test_request_for_others_ignored(void **state)
 	(void)state;
 	/* Asking for the outside address on the inside port is not for us either. */
 	deliver(IN, arp_frame(IN, RTE_ARP_OP_REQUEST, &t_host_mac, T_HOST,
-			      RTE_IPV4(192, 0, 2, 99), &bcast));
+			      T_IPV4(192, 0, 2, 99), &bcast));
 	deliver(IN, arp_frame(IN, RTE_ARP_OP_REQUEST, &t_host_mac, T_HOST, T_OUT_ADDR, &bcast));
 	assert_int_equal(from_control(out, 4), 0);
 	assert_null(eph_neigh_lookup(&t_dp.neigh, IN, rte_cpu_to_be_32(T_HOST)));
@@ -176,7 +176,7 @@ test_sender_off_subnet_not_learned(void **state)
 	struct rte_mbuf *out[4];
 
 	(void)state;
-	deliver(IN, arp_frame(IN, RTE_ARP_OP_REQUEST, &other_mac, RTE_IPV4(10, 9, 9, 9), T_IN_ADDR,
+	deliver(IN, arp_frame(IN, RTE_ARP_OP_REQUEST, &other_mac, T_IPV4(10, 9, 9, 9), T_IN_ADDR,
 			      &bcast));
 	/* Answered (like Linux), but a sender outside 192.0.2.0/24 is not cached. */
 	assert_int_equal(from_control(out, 4), 1);
@@ -199,7 +199,7 @@ routed_to(uint32_t dst, uint16_t id)
 static void
 test_resolution_holds_then_releases(void **state)
 {
-	uint32_t target = RTE_IPV4(203, 0, 113, 20);
+	uint32_t target = T_IPV4(203, 0, 113, 20);
 	struct rte_mbuf *out[16];
 	unsigned int n;
 
@@ -240,7 +240,7 @@ test_resolution_holds_then_releases(void **state)
 static void
 test_unanswered_resolution_gives_up(void **state)
 {
-	uint32_t target = RTE_IPV4(203, 0, 113, 21);
+	uint32_t target = T_IPV4(203, 0, 113, 21);
 	struct rte_mbuf *out[16];
 
 	(void)state;
@@ -351,8 +351,8 @@ test_table_full_drops(void **state)
 
 	(void)state;
 	t_dp.neigh.max_entries = 1;
-	deliver(IN, routed_to(RTE_IPV4(203, 0, 113, 30), 1));
-	deliver(IN, routed_to(RTE_IPV4(203, 0, 113, 31), 2));
+	deliver(IN, routed_to(T_IPV4(203, 0, 113, 30), 1));
+	deliver(IN, routed_to(T_IPV4(203, 0, 113, 31), 2));
 	t_dp.neigh.max_entries = saved;
 	assert_int_equal(from_control(out, 16), 1);
 	rte_pktmbuf_free(out[0]);

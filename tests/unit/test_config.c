@@ -250,6 +250,10 @@ test_minimal_defaults(void **state)
 	assert_memory_equal(&conf.arp, &def.arp, sizeof(def.arp));
 	assert_memory_equal(&conf.dataplane, &def.dataplane, sizeof(def.dataplane));
 	assert_memory_equal(&conf.control, &def.control, sizeof(def.control));
+	assert_memory_equal(&conf.timeouts, &def.timeouts, sizeof(def.timeouts));
+	assert_memory_equal(&conf.nat, &def.nat, sizeof(def.nat));
+	assert_int_equal(conf.n_pools, 0);
+	assert_null(conf.pools[0].addrs);
 	assert_int_equal(conf.ports[1].mtu, 1500);
 	assert_int_equal(conf.ports[1].rx_desc, 1024);
 	eph_conf_free(&conf);
@@ -276,6 +280,24 @@ test_defaults(void **state)
 	assert_true(conf.control.telemetry);
 	assert_string_equal(eph_port_role_name(EPH_ROLE_INSIDE), "inside");
 	assert_string_equal(eph_port_role_name(EPH_ROLE_OUTSIDE), "outside");
+	assert_int_equal(conf.n_pools, 0);
+	assert_int_equal(conf.timeouts.udp, 300);
+	assert_int_equal(conf.timeouts.tcp_established, 7440);
+	assert_int_equal(conf.timeouts.tcp_transitory, 240);
+	assert_int_equal(conf.timeouts.icmp, 60);
+	assert_int_equal(conf.nat.sessions_per_worker, 262144);
+	assert_int_equal(conf.nat.destinations_per_worker, 65536);
+	assert_int_equal(conf.nat.handoff_ring, 4096);
+	assert_string_equal(eph_nat_mapping_name(EPH_MAPPING_ENDPOINT_DEPENDENT),
+			    "endpoint-dependent");
+	assert_string_equal(eph_nat_mapping_name(EPH_MAPPING_ENDPOINT_INDEPENDENT),
+			    "endpoint-independent");
+	assert_string_equal(eph_nat_filtering_name(EPH_FILTERING_ENDPOINT_DEPENDENT),
+			    "endpoint-dependent");
+	assert_string_equal(eph_nat_filtering_name(EPH_FILTERING_ENDPOINT_INDEPENDENT),
+			    "endpoint-independent");
+	assert_string_equal(eph_nat_pooling_name(EPH_POOLING_PAIRED), "paired");
+	assert_string_equal(eph_nat_pooling_name(EPH_POOLING_ARBITRARY), "arbitrary");
 	eph_conf_free(&conf);
 
 	/* Freeing a zeroed struct is allowed, twice even. */
@@ -428,6 +450,240 @@ test_many_routes(void **state)
 	free(text);
 }
 
+static void
+assert_prefix(const struct eph_conf_prefix *p, uint32_t addr, unsigned len)
+{
+	assert_int_equal(p->addr, addr);
+	assert_int_equal(p->len, len);
+}
+
+/* Every pool key, the three address forms, port presets and exclusions. */
+static void
+test_pools(void **state)
+{
+	static const uint32_t default_addrs[] = {
+		IP(198, 51, 100, 1),  IP(198, 51, 100, 8),  IP(198, 51, 100, 9),
+		IP(198, 51, 100, 10), IP(198, 51, 100, 11), IP(198, 51, 100, 20),
+		IP(198, 51, 100, 21), IP(198, 51, 100, 22), IP(203, 0, 113, 200),
+		IP(203, 0, 113, 201),
+	};
+	static const uint16_t lab_excluded[] = {
+		33000, 33001, 40000, 50000, 50001, 50002, 50003,
+		50004, 50005, 50006, 50007, 50008, 50009, 50010,
+	};
+	const struct eph_conf_pool *p;
+	struct eph_conf conf;
+	struct output out;
+	char path[PATH_MAX];
+	unsigned i;
+
+	(void)state;
+	data_path(path, sizeof(path), "conf/good-pools.yaml");
+	assert_int_equal(load(path, &conf, &out), 0);
+	assert_string_equal(out.buf, "");
+	free(out.buf);
+	assert_int_equal(conf.n_pools, 5);
+
+	/* Only the required keys: everything else is a default. */
+	p = &conf.pools[0];
+	assert_string_equal(p->name, "default");
+	assert_int_equal(p->n_addrs, sizeof(default_addrs) / sizeof(default_addrs[0]));
+	for (i = 0; i < p->n_addrs; i++)
+		assert_int_equal(p->addrs[i], default_addrs[i]);
+	assert_int_equal(p->port_lo, 1024);
+	assert_int_equal(p->port_hi, 65535);
+	assert_int_equal(p->n_excluded, 0);
+	assert_null(p->excluded);
+	assert_int_equal(p->n_inside, 2);
+	assert_prefix(&p->inside[0], IP(192, 0, 2, 0), 25);
+	assert_prefix(&p->inside[1], IP(192, 0, 2, 128), 25);
+	assert_int_equal(p->mapping, EPH_MAPPING_ENDPOINT_DEPENDENT);
+	assert_int_equal(p->filtering, EPH_FILTERING_ENDPOINT_DEPENDENT);
+	assert_int_equal(p->pooling, EPH_POOLING_PAIRED);
+	assert_false(p->port_preservation);
+	assert_false(p->port_parity);
+	assert_false(p->exhaustion_icmp);
+	assert_int_equal(p->max_sessions_per_host, 0);
+	assert_int_equal(p->quarantine_s, 120);
+
+	p = &conf.pools[1];
+	assert_string_equal(p->name, "eim-lab");
+	assert_int_equal(p->n_addrs, 8);
+	for (i = 0; i < 8; i++)
+		assert_int_equal(p->addrs[i], IP(198, 51, 100, 64 + i));
+	assert_int_equal(p->port_lo, 32768); /* linux */
+	assert_int_equal(p->port_hi, 60999);
+	assert_int_equal(p->n_excluded, sizeof(lab_excluded) / sizeof(lab_excluded[0]));
+	assert_memory_equal(p->excluded, lab_excluded, sizeof(lab_excluded));
+	assert_int_equal(p->n_inside, 2);
+	assert_prefix(&p->inside[0], IP(10, 1, 0, 0), 16);
+	assert_prefix(&p->inside[1], IP(10, 2, 0, 0), 16);
+	assert_int_equal(p->mapping, EPH_MAPPING_ENDPOINT_INDEPENDENT);
+	assert_int_equal(p->filtering, EPH_FILTERING_ENDPOINT_INDEPENDENT);
+	assert_int_equal(p->pooling, EPH_POOLING_ARBITRARY);
+	assert_true(p->port_preservation);
+	assert_true(p->port_parity);
+	assert_true(p->exhaustion_icmp);
+	assert_int_equal(p->max_sessions_per_host, 16777216);
+	assert_int_equal(p->quarantine_s, 3600);
+
+	p = &conf.pools[2];
+	assert_string_equal(p->name, "iana_3");
+	assert_int_equal(p->n_addrs, 1);
+	assert_int_equal(p->addrs[0], IP(198, 51, 100, 2));
+	assert_int_equal(p->port_lo, 49152); /* iana */
+	assert_int_equal(p->port_hi, 65535);
+	assert_int_equal(p->mapping, EPH_MAPPING_ENDPOINT_INDEPENDENT);
+	assert_int_equal(p->filtering, EPH_FILTERING_ENDPOINT_DEPENDENT);
+	assert_int_equal(p->n_inside, 1);
+	assert_prefix(&p->inside[0], IP(172, 16, 0, 0), 12);
+
+	p = &conf.pools[3];
+	assert_string_equal(p->name, "low");
+	assert_int_equal(p->n_addrs, 1);
+	assert_int_equal(p->addrs[0], IP(198, 51, 100, 3));
+	assert_int_equal(p->port_lo, 1); /* well-known ports alone are fine */
+	assert_int_equal(p->port_hi, 1023);
+
+	p = &conf.pools[4];
+	assert_string_equal(p->name, "one");
+	assert_int_equal(p->addrs[0], IP(198, 51, 100, 4));
+	assert_int_equal(p->port_lo, 5000); /* a plain integer: one port */
+	assert_int_equal(p->port_hi, 5000);
+	assert_int_equal(p->n_excluded, 0);
+	assert_prefix(&p->inside[0], IP(10, 3, 128, 0), 17);
+
+	assert_int_equal(conf.timeouts.udp, 600);
+	assert_int_equal(conf.timeouts.tcp_established, 86400);
+	assert_int_equal(conf.timeouts.tcp_transitory, 300);
+	assert_int_equal(conf.timeouts.icmp, 120);
+	assert_int_equal(conf.nat.sessions_per_worker, 1048576);
+	assert_int_equal(conf.nat.destinations_per_worker, 131072);
+	assert_int_equal(conf.nat.handoff_ring, 65536);
+
+	eph_conf_free(&conf);
+	assert_int_equal(conf.n_pools, 0);
+	for (i = 0; i < 5; i++) {
+		assert_null(conf.pools[i].addrs);
+		assert_null(conf.pools[i].excluded);
+		assert_null(conf.pools[i].inside);
+	}
+}
+
+static void
+test_example_nat_pools(void **state)
+{
+	struct eph_conf conf;
+	struct output out;
+	char path[PATH_MAX];
+
+	(void)state;
+	data_path(path, sizeof(path), "../../conf/examples/nat-pools.yaml");
+	assert_int_equal(load(path, &conf, &out), 0);
+	assert_string_equal(out.buf, "");
+	free(out.buf);
+	assert_int_equal(conf.n_pools, 2);
+	assert_string_equal(conf.pools[0].name, "default");
+	assert_int_equal(conf.pools[0].n_addrs, 9);
+	assert_int_equal(conf.pools[0].mapping, EPH_MAPPING_ENDPOINT_DEPENDENT);
+	assert_int_equal(conf.pools[0].pooling, EPH_POOLING_PAIRED);
+	assert_string_equal(conf.pools[1].name, "lab");
+	assert_int_equal(conf.pools[1].n_addrs, 8);
+	assert_int_equal(conf.pools[1].port_lo, 32768);
+	assert_int_equal(conf.pools[1].n_excluded, 101);
+	assert_int_equal(conf.pools[1].mapping, EPH_MAPPING_ENDPOINT_INDEPENDENT);
+	assert_int_equal(conf.pools[1].filtering, EPH_FILTERING_ENDPOINT_INDEPENDENT);
+	eph_conf_free(&conf);
+}
+
+static void
+test_pool_warnings(void **state)
+{
+	struct eph_conf conf;
+	struct output out;
+	char path[PATH_MAX], want[6 * PATH_MAX + 1024];
+
+	(void)state;
+	data_path(path, sizeof(path), "conf/warn-pools.yaml");
+	assert_int_equal(load(path, &conf, &out), 0);
+	snprintf(want, sizeof(want),
+		 "%s:16:9: warning: pools[0].inside[1]: no inside port or route reaches "
+		 "10.9.0.0/16, so its hosts never use pool 'default'\n"
+		 "%s:17:19: warning: pools[0].quarantine-s: 60 s is below the 120 s recommended "
+		 "by RFC 6888 REQ-8; a freed port may go to a new host while the old peer still "
+		 "sends to it\n"
+		 "%s:19:8: warning: timeouts.udp: 60 s is below the 120 s floor of RFC 4787 "
+		 "REQ-5; UDP mappings may expire while still in use\n"
+		 "%s:20:20: warning: timeouts.tcp-established: 3600 s is below the 7440 s "
+		 "(2 h 4 min) floor of RFC 5382 REQ-5; idle TCP connections may be cut\n"
+		 "%s:21:19: warning: timeouts.tcp-transitory: 239 s is below the 240 s (4 min) "
+		 "floor of RFC 5382 REQ-5; TCP connections may be cut while opening or closing\n"
+		 "%s:22:9: warning: timeouts.icmp: 30 s is below the 60 s floor of RFC 5508 "
+		 "REQ-1; ICMP query mappings may expire while still in use\n",
+		 path, path, path, path, path, path);
+	assert_string_equal(out.buf, want);
+	free(out.buf);
+	assert_int_equal(conf.n_pools, 1);
+	assert_int_equal(conf.pools[0].quarantine_s, 60);
+	assert_int_equal(conf.pools[0].n_inside, 2);
+	assert_int_equal(conf.timeouts.udp, 60);
+	assert_int_equal(conf.timeouts.tcp_established, 3600);
+	assert_int_equal(conf.timeouts.tcp_transitory, 239);
+	assert_int_equal(conf.timeouts.icmp, 30);
+	eph_conf_free(&conf);
+}
+
+/* The limits: 64 pools, 4096 addresses in one; a 65th pool is refused. */
+static void
+test_many_pools(void **state)
+{
+	struct eph_conf conf;
+	struct output out;
+	char path[64], want[256];
+	size_t size = 16384, o;
+	char *text = malloc(size);
+	unsigned i;
+
+	(void)state;
+	assert_non_null(text);
+	o = (size_t)snprintf(
+		text, size,
+		"ports:\n"
+		"  - {name: in, device: net_null0, role: inside, address: 10.0.0.1/16}\n"
+		"  - {name: out, device: net_null1, role: outside, address: 10.1.0.1/16}\n"
+		"pools:\n"
+		"  - {name: big, addresses: [198.18.0.0/20], inside: [10.0.255.0/24]}\n");
+	for (i = 1; i < EPH_MAX_POOLS; i++)
+		o += (size_t)snprintf(text + o, size - o,
+				      "  - {name: p%u, addresses: [198.19.%u.0/26], inside: "
+				      "[10.0.%u.0/24]}\n",
+				      i, i, i);
+	write_temp(path, sizeof(path), text);
+	assert_int_equal(load(path, &conf, &out), 0);
+	assert_string_equal(out.buf, "");
+	free(out.buf);
+	assert_int_equal(conf.n_pools, EPH_MAX_POOLS);
+	assert_int_equal(conf.pools[0].n_addrs, EPH_MAX_POOL_ADDRS);
+	assert_int_equal(conf.pools[0].addrs[EPH_MAX_POOL_ADDRS - 1], IP(198, 18, 15, 255));
+	assert_int_equal(conf.pools[EPH_MAX_POOLS - 1].n_addrs, 64);
+	assert_int_equal(conf.pools[EPH_MAX_POOLS - 1].addrs[0], IP(198, 19, EPH_MAX_POOLS - 1, 0));
+	eph_conf_free(&conf);
+	unlink(path);
+
+	snprintf(text + o, size - o,
+		 "  - {name: extra, addresses: [198.20.0.1], inside: [10.0.200.0/24]}\n");
+	write_temp(path, sizeof(path), text);
+	assert_int_equal(load(path, &conf, &out), -EINVAL);
+	snprintf(want, sizeof(want),
+		 "%s:%u:5: error: pools[%u]: too many entries, at most %u allowed\n", path,
+		 EPH_MAX_POOLS + 5, EPH_MAX_POOLS, EPH_MAX_POOLS);
+	assert_string_equal(out.buf, want);
+	free(out.buf);
+	assert_int_equal(conf.n_pools, 0);
+	unlink(path);
+	free(text);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Bad files: every expected diagnostic, in order, and nothing else */
 
@@ -456,8 +712,8 @@ static const struct bad_case bad_cases[] = {
 		  "invalid YAML: found unexpected end of stream while scanning a quoted scalar started at line 11, column 13" },
 	} },
 	{ "bad-unknown-top.yaml", 1, {
-		{ 17, 1, "nat",
-		  "unknown key, expected one of eal, ports, routes, arp, dataplane, control" },
+		{ 17, 1, "firewall",
+		  "unknown key, expected one of eal, ports, routes, arp, dataplane, control, pools, timeouts, nat" },
 	} },
 	{ "bad-unknown-nested.yaml", 1, {
 		{ 4, 3, "eal.memory_mb",
@@ -637,11 +893,121 @@ static const struct bad_case bad_cases[] = {
 	} },
 	{ "bad-top-sequence.yaml", 1, {
 		{ 2, 1, "",
-		  "expected a mapping of sections (eal, ports, routes, arp, dataplane, control), found a sequence" },
+		  "expected a mapping of sections (eal, ports, routes, arp, dataplane, control, pools, timeouts, nat), found a sequence" },
 	} },
 	{ "bad-port-scalar.yaml", 1, {
 		{ 10, 5, "ports[1]",
 		  "expected a mapping, found \"outside\"" },
+	} },
+	{ "bad-pool-addr-form.yaml", 1, {
+		{ 15, 9, "pools[0].addresses[1]",
+		  "expected an address like 198.51.100.1, a prefix like 198.51.100.8/30 or a range like 198.51.100.20-198.51.100.22, found \"198.51.100\"" },
+	} },
+	{ "bad-pool-prefix-hostbits.yaml", 1, {
+		{ 13, 17, "pools[0].addresses[0]",
+		  "\"198.51.100.9/30\" has host bits set, expected a network address, did you mean 198.51.100.8/30?" },
+	} },
+	{ "bad-pool-range-reversed.yaml", 1, {
+		{ 14, 9, "pools[0].addresses[0]",
+		  "range start 198.51.100.22 is above its end 198.51.100.20, expected a-b with a <= b" },
+	} },
+	{ "bad-pool-prefix-large.yaml", 1, {
+		{ 13, 31, "pools[0].addresses[1]",
+		  "\"10.0.0.0/8\" is too large (16777216 addresses), expected a prefix length of 16 to 32" },
+	} },
+	{ "bad-pool-too-many.yaml", 1, {
+		{ 14, 7, "pools[0].addresses",
+		  "the entries expand to 4097 addresses, at most 4096 allowed in a pool" },
+	} },
+	{ "bad-pool-multicast.yaml", 2, {
+		{ 13, 17, "pools[0].addresses[0]",
+		  "224.0.0.1 is a multicast address, expected a unicast address" },
+		{ 13, 28, "pools[0].addresses[1]",
+		  "\"126.255.255.254-127.0.0.2\" includes 127.0.0.0, which is a loopback address, expected unicast addresses" },
+	} },
+	{ "bad-pool-ports-mixed.yaml", 1, {
+		{ 14, 12, "pools[0].ports",
+		  "1000-2000 mixes well-known ports (1-1023) with ports 1024-65535, which RFC 4787 REQ-3a keeps apart" },
+	} },
+	{ "bad-pool-ports-zero.yaml", 1, {
+		{ 14, 12, "pools[0].ports",
+		  "port 0 cannot be used, expected ports from 1 to 65535, found \"0-1023\"" },
+	} },
+	{ "bad-pool-exclude-outside.yaml", 2, {
+		{ 15, 28, "pools[0].exclude-ports[1]",
+		  "excluded port 8080 is outside the pool's ports 32768-60999" },
+		{ 15, 34, "pools[0].exclude-ports[2]",
+		  "excluded range \"60000-61000\" is not within the pool's ports 32768-60999" },
+	} },
+	{ "bad-pool-exclude-all.yaml", 1, {
+		{ 16, 7, "pools[0].exclude-ports",
+		  "every port of 5000-5010 is excluded, leaving none to allocate" },
+	} },
+	{ "bad-pool-mapping.yaml", 1, {
+		{ 15, 14, "pools[0].mapping",
+		  "expected one of endpoint-dependent, endpoint-independent, found \"full-cone\"" },
+	} },
+	{ "bad-pool-eif-edm.yaml", 1, {
+		{ 15, 16, "pools[0].filtering",
+		  "endpoint-independent filtering requires mapping: endpoint-independent (mapping is endpoint-dependent by default)" },
+	} },
+	{ "bad-pool-unknown-key.yaml", 1, {
+		{ 15, 5, "pools[0].maping",
+		  "unknown key, did you mean 'mapping'?" },
+	} },
+	{ "bad-pool-missing.yaml", 2, {
+		{ 12, 5, "pools[0].inside",
+		  "required key is missing, expected a sequence of inside prefixes like 192.0.2.0/24" },
+		{ 13, 16, "pools[0].addresses",
+		  "expected a non-empty sequence of addresses, found an empty sequence" },
+	} },
+	{ "bad-pool-dup-name.yaml", 1, {
+		{ 15, 11, "pools[1].name",
+		  "duplicate pool name 'default', already used by pools[0]" },
+	} },
+	{ "bad-pool-addr-two-pools.yaml", 1, {
+		{ 16, 31, "pools[1].addresses[1]",
+		  "198.51.100.4 is already in pool 'first' (pools[0].addresses[0]); an address can belong to one pool only" },
+	} },
+	{ "bad-pool-addr-twice.yaml", 1, {
+		{ 16, 9, "pools[0].addresses[2]",
+		  "198.51.100.14 is listed twice, already given by addresses[0]" },
+	} },
+	{ "bad-pool-addr-port.yaml", 3, {
+		{ 15, 9, "pools[0].addresses[1]",
+		  "203.0.113.1 is the address of port 'outside' itself" },
+		{ 16, 9, "pools[0].addresses[2]",
+		  "203.0.113.0 is the network address of the subnet 203.0.113.0/24 of port 'outside'" },
+		{ 17, 9, "pools[0].addresses[3]",
+		  "203.0.113.255 is the broadcast address of the subnet 203.0.113.0/24 of port 'outside'" },
+	} },
+	{ "bad-pool-addr-inside-subnet.yaml", 1, {
+		{ 13, 31, "pools[0].addresses[1]",
+		  "192.0.2.50 is on the subnet 192.0.2.0/24 of inside port 'inside', expected addresses reached through an outside port" },
+	} },
+	{ "bad-pool-inside-hostbits.yaml", 1, {
+		{ 14, 14, "pools[0].inside[0]",
+		  "\"192.0.2.1/24\" has host bits set, expected a network address, did you mean 192.0.2.0/24?" },
+	} },
+	{ "bad-pool-inside-overlap.yaml", 1, {
+		{ 18, 9, "pools[1].inside[0]",
+		  "192.0.2.128/25 overlaps inside prefix 192.0.2.0/24 of pool 'web'; a host would have two pools" },
+	} },
+	{ "bad-pool-inside-contains-addr.yaml", 1, {
+		{ 17, 28, "pools[0].inside[1]",
+		  "198.51.100.0/24 contains 198.51.100.7, an address of pool 'default'" },
+	} },
+	{ "bad-timeout-range.yaml", 2, {
+		{ 12, 8, "timeouts.udp",
+		  "expected an integer from 1 to 86400, found 0" },
+		{ 13, 9, "timeouts.icmp",
+		  "expected an integer from 1 to 86400, found 86401" },
+	} },
+	{ "bad-handoff-pow2.yaml", 2, {
+		{ 12, 24, "nat.sessions-per-worker",
+		  "expected an integer from 1024 to 67108864, found 1023" },
+		{ 13, 17, "nat.handoff-ring",
+		  "expected a power of two from 256 to 65536, found 1000" },
 	} },
 	{ "bad-multi.yaml", 9, {
 		{ 4, 16, "eal.file-prefix",
@@ -684,6 +1050,12 @@ test_bad(void **state)
 	/* Nothing that needs freeing is left on failure. */
 	assert_null(conf.routes);
 	assert_int_equal(conf.eal.n_args, 0);
+	assert_int_equal(conf.n_pools, 0);
+	for (i = 0; i < EPH_MAX_POOLS; i++) {
+		assert_null(conf.pools[i].addrs);
+		assert_null(conf.pools[i].excluded);
+		assert_null(conf.pools[i].inside);
+	}
 
 	line = out.buf;
 	for (i = 0; i < c->n; i++) {
@@ -721,6 +1093,10 @@ main(void)
 		cmocka_unit_test(test_null_err_stream),
 		cmocka_unit_test(test_empty_file),
 		cmocka_unit_test(test_many_routes),
+		cmocka_unit_test(test_pools),
+		cmocka_unit_test(test_example_nat_pools),
+		cmocka_unit_test(test_pool_warnings),
+		cmocka_unit_test(test_many_pools),
 		{ "bad-yaml-indent.yaml", test_bad, NULL, NULL, (void *)&bad_cases[0] },
 		{ "bad-yaml-quote.yaml", test_bad, NULL, NULL, (void *)&bad_cases[1] },
 		{ "bad-unknown-top.yaml", test_bad, NULL, NULL, (void *)&bad_cases[2] },
@@ -770,7 +1146,32 @@ main(void)
 		{ "bad-too-many-args.yaml", test_bad, NULL, NULL, (void *)&bad_cases[46] },
 		{ "bad-top-sequence.yaml", test_bad, NULL, NULL, (void *)&bad_cases[47] },
 		{ "bad-port-scalar.yaml", test_bad, NULL, NULL, (void *)&bad_cases[48] },
-		{ "bad-multi.yaml", test_bad, NULL, NULL, (void *)&bad_cases[49] },	};
+		{ "bad-pool-addr-form.yaml", test_bad, NULL, NULL, (void *)&bad_cases[49] },
+		{ "bad-pool-prefix-hostbits.yaml", test_bad, NULL, NULL, (void *)&bad_cases[50] },
+		{ "bad-pool-range-reversed.yaml", test_bad, NULL, NULL, (void *)&bad_cases[51] },
+		{ "bad-pool-prefix-large.yaml", test_bad, NULL, NULL, (void *)&bad_cases[52] },
+		{ "bad-pool-too-many.yaml", test_bad, NULL, NULL, (void *)&bad_cases[53] },
+		{ "bad-pool-multicast.yaml", test_bad, NULL, NULL, (void *)&bad_cases[54] },
+		{ "bad-pool-ports-mixed.yaml", test_bad, NULL, NULL, (void *)&bad_cases[55] },
+		{ "bad-pool-ports-zero.yaml", test_bad, NULL, NULL, (void *)&bad_cases[56] },
+		{ "bad-pool-exclude-outside.yaml", test_bad, NULL, NULL, (void *)&bad_cases[57] },
+		{ "bad-pool-exclude-all.yaml", test_bad, NULL, NULL, (void *)&bad_cases[58] },
+		{ "bad-pool-mapping.yaml", test_bad, NULL, NULL, (void *)&bad_cases[59] },
+		{ "bad-pool-eif-edm.yaml", test_bad, NULL, NULL, (void *)&bad_cases[60] },
+		{ "bad-pool-unknown-key.yaml", test_bad, NULL, NULL, (void *)&bad_cases[61] },
+		{ "bad-pool-missing.yaml", test_bad, NULL, NULL, (void *)&bad_cases[62] },
+		{ "bad-pool-dup-name.yaml", test_bad, NULL, NULL, (void *)&bad_cases[63] },
+		{ "bad-pool-addr-two-pools.yaml", test_bad, NULL, NULL, (void *)&bad_cases[64] },
+		{ "bad-pool-addr-twice.yaml", test_bad, NULL, NULL, (void *)&bad_cases[65] },
+		{ "bad-pool-addr-port.yaml", test_bad, NULL, NULL, (void *)&bad_cases[66] },
+		{ "bad-pool-addr-inside-subnet.yaml", test_bad, NULL, NULL, (void *)&bad_cases[67] },
+		{ "bad-pool-inside-hostbits.yaml", test_bad, NULL, NULL, (void *)&bad_cases[68] },
+		{ "bad-pool-inside-overlap.yaml", test_bad, NULL, NULL, (void *)&bad_cases[69] },
+		{ "bad-pool-inside-contains-addr.yaml", test_bad, NULL, NULL, (void *)&bad_cases[70] },
+		{ "bad-timeout-range.yaml", test_bad, NULL, NULL, (void *)&bad_cases[71] },
+		{ "bad-handoff-pow2.yaml", test_bad, NULL, NULL, (void *)&bad_cases[72] },
+		{ "bad-multi.yaml", test_bad, NULL, NULL, (void *)&bad_cases[73] },
+	};
 	/* clang-format on */
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

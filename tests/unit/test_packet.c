@@ -114,7 +114,7 @@ test_forward_static_route(void **state)
 static void
 test_unresolved_goes_to_control(void **state)
 {
-	uint32_t other = RTE_IPV4(203, 0, 113, 77);
+	uint32_t other = T_IPV4(203, 0, 113, 77);
 	struct rte_mbuf *m = t_ipv4_packet(&t_host_mac, IN, T_HOST, other, IPPROTO_UDP, 64, 10);
 	struct rte_mbuf *up = NULL;
 	const struct eph_pkt_meta *meta;
@@ -183,7 +183,7 @@ test_ttl_exceeded(void **state)
 static void
 test_no_route_unreachable(void **state)
 {
-	uint32_t nowhere = RTE_IPV4(100, 64, 0, 1);
+	uint32_t nowhere = T_IPV4(100, 64, 0, 1);
 	struct rte_mbuf *m = t_ipv4_packet(&t_host_mac, IN, T_HOST, nowhere, IPPROTO_TCP, 64, 600);
 	uint8_t orig[548];
 	uint64_t drops = t_drops(EPH_DROP_no_route);
@@ -415,7 +415,7 @@ m_ethertype_vlan(struct rte_mbuf *m)
 static void
 m_src_multicast(struct rte_mbuf *m)
 {
-	t_ip(m)->src_addr = rte_cpu_to_be_32(RTE_IPV4(224, 0, 0, 5));
+	t_ip(m)->src_addr = rte_cpu_to_be_32(T_IPV4(224, 0, 0, 5));
 	refresh_cksum(m);
 }
 
@@ -429,7 +429,7 @@ m_src_zero(struct rte_mbuf *m)
 static void
 m_dst_multicast(struct rte_mbuf *m)
 {
-	t_ip(m)->dst_addr = rte_cpu_to_be_32(RTE_IPV4(239, 1, 2, 3));
+	t_ip(m)->dst_addr = rte_cpu_to_be_32(T_IPV4(239, 1, 2, 3));
 	refresh_cksum(m);
 }
 
@@ -443,21 +443,21 @@ m_dst_broadcast(struct rte_mbuf *m)
 static void
 m_dst_directed_broadcast(struct rte_mbuf *m)
 {
-	t_ip(m)->dst_addr = rte_cpu_to_be_32(RTE_IPV4(203, 0, 113, 255));
+	t_ip(m)->dst_addr = rte_cpu_to_be_32(T_IPV4(203, 0, 113, 255));
 	refresh_cksum(m);
 }
 
 static void
 m_dst_loopback(struct rte_mbuf *m)
 {
-	t_ip(m)->dst_addr = rte_cpu_to_be_32(RTE_IPV4(127, 0, 0, 1));
+	t_ip(m)->dst_addr = rte_cpu_to_be_32(T_IPV4(127, 0, 0, 1));
 	refresh_cksum(m);
 }
 
 static void
 m_dst_class_e(struct rte_mbuf *m)
 {
-	t_ip(m)->dst_addr = rte_cpu_to_be_32(RTE_IPV4(240, 0, 0, 1));
+	t_ip(m)->dst_addr = rte_cpu_to_be_32(T_IPV4(240, 0, 0, 1));
 	refresh_cksum(m);
 }
 

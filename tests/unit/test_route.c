@@ -42,16 +42,16 @@ test_testbed_table(void **state)
 	(void)state;
 	assert_nh(rt, T_IN_ADDR, EPH_NH_LOCAL, 0, 0);
 	assert_nh(rt, T_OUT_ADDR, EPH_NH_LOCAL, 1, 0);
-	assert_nh(rt, RTE_IPV4(192, 0, 2, 0), EPH_NH_CONNECTED, 0, 0);
-	assert_nh(rt, RTE_IPV4(192, 0, 2, 77), EPH_NH_CONNECTED, 0, 0);
-	assert_nh(rt, RTE_IPV4(192, 0, 2, 254), EPH_NH_CONNECTED, 0, 0);
-	assert_nh(rt, RTE_IPV4(192, 0, 2, 255), EPH_NH_BCAST, 0, 0);
-	assert_nh(rt, RTE_IPV4(203, 0, 113, 10), EPH_NH_CONNECTED, 1, 0);
-	assert_nh(rt, RTE_IPV4(203, 0, 113, 255), EPH_NH_BCAST, 1, 0);
-	assert_nh(rt, RTE_IPV4(198, 51, 100, 1), EPH_NH_GATEWAY, 1, T_ROUTER);
-	assert_nh(rt, RTE_IPV4(198, 51, 100, 255), EPH_NH_GATEWAY, 1, T_ROUTER);
-	assert_nh(rt, RTE_IPV4(198, 51, 101, 1), EPH_NH_NONE, 0, 0);
-	assert_nh(rt, RTE_IPV4(8, 8, 8, 8), EPH_NH_NONE, 0, 0);
+	assert_nh(rt, T_IPV4(192, 0, 2, 0), EPH_NH_CONNECTED, 0, 0);
+	assert_nh(rt, T_IPV4(192, 0, 2, 77), EPH_NH_CONNECTED, 0, 0);
+	assert_nh(rt, T_IPV4(192, 0, 2, 254), EPH_NH_CONNECTED, 0, 0);
+	assert_nh(rt, T_IPV4(192, 0, 2, 255), EPH_NH_BCAST, 0, 0);
+	assert_nh(rt, T_IPV4(203, 0, 113, 10), EPH_NH_CONNECTED, 1, 0);
+	assert_nh(rt, T_IPV4(203, 0, 113, 255), EPH_NH_BCAST, 1, 0);
+	assert_nh(rt, T_IPV4(198, 51, 100, 1), EPH_NH_GATEWAY, 1, T_ROUTER);
+	assert_nh(rt, T_IPV4(198, 51, 100, 255), EPH_NH_GATEWAY, 1, T_ROUTER);
+	assert_nh(rt, T_IPV4(198, 51, 101, 1), EPH_NH_NONE, 0, 0);
+	assert_nh(rt, T_IPV4(8, 8, 8, 8), EPH_NH_NONE, 0, 0);
 }
 
 /* Overlapping static routes: the longest prefix wins, whatever the order given. */
@@ -60,11 +60,11 @@ test_longest_prefix_match(void **state)
 {
 	struct eph_conf conf = t_conf;
 	struct eph_conf_route routes[] = {
-		{ .prefix = 0, .prefix_len = 0, .via = RTE_IPV4(203, 0, 113, 254), .port = 1 },
-		{ .prefix = RTE_IPV4(10, 0, 0, 0), .prefix_len = 8, .via = RTE_IPV4(192, 0, 2, 8), .port = 0 },
-		{ .prefix = RTE_IPV4(10, 1, 2, 3), .prefix_len = 32, .via = RTE_IPV4(203, 0, 113, 3), .port = 1 },
-		{ .prefix = RTE_IPV4(10, 1, 0, 0), .prefix_len = 16, .via = RTE_IPV4(203, 0, 113, 16), .port = 1 },
-		{ .prefix = RTE_IPV4(10, 1, 2, 0), .prefix_len = 25, .via = RTE_IPV4(192, 0, 2, 25), .port = 0 },
+		{ .prefix = 0, .prefix_len = 0, .via = T_IPV4(203, 0, 113, 254), .port = 1 },
+		{ .prefix = T_IPV4(10, 0, 0, 0), .prefix_len = 8, .via = T_IPV4(192, 0, 2, 8), .port = 0 },
+		{ .prefix = T_IPV4(10, 1, 2, 3), .prefix_len = 32, .via = T_IPV4(203, 0, 113, 3), .port = 1 },
+		{ .prefix = T_IPV4(10, 1, 0, 0), .prefix_len = 16, .via = T_IPV4(203, 0, 113, 16), .port = 1 },
+		{ .prefix = T_IPV4(10, 1, 2, 0), .prefix_len = 25, .via = T_IPV4(192, 0, 2, 25), .port = 0 },
 	};
 	struct eph_route_table rt;
 
@@ -73,15 +73,15 @@ test_longest_prefix_match(void **state)
 	conf.n_routes = RTE_DIM(routes);
 	assert_int_equal(eph_route_table_build(&rt, &conf, "test_lpm", 0), 0);
 
-	assert_nh(&rt, RTE_IPV4(8, 8, 8, 8), EPH_NH_GATEWAY, 1, RTE_IPV4(203, 0, 113, 254));
-	assert_nh(&rt, RTE_IPV4(10, 200, 0, 1), EPH_NH_GATEWAY, 0, RTE_IPV4(192, 0, 2, 8));
-	assert_nh(&rt, RTE_IPV4(10, 1, 200, 1), EPH_NH_GATEWAY, 1, RTE_IPV4(203, 0, 113, 16));
-	assert_nh(&rt, RTE_IPV4(10, 1, 2, 1), EPH_NH_GATEWAY, 0, RTE_IPV4(192, 0, 2, 25));
-	assert_nh(&rt, RTE_IPV4(10, 1, 2, 127), EPH_NH_GATEWAY, 0, RTE_IPV4(192, 0, 2, 25));
-	assert_nh(&rt, RTE_IPV4(10, 1, 2, 128), EPH_NH_GATEWAY, 1, RTE_IPV4(203, 0, 113, 16));
-	assert_nh(&rt, RTE_IPV4(10, 1, 2, 3), EPH_NH_GATEWAY, 1, RTE_IPV4(203, 0, 113, 3));
+	assert_nh(&rt, T_IPV4(8, 8, 8, 8), EPH_NH_GATEWAY, 1, T_IPV4(203, 0, 113, 254));
+	assert_nh(&rt, T_IPV4(10, 200, 0, 1), EPH_NH_GATEWAY, 0, T_IPV4(192, 0, 2, 8));
+	assert_nh(&rt, T_IPV4(10, 1, 200, 1), EPH_NH_GATEWAY, 1, T_IPV4(203, 0, 113, 16));
+	assert_nh(&rt, T_IPV4(10, 1, 2, 1), EPH_NH_GATEWAY, 0, T_IPV4(192, 0, 2, 25));
+	assert_nh(&rt, T_IPV4(10, 1, 2, 127), EPH_NH_GATEWAY, 0, T_IPV4(192, 0, 2, 25));
+	assert_nh(&rt, T_IPV4(10, 1, 2, 128), EPH_NH_GATEWAY, 1, T_IPV4(203, 0, 113, 16));
+	assert_nh(&rt, T_IPV4(10, 1, 2, 3), EPH_NH_GATEWAY, 1, T_IPV4(203, 0, 113, 3));
 	/* Connected subnets and own addresses still beat the default route. */
-	assert_nh(&rt, RTE_IPV4(192, 0, 2, 50), EPH_NH_CONNECTED, 0, 0);
+	assert_nh(&rt, T_IPV4(192, 0, 2, 50), EPH_NH_CONNECTED, 0, 0);
 	assert_nh(&rt, T_IN_ADDR, EPH_NH_LOCAL, 0, 0);
 	/* Equal next hops are stored once: NONE, 2 ports x 3, 4 distinct gateways. */
 	assert_int_equal(rt.n_nh, 1 + 6 + 5);
@@ -101,9 +101,9 @@ test_bulk_matches_single(void **state)
 	for (int round = 0; round < 200; round++) {
 		for (int i = 0; i < 256; i++) {
 			/* Mostly inside the configured prefixes, some anywhere. */
-			static const uint32_t bases[] = { RTE_IPV4(192, 0, 2, 0),
-							  RTE_IPV4(203, 0, 113, 0),
-							  RTE_IPV4(198, 51, 100, 0), 0 };
+			static const uint32_t bases[] = { T_IPV4(192, 0, 2, 0),
+							  T_IPV4(203, 0, 113, 0),
+							  T_IPV4(198, 51, 100, 0), 0 };
 			uint32_t base = bases[rand() % 4];
 
 			ips[i] = base ? base | (uint32_t)(rand() & 0xff) : (uint32_t)rand();
