@@ -130,6 +130,17 @@ on_subnet(const struct eph_port *p, uint32_t ip)
 	return ((ip ^ p->addr) & p->mask) == 0;
 }
 
+/*
+ * Pool addresses on an outside port's subnet are answered for, so the
+ * outside needs no route to the pool (proxy ARP for our own addresses).
+ */
+static bool
+owns_pool_address(const struct eph_dp *dp, const struct eph_port *p, uint32_t ip)
+{
+	return p->role == EPH_ROLE_OUTSIDE && on_subnet(p, ip) &&
+	       eph_route_lookup(&dp->routes, rte_be_to_cpu_32(ip))->type == EPH_NH_POOL;
+}
+
 static void
 arp_input(struct eph_arp *arp, struct rte_mbuf *m, uint16_t in, uint64_t now)
 {
@@ -139,8 +150,9 @@ arp_input(struct eph_arp *arp, struct rte_mbuf *m, uint16_t in, uint64_t now)
 	struct rte_arp_hdr *ah = (struct rte_arp_hdr *)(eth + 1);
 	struct rte_arp_ipv4 *a = &ah->arp_data;
 	bool request = ah->arp_opcode == RTE_BE16(RTE_ARP_OP_REQUEST);
-	bool for_us = a->arp_tip == p->addr;
+	bool for_us = a->arp_tip == p->addr || owns_pool_address(dp, p, a->arp_tip);
 	struct eph_neigh *n = NULL;
+	uint32_t sip;
 
 	if (request)
 		arp->stats.requests_rx++;
@@ -168,9 +180,10 @@ arp_input(struct eph_arp *arp, struct rte_mbuf *m, uint16_t in, uint64_t now)
 	/* Turn the request into our reply in place. */
 	ah->arp_opcode = RTE_BE16(RTE_ARP_OP_REPLY);
 	rte_ether_addr_copy(&a->arp_sha, &a->arp_tha);
+	sip = a->arp_tip; /* the address asked for: the port's or a pool address */
 	a->arp_tip = a->arp_sip;
 	rte_ether_addr_copy(&p->mac, &a->arp_sha);
-	a->arp_sip = p->addr;
+	a->arp_sip = sip;
 	rte_ether_addr_copy(&eth->src_addr, &eth->dst_addr);
 	rte_ether_addr_copy(&p->mac, &eth->src_addr);
 	arp->stats.replies_tx++;

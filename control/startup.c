@@ -610,6 +610,10 @@ eph_dp_setup(struct eph_dp *dp, const struct eph_conf *conf, FILE *err)
 			}
 	}
 
+	ret = eph_nat_setup(dp, conf, err);
+	if (ret != 0)
+		goto fail_quiet;
+
 	for (unsigned int i = 0; i < conf->n_ports; i++) {
 		ret = port_setup(dp, i, &conf->ports[i], err);
 		if (ret != 0)
@@ -633,6 +637,7 @@ eph_dp_teardown(struct eph_dp *dp)
 		rte_eth_dev_close(dp->ports[i].port_id);
 	}
 	dp->n_ports_up = 0;
+	eph_nat_teardown(dp);
 	for (unsigned int id = 0; id < RTE_MAX_LCORE; id++) {
 		struct eph_worker *w = dp->workers[id];
 		struct rte_mbuf *m;

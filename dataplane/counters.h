@@ -37,7 +37,17 @@
 	X(neigh_unresolved, "next hop did not answer ARP; held packets dropped")                   \
 	X(slow_ring_full, "ring to the control lcore full")                                        \
 	X(tx_full, "transmit queue full")                                                          \
-	X(mbuf_alloc_failed, "no mbuf to build a reply or ICMP error")
+	X(mbuf_alloc_failed, "no mbuf to build a reply or ICMP error")                             \
+	X(l4_truncated, "TCP/UDP/ICMP header cut short")                                          \
+	X(nat_unsupported, "protocol or ICMP type NAT does not translate")                         \
+	X(nat_no_session, "outside packet for a pool address matches no session")                  \
+	X(nat_tcp_not_syn, "TCP segment without a session that is not a SYN")                      \
+	X(nat_exhausted, "no free outside port for the destination (RFC 6888 REQ-11)")             \
+	X(nat_host_limit, "inside host at its session limit (RFC 6888 REQ-4)")                     \
+	X(nat_table_full, "session or port-allocator table full")                                  \
+	X(nat_handoff_full, "ring to the owning worker full")                                      \
+	X(nat_hairpin, "inside host addressed a pool address (hairpinning not supported)")         \
+	X(nat_icmp_untranslatable, "ICMP error whose quoted packet cannot be translated")
 
 enum eph_drop_reason {
 #define EPH_DROP_ENUM(name, desc) EPH_DROP_##name,

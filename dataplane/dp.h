@@ -20,6 +20,7 @@
 
 #include "control/config.h"
 #include "dataplane/counters.h"
+#include "dataplane/nat.h"
 #include "dataplane/neigh.h"
 #include "dataplane/route.h"
 
@@ -46,6 +47,8 @@ struct eph_port {
 enum eph_slow_kind {
 	EPH_SLOW_ARP = 1, /* ARP input */
 	EPH_SLOW_RESOLVE, /* routed packet whose next hop has no MAC yet */
+	EPH_HANDOFF_IN2OUT, /* NAT: to the inside host's owner (out_port: pool, nexthop: FIB index) */
+	EPH_HANDOFF_OUT2IN, /* NAT: to the outside port's owner */
 };
 
 struct eph_pkt_meta {
@@ -71,6 +74,7 @@ struct eph_worker {
 
 	/* dp: rw own; cp and telemetry: ro */
 	struct eph_counters stats;
+	struct eph_nat_worker nat;
 } __rte_cache_aligned;
 
 struct eph_dp {
@@ -81,6 +85,7 @@ struct eph_dp {
 	struct eph_worker *workers[RTE_MAX_LCORE];
 	struct eph_route_table routes;
 	struct eph_neigh_table neigh;   /* dp: ro (lookups); cp: rw */
+	struct eph_nat nat;
 	struct rte_rcu_qsbr *rcu;       /* workers report quiescence every loop */
 	struct rte_ring *to_control;    /* MP/SC: workers -> control lcore */
 	struct rte_mempool *pool;
@@ -121,6 +126,12 @@ eph_tx(struct eph_worker *w, uint16_t port, struct rte_mbuf *m)
 	w->stats.port[port].tx += rte_eth_tx_buffer(w->dp->ports[port].port_id, w->id,
 						    w->txb[port], m);
 }
+
+/*
+ * Send a packet NAT has translated: TTL, MTU, neighbour, transmit. nh_idx is
+ * its FIB next hop, or UINT32_MAX to look the (new) destination up.
+ */
+void eph_forward_nat(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, uint32_t nh_idx);
 
 /* Slow paths (dataplane/icmp.c). */
 void eph_icmp_echo_input(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m);

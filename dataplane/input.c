@@ -145,29 +145,68 @@ ipv4_validate(struct eph_worker *w, struct rte_mbuf *m)
 	return ip;
 }
 
-/* Route, rewrite and send one packet whose FIB next hop is nh. */
+/* TTL, MAC rewrite and transmit: the last step of every routed packet. */
 static inline void
-forward(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, const struct eph_nexthop *nh)
+transmit(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, const struct eph_nexthop *nh)
 {
 	struct eph_dp *dp = w->dp;
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+	uint32_t target = nh->type == EPH_NH_GATEWAY ? nh->gw : ip->dst_addr;
 	const struct rte_ether_addr *mac;
-	const struct eph_port *out;
-	uint32_t target;
+
+	eph_ipv4_ttl_dec(ip);
+	mac = eph_neigh_lookup(&dp->neigh, nh->port, target);
+	if (unlikely(mac == NULL)) {
+		/* The control lcore resolves it, holds the packet and sends it. */
+		to_control(w, m, EPH_SLOW_RESOLVE, in_port, nh->port, target);
+		return;
+	}
+	rte_ether_addr_copy(mac, &eth->dst_addr);
+	rte_ether_addr_copy(&dp->ports[nh->port].mac, &eth->src_addr);
+	w->stats.forwarded++;
+	eph_tx(w, nh->port, m);
+}
+
+static inline bool
+too_big(const struct eph_dp *dp, const struct rte_ipv4_hdr *ip, const struct eph_nexthop *nh)
+{
+	return rte_be_to_cpu_16(ip->total_length) > dp->ports[nh->port].mtu;
+}
+
+/* Route one validated packet whose FIB next hop is nh_idx. */
+static inline void
+forward(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, uint32_t nh_idx)
+{
+	struct eph_dp *dp = w->dp;
+	const struct eph_nexthop *nh = &dp->routes.nh[nh_idx];
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, ETH_HDR_LEN);
+	const struct eph_port *in = &dp->ports[in_port];
+	unsigned int pool;
 
 	switch (nh->type) {
 	case EPH_NH_CONNECTED:
-		target = ip->dst_addr;
-		break;
 	case EPH_NH_GATEWAY:
-		target = nh->gw;
 		break;
 	case EPH_NH_LOCAL:
 		eph_icmp_echo_input(w, in_port, m);
 		return;
 	case EPH_NH_BCAST:
 		drop(w, m, EPH_DROP_ip_not_unicast);
+		return;
+	case EPH_NH_POOL:
+		if (unlikely(in->role == EPH_ROLE_INSIDE)) {
+			drop(w, m, EPH_DROP_nat_hairpin);
+			return;
+		}
+		/* Before translation, so the error quotes what the sender sent. */
+		if (unlikely(ip->time_to_live <= 1)) {
+			eph_icmp_error(w, in_port, m, EPH_ICMP_TIME_EXCEEDED,
+				       EPH_ICMP_TTL_IN_TRANSIT, 0);
+			drop(w, m, EPH_DROP_ttl_exceeded);
+			return;
+		}
+		eph_nat_out2in(w, in_port, m);
 		return;
 	default:
 		eph_icmp_error(w, in_port, m, EPH_ICMP_DEST_UNREACH, EPH_ICMP_NET_UNREACH, 0);
@@ -180,26 +219,55 @@ forward(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, const struct
 		drop(w, m, EPH_DROP_ttl_exceeded);
 		return;
 	}
-	out = &dp->ports[nh->port];
-	if (unlikely(rte_be_to_cpu_16(ip->total_length) > out->mtu)) {
+	if (unlikely(too_big(dp, ip, nh))) {
 		if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_DF_FLAG))
-			eph_icmp_error(w, in_port, m, EPH_ICMP_DEST_UNREACH,
-				       EPH_ICMP_FRAG_NEEDED, out->mtu);
+			eph_icmp_error(w, in_port, m, EPH_ICMP_DEST_UNREACH, EPH_ICMP_FRAG_NEEDED,
+				       dp->ports[nh->port].mtu);
 		drop(w, m, EPH_DROP_mtu_exceeded);
 		return;
 	}
+	/* NAT applies where traffic crosses from an inside port to an outside one. */
+	if (dp->nat.n_pools != 0 && in->role != dp->ports[nh->port].role) {
+		bool outbound = in->role == EPH_ROLE_INSIDE;
 
-	eph_ipv4_ttl_dec(ip);
-	mac = eph_neigh_lookup(&dp->neigh, nh->port, target);
-	if (unlikely(mac == NULL)) {
-		/* The control lcore resolves it, holds the packet and sends it. */
-		to_control(w, m, EPH_SLOW_RESOLVE, in_port, nh->port, target);
-		return;
+		pool = eph_nat_pool_of(&dp->nat,
+				       rte_be_to_cpu_32(outbound ? ip->src_addr : ip->dst_addr));
+		if (pool != 0) {
+			if (outbound)
+				eph_nat_in2out(w, in_port, m, pool - 1, nh_idx);
+			else /* a NAT'd host is reachable only through its sessions */
+				drop(w, m, EPH_DROP_nat_no_session);
+			return;
+		}
 	}
-	rte_ether_addr_copy(mac, &eth->dst_addr);
-	rte_ether_addr_copy(&out->mac, &eth->src_addr);
-	w->stats.forwarded++;
-	eph_tx(w, nh->port, m);
+	transmit(w, in_port, m, nh);
+}
+
+void
+eph_forward_nat(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, uint32_t nh_idx)
+{
+	struct eph_dp *dp = w->dp;
+	const struct eph_nexthop *nh;
+
+	if (nh_idx == UINT32_MAX) {
+		/* Translated to an inside address: where does that live? */
+		const struct rte_ipv4_hdr *ip =
+			rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, ETH_HDR_LEN);
+
+		nh = eph_route_lookup(&dp->routes, rte_be_to_cpu_32(ip->dst_addr));
+		if (nh->type != EPH_NH_CONNECTED && nh->type != EPH_NH_GATEWAY) {
+			drop(w, m, EPH_DROP_no_route);
+			return;
+		}
+		/* No ICMP: it would quote the inside address to the outside. */
+		if (unlikely(too_big(dp, ip, nh))) {
+			drop(w, m, EPH_DROP_mtu_exceeded);
+			return;
+		}
+	} else {
+		nh = &dp->routes.nh[nh_idx];
+	}
+	transmit(w, in_port, m, nh);
 }
 
 void
@@ -247,5 +315,5 @@ eph_input_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts, 
 		return;
 	rte_fib_lookup_bulk(dp->routes.fib, dst, nh, n_ipv4);
 	for (uint16_t i = 0; i < n_ipv4; i++)
-		forward(w, in_port, ipv4[i], &dp->routes.nh[nh[i]]);
+		forward(w, in_port, ipv4[i], (uint32_t)nh[i]);
 }

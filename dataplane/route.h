@@ -20,6 +20,7 @@ enum eph_nh_type {
 	EPH_NH_BCAST,     /* directed broadcast of a connected subnet */
 	EPH_NH_CONNECTED, /* on-link: resolve the destination itself */
 	EPH_NH_GATEWAY,   /* via a next-hop router */
+	EPH_NH_POOL,      /* a NAT pool address: translate outside -> inside */
 };
 
 struct eph_nexthop {

@@ -75,6 +75,11 @@ eph_worker_main(void *arg)
 		}
 		if (unlikely(!rte_ring_empty(w->from_control)))
 			drain_from_control(w);
+		if (dp->nat.n_pools != 0) {
+			if (dp->n_workers > 1)
+				eph_nat_handoff_drain(w);
+			eph_nat_timers(w, now);
+		}
 		w->stats.polls++;
 		w->stats.busy_polls += busy;
 		rte_rcu_qsbr_quiescent(dp->rcu, w->id);

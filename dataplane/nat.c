@@ -1,0 +1,768 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * SNAT44 packet path (see nat.h): session lookup and precomputed rewrite on
+ * the established path; session creation, port allocation, ICMP errors,
+ * handoff and expiry on the cold paths.
+ */
+#include <rte_byteorder.h>
+#include <rte_cycles.h>
+#include <rte_icmp.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_tcp.h>
+#include <rte_udp.h>
+
+#include "dataplane/dp.h"
+#include "dataplane/nat.h"
+#include "dataplane/nat_icmp.h"
+#include "dataplane/nat_rewrite.h"
+#include "dataplane/portalloc.h"
+#include "dataplane/session.h"
+#include "dataplane/tcp_state.h"
+
+#define ETH_HDR_LEN     ((uint16_t)sizeof(struct rte_ether_hdr))
+#define IPV4_HDR_LEN    ((uint16_t)sizeof(struct rte_ipv4_hdr))
+#define HANDOFF_BURST   32
+#define EXPIRE_BUDGET   64
+#define ICMP_HOST_UNREACH 1
+
+const char *const eph_nat_counter_names[EPH_NAT_CTR_MAX] = {
+#define EPH_NAT_CTR_NAME(name, desc) [EPH_NAT_##name] = #name,
+	EPH_NAT_COUNTERS(EPH_NAT_CTR_NAME)
+#undef EPH_NAT_CTR_NAME
+};
+
+static inline void
+drop(struct eph_worker *w, struct rte_mbuf *m, enum eph_drop_reason why)
+{
+	eph_count_drop(&w->stats, why);
+	rte_pktmbuf_free(m);
+}
+
+static inline struct rte_ipv4_hdr *
+pkt_ip(struct rte_mbuf *m)
+{
+	return rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, ETH_HDR_LEN);
+}
+
+/* Bytes of L4 present after a (validated, option-free) IPv4 header. */
+static inline uint16_t
+l4_len(const struct rte_ipv4_hdr *ip)
+{
+	return (uint16_t)(rte_be_to_cpu_16(ip->total_length) - IPV4_HDR_LEN);
+}
+
+/* The L4 header must be there in full for the fields NAT reads and writes. */
+static inline bool
+l4_complete(const struct rte_ipv4_hdr *ip)
+{
+	switch (ip->next_proto_id) {
+	case IPPROTO_TCP:
+		return l4_len(ip) >= sizeof(struct rte_tcp_hdr);
+	case IPPROTO_UDP:
+		return l4_len(ip) >= sizeof(struct rte_udp_hdr);
+	default:
+		return l4_len(ip) >= sizeof(struct rte_icmp_hdr);
+	}
+}
+
+static uint32_t
+timeout_of(const struct eph_nat *nat, const struct eph_session *s)
+{
+	switch (s->proto) {
+	case IPPROTO_TCP:
+		return eph_tcp_timeout_class(s->state) == EPH_TO_ESTABLISHED
+			       ? nat->timeouts.tcp_established
+			       : nat->timeouts.tcp_transitory;
+	case IPPROTO_UDP:
+		return nat->timeouts.udp;
+	default:
+		return nat->timeouts.icmp;
+	}
+}
+
+/* A packet passes through the session: TCP state, counters, idle timer. */
+static inline void
+session_touch(struct eph_nat_worker *nw, const struct eph_nat *nat, uint32_t idx,
+	      struct eph_session *s, const struct rte_ipv4_hdr *ip, int dir)
+{
+	uint32_t expire;
+
+	if (s->proto == IPPROTO_TCP) {
+		const struct rte_tcp_hdr *tcp = (const struct rte_tcp_hdr *)(ip + 1);
+
+		s->state = eph_tcp_next_state(s->state, tcp->tcp_flags, dir);
+	}
+	if (dir == EPH_DIR_IN2OUT)
+		s->pkts_out++;
+	else
+		s->pkts_in++;
+	/* RFC 4787 REQ-6: outbound refreshes; inbound may, and TCP needs it to track state. */
+	expire = nw->now + timeout_of(nat, s);
+	/* Later: stored, the wheel re-files lazily; earlier (RST, last ACK): re-filed now. */
+	eph_session_refresh(nw->sessions, idx, expire);
+}
+
+static void
+handoff(struct eph_worker *w, unsigned int owner, struct rte_mbuf *m, uint8_t kind,
+	uint16_t in_port, uint16_t pool, uint32_t nh_idx)
+{
+	struct eph_dp *dp = w->dp;
+	struct eph_pkt_meta *meta = eph_pkt_meta(dp, m);
+	struct rte_ring *r = dp->nat.handoff[w->id * dp->n_workers + owner];
+
+	meta->kind = kind;
+	meta->in_port = in_port;
+	meta->out_port = pool;
+	meta->nexthop = nh_idx;
+	if (rte_ring_sp_enqueue(r, m) != 0) {
+		drop(w, m, EPH_DROP_nat_handoff_full);
+		return;
+	}
+	w->nat.ctr[EPH_NAT_handoff_out]++;
+}
+
+/* ---- per-host state -------------------------------------------------- */
+
+static struct eph_nat_host *
+host_get(struct eph_nat_worker *nw, uint32_t addr, bool create)
+{
+	int32_t pos = rte_hash_lookup(nw->hosts, &addr);
+
+	if (pos >= 0)
+		return &nw->host[pos];
+	if (!create)
+		return NULL;
+	pos = rte_hash_add_key(nw->hosts, &addr);
+	if (pos < 0)
+		return NULL;
+	nw->host[pos] = (struct eph_nat_host){ .addr = addr };
+	return &nw->host[pos];
+}
+
+static void
+host_put(struct eph_nat_worker *nw, struct eph_nat_host *h)
+{
+	if (h->sessions > 0)
+		h->sessions--;
+	if (h->sessions == 0)
+		rte_hash_del_key(nw->hosts, &h->addr);
+}
+
+/* Index of a pool address (network order) for the per-address counters. */
+static uint32_t
+pool_addr_index(const struct eph_nat_pool *p, uint32_t addr)
+{
+	uint32_t lo = 0, hi = p->n_addrs, a = rte_be_to_cpu_32(addr);
+
+	/* addrs are sorted in host order; binary search */
+	while (lo < hi) {
+		uint32_t mid = (lo + hi) / 2;
+		uint32_t v = rte_be_to_cpu_32(p->addrs[mid]);
+
+		if (v == a)
+			return mid;
+		if (v < a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+/* ---- session creation (cold) ----------------------------------------- */
+
+struct flow {
+	uint32_t in_addr, remote_addr; /* network order */
+	uint16_t in_port, remote_port; /* network order; ICMP: identifier, 0 */
+	uint8_t proto;
+};
+
+static void
+dest_key(struct eph_dest_key *d, const struct eph_nat_pool *p, uint32_t out_addr,
+	 const struct flow *f)
+{
+	bool eim = p->mapping == EPH_MAPPING_ENDPOINT_INDEPENDENT;
+
+	*d = (struct eph_dest_key){
+		.out_addr = out_addr,
+		.remote_addr = eim ? 0 : f->remote_addr,
+		.remote_port = eim ? 0 : f->remote_port,
+		.proto = f->proto,
+	};
+}
+
+/* Endpoint-independent mapping of in_addr:in_port, or -1. */
+static int32_t
+mapping_find(struct eph_nat_worker *nw, const struct flow *f)
+{
+	struct eph_flow_key k = {
+		.src_addr = f->in_addr, .src_port = f->in_port, .proto = f->proto,
+	};
+
+	return eph_session_lookup(nw->mappings, &k);
+}
+
+/*
+ * Take an outside address and port for flow f from pool p: with an
+ * endpoint-independent mapping the mapped pair, else the host's paired
+ * address (or, with arbitrary pooling, the next address that has a port).
+ */
+static int
+take_port(struct eph_worker *w, unsigned int pool, const struct flow *f, uint32_t *out_addr,
+	  uint16_t *out_port, bool *new_mapping)
+{
+	struct eph_nat_worker *nw = &w->nat;
+	const struct eph_nat_pool *p = &w->dp->nat.pools[pool];
+	uint32_t first, tries;
+	int rc = -ENOSPC;
+
+	*new_mapping = false;
+	if (p->mapping == EPH_MAPPING_ENDPOINT_INDEPENDENT) {
+		int32_t mi = mapping_find(nw, f);
+
+		if (mi >= 0) {
+			struct eph_session *m = eph_session_get(nw->mappings, (uint32_t)mi);
+
+			*out_addr = m->out_addr;
+			*out_port = m->out_port;
+			m->host++; /* one more session uses the mapping */
+			return 0;
+		}
+		*new_mapping = true;
+	}
+
+	/* RFC 4787 REQ-2: the same inside host always starts at the same address. */
+	first = rte_jhash_1word(f->in_addr, w->dp->nat.secret ^ 0x5bd1e995) % p->n_addrs;
+	tries = p->pooling == EPH_POOLING_PAIRED ? 1 : p->n_addrs;
+	for (uint32_t t = 0; t < tries; t++) {
+		uint32_t ai = first + t < p->n_addrs ? first + t : first + t - p->n_addrs;
+		struct eph_dest_key d;
+		uint16_t port;
+
+		dest_key(&d, p, p->addrs[ai], f);
+		rc = eph_portalloc_alloc(nw->alloc[pool], &d,
+					 p->preservation ? rte_be_to_cpu_16(f->in_port) : 0, nw->now,
+					 &port);
+		if (rc == 0) {
+			*out_addr = p->addrs[ai];
+			*out_port = rte_cpu_to_be_16(port);
+			nw->ports_in_use[pool][ai]++;
+			nw->ctr[EPH_NAT_port_allocations]++;
+			return 0;
+		}
+		if (rc != -ENOSPC)
+			break;
+		nw->exhausted[pool][ai]++;
+	}
+	return rc;
+}
+
+static void
+give_port_back(struct eph_worker *w, unsigned int pool, const struct flow *f, uint32_t out_addr,
+	       uint16_t out_port, bool clean)
+{
+	struct eph_nat_worker *nw = &w->nat;
+	const struct eph_nat_pool *p = &w->dp->nat.pools[pool];
+	struct eph_dest_key d;
+
+	dest_key(&d, p, out_addr, f);
+	eph_portalloc_release(nw->alloc[pool], &d, rte_be_to_cpu_16(out_port), nw->now, clean);
+	nw->ports_in_use[pool][pool_addr_index(p, out_addr)]--;
+	nw->ctr[EPH_NAT_port_releases]++;
+}
+
+/* Drop the session's hold on its port: directly, or through its EIM mapping. */
+static void
+release_session_port(struct eph_worker *w, const struct eph_session *s, bool clean)
+{
+	struct eph_nat_worker *nw = &w->nat;
+	const struct eph_nat_pool *p = &w->dp->nat.pools[s->pool];
+	struct flow f = {
+		.in_addr = s->in_addr, .remote_addr = s->remote_addr,
+		.in_port = s->in_port, .remote_port = s->remote_port, .proto = s->proto,
+	};
+
+	if (p->mapping == EPH_MAPPING_ENDPOINT_INDEPENDENT) {
+		int32_t mi = mapping_find(nw, &f);
+		struct eph_session *m;
+
+		if (mi < 0)
+			return;
+		m = eph_session_get(nw->mappings, (uint32_t)mi);
+		if (--m->host > 0)
+			return;
+		eph_session_delete(nw->mappings, (uint32_t)mi);
+	}
+	give_port_back(w, s->pool, &f, s->out_addr, s->out_port, clean);
+}
+
+/* Returns the new session's index, or -1 after dropping m. */
+static __rte_noinline int32_t
+session_create(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, unsigned int pool,
+	       const struct flow *f, struct eph_session **sp)
+{
+	struct eph_dp *dp = w->dp;
+	struct eph_nat_worker *nw = &w->nat;
+	const struct eph_nat_pool *p = &dp->nat.pools[pool];
+	struct eph_flow_key in_key, out_key;
+	struct eph_nat_host *h;
+	struct eph_session *s;
+	uint32_t out_addr;
+	uint16_t out_port;
+	bool new_mapping;
+	int32_t idx;
+	int rc;
+
+	h = host_get(nw, f->in_addr, true);
+	if (h == NULL) {
+		drop(w, m, EPH_DROP_nat_table_full);
+		return -1;
+	}
+	if (p->max_per_host != 0 && h->sessions >= p->max_per_host) {
+		h->refused++;
+		drop(w, m, EPH_DROP_nat_host_limit);
+		return -1;
+	}
+
+	rc = take_port(w, pool, f, &out_addr, &out_port, &new_mapping);
+	if (rc != 0) {
+		h->refused++;
+		if (h->sessions == 0)
+			rte_hash_del_key(nw->hosts, &h->addr); /* keep no state for a refused host */
+		if (rc == -ENOSPC) {
+			/* RFC 6888 REQ-11: drop, maybe tell the host; never evict a mapping. */
+			if (p->exhaustion_icmp) {
+				eph_icmp_error(w, in_port, m, EPH_ICMP_DEST_UNREACH, ICMP_HOST_UNREACH,
+					       0);
+				nw->ctr[EPH_NAT_exhaustion_icmp_sent]++;
+			}
+			drop(w, m, EPH_DROP_nat_exhausted);
+		} else {
+			drop(w, m, EPH_DROP_nat_table_full);
+		}
+		return -1;
+	}
+
+	if (new_mapping) {
+		struct eph_flow_key mk_in = {
+			.src_addr = f->in_addr, .src_port = f->in_port, .proto = f->proto,
+		};
+		struct eph_flow_key mk_out = {
+			.dst_addr = out_addr, .dst_port = out_port, .proto = f->proto,
+		};
+		struct eph_session *map;
+
+		idx = eph_session_insert(nw->mappings, &mk_in, &mk_out, &map);
+		if (idx < 0) {
+			give_port_back(w, pool, f, out_addr, out_port, true);
+			drop(w, m, EPH_DROP_nat_table_full);
+			return -1;
+		}
+		map->in_addr = f->in_addr;
+		map->in_port = f->in_port;
+		map->out_addr = out_addr;
+		map->out_port = out_port;
+		map->proto = f->proto;
+		map->pool = (uint8_t)pool;
+		map->host = 1;
+	}
+
+	in_key = (struct eph_flow_key){
+		.src_addr = f->in_addr, .dst_addr = f->remote_addr,
+		.src_port = f->in_port, .dst_port = f->remote_port, .proto = f->proto,
+	};
+	out_key = (struct eph_flow_key){
+		.src_addr = f->remote_addr, .dst_addr = out_addr,
+		.src_port = f->remote_port, .dst_port = out_port, .proto = f->proto,
+	};
+	if (f->proto == IPPROTO_ICMP) {
+		/* Echo: the identifier is the port, and replies carry it back unchanged. */
+		out_key.src_port = 0;
+		in_key.dst_port = 0;
+	}
+	idx = eph_session_insert(nw->sessions, &in_key, &out_key, &s);
+	if (idx < 0) {
+		struct eph_session tmp = {
+			.in_addr = f->in_addr, .remote_addr = f->remote_addr, .out_addr = out_addr,
+			.in_port = f->in_port, .remote_port = f->remote_port, .out_port = out_port,
+			.proto = f->proto, .pool = (uint8_t)pool,
+		};
+
+		release_session_port(w, &tmp, true);
+		drop(w, m, EPH_DROP_nat_table_full);
+		return -1;
+	}
+	s->in_addr = f->in_addr;
+	s->out_addr = out_addr;
+	s->remote_addr = f->remote_addr;
+	s->in_port = f->in_port;
+	s->out_port = out_port;
+	s->remote_port = f->remote_port;
+	s->proto = f->proto;
+	s->state = f->proto == IPPROTO_TCP ? EPH_TCP_CLOSED : 0;
+	s->pool = (uint8_t)pool;
+	s->flags = 0;
+	{
+		struct eph_nat_delta d = eph_nat_delta(f->proto, f->in_addr, f->in_port, out_addr,
+						       out_port);
+
+		s->l3_delta = d.l3;
+		s->l4_delta = d.l4;
+	}
+	s->host = (uint32_t)(h - nw->host);
+	h->sessions++;
+	s->expire = nw->now + timeout_of(&dp->nat, s);
+	eph_session_schedule(nw->sessions, (uint32_t)idx, s->expire);
+	s->created = nw->now;
+	nw->ctr[EPH_NAT_sessions_created]++;
+	*sp = s;
+	return idx;
+}
+
+/* ---- inside -> outside ---------------------------------------------- */
+
+static __rte_noinline void
+in2out_icmp_error(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m,
+		  struct rte_ipv4_hdr *ip, uint32_t nh_idx)
+{
+	struct eph_nat_worker *nw = &w->nat;
+	struct eph_icmp_quote q;
+	struct eph_flow_key k;
+	struct eph_session *s;
+	int32_t idx;
+
+	if (!eph_icmp_error_quote(ip, l4_len(ip) + IPV4_HDR_LEN, &q)) {
+		drop(w, m, EPH_DROP_nat_icmp_untranslatable);
+		return;
+	}
+	/* The quote is a packet we delivered: remote -> in_addr:in_port. */
+	k = (struct eph_flow_key){
+		.src_addr = q.ip->dst_addr, .dst_addr = q.ip->src_addr, .proto = q.proto,
+	};
+	memcpy(&k.src_port, eph_l4_port(q.proto, q.l4, false), sizeof(k.src_port));
+	if (q.proto != IPPROTO_ICMP)
+		memcpy(&k.dst_port, eph_l4_port(q.proto, q.l4, true), sizeof(k.dst_port));
+	idx = eph_session_lookup(nw->sessions, &k);
+	if (idx < 0) {
+		drop(w, m, EPH_DROP_nat_no_session);
+		return;
+	}
+	s = eph_session_get(nw->sessions, (uint32_t)idx);
+	eph_nat_icmp_error_to_outside(ip, &q, s->out_addr, s->out_port,
+				      (struct eph_nat_delta){ s->l3_delta, s->l4_delta });
+	nw->ctr[EPH_NAT_icmp_errors_translated]++;
+	eph_forward_nat(w, in_port, m, nh_idx);
+}
+
+/* The owner's half of inside -> outside. */
+static void
+in2out_owned(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, unsigned int pool,
+	     uint32_t nh_idx)
+{
+	struct eph_nat_worker *nw = &w->nat;
+	struct rte_ipv4_hdr *ip = pkt_ip(m);
+	uint8_t *l4 = (uint8_t *)(ip + 1);
+	struct eph_flow_key k = {
+		.src_addr = ip->src_addr, .dst_addr = ip->dst_addr, .proto = ip->next_proto_id,
+	};
+	struct eph_session *s;
+	int32_t idx;
+
+	if (ip->next_proto_id == IPPROTO_ICMP) {
+		const struct rte_icmp_hdr *icmp = (const struct rte_icmp_hdr *)l4;
+
+		if (eph_icmp_is_error(icmp->icmp_type)) {
+			in2out_icmp_error(w, in_port, m, ip, nh_idx);
+			return;
+		}
+		if (icmp->icmp_type != RTE_IP_ICMP_ECHO_REQUEST) {
+			drop(w, m, EPH_DROP_nat_unsupported);
+			return;
+		}
+		k.src_port = icmp->icmp_ident;
+	} else {
+		memcpy(&k.src_port, l4, sizeof(k.src_port));
+		memcpy(&k.dst_port, l4 + 2, sizeof(k.dst_port));
+	}
+
+	idx = eph_session_lookup(nw->sessions, &k);
+	if (likely(idx >= 0)) {
+		s = eph_session_get(nw->sessions, (uint32_t)idx);
+	} else {
+		struct flow f = {
+			.in_addr = k.src_addr, .remote_addr = k.dst_addr,
+			.in_port = k.src_port, .remote_port = k.dst_port, .proto = k.proto,
+		};
+
+		if (k.proto == IPPROTO_TCP) {
+			const struct rte_tcp_hdr *tcp = (const struct rte_tcp_hdr *)l4;
+
+			/* Only a connection opening gets a port; strays would pin one for nothing. */
+			if ((tcp->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG | RTE_TCP_RST_FLAG)) !=
+			    RTE_TCP_SYN_FLAG) {
+				drop(w, m, EPH_DROP_nat_tcp_not_syn);
+				return;
+			}
+		}
+		idx = session_create(w, in_port, m, pool, &f, &s);
+		if (idx < 0)
+			return;
+	}
+	session_touch(nw, &w->dp->nat, (uint32_t)idx, s, ip, EPH_DIR_IN2OUT);
+	eph_nat_rewrite_src(ip, l4, s->out_addr, s->out_port,
+			    (struct eph_nat_delta){ s->l3_delta, s->l4_delta });
+	nw->ctr[EPH_NAT_in2out]++;
+	eph_forward_nat(w, in_port, m, nh_idx);
+}
+
+void
+eph_nat_in2out(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, unsigned int pool,
+	       uint32_t nh_idx)
+{
+	struct eph_dp *dp = w->dp;
+	struct rte_ipv4_hdr *ip = pkt_ip(m);
+	unsigned int owner;
+
+	if (ip->next_proto_id != IPPROTO_TCP && ip->next_proto_id != IPPROTO_UDP &&
+	    ip->next_proto_id != IPPROTO_ICMP) {
+		drop(w, m, EPH_DROP_nat_unsupported);
+		return;
+	}
+	if (unlikely(!l4_complete(ip))) {
+		drop(w, m, EPH_DROP_l4_truncated);
+		return;
+	}
+	owner = dp->n_workers == 1 ? 0 : eph_nat_host_owner(&dp->nat, ip->src_addr, dp->n_workers);
+	if (owner != w->id) {
+		handoff(w, owner, m, EPH_HANDOFF_IN2OUT, in_port, (uint16_t)pool, nh_idx);
+		return;
+	}
+	in2out_owned(w, in_port, m, pool, nh_idx);
+}
+
+/* ---- outside -> inside ---------------------------------------------- */
+
+/*
+ * The outside port a packet to a pool address is for: TCP/UDP destination
+ * port, echo reply identifier, or the source port of an ICMP error's quote.
+ * Returns false (after dropping m) when there is none.
+ */
+static bool
+outside_port_of(struct eph_worker *w, struct rte_mbuf *m, struct rte_ipv4_hdr *ip,
+		uint16_t *port_be)
+{
+	uint8_t *l4 = (uint8_t *)(ip + 1);
+
+	if (ip->next_proto_id == IPPROTO_TCP || ip->next_proto_id == IPPROTO_UDP) {
+		memcpy(port_be, l4 + 2, sizeof(*port_be));
+		return true;
+	}
+	if (ip->next_proto_id == IPPROTO_ICMP) {
+		const struct rte_icmp_hdr *icmp = (const struct rte_icmp_hdr *)l4;
+		struct eph_icmp_quote q;
+
+		if (icmp->icmp_type == RTE_IP_ICMP_ECHO_REPLY) {
+			*port_be = icmp->icmp_ident;
+			return true;
+		}
+		if (eph_icmp_is_error(icmp->icmp_type)) {
+			if (!eph_icmp_error_quote(ip, l4_len(ip) + IPV4_HDR_LEN, &q)) {
+				drop(w, m, EPH_DROP_nat_icmp_untranslatable);
+				return false;
+			}
+			memcpy(port_be, eph_l4_port(q.proto, q.l4, true), sizeof(*port_be));
+			return true;
+		}
+	}
+	drop(w, m, EPH_DROP_nat_unsupported);
+	return false;
+}
+
+static __rte_noinline void
+out2in_icmp_error(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m,
+		  struct rte_ipv4_hdr *ip)
+{
+	struct eph_nat_worker *nw = &w->nat;
+	struct eph_icmp_quote q;
+	struct eph_flow_key k;
+	struct eph_session *s;
+	int32_t idx;
+
+	eph_icmp_error_quote(ip, l4_len(ip) + IPV4_HDR_LEN, &q); /* checked by outside_port_of */
+	/* The quote is a packet we sent: out_addr:out_port -> remote. */
+	k = (struct eph_flow_key){
+		.src_addr = q.ip->dst_addr, .dst_addr = q.ip->src_addr, .proto = q.proto,
+	};
+	memcpy(&k.dst_port, eph_l4_port(q.proto, q.l4, true), sizeof(k.dst_port));
+	if (q.proto != IPPROTO_ICMP)
+		memcpy(&k.src_port, eph_l4_port(q.proto, q.l4, false), sizeof(k.src_port));
+	/* The error's sender may be a router on the path, not the remote: no check on it. */
+	idx = eph_session_lookup(nw->sessions, &k);
+	if (idx < 0 || q.ip->src_addr != ip->dst_addr) {
+		drop(w, m, EPH_DROP_nat_no_session);
+		return;
+	}
+	s = eph_session_get(nw->sessions, (uint32_t)idx);
+	eph_nat_icmp_error_to_inside(ip, &q, s->in_addr, s->in_port,
+				     (struct eph_nat_delta){ s->l3_delta, s->l4_delta });
+	nw->ctr[EPH_NAT_icmp_errors_translated]++;
+	eph_forward_nat(w, in_port, m, UINT32_MAX);
+}
+
+/*
+ * A packet for an endpoint-independent mapping from a remote it has no
+ * session with: with endpoint-independent filtering it opens one. Returns
+ * the session, or NULL with *consumed telling whether m was dropped.
+ */
+static __rte_noinline int32_t
+eim_inbound(struct eph_worker *w, struct rte_mbuf *m, const struct eph_flow_key *k,
+	    struct eph_session **sp, bool *consumed)
+{
+	struct eph_nat_worker *nw = &w->nat;
+	struct eph_flow_key mk = { .dst_addr = k->dst_addr, .dst_port = k->dst_port,
+				   .proto = k->proto };
+	struct eph_session *map;
+	struct flow f;
+	int32_t mi;
+
+	*consumed = false;
+	if (nw->mappings == NULL)
+		return -1;
+	mi = eph_session_lookup(nw->mappings, &mk);
+	if (mi < 0)
+		return -1;
+	map = eph_session_get(nw->mappings, (uint32_t)mi);
+	if (w->dp->nat.pools[map->pool].filtering != EPH_FILTERING_ENDPOINT_INDEPENDENT)
+		return -1;
+	f = (struct flow){
+		.in_addr = map->in_addr, .remote_addr = k->src_addr,
+		.in_port = map->in_port, .remote_port = k->src_port, .proto = k->proto,
+	};
+	mi = session_create(w, 0, m, map->pool, &f, sp);
+	*consumed = mi < 0;
+	return mi;
+}
+
+static void
+out2in_owned(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m)
+{
+	struct eph_nat_worker *nw = &w->nat;
+	struct rte_ipv4_hdr *ip = pkt_ip(m);
+	uint8_t *l4 = (uint8_t *)(ip + 1);
+	struct eph_flow_key k = {
+		.src_addr = ip->src_addr, .dst_addr = ip->dst_addr, .proto = ip->next_proto_id,
+	};
+	struct eph_session *s;
+	int32_t idx;
+
+	if (ip->next_proto_id == IPPROTO_ICMP) {
+		const struct rte_icmp_hdr *icmp = (const struct rte_icmp_hdr *)l4;
+
+		if (icmp->icmp_type != RTE_IP_ICMP_ECHO_REPLY) {
+			out2in_icmp_error(w, in_port, m, ip);
+			return;
+		}
+		k.dst_port = icmp->icmp_ident;
+	} else {
+		memcpy(&k.src_port, l4, sizeof(k.src_port));
+		memcpy(&k.dst_port, l4 + 2, sizeof(k.dst_port));
+	}
+
+	idx = eph_session_lookup(nw->sessions, &k);
+	if (likely(idx >= 0)) {
+		s = eph_session_get(nw->sessions, (uint32_t)idx);
+	} else {
+		bool consumed = false;
+
+		/* Only what was asked for gets in (unless a mapping filters independently). */
+		idx = eim_inbound(w, m, &k, &s, &consumed);
+		if (idx < 0) {
+			if (!consumed)
+				drop(w, m, EPH_DROP_nat_no_session);
+			return;
+		}
+	}
+	session_touch(nw, &w->dp->nat, (uint32_t)idx, s, ip, EPH_DIR_OUT2IN);
+	eph_nat_rewrite_dst(ip, l4, s->in_addr, s->in_port,
+			    (struct eph_nat_delta){ s->l3_delta, s->l4_delta });
+	nw->ctr[EPH_NAT_out2in]++;
+	eph_forward_nat(w, in_port, m, UINT32_MAX);
+}
+
+void
+eph_nat_out2in(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m)
+{
+	struct eph_dp *dp = w->dp;
+	struct rte_ipv4_hdr *ip = pkt_ip(m);
+	uint16_t port_be;
+	unsigned int owner;
+
+	if (unlikely(!l4_complete(ip))) {
+		drop(w, m, EPH_DROP_l4_truncated);
+		return;
+	}
+	if (!outside_port_of(w, m, ip, &port_be))
+		return;
+	owner = eph_portalloc_owner(rte_be_to_cpu_16(port_be), dp->n_workers);
+	if (owner != w->id) {
+		handoff(w, owner, m, EPH_HANDOFF_OUT2IN, in_port, 0, 0);
+		return;
+	}
+	out2in_owned(w, in_port, m);
+}
+
+void
+eph_nat_handoff_drain(struct eph_worker *w)
+{
+	struct eph_dp *dp = w->dp;
+	struct rte_mbuf *pkts[HANDOFF_BURST];
+
+	for (unsigned int from = 0; from < dp->n_workers; from++) {
+		struct rte_ring *r = dp->nat.handoff[from * dp->n_workers + w->id];
+		unsigned int n;
+
+		if (r == NULL)
+			continue;
+		n = rte_ring_sc_dequeue_burst(r, (void **)pkts, HANDOFF_BURST, NULL);
+		w->nat.ctr[EPH_NAT_handoff_in] += n;
+		for (unsigned int i = 0; i < n; i++) {
+			const struct eph_pkt_meta *meta = eph_pkt_meta(dp, pkts[i]);
+
+			if (meta->kind == EPH_HANDOFF_IN2OUT)
+				in2out_owned(w, meta->in_port, pkts[i], meta->out_port,
+					     meta->nexthop);
+			else
+				out2in_owned(w, meta->in_port, pkts[i]);
+		}
+	}
+}
+
+/* ---- expiry ---------------------------------------------------------- */
+
+static void
+session_expired(struct eph_session_table *t, uint32_t idx, void *arg)
+{
+	struct eph_worker *w = arg;
+	struct eph_nat_worker *nw = &w->nat;
+	struct eph_session *s = eph_session_get(t, idx);
+	bool clean = s->proto == IPPROTO_TCP && eph_tcp_closed_cleanly(s->state);
+
+	release_session_port(w, s, clean);
+	host_put(nw, &nw->host[s->host]);
+	eph_session_delete(t, idx);
+	nw->ctr[EPH_NAT_sessions_expired]++;
+}
+
+void
+eph_nat_timers(struct eph_worker *w, uint64_t now_tsc)
+{
+	struct eph_nat *nat = &w->dp->nat;
+	struct eph_nat_worker *nw = &w->nat;
+
+	nw->now = (uint32_t)((now_tsc - nat->start_tsc) / nat->tick_tsc);
+	eph_session_expire(nw->sessions, nw->now, EXPIRE_BUDGET, session_expired, w);
+	/* Forget destinations whose last ports have rested. */
+	for (unsigned int p = 0; p < nat->n_pools; p++)
+		eph_portalloc_expire(nw->alloc[p], nw->now, EXPIRE_BUDGET);
+}

@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Per-worker NAT session table and idle-timer wheel.
+ *
+ * One table per worker lcore, touched only by that lcore: no locks, no
+ * atomics. A session is one record in a preallocated array, reachable
+ * through two keys in one rte_hash (inside 5-tuple and outside 5-tuple,
+ * data = record index). Keys are never stored in the record: they are
+ * rebuilt from its addresses and ports, so insert, delete and callers agree
+ * by construction (eph_session_in_key / eph_session_out_key).
+ *
+ * Timers: a single-level wheel of EPH_SESSION_WHEEL_SLOTS ticks, lists
+ * linked through the records. The packet path refreshes a session by
+ * moving s->expire later; the wheel re-files it when its old slot comes
+ * due. Expiry does bounded work per call.
+ */
+#ifndef EPH_SESSION_H
+#define EPH_SESSION_H
+
+#include <assert.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <rte_common.h>
+
+struct rte_hash;
+
+/* Keys are hashed and compared as 16 raw bytes: pad must be zero. */
+struct eph_flow_key {
+	uint32_t src_addr; /* network order */
+	uint32_t dst_addr; /* network order */
+	uint16_t src_port; /* network order; ICMP echo: identifier or 0 (see below) */
+	uint16_t dst_port; /* network order */
+	uint8_t proto;     /* IPPROTO_* */
+	uint8_t pad[3];    /* zero */
+};
+static_assert(sizeof(struct eph_flow_key) == 16, "flow key must be 16 bytes");
+
+/* s->state of a UDP or ICMP session (TCP sessions hold enum eph_tcp_state). */
+#define EPH_SESS_ACTIVE 0
+
+/* Link value of "no session" (timer lists, free list). */
+#define EPH_SESSION_NIL UINT32_MAX
+
+/* Wheel size in ticks: 8192 ticks of 1/16 s cover 512 s, so only TCP established re-files. */
+#define EPH_SESSION_WHEEL_SLOTS 8192u
+
+/* Index space for sessions; above it sit the wheel's list heads. */
+#define EPH_SESSION_MAX (1u << 29)
+
+/*
+ * One translation, one cache line. All fields: dp: rw by the owning worker
+ * only; cp: none. "caller" = the NAT code (dataplane/nat.c); "table" = this
+ * module. The table fills the tuple from the keys at insert and zeroes the
+ * rest; the caller fills pool, flags, deltas, host, state and expire.
+ */
+struct eph_session {
+	/* Tuple (network order). table: set at insert; caller: ro. */
+	uint32_t in_addr;
+	uint32_t out_addr;
+	uint32_t remote_addr;
+	uint16_t in_port;     /* ICMP echo: inside identifier */
+	uint16_t out_port;    /* ICMP echo: outside identifier */
+	uint16_t remote_port; /* ICMP echo: 0 */
+	/* Precomputed rewrite. caller: w at creation; ro on the packet path. */
+	uint16_t l3_delta; /* one's-complement delta of the in->out address rewrite */
+	uint16_t l4_delta; /* ... of address + port (TCP/UDP pseudo-header + port) */
+	uint8_t proto;     /* table: set at insert */
+	uint8_t state;     /* caller: enum eph_tcp_state (TCP) or EPH_SESS_ACTIVE */
+	uint8_t pool;      /* caller: pool index */
+	uint8_t flags;     /* caller: its own flags */
+	uint16_t spare16;
+	/*
+	 * Tick at which the session expires unless refreshed. caller: may move it
+	 * later directly (lazy refresh); earlier only via eph_session_schedule()
+	 * or eph_session_refresh(). table: reads it when the slot comes due.
+	 */
+	uint32_t expire;
+	/* table only: wheel list links, or the free list while the record is free. */
+	uint32_t timer_next;
+	uint32_t timer_prev;
+	uint32_t host; /* caller: per-inside-host counter index */
+	/* caller: counters, wrap freely. */
+	uint32_t pkts_out; /* inside -> outside */
+	uint32_t pkts_in;  /* outside -> inside */
+	uint32_t created;  /* caller: tick of creation (logging) */
+	uint32_t spare[2];
+} __rte_cache_aligned;
+static_assert(sizeof(struct eph_session) == 64, "session record must be one cache line");
+
+/* A wheel list head; the same shape as a record's links. */
+struct eph_timer_link {
+	uint32_t next;
+	uint32_t prev;
+};
+
+/* Owned by one worker; the fields are private to session.c (exposed for inline get()). */
+struct eph_session_table {
+	struct eph_session *sess;     /* [max], cache-aligned */
+	struct rte_hash *hash;        /* key -> index; 2 keys per session */
+	struct eph_timer_link *heads; /* [WHEEL_SLOTS + 1]: slots, then the overdue list */
+	uint32_t max;                 /* sessions */
+	uint32_t count;               /* live sessions */
+	uint32_t free_head;           /* LIFO free list through timer_next */
+	uint32_t done;                /* last tick whose slot has been fully processed */
+	uint32_t n_timers;            /* sessions linked in the wheel */
+	size_t bytes;                 /* heap bytes taken at create (hash + records + wheel) */
+	char name[32];
+};
+
+/* max_sessions in [1, EPH_SESSION_MAX]. NULL + rte_errno on failure. Control lcore. */
+struct eph_session_table *eph_session_table_create(const char *name, uint32_t max_sessions,
+						   int socket_id);
+void eph_session_table_free(struct eph_session_table *t);
+
+/*
+ * Paired insert with rollback: both keys resolve to the same record, or
+ * nothing is inserted. The record's tuple is filled from the keys, the
+ * rest zeroed and unscheduled. Returns the index (>= 0) and *s (if s is
+ * not NULL), or -ENOSPC (table full), -EEXIST (either key present),
+ * -EINVAL (keys disagree on remote address/port or proto, pad not zero,
+ * or both keys equal: the record could not rebuild them).
+ */
+int32_t eph_session_insert(struct eph_session_table *t, const struct eph_flow_key *in_key,
+			   const struct eph_flow_key *out_key, struct eph_session **s);
+
+static inline struct eph_session *
+eph_session_get(struct eph_session_table *t, uint32_t idx)
+{
+	return &t->sess[idx];
+}
+
+/* Index or -ENOENT. */
+int32_t eph_session_lookup(const struct eph_session_table *t, const struct eph_flow_key *key);
+
+/*
+ * Look up n keys (any n; rte_hash is asked 64 at a time). idx[i] = index or
+ * -1; hit records are prefetched. Returns the hit mask of keys 0..63 (keys
+ * beyond 63 are reported in idx only).
+ */
+uint64_t eph_session_lookup_bulk(const struct eph_session_table *t,
+				 const struct eph_flow_key **keys, uint32_t n, int32_t *idx);
+
+/* Remove both keys (rebuilt from the record), unschedule, free the slot. A free idx is ignored. */
+void eph_session_delete(struct eph_session_table *t, uint32_t idx);
+
+static inline uint32_t
+eph_session_count(const struct eph_session_table *t)
+{
+	return t->count;
+}
+
+/* Heap bytes the table took at create: hash, records, wheel (for bytes-per-session). */
+size_t eph_session_table_bytes(const struct eph_session_table *t);
+
+/*
+ * Keys of a record. in: src=in, dst=remote, sport=in_port, dport=remote_port.
+ * out: src=remote, dst=out, sport=remote_port, dport=out_port. For ICMP the
+ * remote port is always 0, giving (in_addr, remote, in_id, 0) and
+ * (remote, out_addr, 0, out_id).
+ */
+void eph_session_in_key(const struct eph_session *s, struct eph_flow_key *k);
+void eph_session_out_key(const struct eph_session *s, struct eph_flow_key *k);
+
+/* (Re)arm: file the session for tick expire (sets s->expire). */
+void eph_session_schedule(struct eph_session_table *t, uint32_t idx, uint32_t expire);
+
+/*
+ * Packet-path refresh to expire: a later time is just stored (the wheel
+ * re-files lazily); an earlier one (e.g. established -> RST) re-files now,
+ * otherwise it would fire late. The session must have been scheduled.
+ */
+static inline void
+eph_session_refresh(struct eph_session_table *t, uint32_t idx, uint32_t expire)
+{
+	struct eph_session *s = &t->sess[idx];
+
+	if ((int32_t)(expire - s->expire) >= 0)
+		s->expire = expire;
+	else
+		eph_session_schedule(t, idx, expire);
+}
+
+typedef void (*eph_session_expire_cb)(struct eph_session_table *t, uint32_t idx, void *arg);
+
+/* Lazy re-files allowed per callback of budget, so a call's work stays bounded. */
+#define EPH_SESSION_REFILE_FACTOR 4
+
+/*
+ * Advance the wheel to tick now and call cb for sessions whose expire <= now
+ * (serial arithmetic: ticks may wrap). At most budget callbacks and at most
+ * EPH_SESSION_REFILE_FACTOR * budget lazy re-files per call; what is left
+ * is handled by the next call, never lost and never early. A session is
+ * unlinked from the wheel before cb runs: cb normally deletes it, or
+ * re-arms it with eph_session_schedule() (if it does neither, the session
+ * stays in the table unscheduled). cb may delete other sessions too.
+ * Returns the number of callbacks made.
+ */
+unsigned eph_session_expire(struct eph_session_table *t, uint32_t now, unsigned budget,
+			    eph_session_expire_cb cb, void *arg);
+
+/* Sessions linked in the wheel (scheduled and not yet expired). */
+static inline uint32_t
+eph_session_scheduled(const struct eph_session_table *t)
+{
+	return t->n_timers;
+}
+
+#endif /* EPH_SESSION_H */
