@@ -7,6 +7,7 @@
 #include <rte_ethdev.h>
 
 #include "control/stats.h"
+#include "dataplane/session.h"
 
 static void
 counters_add(struct eph_counters *t, const struct eph_counters *c)
@@ -86,6 +87,36 @@ eph_stats_print(FILE *f, const struct eph_dp *dp, const struct eph_arp *arp)
 			arp->stats.released);
 	fprintf(f, "icmp: echo replies %" PRIu64 ", errors sent %" PRIu64 ", rate-limited %" PRIu64
 		   "\n", t.echo_replies, t.icmp_errors_sent, t.icmp_errors_suppressed);
+	if (dp->nat.n_pools != 0) {
+		uint64_t ctr[EPH_NAT_CTR_MAX] = { 0 };
+		uint64_t sessions = 0;
+
+		for (unsigned int i = 0; i < dp->n_workers; i++) {
+			const struct eph_nat_worker *nw = &dp->workers[i]->nat;
+
+			sessions += eph_session_count(nw->sessions);
+			for (unsigned int c = 0; c < EPH_NAT_CTR_MAX; c++)
+				ctr[c] += nw->ctr[c];
+		}
+		fprintf(f, "nat: sessions %" PRIu64 ", created %" PRIu64 ", expired %" PRIu64
+			   ", in2out %" PRIu64 ", out2in %" PRIu64 ", handoffs %" PRIu64 "\n",
+			sessions, ctr[EPH_NAT_sessions_created], ctr[EPH_NAT_sessions_expired],
+			ctr[EPH_NAT_in2out], ctr[EPH_NAT_out2in], ctr[EPH_NAT_handoff_out]);
+		for (unsigned int p = 0; p < dp->nat.n_pools; p++) {
+			const struct eph_nat_pool *pool = &dp->nat.pools[p];
+
+			for (unsigned int a = 0; a < pool->n_addrs; a++) {
+				uint64_t in_use = 0;
+
+				for (unsigned int i = 0; i < dp->n_workers; i++)
+					in_use += dp->workers[i]->nat.ports_in_use[p][a];
+				if (in_use != 0)
+					fprintf(f, "nat: pool %s address %s: %" PRIu64 " ports in use\n",
+						pool->name, eph_ip_str(pool->addrs[a], ip, sizeof(ip)),
+						in_use);
+			}
+		}
+	}
 	fprintf(f, "\n%-24s %12s  %s\n", "drop reason", "packets", "meaning");
 	for (unsigned int i = 0; i < EPH_DROP_MAX; i++)
 		if (t.drop[i] != 0)

@@ -16,10 +16,25 @@
 
 #include "control/stats.h"
 #include "control/telemetry.h"
+#include "dataplane/portalloc.h"
+#include "dataplane/session.h"
 
 static const struct eph_dp *tel_dp;
 static const struct eph_arp *tel_arp;
 static uint64_t tel_start_tsc;
+
+/*
+ * Lists are dicts keyed "0", "1", ...: DPDK 22.11 nests dicts only inside
+ * dicts, and its keys may not contain the dots of an address.
+ */
+static int
+add_entry(struct rte_tel_data *d, unsigned int index, struct rte_tel_data *entry)
+{
+	char key[16];
+
+	snprintf(key, sizeof(key), "%u", index);
+	return rte_tel_data_add_dict_container(d, key, entry, 0);
+}
 
 static int
 handle_stats(const char *cmd, const char *params, struct rte_tel_data *d)
@@ -152,14 +167,17 @@ handle_neighbours(const char *cmd, const char *params, struct rte_tel_data *d)
 
 	RTE_SET_USED(cmd);
 	RTE_SET_USED(params);
-	/* Dict keys may not contain '.', so each entry carries its address instead. */
-	rte_tel_data_start_array(d, RTE_TEL_CONTAINER);
+	/*
+	 * DPDK 22.11 nests dicts only in dicts, and keys may not hold '.':
+	 * entries are keyed by their position and carry their address.
+	 */
+	rte_tel_data_start_dict(d);
 	pthread_mutex_lock(&t->lock);
 	TAILQ_FOREACH(n, &t->all, link) {
 		struct rte_tel_data *nd;
 		char ip[INET_ADDRSTRLEN], mac[RTE_ETHER_ADDR_FMT_SIZE];
 
-		if (shown == RTE_TEL_MAX_ARRAY_ENTRIES)
+		if (shown == RTE_TEL_MAX_DICT_ENTRIES)
 			break;
 		nd = rte_tel_data_alloc();
 		if (nd == NULL)
@@ -174,16 +192,15 @@ handle_neighbours(const char *cmd, const char *params, struct rte_tel_data *d)
 		rte_tel_data_add_dict_u64(nd, "confirmed_ms_ago",
 					  n->valid ? (now - n->confirmed_tsc) * 1000 / tel_dp->tsc_hz
 						   : 0);
-		rte_tel_data_add_array_container(d, nd, 0);
-		shown++;
+		add_entry(d, shown++, nd);
 	}
 	pthread_mutex_unlock(&t->lock);
 	return 0;
 }
 
 static int
-add_route(struct rte_tel_data *d, uint32_t prefix, uint8_t len, const char *type, uint32_t via,
-	  const char *port)
+add_route(struct rte_tel_data *d, unsigned int index, uint32_t prefix, uint8_t len,
+	  const char *type, uint32_t via, const char *port)
 {
 	struct rte_tel_data *rd = rte_tel_data_alloc();
 	char ip[INET_ADDRSTRLEN], buf[32];
@@ -199,7 +216,7 @@ add_route(struct rte_tel_data *d, uint32_t prefix, uint8_t len, const char *type
 		rte_tel_data_add_dict_string(rd, "via",
 					     eph_ip_str(rte_cpu_to_be_32(via), ip, sizeof(ip)));
 	rte_tel_data_add_dict_string(rd, "port", port);
-	return rte_tel_data_add_array_container(d, rd, 0);
+	return add_entry(d, index, rd);
 }
 
 static int
@@ -209,19 +226,19 @@ handle_routes(const char *cmd, const char *params, struct rte_tel_data *d)
 
 	RTE_SET_USED(cmd);
 	RTE_SET_USED(params);
-	rte_tel_data_start_array(d, RTE_TEL_CONTAINER);
+	rte_tel_data_start_dict(d);
 	for (unsigned int i = 0; i < conf->n_ports; i++) {
 		const struct eph_conf_port *p = &conf->ports[i];
 		uint32_t mask = p->prefix_len ? ~0u << (32 - p->prefix_len) : 0;
 
-		add_route(d, p->addr & mask, p->prefix_len, "connected", 0, p->name);
+		add_route(d, i, p->addr & mask, p->prefix_len, "connected", 0, p->name);
 	}
 	for (unsigned int i = 0; i < conf->n_routes; i++) {
 		const struct eph_conf_route *r = &conf->routes[i];
 
-		if (add_route(d, r->prefix, r->prefix_len, "static", r->via,
+		if (add_route(d, conf->n_ports + i, r->prefix, r->prefix_len, "static", r->via,
 			      conf->ports[r->port].name) != 0)
-			break; /* telemetry arrays hold 512 entries */
+			break; /* telemetry dicts hold 256 entries */
 	}
 	return 0;
 }
@@ -246,6 +263,138 @@ handle_arp(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+static int
+handle_nat(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	RTE_SET_USED(cmd);
+	RTE_SET_USED(params);
+	rte_tel_data_start_dict(d);
+	for (unsigned int i = 0; i < tel_dp->n_workers && tel_dp->nat.n_pools != 0; i++) {
+		const struct eph_nat_worker *nw = &tel_dp->workers[i]->nat;
+		struct rte_tel_data *wd = rte_tel_data_alloc();
+		uint64_t exhausted = 0, no_dest = 0;
+		uint32_t dests = 0;
+		char name[32];
+
+		if (wd == NULL)
+			return -ENOMEM;
+		for (unsigned int p = 0; p < tel_dp->nat.n_pools; p++) {
+			const struct eph_portalloc_stats *st = eph_portalloc_stats(nw->alloc[p]);
+
+			exhausted += st->exhausted;
+			no_dest += st->no_destination + st->no_chunk;
+			dests += st->destinations;
+		}
+		rte_tel_data_start_dict(wd);
+		rte_tel_data_add_dict_u64(wd, "sessions", eph_session_count(nw->sessions));
+		rte_tel_data_add_dict_u64(wd, "mappings",
+					  nw->mappings ? eph_session_count(nw->mappings) : 0);
+		rte_tel_data_add_dict_u64(wd, "hosts", rte_hash_count(nw->hosts));
+		rte_tel_data_add_dict_u64(wd, "destinations", dests);
+		for (unsigned int c = 0; c < EPH_NAT_CTR_MAX; c++)
+			rte_tel_data_add_dict_u64(wd, eph_nat_counter_names[c], nw->ctr[c]);
+		rte_tel_data_add_dict_u64(wd, "alloc_exhausted", exhausted);
+		rte_tel_data_add_dict_u64(wd, "alloc_no_memory", no_dest);
+		snprintf(name, sizeof(name), "worker%u", i);
+		rte_tel_data_add_dict_container(d, name, wd, 0);
+	}
+	return 0;
+}
+
+/* Per pool and outside address: ports in use and refusals, summed over workers. */
+static int
+handle_pools(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	const struct eph_nat *nat = &tel_dp->nat;
+	unsigned int shown = 0;
+
+	RTE_SET_USED(cmd);
+	RTE_SET_USED(params);
+	rte_tel_data_start_dict(d);
+	for (unsigned int p = 0; p < nat->n_pools; p++) {
+		const struct eph_nat_pool *pool = &nat->pools[p];
+
+		for (unsigned int a = 0; a < pool->n_addrs && shown < RTE_TEL_MAX_DICT_ENTRIES;
+		     a++) {
+			struct rte_tel_data *ad = rte_tel_data_alloc();
+			char ip[INET_ADDRSTRLEN];
+			uint64_t in_use = 0, exhausted = 0;
+
+			if (ad == NULL)
+				return -ENOMEM;
+			for (unsigned int w = 0; w < tel_dp->n_workers; w++) {
+				in_use += tel_dp->workers[w]->nat.ports_in_use[p][a];
+				exhausted += tel_dp->workers[w]->nat.exhausted[p][a];
+			}
+			rte_tel_data_start_dict(ad);
+			rte_tel_data_add_dict_string(ad, "pool", pool->name);
+			rte_tel_data_add_dict_string(ad, "address",
+						     eph_ip_str(pool->addrs[a], ip, sizeof(ip)));
+			rte_tel_data_add_dict_u64(ad, "ports_in_use", in_use);
+			rte_tel_data_add_dict_u64(ad, "exhausted", exhausted);
+			add_entry(d, shown++, ad);
+		}
+	}
+	return 0;
+}
+
+static const char *
+proto_name(uint8_t proto)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+		return "tcp";
+	case IPPROTO_UDP:
+		return "udp";
+	case IPPROTO_ICMP:
+		return "icmp";
+	}
+	return "?";
+}
+
+/* The busiest destinations of every worker (refreshed by the workers each second). */
+static int
+handle_destinations(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	RTE_SET_USED(cmd);
+	RTE_SET_USED(params);
+	unsigned int shown = 0;
+
+	rte_tel_data_start_dict(d);
+	for (unsigned int w = 0; w < tel_dp->n_workers && tel_dp->nat.n_pools != 0; w++) {
+		struct eph_nat_top_entry top[EPH_NAT_TOP_N];
+		unsigned int n = eph_nat_top_read(&tel_dp->workers[w]->nat, top);
+
+		for (unsigned int i = 0; i < n && shown < RTE_TEL_MAX_DICT_ENTRIES; i++) {
+			struct rte_tel_data *dd = rte_tel_data_alloc();
+			char ip[INET_ADDRSTRLEN];
+
+			if (dd == NULL)
+				return -ENOMEM;
+			rte_tel_data_start_dict(dd);
+			rte_tel_data_add_dict_u64(dd, "worker", w);
+			rte_tel_data_add_dict_string(dd, "pool", tel_dp->nat.pools[top[i].pool].name);
+			rte_tel_data_add_dict_string(dd, "outside",
+						     eph_ip_str(top[i].out_addr, ip, sizeof(ip)));
+			rte_tel_data_add_dict_string(dd, "remote",
+						     top[i].remote_addr == 0
+							     ? "any"
+							     : eph_ip_str(top[i].remote_addr, ip,
+									  sizeof(ip)));
+			rte_tel_data_add_dict_u64(dd, "remote_port",
+						  rte_be_to_cpu_16(top[i].remote_port));
+			rte_tel_data_add_dict_string(dd, "proto", proto_name(top[i].proto));
+			rte_tel_data_add_dict_u64(dd, "live", top[i].live);
+			rte_tel_data_add_dict_u64(dd, "resting", top[i].resting);
+			rte_tel_data_add_dict_u64(dd, "share", top[i].share);
+			rte_tel_data_add_dict_u64(dd, "occupancy_pct",
+						  top[i].share ? 100ull * top[i].live / top[i].share : 0);
+			add_entry(d, shown++, dd);
+		}
+	}
+	return 0;
+}
+
 int
 eph_telemetry_init(const struct eph_dp *dp, const struct eph_arp *arp)
 {
@@ -261,6 +410,11 @@ eph_telemetry_init(const struct eph_dp *dp, const struct eph_arp *arp)
 		{ "/ephemera/neighbours", handle_neighbours, "ARP neighbour table. No parameters" },
 		{ "/ephemera/routes", handle_routes, "Connected and static routes. No parameters" },
 		{ "/ephemera/arp", handle_arp, "ARP protocol counters. No parameters" },
+		{ "/ephemera/nat", handle_nat, "Per-worker NAT sessions and events. No parameters" },
+		{ "/ephemera/pools", handle_pools,
+		  "Ports in use and refusals per pool address. No parameters" },
+		{ "/ephemera/destinations", handle_destinations,
+		  "Busiest destinations by ports in use, per worker. No parameters" },
 	};
 
 	tel_dp = dp;

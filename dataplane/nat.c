@@ -738,6 +738,67 @@ eph_nat_handoff_drain(struct eph_worker *w)
 	}
 }
 
+/* ---- top destinations ------------------------------------------------ */
+
+struct top_build {
+	struct eph_nat_top_entry e[EPH_NAT_TOP_N];
+	uint32_t n;
+	uint8_t pool;
+	uint32_t share;
+};
+
+/* Keep the EPH_NAT_TOP_N destinations with most live ports (insertion into a short sorted list). */
+static void
+top_visit(const struct eph_dest_key *d, uint32_t live, uint32_t resting, void *arg)
+{
+	struct top_build *b = arg;
+	uint32_t i;
+
+	if (b->n == EPH_NAT_TOP_N && live <= b->e[EPH_NAT_TOP_N - 1].live)
+		return;
+	i = b->n < EPH_NAT_TOP_N ? b->n++ : EPH_NAT_TOP_N - 1;
+	while (i > 0 && b->e[i - 1].live < live) {
+		b->e[i] = b->e[i - 1];
+		i--;
+	}
+	b->e[i] = (struct eph_nat_top_entry){
+		.out_addr = d->out_addr, .remote_addr = d->remote_addr,
+		.remote_port = d->remote_port, .proto = d->proto, .pool = b->pool,
+		.live = live, .resting = resting, .share = b->share,
+	};
+}
+
+/* Once a second, off the packet path's critical section: rebuild and publish the top N. */
+static __rte_noinline void
+top_refresh(struct eph_worker *w)
+{
+	struct eph_nat_worker *nw = &w->nat;
+	struct top_build b = { .n = 0 };
+
+	for (unsigned int p = 0; p < w->dp->nat.n_pools; p++) {
+		b.pool = (uint8_t)p;
+		b.share = eph_portalloc_share_size(nw->alloc[p]);
+		eph_portalloc_foreach(nw->alloc[p], top_visit, &b);
+	}
+	rte_seqcount_write_begin(&nw->top.seq);
+	memcpy(nw->top.e, b.e, sizeof(b.e));
+	nw->top.n = b.n;
+	rte_seqcount_write_end(&nw->top.seq);
+}
+
+unsigned int
+eph_nat_top_read(const struct eph_nat_worker *nw, struct eph_nat_top_entry out[EPH_NAT_TOP_N])
+{
+	uint32_t sn, n;
+
+	do {
+		sn = rte_seqcount_read_begin(&nw->top.seq);
+		n = nw->top.n;
+		memcpy(out, nw->top.e, sizeof(nw->top.e));
+	} while (rte_seqcount_read_retry(&nw->top.seq, sn));
+	return n;
+}
+
 /* ---- expiry ---------------------------------------------------------- */
 
 static void
@@ -765,4 +826,8 @@ eph_nat_timers(struct eph_worker *w, uint64_t now_tsc)
 	/* Forget destinations whose last ports have rested. */
 	for (unsigned int p = 0; p < nat->n_pools; p++)
 		eph_portalloc_expire(nw->alloc[p], nw->now, EXPIRE_BUDGET);
+	if ((int32_t)(nw->now - nw->top_next) >= 0) {
+		top_refresh(w);
+		nw->top_next = nw->now + EPH_NAT_TICK_HZ;
+	}
 }

@@ -20,6 +20,7 @@
 #include <rte_hash.h>
 #include <rte_jhash.h>
 #include <rte_ring.h>
+#include <rte_seqcount.h>
 
 #include "control/config.h"
 
@@ -97,6 +98,26 @@ enum eph_nat_counter {
 
 extern const char *const eph_nat_counter_names[EPH_NAT_CTR_MAX];
 
+/* The busiest destinations of one worker, republished every second. */
+#define EPH_NAT_TOP_N 16
+
+struct eph_nat_top_entry {
+	uint32_t out_addr;    /* network order */
+	uint32_t remote_addr; /* network order; 0 for endpoint-independent */
+	uint16_t remote_port; /* network order */
+	uint8_t proto;
+	uint8_t pool;
+	uint32_t live;
+	uint32_t resting;
+	uint32_t share;       /* ports of the worker's share: occupancy = live / share */
+};
+
+struct eph_nat_top {
+	rte_seqcount_t seq;   /* dp: writer; telemetry: reader retries on change */
+	uint32_t n;
+	struct eph_nat_top_entry e[EPH_NAT_TOP_N];
+};
+
 struct eph_nat_worker {
 	struct eph_session_table *sessions;
 	struct eph_session_table *mappings; /* endpoint-independent mappings */
@@ -108,7 +129,13 @@ struct eph_nat_worker {
 	uint64_t *ports_in_use[EPH_MAX_POOLS]; /* [address index]: this worker's live ports */
 	uint64_t *exhausted[EPH_MAX_POOLS];    /* [address index]: allocations refused */
 	uint64_t ctr[EPH_NAT_CTR_MAX];
+	uint32_t top_next;                  /* tick of the next top-N refresh */
+	struct eph_nat_top top;             /* dp: rw own; telemetry: ro (seqcount) */
 };
+
+/* Copy w's top-N destinations consistently (telemetry thread). */
+unsigned int eph_nat_top_read(const struct eph_nat_worker *nw,
+			      struct eph_nat_top_entry out[EPH_NAT_TOP_N]);
 
 /* Owner worker of an inside host. */
 static inline unsigned int
