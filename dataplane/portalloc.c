@@ -825,6 +825,83 @@ eph_portalloc_foreach(const struct eph_portalloc *pa,
 	}
 }
 
+/* Entries and chunks of FIFO f; false if the ring is inconsistent. */
+static bool
+pa_audit_fifo(const struct pa_class *k, unsigned int f, uint32_t *entries, uint32_t *chunks)
+{
+	const struct pa_chunk *t = k->tail[f];
+	const struct pa_chunk *c;
+	uint32_t n = 0;
+
+	if (t == NULL)
+		return k->head[f] == 0 && k->fill[f] == 0;
+	if (k->fill[f] == 0 || k->fill[f] > PA_CHUNK_PORTS || k->head[f] >= PA_CHUNK_PORTS)
+		return false;
+	c = t->next;
+	do {
+		if (++n > 65536 / PA_CHUNK_PORTS + 2)
+			return false;
+		c = c->next;
+	} while (c != t->next);
+	if (n == 1 && k->head[f] >= k->fill[f])
+		return false;
+	*chunks += n;
+	*entries += (n - 1) * PA_CHUNK_PORTS + k->fill[f] - k->head[f];
+	return true;
+}
+
+int
+eph_portalloc_audit(const struct eph_portalloc *pa)
+{
+	uint32_t chunks = 0, reserved = 0, dests = 0, idle = 0, prev = PA_NONE;
+	const void *key;
+	void *data;
+	uint32_t next = 0;
+	int32_t pos;
+
+	while ((pos = rte_hash_iterate(pa->hash, &key, &data, &next)) >= 0) {
+		const struct pa_dest *d = pa_dest(pa, (uint32_t)pos);
+		uint32_t live = 0, resting = 0;
+
+		dests++;
+		for (unsigned int c = 0; c < pa->n_cls; c++) {
+			const struct pa_class *k = &d->cls[c];
+			uint32_t size = pa->share[c].size;
+
+			if (!pa_audit_fifo(k, PA_READY, &resting, &chunks) ||
+			    !pa_audit_fifo(k, PA_QUAR, &resting, &chunks))
+				return -EIO;
+			if (k->cursor > size || (size > 0 && (k->x >= size || k->a >= size)) ||
+			    (size > 1 && pa_gcd(k->a, size) != 1))
+				return -EIO;
+			live += k->live;
+			reserved += pa_class_need(k);
+		}
+		if (live != d->live || resting != d->resting || live + resting > 65535 ||
+		    d->n_moved > PA_MOVED_MAX || (d->moved_cls >> d->n_moved) != 0)
+			return -EIO;
+		for (unsigned int j = 0; j < d->n_moved; j++) {
+			unsigned int c = (d->moved_cls >> j) & 1u;
+
+			if (c >= pa->n_cls || d->moved[j].pos < d->cls[c].cursor ||
+			    d->moved[j].pos >= pa->share[c].size)
+				return -EIO;
+		}
+	}
+	for (uint32_t i = pa->idle_head; i != PA_NONE; i = pa_dest(pa, i)->idle_next) {
+		if (pa_dest(pa, i)->idle_prev != prev || pa_dest(pa, i)->live != 0 ||
+		    ++idle > dests)
+			return -EIO;
+		prev = i;
+	}
+	if (prev != pa->idle_tail || idle != pa->st.idle || dests != pa->st.destinations ||
+	    chunks != pa->st.chunks_in_use || reserved != pa->st.chunks_reserved ||
+	    chunks + reserved > pa->st.chunks_max ||
+	    rte_mempool_in_use_count(pa->chunk_pool) != chunks)
+		return -EIO;
+	return 0;
+}
+
 size_t
 eph_portalloc_bytes_per_destination(const struct eph_portalloc *pa)
 {

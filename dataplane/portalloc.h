@@ -35,7 +35,9 @@ struct eph_portalloc_conf {
 	uint64_t quarantine;           /* ticks an unclean release rests before reuse */
 	bool port_parity;              /* outside port keeps the parity of `preferred` (REQ-4) */
 	unsigned int max_destinations; /* destinations in use (live or resting ports) at once */
-	unsigned int max_chunks;       /* FIFO chunks of 32 released ports; 0: a default */
+	unsigned int max_chunks;       /* FIFO chunks of 32 released ports (232 B each); 0:
+					* 2 per destination + 4 shares' worth. Size it for
+					* (live + resting ports) / 32 + 2 per destination */
 	uint64_t secret[2];            /* per-process random secret: keys the permutations */
 	int socket_id;
 	const char *name; /* unique in the process, at most 16 characters */
@@ -109,6 +111,13 @@ bool eph_portalloc_owns(const struct eph_portalloc *pa, uint16_t port);
 /* Live ports of dst (0 if dst is not in use). */
 uint32_t eph_portalloc_live(const struct eph_portalloc *pa, const struct eph_dest_key *dst);
 const struct eph_portalloc_stats *eph_portalloc_stats(const struct eph_portalloc *pa);
+
+/*
+ * Recompute every invariant from scratch (live and resting counts, chunks in
+ * use and reserved, idle list, preservation moves): 0 or -EIO. Walks all
+ * records and chunks: for tests and debugging, never on the packet path.
+ */
+int eph_portalloc_audit(const struct eph_portalloc *pa);
 
 /* Every destination in use, for "top N by occupancy"; resting counts rested-not-reused ports. */
 void eph_portalloc_foreach(const struct eph_portalloc *pa,

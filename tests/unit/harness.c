@@ -36,6 +36,12 @@ add_port(const char *name, const char *dev, enum eph_port_role role, uint32_t ad
 void
 t_start(const char *prefix)
 {
+	t_start_with(prefix, NULL);
+}
+
+void
+t_start_with(const char *prefix, void (*tweak)(struct eph_conf *conf))
+{
 	char *argv[EPH_EAL_MAX_ARGV];
 	char buf[4096];
 	int argc;
@@ -55,6 +61,9 @@ t_start(const char *prefix)
 	};
 	t_conf.routes = t_routes;
 	t_conf.n_routes = 1;
+
+	if (tweak != NULL)
+		tweak(&t_conf);
 
 	argc = eph_eal_args(&t_conf, "unit", argv, EPH_EAL_MAX_ARGV, buf, sizeof(buf));
 	if (argc < 0 || rte_eal_init(argc, argv) < 0) {

@@ -45,6 +45,8 @@ extern const struct rte_ether_addr t_server_mac;
 
 /* EAL + data plane on two net_ring ports; aborts the test program on failure. */
 void t_start(const char *prefix);
+/* The same, letting tweak change the configuration first (pools, sizes). */
+void t_start_with(const char *prefix, void (*tweak)(struct eph_conf *conf));
 void t_stop(void);
 
 /* An Ethernet+IPv4 frame with a valid header checksum and payload_len bytes after it. */

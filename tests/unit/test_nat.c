@@ -1,0 +1,431 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * SNAT44 through the worker's packet path on net_ring ports: what leaves
+ * each port is checked byte by byte (addresses, ports, checksums by full
+ * recompute), sessions and ports are checked through the counters, and
+ * time is the worker's own session clock, driven by the test.
+ */
+#include <string.h>
+
+#include <rte_icmp.h>
+#include <rte_tcp.h>
+#include <rte_udp.h>
+
+#include "dataplane/portalloc.h"
+#include "dataplane/session.h"
+#include "tests/unit/harness.h"
+
+#define IN      0
+#define OUT     1
+#define ETH_LEN ((uint16_t)sizeof(struct rte_ether_hdr))
+#define IP_LEN  ((uint16_t)sizeof(struct rte_ipv4_hdr))
+#define POOL_A  T_IPV4(203, 0, 113, 100)
+#define POOL_B  T_IPV4(203, 0, 113, 101)
+#define PORT_LO 20000
+#define PORT_HI 20015 /* 16 ports: the exhaustion test fills them */
+
+static struct eph_worker *w;
+static uint32_t pool_addrs[] = { POOL_A, POOL_B };
+static struct eph_conf_prefix pool_inside[] = { { T_IPV4(192, 0, 2, 0), 24 } };
+
+static void
+with_pool(struct eph_conf *conf)
+{
+	struct eph_conf_pool *p = &conf->pools[0];
+
+	memset(p, 0, sizeof(*p));
+	snprintf(p->name, sizeof(p->name), "test");
+	p->addrs = pool_addrs;
+	p->n_addrs = 1; /* POOL_B is added by the arbitrary-pooling test */
+	p->port_lo = PORT_LO;
+	p->port_hi = PORT_HI;
+	p->inside = pool_inside;
+	p->n_inside = 1;
+	p->quarantine_s = 2;
+	conf->n_pools = 1;
+	conf->timeouts.udp = 5;
+	conf->timeouts.tcp_transitory = 10;
+	conf->timeouts.tcp_established = 100;
+	conf->timeouts.icmp = 3;
+	conf->nat.sessions_per_worker = 4096;
+	conf->nat.destinations_per_worker = 1024;
+	conf->nat.handoff_ring = 256;
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	t_start_with("unit-nat", with_pool);
+	w = t_dp.workers[0];
+	t_neigh_add(OUT, T_SERVER, &t_server_mac);
+	t_neigh_add(IN, T_HOST, &t_host_mac);
+	t_neigh_add(IN, T_IPV4(192, 0, 2, 12), &t_host_mac);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	t_conf.n_pools = 0; /* the pool's arrays are static */
+	t_stop();
+	return 0;
+}
+
+/* Advance the session clock by ticks and run the worker's timers. */
+static uint64_t clock_tsc;
+
+static void
+advance(uint32_t ticks)
+{
+	if (clock_tsc == 0)
+		clock_tsc = t_dp.nat.start_tsc;
+	clock_tsc += (uint64_t)ticks * t_dp.nat.tick_tsc;
+	for (int i = 0; i < 64; i++)
+		eph_nat_timers(w, clock_tsc);
+}
+
+/* Expire everything: each test starts with no session. */
+static int
+fresh(void **state)
+{
+	(void)state;
+	t_drain();
+	advance(400 * EPH_NAT_TICK_HZ);
+	assert_int_equal(eph_session_count(w->nat.sessions), 0);
+	return 0;
+}
+
+static struct rte_mbuf *
+l4_packet(uint16_t port, const struct rte_ether_addr *mac, uint32_t src, uint32_t dst,
+	  uint8_t proto, uint16_t sport, uint16_t dport, uint8_t tcp_flags)
+{
+	uint16_t len = proto == IPPROTO_TCP ? sizeof(struct rte_tcp_hdr) + 10
+					     : sizeof(struct rte_udp_hdr) + 10;
+	struct rte_mbuf *m = t_ipv4_packet(mac, port, src, dst, proto, 64, len);
+	struct rte_ipv4_hdr *ip = t_ip(m);
+	uint8_t *l4 = (uint8_t *)(ip + 1);
+	uint16_t sp = rte_cpu_to_be_16(sport), dp = rte_cpu_to_be_16(dport);
+
+	memcpy(l4, &sp, 2);
+	memcpy(l4 + 2, &dp, 2);
+	if (proto == IPPROTO_TCP) {
+		struct rte_tcp_hdr *t = (struct rte_tcp_hdr *)l4;
+
+		t->data_off = 5 << 4;
+		t->tcp_flags = tcp_flags;
+		t->cksum = 0;
+		t->cksum = rte_ipv4_udptcp_cksum(ip, t);
+	} else {
+		struct rte_udp_hdr *u = (struct rte_udp_hdr *)l4;
+
+		u->dgram_len = rte_cpu_to_be_16(len);
+		u->dgram_cksum = 0;
+		u->dgram_cksum = rte_ipv4_udptcp_cksum(ip, u);
+	}
+	return m;
+}
+
+static void
+input(uint16_t port, struct rte_mbuf *m)
+{
+	eph_input_burst(w, port, &m, 1);
+}
+
+static void
+assert_checksums(struct rte_mbuf *m)
+{
+	struct rte_ipv4_hdr *ip = t_ip(m);
+	uint8_t *l4 = (uint8_t *)(ip + 1);
+	uint16_t l4_len = (uint16_t)(rte_be_to_cpu_16(ip->total_length) - IP_LEN);
+
+	assert_int_equal(rte_raw_cksum(ip, IP_LEN), 0xffff);
+	if (ip->next_proto_id == IPPROTO_ICMP)
+		assert_int_equal(rte_raw_cksum(l4, l4_len), 0xffff);
+	else
+		assert_int_equal(rte_raw_cksum(l4, l4_len) + rte_ipv4_phdr_cksum(ip, 0) == 0xffff ||
+					 ((rte_raw_cksum(l4, l4_len) + rte_ipv4_phdr_cksum(ip, 0)) %
+					  0xffff) == 0,
+				 1);
+}
+
+static uint16_t
+port_at(struct rte_mbuf *m, int off)
+{
+	uint16_t v;
+
+	memcpy(&v, (uint8_t *)(t_ip(m) + 1) + off, 2);
+	return rte_be_to_cpu_16(v);
+}
+
+/* One packet out of port p, translated; returns it. */
+static struct rte_mbuf *
+one_out(uint16_t p)
+{
+	struct rte_mbuf *out[4];
+
+	assert_int_equal(t_sent(p, out, 4), 1);
+	assert_checksums(out[0]);
+	return out[0];
+}
+
+static void
+test_udp_round_trip(void **state)
+{
+	struct rte_mbuf *m;
+	uint16_t out_port;
+
+	(void)state;
+	input(IN, l4_packet(IN, &t_host_mac, T_HOST, T_SERVER, IPPROTO_UDP, 5555, 53, 0));
+	m = one_out(OUT);
+	assert_int_equal(t_ip(m)->src_addr, rte_cpu_to_be_32(POOL_A));
+	assert_int_equal(t_ip(m)->dst_addr, rte_cpu_to_be_32(T_SERVER));
+	out_port = port_at(m, 0);
+	assert_in_range(out_port, PORT_LO, PORT_HI);
+	assert_int_equal(port_at(m, 2), 53);
+	assert_int_equal(t_ip(m)->time_to_live, 63);
+	rte_pktmbuf_free(m);
+
+	/* The answer comes back to the pool address and reaches the host's port. */
+	input(OUT, l4_packet(OUT, &t_server_mac, T_SERVER, POOL_A, IPPROTO_UDP, 53, out_port, 0));
+	m = one_out(IN);
+	assert_int_equal(t_ip(m)->src_addr, rte_cpu_to_be_32(T_SERVER));
+	assert_int_equal(t_ip(m)->dst_addr, rte_cpu_to_be_32(T_HOST));
+	assert_int_equal(port_at(m, 0), 53);
+	assert_int_equal(port_at(m, 2), 5555);
+	rte_pktmbuf_free(m);
+
+	/* The same flow again uses the same session and port. */
+	input(IN, l4_packet(IN, &t_host_mac, T_HOST, T_SERVER, IPPROTO_UDP, 5555, 53, 0));
+	m = one_out(OUT);
+	assert_int_equal(port_at(m, 0), out_port);
+	rte_pktmbuf_free(m);
+	assert_int_equal(eph_session_count(w->nat.sessions), 1);
+}
+
+static void
+test_unsolicited_dropped(void **state)
+{
+	struct rte_mbuf *out[4];
+	uint64_t before = t_drops(EPH_DROP_nat_no_session);
+
+	(void)state;
+	/* To a pool address and port nobody asked for. */
+	input(OUT, l4_packet(OUT, &t_server_mac, T_SERVER, POOL_A, IPPROTO_UDP, 53, PORT_LO, 0));
+	/* Straight to an inside host: only reachable through its sessions. */
+	input(OUT, l4_packet(OUT, &t_server_mac, T_SERVER, T_HOST, IPPROTO_TCP, 80, 5555,
+			     RTE_TCP_SYN_FLAG));
+	assert_int_equal(t_sent(IN, out, 4), 0);
+	assert_int_equal(t_drops(EPH_DROP_nat_no_session), before + 2);
+}
+
+static void
+test_tcp_needs_syn_and_closes(void **state)
+{
+	struct rte_mbuf *m, *out[4];
+	uint16_t out_port;
+
+	(void)state;
+	/* A stray ACK gets no port. */
+	input(IN, l4_packet(IN, &t_host_mac, T_HOST, T_SERVER, IPPROTO_TCP, 40000, 80,
+			    RTE_TCP_ACK_FLAG));
+	assert_int_equal(t_sent(OUT, out, 4), 0);
+	assert_int_equal(t_drops(EPH_DROP_nat_tcp_not_syn), 1);
+
+	input(IN, l4_packet(IN, &t_host_mac, T_HOST, T_SERVER, IPPROTO_TCP, 40000, 80,
+			    RTE_TCP_SYN_FLAG));
+	m = one_out(OUT);
+	out_port = port_at(m, 0);
+	rte_pktmbuf_free(m);
+	input(OUT, l4_packet(OUT, &t_server_mac, T_SERVER, POOL_A, IPPROTO_TCP, 80, out_port,
+			     RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG));
+	rte_pktmbuf_free(one_out(IN));
+	input(IN, l4_packet(IN, &t_host_mac, T_HOST, T_SERVER, IPPROTO_TCP, 40000, 80,
+			    RTE_TCP_ACK_FLAG));
+	rte_pktmbuf_free(one_out(OUT));
+
+	/* Established: the 10 s transitory timeout does not apply. */
+	advance(20 * EPH_NAT_TICK_HZ);
+	assert_int_equal(eph_session_count(w->nat.sessions), 1);
+
+	/* Clean close, then the transitory timeout ends it and the port skips quarantine. */
+	input(IN, l4_packet(IN, &t_host_mac, T_HOST, T_SERVER, IPPROTO_TCP, 40000, 80,
+			    RTE_TCP_FIN_FLAG | RTE_TCP_ACK_FLAG));
+	rte_pktmbuf_free(one_out(OUT));
+	input(OUT, l4_packet(OUT, &t_server_mac, T_SERVER, POOL_A, IPPROTO_TCP, 80, out_port,
+			     RTE_TCP_FIN_FLAG | RTE_TCP_ACK_FLAG));
+	rte_pktmbuf_free(one_out(IN));
+	input(IN, l4_packet(IN, &t_host_mac, T_HOST, T_SERVER, IPPROTO_TCP, 40000, 80,
+			    RTE_TCP_ACK_FLAG));
+	rte_pktmbuf_free(one_out(OUT));
+	advance(11 * EPH_NAT_TICK_HZ);
+	assert_int_equal(eph_session_count(w->nat.sessions), 0);
+}
+
+static void
+test_icmp_echo(void **state)
+{
+	struct rte_mbuf *m = t_ipv4_packet(&t_host_mac, IN, T_HOST, T_SERVER, IPPROTO_ICMP, 64, 16);
+	struct rte_icmp_hdr *icmp = (struct rte_icmp_hdr *)(t_ip(m) + 1);
+	uint16_t ident;
+
+	(void)state;
+	icmp->icmp_type = RTE_IP_ICMP_ECHO_REQUEST;
+	icmp->icmp_ident = RTE_BE16(777);
+	icmp->icmp_cksum = 0;
+	icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, 16);
+	input(IN, m);
+	m = one_out(OUT);
+	icmp = (struct rte_icmp_hdr *)(t_ip(m) + 1);
+	assert_int_equal(t_ip(m)->src_addr, rte_cpu_to_be_32(POOL_A));
+	ident = icmp->icmp_ident;
+	assert_in_range(rte_be_to_cpu_16(ident), PORT_LO, PORT_HI);
+
+	/* The reply: same identifier back, translated to the host's. */
+	icmp->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
+	t_ip(m)->dst_addr = t_ip(m)->src_addr;
+	t_ip(m)->src_addr = rte_cpu_to_be_32(T_SERVER);
+	t_ip(m)->hdr_checksum = 0;
+	t_ip(m)->hdr_checksum = rte_ipv4_cksum(t_ip(m));
+	icmp->icmp_cksum = 0;
+	icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, 16);
+	rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->dst_addr = t_dp.ports[OUT].mac;
+	input(OUT, m);
+	m = one_out(IN);
+	icmp = (struct rte_icmp_hdr *)(t_ip(m) + 1);
+	assert_int_equal(t_ip(m)->dst_addr, rte_cpu_to_be_32(T_HOST));
+	assert_int_equal(icmp->icmp_ident, RTE_BE16(777));
+	rte_pktmbuf_free(m);
+}
+
+/* A router's time-exceeded about our UDP flow reaches the host, inner packet translated. */
+static void
+test_icmp_error_translated(void **state)
+{
+	struct rte_mbuf *m, *err;
+	uint8_t sent[IP_LEN + 8];
+	struct rte_ipv4_hdr *ip;
+	struct rte_icmp_hdr *icmp;
+	uint16_t out_port;
+
+	(void)state;
+	m = l4_packet(IN, &t_host_mac, T_HOST, T_REMOTE, IPPROTO_UDP, 6000, 33434, 0);
+	memcpy(sent, t_ip(m), sizeof(sent));
+	input(IN, m);
+	m = one_out(OUT);
+	out_port = port_at(m, 0);
+
+	err = t_ipv4_packet(&t_server_mac, OUT, T_SERVER, POOL_A, IPPROTO_ICMP, 64,
+			    sizeof(*icmp) + IP_LEN + 8);
+	icmp = (struct rte_icmp_hdr *)(t_ip(err) + 1);
+	memset(icmp, 0, sizeof(*icmp));
+	icmp->icmp_type = 11;
+	memcpy(icmp + 1, t_ip(m), IP_LEN + 8);
+	icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, sizeof(*icmp) + IP_LEN + 8);
+	rte_pktmbuf_free(m);
+	input(OUT, err);
+
+	m = one_out(IN);
+	ip = t_ip(m);
+	assert_int_equal(ip->dst_addr, rte_cpu_to_be_32(T_HOST));
+	icmp = (struct rte_icmp_hdr *)(ip + 1);
+	/* The quote is what the host sent, but for the TTL the gateway took off. */
+	{
+		struct rte_ipv4_hdr *q = (struct rte_ipv4_hdr *)(icmp + 1);
+		uint16_t qport;
+
+		assert_int_equal(q->src_addr, rte_cpu_to_be_32(T_HOST));
+		memcpy(&qport, q + 1, 2);
+		assert_int_equal(rte_be_to_cpu_16(qport), 6000);
+		assert_int_equal(rte_raw_cksum(q, IP_LEN), 0xffff);
+		/* Ports, length and UDP checksum exactly as sent (TTL is not covered). */
+		assert_memory_equal((uint8_t *)(q + 1), sent + IP_LEN, 8);
+	}
+	assert_int_not_equal(out_port, 6000);
+	rte_pktmbuf_free(m);
+}
+
+/*
+ * 16 ports for one destination: the 17th flow is refused (and counted),
+ * flows to another destination still get ports, existing flows keep
+ * working, and after the timeout plus quarantine the ports come back.
+ */
+static void
+test_exhaustion_per_destination(void **state)
+{
+	uint16_t seen[16];
+	struct rte_mbuf *m, *out[4];
+	uint64_t refused = t_drops(EPH_DROP_nat_exhausted);
+
+	(void)state;
+	for (int i = 0; i < 16; i++) {
+		input(IN, l4_packet(IN, &t_host_mac, T_HOST, T_SERVER, IPPROTO_UDP,
+				    (uint16_t)(10000 + i), 9, 0));
+		m = one_out(OUT);
+		seen[i] = port_at(m, 0);
+		for (int k = 0; k < i; k++)
+			assert_int_not_equal(seen[k], seen[i]);
+		rte_pktmbuf_free(m);
+	}
+	input(IN, l4_packet(IN, &t_host_mac, T_HOST, T_SERVER, IPPROTO_UDP, 10016, 9, 0));
+	assert_int_equal(t_sent(OUT, out, 4), 0);
+	assert_int_equal(t_drops(EPH_DROP_nat_exhausted), refused + 1);
+	assert_int_equal(w->nat.exhausted[0][0], 1);
+
+	/* Another destination port: its own 16 ports. */
+	input(IN, l4_packet(IN, &t_host_mac, T_HOST, T_SERVER, IPPROTO_UDP, 10016, 10, 0));
+	rte_pktmbuf_free(one_out(OUT));
+	/* An existing flow still passes both ways. */
+	input(IN, l4_packet(IN, &t_host_mac, T_HOST, T_SERVER, IPPROTO_UDP, 10003, 9, 0));
+	m = one_out(OUT);
+	assert_int_equal(port_at(m, 0), seen[3]);
+	rte_pktmbuf_free(m);
+	assert_int_equal(w->nat.ports_in_use[0][0], 17);
+
+	/* 5 s UDP timeout: sessions go, ports rest 2 s, then come back. */
+	advance(6 * EPH_NAT_TICK_HZ);
+	assert_int_equal(eph_session_count(w->nat.sessions), 0);
+	assert_int_equal(w->nat.ports_in_use[0][0], 0);
+	input(IN, l4_packet(IN, &t_host_mac, T_HOST, T_SERVER, IPPROTO_UDP, 10016, 9, 0));
+	assert_int_equal(t_sent(OUT, out, 4), 0); /* still resting */
+	advance(3 * EPH_NAT_TICK_HZ);
+	input(IN, l4_packet(IN, &t_host_mac, T_HOST, T_SERVER, IPPROTO_UDP, 10016, 9, 0));
+	rte_pktmbuf_free(one_out(OUT));
+}
+
+static void
+test_host_limit(void **state)
+{
+	struct rte_mbuf *out[4];
+
+	(void)state;
+	t_dp.nat.pools[0].max_per_host = 2;
+	for (int i = 0; i < 3; i++)
+		input(IN, l4_packet(IN, &t_host_mac, T_HOST, T_SERVER, IPPROTO_UDP,
+				    (uint16_t)(12000 + i), 9, 0));
+	assert_int_equal(t_sent(OUT, out, 4), 2);
+	rte_pktmbuf_free_bulk(out, 2);
+	assert_int_equal(t_drops(EPH_DROP_nat_host_limit), 1);
+	/* Another host is not affected. */
+	input(IN, l4_packet(IN, &t_host_mac, T_IPV4(192, 0, 2, 12), T_SERVER, IPPROTO_UDP, 12000,
+			    9, 0));
+	rte_pktmbuf_free(one_out(OUT));
+	t_dp.nat.pools[0].max_per_host = 0;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_udp_round_trip, fresh),
+		cmocka_unit_test_setup(test_unsolicited_dropped, fresh),
+		cmocka_unit_test_setup(test_tcp_needs_syn_and_closes, fresh),
+		cmocka_unit_test_setup(test_icmp_echo, fresh),
+		cmocka_unit_test_setup(test_icmp_error_translated, fresh),
+		cmocka_unit_test_setup(test_exhaustion_per_destination, fresh),
+		cmocka_unit_test_setup(test_host_limit, fresh),
+	};
+
+	return cmocka_run_group_tests_name("nat", tests, setup, teardown);
+}
