@@ -356,6 +356,8 @@ session_create(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, unsig
 		idx = eph_session_insert(nw->mappings, &mk_in, &mk_out, &map);
 		if (idx < 0) {
 			give_port_back(w, pool, f, out_addr, out_port, true);
+			if (h->sessions == 0)
+				rte_hash_del_key(nw->hosts, &h->addr);
 			drop(w, m, EPH_DROP_nat_table_full);
 			return -1;
 		}
@@ -390,6 +392,8 @@ session_create(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, unsig
 		};
 
 		release_session_port(w, &tmp, true);
+		if (h->sessions == 0)
+			rte_hash_del_key(nw->hosts, &h->addr);
 		drop(w, m, EPH_DROP_nat_table_full);
 		return -1;
 	}

@@ -25,8 +25,12 @@
 #define PORT_HI 20015 /* 16 ports: the exhaustion test fills them */
 
 static struct eph_worker *w;
-static uint32_t pool_addrs[] = { POOL_A, POOL_B };
-static struct eph_conf_prefix pool_inside[] = { { T_IPV4(192, 0, 2, 0), 24 } };
+#define EIM_HOST T_IPV4(192, 0, 2, 200)
+
+static uint32_t pool_addrs[] = { POOL_A };
+static uint32_t eim_addrs[] = { POOL_B };
+static struct eph_conf_prefix pool_inside[] = { { T_IPV4(192, 0, 2, 0), 25 } };
+static struct eph_conf_prefix eim_inside[] = { { T_IPV4(192, 0, 2, 128), 25 } };
 
 static void
 with_pool(struct eph_conf *conf)
@@ -36,13 +40,22 @@ with_pool(struct eph_conf *conf)
 	memset(p, 0, sizeof(*p));
 	snprintf(p->name, sizeof(p->name), "test");
 	p->addrs = pool_addrs;
-	p->n_addrs = 1; /* POOL_B is added by the arbitrary-pooling test */
+	p->n_addrs = 1;
 	p->port_lo = PORT_LO;
 	p->port_hi = PORT_HI;
 	p->inside = pool_inside;
 	p->n_inside = 1;
 	p->quarantine_s = 2;
-	conf->n_pools = 1;
+
+	/* Hosts of 192.0.2.128/25: endpoint-independent mapping and filtering. */
+	conf->pools[1] = *p;
+	p = &conf->pools[1];
+	snprintf(p->name, sizeof(p->name), "eim");
+	p->addrs = eim_addrs;
+	p->inside = eim_inside;
+	p->mapping = EPH_MAPPING_ENDPOINT_INDEPENDENT;
+	p->filtering = EPH_FILTERING_ENDPOINT_INDEPENDENT;
+	conf->n_pools = 2;
 	conf->timeouts.udp = 5;
 	conf->timeouts.tcp_transitory = 10;
 	conf->timeouts.tcp_established = 100;
@@ -61,6 +74,8 @@ setup(void **state)
 	t_neigh_add(OUT, T_SERVER, &t_server_mac);
 	t_neigh_add(IN, T_HOST, &t_host_mac);
 	t_neigh_add(IN, T_IPV4(192, 0, 2, 12), &t_host_mac);
+	t_neigh_add(IN, EIM_HOST, &t_host_mac);
+	t_neigh_add(OUT, T_IPV4(203, 0, 113, 20), &t_server_mac);
 	return 0;
 }
 
@@ -414,6 +429,67 @@ test_host_limit(void **state)
 	t_dp.nat.pools[0].max_per_host = 0;
 }
 
+/*
+ * RFC 4787 REQ-1: one inside ip:port keeps one outside ip:port for every
+ * destination; with endpoint-independent filtering a third party may send
+ * to it, and the mapping lives as long as a session uses it.
+ */
+static void
+test_endpoint_independent(void **state)
+{
+	uint32_t other = T_IPV4(203, 0, 113, 20), stranger = T_IPV4(203, 0, 113, 30);
+	struct rte_mbuf *m;
+	uint16_t p1, p2;
+
+	(void)state;
+	input(IN, l4_packet(IN, &t_host_mac, EIM_HOST, T_SERVER, IPPROTO_UDP, 3478, 3478, 0));
+	m = one_out(OUT);
+	assert_int_equal(t_ip(m)->src_addr, rte_cpu_to_be_32(POOL_B));
+	p1 = port_at(m, 0);
+	rte_pktmbuf_free(m);
+	input(IN, l4_packet(IN, &t_host_mac, EIM_HOST, other, IPPROTO_UDP, 3478, 9000, 0));
+	m = one_out(OUT);
+	p2 = port_at(m, 0);
+	rte_pktmbuf_free(m);
+	assert_int_equal(p1, p2);
+	assert_int_equal(eph_session_count(w->nat.mappings), 1);
+	assert_int_equal(eph_session_count(w->nat.sessions), 2);
+	assert_int_equal(w->nat.ports_in_use[1][0], 1);
+
+	/* A stranger reaches the mapping: a third session, same port. */
+	input(OUT, l4_packet(OUT, &t_server_mac, stranger, POOL_B, IPPROTO_UDP, 1234, p1, 0));
+	m = one_out(IN);
+	assert_int_equal(t_ip(m)->dst_addr, rte_cpu_to_be_32(EIM_HOST));
+	assert_int_equal(port_at(m, 2), 3478);
+	rte_pktmbuf_free(m);
+	assert_int_equal(eph_session_count(w->nat.sessions), 3);
+
+	/* All sessions idle out: the mapping and its port go with the last one. */
+	advance(6 * EPH_NAT_TICK_HZ);
+	assert_int_equal(eph_session_count(w->nat.sessions), 0);
+	assert_int_equal(eph_session_count(w->nat.mappings), 0);
+	assert_int_equal(w->nat.ports_in_use[1][0], 0);
+}
+
+/* Without endpoint-independent filtering nobody else gets in. */
+static void
+test_endpoint_dependent_filtering(void **state)
+{
+	struct rte_mbuf *m, *out[4];
+	uint64_t before = t_drops(EPH_DROP_nat_no_session);
+	uint16_t p1;
+
+	(void)state;
+	input(IN, l4_packet(IN, &t_host_mac, T_HOST, T_SERVER, IPPROTO_UDP, 3478, 3478, 0));
+	m = one_out(OUT);
+	p1 = port_at(m, 0);
+	rte_pktmbuf_free(m);
+	/* Same server, other source port: not the destination the host talked to. */
+	input(OUT, l4_packet(OUT, &t_server_mac, T_SERVER, POOL_A, IPPROTO_UDP, 3479, p1, 0));
+	assert_int_equal(t_sent(IN, out, 4), 0);
+	assert_int_equal(t_drops(EPH_DROP_nat_no_session), before + 1);
+}
+
 int
 main(void)
 {
@@ -425,6 +501,8 @@ main(void)
 		cmocka_unit_test_setup(test_icmp_error_translated, fresh),
 		cmocka_unit_test_setup(test_exhaustion_per_destination, fresh),
 		cmocka_unit_test_setup(test_host_limit, fresh),
+		cmocka_unit_test_setup(test_endpoint_independent, fresh),
+		cmocka_unit_test_setup(test_endpoint_dependent_filtering, fresh),
 	};
 
 	return cmocka_run_group_tests_name("nat", tests, setup, teardown);
