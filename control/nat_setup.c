@@ -97,6 +97,14 @@ worker_nat_setup(struct eph_dp *dp, struct eph_worker *w, const struct eph_conf 
 			.name = name,
 		};
 
+		/*
+		 * FIFO memory from the sessions too, not only the destinations:
+		 * a worker with many sessions on few destinations ran out of
+		 * chunks with ports free. Defaults (262144 sessions, 65536
+		 * destinations, one worker): the destinations already cover the
+		 * sessions, 139144 chunks of 232 B, 32 MB per worker and pool.
+		 */
+		pc.max_chunks = eph_portalloc_chunks_for(&pc, conf->nat.sessions_per_worker);
 		snprintf(name, sizeof(name), "eph_pa_%u_%u", i, w->id);
 		nw->alloc[i] = eph_portalloc_create(&pc);
 		nw->ports_in_use[i] = rte_zmalloc_socket("eph_in_use", cp->n_addrs * sizeof(uint64_t),

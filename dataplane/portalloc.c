@@ -29,14 +29,19 @@
  * linked list addressed by its tail chunk (tail->next is the head), so it
  * costs one pointer and two bytes in the record. Taking order: fresh first
  * (released ports rest as long as possible), then ready, then the
- * quarantine head once rested. With a non-decreasing clock the quarantine
- * FIFO is sorted by release time, so "head not rested" means "none rested":
- * exhaustion is exact.
+ * quarantine head once rested; but reuse first once the destination keeps
+ * PA_STOCK more released ports than live ones, so that its FIFOs follow its
+ * live ports instead of growing to the whole share (pa_take). With a
+ * non-decreasing clock the quarantine FIFO is sorted by release time, so
+ * "head not rested" means "none rested": exhaustion is exact.
  *
  * Releases never fail: a release may need a new chunk, so every alloc
  * reserves, per class, the worst case that releasing all live ports could
  * take (pa_need) and fails with -ENOMEM instead when the pool cannot cover
  * it. That worst case only shrinks by a chunk when a release takes one.
+ * When the pool is short, alloc tries every way it has (fresh, ready head,
+ * rested head) before failing: a pop that empties a head chunk frees it. A
+ * class holds at most (live + resting) / 32 + PA_SLACK chunks (audited).
  *
  * Preservation. `preferred` is given if it is still fresh: its position q
  * (inverse of the affine map) is at or after the cursor and not moved. It
@@ -63,7 +68,9 @@
 
 #include "dataplane/portalloc.h"
 
-#define PA_CHUNK_PORTS 32 /* power of two: the reservation divides by it */
+#define PA_CHUNK_PORTS 32             /* power of two: the reservation divides by it */
+#define PA_STOCK       PA_CHUNK_PORTS /* released ports kept beyond the live ones (pa_take) */
+#define PA_SLACK       5              /* chunks per class beyond (live + resting) / 32, at most */
 #define PA_MOVED_MAX   4
 #define PA_NONE        UINT32_MAX
 #define PA_NO_IDX      UINT16_MAX /* port2idx: not in this share */
@@ -626,7 +633,30 @@ pa_take_preferred(const struct eph_portalloc *pa, struct pa_dest *d, unsigned in
 	return true;
 }
 
-/* One port of class c for d: 0, -ENOSPC or -ENOMEM (no chunk reservation). */
+/* Count a preservation hit or miss for a port taken from a FIFO. */
+static inline void
+pa_count_preserve(struct eph_portalloc *pa, uint16_t preferred, uint16_t port)
+{
+	if (preferred != 0 && pa->port2idx[preferred] != PA_NO_IDX) {
+		if (port == preferred)
+			pa->st.preserved++;
+		else
+			pa->st.preserve_missed++;
+	}
+}
+
+/*
+ * One port of class c for d: 0, -ENOSPC (none fresh, ready or rested) or
+ * -ENOMEM (each of those would need a chunk the pool does not have).
+ *
+ * Fresh ports first, so that released ones rest as long as possible, but
+ * only while d keeps fewer released ports than live ones + PA_STOCK:
+ * otherwise a destination that never goes idle keeps every port it releases
+ * until its whole share has been walked (~2000 chunks). Past that, reuse
+ * first. And when chunk memory is short, whichever way fits: a pop needs a
+ * chunk only when the release reservation crosses a chunk boundary (once
+ * per 32 live ports), and frees one when it empties its head chunk.
+ */
 static inline int
 pa_take(struct eph_portalloc *pa, struct pa_dest *d, unsigned int c, uint16_t preferred,
 	uint64_t now, uint16_t *port)
@@ -636,63 +666,69 @@ pa_take(struct eph_portalloc *pa, struct pa_dest *d, unsigned int c, uint16_t pr
 	uint32_t x = pa_tail_room(k, PA_READY), y = pa_tail_room(k, PA_QUAR);
 	uint32_t need_old = pa_need(k->live, x, y);
 	uint32_t need_new, freed, room;
-	unsigned int f;
+	bool fresh = k->cursor < sh->size;
+	bool stocked = d->resting >= (uint32_t)d->live + PA_STOCK;
+	bool ready, rested;
 
-	if (k->cursor < sh->size) {
+	/* The FIFO heads are only looked at (a cache miss) when they may be used. */
+	if (fresh && !stocked) {
 		need_new = pa_need(k->live + 1u, x, y);
-		if (unlikely(!pa_fits(pa, need_old, need_new, 0)))
-			goto no_chunk;
-		if (preferred != 0) {
-			uint16_t idx = pa->port2idx[preferred];
-
-			if (idx != PA_NO_IDX && pa_class_of(pa, preferred) == c &&
-			    pa_take_preferred(pa, d, c, idx)) {
-				*port = preferred;
-				pa->st.preserved++;
-				if (d->n_moved > pa->st.moved_max)
-					pa->st.moved_max = d->n_moved;
-				goto taken;
-			}
-			if (idx != PA_NO_IDX)
-				pa->st.preserve_missed++;
-		}
-		*port = sh->idx2port[pa_take_fresh(pa, d, c)];
-		pa->st.fresh++;
-		goto taken;
+		if (likely(pa_fits(pa, need_old, need_new, 0)))
+			goto take_fresh;
 	}
-	if (k->tail[PA_READY] != NULL) {
-		f = PA_READY;
-		freed = pa_pop_frees(k, f, &room);
+	ready = k->tail[PA_READY] != NULL;
+	rested = k->tail[PA_QUAR] != NULL &&
+		 pa_rested(pa, k->tail[PA_QUAR]->next, k->head[PA_QUAR], now);
+	if (ready) {
+		freed = pa_pop_frees(k, PA_READY, &room);
 		need_new = pa_need(k->live + 1u, room, y);
-	} else if (k->tail[PA_QUAR] != NULL &&
-		   pa_rested(pa, k->tail[PA_QUAR]->next, k->head[PA_QUAR], now)) {
-		f = PA_QUAR;
-		freed = pa_pop_frees(k, f, &room);
-		need_new = pa_need(k->live + 1u, x, room);
-	} else {
-		return -ENOSPC;
+		if (pa_fits(pa, need_old, need_new, freed)) {
+			*port = pa_pop(pa, k, PA_READY);
+			pa->st.reused_clean++;
+			goto reused;
+		}
 	}
-	if (unlikely(!pa_fits(pa, need_old, need_new, freed)))
-		goto no_chunk;
-	*port = pa_pop(pa, k, f);
-	d->resting--;
-	if (f == PA_READY)
-		pa->st.reused_clean++;
-	else
-		pa->st.reused_rested++;
-	if (preferred != 0 && pa->port2idx[preferred] != PA_NO_IDX) {
-		if (*port == preferred)
+	if (rested) {
+		freed = pa_pop_frees(k, PA_QUAR, &room);
+		need_new = pa_need(k->live + 1u, x, room);
+		if (pa_fits(pa, need_old, need_new, freed)) {
+			*port = pa_pop(pa, k, PA_QUAR);
+			pa->st.reused_rested++;
+			goto reused;
+		}
+	}
+	if (fresh && stocked) {
+		need_new = pa_need(k->live + 1u, x, y);
+		if (pa_fits(pa, need_old, need_new, 0))
+			goto take_fresh;
+	}
+	return fresh || ready || rested ? -ENOMEM : -ENOSPC;
+
+take_fresh:
+	if (preferred != 0) {
+		uint16_t idx = pa->port2idx[preferred];
+
+		if (idx != PA_NO_IDX && pa_class_of(pa, preferred) == c &&
+		    pa_take_preferred(pa, d, c, idx)) {
+			*port = preferred;
 			pa->st.preserved++;
-		else
+			if (d->n_moved > pa->st.moved_max)
+				pa->st.moved_max = d->n_moved;
+			goto taken;
+		}
+		if (idx != PA_NO_IDX)
 			pa->st.preserve_missed++;
 	}
+	*port = sh->idx2port[pa_take_fresh(pa, d, c)];
+	pa->st.fresh++;
+	goto taken;
+reused:
+	d->resting--;
+	pa_count_preserve(pa, preferred, *port);
 taken:
 	k->live++;
 	pa->st.chunks_reserved = pa->st.chunks_reserved - need_old + need_new;
 	return 0;
-no_chunk:
-	pa->st.no_chunk++;
-	return -ENOMEM;
 }
 
 int
@@ -706,6 +742,18 @@ eph_portalloc_alloc(struct eph_portalloc *pa, const struct eph_dest_key *dst, ui
 	bool created = false;
 	int rc;
 
+	if (likely(pos >= 0) && unlikely(pa_dest(pa, (uint32_t)pos)->live == 0) &&
+	    pa_all_rested(pa, pa_dest(pa, (uint32_t)pos), now)) {
+		/*
+		 * Idle and every port rested: all of them are free, so forget it
+		 * now rather than at expiry. Its chunks go back to the pool (the
+		 * new incarnation needs at most one), so it cannot be refused
+		 * for memory that its own reusable ports hold.
+		 */
+		pa_idle_unlink(pa, (uint32_t)pos);
+		pa_dest_free(pa, (uint32_t)pos, dst, sig);
+		pos = -1;
+	}
 	if (unlikely(pos < 0)) {
 		pos = pa_dest_create(pa, dst, sig, now);
 		if (pos < 0)
@@ -721,15 +769,19 @@ eph_portalloc_alloc(struct eph_portalloc *pa, const struct eph_dest_key *dst, ui
 			    pa->share[0].size - d->cls[0].cursor;
 	}
 	rc = pa_take(pa, d, c, preferred, now, port);
-	if (rc == -ENOSPC && pa->n_cls == 2) {
+	if (rc != 0 && pa->n_cls == 2) {
 		/* Parity is a preference (RFC 4787 REQ-4 RECOMMENDED); ports are not. */
-		rc = pa_take(pa, d, c ^ 1, 0, now, port);
-		if (rc == 0 && preferred != 0)
+		int rc2 = pa_take(pa, d, c ^ 1, 0, now, port);
+
+		if (rc2 == 0 && preferred != 0)
 			pa->st.parity_missed++;
+		rc = rc2 == -ENOSPC ? rc : rc2; /* -ENOMEM if either class had a port */
 	}
 	if (unlikely(rc != 0)) {
 		if (rc == -ENOSPC)
 			pa->st.exhausted++;
+		else
+			pa->st.no_chunk++;
 		if (created)
 			pa_dest_free(pa, (uint32_t)pos, dst, sig);
 		return rc;
@@ -867,15 +919,23 @@ eph_portalloc_audit(const struct eph_portalloc *pa)
 		for (unsigned int c = 0; c < pa->n_cls; c++) {
 			const struct pa_class *k = &d->cls[c];
 			uint32_t size = pa->share[c].size;
+			uint32_t ent = 0, ch = 0, need = pa_class_need(k), held;
 
-			if (!pa_audit_fifo(k, PA_READY, &resting, &chunks) ||
-			    !pa_audit_fifo(k, PA_QUAR, &resting, &chunks))
+			if (!pa_audit_fifo(k, PA_READY, &ent, &ch) ||
+			    !pa_audit_fifo(k, PA_QUAR, &ent, &ch))
 				return -EIO;
 			if (k->cursor > size || (size > 0 && (k->x >= size || k->a >= size)) ||
 			    (size > 1 && pa_gcd(k->a, size) != 1))
 				return -EIO;
+			/* The footprint bound of portalloc.h. */
+			held = k->live + ent;
+			if (ch + need >
+			    RTE_MIN(held, (held + PA_CHUNK_PORTS - 1) / PA_CHUNK_PORTS + PA_SLACK))
+				return -EIO;
 			live += k->live;
-			reserved += pa_class_need(k);
+			resting += ent;
+			chunks += ch;
+			reserved += need;
 		}
 		if (live != d->live || resting != d->resting || live + resting > 65535 ||
 		    d->n_moved > PA_MOVED_MAX || (d->moved_cls >> d->n_moved) != 0)
@@ -925,6 +985,31 @@ eph_portalloc_bytes_per_chunk(void)
 }
 
 /* ---- create / free --------------------------------------------------------------------- */
+
+/* Chunk pool size: see eph_portalloc_chunks_for. */
+static unsigned int
+pa_chunks(uint32_t max_dest, uint32_t live, uint32_t share)
+{
+	uint64_t bulk = 2ULL * ((live + PA_CHUNK_PORTS - 1ULL) / PA_CHUNK_PORTS);
+	uint64_t n = max_dest + RTE_MAX((uint64_t)max_dest, bulk) +
+		     4ULL * ((share + PA_CHUNK_PORTS - 1ULL) / PA_CHUNK_PORTS + 2);
+
+	return (unsigned int)RTE_MIN(n, (uint64_t)UINT32_MAX);
+}
+
+unsigned int
+eph_portalloc_chunks_for(const struct eph_portalloc_conf *conf, uint32_t live_ports)
+{
+	uint32_t share;
+
+	if (conf == NULL || conf->n_workers == 0 || conf->worker >= conf->n_workers ||
+	    conf->port_lo == 0 || conf->port_lo > conf->port_hi)
+		return 0;
+	/* Ports p % n == w of [lo, hi], exclusions ignored (an upper bound). */
+	share = (conf->port_hi - conf->worker + conf->n_workers) / conf->n_workers -
+		(conf->port_lo - 1u - conf->worker + conf->n_workers) / conf->n_workers;
+	return pa_chunks(conf->max_destinations, live_ports, share);
+}
 
 void
 eph_portalloc_free(struct eph_portalloc *pa)
@@ -1043,11 +1128,9 @@ eph_portalloc_create(const struct eph_portalloc_conf *conf)
 		goto fail;
 	}
 
-	/* Enough for every destination's first chunk and a full share resting twice over. */
 	max_chunks = conf->max_chunks
 			     ? conf->max_chunks
-			     : 2 * conf->max_destinations +
-				       4 * (eph_portalloc_share_size(pa) / PA_CHUNK_PORTS + 2);
+			     : pa_chunks(conf->max_destinations, 0, eph_portalloc_share_size(pa));
 	snprintf(name, sizeof(name), "pac_%s", conf->name);
 	pa->chunk_pool = rte_mempool_create(name, max_chunks, sizeof(struct pa_chunk), 0, 0, NULL,
 					    NULL, NULL, NULL, conf->socket_id, PA_POOL_FLAGS);

@@ -14,8 +14,29 @@
  * walked with the destination's own stride), then FIFOs of released ports: a
  * "ready" one (clean TCP close: reusable at once) and a "quarantine" one
  * (reusable once `quarantine` ticks have passed, RFC 6888 REQ-8). Every
- * operation is O(1); exhaustion is reported exactly when no share port is
- * free for that destination. See portalloc.c for the design in full.
+ * operation is O(1). See portalloc.c for the design in full.
+ *
+ * Guarantees, for a destination d whose share has a port that is neither
+ * live nor resting for d (fresh, released clean, or rested):
+ *  - alloc never returns -ENOSPC for d (exhaustion is exact);
+ *  - alloc returns -ENOMEM for d only if d is new and the destination
+ *    table is full, or if the chunk pool is full (chunks_in_use +
+ *    chunks_reserved == chunks_max) and every way to give d a port (fresh,
+ *    ready head, rested head, either parity) needs one chunk more. Reusing
+ *    a port needs one only when d's release reservation grows by a chunk
+ *    (once per 32 live ports) and the pop empties none of d's chunks: the
+ *    port may come back unclean and need a quarantine slot while its old
+ *    slot sits in a ready chunk, so only spare chunks per destination
+ *    could avoid it. d itself then holds at most ceil((live + resting) /
+ *    32) + 5 chunks (+ 11 with port parity), so the rest of chunks_max is
+ *    held by the other destinations, each within the same bound of its own
+ *    live + resting ports (eph_portalloc_audit checks the bound);
+ *  - an idle d (no live port) whose ports have all rested is forgotten and
+ *    started anew by alloc, its chunks freed: it is never refused.
+ * Memory follows use: d takes fresh ports only while it keeps fewer than
+ * live + 32 released ports, or none of them is reusable; so a destination
+ * that never goes idle keeps about its peak live ports + 32 resting, plus
+ * those still in quarantine, not its whole share (~2000 chunks, 470 KB).
  */
 #ifndef EPH_PORTALLOC_H
 #define EPH_PORTALLOC_H
@@ -37,7 +58,8 @@ struct eph_portalloc_conf {
 	unsigned int max_destinations; /* destinations in use (live or resting ports) at once */
 	unsigned int max_chunks;       /* FIFO chunks of 32 released ports (232 B each); 0:
 					* 2 per destination + 4 shares' worth. Size it for
-					* (live + resting ports) / 32 + 2 per destination */
+					* (live + resting ports) / 32 + 2 per destination:
+					* see eph_portalloc_chunks_for */
 	uint64_t secret[2];            /* per-process random secret: keys the permutations */
 	int socket_id;
 	const char *name; /* unique in the process, at most 16 characters */
@@ -81,12 +103,23 @@ struct eph_portalloc *eph_portalloc_create(const struct eph_portalloc_conf *conf
 void eph_portalloc_free(struct eph_portalloc *pa);
 
 /*
+ * max_chunks for an allocator of conf whose worker holds at most live_ports
+ * sessions: one chunk per destination (partly used chunks), the larger of
+ * one more per destination and 2 per 32 live ports (their release
+ * reservation, and as many released ports kept resting: at most live + 32
+ * per destination), and 4 whole shares (destinations whose ports rest in
+ * quarantine en masse). With live_ports 0: the default, 2 per destination
+ * + 4 shares. Exclusions are ignored (an upper bound). 0: conf is invalid.
+ */
+unsigned int eph_portalloc_chunks_for(const struct eph_portalloc_conf *conf, uint32_t live_ports);
+
+/*
  * Take a port (host order) for destination dst. preferred (host order, 0:
  * none) is given if it is in this share and still fresh for dst (port
  * preservation, best effort); with port_parity the port has the parity of
  * preferred when such a port is free. now: ticks, non-decreasing.
  * Returns 0, -ENOSPC (every share port live or resting for dst) or -ENOMEM
- * (destination table or FIFO memory full).
+ * (destination table or FIFO memory full: see the guarantees above).
  */
 int eph_portalloc_alloc(struct eph_portalloc *pa, const struct eph_dest_key *dst,
 			uint16_t preferred, uint64_t now, uint16_t *port);

@@ -97,7 +97,7 @@ struct eph_timer_link {
 /* Owned by one worker; the fields are private to session.c (exposed for inline get()). */
 struct eph_session_table {
 	struct eph_session *sess;     /* [max], cache-aligned */
-	struct rte_hash *hash;        /* key -> index; 2 keys per session */
+	struct rte_hash *hash;        /* key -> index; 2 keys per session, <= 9/10 full */
 	struct eph_timer_link *heads; /* [WHEEL_SLOTS + 1]: slots, then the overdue list */
 	uint32_t max;                 /* sessions */
 	uint32_t count;               /* live sessions */

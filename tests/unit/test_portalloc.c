@@ -141,6 +141,8 @@ struct model {
 	uint32_t s, s_cls[2];
 	unsigned int n_dest;
 	struct mdest *d;
+	bool nomem_ok;       /* small chunk pool: -ENOMEM allowed, within the guarantee */
+	unsigned long nomem; /* -ENOMEM while the model had a port for the destination */
 };
 
 static struct model *
@@ -194,6 +196,34 @@ model_usable(const struct model *m, const struct mdest *d, unsigned int c)
 	return m->s_cls[c] - d->live_cls[c] - d->rest_cls[c];
 }
 
+static void
+bound_cb(const struct eph_dest_key *k, uint32_t live, uint32_t resting, void *arg)
+{
+	uint64_t *sum = arg;
+	uint64_t held = (uint64_t)live + resting;
+
+	(void)k;
+	/* portalloc.h: ceil((live + resting) / 32) + 5 chunks (+ 11 with parity). */
+	sum[0] += RTE_MIN(held, (held + 31) / 32 + sum[1]);
+}
+
+/*
+ * -ENOMEM with a port free for the destination: only with the chunk pool
+ * full (nothing free, nothing unaccounted), and the pool held within the
+ * per-destination bound of every destination's live + resting ports.
+ */
+static void
+model_check_nomem(const struct model *m, struct eph_portalloc *pa)
+{
+	const struct eph_portalloc_stats *st = eph_portalloc_stats(pa);
+	uint64_t sum[2] = {0, m->conf->port_parity ? 11 : 5};
+
+	assert_int_equal(st->chunks_in_use + st->chunks_reserved, st->chunks_max);
+	eph_portalloc_foreach(pa, bound_cb, sum);
+	assert_true(sum[0] >= st->chunks_max);
+	assert_int_equal(eph_portalloc_audit(pa), 0);
+}
+
 /* One alloc, checked against the model; returns the allocator's result. */
 static int
 model_alloc(struct model *m, struct eph_portalloc *pa, struct mdest *d, uint16_t pref, uint64_t now,
@@ -211,6 +241,12 @@ model_alloc(struct model *m, struct eph_portalloc *pa, struct mdest *d, uint16_t
 	if (rc == -ENOSPC) {
 		/* Exhaustion exactly when every share port is live or resting. */
 		assert_int_equal(usable, 0);
+		return rc;
+	}
+	if (rc == -ENOMEM && m->nomem_ok) {
+		assert_true(usable > 0); /* no port at all is -ENOSPC, never -ENOMEM */
+		model_check_nomem(m, pa);
+		m->nomem++;
 		return rc;
 	}
 	assert_int_equal(rc, 0);
@@ -253,9 +289,10 @@ model_release(struct model *m, struct eph_portalloc *pa, struct mdest *d, uint32
 struct run_opts {
 	unsigned int n_dest;
 	unsigned long ops;
-	unsigned int clean_pct; /* releases that are clean */
-	unsigned int pref_mode; /* 0 none, 1 random ports (preservation), 2 random parity only */
-	uint64_t max_step;      /* clock step when it moves */
+	unsigned int clean_pct;  /* releases that are clean */
+	unsigned int pref_mode;  /* 0 none, 1 random ports (preservation), 2 random parity only */
+	uint64_t max_step;       /* clock step when it moves */
+	unsigned int max_chunks; /* 0: room for every share resting; else -ENOMEM allowed */
 };
 
 /* Random alloc/release phases against the model; all released and expired at the end. */
@@ -271,7 +308,8 @@ model_run(const struct eph_portalloc_conf *c, const struct run_opts *o, uint64_t
 	unsigned int alloc_pct = 70;
 
 	/* Room for every destination to hold its whole share in FIFOs. */
-	cc.max_chunks = o->n_dest * (m->s / 32 + 6) + 8;
+	cc.max_chunks = o->max_chunks ? o->max_chunks : o->n_dest * (m->s / 32 + 6) + 8;
+	m->nomem_ok = o->max_chunks != 0;
 	pa = create(&cc);
 	st = eph_portalloc_stats(pa);
 	t_rng = seed;
@@ -310,12 +348,13 @@ model_run(const struct eph_portalloc_conf *c, const struct run_opts *o, uint64_t
 		}
 	}
 	print_message("    S=%u workers=%u/%u parity=%d pref=%u: %lu allocs, %lu exhausted, "
-		      "%" PRIu64 " preserved, %" PRIu64
+		      "%lu out of chunks, %" PRIu64 " preserved, %" PRIu64
 		      " rested reuses, chunks in use at the end %u of %u\n",
 		      m->s, c->worker, c->n_workers, c->port_parity, o->pref_mode, allocs,
-		      exhausted, st->preserved, st->reused_rested, st->chunks_in_use,
-		      st->chunks_max);
-	assert_int_equal(st->no_chunk + st->no_destination, 0);
+		      exhausted - m->nomem, m->nomem, st->preserved, st->reused_rested,
+		      st->chunks_in_use, st->chunks_max);
+	assert_int_equal(st->no_chunk, m->nomem);
+	assert_int_equal(st->no_destination, 0);
 	for (unsigned int i = 0; i < o->n_dest; i++)
 		while (m->d[i].n_live > 0)
 			model_release(m, pa, &m->d[i], 0, now, rnd_below(2));
@@ -571,6 +610,44 @@ test_model_random(void **state)
 	model_run(&c, &o, 8);
 }
 
+/*
+ * A chunk pool far too small for the load: -ENOMEM happens, but only within
+ * the guarantee of portalloc.h (model_check_nomem), and everything else
+ * (exact exhaustion, uniqueness, quarantine) holds as with room to spare.
+ */
+static void
+test_model_small_pool(void **state)
+{
+	struct eph_portalloc_conf c;
+	struct run_opts o;
+
+	(void)state;
+	/* S ~ 2000, 8 destinations, mostly unclean: quarantined ports fill the pool. */
+	conf_init(&c, 1024, 9000, 1, 4);
+	c.quarantine = 200;
+	o = (struct run_opts){.n_dest = 8,
+			      .ops = 300000,
+			      .clean_pct = 30,
+			      .max_step = 2,
+			      .pref_mode = 1,
+			      .max_chunks = 100};
+	model_run(&c, &o, 11);
+	/* Mostly clean, and with parity. */
+	conf_init(&c, 1024, 9000, 1, 4);
+	c.quarantine = 200;
+	c.port_parity = true;
+	o.clean_pct = 80;
+	o.pref_mode = 2;
+	o.max_chunks = 60;
+	model_run(&c, &o, 12);
+	/* Tiny share, the pool at its floor. */
+	conf_init(&c, 5000, 5120, 1, 3);
+	c.quarantine = 40;
+	o = (struct run_opts){
+		.n_dest = 6, .ops = 200000, .clean_pct = 50, .max_step = 8, .max_chunks = 10};
+	model_run(&c, &o, 13);
+}
+
 /* Order: not sequential, and unrelated between destinations. */
 static void
 test_order(void **state)
@@ -718,6 +795,161 @@ test_chunk_limit(void **state)
 	assert_int_equal(st->lost, 0);
 	assert_idle_clean(pa, 100);
 	eph_portalloc_free(pa);
+}
+
+/*
+ * Chunk memory short: a reusable port is given rather than -ENOMEM when its
+ * pop frees the chunk that a fresh port would have needed.
+ */
+static void
+test_chunk_fallback(void **state)
+{
+	struct eph_portalloc_conf c;
+	struct eph_portalloc *pa;
+	const struct eph_portalloc_stats *st;
+	struct eph_dest_key d = dkey(1);
+	static uint16_t got[64];
+	uint16_t p;
+
+	(void)state;
+	for (int clean = 1; clean >= 0; clean--) {
+		conf_init(&c, 20000, 21999, 0, 1);
+		c.max_chunks = 2;
+		c.quarantine = 10;
+		pa = create(&c);
+		st = eph_portalloc_stats(pa);
+		/* 33 live ports: 2 chunks reserved (their releases split between the FIFOs). */
+		for (unsigned int i = 0; i < 33; i++)
+			assert_int_equal(eph_portalloc_alloc(pa, &d, 0, 1, &got[i]), 0);
+		assert_int_equal(st->chunks_reserved, 2);
+		/* One back: its chunk + the reserve of 32 live ports fill the pool. */
+		eph_portalloc_release(pa, &d, got[5], 1, clean);
+		assert_int_equal(st->chunks_in_use + st->chunks_reserved, 2);
+		if (!clean) /* resting: no other way than a fresh port, which needs a third */
+			assert_int_equal(eph_portalloc_alloc(pa, &d, 0, 10, &p), -ENOMEM);
+		/* A fresh port would need a third chunk; the released one frees its own. */
+		assert_int_equal(eph_portalloc_alloc(pa, &d, 0, 11, &p), 0);
+		assert_int_equal(p, got[5]);
+		assert_int_equal(st->chunks_in_use, 0);
+		/* Now nothing is reusable and 34 live would need 3: out of chunks, exactly. */
+		assert_int_equal(eph_portalloc_alloc(pa, &d, 0, 11, &p), -ENOMEM);
+		assert_int_equal(st->no_chunk, clean ? 1 : 2);
+		assert_int_equal(eph_portalloc_audit(pa), 0);
+		for (unsigned int i = 0; i < 33; i++)
+			eph_portalloc_release(pa, &d, got[i], 12, clean);
+		assert_int_equal(st->lost, 0);
+		assert_idle_clean(pa, 30);
+		eph_portalloc_free(pa);
+	}
+}
+
+/*
+ * The benchmark's allocator case with the DEFAULT chunk pool (2 per
+ * destination + 4 shares): 1024 destinations that never go idle, 64 live
+ * ports each, all released (clean and unclean rounds in turn) and taken
+ * again, round after round. Fresh-first kept every released port until the
+ * share was walked and failed in round 7 (14336 chunks in use + 1928
+ * reserved of 16264). Memory must follow the live ports and stay flat.
+ */
+static void
+test_busy_destinations_default_pool(void **state)
+{
+	enum { DESTS = 1024, LIVE = 64, ROUNDS = 128 };
+	static uint16_t ports[DESTS][LIVE];
+	static uint8_t seen[NPORTS];
+	struct eph_portalloc_conf c;
+	struct eph_portalloc *pa;
+	const struct eph_portalloc_stats *st;
+	struct eph_dest_key d[DESTS];
+	uint32_t high[2] = {0, 0};
+	uint64_t now = 0;
+
+	(void)state;
+	conf_init(&c, 1024, 65535, 0, 1);
+	c.quarantine = 120 * 16; /* 120 s of 1/16 s ticks, as the daemon's */
+	c.max_destinations = 4 * DESTS;
+	pa = create(&c); /* max_chunks 0: the default */
+	st = eph_portalloc_stats(pa);
+	for (unsigned int i = 0; i < DESTS; i++)
+		d[i] = (struct eph_dest_key){
+			.out_addr = 0x017100cb + (i % 4 << 24),
+			.remote_addr = 0x0a000000u + i / 4,
+			.remote_port = 53,
+			.proto = 17,
+		};
+	for (unsigned int r = 0; r < ROUNDS; r++) {
+		for (unsigned int j = 0; j < LIVE; j++)
+			for (unsigned int i = 0; i < DESTS; i++) {
+				int rc = eph_portalloc_alloc(pa, &d[i], 0, now, &ports[i][j]);
+
+				if (rc != 0)
+					fail_msg("round %u: alloc %u of destination %u: %d; chunks "
+						 "%u in use + %u reserved of %u",
+						 r, j, i, rc, st->chunks_in_use,
+						 st->chunks_reserved, st->chunks_max);
+			}
+		for (unsigned int i = 0; i < DESTS; i++) {
+			for (unsigned int j = 0; j < LIVE; j++) {
+				assert_int_equal(seen[ports[i][j]], 0);
+				seen[ports[i][j]] = 1;
+			}
+			for (unsigned int j = 0; j < LIVE; j++)
+				seen[ports[i][j]] = 0;
+		}
+		high[r >= ROUNDS / 2] =
+			RTE_MAX(high[r >= ROUNDS / 2], st->chunks_in_use + st->chunks_reserved);
+		for (unsigned int j = 0; j < LIVE; j++)
+			for (unsigned int i = 0; i < DESTS; i++)
+				eph_portalloc_release(pa, &d[i], ports[i][j], now, r & 1);
+		now += c.quarantine / 4;
+	}
+	print_message("    %u rounds of %u x %u: chunks high-water %u (first half) %u (second) of "
+		      "%u, %.1f per destination; %" PRIu64 " fresh, %" PRIu64 " clean, %" PRIu64
+		      " rested reuses\n",
+		      ROUNDS, DESTS, LIVE, high[0], high[1], st->chunks_max,
+		      (double)high[1] / DESTS, st->fresh, st->reused_clean, st->reused_rested);
+	assert_int_equal(st->no_chunk, 0);
+	assert_int_equal(st->lost, 0);
+	assert_int_equal(eph_portalloc_audit(pa), 0);
+	/* Flat: the second half never needs more than the first. */
+	assert_true(high[1] <= high[0]);
+	assert_true(high[1] < st->chunks_max * 3 / 4);
+	assert_idle_clean(pa, now + c.quarantine);
+	eph_portalloc_free(pa);
+}
+
+/* The sizing helper nat_setup uses: destinations, live ports and shares. */
+static void
+test_chunks_for(void **state)
+{
+	struct eph_portalloc_conf c;
+	struct eph_portalloc *pa;
+
+	(void)state;
+	conf_init(&c, 1024, 65535, 0, 1);
+	c.max_destinations = 65536;
+	/* The daemon's defaults (262144 sessions, one worker): the destinations cover them. */
+	assert_int_equal(eph_portalloc_chunks_for(&c, 262144), 2 * 65536 + 4 * (64512 / 32 + 2));
+	/* Many sessions on few destinations: 2 chunks per 32 sessions. */
+	assert_int_equal(eph_portalloc_chunks_for(&c, 4 << 20),
+			 65536 + 2 * (4 << 20) / 32 + 4 * (64512 / 32 + 2));
+	print_message("    defaults: %u chunks, %.1f MB per worker and pool\n",
+		      eph_portalloc_chunks_for(&c, 262144),
+		      eph_portalloc_chunks_for(&c, 262144) * eph_portalloc_bytes_per_chunk() / 1e6);
+	/* Shares of several workers, exclusions ignored. */
+	conf_init(&c, 1024, 65535, 1, 2);
+	c.max_destinations = 100;
+	assert_int_equal(eph_portalloc_chunks_for(&c, 0), 200 + 4 * (32256 / 32 + 2));
+	conf_init(&c, 5000, 5001, 2, 3); /* 5000 % 3 == 2: one port */
+	c.max_destinations = 1;
+	assert_int_equal(eph_portalloc_chunks_for(&c, 33), 1 + 2 * 2 + 4 * (1 + 2));
+	/* Without max_chunks, create takes the same sizing with no live ports. */
+	conf_init(&c, 1024, 65535, 0, 3);
+	pa = create(&c);
+	assert_int_equal(eph_portalloc_stats(pa)->chunks_max, eph_portalloc_chunks_for(&c, 0));
+	eph_portalloc_free(pa);
+	conf_init(&c, 1024, 65535, 3, 3);
+	assert_int_equal(eph_portalloc_chunks_for(&c, 0), 0);
 }
 
 /* Port preservation: the preferred port while fresh, never a duplicate afterwards. */
@@ -1005,12 +1237,22 @@ main(int argc, char **argv)
 		argv[0],         "--no-huge",      "-m", "256", "--no-pci",    "--no-telemetry",
 		"--file-prefix", "unit-portalloc", "-l", "0",   "--log-level", "error"};
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_perm_bijection), cmocka_unit_test(test_shares),
-		cmocka_unit_test(test_small_shares),   cmocka_unit_test(test_share16),
-		cmocka_unit_test(test_model_random),   cmocka_unit_test(test_order),
-		cmocka_unit_test(test_destinations),   cmocka_unit_test(test_chunk_limit),
-		cmocka_unit_test(test_preservation),   cmocka_unit_test(test_parity),
-		cmocka_unit_test(test_big_clock),      cmocka_unit_test(test_foreach_and_memory),
+		cmocka_unit_test(test_perm_bijection),
+		cmocka_unit_test(test_shares),
+		cmocka_unit_test(test_small_shares),
+		cmocka_unit_test(test_share16),
+		cmocka_unit_test(test_model_random),
+		cmocka_unit_test(test_order),
+		cmocka_unit_test(test_destinations),
+		cmocka_unit_test(test_chunk_limit),
+		cmocka_unit_test(test_chunk_fallback),
+		cmocka_unit_test(test_busy_destinations_default_pool),
+		cmocka_unit_test(test_model_small_pool),
+		cmocka_unit_test(test_chunks_for),
+		cmocka_unit_test(test_preservation),
+		cmocka_unit_test(test_parity),
+		cmocka_unit_test(test_big_clock),
+		cmocka_unit_test(test_foreach_and_memory),
 		cmocka_unit_test(test_speed),
 	};
 	int rc;
