@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Show Ephemera working: install dependencies, build, bring up the namespace
-# test bed, start the gateway, pass real traffic through it, print what the far
-# side saw and the gateway's counters, then tear everything down (also on
+# test bed, start the gateway (conf/ephemera.yaml: SNAT44 onto the pool
+# 203.0.113.100-103), pass real traffic through it, print what the far side
+# saw, the pool's ports while flows are held open, the blocked unsolicited
+# traffic and the gateway's counters, then tear everything down (also on
 # Ctrl-C or error).
 #
 #   sudo scripts/run.sh            EPH_CONF=file to use another configuration
 #                                  EPH_KEEP=1 to leave the test bed up
+#                                  EPH_RUN_FLOWS=N TCP connections held per host (300)
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -34,14 +37,54 @@ build() {
 	[ -x "$EPH_BIN" ] || eph_die "build produced no $EPH_BIN"
 }
 
+# srv_capture FILE: capture the server's received IPv4 (not ARP) in the
+# background, one line per packet, until the returned pid is killed.
+srv_capture() {
+	local i
+	ip netns exec eph-srv timeout 60 tcpdump -i eth0 -n -l -Q in ip \
+		>"$1" 2>"$1.err" </dev/null &
+	CAP_PID=$!
+	EPH_CLEANUP_PIDS+=("$CAP_PID")
+	for ((i = 0; i < 50; i++)); do
+		grep -q 'listening on' "$1.err" 2>/dev/null && break
+		sleep 0.1
+	done
+}
+
+stop_capture() {
+	sleep 0.3
+	kill "$CAP_PID" 2>/dev/null || true
+	wait "$CAP_PID" 2>/dev/null || true
+}
+
+# wait_listen tcp|udp PORT: until something listens there on the server (10 s).
+wait_listen() {
+	local i flag=-Hltn
+	[ "$1" = udp ] && flag=-Hlun
+	for ((i = 0; i < 100; i++)); do
+		[ -n "$(ip netns exec eph-srv ss "$flag" "sport = :$2" 2>/dev/null)" ] && return 0
+		sleep 0.1
+	done
+	echo "warning: nothing listens on $1/$2 on the server after 10 s"
+}
+
+nat_enabled() {
+	[ "$(eph_tm /ephemera/pools 2>/dev/null | tr -d ' \n')" != "{}" ]
+}
+
+drop_of() {
+	eph_tm --get "$1" /ephemera/drops 2>/dev/null || echo 0
+}
+
 traffic() {
 	local got
 
-	step "ICMP: inside host h1 -> server $SRV"
+	step "ICMP: inside host h1 -> server $SRV (source-translated)"
+	srv_capture "$EPH_TMP/icmp.cap"
 	show eph-h1 timeout 15 ping -n -c 3 -i 0.2 -W 2 "$SRV" || true
-
-	step "ICMP: server -> inside host h2 192.0.2.12"
-	show eph-srv timeout 15 ping -n -c 3 -i 0.2 -W 2 192.0.2.12 || true
+	stop_capture
+	echo "the server saw:"
+	grep 'ICMP echo request' "$EPH_TMP/icmp.cap" | sed 's/^[0-9:.]* /  /' || echo "  (nothing)"
 
 	step "ICMP: h1 -> 198.51.100.10, behind the server (static route)"
 	show eph-h1 timeout 15 ping -n -c 3 -i 0.2 -W 2 198.51.100.10 || true
@@ -53,7 +96,7 @@ traffic() {
 	ip netns exec eph-srv python3 -m http.server --bind "$SRV" \
 		--directory "$EPH_TMP/www" 8080 >"$EPH_TMP/http.log" 2>&1 </dev/null &
 	EPH_CLEANUP_PIDS+=($!)
-	sleep 1
+	wait_listen tcp 8080
 	show eph-h1 timeout 10 curl -sS "http://$SRV:8080/hello.txt" || true
 	show eph-h1 timeout 10 curl -sS -o "$EPH_TMP/blob.got" "http://$SRV:8080/blob.bin" || true
 	if cmp -s "$EPH_TMP/www/blob.bin" "$EPH_TMP/blob.got"; then
@@ -61,25 +104,128 @@ traffic() {
 	else
 		echo "blob.bin: DIFFERS from the server's copy"
 	fi
-	echo "server log:"
+	echo "server log (the client address is what the server saw):"
 	sed 's/^/  /' "$EPH_TMP/http.log"
 
 	step "UDP: h2 sends a datagram to a listener on $SRV:5002"
 	ip netns exec eph-srv timeout 10 nc -n -v -u -l -d -W 1 "$SRV" 5002 \
 		>"$EPH_TMP/udp.got" 2>"$EPH_TMP/udp.log" </dev/null &
 	local udp_pid=$!
-	sleep 0.5
+	wait_listen udp 5002
 	echo "hello over UDP from h2" | show eph-h2 timeout 5 nc -n -u -w 1 "$SRV" 5002 || true
 	wait "$udp_pid" 2>/dev/null || true
 	got="$(cat "$EPH_TMP/udp.got")"
 	echo "server received: ${got:-(nothing)}"
 	sed -n 's/^Connection received on \([^ ]*\) \([0-9]*\)/  from \1 port \2/p' "$EPH_TMP/udp.log"
+
+	if nat_enabled; then
+		held_flows
+		unsolicited
+	else
+		step "ICMP: server -> inside host h2 192.0.2.12 (no NAT pool: routed)"
+		show eph-srv timeout 15 ping -n -c 3 -i 0.2 -W 2 192.0.2.12 || true
+	fi
+}
+
+# Many flows held open at once: the allocator's view while they are.
+held_flows() {
+	local n="${EPH_RUN_FLOWS:-300}" h i
+	local -a pids
+	step "NAT: h1 and h2 each hold $n TCP connections open to $SRV:7000 (and send $n UDP flows)"
+	ip netns exec eph-srv sh -c 'ulimit -n 16384 && exec "$@"' py python3 -I \
+		"$EPH_ROOT/tests/e2e/flows.py" server --bind "$SRV" --port 7000 --duration 90 \
+		--ready "$EPH_TMP/flows.ready" --report "$EPH_TMP/flows-server.json" \
+		>"$EPH_TMP/flows-server.log" 2>&1 </dev/null &
+	local srv_pid=$!
+	EPH_CLEANUP_PIDS+=("$srv_pid")
+	for ((i = 0; i < 100; i++)); do
+		[ -f "$EPH_TMP/flows.ready" ] && break
+		sleep 0.1
+	done
+	for h in 1 2; do
+		ip netns exec "eph-h$h" sh -c 'ulimit -n 16384 && exec "$@"' py python3 -I \
+			"$EPH_ROOT/tests/e2e/flows.py" client --server "$SRV" --port 7000 \
+			--source "192.0.2.1$h" --tcp "$n" --udp "$n" --timeout 15 \
+			--held "$EPH_TMP/held.$h" --release "$EPH_TMP/release" --hold-max 30 \
+			>"$EPH_TMP/flows-h$h.json" 2>&1 </dev/null &
+		pids+=($!)
+		EPH_CLEANUP_PIDS+=($!)
+	done
+	for ((i = 0; i < 300; i++)); do
+		[ -f "$EPH_TMP/held.1" ] && [ -f "$EPH_TMP/held.2" ] && break
+		sleep 0.1
+	done
+	echo "while the $((2 * n)) TCP connections are open:"
+	echo "/ephemera/pools (ports in use per pool address):"
+	eph_tm /ephemera/pools | python3 -I -c '
+import json, sys
+d = json.load(sys.stdin)
+print("  %-10s %-16s %12s %10s" % ("pool", "address", "ports_in_use", "exhausted"))
+for e in d.values():
+    print("  %-10s %-16s %12d %10d" % (e["pool"], e["address"], e["ports_in_use"], e["exhausted"]))' || true
+	echo "/ephemera/destinations (busiest):"
+	eph_tm /ephemera/destinations | python3 -I -c '
+import json, sys
+d = sorted(json.load(sys.stdin).values(), key=lambda e: -e["live"])[:5]
+print("  %-6s %-16s %-20s %-5s %6s %8s %7s %9s" % ("worker", "outside", "remote", "proto",
+      "live", "resting", "share", "occupancy"))
+for e in d:
+    print("  %-6d %-16s %-20s %-5s %6d %8d %7d %8d%%" % (e["worker"], e["outside"],
+          "%s:%d" % (e["remote"], e["remote_port"]), e["proto"], e["live"], e["resting"],
+          e["share"], e["occupancy_pct"]))' || true
+	touch "$EPH_TMP/release"
+	for i in "${pids[@]}"; do wait "$i" 2>/dev/null || true; done
+	kill -TERM "$srv_pid" 2>/dev/null || true
+	wait "$srv_pid" 2>/dev/null || true
+	for h in 1 2; do
+		python3 -I -c '
+import json, sys
+c = json.load(open(sys.argv[1]))
+addrs = sorted({a.rsplit(":", 1)[0] for a in c["tcp_seen_as"] + c["udp_seen_as"]})
+print("h%s: TCP %d ok, %d failed (%d open at once); UDP %d ok, %d failed; seen by the server as %s"
+      % (sys.argv[2], c["tcp_ok"], c["tcp_failed"], c["tcp_held_at_once"], c["udp_ok"],
+         c["udp_failed"], " ".join(addrs)))' "$EPH_TMP/flows-h$h.json" "$h" 2>/dev/null ||
+			echo "h$h: no report: $(head -c 300 "$EPH_TMP/flows-h$h.json")"
+	done
+	python3 -I -c '
+import json, sys
+s = json.load(open(sys.argv[1]))
+print("server: %d TCP connections (at most %d at once, %d from an ip:port already live), "
+      "%d UDP datagrams, from %s" % (s["tcp_connections"], s["tcp_max_live"],
+      s["tcp_reuse_while_live"], s["udp_datagrams"],
+      " ".join(sorted({p[0] for p in s["tcp_peers"] + s["udp_peers"]}))))' \
+		"$EPH_TMP/flows-server.json" 2>/dev/null || echo "server: no report"
+}
+
+# Outside hosts cannot open flows to the inside: nothing gets in, every
+# packet is counted.
+unsolicited() {
+	local before after pool_addr
+	step "NAT: unsolicited traffic from the server is blocked"
+	pool_addr="$(eph_tm --get 0.address /ephemera/pools 2>/dev/null || echo 203.0.113.100)"
+	before="$(drop_of nat_no_session)"
+	show eph-srv timeout 15 ping -n -c 3 -i 0.2 -W 1 192.0.2.12 || true
+	echo "+ 3 UDP datagrams from the server to $pool_addr:33333"
+	ip netns exec eph-srv python3 -I "$EPH_ROOT/tests/e2e/nat_probe.py" send --proto udp \
+		--dst "$pool_addr" --dport 33333 --count 3 >/dev/null || true
+	sleep 0.5
+	after="$(drop_of nat_no_session)"
+	echo "drops nat_no_session: $before -> $after (6 packets sent, none delivered)"
 }
 
 counters() {
 	step "gateway counters (telemetry)"
 	echo "/ephemera/stats:"
 	eph_tm /ephemera/stats | sed 's/^/  /' || true
+	if nat_enabled; then
+		echo "/ephemera/nat (per worker):"
+		eph_tm /ephemera/nat | python3 -I -c '
+import json, sys
+for w, v in json.load(sys.stdin).items():
+    print("  %s: %s" % (w, ", ".join("%s %s" % (k, v[k]) for k in ("sessions", "hosts",
+          "sessions_created", "sessions_expired", "port_allocations", "port_releases",
+          "in2out", "out2in", "handoff_out", "handoff_in", "alloc_exhausted"))))' || true
+	fi
 	echo "/ephemera/ports:"
 	eph_tm /ephemera/ports | sed 's/^/  /' || true
 	echo "/ephemera/drops (nonzero):"

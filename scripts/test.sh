@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command (CI runs it through .ci/run, as root, without stdin):
-# dependencies and hugepages, a -Werror build with its unit tests, an
-# ASan+UBSan build with the same unit tests, then the end-to-end tests.
+# dependencies and hugepages, a -Werror build with its unit tests and
+# ephemera-bench --quick as a correctness check, an ASan+UBSan build with the
+# same unit tests, then the end-to-end tests.
 # Ends with "N passed, N failed" and a non-zero status on any failure.
 #
 #   sudo scripts/test.sh           EPH_SKIP_ASAN=1 / EPH_SKIP_E2E=1 to shorten
@@ -68,6 +69,45 @@ unit_tests() {
 	stage_result "$name" "$ok" "$fail"
 }
 
+# Remove the EAL runtime dirs (and hugepage files) the unit tests and the
+# benchmark leave under /var/run/dpdk; one that a live process still maps
+# (someone else's run) is left alone.
+dpdk_leftovers() {
+	local d name
+	for d in /var/run/dpdk/unit-* /var/run/dpdk/eph-bench-*; do
+		[ -d "$d" ] || continue
+		name="${d##*/}"
+		if grep -qs -- "$d/" /proc/[0-9]*/maps; then
+			continue
+		fi
+		eph_dpdk_cleanup "$name"
+	done
+}
+
+# bench: ephemera-bench --quick is a correctness check here: exit status 0
+# and "mismatches":0 on every case's line. Speed is not judged.
+bench() {
+	local bin="$EPH_ROOT/build/tests/bench/ephemera-bench" log out rc=0 n bad
+	log="$LOGDIR/bench.log"
+	if [ ! -x "$bin" ]; then
+		echo "    $bin not built"
+		stage_result bench 0 1 "not built"
+		return
+	fi
+	timeout 300 "$bin" --quick >"$LOGDIR/bench.json" 2>"$log" </dev/null || rc=$?
+	dpdk_leftovers
+	out="$LOGDIR/bench.json"
+	n="$(grep -c '^{' "$out" || true)"
+	bad="$(grep '^{' "$out" | grep -vc '"mismatches":0[,}]' || true)"
+	if [ "$rc" -eq 0 ] && [ "$n" -gt 0 ] && [ "$bad" -eq 0 ]; then
+		stage_result bench 1 0 "$n cases, no mismatches"
+	else
+		tail -n 20 "$log" | sed 's/^/    /'
+		grep '^{' "$out" | grep -v '"mismatches":0[,}]' | head -n 5 | sed 's/^/    /' || true
+		stage_result bench 0 1 "exit $rc, $n cases, $bad with mismatches"
+	fi
+}
+
 main() {
 	local start=$SECONDS e2e_log e2e_line
 	eph_need_root
@@ -83,6 +123,9 @@ main() {
 		built=1
 		eph_log "unit tests"
 		unit_tests "$EPH_ROOT/build" unit
+		dpdk_leftovers
+		eph_log "ephemera-bench --quick (correctness only)"
+		bench
 	else
 		stage_result build 0 1 "build failed"
 	fi
@@ -98,6 +141,7 @@ main() {
 				LSAN_OPTIONS="suppressions=$EPH_ROOT/scripts/lsan.supp:print_suppressions=0" \
 				UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1:print_summary=1" \
 				unit_tests "$EPH_ROOT/build-asan" unit-asan
+			dpdk_leftovers
 		else
 			stage_result asan-build 0 1 "build failed"
 		fi

@@ -12,6 +12,7 @@ Everything is bounded in time; only the addresses given are contacted.
 import argparse
 import asyncio
 import json
+import os
 import signal
 import socket
 import sys
@@ -80,6 +81,15 @@ async def serve(args):
     tcp = await asyncio.start_server(srv.on_tcp, args.bind, args.port, backlog=4096)
     udp, _ = await loop.create_datagram_endpoint(lambda: UdpEcho(srv),
                                                  local_addr=(args.bind, args.port))
+    # Thousands of flows arrive in bursts: a deep receive queue keeps the
+    # kernel from dropping them before this loop reads them (root may force it).
+    sock = udp.get_extra_info("socket")
+    for opt in (getattr(socket, "SO_RCVBUFFORCE", None), socket.SO_RCVBUF):
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, opt, 8 << 20)
+            break
+        except (OSError, TypeError):
+            continue
     with open(args.ready, "w") as f:
         f.write("ready\n")
     try:
@@ -124,6 +134,15 @@ async def tcp_flows(args):
     # Every connection is open at this point; each one proves itself with a round trip.
     answers = await asyncio.gather(*(ask(i, r, w) for i, r, w in conns))
     seen = [a for a in answers if a is not None]
+    if args.held:
+        # Tell whoever coordinates several clients that ours are all open and
+        # answered, and keep them open until it says so (bounded).
+        with open(args.held, "w") as f:
+            f.write(f"{held}\n")
+    if args.release:
+        deadline = time.monotonic() + args.hold_max
+        while not os.path.exists(args.release) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
     for _, _, w in conns:
         w.close()
     return {"tcp_ok": len(seen), "tcp_failed": errors + held - len(seen),
@@ -184,6 +203,10 @@ def main():
     c.add_argument("--tcp", type=int, default=0)
     c.add_argument("--udp", type=int, default=0)
     c.add_argument("--timeout", type=float, default=20)
+    c.add_argument("--held", help="file written once every TCP connection is open and answered")
+    c.add_argument("--release", help="hold the TCP connections open until this file exists")
+    c.add_argument("--hold-max", type=float, default=30,
+                   help="longest wait for --release, seconds")
     args = p.parse_args()
     if args.mode == "server":
         asyncio.run(serve(args))

@@ -8,8 +8,12 @@
 #   EPH_BIN=path         daemon binary (default build/ephemera)
 #   EPH_GW=linux         a Linux router stands in for the daemon: checks the
 #                        bed and the traffic tests themselves
+#   EPH_INSIDE_HOSTS=N   inside hosts of the test bed (default 4; the NAT
+#                        flow tests need at least 4)
 #   EPH_E2E_XDP=0        skip the pass with net_af_xdp ports
-#   EPH_E2E_NAT=0        skip the pass with a NAT pool (203.0.113.100)
+#   EPH_E2E_NAT=0        skip the NAT passes
+#   EPH_E2E_WORKERS="2 3" worker counts of the extra NAT passes (lcores mapped
+#                        onto the machine's CPUs; "" for none)
 #   EPH_E2E_PCAP=0       no packet captures (default: eph-in/eph-out in the log dir)
 #   EPH_E2E_TIMEOUT=S    per-test time limit (default 90)
 #   EPH_KEEP=1           leave the test bed up afterwards
@@ -39,10 +43,17 @@ for t in "${MALFORMED_TESTS[@]}"; do
 	[[ "$t" == malformed_ip_fragment_* ]] || DAEMON_TESTS+=("$t")
 done
 DAEMON_TESTS+=(alive_after_malformed)
-# Third pass, h1 and h2 source-translated to the pool address 203.0.113.100
-# (on the outside subnet: the gateway answers ARP for it).
-NAT_TESTS=(ping_h1_srv route_static tcp_h1_download tcp_h2_download udp_h1_srv
-	pool_telemetry)
+# conf/ephemera.yaml itself: inside hosts source-translated to the pool
+# 203.0.113.100-103 (on the outside subnet: the gateway answers ARP for it).
+# pool_addresses finds which address each host got; the others check it.
+NAT_TESTS=(pool_addresses ping_h1_srv route_static tcp_h1_download tcp_h2_download
+	udp_h1_srv ping_through flows_2000 unsolicited filtering pool_telemetry)
+# The same with 2 and 3 workers on the machine's CPUs: handoffs between them.
+NAT_MW_TESTS=(pool_addresses ping_through flows_2000 unsolicited filtering)
+# A pool of 16 ports: exhaustion and recovery (1, 2 and 3 workers).
+NAT16_TESTS=(exhaustion)
+NAT_POOL=203.0.113.100-203.0.113.103
+NAT_PORTS=1024-65535
 # Second pass, ports on net_af_xdp: fragments reach the gateway there.
 XDP_TESTS=(arp_gateway ping_h1_srv ping_srv_h1 ttl_exceeded tcp_h1_download
 	tcp_srv_to_h1 udp_h1_srv no_route malformed_ip_fragment_first
@@ -83,6 +94,7 @@ main() {
 	eph_traps
 	GW_MODE="${EPH_GW:-dpdk}"
 	E2E_LOGDIR="$(mktemp -d /tmp/eph-e2e.XXXXXX)"
+	export EPH_INSIDE_HOSTS="${EPH_INSIDE_HOSTS:-4}"
 	echo "logs and captures: $E2E_LOGDIR"
 
 	if [ "$GW_MODE" = linux ]; then
@@ -112,30 +124,104 @@ main() {
 
 	for t in "${STARTUP_TESTS[@]}"; do e2e_run "$t"; done
 
+	# Routing only: the default configuration without its pools, so the
+	# server reaches the inside hosts directly.
+	local conf="$EPH_ROOT/conf/ephemera.yaml" routing="$E2E_LOGDIR/ephemera-routing.yaml" n
+	without_sections pools <"$conf" >"$routing"
 	E2E_VDEV=af_packet
-	daemon_pass "" "$EPH_ROOT/conf/ephemera.yaml" \
-		"${TRAFFIC_TESTS[@]}" "${DAEMON_TESTS[@]}" || true
+	daemon_pass "" "$routing" "${TRAFFIC_TESTS[@]}" "${DAEMON_TESTS[@]}" || true
 
 	if [ "${EPH_E2E_XDP:-1}" = 1 ]; then
 		E2E_VDEV=af_xdp
 		sed 's/net_af_packet\([0-9]*\),iface=/net_af_xdp\1,iface=/' \
-			"$EPH_ROOT/conf/ephemera.yaml" >"$E2E_LOGDIR/ephemera-xdp.yaml"
+			"$routing" >"$E2E_LOGDIR/ephemera-xdp.yaml"
 		daemon_pass xdp_ "$E2E_LOGDIR/ephemera-xdp.yaml" "${XDP_TESTS[@]}" || true
 	fi
 
 	if [ "${EPH_E2E_NAT:-1}" = 1 ]; then
 		E2E_VDEV=af_packet
-		{
-			cat "$EPH_ROOT/conf/ephemera.yaml"
-			printf '\npools:\n  - name: e2e\n    addresses: [203.0.113.100]\n'
-			printf '    inside: [192.0.2.0/24]\n'
-		} >"$E2E_LOGDIR/ephemera-nat.yaml"
-		E2E_SEEN_H1=203.0.113.100 E2E_SEEN_H2=203.0.113.100
-		daemon_pass nat_ "$E2E_LOGDIR/ephemera-nat.yaml" "${NAT_TESTS[@]}" || true
-		unset E2E_SEEN_H1 E2E_SEEN_H2
+		nat_pass nat_ "$conf" 1 "${NAT_TESTS[@]}"
+		nat16_conf "$conf" >"$E2E_LOGDIR/ephemera-nat16.yaml"
+		nat_pass nat16_ "$E2E_LOGDIR/ephemera-nat16.yaml" 1 "${NAT16_TESTS[@]}"
+		for n in ${EPH_E2E_WORKERS-2 3}; do
+			workers_conf "$n" <"$conf" >"$E2E_LOGDIR/ephemera-w$n.yaml"
+			nat_pass "nat_w${n}_" "$E2E_LOGDIR/ephemera-w$n.yaml" "$n" "${NAT_MW_TESTS[@]}"
+			workers_conf "$n" <"$E2E_LOGDIR/ephemera-nat16.yaml" >"$E2E_LOGDIR/ephemera-nat16-w$n.yaml"
+			nat_pass "nat16_w${n}_" "$E2E_LOGDIR/ephemera-nat16-w$n.yaml" "$n" \
+				"${NAT16_TESTS[@]}"
+		done
 	fi
 
 	e2e_summary
+}
+
+# without_sections NAME...: the YAML on stdin without those top-level keys
+# (each up to the next top-level key).
+without_sections() {
+	awk -v names=" $* " '
+		/^[A-Za-z_-]+:/ { skip = index(names, " " substr($1, 1, length($1) - 1) " ") > 0 }
+		!skip'
+}
+
+# workers_conf N: the YAML on stdin with N worker lcores on the machine's
+# CPUs (lcore 0 on CPU 0, the workers on CPU 1 when there are only two), one
+# af_packet queue pair per worker, and from 3 workers on 32767 mbufs.
+workers_conf() {
+	local n="$1" lc="0@0" i cpus
+	cpus="$(nproc)"
+	for ((i = 1; i <= n; i++)); do
+		lc+=",$i@$((cpus > i ? i : cpus - 1))"
+	done
+	local conf
+	conf="$(sed -e "s/^  lcores: .*/  lcores: \"$lc\"   # control lcore 0, $n workers/" \
+		-e "s/\(iface=eph-[a-z]*\)\"/\1,qpairs=$n\"/")"
+	# 2 ports x 3 workers x 2 rings of 1024 outgrow the default 16383 mbufs.
+	if [ "$n" -ge 3 ]; then
+		conf="$(sed '/^  mbufs:/d' <<<"$conf")"
+		if grep -q '^dataplane:' <<<"$conf"; then
+			# shellcheck disable=SC2001 # a line inserted after a match
+			conf="$(sed 's/^dataplane:.*/&\n  mbufs: 32767/' <<<"$conf")"
+		else
+			conf+=$'\n\ndataplane:\n  mbufs: 32767'
+		fi
+	fi
+	printf '%s\n' "$conf"
+}
+
+# nat16_conf CONF: CONF with one pool of 16 ports that rest 2 s after use and
+# UDP sessions that idle out after 3 s.
+nat16_conf() {
+	without_sections pools timeouts <"$1"
+	cat <<-EOF
+
+		pools:
+		  - name: tiny
+		    addresses: [${NAT16_POOL}]
+		    ports: ${NAT16_PORTS}
+		    inside: [192.0.2.0/24]
+		    quarantine-s: 2
+		timeouts:
+		  udp: 3
+	EOF
+}
+NAT16_POOL=203.0.113.100
+NAT16_PORTS=20000-20015
+
+# nat_pass PREFIX CONF WORKERS TESTS...: a daemon pass with a pool; the
+# tests learn its addresses, ports and worker count from E2E_NAT_*.
+nat_pass() {
+	local pfx="$1" conf="$2"
+	E2E_NAT_WORKERS="$3"
+	shift 3
+	if [[ "$pfx" == nat16* ]]; then
+		E2E_NAT_POOL="$NAT16_POOL" E2E_NAT_PORTS="$NAT16_PORTS"
+	else
+		E2E_NAT_POOL="$NAT_POOL" E2E_NAT_PORTS="$NAT_PORTS"
+	fi
+	E2E_SEEN_FILE="$E2E_LOGDIR/${pfx}seen"
+	: >"$E2E_SEEN_FILE"
+	daemon_pass "$pfx" "$conf" "$@" || true
+	unset E2E_SEEN_FILE E2E_NAT_POOL E2E_NAT_PORTS E2E_NAT_WORKERS
 }
 
 # daemon_pass NAME_PREFIX CONF TESTS...: start the daemon with CONF, run the

@@ -34,7 +34,7 @@ test_check_bad_value() {
 
 test_check_unknown_key() {
 	local f="$T_DIR/unknown-key.yaml" line
-	sed 's|^  memory-mb: 256|  memory-mb: 256\n  no-such-key: 1|' "$CONF" >"$f"
+	sed 's|^\(  memory-mb: .*\)$|\1\n  no-such-key: 1|' "$CONF" >"$f"
 	line="$(line_of "$f" no-such-key)"
 	[ -n "$line" ] || fail "test could not insert the unknown key"
 	check_run "$f"

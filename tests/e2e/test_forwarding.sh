@@ -6,10 +6,20 @@ H1=192.0.2.11
 H2=192.0.2.12
 GW_IN=192.0.2.1
 GW_OUT=203.0.113.1
-# Source address the server sees for h1/h2: the pool address when a pass of
-# the runner translates them (E2E_SEEN_H1/H2), the host itself otherwise.
-seen_h1() { printf '%s' "${E2E_SEEN_H1:-$H1}"; }
-seen_h2() { printf '%s' "${E2E_SEEN_H2:-$H2}"; }
+# Source address the server sees for h1/h2: in a NAT pass of the runner the
+# pool address found by test_pool_addresses (E2E_SEEN_FILE), the host itself
+# otherwise.
+seen_of() {
+	if [ -z "${E2E_SEEN_FILE:-}" ]; then
+		printf '%s' "$1"
+	elif [ -s "$E2E_SEEN_FILE" ]; then
+		awk -v h="$1" '$1 == h {printf "%s", $2}' "$E2E_SEEN_FILE"
+	else
+		printf 'pool-address-of-%s-unknown' "$1"	# pool_addresses failed
+	fi
+}
+seen_h1() { seen_of "$H1"; }
+seen_h2() { seen_of "$H2"; }
 
 # MAC of a gateway port; the af_packet port takes its interface's address.
 gw_port_mac() {

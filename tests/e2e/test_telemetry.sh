@@ -99,7 +99,7 @@ test_pool_telemetry() {
 	local out
 	out="$(tm_json /ephemera/pools)"
 	printf '/ephemera/pools: %s\n' "$out"
-	assert_contains "$out" "$E2E_SEEN_H1" "/ephemera/pools"
+	assert_contains "$out" "\"$(seen_h1)\"" "/ephemera/pools"
 	out="$(tm_json /ephemera/nat)"
 	printf '/ephemera/nat: %s\n' "$out"
 	assert_match "$out" '"sessions": [1-9]' "/ephemera/nat after the NAT tests"
