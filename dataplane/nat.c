@@ -66,6 +66,14 @@ l4_complete(const struct rte_ipv4_hdr *ip)
 	}
 }
 
+/* TCP and UDP both lead with source and destination port. */
+static inline void
+l4_ports(const uint8_t *l4, struct eph_flow_key *k)
+{
+	memcpy(&k->src_port, l4, sizeof(k->src_port));
+	memcpy(&k->dst_port, l4 + 2, sizeof(k->dst_port));
+}
+
 static uint32_t
 timeout_of(const struct eph_nat *nat, const struct eph_session *s)
 {
@@ -486,8 +494,7 @@ in2out_owned(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, unsigne
 		}
 		k.src_port = icmp->icmp_ident;
 	} else {
-		memcpy(&k.src_port, l4, sizeof(k.src_port));
-		memcpy(&k.dst_port, l4 + 2, sizeof(k.dst_port));
+		l4_ports(l4, &k);
 	}
 
 	idx = eph_session_lookup(nw->sessions, &k);
@@ -669,8 +676,7 @@ out2in_owned(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m)
 		}
 		k.dst_port = icmp->icmp_ident;
 	} else {
-		memcpy(&k.src_port, l4, sizeof(k.src_port));
-		memcpy(&k.dst_port, l4 + 2, sizeof(k.dst_port));
+		l4_ports(l4, &k);
 	}
 
 	idx = eph_session_lookup(nw->sessions, &k);
