@@ -395,6 +395,78 @@ handle_destinations(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+static const char *const refusal_reason_names[EPH_REFUSED_REASONS] = {
+	[EPH_REFUSED_NO_PORT] = "no_port",
+	[EPH_REFUSED_HOST_LIMIT] = "host_limit",
+	[EPH_REFUSED_TABLE_FULL] = "table_full",
+};
+
+/* Destinations and inside hosts refused most (RFC 6888 REQ-11 accounting). */
+static int
+handle_refusals(const char *cmd, const char *params, struct rte_tel_data *d, bool hosts)
+{
+	struct eph_nat_refusals r;
+	unsigned int shown = 0;
+
+	RTE_SET_USED(cmd);
+	RTE_SET_USED(params);
+	rte_tel_data_start_dict(d);
+	for (unsigned int w = 0; w < tel_dp->n_workers && tel_dp->nat.n_pools != 0; w++) {
+		eph_nat_refusals_read(&tel_dp->workers[w]->nat, &r);
+		for (unsigned int i = 0; i < EPH_NAT_REFUSAL_SLOTS; i++) {
+			struct rte_tel_data *e;
+			char ip[INET_ADDRSTRLEN];
+
+			if ((hosts ? r.host[i].total : r.dest[i].count) == 0 ||
+			    shown == RTE_TEL_MAX_DICT_ENTRIES)
+				continue;
+			e = rte_tel_data_alloc();
+			if (e == NULL)
+				return -ENOMEM;
+			rte_tel_data_start_dict(e);
+			rte_tel_data_add_dict_u64(e, "worker", w);
+			if (hosts) {
+				const struct eph_nat_refused_host *h = &r.host[i];
+
+				rte_tel_data_add_dict_string(e, "pool", tel_dp->nat.pools[h->pool].name);
+				rte_tel_data_add_dict_string(e, "host", eph_ip_str(h->addr, ip, sizeof(ip)));
+				rte_tel_data_add_dict_u64(e, "refused", h->total);
+				for (unsigned int k = 0; k < EPH_REFUSED_REASONS; k++)
+					rte_tel_data_add_dict_u64(e, refusal_reason_names[k], h->count[k]);
+			} else {
+				const struct eph_nat_refused_dest *x = &r.dest[i];
+
+				rte_tel_data_add_dict_string(e, "pool", tel_dp->nat.pools[x->pool].name);
+				rte_tel_data_add_dict_string(e, "outside",
+							     eph_ip_str(x->out_addr, ip, sizeof(ip)));
+				rte_tel_data_add_dict_string(e, "remote",
+							     x->remote_addr == 0
+								     ? "any"
+								     : eph_ip_str(x->remote_addr, ip,
+										  sizeof(ip)));
+				rte_tel_data_add_dict_u64(e, "remote_port",
+							  rte_be_to_cpu_16(x->remote_port));
+				rte_tel_data_add_dict_string(e, "proto", proto_name(x->proto));
+				rte_tel_data_add_dict_u64(e, "refused", x->count);
+			}
+			add_entry(d, shown++, e);
+		}
+	}
+	return 0;
+}
+
+static int
+handle_refused_destinations(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	return handle_refusals(cmd, params, d, false);
+}
+
+static int
+handle_refused_hosts(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	return handle_refusals(cmd, params, d, true);
+}
+
 int
 eph_telemetry_init(const struct eph_dp *dp, const struct eph_arp *arp)
 {
@@ -415,6 +487,10 @@ eph_telemetry_init(const struct eph_dp *dp, const struct eph_arp *arp)
 		  "Ports in use and refusals per pool address. No parameters" },
 		{ "/ephemera/destinations", handle_destinations,
 		  "Busiest destinations by ports in use, per worker. No parameters" },
+		{ "/ephemera/refused_destinations", handle_refused_destinations,
+		  "Destinations refused most for want of a port, per worker. No parameters" },
+		{ "/ephemera/refused_hosts", handle_refused_hosts,
+		  "Inside hosts refused most, by reason, per worker. No parameters" },
 	};
 
 	tel_dp = dp;

@@ -178,6 +178,86 @@ pool_addr_index(const struct eph_nat_pool *p, uint32_t addr)
 	return 0;
 }
 
+/* ---- refusals (who is refused most) ---------------------------------- */
+
+/* Space-Saving: the matching slot, else the smallest one, taken over. */
+static struct eph_nat_refused_dest *
+refused_dest_slot(struct eph_nat_refusals *r, const struct eph_dest_key *d)
+{
+	struct eph_nat_refused_dest *min = &r->dest[0];
+
+	for (unsigned int i = 0; i < EPH_NAT_REFUSAL_SLOTS; i++) {
+		struct eph_nat_refused_dest *e = &r->dest[i];
+
+		if (e->count != 0 && e->out_addr == d->out_addr &&
+		    e->remote_addr == d->remote_addr && e->remote_port == d->remote_port &&
+		    e->proto == d->proto)
+			return e;
+		if (e->count < min->count)
+			min = e;
+	}
+	min->out_addr = d->out_addr;
+	min->remote_addr = d->remote_addr;
+	min->remote_port = d->remote_port;
+	min->proto = d->proto;
+	return min;
+}
+
+static struct eph_nat_refused_host *
+refused_host_slot(struct eph_nat_refusals *r, uint32_t addr)
+{
+	struct eph_nat_refused_host *min = &r->host[0];
+
+	for (unsigned int i = 0; i < EPH_NAT_REFUSAL_SLOTS; i++) {
+		struct eph_nat_refused_host *e = &r->host[i];
+
+		if (e->total != 0 && e->addr == addr)
+			return e;
+		if (e->total < min->total)
+			min = e;
+	}
+	if (min->total == 0 || min->addr != addr) {
+		/* Inherited counts are the over-estimate bound; keep them as "unknown reason". */
+		memset(min->count, 0, sizeof(min->count));
+		min->addr = addr;
+	}
+	return min;
+}
+
+/* A session refused for host f->in_addr (and, when no port was free, destination d). */
+static __rte_noinline void
+record_refusal(struct eph_nat_worker *nw, unsigned int pool, uint32_t in_addr,
+	       const struct eph_dest_key *d, enum eph_nat_refusal_reason why)
+{
+	struct eph_nat_refusals *r = &nw->refusals;
+	struct eph_nat_refused_host *h;
+
+	rte_seqcount_write_begin(&r->seq);
+	if (d != NULL) {
+		struct eph_nat_refused_dest *e = refused_dest_slot(r, d);
+
+		e->pool = (uint8_t)pool;
+		e->count++;
+	}
+	h = refused_host_slot(r, in_addr);
+	h->pool = (uint8_t)pool;
+	h->count[why]++;
+	h->total++;
+	rte_seqcount_write_end(&r->seq);
+}
+
+void
+eph_nat_refusals_read(const struct eph_nat_worker *nw, struct eph_nat_refusals *out)
+{
+	uint32_t sn;
+
+	do {
+		sn = rte_seqcount_read_begin(&nw->refusals.seq);
+		memcpy(out->dest, nw->refusals.dest, sizeof(out->dest));
+		memcpy(out->host, nw->refusals.host, sizeof(out->host));
+	} while (rte_seqcount_read_retry(&nw->refusals.seq, sn));
+}
+
 /* ---- session creation (cold) ----------------------------------------- */
 
 struct flow {
@@ -211,6 +291,13 @@ mapping_find(struct eph_nat_worker *nw, const struct flow *f)
 	return eph_session_lookup(nw->mappings, &k);
 }
 
+/* RFC 4787 REQ-2: the same inside host always starts at the same address. */
+static inline uint32_t
+paired_index(const struct eph_worker *w, const struct eph_nat_pool *p, const struct flow *f)
+{
+	return rte_jhash_1word(f->in_addr, w->dp->nat.secret ^ 0x5bd1e995) % p->n_addrs;
+}
+
 /*
  * Take an outside address and port for flow f from pool p: with an
  * endpoint-independent mapping the mapped pair, else the host's paired
@@ -240,8 +327,7 @@ take_port(struct eph_worker *w, unsigned int pool, const struct flow *f, uint32_
 		*new_mapping = true;
 	}
 
-	/* RFC 4787 REQ-2: the same inside host always starts at the same address. */
-	first = rte_jhash_1word(f->in_addr, w->dp->nat.secret ^ 0x5bd1e995) % p->n_addrs;
+	first = paired_index(w, p, f);
 	tries = p->pooling == EPH_POOLING_PAIRED ? 1 : p->n_addrs;
 	for (uint32_t t = 0; t < tries; t++) {
 		uint32_t ai = first + t < p->n_addrs ? first + t : first + t - p->n_addrs;
@@ -328,14 +414,19 @@ session_create(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, unsig
 		return -1;
 	}
 	if (p->max_per_host != 0 && h->sessions >= p->max_per_host) {
-		h->refused++;
+		record_refusal(nw, pool, f->in_addr, NULL, EPH_REFUSED_HOST_LIMIT);
 		drop(w, m, EPH_DROP_nat_host_limit);
 		return -1;
 	}
 
 	rc = take_port(w, pool, f, &out_addr, &out_port, &new_mapping);
 	if (rc != 0) {
-		h->refused++;
+		struct eph_dest_key d;
+
+		/* The destination as tried on the host's first (paired) address. */
+		dest_key(&d, p, p->addrs[paired_index(w, p, f)], f);
+		record_refusal(nw, pool, f->in_addr, rc == -ENOSPC ? &d : NULL,
+			       rc == -ENOSPC ? EPH_REFUSED_NO_PORT : EPH_REFUSED_TABLE_FULL);
 		if (h->sessions == 0)
 			rte_hash_del_key(nw->hosts, &h->addr); /* keep no state for a refused host */
 		if (rc == -ENOSPC) {
@@ -366,6 +457,7 @@ session_create(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, unsig
 			give_port_back(w, pool, f, out_addr, out_port, true);
 			if (h->sessions == 0)
 				rte_hash_del_key(nw->hosts, &h->addr);
+			record_refusal(nw, pool, f->in_addr, NULL, EPH_REFUSED_TABLE_FULL);
 			drop(w, m, EPH_DROP_nat_table_full);
 			return -1;
 		}
@@ -402,6 +494,7 @@ session_create(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, unsig
 		release_session_port(w, &tmp, true);
 		if (h->sessions == 0)
 			rte_hash_del_key(nw->hosts, &h->addr);
+		record_refusal(nw, pool, f->in_addr, NULL, EPH_REFUSED_TABLE_FULL);
 		drop(w, m, EPH_DROP_nat_table_full);
 		return -1;
 	}

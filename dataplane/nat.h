@@ -69,7 +69,6 @@ struct eph_nat {
 struct eph_nat_host {
 	uint32_t addr;             /* network order */
 	uint32_t sessions;         /* live sessions (per-host limit) */
-	uint64_t refused;          /* sessions refused (limit or no port) while it had others */
 };
 
 /* Per worker counters: written by that worker only, read by telemetry. */
@@ -118,6 +117,44 @@ struct eph_nat_top {
 	struct eph_nat_top_entry e[EPH_NAT_TOP_N];
 };
 
+/*
+ * Who is refused most: the destinations and inside hosts with the most
+ * refused sessions, kept in fixed tables by the Space-Saving algorithm (a
+ * newcomer replaces the smallest entry and inherits its count + 1, so the
+ * heavy hitters are exact and the rest over-counted by at most the smallest
+ * count). Written on the refusal path only.
+ */
+#define EPH_NAT_REFUSAL_SLOTS 32
+
+enum eph_nat_refusal_reason {
+	EPH_REFUSED_NO_PORT,    /* destination exhausted on every allowed address */
+	EPH_REFUSED_HOST_LIMIT, /* max-sessions-per-host */
+	EPH_REFUSED_TABLE_FULL, /* session, mapping or allocator table full */
+	EPH_REFUSED_REASONS
+};
+
+struct eph_nat_refused_dest {
+	uint32_t out_addr;    /* network order; the paired (first tried) address */
+	uint32_t remote_addr; /* network order; 0 for endpoint-independent */
+	uint16_t remote_port; /* network order */
+	uint8_t proto;
+	uint8_t pool;
+	uint64_t count;
+};
+
+struct eph_nat_refused_host {
+	uint32_t addr;        /* network order */
+	uint8_t pool;
+	uint64_t count[EPH_REFUSED_REASONS];
+	uint64_t total;
+};
+
+struct eph_nat_refusals {
+	rte_seqcount_t seq;   /* dp: writer; telemetry: reader retries on change */
+	struct eph_nat_refused_dest dest[EPH_NAT_REFUSAL_SLOTS];
+	struct eph_nat_refused_host host[EPH_NAT_REFUSAL_SLOTS];
+};
+
 struct eph_nat_worker {
 	struct eph_session_table *sessions;
 	struct eph_session_table *mappings; /* endpoint-independent mappings */
@@ -131,7 +168,11 @@ struct eph_nat_worker {
 	uint64_t ctr[EPH_NAT_CTR_MAX];
 	uint32_t top_next;                  /* tick of the next top-N refresh */
 	struct eph_nat_top top;             /* dp: rw own; telemetry: ro (seqcount) */
+	struct eph_nat_refusals refusals;   /* dp: rw own; telemetry: ro (seqcount) */
 };
+
+/* Copy w's refusal tables consistently (telemetry thread). */
+void eph_nat_refusals_read(const struct eph_nat_worker *nw, struct eph_nat_refusals *out);
 
 /* Copy w's top-N destinations consistently (telemetry thread). */
 unsigned int eph_nat_top_read(const struct eph_nat_worker *nw,

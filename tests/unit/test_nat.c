@@ -387,6 +387,23 @@ test_exhaustion_per_destination(void **state)
 	assert_int_equal(t_sent(OUT, out, 4), 0);
 	assert_int_equal(t_drops(EPH_DROP_nat_exhausted), refused + 1);
 	assert_int_equal(w->nat.exhausted[0][0], 1);
+	/* Counted for the destination and for the host. */
+	{
+		struct eph_nat_refusals r;
+		uint64_t dest = 0, host = 0;
+
+		eph_nat_refusals_read(&w->nat, &r);
+		for (unsigned int i = 0; i < EPH_NAT_REFUSAL_SLOTS; i++) {
+			if (r.dest[i].count != 0 && r.dest[i].out_addr == rte_cpu_to_be_32(POOL_A) &&
+			    r.dest[i].remote_addr == rte_cpu_to_be_32(T_SERVER) &&
+			    r.dest[i].remote_port == RTE_BE16(9) && r.dest[i].proto == IPPROTO_UDP)
+				dest += r.dest[i].count;
+			if (r.host[i].addr == rte_cpu_to_be_32(T_HOST))
+				host += r.host[i].count[EPH_REFUSED_NO_PORT];
+		}
+		assert_int_equal(dest, 1);
+		assert_int_equal(host, 1);
+	}
 
 	/* Another destination port: its own 16 ports. */
 	input(IN, l4_packet(IN, &t_host_mac, T_HOST, T_SERVER, IPPROTO_UDP, 10016, 10, 0));
@@ -422,6 +439,16 @@ test_host_limit(void **state)
 	assert_int_equal(t_sent(OUT, out, 4), 2);
 	rte_pktmbuf_free_bulk(out, 2);
 	assert_int_equal(t_drops(EPH_DROP_nat_host_limit), 1);
+	{
+		struct eph_nat_refusals r;
+		uint64_t limited = 0;
+
+		eph_nat_refusals_read(&w->nat, &r);
+		for (unsigned int i = 0; i < EPH_NAT_REFUSAL_SLOTS; i++)
+			if (r.host[i].addr == rte_cpu_to_be_32(T_HOST))
+				limited += r.host[i].count[EPH_REFUSED_HOST_LIMIT];
+		assert_int_equal(limited, 1);
+	}
 	/* Another host is not affected. */
 	input(IN, l4_packet(IN, &t_host_mac, T_IPV4(192, 0, 2, 12), T_SERVER, IPPROTO_UDP, 12000,
 			    9, 0));
