@@ -40,6 +40,18 @@ eph_stats_total(const struct eph_dp *dp, struct eph_counters *total)
 		total->drop[i] += dp->control_stats.drop[i];
 }
 
+void
+eph_stats_pool_addr(const struct eph_dp *dp, unsigned int pool, unsigned int a,
+		    uint64_t *in_use, uint64_t *exhausted)
+{
+	*in_use = 0;
+	*exhausted = 0;
+	for (unsigned int i = 0; i < dp->n_workers; i++) {
+		*in_use += dp->workers[i]->nat.ports_in_use[pool][a];
+		*exhausted += dp->workers[i]->nat.exhausted[pool][a];
+	}
+}
+
 const char *
 eph_ip_str(uint32_t ip_be, char *buf, size_t len)
 {
@@ -106,10 +118,9 @@ eph_stats_print(FILE *f, const struct eph_dp *dp, const struct eph_arp *arp)
 			const struct eph_nat_pool *pool = &dp->nat.pools[p];
 
 			for (unsigned int a = 0; a < pool->n_addrs; a++) {
-				uint64_t in_use = 0;
+				uint64_t in_use, exhausted;
 
-				for (unsigned int i = 0; i < dp->n_workers; i++)
-					in_use += dp->workers[i]->nat.ports_in_use[p][a];
+				eph_stats_pool_addr(dp, p, a, &in_use, &exhausted);
 				if (in_use != 0)
 					fprintf(f, "nat: pool %s address %s: %" PRIu64 " ports in use\n",
 						pool->name, eph_ip_str(pool->addrs[a], ip, sizeof(ip)),

@@ -14,6 +14,10 @@ void eph_stats_total(const struct eph_dp *dp, struct eph_counters *total);
 /* Ports, workers, ARP and every non-zero drop reason, as aligned tables. */
 void eph_stats_print(FILE *f, const struct eph_dp *dp, const struct eph_arp *arp);
 
+/* Ports in use and allocations refused on pool address a, summed over workers. */
+void eph_stats_pool_addr(const struct eph_dp *dp, unsigned int pool, unsigned int a,
+			 uint64_t *in_use, uint64_t *exhausted);
+
 /* "192.0.2.1" from a network-order address. */
 const char *eph_ip_str(uint32_t ip_be, char *buf, size_t len);
 

@@ -318,14 +318,11 @@ handle_pools(const char *cmd, const char *params, struct rte_tel_data *d)
 		     a++) {
 			struct rte_tel_data *ad = rte_tel_data_alloc();
 			char ip[INET_ADDRSTRLEN];
-			uint64_t in_use = 0, exhausted = 0;
+			uint64_t in_use, exhausted;
 
 			if (ad == NULL)
 				return -ENOMEM;
-			for (unsigned int w = 0; w < tel_dp->n_workers; w++) {
-				in_use += tel_dp->workers[w]->nat.ports_in_use[p][a];
-				exhausted += tel_dp->workers[w]->nat.exhausted[p][a];
-			}
+			eph_stats_pool_addr(tel_dp, p, a, &in_use, &exhausted);
 			rte_tel_data_start_dict(ad);
 			rte_tel_data_add_dict_string(ad, "pool", pool->name);
 			rte_tel_data_add_dict_string(ad, "address",
