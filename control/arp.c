@@ -138,7 +138,7 @@ static bool
 owns_pool_address(const struct eph_dp *dp, const struct eph_port *p, uint32_t ip)
 {
 	return p->role == EPH_ROLE_OUTSIDE && on_subnet(p, ip) &&
-	       eph_route_lookup(&dp->routes, rte_be_to_cpu_32(ip))->type == EPH_NH_POOL;
+	       eph_route_lookup(dp->cfg->routes, rte_be_to_cpu_32(ip))->type == EPH_NH_POOL;
 }
 
 static void

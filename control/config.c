@@ -29,6 +29,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <grp.h>
+
 #include <cyaml/cyaml.h>
 
 #include "config.h"
@@ -62,6 +64,12 @@
 #define DEF_SESSIONS     262144
 #define DEF_DESTINATIONS 65536
 #define DEF_HANDOFF_RING 4096
+#define DEF_WARN_OCCUPANCY 80
+#define DEF_PORT_BLOCK_SIZE 256
+#define DEF_MAX_BLOCKS_PER_HOST 4
+#define DEF_NAT_LOG_RING 16384
+#define DEF_METRICS_ADDR 0x7f000001 /* 127.0.0.1 */
+#define DEF_METRICS_PORT 9469
 
 /* ------------------------------------------------------------------------ */
 /* Raw YAML mapping: what libcyaml fills in. NULL pointer = key absent. */
@@ -111,7 +119,9 @@ struct raw_dataplane {
 
 struct raw_control {
 	char *socket;
+	char *group;
 	bool *telemetry;
+	char *metrics_http;
 };
 
 struct raw_pool {
@@ -131,6 +141,12 @@ struct raw_pool {
 	bool *exhaustion_icmp;
 	int64_t *max_sessions_per_host;
 	int64_t *quarantine_s;
+	char **reserve;
+	unsigned reserve_count;
+	int64_t *warn_occupancy;
+	enum eph_nat_log_mode *log;
+	int64_t *port_block_size;
+	int64_t *max_blocks_per_host;
 };
 
 struct raw_timeouts {
@@ -146,6 +162,12 @@ struct raw_nat {
 	int64_t *handoff_ring;
 };
 
+struct raw_nat_log {
+	char *file;
+	bool *syslog;
+	int64_t *ring;
+};
+
 struct raw_conf {
 	struct raw_eal *eal;
 	struct raw_port *ports;
@@ -159,6 +181,7 @@ struct raw_conf {
 	unsigned pools_count;
 	struct raw_timeouts *timeouts;
 	struct raw_nat *nat;
+	struct raw_nat_log *nat_log;
 };
 
 /*
@@ -238,7 +261,10 @@ static const cyaml_schema_field_t dataplane_fields[] = {
 
 static const cyaml_schema_field_t control_fields[] = {
 	CYAML_FIELD_STRING_PTR("socket", OPT, struct raw_control, socket, 0, CYAML_UNLIMITED),
+	CYAML_FIELD_STRING_PTR("group", OPT, struct raw_control, group, 0, CYAML_UNLIMITED),
 	CYAML_FIELD_BOOL_PTR("telemetry", OPT, struct raw_control, telemetry),
+	CYAML_FIELD_STRING_PTR("metrics-http", OPT, struct raw_control, metrics_http, 0,
+			       CYAML_UNLIMITED),
 	CYAML_FIELD_END,
 };
 
@@ -255,6 +281,12 @@ static const cyaml_strval_t filtering_strings[] = {
 static const cyaml_strval_t pooling_strings[] = {
 	{"paired", EPH_POOLING_PAIRED},
 	{"arbitrary", EPH_POOLING_ARBITRARY},
+};
+
+static const cyaml_strval_t log_mode_strings[] = {
+	{"off", EPH_NAT_LOG_OFF},
+	{"sessions", EPH_NAT_LOG_SESSIONS},
+	{"port-blocks", EPH_NAT_LOG_PORT_BLOCKS},
 };
 
 /* Port lists are strings: "8080" and "5000-5010" are both scalars to YAML. */
@@ -278,6 +310,13 @@ static const cyaml_schema_field_t pool_fields[] = {
 	CYAML_FIELD_BOOL_PTR("exhaustion-icmp", OPT, struct raw_pool, exhaustion_icmp),
 	CYAML_FIELD_INT_PTR("max-sessions-per-host", OPT, struct raw_pool, max_sessions_per_host),
 	CYAML_FIELD_INT_PTR("quarantine-s", OPT, struct raw_pool, quarantine_s),
+	CYAML_FIELD_SEQUENCE("reserve", OPT_NULL, struct raw_pool, reserve, &string_ptr_schema, 0,
+			     EPH_MAX_POOL_ADDRS),
+	CYAML_FIELD_INT_PTR("warn-occupancy", OPT, struct raw_pool, warn_occupancy),
+	CYAML_FIELD_ENUM_PTR("log", OPT | CYAML_FLAG_STRICT, struct raw_pool, log, log_mode_strings,
+			     CYAML_ARRAY_LEN(log_mode_strings)),
+	CYAML_FIELD_INT_PTR("port-block-size", OPT, struct raw_pool, port_block_size),
+	CYAML_FIELD_INT_PTR("max-blocks-per-host", OPT, struct raw_pool, max_blocks_per_host),
 	CYAML_FIELD_END,
 };
 
@@ -301,6 +340,13 @@ static const cyaml_schema_field_t nat_fields[] = {
 	CYAML_FIELD_END,
 };
 
+static const cyaml_schema_field_t nat_log_fields[] = {
+	CYAML_FIELD_STRING_PTR("file", OPT, struct raw_nat_log, file, 0, CYAML_UNLIMITED),
+	CYAML_FIELD_BOOL_PTR("syslog", OPT, struct raw_nat_log, syslog),
+	CYAML_FIELD_INT_PTR("ring", OPT, struct raw_nat_log, ring),
+	CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t top_fields[] = {
 	CYAML_FIELD_MAPPING_PTR("eal", OPT_NULL, struct raw_conf, eal, eal_fields),
 	CYAML_FIELD_SEQUENCE("ports", OPT_NULL, struct raw_conf, ports, &port_schema, 0,
@@ -315,6 +361,7 @@ static const cyaml_schema_field_t top_fields[] = {
 			     EPH_MAX_POOLS),
 	CYAML_FIELD_MAPPING_PTR("timeouts", OPT_NULL, struct raw_conf, timeouts, timeouts_fields),
 	CYAML_FIELD_MAPPING_PTR("nat", OPT_NULL, struct raw_conf, nat, nat_fields),
+	CYAML_FIELD_MAPPING_PTR("nat-log", OPT_NULL, struct raw_conf, nat_log, nat_log_fields),
 	CYAML_FIELD_END,
 };
 
@@ -349,6 +396,9 @@ static const struct int_rule int_rules[] = {
 	{ "dataplane.icmp-rate",   0,        1000000,  false },
 	{ "pools[].max-sessions-per-host", 0, 16777216, false },
 	{ "pools[].quarantine-s",  0,        3600,     false },
+	{ "pools[].warn-occupancy", 1,       100,      false },
+	{ "pools[].port-block-size", 8,      32768,    false },
+	{ "pools[].max-blocks-per-host", 1,  1024,     false },
 	{ "timeouts.udp",          1,        86400,    false },
 	{ "timeouts.tcp-established", 1,     604800,   false },
 	{ "timeouts.tcp-transitory", 1,      86400,    false },
@@ -356,6 +406,7 @@ static const struct int_rule int_rules[] = {
 	{ "nat.sessions-per-worker", 1024,   67108864, false },
 	{ "nat.destinations-per-worker", 1024, 16777216, false },
 	{ "nat.handoff-ring",      256,      65536,    true },
+	{ "nat-log.ring",          256,      1048576,  true },
 };
 /* clang-format on */
 
@@ -885,7 +936,7 @@ cy_report(struct vctx *v, const struct cy_log *cl, cyaml_err_t cerr)
 	if (strncmp(msg, "Unexpected key:", 15) == 0) {
 		const cyaml_schema_value_t *s = schema_at(path);
 		const char *hint = NULL;
-		char keys[256] = "";
+		char keys[512] = "";
 
 		if (s != NULL && s->type == CYAML_MAPPING) {
 			list_keys(keys, sizeof(keys), s->mapping.fields);
@@ -1784,7 +1835,16 @@ validate_routes(struct vctx *v, const struct raw_conf *r, struct eph_conf *conf,
 /* ------------------------------------------------------------------------ */
 /* NAT pools, timeouts and table sizes */
 
-/* What one entry of pools[].addresses stands for. */
+/* The two address lists of a pool. */
+enum addr_list {
+	LIST_ADDRESSES,
+	LIST_RESERVE,
+	N_LISTS,
+};
+
+static const char *const list_key[N_LISTS] = {"addresses", "reserve"};
+
+/* What one entry of pools[].addresses or pools[].reserve stands for. */
 struct addr_span {
 	uint32_t first;
 	uint64_t count;
@@ -1792,23 +1852,34 @@ struct addr_span {
 	bool reported; /* one diagnostic per entry, however many addresses clash */
 };
 
+/* One address list of a pool as written. */
+struct addr_entries {
+	bool ok;                 /* the good entries expand within EPH_MAX_POOL_ADDRS */
+	uint64_t n_expanded;     /* addresses the good entries expand to, repeats included */
+	struct addr_span *spans; /* one per raw entry */
+};
+
 /* Per-pool facts the cross checks need even when the pool itself is bad. */
 struct pool_state {
 	bool name_ok;
-	bool addrs_ok;           /* the good entries expand within EPH_MAX_POOL_ADDRS */
-	uint64_t n_expanded;     /* addresses the good entries expand to, repeats included */
-	struct addr_span *spans; /* one per raw address entry */
-	uint16_t *inside_entry;  /* raw index of each stored inside prefix */
-	bool *inside_reported;   /* per raw inside entry */
+	bool ports_ok;          /* port_lo and port_hi are the pool's (given or default) */
+	struct addr_entries list[N_LISTS];
+	uint16_t *inside_entry; /* raw index of each stored inside prefix */
+	bool *inside_reported;  /* per raw inside entry */
 };
 
-/* One address of a pool, with the entry it came from. */
+/*
+ * One address of a pool, with the entry it came from (the loader) or its
+ * index in the pool's array (eph_conf_check).
+ */
 struct pool_item {
 	uint32_t addr;
 	uint16_t pool;
+	uint16_t list; /* enum addr_list */
 	uint16_t entry;
 };
 
+/* Equal addresses end up next to each other, a pool's regular ones first. */
 static int
 pool_item_cmp(const void *a, const void *b)
 {
@@ -1818,6 +1889,8 @@ pool_item_cmp(const void *a, const void *b)
 		return x->addr < y->addr ? -1 : 1;
 	if (x->pool != y->pool)
 		return x->pool < y->pool ? -1 : 1;
+	if (x->list != y->list)
+		return x->list < y->list ? -1 : 1;
 	return x->entry < y->entry ? -1 : x->entry > y->entry;
 }
 
@@ -1827,6 +1900,7 @@ struct inside_item {
 	uint8_t len;
 	uint16_t pool;
 	uint16_t entry; /* raw index in pools[pool].inside */
+	bool *reported; /* one diagnostic per prefix */
 };
 
 static int
@@ -1861,6 +1935,200 @@ pool_name(const struct eph_conf *conf, const struct pool_state *ps, unsigned i)
 {
 	return ps[i].name_ok ? conf->pools[i].name : "?";
 }
+
+/* ------------------------------------------------------------------------ */
+/*
+ * Cross-field rules of pools. The loader names raw entries and positions,
+ * eph_conf_check names pools; both go through these, which say in one
+ * sentence what is wrong, or return false.
+ */
+
+#define MSG_EXCLUDED_OUTSIDE "excluded port %u is outside the pool's ports %u-%u"
+#define MSG_EXCLUDED_ALL     "every port of %u-%u is excluded, leaving none to allocate"
+
+/* A pool address that port p uses itself, or that only inside hosts can reach. */
+static bool
+pool_addr_port_clash(const struct eph_conf_port *p, uint32_t addr, char *msg, size_t size)
+{
+	const char *name = p->name[0] != '\0' ? p->name : "?";
+	uint32_t m = prefix_mask(p->prefix_len);
+	char a[16], b[16];
+
+	ip_str(a, sizeof(a), addr);
+	ip_str(b, sizeof(b), p->addr & m);
+	if (addr == p->addr)
+		snprintf(msg, size,
+			 "%s is the address of port '%s' itself, expected addresses the gateway "
+			 "does not use",
+			 a, name);
+	else if (p->prefix_len <= 30 && (addr == (p->addr & m) || addr == ((p->addr & m) | ~m)))
+		snprintf(msg, size, "%s is the %s address of the subnet %s/%u of port '%s'", a,
+			 addr == (p->addr & m) ? "network" : "broadcast", b, p->prefix_len, name);
+	else if (p->role == EPH_ROLE_INSIDE && in_subnet(p, addr))
+		snprintf(msg, size,
+			 "%s is on the subnet %s/%u of inside port '%s', expected addresses reached "
+			 "through an outside port",
+			 a, b, p->prefix_len, name);
+	else
+		return false;
+	return true;
+}
+
+/* A pool's port range: no port 0, lo <= hi, one side of 1024 (RFC 4787 REQ-3a). */
+static bool
+pool_range_problem(unsigned lo, unsigned hi, char *msg, size_t size)
+{
+	if (lo == 0 || hi == 0)
+		snprintf(msg, size,
+			 "port 0 cannot be used, expected ports from 1 to 65535, found %u-%u", lo,
+			 hi);
+	else if (lo > hi)
+		snprintf(msg, size, "range start %u is above its end %u, expected lo-hi with lo <= hi",
+			 lo, hi);
+	else if (lo < 1024 && hi >= 1024)
+		snprintf(msg, size,
+			 "%u-%u mixes well-known ports (1-1023) with ports 1024-65535, which RFC "
+			 "4787 REQ-3a keeps apart; expected a range within one of them",
+			 lo, hi);
+	else
+		return false;
+	return true;
+}
+
+/* A host is given whole blocks, so one block must fit in the range. */
+static bool
+block_size_problem(const struct eph_conf_pool *p, bool by_default, char *msg, size_t size)
+{
+	unsigned n = p->port_hi >= p->port_lo ? (unsigned)p->port_hi - p->port_lo + 1 : 0;
+
+	if (p->port_block_size <= n)
+		return false;
+	snprintf(msg, size,
+		 "expected at most %u, the number of ports in the pool's range (ports: %u-%u), "
+		 "found %u%s",
+		 n, p->port_lo, p->port_hi, p->port_block_size, by_default ? " (the default)" : "");
+	return true;
+}
+
+/* Logged events need somewhere to go. */
+static bool
+log_dest_problem(const struct eph_conf *conf, const struct eph_conf_pool *p, char *msg,
+		 size_t size)
+{
+	if (p->log == EPH_NAT_LOG_OFF || conf->nat_log.file[0] != '\0' || conf->nat_log.syslog)
+		return false;
+	snprintf(msg, size,
+		 "%s needs a destination, expected nat-log.file or nat-log.syslog: true",
+		 eph_nat_log_mode_name(p->log));
+	return true;
+}
+
+/* clash(ctx, it, first) for every item whose address an earlier item has. Items sorted. */
+static void
+addr_clashes(const struct pool_item *items, size_t n,
+	     void (*clash)(void *ctx, const struct pool_item *it, const struct pool_item *first),
+	     void *ctx)
+{
+	size_t k, j;
+
+	for (k = 0; k < n; k = j)
+		for (j = k + 1; j < n && items[j].addr == items[k].addr; j++)
+			clash(ctx, &items[j], &items[k]);
+}
+
+/*
+ * Inside prefixes of different pools that overlap (a host would have two
+ * pools): overlap(ctx, blame, other) at most once per prefix, blaming the
+ * later one. all is sorted by inside_item_cmp. 0 or -ENOMEM.
+ */
+static int
+inside_overlaps(const struct inside_item *all, size_t n,
+		void (*overlap)(void *ctx, const struct inside_item *blame,
+				const struct inside_item *other),
+		void *ctx)
+{
+	const struct inside_item **stack;
+	size_t depth = 0, k, j;
+
+	if (n == 0)
+		return 0;
+	stack = malloc(n * sizeof(*stack));
+	if (stack == NULL)
+		return -ENOMEM;
+	/* Prefixes nest or are disjoint: the stack holds those containing the current one. */
+	for (k = 0; k < n; k++) {
+		const struct inside_item *cur = &all[k];
+
+		while (depth > 0 &&
+		       prefix_last(stack[depth - 1]->addr, stack[depth - 1]->len) < cur->addr)
+			depth--;
+		for (j = depth; j-- > 0;) {
+			const struct inside_item *o = stack[j], *blame, *other;
+
+			if (o->pool == cur->pool)
+				continue;
+			blame = inside_later(cur, o) ? cur : o;
+			other = blame == cur ? o : cur;
+			if (*blame->reported)
+				continue;
+			*blame->reported = true;
+			overlap(ctx, blame, other);
+			break;
+		}
+		stack[depth++] = cur;
+	}
+	free(stack);
+	return 0;
+}
+
+/* Index of the first item with an address >= addr. */
+static size_t
+pool_item_lower(const struct pool_item *items, size_t n, uint32_t addr)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (items[mid].addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * Pool addresses inside an inside prefix (they would be translated hosts):
+ * contains(ctx, in, it) for the addresses of each prefix not yet reported
+ * until it returns true. items sorted by pool_item_cmp.
+ */
+static void
+inside_contains(const struct inside_item *all, size_t n, const struct pool_item *items,
+		size_t n_items,
+		bool (*contains)(void *ctx, const struct inside_item *in, const struct pool_item *it),
+		void *ctx)
+{
+	size_t k, x;
+
+	for (k = 0; k < n; k++) {
+		const struct inside_item *cur = &all[k];
+		uint32_t last = prefix_last(cur->addr, cur->len);
+
+		if (*cur->reported)
+			continue;
+		for (x = pool_item_lower(items, n_items, cur->addr);
+		     x < n_items && items[x].addr <= last; x++) {
+			if (contains(ctx, cur, &items[x])) {
+				*cur->reported = true;
+				break;
+			}
+		}
+	}
+}
+
+/* ------------------------------------------------------------------------ */
+/* Pools as written */
 
 /* 1 to 9 decimal digits. */
 static bool
@@ -1914,7 +2182,7 @@ static bool
 check_port_range(struct vctx *v, const char *path, const char *s, const char *what,
 		 enum prange_status st, unsigned lo, unsigned hi)
 {
-	char q[QLEN];
+	char q[QLEN], msg[256];
 
 	switch (st) {
 	case PR_OK:
@@ -1931,9 +2199,8 @@ check_port_range(struct vctx *v, const char *path, const char *s, const char *wh
 			 quote(q, sizeof(q), s));
 		break;
 	case PR_REVERSED:
-		conf_err(v, path,
-			 "range start %u is above its end %u, expected lo-hi with lo <= hi", lo,
-			 hi);
+		pool_range_problem(lo, hi, msg, sizeof(msg));
+		conf_err(v, path, "%s", msg);
 		break;
 	}
 	return false;
@@ -1946,7 +2213,7 @@ check_port_range(struct vctx *v, const char *path, const char *s, const char *wh
 	"an address like 198.51.100.1, a prefix like 198.51.100.8/30 or a range like "             \
 	"198.51.100.20-198.51.100.22"
 
-/* One entry of pools[].addresses: sets span->first and span->count. */
+/* One entry of pools[].addresses or pools[].reserve: sets span->first and span->count. */
 static void
 validate_pool_addr(struct vctx *v, const char *path, const char *s, struct addr_span *span)
 {
@@ -2014,11 +2281,44 @@ validate_pool_addr(struct vctx *v, const char *path, const char *s, struct addr_
 	span->ok = true;
 }
 
+/* The entries of one address list; ok stays false when there are none. */
 static void
-validate_pool_ports(struct vctx *v, unsigned i, const struct raw_pool *r, struct eph_conf_pool *p)
+validate_pool_list(struct vctx *v, unsigned i, enum addr_list list, char *const *entries,
+		   unsigned count, struct addr_entries *ae)
+{
+	char path[64];
+	unsigned k;
+
+	if (count == 0 || entries == NULL)
+		return;
+	ae->spans = calloc(count, sizeof(*ae->spans));
+	if (ae->spans == NULL) {
+		v->oom = true;
+		v->n_errors++;
+		return;
+	}
+	ae->ok = true;
+	for (k = 0; k < count; k++) {
+		snprintf(path, sizeof(path), "pools[%u].%s[%u]", i, list_key[list], k);
+		validate_pool_addr(v, path, entries[k] != NULL ? entries[k] : "", &ae->spans[k]);
+		if (ae->spans[k].ok)
+			ae->n_expanded += ae->spans[k].count;
+	}
+	if (ae->n_expanded > EPH_MAX_POOL_ADDRS) {
+		snprintf(path, sizeof(path), "pools[%u].%s", i, list_key[list]);
+		conf_err(v, path,
+			 "the entries expand to %" PRIu64 " addresses, at most %d allowed in a pool",
+			 ae->n_expanded, EPH_MAX_POOL_ADDRS);
+		ae->ok = false;
+	}
+}
+
+static void
+validate_pool_ports(struct vctx *v, unsigned i, const struct raw_pool *r, struct eph_conf_pool *p,
+		    struct pool_state *ps)
 {
 	uint8_t excl[65536 / 8]; /* a bit per port */
-	char path[64], q[QLEN];
+	char path[64], q[QLEN], msg[256];
 	enum prange_status st;
 	unsigned lo = 0, hi = 0, k, x, n;
 	bool ports_ok = true;
@@ -2038,12 +2338,8 @@ validate_pool_ports(struct vctx *v, unsigned i, const struct raw_pool *r, struct
 		}
 		ports_ok =
 			check_port_range(v, XPATH("ports"), r->ports, POOL_PORTS_WHAT, st, lo, hi);
-		if (ports_ok && lo < 1024 && hi >= 1024) {
-			conf_err(v, XPATH("ports"),
-				 "%u-%u mixes well-known ports (1-1023) with ports 1024-65535, "
-				 "which RFC 4787 REQ-3a keeps apart; expected a range within one "
-				 "of them",
-				 lo, hi);
+		if (ports_ok && pool_range_problem(lo, hi, msg, sizeof(msg))) {
+			conf_err(v, XPATH("ports"), "%s", msg);
 			ports_ok = false;
 		}
 		if (ports_ok) {
@@ -2051,6 +2347,7 @@ validate_pool_ports(struct vctx *v, unsigned i, const struct raw_pool *r, struct
 			p->port_hi = (uint16_t)hi;
 		}
 	}
+	ps->ports_ok = ports_ok;
 
 	if (r->exclude_ports_count == 0 || r->exclude_ports == NULL)
 		return;
@@ -2067,9 +2364,7 @@ validate_pool_ports(struct vctx *v, unsigned i, const struct raw_pool *r, struct
 			continue;
 		if (lo < p->port_lo || hi > p->port_hi) {
 			if (lo == hi)
-				conf_err(v, path,
-					 "excluded port %u is outside the pool's ports %u-%u", lo,
-					 p->port_lo, p->port_hi);
+				conf_err(v, path, MSG_EXCLUDED_OUTSIDE, lo, p->port_lo, p->port_hi);
 			else
 				conf_err(v, path,
 					 "excluded range %s is not within the pool's ports %u-%u",
@@ -2086,9 +2381,7 @@ validate_pool_ports(struct vctx *v, unsigned i, const struct raw_pool *r, struct
 	if (n == 0)
 		return;
 	if (n == (unsigned)p->port_hi - p->port_lo + 1) {
-		conf_err(v, XPATH("exclude-ports"),
-			 "every port of %u-%u is excluded, leaving none to allocate", p->port_lo,
-			 p->port_hi);
+		conf_err(v, XPATH("exclude-ports"), MSG_EXCLUDED_ALL, p->port_lo, p->port_hi);
 		return;
 	}
 	p->excluded = malloc(n * sizeof(*p->excluded));
@@ -2156,18 +2449,43 @@ validate_pool_inside(struct vctx *v, unsigned i, const struct raw_pool *r, struc
 	}
 }
 
+/* NAT logging keys: what to log, and the sizes of port blocks. */
+static void
+validate_pool_log(struct vctx *v, unsigned i, const struct raw_pool *r, struct eph_conf_pool *p,
+		  const struct pool_state *ps)
+{
+	bool blocks = p->log == EPH_NAT_LOG_PORT_BLOCKS;
+	char path[64], msg[256];
+	bool size_ok;
+
+#define LPATH(key) (snprintf(path, sizeof(path), "pools[%u].%s", i, key), path)
+	size_ok = conf_uint(v, LPATH("port-block-size"), r->port_block_size, &p->port_block_size);
+	if (size_ok && ps->ports_ok && (blocks || r->port_block_size != NULL) &&
+	    block_size_problem(p, r->port_block_size == NULL, msg, sizeof(msg))) {
+		conf_err(v, LPATH("port-block-size"), "%s", msg);
+	} else if (size_ok && r->port_block_size != NULL && !blocks) {
+		conf_warn(v, LPATH("port-block-size"),
+			  "has no effect without log: port-blocks (log is %s%s)",
+			  eph_nat_log_mode_name(p->log), r->log == NULL ? " by default" : "");
+	}
+	if (conf_uint(v, LPATH("max-blocks-per-host"), r->max_blocks_per_host,
+		      &p->max_blocks_per_host) &&
+	    r->max_blocks_per_host != NULL && !blocks)
+		conf_warn(v, path, "has no effect without log: port-blocks (log is %s%s)",
+			  eph_nat_log_mode_name(p->log), r->log == NULL ? " by default" : "");
+#undef LPATH
+}
+
 static void
 validate_pool(struct vctx *v, unsigned i, const struct raw_pool *r, struct eph_conf_pool *p,
 	      struct pool_state *ps)
 {
 	const struct eph_pos_entry *e;
 	char path[64], q[QLEN];
-	unsigned k;
+	struct addr_entries *ad = &ps->list[LIST_ADDRESSES], *rs = &ps->list[LIST_RESERVE];
 
 #define PLPATH(key) (snprintf(path, sizeof(path), "pools[%u].%s", i, key), path)
-	p->port_lo = DEF_POOL_PORT_LO;
-	p->port_hi = DEF_POOL_PORT_HI;
-	p->quarantine_s = DEF_QUARANTINE_S;
+	eph_conf_pool_defaults(p);
 
 	if (r->name == NULL) {
 		conf_err(v, PLPATH("name"), "required key is missing");
@@ -2192,32 +2510,19 @@ validate_pool(struct vctx *v, unsigned i, const struct raw_pool *r, struct eph_c
 			conf_err(v, path, "expected a non-empty sequence of addresses, found %s",
 				 e->kind == EPH_NODE_SEQUENCE ? "an empty sequence"
 							      : "an empty value");
-	} else {
-		ps->spans = calloc(r->addresses_count, sizeof(*ps->spans));
-		if (ps->spans == NULL) {
-			v->oom = true;
-			v->n_errors++;
-		} else {
-			ps->addrs_ok = true;
-			for (k = 0; k < r->addresses_count; k++) {
-				snprintf(path, sizeof(path), "pools[%u].addresses[%u]", i, k);
-				validate_pool_addr(v, path,
-						   r->addresses[k] != NULL ? r->addresses[k] : "",
-						   &ps->spans[k]);
-				if (ps->spans[k].ok)
-					ps->n_expanded += ps->spans[k].count;
-			}
-			if (ps->n_expanded > EPH_MAX_POOL_ADDRS) {
-				conf_err(v, PLPATH("addresses"),
-					 "the entries expand to %" PRIu64 " addresses, at most %d "
-					 "allowed in a pool",
-					 ps->n_expanded, EPH_MAX_POOL_ADDRS);
-				ps->addrs_ok = false;
-			}
-		}
+	}
+	validate_pool_list(v, i, LIST_ADDRESSES, r->addresses, r->addresses_count, ad);
+	validate_pool_list(v, i, LIST_RESERVE, r->reserve, r->reserve_count, rs);
+	/* The data plane holds a pool's regular and spill addresses in one table. */
+	if (ad->ok && rs->ok && ad->n_expanded + rs->n_expanded > EPH_MAX_POOL_ADDRS) {
+		conf_err(v, PLPATH("reserve"),
+			 "addresses and reserve expand to %" PRIu64 " addresses together, at most "
+			 "%d allowed in a pool",
+			 ad->n_expanded + rs->n_expanded, EPH_MAX_POOL_ADDRS);
+		rs->ok = false;
 	}
 
-	validate_pool_ports(v, i, r, p);
+	validate_pool_ports(v, i, r, p, ps);
 	validate_pool_inside(v, i, r, p, ps);
 
 	if (r->mapping != NULL)
@@ -2244,97 +2549,110 @@ validate_pool(struct vctx *v, unsigned i, const struct raw_pool *r, struct eph_c
 			"%u s is below the %u s recommended by RFC 6888 REQ-8; a freed port may go "
 			"to a new host while the old peer still sends to it",
 			p->quarantine_s, DEF_QUARANTINE_S);
+	conf_uint(v, PLPATH("warn-occupancy"), r->warn_occupancy, &p->warn_occupancy);
+	if (r->log != NULL)
+		p->log = *r->log;
+	validate_pool_log(v, i, r, p, ps);
 #undef PLPATH
 }
 
-/* Addresses shared between pools or entries, or taken by a port. */
+/* For the clash callbacks of the loader. */
+struct load_pools {
+	struct vctx *v;
+	const struct eph_conf *conf;
+	struct pool_state *ps;
+};
+
+static struct addr_span *
+item_span(struct pool_state *ps, const struct pool_item *it)
+{
+	return &ps[it->pool].list[it->list].spans[it->entry];
+}
+
+static void
+load_addr_clash(void *ctx, const struct pool_item *it, const struct pool_item *first)
+{
+	struct load_pools *lp = ctx;
+	struct addr_span *sp = item_span(lp->ps, it);
+	char path[64], a[16];
+
+	if (sp->reported)
+		return;
+	sp->reported = true;
+	snprintf(path, sizeof(path), "pools[%u].%s[%u]", it->pool, list_key[it->list], it->entry);
+	ip_str(a, sizeof(a), it->addr);
+	if (it->pool == first->pool && it->list == first->list)
+		conf_err(lp->v, path, "%s is listed twice, already given by %s[%u]", a,
+			 list_key[first->list], first->entry);
+	else if (it->pool == first->pool)
+		conf_err(lp->v, path,
+			 "%s is already one of the pool's addresses (addresses[%u]); a reserve "
+			 "address must not be a regular one",
+			 a, first->entry);
+	else
+		conf_err(lp->v, path,
+			 "%s is already in pool '%s' (pools[%u].%s[%u]); an address can belong to "
+			 "one pool only",
+			 a, pool_name(lp->conf, lp->ps, first->pool), first->pool,
+			 list_key[first->list], first->entry);
+}
+
+/* Addresses shared between pools, lists or entries, or taken by a port. */
 static void
 check_pool_addrs(struct vctx *v, struct eph_conf *conf, struct pool_state *ps,
-		 const struct port_state *st, struct pool_item *items, size_t n)
+		 const struct port_state *st, const struct pool_item *items, size_t n)
 {
-	char path[64], a[16], b[16];
-	size_t k, j;
+	struct load_pools lp = {v, conf, ps};
+	char path[64], msg[256];
 	unsigned i;
+	size_t k;
 
-	for (k = 0; k < n; k = j) {
-		const struct pool_item *f = &items[k];
-
-		for (j = k + 1; j < n && items[j].addr == f->addr; j++) {
-			const struct pool_item *it = &items[j];
-			struct addr_span *sp = &ps[it->pool].spans[it->entry];
-
-			if (sp->reported)
-				continue;
-			sp->reported = true;
-			snprintf(path, sizeof(path), "pools[%u].addresses[%u]", it->pool,
-				 it->entry);
-			if (it->pool == f->pool)
-				conf_err(v, path,
-					 "%s is listed twice, already given by addresses[%u]",
-					 ip_str(a, sizeof(a), it->addr), f->entry);
-			else
-				conf_err(v, path,
-					 "%s is already in pool '%s' (pools[%u].addresses[%u]); an "
-					 "address can belong to one pool only",
-					 ip_str(a, sizeof(a), it->addr),
-					 pool_name(conf, ps, f->pool), f->pool, f->entry);
-		}
-	}
-
+	addr_clashes(items, n, load_addr_clash, &lp);
 	for (k = 0; k < n; k++) {
 		const struct pool_item *it = &items[k];
-		struct addr_span *sp = &ps[it->pool].spans[it->entry];
+		struct addr_span *sp = item_span(ps, it);
 
 		for (i = 0; i < conf->n_ports && !sp->reported; i++) {
-			const struct eph_conf_port *p = &conf->ports[i];
-			uint32_t m = prefix_mask(p->prefix_len);
-
-			if (!st[i].addr_ok)
+			if (!st[i].addr_ok ||
+			    !pool_addr_port_clash(&conf->ports[i], it->addr, msg, sizeof(msg)))
 				continue;
-			snprintf(path, sizeof(path), "pools[%u].addresses[%u]", it->pool,
-				 it->entry);
-			ip_str(a, sizeof(a), it->addr);
-			ip_str(b, sizeof(b), p->addr & m);
-			if (it->addr == p->addr) {
-				conf_err(
-					v, path,
-					"%s is the address of port '%s' itself, expected addresses "
-					"the gateway does not use",
-					a, p->name[0] ? p->name : "?");
-				sp->reported = true;
-			} else if (p->prefix_len <= 30 && (it->addr == (p->addr & m) ||
-							   it->addr == ((p->addr & m) | ~m))) {
-				conf_err(v, path,
-					 "%s is the %s address of the subnet %s/%u of port '%s'", a,
-					 it->addr == (p->addr & m) ? "network" : "broadcast", b,
-					 p->prefix_len, p->name[0] ? p->name : "?");
-				sp->reported = true;
-			} else if (p->role == EPH_ROLE_INSIDE && in_subnet(p, it->addr)) {
-				conf_err(v, path,
-					 "%s is on the subnet %s/%u of inside port '%s', expected "
-					 "addresses reached through an outside port",
-					 a, b, p->prefix_len, p->name[0] ? p->name : "?");
-				sp->reported = true;
-			}
+			snprintf(path, sizeof(path), "pools[%u].%s[%u]", it->pool,
+				 list_key[it->list], it->entry);
+			conf_err(v, path, "%s", msg);
+			sp->reported = true;
 		}
 	}
 }
 
-/* Index of the first item with an address >= addr. */
-static size_t
-pool_item_lower(const struct pool_item *items, size_t n, uint32_t addr)
+static void
+load_inside_overlap(void *ctx, const struct inside_item *blame, const struct inside_item *other)
 {
-	size_t lo = 0, hi = n;
+	struct load_pools *lp = ctx;
+	char path[64], a[16], b[16];
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
+	snprintf(path, sizeof(path), "pools[%u].inside[%u]", blame->pool, blame->entry);
+	conf_err(lp->v, path,
+		 "%s/%u overlaps inside prefix %s/%u of pool '%s'; a host would have two pools",
+		 ip_str(a, sizeof(a), blame->addr), blame->len, ip_str(b, sizeof(b), other->addr),
+		 other->len, pool_name(lp->conf, lp->ps, other->pool));
+}
 
-		if (items[mid].addr < addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+/* An address already refused for its own sake is not blamed twice. */
+static bool
+load_inside_contains(void *ctx, const struct inside_item *in, const struct pool_item *it)
+{
+	struct load_pools *lp = ctx;
+	char path[64], a[16], b[16];
+
+	if (item_span(lp->ps, it)->reported)
+		return false;
+	snprintf(path, sizeof(path), "pools[%u].inside[%u]", in->pool, in->entry);
+	conf_err(lp->v, path,
+		 "%s/%u contains %s, an address of pool '%s'; pool addresses cannot be inside "
+		 "hosts",
+		 ip_str(a, sizeof(a), in->addr), in->len, ip_str(b, sizeof(b), it->addr),
+		 pool_name(lp->conf, lp->ps, it->pool));
+	return true;
 }
 
 struct span32 {
@@ -2362,10 +2680,11 @@ check_pool_inside(struct vctx *v, const struct raw_conf *r, struct eph_conf *con
 		  struct pool_state *ps, const struct port_state *st, const struct pool_item *items,
 		  size_t n_items)
 {
-	struct inside_item *all = NULL, **stack = NULL;
+	struct load_pools lp = {v, conf, ps};
+	struct inside_item *all = NULL;
 	struct span32 *reach = NULL;
-	size_t n = 0, depth = 0, n_reach = 0, k, j;
-	char path[64], a[16], b[16], c[16];
+	size_t n = 0, n_reach = 0, k, j;
+	char path[64], c[16];
 	bool ports_ok = true;
 	unsigned i;
 
@@ -2374,71 +2693,29 @@ check_pool_inside(struct vctx *v, const struct raw_conf *r, struct eph_conf *con
 	if (n == 0)
 		return;
 	all = malloc(n * sizeof(*all));
-	stack = malloc(n * sizeof(*stack));
 	reach = malloc((conf->n_ports + conf->n_routes + 1) * sizeof(*reach));
-	if (all == NULL || stack == NULL || reach == NULL) {
+	if (all == NULL || reach == NULL) {
 		v->oom = true;
 		v->n_errors++;
 		goto out;
 	}
 	n = 0;
-	for (i = 0; i < conf->n_pools; i++)
-		for (k = 0; k < conf->pools[i].n_inside; k++)
+	for (i = 0; i < conf->n_pools; i++) {
+		for (k = 0; k < conf->pools[i].n_inside; k++) {
+			uint16_t entry = ps[i].inside_entry[k];
+
 			all[n++] = (struct inside_item){conf->pools[i].inside[k].addr,
 							conf->pools[i].inside[k].len, (uint16_t)i,
-							ps[i].inside_entry[k]};
-	qsort(all, n, sizeof(*all), inside_item_cmp);
-
-	/* Prefixes nest or are disjoint: the stack holds those containing the current one. */
-	for (k = 0; k < n; k++) {
-		struct inside_item *cur = &all[k];
-
-		while (depth > 0 &&
-		       prefix_last(stack[depth - 1]->addr, stack[depth - 1]->len) < cur->addr)
-			depth--;
-		for (j = depth; j-- > 0;) {
-			struct inside_item *o = stack[j], *blame, *other;
-
-			if (o->pool == cur->pool)
-				continue;
-			blame = inside_later(cur, o) ? cur : o;
-			other = blame == cur ? o : cur;
-			if (ps[blame->pool].inside_reported[blame->entry])
-				continue;
-			ps[blame->pool].inside_reported[blame->entry] = true;
-			snprintf(path, sizeof(path), "pools[%u].inside[%u]", blame->pool,
-				 blame->entry);
-			conf_err(v, path,
-				 "%s/%u overlaps inside prefix %s/%u of pool '%s'; "
-				 "a host would have two pools",
-				 ip_str(a, sizeof(a), blame->addr), blame->len,
-				 ip_str(b, sizeof(b), other->addr), other->len,
-				 pool_name(conf, ps, other->pool));
-			break;
+							entry, &ps[i].inside_reported[entry]};
 		}
-		stack[depth++] = cur;
 	}
-
-	for (k = 0; k < n; k++) {
-		const struct inside_item *cur = &all[k];
-		uint32_t last = prefix_last(cur->addr, cur->len);
-		size_t x = pool_item_lower(items, n_items, cur->addr);
-
-		/* An address already refused for its own sake is not blamed twice. */
-		while (x < n_items && items[x].addr <= last &&
-		       ps[items[x].pool].spans[items[x].entry].reported)
-			x++;
-		if (x == n_items || items[x].addr > last ||
-		    ps[cur->pool].inside_reported[cur->entry])
-			continue;
-		ps[cur->pool].inside_reported[cur->entry] = true;
-		snprintf(path, sizeof(path), "pools[%u].inside[%u]", cur->pool, cur->entry);
-		conf_err(v, path,
-			 "%s/%u contains %s, an address of pool '%s'; pool addresses cannot be "
-			 "inside hosts",
-			 ip_str(a, sizeof(a), cur->addr), cur->len,
-			 ip_str(b, sizeof(b), items[x].addr), pool_name(conf, ps, items[x].pool));
+	qsort(all, n, sizeof(*all), inside_item_cmp);
+	if (inside_overlaps(all, n, load_inside_overlap, &lp) < 0) {
+		v->oom = true;
+		v->n_errors++;
+		goto out;
 	}
+	inside_contains(all, n, items, n_items, load_inside_contains, &lp);
 
 	/* The warning needs every port and route, or it would guess. */
 	for (i = 0; i < conf->n_ports; i++)
@@ -2485,8 +2762,7 @@ check_pool_inside(struct vctx *v, const struct raw_conf *r, struct eph_conf *con
 			else
 				hi = mid;
 		}
-		if ((lo > 0 && reach[lo - 1].hi >= cur->addr) ||
-		    ps[cur->pool].inside_reported[cur->entry])
+		if ((lo > 0 && reach[lo - 1].hi >= cur->addr) || *cur->reported)
 			continue;
 		snprintf(path, sizeof(path), "pools[%u].inside[%u]", cur->pool, cur->entry);
 		conf_warn(v, path,
@@ -2496,27 +2772,76 @@ check_pool_inside(struct vctx *v, const struct raw_conf *r, struct eph_conf *con
 	}
 out:
 	free(all);
-	free(stack);
 	free(reach);
+}
+
+/* Expanded addresses of both lists into each pool's sorted arrays; false on ENOMEM. */
+static bool
+store_pool_addrs(struct eph_conf *conf, const struct raw_conf *r, const struct pool_state *ps,
+		 struct pool_item *items, size_t *n_items)
+{
+	size_t n = 0, k;
+	unsigned i, e, l;
+	uint32_t c;
+
+	for (i = 0; i < conf->n_pools; i++) {
+		struct eph_conf_pool *p = &conf->pools[i];
+
+		for (l = 0; l < N_LISTS; l++) {
+			const struct addr_entries *ae = &ps[i].list[l];
+			uint32_t **arr = l == LIST_ADDRESSES ? &p->addrs : &p->reserve;
+			unsigned count = l == LIST_ADDRESSES ? r->pools[i].addresses_count
+							     : r->pools[i].reserve_count;
+
+			if (!ae->ok || ae->n_expanded == 0)
+				continue;
+			*arr = malloc((size_t)ae->n_expanded * sizeof(uint32_t));
+			if (*arr == NULL)
+				return false;
+			for (e = 0; e < count; e++)
+				for (c = 0; ae->spans[e].ok && c < ae->spans[e].count; c++)
+					items[n++] = (struct pool_item){ae->spans[e].first + c,
+									(uint16_t)i, (uint16_t)l,
+									(uint16_t)e};
+		}
+	}
+	if (n > 1)
+		qsort(items, n, sizeof(*items), pool_item_cmp);
+	for (k = 0; k < n; k++) {
+		struct eph_conf_pool *p = &conf->pools[items[k].pool];
+		uint32_t *arr = items[k].list == LIST_ADDRESSES ? p->addrs : p->reserve;
+		unsigned *na = items[k].list == LIST_ADDRESSES ? &p->n_addrs : &p->n_reserve;
+
+		if (*na == 0 || arr[*na - 1] != items[k].addr)
+			arr[(*na)++] = items[k].addr;
+	}
+	*n_items = n;
+	return true;
 }
 
 static void
 validate_pools(struct vctx *v, const struct raw_conf *r, struct eph_conf *conf,
-	       const struct port_state *st)
+	       const struct port_state *st, bool nat_log_reported)
 {
 	struct pool_state ps[EPH_MAX_POOLS];
 	struct pool_item *items = NULL;
-	size_t n_items = 0, k;
-	char path[64];
-	unsigned i, j, e;
-	uint32_t c;
+	size_t n_items = 0;
+	char path[64], msg[256];
+	unsigned i, j, l;
 
 	if (r->pools_count == 0 || r->pools == NULL)
 		return;
 	memset(ps, 0, sizeof(ps));
 	conf->n_pools = r->pools_count;
-	for (i = 0; i < conf->n_pools; i++)
+	for (i = 0; i < conf->n_pools; i++) {
 		validate_pool(v, i, &r->pools[i], &conf->pools[i], &ps[i]);
+		/* A bad nat-log.file is reported once, there. */
+		if (!nat_log_reported &&
+		    log_dest_problem(conf, &conf->pools[i], msg, sizeof(msg))) {
+			snprintf(path, sizeof(path), "pools[%u].log", i);
+			conf_err(v, path, "%s", msg);
+		}
+	}
 
 	for (i = 1; i < conf->n_pools; i++) {
 		for (j = 0; j < i; j++) {
@@ -2536,38 +2861,16 @@ validate_pools(struct vctx *v, const struct raw_conf *r, struct eph_conf *conf,
 	 * pool with a bad entry still takes part, so one run reports all.
 	 */
 	for (i = 0; i < conf->n_pools; i++)
-		if (ps[i].addrs_ok)
-			n_items += (size_t)ps[i].n_expanded;
+		for (l = 0; l < N_LISTS; l++)
+			if (ps[i].list[l].ok)
+				n_items += (size_t)ps[i].list[l].n_expanded;
 	if (n_items > 0) {
 		items = malloc(n_items * sizeof(*items));
-		if (items == NULL) {
+		if (items == NULL || !store_pool_addrs(conf, r, ps, items, &n_items)) {
 			v->oom = true;
 			v->n_errors++;
 			goto out;
 		}
-	}
-	n_items = 0;
-	for (i = 0; i < conf->n_pools; i++) {
-		if (!ps[i].addrs_ok || ps[i].n_expanded == 0)
-			continue;
-		conf->pools[i].addrs = malloc((size_t)ps[i].n_expanded * sizeof(uint32_t));
-		if (conf->pools[i].addrs == NULL) {
-			v->oom = true;
-			v->n_errors++;
-			goto out;
-		}
-		for (e = 0; e < r->pools[i].addresses_count; e++)
-			for (c = 0; ps[i].spans[e].ok && c < ps[i].spans[e].count; c++)
-				items[n_items++] = (struct pool_item){ps[i].spans[e].first + c,
-								      (uint16_t)i, (uint16_t)e};
-	}
-	if (n_items > 1)
-		qsort(items, n_items, sizeof(*items), pool_item_cmp);
-	for (k = 0; k < n_items; k++) {
-		struct eph_conf_pool *p = &conf->pools[items[k].pool];
-
-		if (p->n_addrs == 0 || p->addrs[p->n_addrs - 1] != items[k].addr)
-			p->addrs[p->n_addrs++] = items[k].addr;
 	}
 
 	check_pool_addrs(v, conf, ps, st, items, n_items);
@@ -2575,7 +2878,8 @@ validate_pools(struct vctx *v, const struct raw_conf *r, struct eph_conf *conf,
 out:
 	free(items);
 	for (i = 0; i < EPH_MAX_POOLS; i++) {
-		free(ps[i].spans);
+		for (l = 0; l < N_LISTS; l++)
+			free(ps[i].list[l].spans);
 		free(ps[i].inside_entry);
 		free(ps[i].inside_reported);
 	}
@@ -2620,12 +2924,110 @@ validate_nat(struct vctx *v, const struct raw_conf *r, struct eph_conf *conf)
 	}
 }
 
+/* Returns false when nat-log.file was given but refused (and reported). */
+static bool
+validate_nat_log(struct vctx *v, const struct raw_nat_log *r, struct eph_conf_nat_log *nl)
+{
+	char q[QLEN];
+	bool file_ok = true;
+
+	if (r == NULL)
+		return true;
+	if (r->file != NULL) {
+		size_t len = strlen(r->file);
+
+		file_ok = false;
+		if (r->file[0] != '/')
+			conf_err(v, "nat-log.file", "expected an absolute path, found %s",
+				 quote(q, sizeof(q), r->file));
+		else if (len >= sizeof(nl->file))
+			conf_err(v, "nat-log.file",
+				 "expected a path of at most %zu characters, found %zu",
+				 sizeof(nl->file) - 1, len);
+		else if (r->file[len - 1] == '/')
+			conf_err(v, "nat-log.file", "expected a file, found the directory %s",
+				 quote(q, sizeof(q), r->file));
+		else
+			file_ok = true;
+		if (file_ok)
+			snprintf(nl->file, sizeof(nl->file), "%s", r->file);
+	}
+	conf_bool(v, "nat-log.syslog", r->syslog, &nl->syslog);
+	conf_uint(v, "nat-log.ring", r->ring, &nl->ring);
+	return file_ok;
+}
+
+/* The socket's group: it must exist now, or the socket could not be handed to it. */
+static void
+validate_group(struct vctx *v, const char *s, struct eph_conf_control *c)
+{
+	char q[QLEN];
+
+	if (strlen(s) >= sizeof(c->group)) {
+		conf_err(v, "control.group",
+			 "expected a group name of at most %zu characters, found %s",
+			 sizeof(c->group) - 1, quote(q, sizeof(q), s));
+		return;
+	}
+	if (s[0] != '\0' && getgrnam(s) == NULL) {
+		conf_err(v, "control.group",
+			 "expected the name of an existing group, found %s (no such group on this "
+			 "host)",
+			 quote(q, sizeof(q), s));
+		return;
+	}
+	snprintf(c->group, sizeof(c->group), "%s", s);
+}
+
+/* "ADDR:PORT" or "PORT"; ADDR is 127.0.0.1 when left out. */
+static void
+validate_metrics_http(struct vctx *v, const char *s, struct eph_conf_control *c)
+{
+	const char *colon = strrchr(s, ':'), *port_s = colon != NULL ? colon + 1 : s;
+	uint32_t addr = DEF_METRICS_ADDR;
+	char q[QLEN], a[16], part[QLEN], why[2 * QLEN];
+	unsigned port = 0;
+
+	why[0] = '\0';
+	if (colon != NULL && !parse_ipv4(s, (size_t)(colon - s), &addr)) {
+		snprintf(part, sizeof(part), "%.*s", (int)(colon - s), s);
+		snprintf(why, sizeof(why), "%s is not an IPv4 address",
+			 quote(q, sizeof(q), part));
+	} else if (!parse_port_num(port_s, strlen(port_s), &port) || port < 1 || port > 65535) {
+		snprintf(why, sizeof(why), "%s is not a port from 1 to 65535",
+			 quote(q, sizeof(q), port_s));
+	}
+	if (why[0] != '\0') {
+		conf_err(v, "control.metrics-http",
+			 "expected \"ADDR:PORT\" or \"PORT\" like 127.0.0.1:9469 or 9469, found %s "
+			 "(%s)",
+			 quote(q, sizeof(q), s), why);
+		return;
+	}
+	/* 0.0.0.0 is every address of the host: allowed, like any address it has. */
+	if (addr != 0 && (addr >> 24) != 127 && addr_problem(addr) != NULL) {
+		conf_err(v, "control.metrics-http", "%s %s, expected an address of this host",
+			 ip_str(a, sizeof(a), addr), addr_problem(addr));
+		return;
+	}
+	if ((addr >> 24) != 127)
+		conf_warn(v, "control.metrics-http",
+			  "%s %s: the metrics are exposed beyond this host, to anyone who can "
+			  "reach it",
+			  ip_str(a, sizeof(a), addr),
+			  addr == 0 ? "is every address of this host" : "is not a loopback address");
+	c->metrics_http = true;
+	c->metrics_addr = addr;
+	c->metrics_port = (uint16_t)port;
+}
+
 static void
 validate(struct vctx *v, const struct raw_conf *r, struct eph_conf *conf)
 {
 	static const struct raw_conf empty;
 	struct port_state st[EPH_MAX_PORTS];
 	char q[QLEN];
+	bool nat_log_ok;
 
 	if (r == NULL)
 		r = &empty;
@@ -2634,7 +3036,8 @@ validate(struct vctx *v, const struct raw_conf *r, struct eph_conf *conf)
 	validate_eal(v, r->eal, &conf->eal);
 	validate_ports(v, r, conf, st);
 	validate_routes(v, r, conf, st);
-	validate_pools(v, r, conf, st);
+	nat_log_ok = validate_nat_log(v, r->nat_log, &conf->nat_log);
+	validate_pools(v, r, conf, st, !nat_log_ok);
 	validate_nat(v, r, conf);
 
 	if (r->arp != NULL) {
@@ -2676,7 +3079,11 @@ validate(struct vctx *v, const struct raw_conf *r, struct eph_conf *conf)
 				snprintf(conf->control.socket, sizeof(conf->control.socket), "%s",
 					 s);
 		}
+		if (r->control->group != NULL)
+			validate_group(v, r->control->group, &conf->control);
 		conf_bool(v, "control.telemetry", r->control->telemetry, &conf->control.telemetry);
+		if (r->control->metrics_http != NULL)
+			validate_metrics_http(v, r->control->metrics_http, &conf->control);
 	}
 }
 
@@ -2729,8 +3136,23 @@ read_file(const char *path, unsigned char **buf, size_t *len)
 }
 
 void
+eph_conf_pool_defaults(struct eph_conf_pool *pool)
+{
+	memset(pool, 0, sizeof(*pool));
+	pool->port_lo = DEF_POOL_PORT_LO;
+	pool->port_hi = DEF_POOL_PORT_HI;
+	pool->quarantine_s = DEF_QUARANTINE_S;
+	pool->warn_occupancy = DEF_WARN_OCCUPANCY;
+	pool->log = EPH_NAT_LOG_OFF;
+	pool->port_block_size = DEF_PORT_BLOCK_SIZE;
+	pool->max_blocks_per_host = DEF_MAX_BLOCKS_PER_HOST;
+}
+
+void
 eph_conf_defaults(struct eph_conf *conf)
 {
+	unsigned i;
+
 	memset(conf, 0, sizeof(*conf));
 	snprintf(conf->eal.lcores, sizeof(conf->eal.lcores), "%s", DEF_LCORES);
 	conf->eal.main_lcore = DEF_MAIN_LCORE;
@@ -2749,6 +3171,11 @@ eph_conf_defaults(struct eph_conf *conf)
 	conf->dataplane.icmp_rate = DEF_ICMP_RATE;
 	snprintf(conf->control.socket, sizeof(conf->control.socket), "%s", DEF_SOCKET);
 	conf->control.telemetry = true;
+	conf->control.metrics_http = false;
+	conf->control.metrics_addr = DEF_METRICS_ADDR;
+	conf->control.metrics_port = DEF_METRICS_PORT;
+	for (i = 0; i < EPH_MAX_POOLS; i++)
+		eph_conf_pool_defaults(&conf->pools[i]);
 	conf->timeouts.udp = DEF_UDP_S;
 	conf->timeouts.tcp_established = DEF_TCP_EST_S;
 	conf->timeouts.tcp_transitory = DEF_TCP_TRANS_S;
@@ -2756,6 +3183,7 @@ eph_conf_defaults(struct eph_conf *conf)
 	conf->nat.sessions_per_worker = DEF_SESSIONS;
 	conf->nat.destinations_per_worker = DEF_DESTINATIONS;
 	conf->nat.handoff_ring = DEF_HANDOFF_RING;
+	conf->nat_log.ring = DEF_NAT_LOG_RING;
 }
 
 void
@@ -2779,10 +3207,12 @@ eph_conf_free(struct eph_conf *conf)
 		free(p->addrs);
 		free(p->excluded);
 		free(p->inside);
+		free(p->reserve);
 		p->addrs = NULL;
 		p->excluded = NULL;
 		p->inside = NULL;
-		p->n_addrs = p->n_excluded = p->n_inside = 0;
+		p->reserve = NULL;
+		p->n_addrs = p->n_excluded = p->n_inside = p->n_reserve = 0;
 	}
 	conf->n_pools = 0;
 }
@@ -2902,6 +3332,20 @@ eph_nat_pooling_name(enum eph_nat_pooling p)
 	return "unknown";
 }
 
+const char *
+eph_nat_log_mode_name(enum eph_nat_log_mode m)
+{
+	switch (m) {
+	case EPH_NAT_LOG_OFF:
+		return "off";
+	case EPH_NAT_LOG_SESSIONS:
+		return "sessions";
+	case EPH_NAT_LOG_PORT_BLOCKS:
+		return "port-blocks";
+	}
+	return "unknown";
+}
+
 int
 eph_conf_port_by_name(const struct eph_conf *conf, const char *name)
 {
@@ -2911,4 +3355,810 @@ eph_conf_port_by_name(const struct eph_conf *conf, const char *name)
 		if (strcmp(conf->ports[i].name, name) == 0)
 			return (int)i;
 	return -1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Copies */
+
+/* A copy of n elements of size bytes, NULL for none; *oom set when malloc fails. */
+static void *
+copy_array(const void *src, size_t n, size_t size, bool *oom)
+{
+	void *dst;
+
+	if (n == 0 || src == NULL)
+		return NULL;
+	dst = malloc(n * size);
+	if (dst == NULL) {
+		*oom = true;
+		return NULL;
+	}
+	memcpy(dst, src, n * size);
+	return dst;
+}
+
+int
+eph_conf_dup(struct eph_conf *dst, const struct eph_conf *src)
+{
+	bool oom = false;
+	unsigned i;
+
+	memcpy(dst, src, sizeof(*dst));
+	/* Nothing of src may be reachable from dst, whatever fails below. */
+	for (i = 0; i < EPH_MAX_EAL_ARGS; i++)
+		dst->eal.args[i] = NULL;
+	dst->routes = NULL;
+	for (i = 0; i < EPH_MAX_POOLS; i++) {
+		dst->pools[i].addrs = NULL;
+		dst->pools[i].excluded = NULL;
+		dst->pools[i].inside = NULL;
+		dst->pools[i].reserve = NULL;
+	}
+
+	for (i = 0; i < src->eal.n_args && i < EPH_MAX_EAL_ARGS && !oom; i++) {
+		if (src->eal.args[i] == NULL)
+			continue;
+		dst->eal.args[i] = strdup(src->eal.args[i]);
+		oom = dst->eal.args[i] == NULL;
+	}
+	dst->routes = copy_array(src->routes, src->n_routes, sizeof(*src->routes), &oom);
+	for (i = 0; i < EPH_MAX_POOLS && !oom; i++) {
+		const struct eph_conf_pool *s = &src->pools[i];
+		struct eph_conf_pool *d = &dst->pools[i];
+
+		d->addrs = copy_array(s->addrs, s->n_addrs, sizeof(*s->addrs), &oom);
+		d->excluded = copy_array(s->excluded, s->n_excluded, sizeof(*s->excluded), &oom);
+		d->inside = copy_array(s->inside, s->n_inside, sizeof(*s->inside), &oom);
+		d->reserve = copy_array(s->reserve, s->n_reserve, sizeof(*s->reserve), &oom);
+	}
+	if (oom) {
+		eph_conf_free(dst);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/*
+ * Checks of a configuration changed in memory. The rules are the loader's
+ * (the helpers above); only the naming differs: pools by name, since an
+ * address added at run time has no line in any file.
+ */
+
+struct check_ctx {
+	const struct eph_conf *conf;
+	FILE *err;
+	unsigned n_errors;
+};
+
+__attribute__((format(printf, 3, 4))) static void
+check_err(struct check_ctx *c, const char *path, const char *fmt, ...)
+{
+	va_list ap;
+
+	c->n_errors++;
+	if (c->err == NULL)
+		return;
+	fprintf(c->err, "error: %s: ", path);
+	va_start(ap, fmt);
+	vfprintf(c->err, fmt, ap);
+	va_end(ap);
+	fputc('\n', c->err);
+}
+
+static bool
+pool_name_ok(const struct eph_conf_pool *p)
+{
+	return p->name[0] != '\0' && strnlen(p->name, EPH_NAME_LEN) < EPH_NAME_LEN &&
+	       only_chars(p->name, NAME_CHARS);
+}
+
+/* "pools[NAME].key", or "pools[3].key" when the name itself is bad. */
+static const char *
+check_path(char *buf, size_t size, const struct eph_conf *conf, unsigned pool, const char *key)
+{
+	if (pool_name_ok(&conf->pools[pool]))
+		snprintf(buf, size, "pools[%s].%s", conf->pools[pool].name, key);
+	else
+		snprintf(buf, size, "pools[%u].%s", pool, key);
+	return buf;
+}
+
+static const char *
+check_pool_name(const struct eph_conf *conf, unsigned pool)
+{
+	return pool_name_ok(&conf->pools[pool]) ? conf->pools[pool].name : "?";
+}
+
+/* An integer against the loader's range for generic path rule ("pools[].quarantine-s"). */
+static void
+check_int(struct check_ctx *c, const char *path, const char *rule, int64_t x)
+{
+	const struct int_rule *r = int_rule(rule);
+	char what[128];
+
+	if (r == NULL || (x >= r->min && x <= r->max && (!r->pow2 || (x & (x - 1)) == 0)))
+		return;
+	describe(what, sizeof(what), rule);
+	check_err(c, path, "expected %s, found %" PRId64, what, x);
+}
+
+static void
+check_pool_list(struct check_ctx *c, unsigned i, enum addr_list list, const uint32_t *arr,
+		unsigned n)
+{
+	char path[96], a[16], b[16];
+	const char *why;
+	unsigned k;
+
+	check_path(path, sizeof(path), c->conf, i, list_key[list]);
+	for (k = 0; k < n; k++) {
+		why = addr_problem(arr[k]);
+		if (why != NULL)
+			check_err(c, path, "%s %s, expected a unicast address",
+				  ip_str(a, sizeof(a), arr[k]), why);
+	}
+	/* Equal neighbours are duplicates, reported with the clashes. */
+	for (k = 1; k < n; k++) {
+		if (arr[k] < arr[k - 1]) {
+			check_err(c, path, "%s comes after %s, expected ascending order",
+				  ip_str(a, sizeof(a), arr[k]), ip_str(b, sizeof(b), arr[k - 1]));
+			break;
+		}
+	}
+}
+
+/* The rules of one pool on its own. */
+static void
+check_pool(struct check_ctx *c, unsigned i)
+{
+	const struct eph_conf_pool *p = &c->conf->pools[i];
+	unsigned n_addrs = p->addrs != NULL ? p->n_addrs : 0;
+	unsigned n_reserve = p->reserve != NULL ? p->n_reserve : 0;
+	unsigned n_excluded = p->excluded != NULL ? p->n_excluded : 0;
+	unsigned n_inside = p->inside != NULL ? p->n_inside : 0;
+	char path[96], msg[256], a[16];
+	bool ports_ok;
+	unsigned k;
+
+	if (!pool_name_ok(p))
+		check_err(c, check_path(path, sizeof(path), c->conf, i, "name"),
+			  "expected a name of 1 to %d characters from a-z, 0-9, '_' and '-', "
+			  "found \"%.*s\"",
+			  EPH_NAME_LEN - 1, EPH_NAME_LEN, p->name);
+	check_path(path, sizeof(path), c->conf, i, "addresses");
+	if (n_addrs == 0)
+		check_err(c, path, "expected at least one address, found none");
+	if ((uint64_t)n_addrs + n_reserve > EPH_MAX_POOL_ADDRS)
+		check_err(c, path,
+			  "the pool holds %u addresses and %u reserve addresses, at most %d "
+			  "allowed together",
+			  n_addrs, n_reserve, EPH_MAX_POOL_ADDRS);
+	check_pool_list(c, i, LIST_ADDRESSES, p->addrs, n_addrs);
+	check_pool_list(c, i, LIST_RESERVE, p->reserve, n_reserve);
+
+	ports_ok = !pool_range_problem(p->port_lo, p->port_hi, msg, sizeof(msg));
+	if (!ports_ok)
+		check_err(c, check_path(path, sizeof(path), c->conf, i, "ports"), "%s", msg);
+	check_path(path, sizeof(path), c->conf, i, "exclude-ports");
+	for (k = 0; k < n_excluded && ports_ok; k++) {
+		if (p->excluded[k] < p->port_lo || p->excluded[k] > p->port_hi) {
+			check_err(c, path, MSG_EXCLUDED_OUTSIDE, p->excluded[k], p->port_lo,
+				  p->port_hi);
+			break;
+		}
+		if (k > 0 && p->excluded[k] <= p->excluded[k - 1]) {
+			check_err(c, path, "port %u comes after %u, expected ascending order",
+				  p->excluded[k], p->excluded[k - 1]);
+			break;
+		}
+	}
+	if (ports_ok && k == n_excluded && n_excluded == (unsigned)p->port_hi - p->port_lo + 1)
+		check_err(c, path, MSG_EXCLUDED_ALL, p->port_lo, p->port_hi);
+
+	check_path(path, sizeof(path), c->conf, i, "inside");
+	if (n_inside == 0)
+		check_err(c, path, "expected at least one inside prefix, found none");
+	for (k = 0; k < n_inside; k++) {
+		const struct eph_conf_prefix *pf = &p->inside[k];
+
+		if (pf->len > 32 || (pf->addr & ~prefix_mask(pf->len)) != 0)
+			check_err(c, path,
+				  "%s/%u is not a network address (host bits set or length above "
+				  "32)",
+				  ip_str(a, sizeof(a), pf->addr), pf->len);
+	}
+
+	if (p->filtering == EPH_FILTERING_ENDPOINT_INDEPENDENT &&
+	    p->mapping != EPH_MAPPING_ENDPOINT_INDEPENDENT)
+		check_err(c, check_path(path, sizeof(path), c->conf, i, "filtering"),
+			  "endpoint-independent filtering requires mapping: endpoint-independent "
+			  "(mapping is %s)",
+			  eph_nat_mapping_name(p->mapping));
+	check_int(c, check_path(path, sizeof(path), c->conf, i, "max-sessions-per-host"),
+		  "pools[].max-sessions-per-host", p->max_sessions_per_host);
+	check_int(c, check_path(path, sizeof(path), c->conf, i, "quarantine-s"),
+		  "pools[].quarantine-s", p->quarantine_s);
+	check_int(c, check_path(path, sizeof(path), c->conf, i, "warn-occupancy"),
+		  "pools[].warn-occupancy", p->warn_occupancy);
+	check_int(c, check_path(path, sizeof(path), c->conf, i, "port-block-size"),
+		  "pools[].port-block-size", p->port_block_size);
+	check_int(c, check_path(path, sizeof(path), c->conf, i, "max-blocks-per-host"),
+		  "pools[].max-blocks-per-host", p->max_blocks_per_host);
+	if (p->log == EPH_NAT_LOG_PORT_BLOCKS && ports_ok &&
+	    block_size_problem(p, false, msg, sizeof(msg)))
+		check_err(c, check_path(path, sizeof(path), c->conf, i, "port-block-size"), "%s",
+			  msg);
+	if (log_dest_problem(c->conf, p, msg, sizeof(msg)))
+		check_err(c, check_path(path, sizeof(path), c->conf, i, "log"), "%s", msg);
+}
+
+static void
+check_addr_clash(void *ctx, const struct pool_item *it, const struct pool_item *first)
+{
+	struct check_ctx *c = ctx;
+	char path[96], a[16];
+
+	check_path(path, sizeof(path), c->conf, it->pool, list_key[it->list]);
+	ip_str(a, sizeof(a), it->addr);
+	if (it->pool == first->pool && it->list == first->list)
+		check_err(c, path, "%s is listed twice", a);
+	else if (it->pool == first->pool)
+		check_err(c, path,
+			  "%s is also one of the pool's addresses; a reserve address must not be "
+			  "a regular one",
+			  a);
+	else
+		check_err(c, path, "%s is already in %spool %s", a,
+			  first->list == LIST_RESERVE ? "the reserve of " : "",
+			  check_pool_name(c->conf, first->pool));
+}
+
+static void
+check_inside_overlap(void *ctx, const struct inside_item *blame, const struct inside_item *other)
+{
+	struct check_ctx *c = ctx;
+	char path[96], a[16], b[16];
+
+	check_err(c, check_path(path, sizeof(path), c->conf, blame->pool, "inside"),
+		  "%s/%u overlaps inside prefix %s/%u of pool %s; a host would have two pools",
+		  ip_str(a, sizeof(a), blame->addr), blame->len, ip_str(b, sizeof(b), other->addr),
+		  other->len, check_pool_name(c->conf, other->pool));
+}
+
+static bool
+check_inside_contains(void *ctx, const struct inside_item *in, const struct pool_item *it)
+{
+	struct check_ctx *c = ctx;
+	char path[96], a[16], b[16];
+
+	check_err(c, check_path(path, sizeof(path), c->conf, in->pool, "inside"),
+		  "%s/%u contains %s, an address of pool %s; pool addresses cannot be inside "
+		  "hosts",
+		  ip_str(a, sizeof(a), in->addr), in->len, ip_str(b, sizeof(b), it->addr),
+		  check_pool_name(c->conf, it->pool));
+	return true;
+}
+
+/* Rules between pools, and between pools and ports. 0 or -ENOMEM. */
+static int
+check_pools_across(struct check_ctx *c, unsigned n_pools)
+{
+	const struct eph_conf *conf = c->conf;
+	struct pool_item *items = NULL;
+	struct inside_item *all = NULL;
+	bool *reported = NULL;
+	size_t n_items = 0, n_in = 0, k;
+	char path[96], msg[256];
+	unsigned i, j;
+	int rc = -ENOMEM;
+
+	for (i = 1; i < n_pools; i++) {
+		for (j = 0; j < i; j++) {
+			if (pool_name_ok(&conf->pools[i]) &&
+			    strcmp(conf->pools[i].name, conf->pools[j].name) == 0) {
+				check_err(c, check_path(path, sizeof(path), conf, i, "name"),
+					  "duplicate pool name '%s'", conf->pools[i].name);
+				break;
+			}
+		}
+	}
+
+	for (i = 0; i < n_pools; i++) {
+		const struct eph_conf_pool *p = &conf->pools[i];
+
+		n_items += (p->addrs != NULL ? p->n_addrs : 0) +
+			   (p->reserve != NULL ? p->n_reserve : 0);
+		n_in += p->inside != NULL ? p->n_inside : 0;
+	}
+	items = malloc((n_items + 1) * sizeof(*items));
+	all = malloc((n_in + 1) * sizeof(*all));
+	reported = calloc(n_in + 1, sizeof(*reported));
+	if (items == NULL || all == NULL || reported == NULL)
+		goto out;
+	n_items = n_in = 0;
+	for (i = 0; i < n_pools; i++) {
+		const struct eph_conf_pool *p = &conf->pools[i];
+
+		for (k = 0; p->addrs != NULL && k < p->n_addrs; k++)
+			items[n_items++] = (struct pool_item){p->addrs[k], (uint16_t)i,
+							      LIST_ADDRESSES, (uint16_t)k};
+		for (k = 0; p->reserve != NULL && k < p->n_reserve; k++)
+			items[n_items++] = (struct pool_item){p->reserve[k], (uint16_t)i,
+							      LIST_RESERVE, (uint16_t)k};
+		for (k = 0; p->inside != NULL && k < p->n_inside; k++, n_in++)
+			all[n_in] = (struct inside_item){p->inside[k].addr, p->inside[k].len,
+							 (uint16_t)i, (uint16_t)k, &reported[n_in]};
+	}
+	qsort(items, n_items, sizeof(*items), pool_item_cmp);
+	qsort(all, n_in, sizeof(*all), inside_item_cmp);
+
+	addr_clashes(items, n_items, check_addr_clash, c);
+	for (k = 0; k < n_items; k++) {
+		for (i = 0; i < conf->n_ports && i < EPH_MAX_PORTS; i++) {
+			if (pool_addr_port_clash(&conf->ports[i], items[k].addr, msg, sizeof(msg))) {
+				check_err(c,
+					  check_path(path, sizeof(path), conf, items[k].pool,
+						     list_key[items[k].list]),
+					  "%s", msg);
+				break;
+			}
+		}
+	}
+	if (inside_overlaps(all, n_in, check_inside_overlap, c) < 0)
+		goto out;
+	inside_contains(all, n_in, items, n_items, check_inside_contains, c);
+	rc = 0;
+out:
+	free(items);
+	free(all);
+	free(reported);
+	return rc;
+}
+
+int
+eph_conf_check(const struct eph_conf *conf, FILE *err)
+{
+	struct check_ctx c = {conf, err, 0};
+	unsigned n_pools = conf->n_pools, i;
+
+	if (n_pools > EPH_MAX_POOLS) {
+		check_err(&c, "pools", "expected at most %d pools, found %u", EPH_MAX_POOLS,
+			  n_pools);
+		n_pools = EPH_MAX_POOLS;
+	}
+	for (i = 0; i < n_pools; i++)
+		check_pool(&c, i);
+	if (check_pools_across(&c, n_pools) < 0) {
+		if (err != NULL)
+			fprintf(err, "error: out of memory while checking the configuration\n");
+		return -ENOMEM;
+	}
+	return c.n_errors > 0 ? -EINVAL : 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Differences between two configurations, for reload */
+
+struct diff_ctx {
+	void (*emit)(void *arg, bool needs_restart, const char *change);
+	void *arg;
+	int n;
+};
+
+__attribute__((format(printf, 3, 4))) static void
+diff_line(struct diff_ctx *d, bool restart, const char *fmt, ...)
+{
+	char line[sizeof(((struct eph_conf_nat_log *)0)->file) * 2 + 64];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	d->n++;
+	if (d->emit != NULL)
+		d->emit(d->arg, restart, line);
+}
+
+static void
+diff_uint(struct diff_ctx *d, bool restart, const char *key, unsigned a, unsigned b)
+{
+	if (a != b)
+		diff_line(d, restart, "%s: %u -> %u", key, a, b);
+}
+
+static void
+diff_bool(struct diff_ctx *d, bool restart, const char *key, bool a, bool b)
+{
+	if (a != b)
+		diff_line(d, restart, "%s: %s -> %s", key, a ? "true" : "false",
+			  b ? "true" : "false");
+}
+
+/* Long or structured strings: that they changed is what matters. */
+static void
+diff_changed(struct diff_ctx *d, bool restart, const char *key, const char *a, const char *b)
+{
+	if (strcmp(a, b) != 0)
+		diff_line(d, restart, "%s changed", key);
+}
+
+static void
+diff_word(struct diff_ctx *d, bool restart, const char *key, const char *a, const char *b)
+{
+	if (strcmp(a, b) != 0)
+		diff_line(d, restart, "%s: %s -> %s", key, a[0] != '\0' ? a : "(none)",
+			  b[0] != '\0' ? b : "(none)");
+}
+
+static void
+diff_eal(struct diff_ctx *d, const struct eph_conf_eal *a, const struct eph_conf_eal *b)
+{
+	bool args_changed = a->n_args != b->n_args;
+	unsigned i;
+
+	diff_changed(d, true, "eal.lcores", a->lcores, b->lcores);
+	if (a->main_lcore != b->main_lcore)
+		diff_line(d, true, "eal.main-lcore: %d -> %d", a->main_lcore, b->main_lcore);
+	diff_bool(d, true, "eal.hugepages", a->hugepages, b->hugepages);
+	diff_uint(d, true, "eal.memory-mb", a->memory_mb, b->memory_mb);
+	diff_word(d, true, "eal.file-prefix", a->file_prefix, b->file_prefix);
+	diff_word(d, true, "eal.log-level", a->log_level, b->log_level);
+	for (i = 0; i < a->n_args && !args_changed && i < EPH_MAX_EAL_ARGS; i++)
+		args_changed = strcmp(a->args[i] != NULL ? a->args[i] : "",
+				      b->args[i] != NULL ? b->args[i] : "") != 0;
+	if (args_changed)
+		diff_line(d, true, "eal.args changed");
+}
+
+static void
+diff_ports(struct diff_ctx *d, const struct eph_conf *a, const struct eph_conf *b)
+{
+	char key[EPH_NAME_LEN + 32], x[16], y[16];
+	bool moved = false;
+	unsigned i;
+	int j;
+
+	for (i = 0; i < a->n_ports; i++) {
+		const struct eph_conf_port *p = &a->ports[i], *q;
+
+		j = eph_conf_port_by_name(b, p->name);
+		if (j < 0) {
+			diff_line(d, true, "ports[%s] removed", p->name);
+			continue;
+		}
+		moved = moved || (unsigned)j != i;
+		q = &b->ports[j];
+#define PKEY(k) (snprintf(key, sizeof(key), "ports[%s].%s", p->name, k), key)
+		diff_changed(d, true, PKEY("device"), p->device, q->device);
+		diff_word(d, true, PKEY("role"), eph_port_role_name(p->role),
+			  eph_port_role_name(q->role));
+		if (p->addr != q->addr || p->prefix_len != q->prefix_len)
+			diff_line(d, true, "%s: %s/%u -> %s/%u", PKEY("address"),
+				  ip_str(x, sizeof(x), p->addr), p->prefix_len,
+				  ip_str(y, sizeof(y), q->addr), q->prefix_len);
+		diff_uint(d, true, PKEY("mtu"), p->mtu, q->mtu);
+		diff_uint(d, true, PKEY("rx-desc"), p->rx_desc, q->rx_desc);
+		diff_uint(d, true, PKEY("tx-desc"), p->tx_desc, q->tx_desc);
+		diff_bool(d, true, PKEY("promiscuous"), p->promiscuous, q->promiscuous);
+#undef PKEY
+	}
+	for (i = 0; i < b->n_ports; i++)
+		if (eph_conf_port_by_name(a, b->ports[i].name) < 0)
+			diff_line(d, true, "ports[%s] added", b->ports[i].name);
+	if (moved)
+		diff_line(d, true, "ports: order changed");
+}
+
+static int
+route_cmp(const void *x, const void *y)
+{
+	const struct eph_conf_route *a = x, *b = y;
+
+	if (a->prefix != b->prefix)
+		return a->prefix < b->prefix ? -1 : 1;
+	return a->prefix_len < b->prefix_len ? -1 : a->prefix_len > b->prefix_len;
+}
+
+static const char *
+route_port_name(const struct eph_conf *conf, const struct eph_conf_route *rt)
+{
+	return rt->port < conf->n_ports ? conf->ports[rt->port].name : "?";
+}
+
+static void
+diff_route_line(struct diff_ctx *d, const struct eph_conf *conf, const struct eph_conf_route *rt,
+		const char *change)
+{
+	char p[16], v[16];
+
+	diff_line(d, false, "routes: %s/%u via %s (%s) %s", ip_str(p, sizeof(p), rt->prefix),
+		  rt->prefix_len, ip_str(v, sizeof(v), rt->via), route_port_name(conf, rt), change);
+}
+
+/* Tables of 64k routes: sorted copies, then one merge. 0 or -ENOMEM. */
+static int
+diff_routes(struct diff_ctx *d, const struct eph_conf *a, const struct eph_conf *b)
+{
+	struct eph_conf_route *ra, *rb;
+	bool oom = false;
+	unsigned i = 0, j = 0;
+	char p[16], x[16], y[16];
+
+	ra = copy_array(a->routes, a->n_routes, sizeof(*ra), &oom);
+	rb = copy_array(b->routes, b->n_routes, sizeof(*rb), &oom);
+	if (oom) {
+		free(ra);
+		free(rb);
+		return -ENOMEM;
+	}
+	if (ra != NULL)
+		qsort(ra, a->n_routes, sizeof(*ra), route_cmp);
+	if (rb != NULL)
+		qsort(rb, b->n_routes, sizeof(*rb), route_cmp);
+	while (i < a->n_routes || j < b->n_routes) {
+		int c = i == a->n_routes   ? 1
+			: j == b->n_routes ? -1
+					   : route_cmp(&ra[i], &rb[j]);
+
+		if (c < 0) {
+			diff_route_line(d, a, &ra[i++], "removed");
+		} else if (c > 0) {
+			diff_route_line(d, b, &rb[j++], "added");
+		} else {
+			const char *pa = route_port_name(a, &ra[i]), *pb = route_port_name(b, &rb[j]);
+
+			if (ra[i].via != rb[j].via || strcmp(pa, pb) != 0)
+				diff_line(d, false, "routes: %s/%u via %s (%s) -> via %s (%s)",
+					  ip_str(p, sizeof(p), ra[i].prefix), ra[i].prefix_len,
+					  ip_str(x, sizeof(x), ra[i].via), pa,
+					  ip_str(y, sizeof(y), rb[j].via), pb);
+			i++;
+			j++;
+		}
+	}
+	free(ra);
+	free(rb);
+	return 0;
+}
+
+static void
+diff_control(struct diff_ctx *d, const struct eph_conf_control *a, const struct eph_conf_control *b)
+{
+	char x[32], y[32], ip[16];
+
+	diff_word(d, true, "control.socket", a->socket, b->socket);
+	diff_word(d, true, "control.group", a->group, b->group);
+	diff_bool(d, true, "control.telemetry", a->telemetry, b->telemetry);
+	if (a->metrics_http != b->metrics_http ||
+	    (a->metrics_http && (a->metrics_addr != b->metrics_addr ||
+				 a->metrics_port != b->metrics_port))) {
+		if (a->metrics_http)
+			snprintf(x, sizeof(x), "%s:%u", ip_str(ip, sizeof(ip), a->metrics_addr),
+				 a->metrics_port);
+		else
+			snprintf(x, sizeof(x), "off");
+		if (b->metrics_http)
+			snprintf(y, sizeof(y), "%s:%u", ip_str(ip, sizeof(ip), b->metrics_addr),
+				 b->metrics_port);
+		else
+			snprintf(y, sizeof(y), "off");
+		diff_line(d, true, "control.metrics-http: %s -> %s", x, y);
+	}
+}
+
+static uint32_t
+array_at(const void *arr, size_t esize, unsigned i)
+{
+	return esize == sizeof(uint16_t) ? ((const uint16_t *)arr)[i] : ((const uint32_t *)arr)[i];
+}
+
+/* What a run of consecutive values is called, one or many. */
+struct run_words {
+	const char *one;
+	const char *many;
+	bool ip;
+};
+
+static void
+diff_run_line(struct diff_ctx *d, const char *pool, const struct run_words *w, uint32_t first,
+	      uint32_t last, const char *change)
+{
+	char x[16], y[16];
+
+	if (w->ip) {
+		ip_str(x, sizeof(x), first);
+		ip_str(y, sizeof(y), last);
+	} else {
+		snprintf(x, sizeof(x), "%u", first);
+		snprintf(y, sizeof(y), "%u", last);
+	}
+	if (first == last)
+		diff_line(d, false, "pool %s: %s %s %s", pool, w->one, x, change);
+	else
+		diff_line(d, false, "pool %s: %s %s-%s %s", pool, w->many, x, y, change);
+}
+
+/* Runs of consecutive values in ascending a but not in ascending b. */
+static void
+diff_runs(struct diff_ctx *d, const char *pool, const struct run_words *w, const void *a,
+	  unsigned na, const void *b, unsigned nb, size_t esize, const char *change)
+{
+	uint32_t first = 0, last = 0;
+	bool in_run = false;
+	unsigned i, j = 0;
+
+	for (i = 0; i < na; i++) {
+		uint32_t x = array_at(a, esize, i);
+		bool missing;
+
+		while (j < nb && array_at(b, esize, j) < x)
+			j++;
+		missing = j == nb || array_at(b, esize, j) != x;
+		if (missing && in_run && x == last + 1) {
+			last = x;
+			continue;
+		}
+		if (in_run)
+			diff_run_line(d, pool, w, first, last, change);
+		in_run = missing;
+		first = last = x;
+	}
+	if (in_run)
+		diff_run_line(d, pool, w, first, last, change);
+}
+
+static bool
+has_prefix(const struct eph_conf_pool *p, const struct eph_conf_prefix *pf)
+{
+	unsigned i;
+
+	for (i = 0; i < p->n_inside; i++)
+		if (p->inside[i].addr == pf->addr && p->inside[i].len == pf->len)
+			return true;
+	return false;
+}
+
+static void
+diff_pool_uint(struct diff_ctx *d, const char *pool, const char *key, unsigned a, unsigned b)
+{
+	if (a != b)
+		diff_line(d, false, "pool %s: %s %u -> %u", pool, key, a, b);
+}
+
+static void
+diff_pool_word(struct diff_ctx *d, bool restart, const char *pool, const char *key, const char *a,
+	       const char *b)
+{
+	if (strcmp(a, b) != 0)
+		diff_line(d, restart, "pool %s: %s %s -> %s", pool, key, a, b);
+}
+
+static const char *
+bool_word(bool b)
+{
+	return b ? "true" : "false";
+}
+
+static void
+diff_pool(struct diff_ctx *d, const struct eph_conf_pool *a, const struct eph_conf_pool *b)
+{
+	static const struct run_words addr_words = {"address", "addresses", true};
+	static const struct run_words reserve_words = {"reserve address", "reserve addresses",
+						       true};
+	static const struct run_words port_words = {"excluded port", "excluded ports", false};
+	const char *name = a->name;
+	char x[16];
+	unsigned i;
+
+	diff_runs(d, name, &addr_words, b->addrs, b->n_addrs, a->addrs, a->n_addrs,
+		  sizeof(uint32_t), "added");
+	diff_runs(d, name, &addr_words, a->addrs, a->n_addrs, b->addrs, b->n_addrs,
+		  sizeof(uint32_t), "removed (drains)");
+	diff_runs(d, name, &reserve_words, b->reserve, b->n_reserve, a->reserve, a->n_reserve,
+		  sizeof(uint32_t), "added");
+	diff_runs(d, name, &reserve_words, a->reserve, a->n_reserve, b->reserve, b->n_reserve,
+		  sizeof(uint32_t), "removed (drains)");
+	if (a->port_lo != b->port_lo || a->port_hi != b->port_hi)
+		diff_line(d, false, "pool %s: ports %u-%u -> %u-%u", name, a->port_lo, a->port_hi,
+			  b->port_lo, b->port_hi);
+	diff_runs(d, name, &port_words, b->excluded, b->n_excluded, a->excluded, a->n_excluded,
+		  sizeof(uint16_t), "added");
+	diff_runs(d, name, &port_words, a->excluded, a->n_excluded, b->excluded, b->n_excluded,
+		  sizeof(uint16_t), "removed");
+	for (i = 0; i < b->n_inside; i++)
+		if (!has_prefix(a, &b->inside[i]))
+			diff_line(d, false, "pool %s: inside %s/%u added", name,
+				  ip_str(x, sizeof(x), b->inside[i].addr), b->inside[i].len);
+	for (i = 0; i < a->n_inside; i++)
+		if (!has_prefix(b, &a->inside[i]))
+			diff_line(d, false, "pool %s: inside %s/%u removed", name,
+				  ip_str(x, sizeof(x), a->inside[i].addr), a->inside[i].len);
+	/* Sessions are keyed by mapping type: existing ones cannot switch. */
+	diff_pool_word(d, true, name, "mapping", eph_nat_mapping_name(a->mapping),
+		       eph_nat_mapping_name(b->mapping));
+	diff_pool_word(d, false, name, "filtering", eph_nat_filtering_name(a->filtering),
+		       eph_nat_filtering_name(b->filtering));
+	diff_pool_word(d, false, name, "pooling", eph_nat_pooling_name(a->pooling),
+		       eph_nat_pooling_name(b->pooling));
+	diff_pool_word(d, false, name, "port-preservation", bool_word(a->port_preservation),
+		       bool_word(b->port_preservation));
+	diff_pool_word(d, false, name, "port-parity", bool_word(a->port_parity),
+		       bool_word(b->port_parity));
+	diff_pool_word(d, false, name, "exhaustion-icmp", bool_word(a->exhaustion_icmp),
+		       bool_word(b->exhaustion_icmp));
+	diff_pool_uint(d, name, "max-sessions-per-host", a->max_sessions_per_host,
+		       b->max_sessions_per_host);
+	diff_pool_uint(d, name, "quarantine-s", a->quarantine_s, b->quarantine_s);
+	diff_pool_uint(d, name, "warn-occupancy", a->warn_occupancy, b->warn_occupancy);
+	diff_pool_word(d, false, name, "log", eph_nat_log_mode_name(a->log),
+		       eph_nat_log_mode_name(b->log));
+	diff_pool_uint(d, name, "port-block-size", a->port_block_size, b->port_block_size);
+	diff_pool_uint(d, name, "max-blocks-per-host", a->max_blocks_per_host,
+		       b->max_blocks_per_host);
+}
+
+static int
+pool_by_name(const struct eph_conf *conf, const char *name)
+{
+	unsigned i;
+
+	for (i = 0; i < conf->n_pools && i < EPH_MAX_POOLS; i++)
+		if (strcmp(conf->pools[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+int
+eph_conf_diff(const struct eph_conf *old, const struct eph_conf *new,
+	      void (*emit)(void *arg, bool needs_restart, const char *change), void *arg)
+{
+	struct diff_ctx d = {emit, arg, 0};
+	unsigned i;
+	int j;
+
+	diff_eal(&d, &old->eal, &new->eal);
+	diff_ports(&d, old, new);
+	if (diff_routes(&d, old, new) < 0)
+		return -ENOMEM;
+
+	diff_uint(&d, true, "arp.reachable-s", old->arp.reachable_s, new->arp.reachable_s);
+	diff_uint(&d, true, "arp.retry-ms", old->arp.retry_ms, new->arp.retry_ms);
+	diff_uint(&d, true, "arp.retries", old->arp.retries, new->arp.retries);
+	diff_uint(&d, true, "arp.hold-packets", old->arp.hold_packets, new->arp.hold_packets);
+	diff_uint(&d, true, "arp.max-entries", old->arp.max_entries, new->arp.max_entries);
+	diff_uint(&d, true, "dataplane.burst", old->dataplane.burst, new->dataplane.burst);
+	diff_uint(&d, true, "dataplane.tx-drain-us", old->dataplane.tx_drain_us,
+		  new->dataplane.tx_drain_us);
+	diff_uint(&d, true, "dataplane.mbufs", old->dataplane.mbufs, new->dataplane.mbufs);
+	diff_uint(&d, true, "dataplane.icmp-rate", old->dataplane.icmp_rate,
+		  new->dataplane.icmp_rate);
+	diff_control(&d, &old->control, &new->control);
+
+	for (i = 0; i < old->n_pools && i < EPH_MAX_POOLS; i++) {
+		j = pool_by_name(new, old->pools[i].name);
+		if (j < 0)
+			diff_line(&d, false, "pool %s: removed (drains)", old->pools[i].name);
+		else
+			diff_pool(&d, &old->pools[i], &new->pools[j]);
+	}
+	for (i = 0; i < new->n_pools && i < EPH_MAX_POOLS; i++)
+		if (pool_by_name(old, new->pools[i].name) < 0)
+			diff_line(&d, false, "pool %s: added", new->pools[i].name);
+
+	diff_uint(&d, false, "timeouts.udp", old->timeouts.udp, new->timeouts.udp);
+	diff_uint(&d, false, "timeouts.tcp-established", old->timeouts.tcp_established,
+		  new->timeouts.tcp_established);
+	diff_uint(&d, false, "timeouts.tcp-transitory", old->timeouts.tcp_transitory,
+		  new->timeouts.tcp_transitory);
+	diff_uint(&d, false, "timeouts.icmp", old->timeouts.icmp, new->timeouts.icmp);
+	diff_uint(&d, true, "nat.sessions-per-worker", old->nat.sessions_per_worker,
+		  new->nat.sessions_per_worker);
+	diff_uint(&d, true, "nat.destinations-per-worker", old->nat.destinations_per_worker,
+		  new->nat.destinations_per_worker);
+	diff_uint(&d, true, "nat.handoff-ring", old->nat.handoff_ring, new->nat.handoff_ring);
+	diff_word(&d, false, "nat-log.file", old->nat_log.file, new->nat_log.file);
+	diff_bool(&d, false, "nat-log.syslog", old->nat_log.syslog, new->nat_log.syslog);
+	diff_uint(&d, true, "nat-log.ring", old->nat_log.ring, new->nat_log.ring);
+	return d.n;
 }

@@ -74,7 +74,24 @@ struct eph_conf_dataplane {
 
 struct eph_conf_control {
 	char socket[EPH_PATH_LEN]; /* control socket path */
+	char group[EPH_NAME_LEN];  /* "" : socket 0600 root only; else 0660 and this group */
 	bool telemetry;            /* register /ephemera/ telemetry endpoints */
+	bool metrics_http;         /* serve Prometheus text on metrics_addr:metrics_port */
+	uint32_t metrics_addr;     /* host order; default 127.0.0.1 */
+	uint16_t metrics_port;     /* default 9469 */
+};
+
+/* NAT logs (RFC 7422 / accountability): where the per-pool events go. */
+struct eph_conf_nat_log {
+	char file[4096];           /* "" : no file; JSON lines appended, reopened on SIGHUP */
+	bool syslog;               /* also (or only) to syslog(3), facility LOG_DAEMON */
+	unsigned ring;             /* events queued per worker before counting them lost */
+};
+
+enum eph_nat_log_mode {
+	EPH_NAT_LOG_OFF,
+	EPH_NAT_LOG_SESSIONS,      /* one event per session created and deleted */
+	EPH_NAT_LOG_PORT_BLOCKS,   /* hosts get blocks of ports; only blocks are logged */
 };
 
 /* RFC 4787 REQ-1: one outside ip:port per inside ip:port, or one per destination. */
@@ -118,6 +135,13 @@ struct eph_conf_pool {
 	bool exhaustion_icmp;   /* answer a packet that gets no port with ICMP unreachable */
 	unsigned max_sessions_per_host; /* 0: no limit (RFC 6888 REQ-4) */
 	unsigned quarantine_s;  /* a freed port rests this long per destination (RFC 6888 REQ-8) */
+	unsigned n_reserve;
+	uint32_t *reserve;      /* malloc'd; host order, sorted, unique: spill addresses used
+				 * only when a destination is exhausted on the regular ones */
+	unsigned warn_occupancy; /* percent, 1..100: warn when a destination's share fills */
+	enum eph_nat_log_mode log;
+	unsigned port_block_size;      /* ports per block with log: port-blocks */
+	unsigned max_blocks_per_host;  /* blocks one inside host may hold */
 };
 
 /* Idle timeouts in seconds (RFC 4787 REQ-5, RFC 5382, RFC 5508, RFC 7857). */
@@ -148,6 +172,7 @@ struct eph_conf {
 	struct eph_conf_pool pools[EPH_MAX_POOLS];
 	struct eph_conf_timeouts timeouts;
 	struct eph_conf_nat nat;
+	struct eph_conf_nat_log nat_log;
 };
 
 /*
@@ -165,12 +190,46 @@ void eph_conf_free(struct eph_conf *conf);
 /* Fill conf with every documented default (no ports, no routes). */
 void eph_conf_defaults(struct eph_conf *conf);
 
+/*
+ * The defaults of one pool (no name, no addresses, no inside prefixes);
+ * pool must hold nothing allocated.
+ */
+void eph_conf_pool_defaults(struct eph_conf_pool *pool);
+
 const char *eph_port_role_name(enum eph_port_role role);
 
 /* The YAML words for the NAT behaviours, as telemetry reports them. */
 const char *eph_nat_mapping_name(enum eph_nat_mapping m);
 const char *eph_nat_filtering_name(enum eph_nat_filtering f);
 const char *eph_nat_pooling_name(enum eph_nat_pooling p);
+
+const char *eph_nat_log_mode_name(enum eph_nat_log_mode m);
+
+/*
+ * Deep copy of src into dst (dst need not be initialised); free with
+ * eph_conf_free. 0 or -ENOMEM (dst then holds nothing to free).
+ */
+int eph_conf_dup(struct eph_conf *dst, const struct eph_conf *src);
+
+/*
+ * Re-check the cross-field rules of a configuration built or changed in
+ * memory (pool addresses unique across pools, reserve and regular
+ * addresses disjoint, not a port's own address, ranges sane, inside
+ * prefixes not shared between pools...), writing one line per problem to
+ * err as "error: KEY.PATH: what was expected". 0 or -EINVAL.
+ */
+int eph_conf_check(const struct eph_conf *conf, FILE *err);
+
+/*
+ * Compare two valid configurations: emit(arg, needs_restart, change) once
+ * per difference with one human line ("pool default: address 203.0.113.104
+ * added", "timeouts.udp: 300 -> 60"). needs_restart is true for what a
+ * running daemon cannot apply (eal, ports, arp, dataplane, control, nat
+ * table sizes, nat-log.ring, a pool's mapping). emit may be NULL to count.
+ * Returns the number of differences, or -ENOMEM.
+ */
+int eph_conf_diff(const struct eph_conf *old, const struct eph_conf *new,
+		  void (*emit)(void *arg, bool needs_restart, const char *change), void *arg);
 
 /* Index of the port named name, or -1. */
 int eph_conf_port_by_name(const struct eph_conf *conf, const char *name);

@@ -23,7 +23,11 @@
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
+#include "control/reconfig.h"
 #include "control/startup.h"
+#include "control/log.h"
+
+RTE_LOG_REGISTER(eph_logtype, user.ephemera, NOTICE);
 
 #define TO_CONTROL_RING_SIZE   4096
 #define FROM_CONTROL_RING_SIZE 1024
@@ -582,12 +586,7 @@ eph_dp_setup(struct eph_dp *dp, const struct eph_conf *conf, FILE *err)
 	}
 	rte_rcu_qsbr_init(dp->rcu, dp->n_workers);
 
-	ret = eph_route_table_build(&dp->routes, conf, "eph_fib", socket);
-	if (ret != 0) {
-		fprintf(err, "ephemera: error: cannot build the routing table: %s; raise "
-			     "eal.memory-mb (the FIB needs about 40 MiB)\n", rte_strerror(-ret));
-		goto fail_quiet;
-	}
+	pthread_rwlock_init(&dp->cfg_lock, NULL);
 	ret = eph_neigh_table_create(&dp->neigh, "eph_neigh", conf->arp.max_entries,
 				     conf->arp.hold_packets, dp->rcu, socket);
 	if (ret != 0)
@@ -613,6 +612,18 @@ eph_dp_setup(struct eph_dp *dp, const struct eph_conf *conf, FILE *err)
 	ret = eph_nat_setup(dp, conf, err);
 	if (ret != 0)
 		goto fail_quiet;
+	/* Routes, pools and timeouts: the first configuration snapshot. */
+	dp->rc = calloc(1, sizeof(*dp->rc));
+	if (dp->rc == NULL) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	ret = eph_reconfig_init(dp->rc, dp, conf, err);
+	if (ret != 0) {
+		free(dp->rc);
+		dp->rc = NULL;
+		goto fail_quiet;
+	}
 
 	for (unsigned int i = 0; i < conf->n_ports; i++) {
 		ret = port_setup(dp, i, &conf->ports[i], err);
@@ -637,6 +648,11 @@ eph_dp_teardown(struct eph_dp *dp)
 		rte_eth_dev_close(dp->ports[i].port_id);
 	}
 	dp->n_ports_up = 0;
+	if (dp->rc != NULL) {
+		eph_reconfig_teardown(dp->rc);
+		free(dp->rc);
+		dp->rc = NULL;
+	}
 	eph_nat_teardown(dp);
 	for (unsigned int id = 0; id < RTE_MAX_LCORE; id++) {
 		struct eph_worker *w = dp->workers[id];
@@ -656,8 +672,6 @@ eph_dp_teardown(struct eph_dp *dp)
 	}
 	if (dp->neigh.hash != NULL)
 		eph_neigh_table_free(&dp->neigh);
-	if (dp->routes.fib != NULL)
-		eph_route_table_free(&dp->routes);
 	if (dp->to_control != NULL) {
 		struct rte_mbuf *m;
 

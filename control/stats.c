@@ -41,14 +41,19 @@ eph_stats_total(const struct eph_dp *dp, struct eph_counters *total)
 }
 
 void
-eph_stats_pool_addr(const struct eph_dp *dp, unsigned int pool, unsigned int a,
-		    uint64_t *in_use, uint64_t *exhausted)
+eph_stats_pool_addr(const struct eph_dp *dp, unsigned int pool, unsigned int slot,
+		    struct eph_pool_addr_stats *st)
 {
-	*in_use = 0;
-	*exhausted = 0;
+	memset(st, 0, sizeof(*st));
 	for (unsigned int i = 0; i < dp->n_workers; i++) {
-		*in_use += dp->workers[i]->nat.ports_in_use[pool][a];
-		*exhausted += dp->workers[i]->nat.exhausted[pool][a];
+		const struct eph_nat_worker *nw = &dp->workers[i]->nat;
+
+		if (nw->ports_in_use[pool] == NULL)
+			continue;
+		st->in_use += __atomic_load_n(&nw->ports_in_use[pool][slot], __ATOMIC_RELAXED);
+		st->exhausted += __atomic_load_n(&nw->exhausted[pool][slot], __ATOMIC_RELAXED);
+		st->warnings +=
+			__atomic_load_n(&nw->occupancy_warnings[pool][slot], __ATOMIC_RELAXED);
 	}
 }
 
@@ -99,7 +104,8 @@ eph_stats_print(FILE *f, const struct eph_dp *dp, const struct eph_arp *arp)
 			arp->stats.released);
 	fprintf(f, "icmp: echo replies %" PRIu64 ", errors sent %" PRIu64 ", rate-limited %" PRIu64
 		   "\n", t.echo_replies, t.icmp_errors_sent, t.icmp_errors_suppressed);
-	if (dp->nat.n_pools != 0) {
+	if (dp->nat.enabled && dp->cfg != NULL) {
+		const struct eph_nat_cfg *cfg = &dp->cfg->nat;
 		uint64_t ctr[EPH_NAT_CTR_MAX] = { 0 };
 		uint64_t sessions = 0;
 
@@ -114,17 +120,17 @@ eph_stats_print(FILE *f, const struct eph_dp *dp, const struct eph_arp *arp)
 			   ", in2out %" PRIu64 ", out2in %" PRIu64 ", handoffs %" PRIu64 "\n",
 			sessions, ctr[EPH_NAT_sessions_created], ctr[EPH_NAT_sessions_expired],
 			ctr[EPH_NAT_in2out], ctr[EPH_NAT_out2in], ctr[EPH_NAT_handoff_out]);
-		for (unsigned int p = 0; p < dp->nat.n_pools; p++) {
-			const struct eph_nat_pool *pool = &dp->nat.pools[p];
+		for (unsigned int p = 0; p < cfg->n_slots; p++) {
+			const struct eph_nat_pool *pool = &cfg->pools[p];
 
-			for (unsigned int a = 0; a < pool->n_addrs; a++) {
-				uint64_t in_use, exhausted;
+			for (unsigned int a = 0; a < pool->n_all; a++) {
+				struct eph_pool_addr_stats st;
 
-				eph_stats_pool_addr(dp, p, a, &in_use, &exhausted);
-				if (in_use != 0)
+				eph_stats_pool_addr(dp, p, pool->all[a].slot, &st);
+				if (st.in_use != 0)
 					fprintf(f, "nat: pool %s address %s: %" PRIu64 " ports in use\n",
-						pool->name, eph_ip_str(pool->addrs[a], ip, sizeof(ip)),
-						in_use);
+						pool->name,
+						eph_ip_str(pool->all[a].addr, ip, sizeof(ip)), st.in_use);
 			}
 		}
 	}

@@ -15,6 +15,7 @@
 #include <rte_telemetry.h>
 
 #include "control/stats.h"
+#include "dataplane/natlog.h"
 #include "control/telemetry.h"
 #include "dataplane/portalloc.h"
 #include "dataplane/session.h"
@@ -27,6 +28,20 @@ static uint64_t tel_start_tsc;
  * Lists are dicts keyed "0", "1", ...: DPDK 22.11 nests dicts only inside
  * dicts, and its keys may not contain the dots of an address.
  */
+/* The configuration snapshot may be replaced meanwhile: hold it while reading. */
+static const struct eph_dp_cfg *
+cfg_hold(void)
+{
+	pthread_rwlock_rdlock((pthread_rwlock_t *)&tel_dp->cfg_lock);
+	return tel_dp->cfg;
+}
+
+static void
+cfg_release(void)
+{
+	pthread_rwlock_unlock((pthread_rwlock_t *)&tel_dp->cfg_lock);
+}
+
 static int
 add_entry(struct rte_tel_data *d, unsigned int index, struct rte_tel_data *entry)
 {
@@ -268,23 +283,31 @@ handle_nat(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	RTE_SET_USED(cmd);
 	RTE_SET_USED(params);
+	const struct eph_dp_cfg *cfg = cfg_hold();
+
 	rte_tel_data_start_dict(d);
-	for (unsigned int i = 0; i < tel_dp->n_workers && tel_dp->nat.n_pools != 0; i++) {
+	for (unsigned int i = 0; i < tel_dp->n_workers && tel_dp->nat.enabled; i++) {
 		const struct eph_nat_worker *nw = &tel_dp->workers[i]->nat;
 		struct rte_tel_data *wd = rte_tel_data_alloc();
 		uint64_t exhausted = 0, no_dest = 0;
 		uint32_t dests = 0;
 		char name[32];
 
-		if (wd == NULL)
+		if (wd == NULL) {
+			cfg_release();
 			return -ENOMEM;
-		for (unsigned int p = 0; p < tel_dp->nat.n_pools; p++) {
-			const struct eph_portalloc_stats *st = eph_portalloc_stats(nw->alloc[p]);
-
-			exhausted += st->exhausted;
-			no_dest += st->no_destination + st->no_chunk;
-			dests += st->destinations;
 		}
+		for (unsigned int p = 0; p < cfg->nat.n_slots; p++)
+			for (unsigned int g = 0; g < EPH_PA_GENS; g++) {
+				const struct eph_portalloc_stats *st;
+
+				if (!(cfg->nat.pools[p].gens & (1u << g)))
+					continue;
+				st = eph_portalloc_stats(nw->alloc[p][g]);
+				exhausted += st->exhausted;
+				no_dest += st->no_destination + st->no_chunk;
+				dests += st->destinations;
+			}
 		rte_tel_data_start_dict(wd);
 		rte_tel_data_add_dict_u64(wd, "sessions", eph_session_count(nw->sessions));
 		rte_tel_data_add_dict_u64(wd, "mappings",
@@ -295,43 +318,64 @@ handle_nat(const char *cmd, const char *params, struct rte_tel_data *d)
 			rte_tel_data_add_dict_u64(wd, eph_nat_counter_names[c], nw->ctr[c]);
 		rte_tel_data_add_dict_u64(wd, "alloc_exhausted", exhausted);
 		rte_tel_data_add_dict_u64(wd, "alloc_no_memory", no_dest);
+		rte_tel_data_add_dict_u64(wd, "log_lost", nw->log != NULL ? nw->log->lost : 0);
+		rte_tel_data_add_dict_u64(wd, "alerts_suppressed", nw->alerts_suppressed);
 		snprintf(name, sizeof(name), "worker%u", i);
 		rte_tel_data_add_dict_container(d, name, wd, 0);
 	}
+	cfg_release();
 	return 0;
+}
+
+static const char *
+addr_state_name(uint8_t state)
+{
+	switch (state) {
+	case EPH_ADDR_ACTIVE:
+		return "active";
+	case EPH_ADDR_RESERVE:
+		return "reserve";
+	default:
+		return "draining";
+	}
 }
 
 /* Per pool and outside address: ports in use and refusals, summed over workers. */
 static int
 handle_pools(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-	const struct eph_nat *nat = &tel_dp->nat;
+	const struct eph_dp_cfg *cfg = cfg_hold();
+	const struct eph_nat_cfg *nat = &cfg->nat;
 	unsigned int shown = 0;
 
 	RTE_SET_USED(cmd);
 	RTE_SET_USED(params);
 	rte_tel_data_start_dict(d);
-	for (unsigned int p = 0; p < nat->n_pools; p++) {
+	for (unsigned int p = 0; p < nat->n_slots; p++) {
 		const struct eph_nat_pool *pool = &nat->pools[p];
 
-		for (unsigned int a = 0; a < pool->n_addrs && shown < RTE_TEL_MAX_DICT_ENTRIES;
-		     a++) {
+		for (unsigned int a = 0; a < pool->n_all && shown < RTE_TEL_MAX_DICT_ENTRIES; a++) {
 			struct rte_tel_data *ad = rte_tel_data_alloc();
 			char ip[INET_ADDRSTRLEN];
-			uint64_t in_use, exhausted;
+			struct eph_pool_addr_stats st;
 
-			if (ad == NULL)
+			if (ad == NULL) {
+				cfg_release();
 				return -ENOMEM;
-			eph_stats_pool_addr(tel_dp, p, a, &in_use, &exhausted);
+			}
+			eph_stats_pool_addr(tel_dp, p, pool->all[a].slot, &st);
 			rte_tel_data_start_dict(ad);
 			rte_tel_data_add_dict_string(ad, "pool", pool->name);
 			rte_tel_data_add_dict_string(ad, "address",
-						     eph_ip_str(pool->addrs[a], ip, sizeof(ip)));
-			rte_tel_data_add_dict_u64(ad, "ports_in_use", in_use);
-			rte_tel_data_add_dict_u64(ad, "exhausted", exhausted);
+						     eph_ip_str(pool->all[a].addr, ip, sizeof(ip)));
+			rte_tel_data_add_dict_string(ad, "state", addr_state_name(pool->all[a].state));
+			rte_tel_data_add_dict_u64(ad, "ports_in_use", st.in_use);
+			rte_tel_data_add_dict_u64(ad, "exhausted", st.exhausted);
+			rte_tel_data_add_dict_u64(ad, "occupancy_warnings", st.warnings);
 			add_entry(d, shown++, ad);
 		}
 	}
+	cfg_release();
 	return 0;
 }
 
@@ -353,12 +397,13 @@ proto_name(uint8_t proto)
 static int
 handle_destinations(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-	RTE_SET_USED(cmd);
-	RTE_SET_USED(params);
+	const struct eph_dp_cfg *cfg = cfg_hold();
 	unsigned int shown = 0;
 
+	RTE_SET_USED(cmd);
+	RTE_SET_USED(params);
 	rte_tel_data_start_dict(d);
-	for (unsigned int w = 0; w < tel_dp->n_workers && tel_dp->nat.n_pools != 0; w++) {
+	for (unsigned int w = 0; w < tel_dp->n_workers && tel_dp->nat.enabled; w++) {
 		struct eph_nat_top_entry top[EPH_NAT_TOP_N];
 		unsigned int n = eph_nat_top_read(&tel_dp->workers[w]->nat, top);
 
@@ -366,11 +411,13 @@ handle_destinations(const char *cmd, const char *params, struct rte_tel_data *d)
 			struct rte_tel_data *dd = rte_tel_data_alloc();
 			char ip[INET_ADDRSTRLEN];
 
-			if (dd == NULL)
+			if (dd == NULL) {
+				cfg_release();
 				return -ENOMEM;
+			}
 			rte_tel_data_start_dict(dd);
 			rte_tel_data_add_dict_u64(dd, "worker", w);
-			rte_tel_data_add_dict_string(dd, "pool", tel_dp->nat.pools[top[i].pool].name);
+			rte_tel_data_add_dict_string(dd, "pool", cfg->nat.pools[top[i].pool].name);
 			rte_tel_data_add_dict_string(dd, "outside",
 						     eph_ip_str(top[i].out_addr, ip, sizeof(ip)));
 			rte_tel_data_add_dict_string(dd, "remote",
@@ -389,6 +436,7 @@ handle_destinations(const char *cmd, const char *params, struct rte_tel_data *d)
 			add_entry(d, shown++, dd);
 		}
 	}
+	cfg_release();
 	return 0;
 }
 
@@ -402,13 +450,14 @@ static const char *const refusal_reason_names[EPH_REFUSED_REASONS] = {
 static int
 handle_refusals(const char *cmd, const char *params, struct rte_tel_data *d, bool hosts)
 {
+	const struct eph_dp_cfg *cfg = cfg_hold();
 	struct eph_nat_refusals r;
 	unsigned int shown = 0;
 
 	RTE_SET_USED(cmd);
 	RTE_SET_USED(params);
 	rte_tel_data_start_dict(d);
-	for (unsigned int w = 0; w < tel_dp->n_workers && tel_dp->nat.n_pools != 0; w++) {
+	for (unsigned int w = 0; w < tel_dp->n_workers && tel_dp->nat.enabled; w++) {
 		eph_nat_refusals_read(&tel_dp->workers[w]->nat, &r);
 		for (unsigned int i = 0; i < EPH_NAT_REFUSAL_SLOTS; i++) {
 			struct rte_tel_data *e;
@@ -418,14 +467,16 @@ handle_refusals(const char *cmd, const char *params, struct rte_tel_data *d, boo
 			    shown == RTE_TEL_MAX_DICT_ENTRIES)
 				continue;
 			e = rte_tel_data_alloc();
-			if (e == NULL)
+			if (e == NULL) {
+				cfg_release();
 				return -ENOMEM;
+			}
 			rte_tel_data_start_dict(e);
 			rte_tel_data_add_dict_u64(e, "worker", w);
 			if (hosts) {
 				const struct eph_nat_refused_host *h = &r.host[i];
 
-				rte_tel_data_add_dict_string(e, "pool", tel_dp->nat.pools[h->pool].name);
+				rte_tel_data_add_dict_string(e, "pool", cfg->nat.pools[h->pool].name);
 				rte_tel_data_add_dict_string(e, "host", eph_ip_str(h->addr, ip, sizeof(ip)));
 				rte_tel_data_add_dict_u64(e, "refused", h->total);
 				for (unsigned int k = 0; k < EPH_REFUSED_REASONS; k++)
@@ -433,7 +484,7 @@ handle_refusals(const char *cmd, const char *params, struct rte_tel_data *d, boo
 			} else {
 				const struct eph_nat_refused_dest *x = &r.dest[i];
 
-				rte_tel_data_add_dict_string(e, "pool", tel_dp->nat.pools[x->pool].name);
+				rte_tel_data_add_dict_string(e, "pool", cfg->nat.pools[x->pool].name);
 				rte_tel_data_add_dict_string(e, "outside",
 							     eph_ip_str(x->out_addr, ip, sizeof(ip)));
 				rte_tel_data_add_dict_string(e, "remote",
@@ -449,6 +500,7 @@ handle_refusals(const char *cmd, const char *params, struct rte_tel_data *d, boo
 			add_entry(d, shown++, e);
 		}
 	}
+	cfg_release();
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 #ifndef EPH_DP_H
 #define EPH_DP_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -48,7 +49,7 @@ enum eph_slow_kind {
 	EPH_SLOW_ARP = 1, /* ARP input */
 	EPH_SLOW_RESOLVE, /* routed packet whose next hop has no MAC yet */
 	EPH_HANDOFF_IN2OUT, /* NAT: to the inside host's owner (out_port: pool, nexthop: FIB index) */
-	EPH_HANDOFF_OUT2IN, /* NAT: to the outside port's owner */
+	EPH_HANDOFF_OUT2IN, /* NAT: to the outside port's owner (out_port: pool, nexthop: generations tried) */
 };
 
 struct eph_pkt_meta {
@@ -59,6 +60,19 @@ struct eph_pkt_meta {
 };
 
 struct eph_dp;
+struct eph_reconfig;
+
+/*
+ * Everything live reconfiguration may change, as one immutable snapshot.
+ * cp: builds a new one, publishes it in dp->cfg, frees the old one after an
+ * RCU grace period. dp: loads dp->cfg once per loop into w->cfg.
+ * Telemetry threads read dp->cfg under dp->cfg_lock.
+ */
+struct eph_dp_cfg {
+	uint64_t generation;           /* 1 at start, +1 per change */
+	struct eph_route_table *routes;
+	struct eph_nat_cfg nat;
+};
 
 struct eph_worker {
 	/* Read-only after start. */
@@ -69,6 +83,7 @@ struct eph_worker {
 	struct rte_eth_dev_tx_buffer *txb[EPH_MAX_PORTS];
 
 	/* dp: rw own; cp: none */
+	const struct eph_dp_cfg *cfg;  /* this loop's snapshot */
 	uint64_t icmp_tokens;
 	uint64_t icmp_last_tsc;
 
@@ -83,7 +98,8 @@ struct eph_dp {
 	struct eph_port ports[EPH_MAX_PORTS];
 	unsigned int n_workers;
 	struct eph_worker *workers[RTE_MAX_LCORE];
-	struct eph_route_table routes;
+	struct eph_dp_cfg *cfg;         /* cp: publishes; dp: loads per loop (see eph_dp_cfg) */
+	pthread_rwlock_t cfg_lock;      /* telemetry: read; cp: write while replacing cfg */
 	struct eph_neigh_table neigh;   /* dp: ro (lookups); cp: rw */
 	struct eph_nat nat;
 	struct rte_rcu_qsbr *rcu;       /* workers report quiescence every loop */
@@ -95,6 +111,9 @@ struct eph_dp {
 	uint64_t drain_tsc;             /* tx flush interval in TSC cycles */
 	uint64_t icmp_rate;             /* ICMP errors per second per worker */
 	const struct eph_conf *conf;
+
+	/* cp only */
+	struct eph_reconfig *rc;        /* live reconfiguration (control/reconfig.h) */
 
 	/* cp: rw; dp: ro */
 	bool quit;

@@ -179,7 +179,7 @@ static inline void
 forward(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, uint32_t nh_idx)
 {
 	struct eph_dp *dp = w->dp;
-	const struct eph_nexthop *nh = &dp->routes.nh[nh_idx];
+	const struct eph_nexthop *nh = &w->cfg->routes->nh[nh_idx];
 	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, ETH_HDR_LEN);
 	const struct eph_port *in = &dp->ports[in_port];
 	unsigned int pool;
@@ -206,7 +206,7 @@ forward(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, uint32_t nh_
 			drop(w, m, EPH_DROP_ttl_exceeded);
 			return;
 		}
-		eph_nat_out2in(w, in_port, m);
+		eph_nat_out2in(w, in_port, m, nh->port);
 		return;
 	default:
 		eph_icmp_error(w, in_port, m, EPH_ICMP_DEST_UNREACH, EPH_ICMP_NET_UNREACH, 0);
@@ -227,10 +227,10 @@ forward(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, uint32_t nh_
 		return;
 	}
 	/* NAT applies where traffic crosses from an inside port to an outside one. */
-	if (dp->nat.n_pools != 0 && in->role != dp->ports[nh->port].role) {
+	if (w->cfg->nat.n_active != 0 && in->role != dp->ports[nh->port].role) {
 		bool outbound = in->role == EPH_ROLE_INSIDE;
 
-		pool = eph_nat_pool_of(&dp->nat,
+		pool = eph_nat_pool_of(&w->cfg->nat,
 				       rte_be_to_cpu_32(outbound ? ip->src_addr : ip->dst_addr));
 		if (pool != 0) {
 			if (outbound)
@@ -254,7 +254,7 @@ eph_forward_nat(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, uint
 		const struct rte_ipv4_hdr *ip =
 			rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, ETH_HDR_LEN);
 
-		nh = eph_route_lookup(&dp->routes, rte_be_to_cpu_32(ip->dst_addr));
+		nh = eph_route_lookup(w->cfg->routes, rte_be_to_cpu_32(ip->dst_addr));
 		if (nh->type != EPH_NH_CONNECTED && nh->type != EPH_NH_GATEWAY) {
 			drop(w, m, EPH_DROP_no_route);
 			return;
@@ -265,7 +265,7 @@ eph_forward_nat(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, uint
 			return;
 		}
 	} else {
-		nh = &dp->routes.nh[nh_idx];
+		nh = &w->cfg->routes->nh[nh_idx];
 	}
 	transmit(w, in_port, m, nh);
 }
@@ -273,7 +273,6 @@ eph_forward_nat(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, uint
 void
 eph_input_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts, uint16_t n)
 {
-	struct eph_dp *dp = w->dp;
 	struct rte_mbuf *ipv4[EPH_MAX_BURST];
 	uint32_t dst[EPH_MAX_BURST];
 	uint64_t nh[EPH_MAX_BURST];
@@ -313,7 +312,7 @@ eph_input_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts, 
 
 	if (n_ipv4 == 0)
 		return;
-	rte_fib_lookup_bulk(dp->routes.fib, dst, nh, n_ipv4);
+	rte_fib_lookup_bulk(w->cfg->routes->fib, dst, nh, n_ipv4);
 	for (uint16_t i = 0; i < n_ipv4; i++)
 		forward(w, in_port, ipv4[i], (uint32_t)nh[i]);
 }

@@ -4,6 +4,9 @@
  * the established path; session creation, port allocation, ICMP errors,
  * handoff and expiry on the cold paths.
  */
+#include <assert.h>
+#include <limits.h>
+
 #include <rte_byteorder.h>
 #include <rte_cycles.h>
 #include <rte_icmp.h>
@@ -15,8 +18,10 @@
 #include "dataplane/dp.h"
 #include "dataplane/nat.h"
 #include "dataplane/nat_icmp.h"
+#include "dataplane/natlog.h"
 #include "dataplane/nat_rewrite.h"
 #include "dataplane/portalloc.h"
+#include "dataplane/portblock.h"
 #include "dataplane/session.h"
 #include "dataplane/tcp_state.h"
 
@@ -25,6 +30,12 @@
 #define HANDOFF_BURST   32
 #define EXPIRE_BUDGET   64
 #define ICMP_HOST_UNREACH 1
+#define CTL_BUDGET      4096 /* session records a control request may visit per loop */
+#define ALERTS_PER_SECOND 64 /* occupancy warnings per worker per second; the rest are counted */
+#define SESS_GEN_MASK   (EPH_PA_GENS - 1) /* s->flags: allocator generation of the port */
+
+static_assert(EPH_TCP_N_STATES <= RTE_DIM(((struct eph_nat_worker *)0)->sessions_tcp),
+	      "a gauge per TCP state");
 
 const char *const eph_nat_counter_names[EPH_NAT_CTR_MAX] = {
 #define EPH_NAT_CTR_NAME(name, desc) [EPH_NAT_##name] = #name,
@@ -75,38 +86,48 @@ l4_ports(const uint8_t *l4, struct eph_flow_key *k)
 }
 
 static uint32_t
-timeout_of(const struct eph_nat *nat, const struct eph_session *s)
+timeout_of(const struct eph_nat_timeouts *to, const struct eph_session *s)
 {
 	switch (s->proto) {
 	case IPPROTO_TCP:
-		return eph_tcp_timeout_class(s->state) == EPH_TO_ESTABLISHED
-			       ? nat->timeouts.tcp_established
-			       : nat->timeouts.tcp_transitory;
+		return eph_tcp_timeout_class(s->state) == EPH_TO_ESTABLISHED ? to->tcp_established
+									     : to->tcp_transitory;
 	case IPPROTO_UDP:
-		return nat->timeouts.udp;
+		return to->udp;
 	default:
-		return nat->timeouts.icmp;
+		return to->icmp;
 	}
+}
+
+static inline const struct eph_nat_pool *
+pool_cfg(const struct eph_worker *w, unsigned int pool)
+{
+	return &w->cfg->nat.pools[pool];
 }
 
 /* A packet passes through the session: TCP state, counters, idle timer. */
 static inline void
-session_touch(struct eph_nat_worker *nw, const struct eph_nat *nat, uint32_t idx,
+session_touch(struct eph_nat_worker *nw, const struct eph_nat_timeouts *to, uint32_t idx,
 	      struct eph_session *s, const struct rte_ipv4_hdr *ip, int dir)
 {
 	uint32_t expire;
 
 	if (s->proto == IPPROTO_TCP) {
 		const struct rte_tcp_hdr *tcp = (const struct rte_tcp_hdr *)(ip + 1);
+		uint8_t next = eph_tcp_next_state(s->state, tcp->tcp_flags, dir);
 
-		s->state = eph_tcp_next_state(s->state, tcp->tcp_flags, dir);
+		if (unlikely(next != s->state)) {
+			nw->sessions_tcp[s->state]--;
+			nw->sessions_tcp[next]++;
+			s->state = next;
+		}
 	}
 	if (dir == EPH_DIR_IN2OUT)
 		s->pkts_out++;
 	else
 		s->pkts_in++;
 	/* RFC 4787 REQ-6: outbound refreshes; inbound may, and TCP needs it to track state. */
-	expire = nw->now + timeout_of(nat, s);
+	expire = nw->now + timeout_of(to, s);
 	/* Later: stored, the wheel re-files lazily; earlier (RST, last ACK): re-filed now. */
 	eph_session_refresh(nw->sessions, idx, expire);
 }
@@ -157,25 +178,126 @@ host_put(struct eph_nat_worker *nw, struct eph_nat_host *h)
 		rte_hash_del_key(nw->hosts, &h->addr);
 }
 
-/* Index of a pool address (network order) for the per-address counters. */
+/*
+ * Counter slot of a pool address (network order): every address a session
+ * holds stays in the snapshot, draining if need be, until its last port is
+ * back, so the search finds it. EPH_NAT_ADDR_SLOTS - 1 is never assigned.
+ */
 static uint32_t
-pool_addr_index(const struct eph_nat_pool *p, uint32_t addr)
+pool_addr_slot(const struct eph_nat_pool *p, uint32_t addr)
 {
-	uint32_t lo = 0, hi = p->n_addrs, a = rte_be_to_cpu_32(addr);
+	uint32_t lo = 0, hi = p->n_all, a = rte_be_to_cpu_32(addr);
 
-	/* addrs are sorted in host order; binary search */
 	while (lo < hi) {
 		uint32_t mid = (lo + hi) / 2;
-		uint32_t v = rte_be_to_cpu_32(p->addrs[mid]);
+		uint32_t v = rte_be_to_cpu_32(p->all[mid].addr);
 
 		if (v == a)
-			return mid;
+			return p->all[mid].slot;
 		if (v < a)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return 0;
+	return EPH_NAT_ADDR_SLOTS - 1;
+}
+
+/* Live sessions by protocol and state, for metrics. */
+static inline void
+session_gauge(struct eph_nat_worker *nw, const struct eph_session *s, int delta)
+{
+	if (s->proto == IPPROTO_TCP)
+		nw->sessions_tcp[s->state] += (uint64_t)(int64_t)delta;
+	else if (s->proto == IPPROTO_UDP)
+		nw->sessions_udp += (uint64_t)(int64_t)delta;
+	else
+		nw->sessions_icmp += (uint64_t)(int64_t)delta;
+}
+
+/* ---- events to the control lcore ------------------------------------- */
+
+static void
+log_session(struct eph_worker *w, const struct eph_session *s, uint8_t type, uint8_t reason)
+{
+	struct eph_natlog_event ev = {
+		.tsc = rte_rdtsc(),
+		.type = type,
+		.proto = s->proto,
+		.pool = s->pool,
+		.worker = (uint8_t)w->id,
+		.in_addr = s->in_addr,
+		.out_addr = s->out_addr,
+		.remote_addr = s->remote_addr,
+		.in_port = s->in_port,
+		.out_port = s->out_port,
+		.remote_port = s->remote_port,
+		.duration_s = type == EPH_NATLOG_SESSION_DELETE
+				      ? (w->nat.now - s->created) / EPH_NAT_TICK_HZ
+				      : 0,
+		.reason = reason,
+	};
+
+	eph_natlog_emit(w->nat.log, &ev);
+}
+
+/* RFC 7422: a block of ports given to or taken back from an inside host. */
+static void
+log_block(struct eph_worker *w, unsigned int pool, uint8_t proto,
+	  const struct eph_portblock_event *b)
+{
+	struct eph_natlog_event ev = {
+		.tsc = rte_rdtsc(),
+		.type = b->type == EPH_PORTBLOCK_ALLOC ? EPH_NATLOG_BLOCK_ALLOC
+						       : EPH_NATLOG_BLOCK_RELEASE,
+		.proto = proto,
+		.pool = (uint8_t)pool,
+		.worker = (uint8_t)w->id,
+		.in_addr = b->host_addr,
+		.out_addr = b->out_addr,
+		.first_port = b->first_port,
+		.last_port = b->last_port,
+	};
+
+	eph_natlog_emit(w->nat.log, &ev);
+}
+
+/*
+ * A destination's share on this worker just went from live - 1 to live
+ * ports: warn when that crosses warn-occupancy or fills it. At most
+ * ALERTS_PER_SECOND per worker, so a destination that hovers at the
+ * threshold cannot flood the log; the rest are counted.
+ */
+static __rte_noinline void
+occupancy_alert(struct eph_worker *w, unsigned int pool, const struct eph_dest_key *d,
+		uint32_t addr_slot, uint32_t live, uint32_t share, bool full)
+{
+	struct eph_nat_worker *nw = &w->nat;
+	uint32_t second = nw->now / EPH_NAT_TICK_HZ;
+	struct eph_natlog_event ev = {
+		.tsc = rte_rdtsc(),
+		.type = full ? EPH_NATLOG_DEST_EXHAUSTED : EPH_NATLOG_DEST_OCCUPANCY,
+		.proto = d->proto,
+		.pool = (uint8_t)pool,
+		.worker = (uint8_t)w->id,
+		.out_addr = d->out_addr,
+		.remote_addr = d->remote_addr,
+		.remote_port = d->remote_port,
+		.value = live,
+		.share = share,
+	};
+
+	if (!full)
+		nw->occupancy_warnings[pool][addr_slot]++;
+	if (second != nw->alert_second) {
+		nw->alert_second = second;
+		nw->alert_tokens = ALERTS_PER_SECOND;
+	}
+	if (nw->alert_tokens == 0) {
+		nw->alerts_suppressed++;
+		return;
+	}
+	nw->alert_tokens--;
+	eph_natlog_emit(nw->alerts, &ev);
 }
 
 /* ---- refusals (who is refused most) ---------------------------------- */
@@ -295,7 +417,128 @@ mapping_find(struct eph_nat_worker *nw, const struct flow *f)
 static inline uint32_t
 paired_index(const struct eph_worker *w, const struct eph_nat_pool *p, const struct flow *f)
 {
-	return rte_jhash_1word(f->in_addr, w->dp->nat.secret ^ 0x5bd1e995) % p->n_addrs;
+	return p->n_addrs == 0 ? 0
+			       : rte_jhash_1word(f->in_addr, w->dp->nat.secret ^ 0x5bd1e995) %
+					 p->n_addrs;
+}
+
+/*
+ * While an older allocator generation drains, its ports may overlap the
+ * new one's: a port the new generation hands out must not be one an old
+ * session still holds towards the same destination.
+ */
+static bool
+held_by_old_generation(struct eph_nat_worker *nw, const struct eph_nat_pool *p,
+		       const struct flow *f, uint32_t out_addr, uint16_t out_port)
+{
+	struct eph_flow_key k;
+
+	if (p->mapping == EPH_MAPPING_ENDPOINT_INDEPENDENT) {
+		k = (struct eph_flow_key){ .dst_addr = out_addr, .dst_port = out_port,
+					   .proto = f->proto };
+		return eph_session_lookup(nw->mappings, &k) >= 0;
+	}
+	k = (struct eph_flow_key){
+		.src_addr = f->remote_addr, .dst_addr = out_addr,
+		.src_port = f->proto == IPPROTO_ICMP ? 0 : f->remote_port, .dst_port = out_port,
+		.proto = f->proto,
+	};
+	return eph_session_lookup(nw->sessions, &k) >= 0;
+}
+
+#define OLD_GEN_RETRIES 8
+
+/*
+ * Port-block generation: a port of one of the host's blocks on addr, or of
+ * a new block (logged). A port here serves one session whatever its
+ * destination, so a port an old generation still holds is skipped and
+ * released again at once.
+ */
+static int
+take_block_port(struct eph_worker *w, unsigned int pool, const struct eph_nat_pool *p,
+		const struct flow *f, uint32_t addr, uint32_t aslot, uint16_t *out_port)
+{
+	struct eph_nat_worker *nw = &w->nat;
+	struct eph_portblock *pb = nw->blocks[pool][p->gen];
+	bool draining_gens = (p->gens & ~(1u << p->gen)) != 0;
+	uint16_t held[OLD_GEN_RETRIES];
+	unsigned int n_held = 0;
+	struct eph_portblock_event ev;
+	uint16_t port;
+	int rc;
+
+	for (;;) {
+		rc = eph_portblock_alloc(pb, f->in_addr, addr, &port, &ev);
+		if (rc < 0)
+			break;
+		if (rc == 1 && p->log == EPH_NAT_LOG_PORT_BLOCKS)
+			log_block(w, pool, f->proto, &ev);
+		if (likely(!draining_gens) ||
+		    !held_by_old_generation(nw, p, f, addr, rte_cpu_to_be_16(port)))
+			break;
+		held[n_held++] = port; /* keep it taken while looking further */
+		if (n_held == OLD_GEN_RETRIES) {
+			rc = -ENOSPC;
+			break;
+		}
+	}
+	while (n_held > 0) {
+		if (eph_portblock_release(pb, f->in_addr, addr, held[--n_held], &ev) == 1 &&
+		    p->log == EPH_NAT_LOG_PORT_BLOCKS)
+			log_block(w, pool, f->proto, &ev);
+	}
+	if (rc < 0)
+		return rc == -EDQUOT ? -ENOSPC : rc;
+	*out_port = rte_cpu_to_be_16(port);
+	nw->ports_in_use[pool][aslot]++;
+	nw->gen_live[pool][p->gen]++;
+	nw->ctr[EPH_NAT_port_allocations]++;
+	return 0;
+}
+
+/* One allocation on address addr (counter slot aslot): 0, -ENOSPC or -ENOMEM. */
+static int
+take_port_on(struct eph_worker *w, unsigned int pool, const struct eph_nat_pool *p,
+	     const struct flow *f, uint32_t addr, uint32_t aslot, uint16_t *out_port)
+{
+	struct eph_nat_worker *nw = &w->nat;
+	struct eph_portalloc *pa = nw->alloc[pool][p->gen];
+	bool draining_gens = (p->gens & ~(1u << p->gen)) != 0;
+	struct eph_dest_key d;
+	uint16_t port;
+	int rc;
+
+	if (p->g[p->gen].blocks)
+		return take_block_port(w, pool, p, f, addr, aslot, out_port);
+	dest_key(&d, p, addr, f);
+	for (unsigned int t = 0;; t++) {
+		rc = eph_portalloc_alloc(pa, &d, p->preservation ? rte_be_to_cpu_16(f->in_port) : 0,
+					 nw->now, &port);
+		if (rc != 0)
+			return rc;
+		if (likely(!draining_gens) ||
+		    !held_by_old_generation(nw, p, f, addr, rte_cpu_to_be_16(port)))
+			break;
+		/* Let it rest in this generation's quarantine and try another. */
+		eph_portalloc_release(pa, &d, port, nw->now, false);
+		if (t + 1 == OLD_GEN_RETRIES)
+			return -ENOSPC;
+	}
+	*out_port = rte_cpu_to_be_16(port);
+	nw->ports_in_use[pool][aslot]++;
+	nw->gen_live[pool][p->gen]++;
+	nw->ctr[EPH_NAT_port_allocations]++;
+	if (p->warn_occupancy != 0) {
+		uint32_t live = eph_portalloc_last_live(pa);
+		uint32_t share = eph_portalloc_share_size(pa);
+		uint64_t mark = (uint64_t)share * p->warn_occupancy;
+
+		if (unlikely(live == share))
+			occupancy_alert(w, pool, &d, aslot, live, share, true);
+		else if (unlikely((uint64_t)live * 100 >= mark && (uint64_t)(live - 1) * 100 < mark))
+			occupancy_alert(w, pool, &d, aslot, live, share, false);
+	}
+	return 0;
 }
 
 /*
@@ -305,10 +548,10 @@ paired_index(const struct eph_worker *w, const struct eph_nat_pool *p, const str
  */
 static int
 take_port(struct eph_worker *w, unsigned int pool, const struct flow *f, uint32_t *out_addr,
-	  uint16_t *out_port, bool *new_mapping)
+	  uint16_t *out_port, uint8_t *gen, bool *new_mapping)
 {
 	struct eph_nat_worker *nw = &w->nat;
-	const struct eph_nat_pool *p = &w->dp->nat.pools[pool];
+	const struct eph_nat_pool *p = pool_cfg(w, pool);
 	uint32_t first, tries;
 	int rc = -ENOSPC;
 
@@ -321,48 +564,75 @@ take_port(struct eph_worker *w, unsigned int pool, const struct flow *f, uint32_
 
 			*out_addr = m->out_addr;
 			*out_port = m->out_port;
+			*gen = m->flags & SESS_GEN_MASK;
 			m->host++; /* one more session uses the mapping */
 			return 0;
 		}
 		*new_mapping = true;
 	}
+	if (unlikely(p->state != EPH_POOL_ACTIVE))
+		return -ENOSPC; /* draining: its sessions only, no new ports */
 
+	*gen = p->gen;
 	first = paired_index(w, p, f);
-	tries = p->pooling == EPH_POOLING_PAIRED ? 1 : p->n_addrs;
+	if (p->g[p->gen].blocks && p->n_addrs > 1) {
+		uint32_t held;
+
+		/* A host stays on the address of its blocks (RFC 4787 REQ-2 as well). */
+		if (eph_portblock_host_addr(nw->blocks[pool][p->gen], f->in_addr, &held) == 0)
+			for (uint32_t ai = 0; ai < p->n_addrs; ai++)
+				if (p->addrs[ai] == held)
+					first = ai;
+	}
+	tries = p->pooling == EPH_POOLING_PAIRED ? RTE_MIN(1u, p->n_addrs) : p->n_addrs;
 	for (uint32_t t = 0; t < tries; t++) {
 		uint32_t ai = first + t < p->n_addrs ? first + t : first + t - p->n_addrs;
-		struct eph_dest_key d;
-		uint16_t port;
 
-		dest_key(&d, p, p->addrs[ai], f);
-		rc = eph_portalloc_alloc(nw->alloc[pool], &d,
-					 p->preservation ? rte_be_to_cpu_16(f->in_port) : 0, nw->now,
-					 &port);
+		rc = take_port_on(w, pool, p, f, p->addrs[ai], p->addr_slot[ai], out_port);
 		if (rc == 0) {
 			*out_addr = p->addrs[ai];
-			*out_port = rte_cpu_to_be_16(port);
-			nw->ports_in_use[pool][ai]++;
-			nw->ctr[EPH_NAT_port_allocations]++;
 			return 0;
 		}
 		if (rc != -ENOSPC)
-			break;
-		nw->exhausted[pool][ai]++;
+			return rc;
+		nw->exhausted[pool][p->addr_slot[ai]]++;
+	}
+	/* Spill: reserve addresses take what the regular ones cannot. */
+	for (uint32_t r = 0; r < p->n_reserve; r++) {
+		rc = take_port_on(w, pool, p, f, p->reserve[r], p->reserve_slot[r], out_port);
+		if (rc == 0) {
+			*out_addr = p->reserve[r];
+			return 0;
+		}
+		if (rc != -ENOSPC)
+			return rc;
+		nw->exhausted[pool][p->reserve_slot[r]]++;
 	}
 	return rc;
 }
 
 static void
-give_port_back(struct eph_worker *w, unsigned int pool, const struct flow *f, uint32_t out_addr,
-	       uint16_t out_port, bool clean)
+give_port_back(struct eph_worker *w, unsigned int pool, uint8_t gen, const struct flow *f,
+	       uint32_t out_addr, uint16_t out_port, bool clean)
 {
 	struct eph_nat_worker *nw = &w->nat;
-	const struct eph_nat_pool *p = &w->dp->nat.pools[pool];
+	const struct eph_nat_pool *p = pool_cfg(w, pool);
 	struct eph_dest_key d;
 
-	dest_key(&d, p, out_addr, f);
-	eph_portalloc_release(nw->alloc[pool], &d, rte_be_to_cpu_16(out_port), nw->now, clean);
-	nw->ports_in_use[pool][pool_addr_index(p, out_addr)]--;
+	if (p->g[gen].blocks) {
+		struct eph_portblock_event ev;
+
+		if (eph_portblock_release(nw->blocks[pool][gen], f->in_addr, out_addr,
+					  rte_be_to_cpu_16(out_port), &ev) == 1 &&
+		    p->log == EPH_NAT_LOG_PORT_BLOCKS)
+			log_block(w, pool, f->proto, &ev);
+	} else {
+		dest_key(&d, p, out_addr, f);
+		eph_portalloc_release(nw->alloc[pool][gen], &d, rte_be_to_cpu_16(out_port),
+				      nw->now, clean);
+	}
+	nw->ports_in_use[pool][pool_addr_slot(p, out_addr)]--;
+	nw->gen_live[pool][gen]--;
 	nw->ctr[EPH_NAT_port_releases]++;
 }
 
@@ -371,7 +641,7 @@ static void
 release_session_port(struct eph_worker *w, const struct eph_session *s, bool clean)
 {
 	struct eph_nat_worker *nw = &w->nat;
-	const struct eph_nat_pool *p = &w->dp->nat.pools[s->pool];
+	const struct eph_nat_pool *p = pool_cfg(w, s->pool);
 	struct flow f = {
 		.in_addr = s->in_addr, .remote_addr = s->remote_addr,
 		.in_port = s->in_port, .remote_port = s->remote_port, .proto = s->proto,
@@ -388,7 +658,7 @@ release_session_port(struct eph_worker *w, const struct eph_session *s, bool cle
 			return;
 		eph_session_delete(nw->mappings, (uint32_t)mi);
 	}
-	give_port_back(w, s->pool, &f, s->out_addr, s->out_port, clean);
+	give_port_back(w, s->pool, s->flags & SESS_GEN_MASK, &f, s->out_addr, s->out_port, clean);
 }
 
 /* Returns the new session's index, or -1 after dropping m. */
@@ -396,18 +666,22 @@ static __rte_noinline int32_t
 session_create(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, unsigned int pool,
 	       const struct flow *f, struct eph_session **sp)
 {
-	struct eph_dp *dp = w->dp;
 	struct eph_nat_worker *nw = &w->nat;
-	const struct eph_nat_pool *p = &dp->nat.pools[pool];
+	const struct eph_nat_pool *p = pool_cfg(w, pool);
 	struct eph_flow_key in_key, out_key;
 	struct eph_nat_host *h;
 	struct eph_session *s;
 	uint32_t out_addr;
 	uint16_t out_port;
 	bool new_mapping;
+	uint8_t gen;
 	int32_t idx;
 	int rc;
 
+	if (unlikely(p->state == EPH_POOL_FREE)) {
+		drop(w, m, EPH_DROP_nat_pool_removed);
+		return -1;
+	}
 	h = host_get(nw, f->in_addr, true);
 	if (h == NULL) {
 		drop(w, m, EPH_DROP_nat_table_full);
@@ -419,12 +693,12 @@ session_create(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, unsig
 		return -1;
 	}
 
-	rc = take_port(w, pool, f, &out_addr, &out_port, &new_mapping);
+	rc = take_port(w, pool, f, &out_addr, &out_port, &gen, &new_mapping);
 	if (rc != 0) {
 		struct eph_dest_key d;
 
 		/* The destination as tried on the host's first (paired) address. */
-		dest_key(&d, p, p->addrs[paired_index(w, p, f)], f);
+		dest_key(&d, p, p->n_addrs != 0 ? p->addrs[paired_index(w, p, f)] : 0, f);
 		record_refusal(nw, pool, f->in_addr, rc == -ENOSPC ? &d : NULL,
 			       rc == -ENOSPC ? EPH_REFUSED_NO_PORT : EPH_REFUSED_TABLE_FULL);
 		if (h->sessions == 0)
@@ -454,7 +728,7 @@ session_create(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, unsig
 
 		idx = eph_session_insert(nw->mappings, &mk_in, &mk_out, &map);
 		if (idx < 0) {
-			give_port_back(w, pool, f, out_addr, out_port, true);
+			give_port_back(w, pool, gen, f, out_addr, out_port, true);
 			if (h->sessions == 0)
 				rte_hash_del_key(nw->hosts, &h->addr);
 			record_refusal(nw, pool, f->in_addr, NULL, EPH_REFUSED_TABLE_FULL);
@@ -467,6 +741,7 @@ session_create(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, unsig
 		map->out_port = out_port;
 		map->proto = f->proto;
 		map->pool = (uint8_t)pool;
+		map->flags = gen;
 		map->host = 1;
 	}
 
@@ -488,7 +763,7 @@ session_create(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, unsig
 		struct eph_session tmp = {
 			.in_addr = f->in_addr, .remote_addr = f->remote_addr, .out_addr = out_addr,
 			.in_port = f->in_port, .remote_port = f->remote_port, .out_port = out_port,
-			.proto = f->proto, .pool = (uint8_t)pool,
+			.proto = f->proto, .pool = (uint8_t)pool, .flags = gen,
 		};
 
 		release_session_port(w, &tmp, true);
@@ -507,7 +782,7 @@ session_create(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, unsig
 	s->proto = f->proto;
 	s->state = f->proto == IPPROTO_TCP ? EPH_TCP_CLOSED : 0;
 	s->pool = (uint8_t)pool;
-	s->flags = 0;
+	s->flags = gen;
 	{
 		struct eph_nat_delta d = eph_nat_delta(f->proto, f->in_addr, f->in_port, out_addr,
 						       out_port);
@@ -517,10 +792,13 @@ session_create(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, unsig
 	}
 	s->host = (uint32_t)(h - nw->host);
 	h->sessions++;
-	s->expire = nw->now + timeout_of(&dp->nat, s);
+	s->expire = nw->now + timeout_of(&w->cfg->nat.timeouts, s);
 	eph_session_schedule(nw->sessions, (uint32_t)idx, s->expire);
 	s->created = nw->now;
 	nw->ctr[EPH_NAT_sessions_created]++;
+	session_gauge(nw, s, 1);
+	if (p->log == EPH_NAT_LOG_SESSIONS)
+		log_session(w, s, EPH_NATLOG_SESSION_CREATE, 0);
 	*sp = s;
 	return idx;
 }
@@ -613,7 +891,7 @@ in2out_owned(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, unsigne
 		if (idx < 0)
 			return;
 	}
-	session_touch(nw, &w->dp->nat, (uint32_t)idx, s, ip, EPH_DIR_IN2OUT);
+	session_touch(nw, &w->cfg->nat.timeouts, (uint32_t)idx, s, ip, EPH_DIR_IN2OUT);
 	eph_nat_rewrite_src(ip, l4, s->out_addr, s->out_port,
 			    (struct eph_nat_delta){ s->l3_delta, s->l4_delta });
 	nw->ctr[EPH_NAT_in2out]++;
@@ -737,7 +1015,7 @@ eim_inbound(struct eph_worker *w, struct rte_mbuf *m, const struct eph_flow_key 
 	if (mi < 0)
 		return -1;
 	map = eph_session_get(nw->mappings, (uint32_t)mi);
-	if (w->dp->nat.pools[map->pool].filtering != EPH_FILTERING_ENDPOINT_INDEPENDENT)
+	if (pool_cfg(w, map->pool)->filtering != EPH_FILTERING_ENDPOINT_INDEPENDENT)
 		return -1;
 	f = (struct flow){
 		.in_addr = map->in_addr, .remote_addr = k->src_addr,
@@ -748,8 +1026,46 @@ eim_inbound(struct eph_worker *w, struct rte_mbuf *m, const struct eph_flow_key 
 	return mi;
 }
 
+/* The worker that owns outside port `port` (host order) in generation g of pool p. */
+static inline unsigned int
+gen_port_owner(const struct eph_nat_pool *p, unsigned int g, uint16_t port, unsigned int n_workers)
+{
+	const struct eph_nat_gen *ng = &p->g[g];
+
+	return ng->blocks ? eph_portblock_owner(port, ng->port_lo, ng->block_size, n_workers)
+			  : eph_portalloc_owner(port, n_workers);
+}
+
+/*
+ * Ask the owner under the next generation not yet *tried (the current one
+ * first), marking every generation that worker owns the port under as
+ * tried. Generations usually agree; while one of another shape drains
+ * (a new range of port blocks, or blocks against shares) a reply may have
+ * to visit two or three workers. UINT_MAX: none is left.
+ */
+static unsigned int
+next_port_owner(const struct eph_nat_pool *p, uint16_t port, unsigned int n_workers,
+		uint32_t *tried)
+{
+	unsigned int first = EPH_PA_GENS, owner;
+
+	if (!(*tried & (1u << p->gen)) && (p->gens & (1u << p->gen)))
+		first = p->gen;
+	for (unsigned int g = 0; g < EPH_PA_GENS && first == EPH_PA_GENS; g++)
+		if ((p->gens & (1u << g)) && !(*tried & (1u << g)))
+			first = g;
+	if (first == EPH_PA_GENS)
+		return UINT_MAX;
+	owner = gen_port_owner(p, first, port, n_workers);
+	for (unsigned int g = 0; g < EPH_PA_GENS; g++)
+		if ((p->gens & (1u << g)) && gen_port_owner(p, g, port, n_workers) == owner)
+			*tried |= 1u << g;
+	return owner;
+}
+
 static void
-out2in_owned(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m)
+out2in_owned(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, unsigned int pool,
+	     uint32_t tried)
 {
 	struct eph_nat_worker *nw = &w->nat;
 	struct rte_ipv4_hdr *ip = pkt_ip(m);
@@ -781,12 +1097,21 @@ out2in_owned(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m)
 		/* Only what was asked for gets in (unless a mapping filters independently). */
 		idx = eim_inbound(w, m, &k, &s, &consumed);
 		if (idx < 0) {
-			if (!consumed)
+			unsigned int next = UINT_MAX;
+
+			if (consumed)
+				return;
+			if (w->dp->n_workers > 1 && (pool_cfg(w, pool)->gens & ~tried) != 0)
+				next = next_port_owner(pool_cfg(w, pool), rte_be_to_cpu_16(k.dst_port),
+						       w->dp->n_workers, &tried);
+			if (next != UINT_MAX && next != w->id)
+				handoff(w, next, m, EPH_HANDOFF_OUT2IN, in_port, (uint16_t)pool, tried);
+			else
 				drop(w, m, EPH_DROP_nat_no_session);
 			return;
 		}
 	}
-	session_touch(nw, &w->dp->nat, (uint32_t)idx, s, ip, EPH_DIR_OUT2IN);
+	session_touch(nw, &w->cfg->nat.timeouts, (uint32_t)idx, s, ip, EPH_DIR_OUT2IN);
 	eph_nat_rewrite_dst(ip, l4, s->in_addr, s->in_port,
 			    (struct eph_nat_delta){ s->l3_delta, s->l4_delta });
 	nw->ctr[EPH_NAT_out2in]++;
@@ -794,10 +1119,11 @@ out2in_owned(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m)
 }
 
 void
-eph_nat_out2in(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m)
+eph_nat_out2in(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, unsigned int pool)
 {
 	struct eph_dp *dp = w->dp;
 	struct rte_ipv4_hdr *ip = pkt_ip(m);
+	uint32_t tried = 0;
 	uint16_t port_be;
 	unsigned int owner;
 
@@ -807,12 +1133,18 @@ eph_nat_out2in(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m)
 	}
 	if (!outside_port_of(w, m, ip, &port_be))
 		return;
-	owner = eph_portalloc_owner(rte_be_to_cpu_16(port_be), dp->n_workers);
-	if (owner != w->id) {
-		handoff(w, owner, m, EPH_HANDOFF_OUT2IN, in_port, 0, 0);
+	if (dp->n_workers == 1) {
+		out2in_owned(w, in_port, m, pool, UINT32_MAX);
 		return;
 	}
-	out2in_owned(w, in_port, m);
+	owner = next_port_owner(pool_cfg(w, pool), rte_be_to_cpu_16(port_be), dp->n_workers, &tried);
+	if (owner == UINT_MAX)
+		owner = eph_portalloc_owner(rte_be_to_cpu_16(port_be), dp->n_workers);
+	if (owner != w->id) {
+		handoff(w, owner, m, EPH_HANDOFF_OUT2IN, in_port, (uint16_t)pool, tried);
+		return;
+	}
+	out2in_owned(w, in_port, m, pool, tried);
 }
 
 void
@@ -836,7 +1168,8 @@ eph_nat_handoff_drain(struct eph_worker *w)
 				in2out_owned(w, meta->in_port, pkts[i], meta->out_port,
 					     meta->nexthop);
 			else
-				out2in_owned(w, meta->in_port, pkts[i]);
+				out2in_owned(w, meta->in_port, pkts[i], meta->out_port,
+					     meta->nexthop);
 		}
 	}
 }
@@ -875,14 +1208,18 @@ top_visit(const struct eph_dest_key *d, uint32_t live, uint32_t resting, void *a
 static __rte_noinline void
 top_refresh(struct eph_worker *w)
 {
+	const struct eph_nat_cfg *cfg = &w->cfg->nat;
 	struct eph_nat_worker *nw = &w->nat;
 	struct top_build b = { .n = 0 };
 
-	for (unsigned int p = 0; p < w->dp->nat.n_pools; p++) {
-		b.pool = (uint8_t)p;
-		b.share = eph_portalloc_share_size(nw->alloc[p]);
-		eph_portalloc_foreach(nw->alloc[p], top_visit, &b);
-	}
+	for (unsigned int p = 0; p < cfg->n_slots; p++)
+		for (unsigned int g = 0; g < EPH_PA_GENS; g++) {
+			if (!(cfg->pools[p].gens & (1u << g)) || cfg->pools[p].g[g].blocks)
+				continue;
+			b.pool = (uint8_t)p;
+			b.share = eph_portalloc_share_size(nw->alloc[p][g]);
+			eph_portalloc_foreach(nw->alloc[p][g], top_visit, &b);
+		}
 	rte_seqcount_write_begin(&nw->top.seq);
 	memcpy(nw->top.e, b.e, sizeof(b.e));
 	nw->top.n = b.n;
@@ -904,33 +1241,127 @@ eph_nat_top_read(const struct eph_nat_worker *nw, struct eph_nat_top_entry out[E
 
 /* ---- expiry ---------------------------------------------------------- */
 
+/* End session idx: its port back (clean or to rest), its host's count, the log. */
 static void
-session_expired(struct eph_session_table *t, uint32_t idx, void *arg)
+session_end(struct eph_worker *w, struct eph_session_table *t, uint32_t idx, uint8_t reason)
 {
-	struct eph_worker *w = arg;
 	struct eph_nat_worker *nw = &w->nat;
 	struct eph_session *s = eph_session_get(t, idx);
 	bool clean = s->proto == IPPROTO_TCP && eph_tcp_closed_cleanly(s->state);
 
+	if (pool_cfg(w, s->pool)->log == EPH_NAT_LOG_SESSIONS)
+		log_session(w, s, EPH_NATLOG_SESSION_DELETE,
+			    reason == EPH_NATLOG_REASON_EXPIRED && clean ? EPH_NATLOG_REASON_TCP_CLOSED
+									 : reason);
+	session_gauge(nw, s, -1);
 	release_session_port(w, s, clean);
 	host_put(nw, &nw->host[s->host]);
 	eph_session_delete(t, idx);
-	nw->ctr[EPH_NAT_sessions_expired]++;
+}
+
+static void
+session_expired(struct eph_session_table *t, uint32_t idx, void *arg)
+{
+	struct eph_worker *w = arg;
+
+	session_end(w, t, idx, EPH_NATLOG_REASON_EXPIRED);
+	w->nat.ctr[EPH_NAT_sessions_expired]++;
 }
 
 void
 eph_nat_timers(struct eph_worker *w, uint64_t now_tsc)
 {
-	struct eph_nat *nat = &w->dp->nat;
+	const struct eph_nat *nat = &w->dp->nat;
+	const struct eph_nat_cfg *cfg = &w->cfg->nat;
 	struct eph_nat_worker *nw = &w->nat;
 
 	nw->now = (uint32_t)((now_tsc - nat->start_tsc) / nat->tick_tsc);
 	eph_session_expire(nw->sessions, nw->now, EXPIRE_BUDGET, session_expired, w);
 	/* Forget destinations whose last ports have rested. */
-	for (unsigned int p = 0; p < nat->n_pools; p++)
-		eph_portalloc_expire(nw->alloc[p], nw->now, EXPIRE_BUDGET);
+	for (unsigned int p = 0; p < cfg->n_slots; p++)
+		for (unsigned int g = 0; g < EPH_PA_GENS; g++)
+			if ((cfg->pools[p].gens & (1u << g)) && !cfg->pools[p].g[g].blocks)
+				eph_portalloc_expire(nw->alloc[p][g], nw->now, EXPIRE_BUDGET);
 	if ((int32_t)(nw->now - nw->top_next) >= 0) {
 		top_refresh(w);
 		nw->top_next = nw->now + EPH_NAT_TICK_HZ;
 	}
+}
+
+/* ---- control requests ------------------------------------------------ */
+
+static bool
+prefix_match(uint32_t addr, uint32_t want, uint32_t mask)
+{
+	return ((addr ^ want) & mask) == 0;
+}
+
+static bool
+filter_match(const struct eph_session_filter *f, const struct eph_session *s)
+{
+	if (f->proto != 0 && s->proto != f->proto)
+		return false;
+	if (f->pool >= 0 && s->pool != f->pool)
+		return false;
+	if (f->port != 0 && s->in_port != f->port && s->out_port != f->port &&
+	    s->remote_port != f->port)
+		return false;
+	return prefix_match(s->in_addr, f->in_addr, f->in_mask) &&
+	       prefix_match(s->out_addr, f->out_addr, f->out_mask) &&
+	       prefix_match(s->remote_addr, f->remote_addr, f->remote_mask);
+}
+
+void
+eph_nat_ctl_poll(struct eph_worker *w)
+{
+	struct eph_nat_worker *nw = &w->nat;
+	struct eph_session_table *t = nw->sessions;
+	struct eph_nat_ctl *c = nw->ctl_cur;
+	uint32_t end;
+
+	if (c == NULL) {
+		if (rte_ring_sc_dequeue(nw->ctl, (void **)&c) != 0)
+			return;
+		nw->ctl_cur = c;
+	}
+	end = RTE_MIN(c->cursor + CTL_BUDGET, t->max);
+	for (uint32_t idx = c->cursor; idx < end; idx++) {
+		struct eph_session *s;
+
+		if (!eph_session_in_use(t, idx))
+			continue;
+		s = eph_session_get(t, idx);
+		if (!filter_match(&c->filter, s))
+			continue;
+		c->matched++;
+		if (c->op == EPH_NAT_CTL_CLEAR) {
+			session_end(w, t, idx, EPH_NATLOG_REASON_CLEARED);
+			c->cleared++;
+		} else if (c->n_out < c->max_out) {
+			c->out[c->n_out++] = (struct eph_session_info){
+				.in_addr = s->in_addr, .out_addr = s->out_addr,
+				.remote_addr = s->remote_addr, .in_port = s->in_port,
+				.out_port = s->out_port, .remote_port = s->remote_port,
+				.proto = s->proto, .state = s->state, .pool = s->pool,
+				.created = s->created, .expire = s->expire,
+				.pkts_out = s->pkts_out, .pkts_in = s->pkts_in,
+			};
+		}
+	}
+	c->cursor = end;
+	if (end == t->max) {
+		c->now = nw->now;
+		nw->ctl_cur = NULL;
+		__atomic_store_n(&c->done, true, __ATOMIC_RELEASE);
+	}
+}
+
+unsigned int
+eph_nat_share(const struct eph_worker *w, unsigned int pool, unsigned int gen)
+{
+	const struct eph_portalloc *pa = w->nat.alloc[pool][gen];
+
+	if (w->nat.blocks[pool][gen] != NULL)
+		return w->cfg->nat.pools[pool].g[gen].block_size;
+	return pa == NULL ? 0 : eph_portalloc_share_size(pa);
 }

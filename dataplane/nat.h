@@ -26,20 +26,80 @@
 
 struct eph_session_table;
 struct eph_portalloc;
+struct eph_portblock;
+struct eph_natlog_ring;
+struct eph_nat_ctl;
 struct eph_worker;
 struct eph_dp;
 struct rte_mbuf;
 
-/* Per pool, read-only after start. */
+/*
+ * Live configuration. Pools sit in fixed slots for the life of the process:
+ * sessions record their pool's slot, so adding or removing a pool never
+ * renumbers another. Everything the workers read about pools, timeouts and
+ * routes is one immutable snapshot (struct eph_dp_cfg) that the control
+ * lcore replaces whole and frees after an RCU grace period, so a worker
+ * sees either the old configuration or the new one, never a mix.
+ *
+ * Port allocators come in up to EPH_PA_GENS generations per pool: a change
+ * of range, exclusions, quarantine or parity starts a new generation for new
+ * sessions while the old one keeps serving the releases of the sessions it
+ * gave ports to (drain), and is freed once none is left.
+ */
+#define EPH_PA_GENS 4
+#define EPH_NAT_ADDR_SLOTS (2 * EPH_MAX_POOL_ADDRS) /* per pool: addresses, reserve, draining */
+
+enum eph_pool_state {
+	EPH_POOL_FREE,     /* slot unused */
+	EPH_POOL_ACTIVE,
+	EPH_POOL_DRAINING, /* removed from the configuration: serves its sessions only */
+};
+
+enum eph_addr_state {
+	EPH_ADDR_ACTIVE,
+	EPH_ADDR_RESERVE,  /* used only when a destination is exhausted on the active ones */
+	EPH_ADDR_DRAINING, /* removed: serves its sessions only */
+};
+
+struct eph_nat_addr {
+	uint32_t addr;  /* network order */
+	uint16_t slot;  /* index of its per-worker counters */
+	uint8_t state;  /* enum eph_addr_state */
+};
+
+/*
+ * How one allocator generation hands out ports, and so which worker owns
+ * an outside port: interleaved per-destination shares (port % n_workers),
+ * or RFC 7422 blocks (block index % n_workers).
+ */
+struct eph_nat_gen {
+	bool blocks;          /* port blocks (struct eph_portblock), else eph_portalloc */
+	uint16_t port_lo;     /* blocks: where block 0 starts */
+	uint16_t block_size;
+};
+
+/* One pool in a snapshot. Arrays belong to the snapshot. */
 struct eph_nat_pool {
-	uint32_t n_addrs;
-	uint32_t *addrs;           /* network order */
+	uint8_t state;             /* enum eph_pool_state */
+	uint8_t gen;               /* allocator generation of new sessions */
+	uint8_t gens;              /* generations with allocators: bit per generation */
 	uint8_t mapping;           /* enum eph_nat_mapping */
 	uint8_t filtering;         /* enum eph_nat_filtering */
 	uint8_t pooling;           /* enum eph_nat_pooling */
+	uint8_t log;               /* enum eph_nat_log_mode */
 	bool preservation;
 	bool exhaustion_icmp;
+	uint8_t warn_occupancy;    /* percent of a destination's share */
 	uint32_t max_per_host;     /* 0: no limit */
+	uint32_t n_addrs;          /* active addresses: new sessions take these */
+	uint32_t *addrs;           /* network order, ascending host order */
+	uint16_t *addr_slot;       /* [n_addrs] */
+	uint32_t n_reserve;
+	uint32_t *reserve;         /* network order */
+	uint16_t *reserve_slot;
+	uint32_t n_all;            /* active, reserve and draining, ascending host order */
+	struct eph_nat_addr *all;
+	struct eph_nat_gen g[EPH_PA_GENS];
 	char name[EPH_NAME_LEN];
 };
 
@@ -53,12 +113,18 @@ struct eph_nat_timeouts {
 
 #define EPH_NAT_TICK_HZ 16 /* session clock: 1/16 s is plenty for timeouts of seconds */
 
+/* The NAT part of a configuration snapshot. */
+struct eph_nat_cfg {
+	unsigned int n_slots;      /* pools[] slots in use are below this */
+	unsigned int n_active;     /* pools in state ACTIVE */
+	struct eph_nat_pool pools[EPH_MAX_POOLS];
+	struct rte_fib *inside;    /* inside source prefix -> pool slot + 1 (0: no NAT) */
+	struct eph_nat_timeouts timeouts;
+};
+
 /* Shared NAT state, read-only after start. */
 struct eph_nat {
-	unsigned int n_pools;
-	struct eph_nat_pool pools[EPH_MAX_POOLS];
-	struct rte_fib *inside;    /* inside source prefix -> pool index + 1 (0: no NAT) */
-	struct eph_nat_timeouts timeouts;
+	bool enabled;              /* started with pools: per-worker NAT tables exist */
 	uint32_t secret;           /* keys the host-owner hash and address pairing */
 	uint64_t tick_tsc;         /* TSC cycles per tick */
 	uint64_t start_tsc;
@@ -158,13 +224,29 @@ struct eph_nat_refusals {
 struct eph_nat_worker {
 	struct eph_session_table *sessions;
 	struct eph_session_table *mappings; /* endpoint-independent mappings */
-	struct eph_portalloc *alloc[EPH_MAX_POOLS];
+	/* cp: created and freed (after a grace period); dp: used while a snapshot names them */
+	struct eph_portalloc *alloc[EPH_MAX_POOLS][EPH_PA_GENS];    /* per-destination generations */
+	struct eph_portblock *blocks[EPH_MAX_POOLS][EPH_PA_GENS];   /* port-block generations */
+	struct eph_natlog_ring *log;        /* NAT log events to the control lcore */
+	struct eph_natlog_ring *alerts;     /* occupancy warnings to the control lcore */
+	struct rte_ring *ctl;               /* SP/SC: control requests (struct eph_nat_ctl) */
+	struct eph_nat_ctl *ctl_cur;        /* the request being worked on */
 	struct rte_hash *hosts;             /* addr -> index into host[] */
 	struct eph_nat_host *host;
 	uint32_t max_hosts;
 	uint32_t now;                       /* current tick */
-	uint64_t *ports_in_use[EPH_MAX_POOLS]; /* [address index]: this worker's live ports */
-	uint64_t *exhausted[EPH_MAX_POOLS];    /* [address index]: allocations refused */
+	uint64_t alert_tokens;              /* occupancy warnings left this second */
+	uint32_t alert_second;
+	/* dp: rw own; cp: ro (relaxed). Per pool slot, [address slot] (cp allocates) */
+	uint64_t *ports_in_use[EPH_MAX_POOLS];  /* this worker's live ports */
+	uint64_t *exhausted[EPH_MAX_POOLS];     /* allocations refused */
+	uint64_t *occupancy_warnings[EPH_MAX_POOLS]; /* destinations crossing warn-occupancy */
+	uint32_t gen_live[EPH_MAX_POOLS][EPH_PA_GENS]; /* ports held per allocator generation */
+	uint64_t alerts_suppressed;         /* warnings over the per-second budget */
+	/* Live sessions by protocol and TCP state (gauges; wrap-around sums are exact). */
+	uint64_t sessions_tcp[16];          /* [enum eph_tcp_state] */
+	uint64_t sessions_udp;
+	uint64_t sessions_icmp;
 	uint64_t ctr[EPH_NAT_CTR_MAX];
 	uint32_t top_next;                  /* tick of the next top-N refresh */
 	struct eph_nat_top top;             /* dp: rw own; telemetry: ro (seqcount) */
@@ -192,28 +274,82 @@ eph_nat_port_owner(uint16_t port_host_order, unsigned int n_workers)
 	return port_host_order % n_workers;
 }
 
-/* Set up from the configuration (control lcore, before workers start). */
+/* Set up the per-worker tables (control lcore, before workers start); pools come with snapshots. */
 int eph_nat_setup(struct eph_dp *dp, const struct eph_conf *conf, FILE *err);
 void eph_nat_teardown(struct eph_dp *dp);
+
+/*
+ * Requests from the control lcore that need a worker's own tables: list or
+ * clear sessions. The control lcore enqueues one on every worker's ctl ring
+ * and waits for done; the worker works through its table a bounded number
+ * of records per loop, so forwarding never stops for it.
+ */
+enum eph_nat_ctl_op {
+	EPH_NAT_CTL_DUMP,  /* copy matching sessions to out[] */
+	EPH_NAT_CTL_CLEAR, /* delete matching sessions, releasing their ports */
+};
+
+/* Which sessions: every field set must match. Addresses and masks network order. */
+struct eph_session_filter {
+	uint32_t in_addr, in_mask;
+	uint32_t out_addr, out_mask;
+	uint32_t remote_addr, remote_mask;
+	uint16_t port;  /* network order, 0: any; else the inside, outside or remote port */
+	uint8_t proto;  /* 0: any */
+	int16_t pool;   /* slot, -1: any */
+};
+
+struct eph_session_info {
+	uint32_t in_addr, out_addr, remote_addr; /* network order */
+	uint16_t in_port, out_port, remote_port; /* network order */
+	uint8_t proto;
+	uint8_t state;
+	uint8_t pool;
+	uint32_t created;  /* ticks */
+	uint32_t expire;   /* ticks */
+	uint32_t pkts_out, pkts_in;
+};
+
+struct eph_nat_ctl {
+	/* cp: set before enqueueing */
+	uint8_t op;
+	struct eph_session_filter filter;
+	struct eph_session_info *out; /* DUMP: room for max_out */
+	uint32_t max_out;
+	/* dp: written while working, then done (release) */
+	uint32_t cursor;
+	uint32_t n_out;
+	uint32_t now;                 /* the worker's tick when it finished */
+	uint64_t matched;
+	uint64_t cleared;
+	bool done;
+};
+
+/* Work on the pending control request, if any (worker loop). */
+void eph_nat_ctl_poll(struct eph_worker *w);
+
+/* The ports a pool may hand out per destination on one worker (occupancy denominator). */
+unsigned int eph_nat_share(const struct eph_worker *w, unsigned int pool, unsigned int gen);
 
 /* Packet path entry points (dataplane/nat.c). Each consumes m. */
 void eph_nat_in2out(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m,
 		    unsigned int pool, uint32_t nh_idx);
-void eph_nat_out2in(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m);
+/* pool: the slot of the pool address m is sent to (its route says). */
+void eph_nat_out2in(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, unsigned int pool);
 /* Drain the handoff rings addressed to w. */
 void eph_nat_handoff_drain(struct eph_worker *w);
 /* Advance the session clock and expire a bounded number of sessions. */
 void eph_nat_timers(struct eph_worker *w, uint64_t now_tsc);
 
-/* Pool index + 1 of an inside source address (host order), 0 when not NAT'd. */
+/* Pool slot + 1 of an inside source address (host order), 0 when not NAT'd. */
 static inline unsigned int
-eph_nat_pool_of(const struct eph_nat *nat, uint32_t src_host)
+eph_nat_pool_of(const struct eph_nat_cfg *cfg, uint32_t src_host)
 {
 	uint64_t v = 0;
 
-	if (nat->n_pools == 0)
+	if (cfg->n_active == 0)
 		return 0;
-	rte_fib_lookup_bulk(nat->inside, &src_host, &v, 1);
+	rte_fib_lookup_bulk(cfg->inside, &src_host, &v, 1);
 	return (unsigned int)v;
 }
 

@@ -143,6 +143,7 @@ struct eph_portalloc {
 	/* Written by the owning lcore only. */
 	uint32_t idle_head, idle_tail;
 	uint64_t incarnation;
+	uint32_t last_live; /* live ports of the last alloc's destination (occupancy warnings) */
 	struct eph_portalloc_stats st;
 } __rte_cache_aligned;
 
@@ -788,6 +789,7 @@ eph_portalloc_alloc(struct eph_portalloc *pa, const struct eph_dest_key *dst, ui
 	}
 	if (d->live++ == 0 && !created)
 		pa_idle_unlink(pa, (uint32_t)pos);
+	pa->last_live = d->live;
 	pa->st.allocs++;
 	return 0;
 }
@@ -832,6 +834,12 @@ bad:
 }
 
 /* ---- queries --------------------------------------------------------------------------- */
+
+uint32_t
+eph_portalloc_last_live(const struct eph_portalloc *pa)
+{
+	return pa->last_live;
+}
 
 unsigned int
 eph_portalloc_share_size(const struct eph_portalloc *pa)

@@ -140,6 +140,8 @@ void eph_portalloc_release(struct eph_portalloc *pa, const struct eph_dest_key *
 unsigned int eph_portalloc_expire(struct eph_portalloc *pa, uint64_t now, unsigned int budget);
 
 unsigned int eph_portalloc_share_size(const struct eph_portalloc *pa);
+/* Live ports of the destination of the last successful alloc, that one included. */
+uint32_t eph_portalloc_last_live(const struct eph_portalloc *pa);
 bool eph_portalloc_owns(const struct eph_portalloc *pa, uint16_t port);
 /* Live ports of dst (0 if dst is not in use). */
 uint32_t eph_portalloc_live(const struct eph_portalloc *pa, const struct eph_dest_key *dst);

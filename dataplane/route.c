@@ -61,30 +61,21 @@ route_add(struct eph_route_table *rt, uint32_t prefix, uint8_t len, uint8_t type
 	return rte_fib_add(rt->fib, prefix, len, (uint64_t)idx);
 }
 
-static unsigned int
-pool_addrs(const struct eph_conf *conf)
-{
-	unsigned int n = 0;
-
-	for (unsigned int i = 0; i < conf->n_pools; i++)
-		n += conf->pools[i].n_addrs;
-	return n;
-}
-
 int
 eph_route_table_build(struct eph_route_table *rt, const struct eph_conf *conf,
+		      const struct eph_route_pool_addr *pool_addrs, unsigned int n_pool_addrs,
 		      const char *name, int socket_id)
 {
 	struct rte_fib_conf fc = {
 		.type = RTE_FIB_DIR24_8,
 		.default_nh = 0,
-		.max_routes = conf->n_routes + 4 * conf->n_ports + 16 + pool_addrs(conf),
+		.max_routes = conf->n_routes + 4 * conf->n_ports + 16 + n_pool_addrs,
 		.dir24_8 = { .nh_sz = EPH_FIB_NH_SZ, .num_tbl8 = EPH_FIB_TBL8 },
 	};
 	int ret;
 
 	memset(rt, 0, sizeof(*rt));
-	rt->max_nh = RTE_MIN(conf->n_routes + 3 * conf->n_ports + conf->n_pools + 1,
+	rt->max_nh = RTE_MIN(conf->n_routes + 3 * conf->n_ports + EPH_MAX_POOLS + 1,
 			     (unsigned)EPH_FIB_MAX_NH);
 	rt->nh = rte_zmalloc_socket("eph_nexthops", rt->max_nh * sizeof(*rt->nh), 0, socket_id);
 	if (rt->nh == NULL)
@@ -120,12 +111,11 @@ eph_route_table_build(struct eph_route_table *rt, const struct eph_conf *conf,
 			goto fail;
 	}
 	/* Pool addresses are ours: replies to translated flows come back to them. */
-	for (unsigned int i = 0; i < conf->n_pools; i++)
-		for (unsigned int a = 0; a < conf->pools[i].n_addrs; a++) {
-			ret = route_add(rt, conf->pools[i].addrs[a], 32, EPH_NH_POOL, i, 0);
-			if (ret < 0)
-				goto fail;
-		}
+	for (unsigned int i = 0; i < n_pool_addrs; i++) {
+		ret = route_add(rt, pool_addrs[i].addr, 32, EPH_NH_POOL, pool_addrs[i].pool, 0);
+		if (ret < 0)
+			goto fail;
+	}
 	return 0;
 fail:
 	eph_route_table_free(rt);

@@ -29,7 +29,7 @@ struct eph_nexthop {
 	uint32_t gw;   /* next-hop router, network order (gateway only) */
 };
 
-/* Built by the control lcore before workers start; workers only read. */
+/* Built by the control lcore, published in a snapshot; workers only read. */
 struct eph_route_table {
 	struct rte_fib *fib;
 	struct eph_nexthop *nh; /* nh[0] is EPH_NH_NONE */
@@ -37,12 +37,20 @@ struct eph_route_table {
 	uint32_t max_nh;
 };
 
+/* A NAT pool address (host order) and its pool's slot. */
+struct eph_route_pool_addr {
+	uint32_t addr;
+	uint16_t pool;
+};
+
 /*
- * Build the FIB for conf: own addresses, connected subnets, broadcasts and
- * static routes. name must be unique in the process (rte_fib names are).
- * Returns 0 or a negative errno.
+ * Build the FIB for conf: own addresses, connected subnets, broadcasts,
+ * static routes, and the given pool addresses (active, reserve and
+ * draining alike: replies to their sessions come back to them). name must
+ * be unique in the process (rte_fib names are). Returns 0 or a negative errno.
  */
 int eph_route_table_build(struct eph_route_table *rt, const struct eph_conf *conf,
+			  const struct eph_route_pool_addr *pool_addrs, unsigned int n_pool_addrs,
 			  const char *name, int socket_id);
 void eph_route_table_free(struct eph_route_table *rt);
 

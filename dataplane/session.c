@@ -332,6 +332,12 @@ eph_session_insert(struct eph_session_table *t, const struct eph_flow_key *in_ke
 	return (int32_t)idx;
 }
 
+bool
+eph_session_in_use(const struct eph_session_table *t, uint32_t idx)
+{
+	return t->sess[idx].timer_prev != SESS_FREE;
+}
+
 int32_t
 eph_session_lookup(const struct eph_session_table *t, const struct eph_flow_key *key)
 {

@@ -18,6 +18,7 @@
 #define EPH_SESSION_H
 
 #include <assert.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -132,6 +133,9 @@ eph_session_get(struct eph_session_table *t, uint32_t idx)
 
 /* Index or -ENOENT. */
 int32_t eph_session_lookup(const struct eph_session_table *t, const struct eph_flow_key *key);
+
+/* Whether record idx (< t->max) holds a session: for walks over the whole table. */
+bool eph_session_in_use(const struct eph_session_table *t, uint32_t idx);
 
 /*
  * Look up n keys (any n; rte_hash is asked 64 at a time). idx[i] = index or

@@ -61,6 +61,9 @@ eph_worker_main(void *arg)
 		uint64_t now = rte_rdtsc();
 		bool busy = false;
 
+		/* Held until the quiescent report below: the control lcore frees old ones after. */
+		w->cfg = __atomic_load_n(&dp->cfg, __ATOMIC_ACQUIRE);
+
 		if (unlikely(now - prev_tsc > drain_tsc)) {
 			flush_tx(w);
 			prev_tsc = now;
@@ -75,10 +78,12 @@ eph_worker_main(void *arg)
 		}
 		if (unlikely(!rte_ring_empty(w->from_control)))
 			drain_from_control(w);
-		if (dp->nat.n_pools != 0) {
+		if (dp->nat.enabled) {
 			if (dp->n_workers > 1)
 				eph_nat_handoff_drain(w);
 			eph_nat_timers(w, now);
+			if (unlikely(w->nat.ctl_cur != NULL || !rte_ring_empty(w->nat.ctl)))
+				eph_nat_ctl_poll(w);
 		}
 		w->stats.polls++;
 		w->stats.busy_polls += busy;

@@ -126,7 +126,7 @@ all_drops(struct bench_ctx *x)
 static double
 bytes_per_session(struct bench_ctx *x, struct eph_worker *w)
 {
-	const struct eph_portalloc *pa = w->nat.alloc[0];
+	const struct eph_portalloc *pa = w->nat.alloc[0][0];
 	size_t alloc =
 		eph_portalloc_bytes_per_destination(pa) * x->conf.nat.destinations_per_worker +
 		eph_portalloc_bytes_per_chunk() * eph_portalloc_stats(pa)->chunks_max;
@@ -462,7 +462,7 @@ no_sessions(struct eph_worker *w)
 static bool
 no_destinations(struct eph_worker *w)
 {
-	return eph_portalloc_stats(w->nat.alloc[0])->destinations == 0;
+	return eph_portalloc_stats(w->nat.alloc[0][0])->destinations == 0;
 }
 
 /* Teardown: every session expires through the timer path (as test_nat.c's advance()). */
@@ -471,7 +471,7 @@ run_teardown(struct bench_ctx *x, struct bench_result *r)
 {
 	const struct bench_case *c = x->c;
 	struct eph_worker *w = x->dp.workers[0];
-	const struct eph_portalloc *pa = w->nat.alloc[0];
+	const struct eph_portalloc *pa = w->nat.alloc[0][0];
 	struct bench_flows f;
 	uint64_t clock, calls;
 
@@ -561,11 +561,11 @@ run_exhausted(struct bench_ctx *x, struct bench_result *r)
 			   " refused",
 			   bench_drops(x, EPH_DROP_nat_exhausted), all_drops(x), sent);
 	if (w->nat.exhausted[0][0] != sent ||
-	    eph_portalloc_stats(w->nat.alloc[0])->exhausted != sent)
+	    eph_portalloc_stats(w->nat.alloc[0][0])->exhausted != sent)
 		bench_fail(x,
 			   "per-address exhaustion %" PRIu64 ", allocator %" PRIu64
 			   ", sent %" PRIu64,
-			   w->nat.exhausted[0][0], eph_portalloc_stats(w->nat.alloc[0])->exhausted,
+			   w->nat.exhausted[0][0], eph_portalloc_stats(w->nat.alloc[0][0])->exhausted,
 			   sent);
 	if (eph_session_count(w->nat.sessions) != ports || w->nat.ports_in_use[0][0] != ports)
 		bench_fail(x, "the 16 sessions did not survive exhaustion");

@@ -252,6 +252,7 @@ test_minimal_defaults(void **state)
 	assert_memory_equal(&conf.control, &def.control, sizeof(def.control));
 	assert_memory_equal(&conf.timeouts, &def.timeouts, sizeof(def.timeouts));
 	assert_memory_equal(&conf.nat, &def.nat, sizeof(def.nat));
+	assert_memory_equal(&conf.nat_log, &def.nat_log, sizeof(def.nat_log));
 	assert_int_equal(conf.n_pools, 0);
 	assert_null(conf.pools[0].addrs);
 	assert_int_equal(conf.ports[1].mtu, 1500);
@@ -298,6 +299,26 @@ test_defaults(void **state)
 			    "endpoint-independent");
 	assert_string_equal(eph_nat_pooling_name(EPH_POOLING_PAIRED), "paired");
 	assert_string_equal(eph_nat_pooling_name(EPH_POOLING_ARBITRARY), "arbitrary");
+	assert_string_equal(eph_nat_log_mode_name(EPH_NAT_LOG_OFF), "off");
+	assert_string_equal(eph_nat_log_mode_name(EPH_NAT_LOG_SESSIONS), "sessions");
+	assert_string_equal(eph_nat_log_mode_name(EPH_NAT_LOG_PORT_BLOCKS), "port-blocks");
+
+	assert_string_equal(conf.control.group, "");
+	assert_false(conf.control.metrics_http);
+	assert_int_equal(conf.control.metrics_addr, IP(127, 0, 0, 1));
+	assert_int_equal(conf.control.metrics_port, 9469);
+	assert_string_equal(conf.nat_log.file, "");
+	assert_false(conf.nat_log.syslog);
+	assert_int_equal(conf.nat_log.ring, 16384);
+	/* Every pool slot starts with a pool's defaults. */
+	assert_int_equal(conf.pools[EPH_MAX_POOLS - 1].port_lo, 1024);
+	assert_int_equal(conf.pools[EPH_MAX_POOLS - 1].port_hi, 65535);
+	assert_int_equal(conf.pools[EPH_MAX_POOLS - 1].quarantine_s, 120);
+	assert_int_equal(conf.pools[EPH_MAX_POOLS - 1].warn_occupancy, 80);
+	assert_int_equal(conf.pools[EPH_MAX_POOLS - 1].log, EPH_NAT_LOG_OFF);
+	assert_int_equal(conf.pools[EPH_MAX_POOLS - 1].port_block_size, 256);
+	assert_int_equal(conf.pools[EPH_MAX_POOLS - 1].max_blocks_per_host, 4);
+	assert_null(conf.pools[EPH_MAX_POOLS - 1].reserve);
 	eph_conf_free(&conf);
 
 	/* Freeing a zeroed struct is allowed, twice even. */
@@ -505,6 +526,12 @@ test_pools(void **state)
 	assert_false(p->exhaustion_icmp);
 	assert_int_equal(p->max_sessions_per_host, 0);
 	assert_int_equal(p->quarantine_s, 120);
+	assert_int_equal(p->n_reserve, 0);
+	assert_null(p->reserve);
+	assert_int_equal(p->warn_occupancy, 80);
+	assert_int_equal(p->log, EPH_NAT_LOG_OFF);
+	assert_int_equal(p->port_block_size, 256);
+	assert_int_equal(p->max_blocks_per_host, 4);
 
 	p = &conf.pools[1];
 	assert_string_equal(p->name, "eim-lab");
@@ -685,6 +712,663 @@ test_many_pools(void **state)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Control plane keys, NAT logs, and the functions live changes rely on */
+
+static void
+test_control_keys(void **state)
+{
+	static const uint32_t reserve[] = {
+		IP(198, 51, 100, 0),  IP(198, 51, 100, 1),  IP(198, 51, 100, 2),
+		IP(198, 51, 100, 3),  IP(203, 0, 113, 110), IP(203, 0, 113, 120),
+		IP(203, 0, 113, 121),
+	};
+	const struct eph_conf_pool *p;
+	struct eph_conf conf;
+	struct output out;
+	char path[PATH_MAX];
+	unsigned i;
+
+	(void)state;
+	data_path(path, sizeof(path), "conf/good-control.yaml");
+	assert_int_equal(load(path, &conf, &out), 0);
+	assert_string_equal(out.buf, "");
+	free(out.buf);
+
+	assert_string_equal(conf.control.socket, "/tmp/ephemera-control.sock");
+	assert_string_equal(conf.control.group, "root");
+	assert_true(conf.control.metrics_http);
+	assert_int_equal(conf.control.metrics_addr, IP(127, 0, 0, 2));
+	assert_int_equal(conf.control.metrics_port, 9100);
+	assert_string_equal(conf.nat_log.file, "/var/log/ephemera/nat.jsonl");
+	assert_true(conf.nat_log.syslog);
+	assert_int_equal(conf.nat_log.ring, 1048576);
+
+	assert_int_equal(conf.n_pools, 3);
+	p = &conf.pools[0];
+	assert_int_equal(p->n_addrs, 4);
+	assert_int_equal(p->addrs[3], IP(203, 0, 113, 103));
+	assert_int_equal(p->n_reserve, sizeof(reserve) / sizeof(reserve[0]));
+	for (i = 0; i < p->n_reserve; i++)
+		assert_int_equal(p->reserve[i], reserve[i]);
+	assert_int_equal(p->warn_occupancy, 95);
+	assert_int_equal(p->log, EPH_NAT_LOG_SESSIONS);
+	assert_int_equal(p->port_block_size, 256);
+	assert_int_equal(p->max_blocks_per_host, 4);
+
+	p = &conf.pools[1];
+	assert_int_equal(p->n_reserve, 0);
+	assert_null(p->reserve);
+	assert_int_equal(p->warn_occupancy, 80);
+	assert_int_equal(p->log, EPH_NAT_LOG_PORT_BLOCKS);
+	assert_int_equal(p->port_lo, 1024);
+	assert_int_equal(p->port_hi, 2047);
+	assert_int_equal(p->port_block_size, 1024);
+	assert_int_equal(p->max_blocks_per_host, 1024);
+
+	p = &conf.pools[2];
+	assert_int_equal(p->warn_occupancy, 1);
+	assert_int_equal(p->log, EPH_NAT_LOG_OFF);
+	assert_int_equal(p->port_lo, 5000);
+	assert_int_equal(p->port_block_size, 256);
+
+	eph_conf_free(&conf);
+	assert_null(conf.pools[0].reserve);
+	assert_int_equal(conf.pools[0].n_reserve, 0);
+}
+
+static void
+test_control_warnings(void **state)
+{
+	struct eph_conf conf;
+	struct output out;
+	char path[PATH_MAX], want[4 * PATH_MAX + 1024];
+
+	(void)state;
+	data_path(path, sizeof(path), "conf/warn-control.yaml");
+	assert_int_equal(load(path, &conf, &out), 0);
+	snprintf(want, sizeof(want),
+		 "%s:12:17: warning: control.metrics-http: 0.0.0.0 is every address of this host: "
+		 "the metrics are exposed beyond this host, to anyone who can reach it\n"
+		 "%s:19:22: warning: pools[0].port-block-size: has no effect without log: "
+		 "port-blocks (log is off by default)\n"
+		 "%s:22:14: warning: pools[1].inside[0]: no inside port or route reaches "
+		 "10.0.0.0/8, so its hosts never use pool 'sessions'\n"
+		 "%s:24:26: warning: pools[1].max-blocks-per-host: has no effect without log: "
+		 "port-blocks (log is sessions)\n",
+		 path, path, path, path);
+	assert_string_equal(out.buf, want);
+	free(out.buf);
+	assert_true(conf.control.metrics_http);
+	assert_int_equal(conf.control.metrics_addr, 0);
+	assert_int_equal(conf.control.metrics_port, 9469);
+	assert_true(conf.nat_log.syslog);
+	assert_string_equal(conf.nat_log.file, "");
+	assert_int_equal(conf.pools[0].port_block_size, 64);
+	assert_int_equal(conf.pools[1].max_blocks_per_host, 8);
+	eph_conf_free(&conf);
+}
+
+/* control.metrics-http, one value at a time. */
+static void
+test_metrics_http(void **state)
+{
+	static const struct {
+		const char *yaml;   /* the value as written */
+		int rc;
+		uint32_t addr;
+		unsigned port;
+		const char *diag;   /* after "FILE:14:17: ", "" for none */
+	} cases[] = {
+		{ "9469", 0, IP(127, 0, 0, 1), 9469, "" },
+		{ "\"1\"", 0, IP(127, 0, 0, 1), 1, "" },
+		{ "127.0.0.1:65535", 0, IP(127, 0, 0, 1), 65535, "" },
+		{ "127.1.2.3:80", 0, IP(127, 1, 2, 3), 80, "" },
+		{ "\"192.0.2.1:8080\"", 0, IP(192, 0, 2, 1), 8080,
+		  "warning: control.metrics-http: 192.0.2.1 is not a loopback address: the metrics "
+		  "are exposed beyond this host, to anyone who can reach it" },
+		{ "\"127.0.0.1:0\"", -EINVAL, 0, 0,
+		  "error: control.metrics-http: expected \"ADDR:PORT\" or \"PORT\" like "
+		  "127.0.0.1:9469 or 9469, found \"127.0.0.1:0\" (\"0\" is not a port from 1 to "
+		  "65535)" },
+		{ "\"1.2.3:80\"", -EINVAL, 0, 0,
+		  "error: control.metrics-http: expected \"ADDR:PORT\" or \"PORT\" like "
+		  "127.0.0.1:9469 or 9469, found \"1.2.3:80\" (\"1.2.3\" is not an IPv4 address)" },
+		{ "localhost:x", -EINVAL, 0, 0,
+		  "error: control.metrics-http: expected \"ADDR:PORT\" or \"PORT\" like "
+		  "127.0.0.1:9469 or 9469, found \"localhost:x\" (\"localhost\" is not an IPv4 "
+		  "address)" },
+		{ "70000", -EINVAL, 0, 0,
+		  "error: control.metrics-http: expected \"ADDR:PORT\" or \"PORT\" like "
+		  "127.0.0.1:9469 or 9469, found \"70000\" (\"70000\" is not a port from 1 to "
+		  "65535)" },
+		{ "\"127.0.0.1:\"", -EINVAL, 0, 0,
+		  "error: control.metrics-http: expected \"ADDR:PORT\" or \"PORT\" like "
+		  "127.0.0.1:9469 or 9469, found \"127.0.0.1:\" (\"\" is not a port from 1 to "
+		  "65535)" },
+		{ "\"224.0.0.1:80\"", -EINVAL, 0, 0,
+		  "error: control.metrics-http: 224.0.0.1 is a multicast address, expected an "
+		  "address of this host" },
+		{ "[9469]", -EINVAL, 0, 0,
+		  "error: control.metrics-http: expected a string, found a sequence" },
+	};
+	struct eph_conf conf;
+	struct output out;
+	char path[64], text[512], want[512];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text),
+			 "ports:\n"
+			 "  - name: in\n"
+			 "    device: net_null0\n"
+			 "    role: inside\n"
+			 "    address: 192.0.2.1/24\n"
+			 "  - name: out\n"
+			 "    device: net_null1\n"
+			 "    role: outside\n"
+			 "    address: 203.0.113.1/24\n"
+			 "\n"
+			 "\n"
+			 "\n"
+			 "control:\n"
+			 "  metrics-http: %s\n",
+			 cases[i].yaml);
+		write_temp(path, sizeof(path), text);
+		assert_int_equal(load(path, &conf, &out), cases[i].rc);
+		if (cases[i].diag[0] != '\0')
+			snprintf(want, sizeof(want), "%s:14:17: %s\n", path, cases[i].diag);
+		else
+			want[0] = '\0';
+		assert_string_equal(out.buf, want);
+		free(out.buf);
+		if (cases[i].rc == 0) {
+			assert_true(conf.control.metrics_http);
+			assert_int_equal(conf.control.metrics_addr, cases[i].addr);
+			assert_int_equal(conf.control.metrics_port, cases[i].port);
+			eph_conf_free(&conf);
+		}
+		unlink(path);
+	}
+}
+
+static void
+test_example_control_plane(void **state)
+{
+	struct eph_conf conf;
+	struct output out;
+	char path[PATH_MAX];
+	unsigned i;
+
+	(void)state;
+	data_path(path, sizeof(path), "../../conf/examples/control-plane.yaml");
+	assert_int_equal(load(path, &conf, &out), 0);
+	assert_string_equal(out.buf, "");
+	free(out.buf);
+	assert_string_equal(conf.control.group, "adm");
+	assert_true(conf.control.metrics_http);
+	assert_int_equal(conf.control.metrics_addr, IP(127, 0, 0, 1));
+	assert_int_equal(conf.control.metrics_port, 9469);
+	assert_string_equal(conf.nat_log.file, "/var/log/ephemera/nat.jsonl");
+	assert_int_equal(conf.n_pools, 2);
+	assert_int_equal(conf.pools[0].log, EPH_NAT_LOG_SESSIONS);
+	assert_true(conf.pools[0].n_reserve > 0);
+	assert_int_equal(conf.pools[0].warn_occupancy, 90);
+	assert_int_equal(conf.pools[1].log, EPH_NAT_LOG_PORT_BLOCKS);
+	for (i = 0; i < conf.n_pools; i++)
+		assert_true(conf.pools[i].port_block_size <=
+			    (unsigned)conf.pools[i].port_hi - conf.pools[i].port_lo + 1);
+	assert_int_equal(eph_conf_check(&conf, NULL), 0);
+	eph_conf_free(&conf);
+}
+
+static void
+load_ok(const char *rel, struct eph_conf *conf)
+{
+	struct output out;
+	char path[PATH_MAX];
+
+	data_path(path, sizeof(path), rel);
+	assert_int_equal(load(path, conf, &out), 0);
+	free(out.buf);
+}
+
+/* Equal content, no shared memory: the copy is changed, then freed first. */
+static void
+test_dup(void **state)
+{
+	static const char *const files[] = {
+		"conf/good-full.yaml",
+		"conf/good-pools.yaml",
+		"conf/good-control.yaml",
+	};
+	struct eph_conf orig, copy, again;
+	size_t f;
+	unsigned i;
+
+	(void)state;
+	for (f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+		load_ok(files[f], &orig);
+		load_ok(files[f], &again);
+		assert_int_equal(eph_conf_dup(&copy, &orig), 0);
+		assert_int_equal(eph_conf_diff(&orig, &copy, NULL, NULL), 0);
+		assert_string_equal(copy.path, orig.path);
+		assert_int_equal(copy.n_routes, orig.n_routes);
+		if (orig.n_routes > 0) {
+			assert_ptr_not_equal(copy.routes, orig.routes);
+			assert_memory_equal(copy.routes, orig.routes,
+					    orig.n_routes * sizeof(*orig.routes));
+			copy.routes[0].via++;
+		}
+		assert_int_equal(copy.eal.n_args, orig.eal.n_args);
+		for (i = 0; i < orig.eal.n_args; i++) {
+			assert_ptr_not_equal(copy.eal.args[i], orig.eal.args[i]);
+			assert_string_equal(copy.eal.args[i], orig.eal.args[i]);
+			copy.eal.args[i][0] = 'X';
+		}
+		assert_int_equal(copy.n_pools, orig.n_pools);
+		for (i = 0; i < orig.n_pools; i++) {
+			struct eph_conf_pool *c = &copy.pools[i];
+			const struct eph_conf_pool *o = &orig.pools[i];
+
+			assert_ptr_not_equal(c->addrs, o->addrs);
+			assert_memory_equal(c->addrs, o->addrs, o->n_addrs * sizeof(*o->addrs));
+			c->addrs[0]++;
+			assert_ptr_not_equal(c->inside, o->inside);
+			c->inside[0].len = 32;
+			if (o->n_excluded > 0) {
+				assert_ptr_not_equal(c->excluded, o->excluded);
+				assert_memory_equal(c->excluded, o->excluded,
+						    o->n_excluded * sizeof(*o->excluded));
+				c->excluded[0]++;
+			} else {
+				assert_null(c->excluded);
+			}
+			if (o->n_reserve > 0) {
+				assert_ptr_not_equal(c->reserve, o->reserve);
+				assert_memory_equal(c->reserve, o->reserve,
+						    o->n_reserve * sizeof(*o->reserve));
+				c->reserve[0]++;
+			} else {
+				assert_null(c->reserve);
+			}
+			c->quarantine_s++;
+		}
+		copy.timeouts.udp++;
+		/* Every change shows in the copy only. */
+		assert_true(eph_conf_diff(&orig, &copy, NULL, NULL) > 0);
+		eph_conf_free(&copy);
+		assert_int_equal(eph_conf_diff(&again, &orig, NULL, NULL), 0);
+		eph_conf_free(&orig);
+		eph_conf_free(&again);
+	}
+
+	/* A zeroed configuration copies too. */
+	memset(&orig, 0, sizeof(orig));
+	assert_int_equal(eph_conf_dup(&copy, &orig), 0);
+	assert_null(copy.routes);
+	eph_conf_free(&copy);
+}
+
+/* eph_conf_check's whole output for conf. */
+static int
+check(const struct eph_conf *conf, struct output *out)
+{
+	FILE *err;
+	int rc;
+
+	out->buf = NULL;
+	out->len = 0;
+	err = open_memstream(&out->buf, &out->len);
+	assert_non_null(err);
+	rc = eph_conf_check(conf, err);
+	assert_int_equal(fclose(err), 0);
+	return rc;
+}
+
+/* Insert addr into a pool's sorted address array, the way a live change would. */
+static void
+pool_add(struct eph_conf_pool *p, uint32_t addr)
+{
+	uint32_t *a = realloc(p->addrs, (p->n_addrs + 1) * sizeof(*a));
+	unsigned i;
+
+	assert_non_null(a);
+	for (i = p->n_addrs; i > 0 && a[i - 1] > addr; i--)
+		a[i] = a[i - 1];
+	a[i] = addr;
+	p->addrs = a;
+	p->n_addrs++;
+}
+
+static void
+test_check(void **state)
+{
+	struct eph_conf conf, copy;
+	struct eph_conf_prefix *in;
+	struct output out;
+
+	(void)state;
+	load_ok("conf/good-control.yaml", &conf);
+	assert_int_equal(check(&conf, &out), 0);
+	assert_string_equal(out.buf, "");
+	free(out.buf);
+	/* Every shipped or test file that loads passes the same rules. */
+	eph_conf_free(&conf);
+	load_ok("conf/good-pools.yaml", &conf);
+	assert_int_equal(eph_conf_check(&conf, NULL), 0);
+	eph_conf_free(&conf);
+	load_ok("conf/good-control.yaml", &conf);
+
+	/* Valid live changes: a new address, a narrower range. */
+	assert_int_equal(eph_conf_dup(&copy, &conf), 0);
+	pool_add(&copy.pools[0], IP(203, 0, 113, 104));
+	copy.pools[0].port_lo = 2048;
+	copy.pools[0].port_hi = 4095;
+	assert_int_equal(check(&copy, &out), 0);
+	assert_string_equal(out.buf, "");
+	free(out.buf);
+
+	/* An address of another pool, added to either pool: the later pool is named. */
+	pool_add(&copy.pools[1], IP(203, 0, 113, 100));
+	assert_int_equal(check(&copy, &out), -EINVAL);
+	assert_string_equal(out.buf, "error: pools[blocks].addresses: 203.0.113.100 is already "
+				     "in pool default\n");
+	free(out.buf);
+	eph_conf_free(&copy);
+	assert_int_equal(eph_conf_dup(&copy, &conf), 0);
+	pool_add(&copy.pools[0], IP(203, 0, 113, 200));
+	assert_int_equal(check(&copy, &out), -EINVAL);
+	assert_string_equal(out.buf, "error: pools[blocks].addresses: 203.0.113.200 is already "
+				     "in pool default\n");
+	free(out.buf);
+	assert_int_equal(eph_conf_check(&copy, NULL), -EINVAL);
+	eph_conf_free(&copy);
+
+	/* Many problems at once, each on its own line. */
+	assert_int_equal(eph_conf_dup(&copy, &conf), 0);
+	pool_add(&copy.pools[0], IP(203, 0, 113, 1));         /* the outside port's address */
+	copy.pools[0].reserve[4] = IP(203, 0, 113, 102);      /* one of its own addresses */
+	copy.pools[1].port_hi = 1535;                         /* 512 ports, blocks of 1024 */
+	copy.pools[1].n_addrs = 0;
+	copy.pools[2].port_lo = 1000;                         /* 1000-5000 mixes */
+	in = realloc(copy.pools[2].inside, 2 * sizeof(*in)); /* overlaps pool default */
+	assert_non_null(in);
+	copy.pools[2].inside = in;
+	copy.pools[2].inside[1] = (struct eph_conf_prefix){IP(192, 0, 2, 0), 24};
+	copy.pools[2].n_inside = 2;
+	copy.nat_log.file[0] = '\0';
+	copy.nat_log.syslog = false;
+	assert_int_equal(check(&copy, &out), -EINVAL);
+	assert_string_equal(
+		out.buf,
+		"error: pools[default].log: sessions needs a destination, expected nat-log.file or "
+		"nat-log.syslog: true\n"
+		"error: pools[blocks].addresses: expected at least one address, found none\n"
+		"error: pools[blocks].port-block-size: expected at most 512, the number of ports in "
+		"the pool's range (ports: 1024-1535), found 1024\n"
+		"error: pools[blocks].log: port-blocks needs a destination, expected nat-log.file "
+		"or nat-log.syslog: true\n"
+		"error: pools[quiet].ports: 1000-5000 mixes well-known ports (1-1023) with ports "
+		"1024-65535, which RFC 4787 REQ-3a keeps apart; expected a range within one of "
+		"them\n"
+		"error: pools[default].reserve: 203.0.113.102 is also one of the pool's addresses; "
+		"a reserve address must not be a regular one\n"
+		"error: pools[default].addresses: 203.0.113.1 is the address of port 'wan' itself, "
+		"expected addresses the gateway does not use\n"
+		"error: pools[quiet].inside: 192.0.2.0/24 overlaps inside prefix 192.0.2.0/25 of "
+		"pool default; a host would have two pools\n");
+	free(out.buf);
+	eph_conf_free(&copy);
+
+	/* And the rest: exclusions, repeats, names, pool addresses as inside hosts. */
+	assert_int_equal(eph_conf_dup(&copy, &conf), 0);
+	copy.pools[0].port_lo = 2048;
+	copy.pools[0].port_hi = 2999;
+	copy.pools[0].excluded = malloc(sizeof(*copy.pools[0].excluded));
+	assert_non_null(copy.pools[0].excluded);
+	copy.pools[0].excluded[0] = 3000;
+	copy.pools[0].n_excluded = 1;
+	pool_add(&copy.pools[0], IP(203, 0, 113, 101));
+	snprintf(copy.pools[1].name, sizeof(copy.pools[1].name), "default");
+	copy.pools[2].inside[0] = (struct eph_conf_prefix){IP(203, 0, 113, 0), 24};
+	copy.pools[2].warn_occupancy = 0;
+	assert_int_equal(check(&copy, &out), -EINVAL);
+	assert_string_equal(
+		out.buf,
+		"error: pools[default].exclude-ports: excluded port 3000 is outside the pool's "
+		"ports 2048-2999\n"
+		"error: pools[quiet].warn-occupancy: expected an integer from 1 to 100, found 0\n"
+		"error: pools[default].name: duplicate pool name 'default'\n"
+		"error: pools[default].addresses: 203.0.113.101 is listed twice\n"
+		"error: pools[quiet].inside: 203.0.113.0/24 contains 203.0.113.100, an address of "
+		"pool default; pool addresses cannot be inside hosts\n");
+	free(out.buf);
+	eph_conf_free(&copy);
+	eph_conf_free(&conf);
+}
+
+/* What eph_conf_diff reported. */
+struct changes {
+	unsigned n;
+	bool restart[64];
+	char line[64][192];
+};
+
+static void
+collect(void *arg, bool needs_restart, const char *change)
+{
+	struct changes *c = arg;
+
+	assert_true(c->n < 64);
+	c->restart[c->n] = needs_restart;
+	snprintf(c->line[c->n], sizeof(c->line[0]), "%s", change);
+	c->n++;
+}
+
+struct change {
+	bool restart;
+	const char *line;
+};
+
+static void
+assert_changes(const struct changes *got, const struct change *want, unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < got->n && i < n; i++) {
+		if (strcmp(got->line[i], want[i].line) != 0 || got->restart[i] != want[i].restart) {
+			print_error("change %u: expected [%d] %s\n               got [%d] %s\n", i,
+				    want[i].restart, want[i].line, got->restart[i], got->line[i]);
+			fail();
+		}
+	}
+	if (got->n != n) {
+		for (i = 0; i < got->n; i++)
+			print_error("got [%d] %s\n", got->restart[i], got->line[i]);
+		fail_msg("expected %u changes, got %u", n, got->n);
+	}
+}
+
+/* Replace the addresses of a pool. */
+static void
+pool_set_addrs(struct eph_conf_pool *p, const uint32_t *a, unsigned n)
+{
+	free(p->addrs);
+	p->addrs = malloc(n * sizeof(*a));
+	assert_non_null(p->addrs);
+	memcpy(p->addrs, a, n * sizeof(*a));
+	p->n_addrs = n;
+}
+
+static void
+test_diff(void **state)
+{
+	static const uint32_t addrs[] = {
+		IP(203, 0, 113, 100), IP(203, 0, 113, 101), IP(203, 0, 113, 102),
+		IP(203, 0, 113, 104), IP(203, 0, 113, 105),
+	};
+	static const uint32_t reserve[] = {
+		IP(198, 51, 100, 0), IP(198, 51, 100, 1), IP(198, 51, 100, 2),
+		IP(198, 51, 100, 3), IP(203, 0, 113, 120), IP(203, 0, 113, 121),
+	};
+	static const uint16_t excluded[] = {3000, 3001, 3002, 4000};
+	static const struct change want[] = {
+		{ true, "eal.lcores changed" },
+		{ true, "eal.memory-mb: 256 -> 512" },
+		{ true, "ports[lan].device changed" },
+		{ true, "ports[wan].mtu: 1500 -> 9000" },
+		{ false, "routes: 0.0.0.0/0 via 203.0.113.254 (wan) -> via 203.0.113.253 (wan)" },
+		{ false, "routes: 10.9.0.0/16 via 192.0.2.254 (lan) added" },
+		{ true, "arp.retries: 3 -> 5" },
+		{ true, "dataplane.burst: 32 -> 64" },
+		{ true, "control.socket: /tmp/ephemera-control.sock -> /run/ephemera.sock" },
+		{ true, "control.group: root -> (none)" },
+		{ true, "control.telemetry: true -> false" },
+		{ true, "control.metrics-http: 127.0.0.2:9100 -> off" },
+		{ false, "pool default: addresses 203.0.113.104-203.0.113.105 added" },
+		{ false, "pool default: address 203.0.113.103 removed (drains)" },
+		{ false, "pool default: reserve address 203.0.113.110 removed (drains)" },
+		{ false, "pool default: ports 1024-65535 -> 2048-4095" },
+		{ false, "pool default: excluded ports 3000-3002 added" },
+		{ false, "pool default: excluded port 4000 added" },
+		{ false, "pool default: inside 10.1.0.0/16 added" },
+		{ true, "pool default: mapping endpoint-dependent -> endpoint-independent" },
+		{ false, "pool default: pooling paired -> arbitrary" },
+		{ false, "pool default: port-preservation false -> true" },
+		{ false, "pool default: quarantine-s 120 -> 60" },
+		{ false, "pool default: warn-occupancy 95 -> 90" },
+		{ false, "pool default: log sessions -> port-blocks" },
+		{ false, "pool blocks: removed (drains)" },
+		{ false, "pool web: added" },
+		{ false, "timeouts.udp: 300 -> 60" },
+		{ true, "nat.sessions-per-worker: 262144 -> 1048576" },
+		{ false, "nat-log.file: /var/log/ephemera/nat.jsonl -> (none)" },
+		{ false, "nat-log.syslog: true -> false" },
+		{ true, "nat-log.ring: 1048576 -> 16384" },
+	};
+	struct eph_conf old, new;
+	struct eph_conf_pool *p;
+	struct eph_conf_route *rt;
+	struct eph_conf_prefix *in;
+	struct changes got = {0};
+
+	(void)state;
+	load_ok("conf/good-control.yaml", &old);
+	assert_int_equal(eph_conf_diff(&old, &old, collect, &got), 0);
+	assert_int_equal(got.n, 0);
+	assert_int_equal(eph_conf_dup(&new, &old), 0);
+
+	snprintf(new.eal.lcores, sizeof(new.eal.lcores), "0-3");
+	new.eal.memory_mb = 512;
+	snprintf(new.ports[0].device, sizeof(new.ports[0].device), "net_null7");
+	new.ports[1].mtu = 9000;
+	rt = realloc(new.routes, 2 * sizeof(*rt));
+	assert_non_null(rt);
+	new.routes = rt;
+	new.routes[0].via = IP(203, 0, 113, 253);
+	new.routes[1] = (struct eph_conf_route){IP(10, 9, 0, 0), 16, IP(192, 0, 2, 254), 0};
+	new.n_routes = 2;
+	new.arp.retries = 5;
+	new.dataplane.burst = 64;
+	snprintf(new.control.socket, sizeof(new.control.socket), "/run/ephemera.sock");
+	new.control.group[0] = '\0';
+	new.control.telemetry = false;
+	new.control.metrics_http = false;
+
+	p = &new.pools[0];
+	pool_set_addrs(p, addrs, sizeof(addrs) / sizeof(addrs[0]));
+	memcpy(p->reserve, reserve, sizeof(reserve));
+	p->n_reserve = sizeof(reserve) / sizeof(reserve[0]);
+	p->port_lo = 2048;
+	p->port_hi = 4095;
+	p->excluded = malloc(sizeof(excluded));
+	assert_non_null(p->excluded);
+	memcpy(p->excluded, excluded, sizeof(excluded));
+	p->n_excluded = sizeof(excluded) / sizeof(excluded[0]);
+	in = realloc(p->inside, 2 * sizeof(*in));
+	assert_non_null(in);
+	p->inside = in;
+	p->inside[1] = (struct eph_conf_prefix){IP(10, 1, 0, 0), 16};
+	p->n_inside = 2;
+	p->mapping = EPH_MAPPING_ENDPOINT_INDEPENDENT;
+	p->pooling = EPH_POOLING_ARBITRARY;
+	p->port_preservation = true;
+	p->quarantine_s = 60;
+	p->warn_occupancy = 90;
+	p->log = EPH_NAT_LOG_PORT_BLOCKS;
+
+	/* Pool blocks goes, quiet moves up a slot, web comes. */
+	free(new.pools[1].addrs);
+	free(new.pools[1].inside);
+	new.pools[1] = new.pools[2];
+	eph_conf_pool_defaults(&new.pools[2]);
+	p = &new.pools[2];
+	snprintf(p->name, sizeof(p->name), "web");
+	pool_set_addrs(p, &addrs[0], 1);
+
+	new.timeouts.udp = 60;
+	new.nat.sessions_per_worker = 1048576;
+	new.nat_log.file[0] = '\0';
+	new.nat_log.syslog = false;
+	new.nat_log.ring = 16384;
+
+	assert_int_equal(eph_conf_diff(&old, &new, collect, &got),
+			 (int)(sizeof(want) / sizeof(want[0])));
+	assert_changes(&got, want, sizeof(want) / sizeof(want[0]));
+	assert_int_equal(eph_conf_diff(&old, &new, NULL, NULL),
+			 (int)(sizeof(want) / sizeof(want[0])));
+
+	/* The other way round, a few of the same lines mirrored. */
+	memset(&got, 0, sizeof(got));
+	assert_int_equal(eph_conf_diff(&new, &old, collect, &got),
+			 (int)(sizeof(want) / sizeof(want[0])));
+	assert_string_equal(got.line[5], "routes: 10.9.0.0/16 via 192.0.2.254 (lan) removed");
+	assert_string_equal(got.line[12], "pool default: address 203.0.113.103 added");
+	assert_string_equal(got.line[13],
+			    "pool default: addresses 203.0.113.104-203.0.113.105 removed (drains)");
+	assert_string_equal(got.line[14], "pool default: reserve address 203.0.113.110 added");
+	assert_string_equal(got.line[25], "pool web: removed (drains)");
+	assert_string_equal(got.line[26], "pool blocks: added");
+
+	eph_conf_free(&new);
+	eph_conf_free(&old);
+}
+
+/* A ports-only change and a nat-log.file change: restart, then none. */
+static void
+test_diff_restart(void **state)
+{
+	struct eph_conf old, new;
+	struct changes got = {0};
+
+	(void)state;
+	load_ok("conf/good-control.yaml", &old);
+	assert_int_equal(eph_conf_dup(&new, &old), 0);
+	new.ports[0].promiscuous = true;
+	new.pools[1].mapping = EPH_MAPPING_ENDPOINT_INDEPENDENT;
+	new.pools[1].filtering = EPH_FILTERING_ENDPOINT_INDEPENDENT;
+	snprintf(new.nat_log.file, sizeof(new.nat_log.file), "/var/log/nat2.jsonl");
+	new.timeouts.icmp = 30;
+	assert_int_equal(eph_conf_diff(&old, &new, collect, &got), 5);
+	assert_string_equal(got.line[0], "ports[lan].promiscuous: false -> true");
+	assert_true(got.restart[0]);
+	assert_string_equal(got.line[1],
+			    "pool blocks: mapping endpoint-dependent -> endpoint-independent");
+	assert_true(got.restart[1]);
+	assert_string_equal(got.line[2],
+			    "pool blocks: filtering endpoint-dependent -> endpoint-independent");
+	assert_false(got.restart[2]);
+	assert_string_equal(got.line[3], "timeouts.icmp: 60 -> 30");
+	assert_false(got.restart[3]);
+	assert_string_equal(got.line[4],
+			    "nat-log.file: /var/log/ephemera/nat.jsonl -> /var/log/nat2.jsonl");
+	assert_false(got.restart[4]);
+	eph_conf_free(&new);
+	eph_conf_free(&old);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Bad files: every expected diagnostic, in order, and nothing else */
 
 struct bad_expect {
@@ -713,7 +1397,7 @@ static const struct bad_case bad_cases[] = {
 	} },
 	{ "bad-unknown-top.yaml", 1, {
 		{ 17, 1, "firewall",
-		  "unknown key, expected one of eal, ports, routes, arp, dataplane, control, pools, timeouts, nat" },
+		  "unknown key, expected one of eal, ports, routes, arp, dataplane, control, pools, timeouts, nat, nat-log" },
 	} },
 	{ "bad-unknown-nested.yaml", 1, {
 		{ 4, 3, "eal.memory_mb",
@@ -893,7 +1577,7 @@ static const struct bad_case bad_cases[] = {
 	} },
 	{ "bad-top-sequence.yaml", 1, {
 		{ 2, 1, "",
-		  "expected a mapping of sections (eal, ports, routes, arp, dataplane, control, pools, timeouts, nat), found a sequence" },
+		  "expected a mapping of sections (eal, ports, routes, arp, dataplane, control, pools, timeouts, nat, nat-log), found a sequence" },
 	} },
 	{ "bad-port-scalar.yaml", 1, {
 		{ 10, 5, "ports[1]",
@@ -1029,6 +1713,92 @@ static const struct bad_case bad_cases[] = {
 		{ 22, 11, "control.socket",
 		  "expected an absolute path" },
 	} },
+	{ "bad-pool-reserve-scalar.yaml", 1, {
+		{ 14, 14, "pools[0].reserve",
+		  "expected a sequence (entries starting with \"- \"), found \"198.51.100.2\"" },
+	} },
+	{ "bad-pool-reserve-form.yaml", 3, {
+		{ 14, 15, "pools[0].reserve[0]",
+		  "expected an address like 198.51.100.1, a prefix like 198.51.100.8/30 or a range like 198.51.100.20-198.51.100.22, found \"198.51.100\"" },
+		{ 14, 27, "pools[0].reserve[1]",
+		  "\"198.51.100.9/30\" has host bits set, expected a network address, did you mean 198.51.100.8/30?" },
+		{ 14, 44, "pools[0].reserve[2]",
+		  "224.0.0.1 is a multicast address, expected a unicast address" },
+	} },
+	{ "bad-pool-reserve-overlap.yaml", 5, {
+		{ 19, 9, "pools[1].reserve[0]",
+		  "198.51.100.16 is already one of the pool's addresses (addresses[0]); a reserve address must not be a regular one" },
+		{ 20, 9, "pools[1].reserve[1]",
+		  "198.51.100.4 is already in pool 'first' (pools[0].addresses[0]); an address can belong to one pool only" },
+		{ 21, 9, "pools[1].reserve[2]",
+		  "198.51.100.32 is already in pool 'first' (pools[0].reserve[0]); an address can belong to one pool only" },
+		{ 22, 9, "pools[1].reserve[3]",
+		  "203.0.113.1 is the address of port 'outside' itself, expected addresses the gateway does not use" },
+		{ 24, 9, "pools[1].reserve[5]",
+		  "198.51.100.41 is listed twice, already given by reserve[4]" },
+	} },
+	{ "bad-pool-reserve-too-many.yaml", 1, {
+		{ 14, 14, "pools[0].reserve",
+		  "addresses and reserve expand to 4352 addresses together, at most 4096 allowed in a pool" },
+	} },
+	{ "bad-pool-warn-type.yaml", 1, {
+		{ 15, 21, "pools[0].warn-occupancy",
+		  "expected an integer from 1 to 100, found \"80%\"" },
+	} },
+	{ "bad-pool-log-word.yaml", 1, {
+		{ 15, 10, "pools[0].log",
+		  "expected one of off, sessions, port-blocks, found \"everything\"" },
+	} },
+	{ "bad-pool-log-ranges.yaml", 6, {
+		{ 15, 21, "pools[0].warn-occupancy",
+		  "expected an integer from 1 to 100, found 0" },
+		{ 17, 22, "pools[0].port-block-size",
+		  "expected an integer from 8 to 32768, found 4" },
+		{ 18, 26, "pools[0].max-blocks-per-host",
+		  "expected an integer from 1 to 1024, found 1025" },
+		{ 22, 21, "pools[1].warn-occupancy",
+		  "expected an integer from 1 to 100, found 101" },
+		{ 23, 22, "pools[1].port-block-size",
+		  "expected an integer from 8 to 32768, found 32769" },
+		{ 24, 26, "pools[1].max-blocks-per-host",
+		  "expected an integer from 1 to 1024, found 0" },
+	} },
+	{ "bad-pool-log-no-dest.yaml", 2, {
+		{ 15, 10, "pools[0].log",
+		  "sessions needs a destination, expected nat-log.file or nat-log.syslog: true" },
+		{ 19, 10, "pools[1].log",
+		  "port-blocks needs a destination, expected nat-log.file or nat-log.syslog: true" },
+	} },
+	{ "bad-pool-block-size.yaml", 3, {
+		{ 19, 22, "pools[0].port-block-size",
+		  "expected at most 256, the number of ports in the pool's range (ports: 1024-1279), found 512" },
+		{ 20, 5, "pools[1].port-block-size",
+		  "expected at most 100, the number of ports in the pool's range (ports: 5000-5099), found 256 (the default)" },
+		{ 29, 22, "pools[2].port-block-size",
+		  "expected at most 256, the number of ports in the pool's range (ports: 1024-1279), found 300" },
+	} },
+	{ "bad-nat-log.yaml", 3, {
+		{ 12, 9, "nat-log.file",
+		  "expected an absolute path, found \"var/log/nat.jsonl\"" },
+		{ 13, 11, "nat-log.syslog",
+		  "expected true or false, found \"maybe\"" },
+		{ 14, 9, "nat-log.ring",
+		  "expected a power of two from 256 to 1048576, found 1000" },
+	} },
+	{ "bad-nat-log-dir.yaml", 2, {
+		{ 12, 9, "nat-log.file",
+		  "expected a file, found the directory \"/var/log/\"" },
+		{ 13, 9, "nat-log.ring",
+		  "expected a power of two from 256 to 1048576, found 128" },
+	} },
+	{ "bad-control-group.yaml", 1, {
+		{ 13, 10, "control.group",
+		  "expected the name of an existing group, found \"ephemera-no-such-group\" (no such group on this host)" },
+	} },
+	{ "bad-metrics-http-type.yaml", 1, {
+		{ 13, 5, "control.metrics-http",
+		  "expected a string, found a mapping" },
+	} },
 };
 /* clang-format on */
 
@@ -1055,6 +1825,7 @@ test_bad(void **state)
 		assert_null(conf.pools[i].addrs);
 		assert_null(conf.pools[i].excluded);
 		assert_null(conf.pools[i].inside);
+		assert_null(conf.pools[i].reserve);
 	}
 
 	line = out.buf;
@@ -1097,6 +1868,14 @@ main(void)
 		cmocka_unit_test(test_example_nat_pools),
 		cmocka_unit_test(test_pool_warnings),
 		cmocka_unit_test(test_many_pools),
+		cmocka_unit_test(test_control_keys),
+		cmocka_unit_test(test_control_warnings),
+		cmocka_unit_test(test_metrics_http),
+		cmocka_unit_test(test_example_control_plane),
+		cmocka_unit_test(test_dup),
+		cmocka_unit_test(test_check),
+		cmocka_unit_test(test_diff),
+		cmocka_unit_test(test_diff_restart),
 		{ "bad-yaml-indent.yaml", test_bad, NULL, NULL, (void *)&bad_cases[0] },
 		{ "bad-yaml-quote.yaml", test_bad, NULL, NULL, (void *)&bad_cases[1] },
 		{ "bad-unknown-top.yaml", test_bad, NULL, NULL, (void *)&bad_cases[2] },
@@ -1171,6 +1950,19 @@ main(void)
 		{ "bad-timeout-range.yaml", test_bad, NULL, NULL, (void *)&bad_cases[71] },
 		{ "bad-handoff-pow2.yaml", test_bad, NULL, NULL, (void *)&bad_cases[72] },
 		{ "bad-multi.yaml", test_bad, NULL, NULL, (void *)&bad_cases[73] },
+		{ "bad-pool-reserve-scalar.yaml", test_bad, NULL, NULL, (void *)&bad_cases[74] },
+		{ "bad-pool-reserve-form.yaml", test_bad, NULL, NULL, (void *)&bad_cases[75] },
+		{ "bad-pool-reserve-overlap.yaml", test_bad, NULL, NULL, (void *)&bad_cases[76] },
+		{ "bad-pool-reserve-too-many.yaml", test_bad, NULL, NULL, (void *)&bad_cases[77] },
+		{ "bad-pool-warn-type.yaml", test_bad, NULL, NULL, (void *)&bad_cases[78] },
+		{ "bad-pool-log-word.yaml", test_bad, NULL, NULL, (void *)&bad_cases[79] },
+		{ "bad-pool-log-ranges.yaml", test_bad, NULL, NULL, (void *)&bad_cases[80] },
+		{ "bad-pool-log-no-dest.yaml", test_bad, NULL, NULL, (void *)&bad_cases[81] },
+		{ "bad-pool-block-size.yaml", test_bad, NULL, NULL, (void *)&bad_cases[82] },
+		{ "bad-nat-log.yaml", test_bad, NULL, NULL, (void *)&bad_cases[83] },
+		{ "bad-nat-log-dir.yaml", test_bad, NULL, NULL, (void *)&bad_cases[84] },
+		{ "bad-control-group.yaml", test_bad, NULL, NULL, (void *)&bad_cases[85] },
+		{ "bad-metrics-http-type.yaml", test_bad, NULL, NULL, (void *)&bad_cases[86] },
 	};
 	/* clang-format on */
 

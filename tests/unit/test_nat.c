@@ -432,7 +432,7 @@ test_host_limit(void **state)
 	struct rte_mbuf *out[4];
 
 	(void)state;
-	t_dp.nat.pools[0].max_per_host = 2;
+	t_dp.cfg->nat.pools[0].max_per_host = 2;
 	for (int i = 0; i < 3; i++)
 		input(IN, l4_packet(IN, &t_host_mac, T_HOST, T_SERVER, IPPROTO_UDP,
 				    (uint16_t)(12000 + i), 9, 0));
@@ -453,7 +453,7 @@ test_host_limit(void **state)
 	input(IN, l4_packet(IN, &t_host_mac, T_IPV4(192, 0, 2, 12), T_SERVER, IPPROTO_UDP, 12000,
 			    9, 0));
 	rte_pktmbuf_free(one_out(OUT));
-	t_dp.nat.pools[0].max_per_host = 0;
+	t_dp.cfg->nat.pools[0].max_per_host = 0;
 }
 
 /*

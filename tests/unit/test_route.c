@@ -37,7 +37,7 @@ assert_nh(const struct eph_route_table *rt, uint32_t ip, enum eph_nh_type type, 
 static void
 test_testbed_table(void **state)
 {
-	const struct eph_route_table *rt = &t_dp.routes;
+	const struct eph_route_table *rt = t_dp.cfg->routes;
 
 	(void)state;
 	assert_nh(rt, T_IN_ADDR, EPH_NH_LOCAL, 0, 0);
@@ -71,7 +71,7 @@ test_longest_prefix_match(void **state)
 	(void)state;
 	conf.routes = routes;
 	conf.n_routes = RTE_DIM(routes);
-	assert_int_equal(eph_route_table_build(&rt, &conf, "test_lpm", 0), 0);
+	assert_int_equal(eph_route_table_build(&rt, &conf, NULL, 0, "test_lpm", 0), 0);
 
 	assert_nh(&rt, T_IPV4(8, 8, 8, 8), EPH_NH_GATEWAY, 1, T_IPV4(203, 0, 113, 254));
 	assert_nh(&rt, T_IPV4(10, 200, 0, 1), EPH_NH_GATEWAY, 0, T_IPV4(192, 0, 2, 8));
@@ -92,7 +92,7 @@ test_longest_prefix_match(void **state)
 static void
 test_bulk_matches_single(void **state)
 {
-	const struct eph_route_table *rt = &t_dp.routes;
+	const struct eph_route_table *rt = t_dp.cfg->routes;
 	uint32_t ips[256];
 	uint64_t nh[256];
 

@@ -1,0 +1,1051 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Control socket commands (see /ctl_cmds.h and the README's ephctl
+ * section). Handlers run on the control lcore, the same thread that
+ * publishes configuration snapshots, so they read dp->cfg directly.
+ * A change is made on a copy of the running configuration, checked with
+ * the same rules as the file, then applied all or nothing.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_ring.h>
+
+#include "control/ctl_cmds.h"
+#include "control/reconfig.h"
+#include "control/stats.h"
+#include "dataplane/natlog.h"
+#include "dataplane/portalloc.h"
+#include "dataplane/session.h"
+#include "dataplane/tcp_state.h"
+
+#define SESSIONS_DEFAULT_LIMIT 1000
+#define SESSIONS_MAX_LIMIT     100000
+#define WORKER_WAIT_MS         10000 /* a worker walks its whole table well within this */
+#define TIMEOUT_MAX_S          604800
+
+static const char *
+proto_name(uint8_t proto)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+		return "tcp";
+	case IPPROTO_UDP:
+		return "udp";
+	case IPPROTO_ICMP:
+		return "icmp";
+	}
+	return "other";
+}
+
+static json_t *
+ip_json(uint32_t be)
+{
+	return eph_ctl_json_ipv4(rte_be_to_cpu_32(be));
+}
+
+static json_t *
+endpoint_json(uint32_t addr_be, uint16_t port_be)
+{
+	return eph_ctl_json_endpoint(rte_be_to_cpu_32(addr_be), rte_be_to_cpu_16(port_be));
+}
+
+static json_t *
+ports_json(uint16_t lo, uint16_t hi)
+{
+	return json_sprintf("%u-%u", lo, hi);
+}
+
+static uint64_t
+uptime_s(const struct eph_ctl_ctx *ctx)
+{
+	return (rte_rdtsc() - ctx->start_tsc) / rte_get_tsc_hz();
+}
+
+/* ---- version, show stats / ports ------------------------------------- */
+
+static int
+cmd_version(void *arg, const json_t *args, json_t **result, struct eph_ctl_error *err)
+{
+	const struct eph_ctl_ctx *ctx = arg;
+
+	if (eph_ctl_args_allowed(args, (const char *const[]){ NULL }, err) < 0)
+		return -1;
+	*result = json_pack("{s:s, s:i, s:I}", "version", EPH_VERSION, "protocol",
+			    EPH_CTL_PROTOCOL, "uptime_s", (json_int_t)uptime_s(ctx));
+	return 0;
+}
+
+static int
+cmd_show_stats(void *arg, const json_t *args, json_t **result, struct eph_ctl_error *err)
+{
+	const struct eph_ctl_ctx *ctx = arg;
+	const struct eph_dp *dp = ctx->dp;
+	uint64_t nat[EPH_NAT_CTR_MAX] = { 0 };
+	json_t *workers = json_array(), *drops = json_object(), *natj = json_object();
+	struct eph_counters t;
+	uint64_t sessions = 0;
+
+	if (eph_ctl_args_allowed(args, (const char *const[]){ NULL }, err) < 0)
+		return -1;
+	eph_stats_total(dp, &t);
+	for (unsigned int i = 0; i < dp->n_workers; i++) {
+		const struct eph_worker *w = dp->workers[i];
+		const struct eph_nat_worker *nw = &w->nat;
+		uint64_t s = dp->nat.enabled ? eph_session_count(nw->sessions) : 0;
+
+		sessions += s;
+		for (unsigned int c = 0; c < EPH_NAT_CTR_MAX; c++)
+			nat[c] += nw->ctr[c];
+		json_array_append_new(
+			workers,
+			json_pack("{s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "id", w->id,
+				  "lcore", w->lcore, "rx_packets", (json_int_t)w->stats.rx,
+				  "tx_packets", (json_int_t)eph_counters_tx(&w->stats), "drops",
+				  (json_int_t)eph_counters_drops(&w->stats), "polls",
+				  (json_int_t)w->stats.polls, "busy_polls",
+				  (json_int_t)w->stats.busy_polls, "sessions", (json_int_t)s,
+				  "handoff_in", (json_int_t)nw->ctr[EPH_NAT_handoff_in], "handoff_out",
+				  (json_int_t)nw->ctr[EPH_NAT_handoff_out]));
+	}
+	for (unsigned int i = 0; i < EPH_DROP_MAX; i++)
+		if (t.drop[i] != 0)
+			json_object_set_new(drops, eph_drop_names[i], json_integer((json_int_t)t.drop[i]));
+	for (unsigned int c = 0; c < EPH_NAT_CTR_MAX; c++)
+		json_object_set_new(natj, eph_nat_counter_names[c], json_integer((json_int_t)nat[c]));
+	*result = json_pack("{s:I, s:{s:I, s:I, s:I, s:I}, s:o, s:o, s:o}", "uptime_s",
+			    (json_int_t)uptime_s(ctx), "totals", "rx_packets", (json_int_t)t.rx,
+			    "tx_packets", (json_int_t)eph_counters_tx(&t), "drops",
+			    (json_int_t)eph_counters_drops(&t), "sessions", (json_int_t)sessions,
+			    "workers", workers, "drops", drops, "nat", natj);
+	return 0;
+}
+
+static int
+cmd_show_ports(void *arg, const json_t *args, json_t **result, struct eph_ctl_error *err)
+{
+	const struct eph_ctl_ctx *ctx = arg;
+	const struct eph_dp *dp = ctx->dp;
+	json_t *ports = json_array();
+	struct eph_counters t;
+
+	if (eph_ctl_args_allowed(args, (const char *const[]){ NULL }, err) < 0)
+		return -1;
+	eph_stats_total(dp, &t);
+	for (unsigned int i = 0; i < dp->n_ports; i++) {
+		const struct eph_port *p = &dp->ports[i];
+		const struct eph_conf_port *cp = &dp->conf->ports[i];
+		struct rte_eth_stats hw = { 0 };
+		struct rte_eth_link link = { 0 };
+		char mac[RTE_ETHER_ADDR_FMT_SIZE];
+
+		rte_eth_stats_get(p->port_id, &hw);
+		rte_eth_link_get_nowait(p->port_id, &link);
+		rte_ether_format_addr(mac, sizeof(mac), &p->mac);
+		json_array_append_new(
+			ports,
+			json_pack("{s:s, s:s, s:s, s:o, s:s, s:i, s:b, s:I, s:I, s:I, s:I, s:I, s:I, "
+				  "s:I, s:I}",
+				  "name", p->name, "device", cp->device, "role",
+				  eph_port_role_name(p->role), "address",
+				  json_sprintf("%u.%u.%u.%u/%u", cp->addr >> 24, (cp->addr >> 16) & 0xff,
+					       (cp->addr >> 8) & 0xff, cp->addr & 0xff,
+					       cp->prefix_len),
+				  "mac", mac, "mtu", p->mtu, "link_up",
+				  link.link_status == RTE_ETH_LINK_UP, "speed_mbps",
+				  (json_int_t)link.link_speed, "rx_packets", (json_int_t)t.port[i].rx,
+				  "tx_packets", (json_int_t)t.port[i].tx, "rx_bytes",
+				  (json_int_t)hw.ibytes, "tx_bytes", (json_int_t)hw.obytes, "rx_missed",
+				  (json_int_t)hw.imissed, "rx_errors", (json_int_t)hw.ierrors,
+				  "tx_errors", (json_int_t)hw.oerrors));
+	}
+	*result = json_pack("{s:o}", "ports", ports);
+	return 0;
+}
+
+/* ---- show pools / destinations / config ------------------------------ */
+
+static const char *
+addr_state_name(uint8_t state)
+{
+	switch (state) {
+	case EPH_ADDR_ACTIVE:
+		return "active";
+	case EPH_ADDR_RESERVE:
+		return "reserve";
+	}
+	return "draining";
+}
+
+static json_t *
+inside_json(const struct eph_conf_pool *cp)
+{
+	json_t *a = json_array();
+
+	for (unsigned int i = 0; cp != NULL && i < cp->n_inside; i++) {
+		uint32_t x = cp->inside[i].addr;
+
+		json_array_append_new(a, json_sprintf("%u.%u.%u.%u/%u", x >> 24, (x >> 16) & 0xff,
+						      (x >> 8) & 0xff, x & 0xff, cp->inside[i].len));
+	}
+	return a;
+}
+
+static const struct eph_conf_pool *
+conf_pool(const struct eph_conf *conf, const char *name)
+{
+	for (unsigned int i = 0; i < conf->n_pools; i++)
+		if (strcmp(conf->pools[i].name, name) == 0)
+			return &conf->pools[i];
+	return NULL;
+}
+
+static int
+cmd_show_pools(void *arg, const json_t *args, json_t **result, struct eph_ctl_error *err)
+{
+	const struct eph_ctl_ctx *ctx = arg;
+	const struct eph_dp *dp = ctx->dp;
+	const struct eph_reconfig *rc = dp->rc;
+	const struct eph_nat_cfg *nat = &dp->cfg->nat;
+	json_t *pools = json_array();
+
+	if (eph_ctl_args_allowed(args, (const char *const[]){ NULL }, err) < 0)
+		return -1;
+	for (unsigned int s = 0; s < nat->n_slots; s++) {
+		const struct eph_nat_pool *p = &nat->pools[s];
+		const struct eph_rc_pool *rp = &rc->pools[s];
+		const struct eph_conf_pool *cp = conf_pool(&rc->conf, p->name);
+		const struct eph_rc_gen *g = &rp->g[rp->gen];
+		unsigned int per_dest = (unsigned int)(g->port_hi - g->port_lo + 1) - g->n_excluded;
+		json_t *addrs = json_array();
+		uint64_t refused = 0, in_use_all = 0;
+
+		if (p->state == EPH_POOL_FREE)
+			continue;
+		for (unsigned int a = 0; a < p->n_all; a++) {
+			struct eph_pool_addr_stats st;
+
+			eph_stats_pool_addr(dp, s, p->all[a].slot, &st);
+			refused += st.exhausted;
+			in_use_all += st.in_use;
+			json_array_append_new(
+				addrs, json_pack("{s:o, s:s, s:I, s:i, s:I, s:I}", "address",
+						 ip_json(p->all[a].addr), "state",
+						 addr_state_name(p->all[a].state), "ports_in_use",
+						 (json_int_t)st.in_use, "ports_per_destination",
+						 per_dest, "refused", (json_int_t)st.exhausted,
+						 "occupancy_warnings", (json_int_t)st.warnings));
+		}
+		json_array_append_new(
+			pools,
+			json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:i, s:o, s:I, s:I, s:o}",
+				  "name", p->name, "state",
+				  p->state == EPH_POOL_ACTIVE ? "active" : "draining", "mapping",
+				  eph_nat_mapping_name(p->mapping), "filtering",
+				  eph_nat_filtering_name(p->filtering), "pooling",
+				  eph_nat_pooling_name(p->pooling), "ports",
+				  ports_json(g->port_lo, g->port_hi), "log",
+				  eph_nat_log_mode_name(p->log), "warn_occupancy_pct",
+				  p->warn_occupancy, "inside", inside_json(cp), "sessions",
+				  (json_int_t)in_use_all, "refused", (json_int_t)refused, "addresses",
+				  addrs));
+	}
+	*result = json_pack("{s:o}", "pools", pools);
+	return 0;
+}
+
+struct dest_row {
+	struct eph_nat_top_entry e;
+	unsigned int worker;
+};
+
+static int
+dest_row_cmp(const void *a, const void *b)
+{
+	const struct eph_nat_top_entry *x = &((const struct dest_row *)a)->e;
+	const struct eph_nat_top_entry *y = &((const struct dest_row *)b)->e;
+	uint64_t ox = (uint64_t)x->live * (y->share ? y->share : 1);
+	uint64_t oy = (uint64_t)y->live * (x->share ? x->share : 1);
+
+	if (ox != oy)
+		return ox < oy ? 1 : -1;
+	return x->live < y->live ? 1 : x->live > y->live ? -1 : 0;
+}
+
+static int
+cmd_show_destinations(void *arg, const json_t *args, json_t **result, struct eph_ctl_error *err)
+{
+	const struct eph_ctl_ctx *ctx = arg;
+	const struct eph_dp *dp = ctx->dp;
+	struct dest_row *rows;
+	unsigned int n = 0;
+	uint64_t top = 10;
+	json_t *list;
+
+	if (eph_ctl_args_allowed(args, (const char *const[]){ "top", NULL }, err) < 0 ||
+	    eph_ctl_arg_uint(args, "top", 1, 1000, &top, err) < 0)
+		return -1;
+	rows = calloc((size_t)dp->n_workers * EPH_NAT_TOP_N + 1, sizeof(*rows));
+	if (rows == NULL) {
+		eph_ctl_errorf(err, EPH_CTL_E_INTERNAL, "out of memory");
+		return -1;
+	}
+	for (unsigned int w = 0; w < dp->n_workers && dp->nat.enabled; w++) {
+		struct eph_nat_top_entry e[EPH_NAT_TOP_N];
+		unsigned int k = eph_nat_top_read(&dp->workers[w]->nat, e);
+
+		for (unsigned int i = 0; i < k; i++)
+			rows[n++] = (struct dest_row){ .e = e[i], .worker = w };
+	}
+	qsort(rows, n, sizeof(*rows), dest_row_cmp);
+	list = json_array();
+	for (unsigned int i = 0; i < n && i < top; i++) {
+		const struct eph_nat_top_entry *e = &rows[i].e;
+
+		json_array_append_new(
+			list,
+			json_pack("{s:s, s:o, s:o, s:s, s:i, s:i, s:i, s:i, s:f}", "pool",
+				  dp->cfg->nat.pools[e->pool].name, "outside", ip_json(e->out_addr),
+				  "remote",
+				  e->remote_addr == 0 ? json_string("*")
+						      : endpoint_json(e->remote_addr, e->remote_port),
+				  "proto", proto_name(e->proto), "worker", rows[i].worker, "live",
+				  e->live, "resting", e->resting, "share", e->share, "occupancy_pct",
+				  e->share ? 100.0 * e->live / e->share : 0.0));
+	}
+	free(rows);
+	*result = json_pack("{s:o}", "destinations", list);
+	return 0;
+}
+
+static json_t *
+addr_list_json(const uint32_t *a, unsigned int n)
+{
+	json_t *l = json_array();
+
+	for (unsigned int i = 0; i < n; i++)
+		json_array_append_new(l, eph_ctl_json_ipv4(a[i]));
+	return l;
+}
+
+static int
+cmd_show_config(void *arg, const json_t *args, json_t **result, struct eph_ctl_error *err)
+{
+	const struct eph_ctl_ctx *ctx = arg;
+	const struct eph_reconfig *rc = ctx->dp->rc;
+	const struct eph_conf *c = &rc->conf;
+	json_t *pools = json_array();
+	char when[32];
+	struct tm tm;
+
+	if (eph_ctl_args_allowed(args, (const char *const[]){ NULL }, err) < 0)
+		return -1;
+	gmtime_r(&rc->changed_at, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	for (unsigned int i = 0; i < c->n_pools; i++) {
+		const struct eph_conf_pool *p = &c->pools[i];
+		int slot = eph_reconfig_pool_slot(rc, p->name);
+		json_t *draining = json_array(), *excl = json_array();
+
+		for (unsigned int k = 0; slot >= 0 && k < rc->pools[slot].n_addrs; k++)
+			if (rc->pools[slot].addrs[k].state == EPH_ADDR_DRAINING)
+				json_array_append_new(draining,
+						      eph_ctl_json_ipv4(rc->pools[slot].addrs[k].addr));
+		for (unsigned int k = 0; k < p->n_excluded; k++)
+			json_array_append_new(excl, json_integer(p->excluded[k]));
+		json_array_append_new(
+			pools,
+			json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:s, s:s, s:b, s:b, s:b, "
+				  "s:i, s:i, s:i, s:s, s:i, s:i}",
+				  "name", p->name, "addresses", addr_list_json(p->addrs, p->n_addrs),
+				  "draining", draining, "reserve",
+				  addr_list_json(p->reserve, p->n_reserve), "ports",
+				  ports_json(p->port_lo, p->port_hi), "excluded", excl, "inside",
+				  inside_json(p), "mapping", eph_nat_mapping_name(p->mapping),
+				  "filtering", eph_nat_filtering_name(p->filtering), "pooling",
+				  eph_nat_pooling_name(p->pooling), "port_preservation",
+				  p->port_preservation, "port_parity", p->port_parity,
+				  "exhaustion_icmp", p->exhaustion_icmp, "max_sessions_per_host",
+				  p->max_sessions_per_host, "quarantine_s", p->quarantine_s,
+				  "warn_occupancy_pct", p->warn_occupancy, "log",
+				  eph_nat_log_mode_name(p->log), "port_block_size",
+				  p->port_block_size, "max_blocks_per_host", p->max_blocks_per_host));
+	}
+	*result = json_pack("{s:s, s:I, s:s, s:s, s:o, s:{s:i, s:i, s:i, s:i}, s:{s:o, s:b}}",
+			    "path", ctx->conf_path, "generation", (json_int_t)rc->generation,
+			    "changed_at", when, "last_change", rc->last_change, "pools", pools,
+			    "timeouts", "udp", c->timeouts.udp, "tcp_established",
+			    c->timeouts.tcp_established, "tcp_transitory", c->timeouts.tcp_transitory,
+			    "icmp", c->timeouts.icmp, "nat_log", "file",
+			    c->nat_log.file[0] ? json_string(c->nat_log.file) : json_null(), "syslog",
+			    c->nat_log.syslog);
+	return 0;
+}
+
+/* ---- sessions: requests to the workers -------------------------------- */
+
+static const char *const filter_keys[] = { "proto", "inside", "outside", "remote",
+					   "port",  "pool",   "limit",   "all",    NULL };
+
+static int
+filter_parse(const struct eph_ctl_ctx *ctx, const json_t *args, struct eph_session_filter *f,
+	     bool *any, struct eph_ctl_error *err)
+{
+	static const char *const prefix_keys[] = { "inside", "outside", "remote" };
+	uint32_t *addr[] = { &f->in_addr, &f->out_addr, &f->remote_addr };
+	uint32_t *mask[] = { &f->in_mask, &f->out_mask, &f->remote_mask };
+	char pool[EPH_NAME_LEN];
+	uint64_t port = 0;
+	int rc;
+
+	memset(f, 0, sizeof(*f));
+	f->pool = -1;
+	*any = false;
+	rc = eph_ctl_arg_proto(args, "proto", &f->proto, err);
+	if (rc < 0)
+		return -1;
+	*any |= rc > 0;
+	for (unsigned int i = 0; i < 3; i++) {
+		uint32_t a;
+		uint8_t len;
+
+		rc = eph_ctl_arg_prefix(args, prefix_keys[i], &a, &len, err);
+		if (rc < 0)
+			return -1;
+		if (rc > 0) {
+			*addr[i] = rte_cpu_to_be_32(a);
+			*mask[i] = rte_cpu_to_be_32(len == 0 ? 0 : ~0u << (32 - len));
+			*any = true;
+		}
+	}
+	rc = eph_ctl_arg_uint(args, "port", 1, 65535, &port, err);
+	if (rc < 0)
+		return -1;
+	if (rc > 0) {
+		f->port = rte_cpu_to_be_16((uint16_t)port);
+		*any = true;
+	}
+	rc = eph_ctl_arg_string(args, "pool", EPH_NAME_LEN - 1, pool, sizeof(pool), err);
+	if (rc < 0)
+		return -1;
+	if (rc > 0) {
+		int slot = eph_reconfig_pool_slot(ctx->dp->rc, pool);
+
+		if (slot < 0) {
+			eph_ctl_errorf(err, EPH_CTL_E_REFUSED, "args.pool: no pool named \"%s\"", pool);
+			return -1;
+		}
+		f->pool = (int16_t)slot;
+		*any = true;
+	}
+	return 0;
+}
+
+/*
+ * Send one request per worker and wait for all of them. The control loop
+ * pauses meanwhile (a worker visits CTL_BUDGET records per loop, so even
+ * a million sessions take milliseconds); forwarding never does.
+ */
+static int
+workers_run(struct eph_dp *dp, struct eph_nat_ctl *req, struct eph_ctl_error *err)
+{
+	uint64_t deadline = rte_rdtsc() + rte_get_tsc_hz() / 1000 * WORKER_WAIT_MS;
+	int ret = 0;
+
+	for (unsigned int w = 0; w < dp->n_workers; w++) {
+		/* Not running (tests), or a full ring: nothing asked of it. */
+		if (ret != 0 || rte_eal_get_lcore_state(dp->workers[w]->lcore) != RUNNING) {
+			req[w].done = true;
+			continue;
+		}
+		if (rte_ring_sp_enqueue(dp->workers[w]->nat.ctl, &req[w]) != 0) {
+			eph_ctl_errorf(err, EPH_CTL_E_BUSY, "worker %u is still busy with an "
+				       "earlier request; try again", w);
+			req[w].done = true;
+			ret = -1;
+		}
+	}
+	for (unsigned int w = 0; w < dp->n_workers; w++) {
+		while (!__atomic_load_n(&req[w].done, __ATOMIC_ACQUIRE)) {
+			if (rte_rdtsc() > deadline) {
+				/* The requests live on: leak them rather than free under a worker. */
+				eph_ctl_errorf(err, EPH_CTL_E_INTERNAL, "worker %u did not answer "
+					       "within %u ms", w, WORKER_WAIT_MS);
+				return -2;
+			}
+			rte_delay_us_sleep(100);
+		}
+	}
+	return ret;
+}
+
+static json_t *
+session_json(const struct eph_dp *dp, const struct eph_session_info *s, unsigned int worker,
+	     uint32_t now)
+{
+	const char *state = s->proto == IPPROTO_TCP ? eph_tcp_state_name(s->state) : "active";
+	int64_t expires = (int32_t)(s->expire - now);
+
+	return json_pack("{s:s, s:o, s:o, s:o, s:s, s:s, s:i, s:I, s:I, s:I, s:I}", "proto",
+			 proto_name(s->proto), "inside", endpoint_json(s->in_addr, s->in_port),
+			 "outside", endpoint_json(s->out_addr, s->out_port), "remote",
+			 endpoint_json(s->remote_addr, s->remote_port), "state", state, "pool",
+			 dp->cfg->nat.pools[s->pool].name, "worker", worker, "age_s",
+			 (json_int_t)((now - s->created) / EPH_NAT_TICK_HZ), "expires_in_s",
+			 (json_int_t)(expires > 0 ? expires / EPH_NAT_TICK_HZ : 0), "packets_out",
+			 (json_int_t)s->pkts_out, "packets_in", (json_int_t)s->pkts_in);
+}
+
+static int
+cmd_show_sessions(void *arg, const json_t *args, json_t **result, struct eph_ctl_error *err)
+{
+	struct eph_ctl_ctx *ctx = arg;
+	struct eph_dp *dp = ctx->dp;
+	struct eph_session_filter f;
+	struct eph_nat_ctl *req;
+	uint64_t limit = SESSIONS_DEFAULT_LIMIT, matched = 0;
+	json_t *list;
+	bool any;
+	int rc;
+
+	if (eph_ctl_args_allowed(args, filter_keys, err) < 0 || filter_parse(ctx, args, &f, &any, err) < 0 ||
+	    eph_ctl_arg_uint(args, "limit", 1, SESSIONS_MAX_LIMIT, &limit, err) < 0)
+		return -1;
+	if (!dp->nat.enabled) {
+		*result = json_pack("{s:[], s:i, s:b}", "sessions", "matched", 0, "truncated", 0);
+		return 0;
+	}
+	req = calloc(dp->n_workers, sizeof(*req));
+	for (unsigned int w = 0; req != NULL && w < dp->n_workers; w++) {
+		req[w] = (struct eph_nat_ctl){ .op = EPH_NAT_CTL_DUMP, .filter = f,
+					       .max_out = (uint32_t)limit };
+		req[w].out = calloc(limit, sizeof(*req[w].out));
+		if (req[w].out == NULL) {
+			for (unsigned int k = 0; k < w; k++)
+				free(req[k].out);
+			free(req);
+			req = NULL;
+		}
+	}
+	if (req == NULL) {
+		eph_ctl_errorf(err, EPH_CTL_E_INTERNAL, "out of memory for %" PRIu64 " sessions",
+			       limit);
+		return -1;
+	}
+	rc = workers_run(dp, req, err);
+	if (rc == -2)
+		return -1;
+	list = json_array();
+	for (unsigned int w = 0; w < dp->n_workers; w++) {
+		matched += req[w].matched;
+		for (uint32_t i = 0; i < req[w].n_out && json_array_size(list) < limit; i++)
+			json_array_append_new(list, session_json(dp, &req[w].out[i], w, req[w].now));
+		free(req[w].out);
+	}
+	free(req);
+	if (rc < 0) {
+		json_decref(list);
+		return -1;
+	}
+	*result = json_pack("{s:o, s:I, s:b}", "sessions", list, "matched", (json_int_t)matched,
+			    "truncated", matched > json_array_size(list));
+	return 0;
+}
+
+static int
+cmd_sessions_clear(void *arg, const json_t *args, json_t **result, struct eph_ctl_error *err)
+{
+	struct eph_ctl_ctx *ctx = arg;
+	struct eph_dp *dp = ctx->dp;
+	struct eph_session_filter f;
+	struct eph_nat_ctl *req;
+	uint64_t cleared = 0;
+	bool any, all = false;
+	int rc;
+
+	if (eph_ctl_args_allowed(args, filter_keys, err) < 0 || filter_parse(ctx, args, &f, &any, err) < 0 ||
+	    eph_ctl_arg_bool(args, "all", &all, err) < 0)
+		return -1;
+	if (json_object_get(args, "limit") != NULL) {
+		eph_ctl_errorf(err, EPH_CTL_E_INVALID_ARGUMENT,
+			       "args.limit: not accepted by sessions.clear (it clears every match)");
+		return -1;
+	}
+	if (!any && !all) {
+		eph_ctl_errorf(err, EPH_CTL_E_INVALID_ARGUMENT,
+			       "args: expected a filter (proto, inside, outside, remote, port, pool) "
+			       "or \"all\": true to clear every session");
+		return -1;
+	}
+	if (any && all) {
+		eph_ctl_errorf(err, EPH_CTL_E_INVALID_ARGUMENT,
+			       "args.all: expected either filters or \"all\", not both");
+		return -1;
+	}
+	if (!dp->nat.enabled) {
+		*result = json_pack("{s:i}", "cleared", 0);
+		return 0;
+	}
+	req = calloc(dp->n_workers, sizeof(*req));
+	if (req == NULL) {
+		eph_ctl_errorf(err, EPH_CTL_E_INTERNAL, "out of memory");
+		return -1;
+	}
+	for (unsigned int w = 0; w < dp->n_workers; w++)
+		req[w] = (struct eph_nat_ctl){ .op = EPH_NAT_CTL_CLEAR, .filter = f };
+	rc = workers_run(dp, req, err);
+	if (rc == -2)
+		return -1;
+	for (unsigned int w = 0; w < dp->n_workers; w++)
+		cleared += req[w].cleared;
+	free(req);
+	if (rc < 0)
+		return -1;
+	*result = json_pack("{s:I}", "cleared", (json_int_t)cleared);
+	return 0;
+}
+
+/* ---- changes --------------------------------------------------------- */
+
+/* Check and apply a changed copy of the running configuration; next is freed. */
+static int
+apply_change(struct eph_ctl_ctx *ctx, struct eph_conf *next, const char *what,
+	     struct eph_ctl_error *err)
+{
+	char *msg = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&msg, &len);
+	int ret;
+
+	if (f == NULL) {
+		eph_conf_free(next);
+		eph_ctl_errorf(err, EPH_CTL_E_INTERNAL, "out of memory");
+		return -1;
+	}
+	ret = eph_conf_check(next, f);
+	if (ret == 0)
+		ret = eph_reconfig_apply(ctx->dp->rc, next, what, f) == 0 ? 0 : 1;
+	fclose(f);
+	eph_conf_free(next);
+	if (ret != 0) {
+		/* One line per problem; drop the last newline. */
+		if (len > 0 && msg[len - 1] == '\n')
+			msg[len - 1] = '\0';
+		eph_ctl_errorf(err, ret < 0 ? EPH_CTL_E_INVALID_ARGUMENT : EPH_CTL_E_REFUSED, "%s",
+			       msg != NULL && msg[0] ? msg : "the change was refused");
+	}
+	free(msg);
+	return ret == 0 ? 0 : -1;
+}
+
+/* A copy of the running configuration and its pool named by args.pool. */
+static struct eph_conf_pool *
+change_begin(struct eph_ctl_ctx *ctx, const json_t *args, struct eph_conf *next,
+	     struct eph_ctl_error *err)
+{
+	char name[EPH_NAME_LEN];
+	int rc = eph_ctl_arg_string(args, "pool", EPH_NAME_LEN - 1, name, sizeof(name), err);
+
+	if (rc < 0)
+		return NULL;
+	if (rc == 0) {
+		eph_ctl_errorf(err, EPH_CTL_E_INVALID_ARGUMENT, "args.pool: expected a pool name");
+		return NULL;
+	}
+	if (eph_conf_dup(next, &ctx->dp->rc->conf) != 0) {
+		eph_ctl_errorf(err, EPH_CTL_E_INTERNAL, "out of memory");
+		return NULL;
+	}
+	for (unsigned int i = 0; i < next->n_pools; i++)
+		if (strcmp(next->pools[i].name, name) == 0)
+			return &next->pools[i];
+	eph_conf_free(next);
+	eph_ctl_errorf(err, EPH_CTL_E_REFUSED, "args.pool: no pool named \"%s\"", name);
+	return NULL;
+}
+
+static int
+u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static json_t *
+span_json(uint32_t first, uint32_t count)
+{
+	json_t *l = json_array();
+
+	for (uint32_t i = 0; i < count; i++)
+		json_array_append_new(l, eph_ctl_json_ipv4(first + i));
+	return l;
+}
+
+static int
+cmd_pool_add_address(void *arg, const json_t *args, json_t **result, struct eph_ctl_error *err)
+{
+	struct eph_ctl_ctx *ctx = arg;
+	struct eph_conf next;
+	struct eph_conf_pool *p;
+	uint32_t first, count, *addrs;
+	char what[160];
+
+	if (eph_ctl_args_allowed(args, (const char *const[]){ "pool", "address", NULL }, err) < 0)
+		return -1;
+	if (eph_ctl_arg_addr_span(args, "address", &first, &count, err) <= 0) {
+		if (err->code[0] == '\0')
+			eph_ctl_errorf(err, EPH_CTL_E_INVALID_ARGUMENT,
+				       "args.address: expected an address, a range A-B or a prefix");
+		return -1;
+	}
+	p = change_begin(ctx, args, &next, err);
+	if (p == NULL)
+		return -1;
+	for (uint32_t i = 0; i < count; i++)
+		if (bsearch(&(uint32_t){ first + i }, p->addrs, p->n_addrs, sizeof(uint32_t),
+			    u32_cmp) != NULL) {
+			eph_conf_free(&next);
+			eph_ctl_errorf(err, EPH_CTL_E_REFUSED,
+				       "args.address: %u.%u.%u.%u is already in pool %s",
+				       (first + i) >> 24, ((first + i) >> 16) & 0xff,
+				       ((first + i) >> 8) & 0xff, (first + i) & 0xff, p->name);
+			return -1;
+		}
+	addrs = realloc(p->addrs, (p->n_addrs + count) * sizeof(*addrs));
+	if (addrs == NULL) {
+		eph_conf_free(&next);
+		eph_ctl_errorf(err, EPH_CTL_E_INTERNAL, "out of memory");
+		return -1;
+	}
+	for (uint32_t i = 0; i < count; i++)
+		addrs[p->n_addrs++] = first + i;
+	p->addrs = addrs;
+	qsort(p->addrs, p->n_addrs, sizeof(uint32_t), u32_cmp);
+	snprintf(what, sizeof(what), "pool add-address %s %s", p->name,
+		 json_string_value(json_object_get(args, "address")));
+	*result = json_pack("{s:s, s:o}", "pool", p->name, "added", span_json(first, count));
+	if (apply_change(ctx, &next, what, err) != 0) {
+		json_decref(*result);
+		*result = NULL;
+		return -1;
+	}
+	json_object_set_new(*result, "generation", json_integer((json_int_t)ctx->dp->rc->generation));
+	return 0;
+}
+
+static int
+cmd_pool_remove_address(void *arg, const json_t *args, json_t **result, struct eph_ctl_error *err)
+{
+	struct eph_ctl_ctx *ctx = arg;
+	const struct eph_reconfig *rc = ctx->dp->rc;
+	struct eph_conf next;
+	struct eph_conf_pool *p;
+	uint32_t first, count;
+	unsigned int n = 0;
+	json_t *draining;
+	char what[160], name[EPH_NAME_LEN];
+	int slot;
+
+	if (eph_ctl_args_allowed(args, (const char *const[]){ "pool", "address", NULL }, err) < 0)
+		return -1;
+	if (eph_ctl_arg_addr_span(args, "address", &first, &count, err) <= 0) {
+		if (err->code[0] == '\0')
+			eph_ctl_errorf(err, EPH_CTL_E_INVALID_ARGUMENT,
+				       "args.address: expected an address, a range A-B or a prefix");
+		return -1;
+	}
+	p = change_begin(ctx, args, &next, err);
+	if (p == NULL)
+		return -1;
+	for (uint32_t i = 0; i < count; i++)
+		if (bsearch(&(uint32_t){ first + i }, p->addrs, p->n_addrs, sizeof(uint32_t),
+			    u32_cmp) == NULL) {
+			eph_conf_free(&next);
+			eph_ctl_errorf(err, EPH_CTL_E_REFUSED,
+				       "args.address: %u.%u.%u.%u is not an address of pool %s",
+				       (first + i) >> 24, ((first + i) >> 16) & 0xff,
+				       ((first + i) >> 8) & 0xff, (first + i) & 0xff, p->name);
+			return -1;
+		}
+	for (unsigned int i = 0; i < p->n_addrs; i++)
+		if (p->addrs[i] < first || p->addrs[i] - first >= count)
+			p->addrs[n++] = p->addrs[i];
+	p->n_addrs = n;
+	snprintf(name, sizeof(name), "%s", p->name);
+	snprintf(what, sizeof(what), "pool remove-address %s %s", p->name,
+		 json_string_value(json_object_get(args, "address")));
+	if (apply_change(ctx, &next, what, err) != 0)
+		return -1;
+	draining = json_array();
+	slot = eph_reconfig_pool_slot(rc, name);
+	for (unsigned int k = 0; slot >= 0 && k < rc->pools[slot].n_addrs; k++) {
+		const struct eph_rc_addr *a = &rc->pools[slot].addrs[k];
+
+		if (a->addr >= first && a->addr - first < count)
+			json_array_append_new(
+				draining,
+				json_pack("{s:o, s:I}", "address", eph_ctl_json_ipv4(a->addr),
+					  "sessions",
+					  (json_int_t)eph_reconfig_addr_in_use(rc, (unsigned)slot,
+									  a->slot)));
+	}
+	*result = json_pack("{s:s, s:o, s:o, s:I}", "pool", name, "removed",
+			    span_json(first, count), "draining", draining, "generation",
+			    (json_int_t)rc->generation);
+	return 0;
+}
+
+static int
+cmd_pool_set_range(void *arg, const json_t *args, json_t **result, struct eph_ctl_error *err)
+{
+	struct eph_ctl_ctx *ctx = arg;
+	const struct eph_reconfig *rc = ctx->dp->rc;
+	struct eph_conf next;
+	struct eph_conf_pool *p;
+	uint16_t lo, hi, old_lo, old_hi;
+	unsigned int n = 0;
+	uint64_t draining = 0;
+	char what[160], name[EPH_NAME_LEN];
+	int slot;
+
+	if (eph_ctl_args_allowed(args, (const char *const[]){ "pool", "ports", NULL }, err) < 0)
+		return -1;
+	if (eph_ctl_arg_port_range(args, "ports", &lo, &hi, err) <= 0) {
+		if (err->code[0] == '\0')
+			eph_ctl_errorf(err, EPH_CTL_E_INVALID_ARGUMENT,
+				       "args.ports: expected \"LO-HI\" with 1 <= LO <= HI <= 65535");
+		return -1;
+	}
+	p = change_begin(ctx, args, &next, err);
+	if (p == NULL)
+		return -1;
+	old_lo = p->port_lo;
+	old_hi = p->port_hi;
+	if (old_lo == lo && old_hi == hi) {
+		eph_conf_free(&next);
+		eph_ctl_errorf(err, EPH_CTL_E_REFUSED, "args.ports: pool %s already uses %u-%u",
+			       p->name, lo, hi);
+		return -1;
+	}
+	p->port_lo = lo;
+	p->port_hi = hi;
+	/* Exclusions outside the new range no longer mean anything. */
+	for (unsigned int i = 0; i < p->n_excluded; i++)
+		if (p->excluded[i] >= lo && p->excluded[i] <= hi)
+			p->excluded[n++] = p->excluded[i];
+	p->n_excluded = n;
+	snprintf(name, sizeof(name), "%s", p->name);
+	snprintf(what, sizeof(what), "pool set-range %s %u-%u", p->name, lo, hi);
+	if (apply_change(ctx, &next, what, err) != 0)
+		return -1;
+	slot = eph_reconfig_pool_slot(rc, name);
+	for (unsigned int g = 0; slot >= 0 && g < EPH_PA_GENS; g++)
+		if ((rc->pools[slot].gens & (1u << g)) && g != rc->pools[slot].gen)
+			draining += eph_reconfig_gen_live(rc, (unsigned int)slot, g);
+	*result = json_pack("{s:s, s:o, s:o, s:I, s:I}", "pool", name, "ports", ports_json(lo, hi),
+			    "previous", ports_json(old_lo, old_hi), "draining_sessions",
+			    (json_int_t)draining, "generation", (json_int_t)rc->generation);
+	return 0;
+}
+
+static int
+cmd_timeouts_set(void *arg, const json_t *args, json_t **result, struct eph_ctl_error *err)
+{
+	static const char *const keys[] = { "udp", "tcp-established", "tcp-transitory", "icmp",
+					    NULL };
+	/* RFC floors: 4787 REQ-5, 5382 REQ-5 (2 h 4 min, 4 min), 5508 REQ-1. */
+	static const unsigned int floors[] = { 120, 7440, 240, 60 };
+	struct eph_ctl_ctx *ctx = arg;
+	struct eph_conf next;
+	unsigned int *field[4];
+	uint64_t v[4];
+	bool any = false;
+	json_t *warnings = json_array();
+	char what[160] = "timeouts set";
+
+	if (eph_ctl_args_allowed(args, keys, err) < 0)
+		goto fail;
+	for (unsigned int i = 0; i < 4; i++) {
+		int rc = eph_ctl_arg_uint(args, keys[i], 1, TIMEOUT_MAX_S, &v[i], err);
+
+		if (rc < 0)
+			goto fail;
+		if (rc == 0)
+			v[i] = 0;
+		any |= rc > 0;
+	}
+	if (!any) {
+		eph_ctl_errorf(err, EPH_CTL_E_INVALID_ARGUMENT,
+			       "args: expected at least one of udp, tcp-established, tcp-transitory, "
+			       "icmp (seconds, 1..%u)", TIMEOUT_MAX_S);
+		goto fail;
+	}
+	if (eph_conf_dup(&next, &ctx->dp->rc->conf) != 0) {
+		eph_ctl_errorf(err, EPH_CTL_E_INTERNAL, "out of memory");
+		goto fail;
+	}
+	field[0] = &next.timeouts.udp;
+	field[1] = &next.timeouts.tcp_established;
+	field[2] = &next.timeouts.tcp_transitory;
+	field[3] = &next.timeouts.icmp;
+	for (unsigned int i = 0; i < 4; i++) {
+		size_t l = strlen(what);
+
+		if (v[i] == 0)
+			continue;
+		*field[i] = (unsigned int)v[i];
+		snprintf(what + l, sizeof(what) - l, " %s %" PRIu64, keys[i], v[i]);
+		if (v[i] < floors[i])
+			json_array_append_new(warnings,
+					      json_sprintf("%s: %" PRIu64 " s is below the RFC "
+							   "floor of %u s", keys[i], v[i], floors[i]));
+	}
+	if (apply_change(ctx, &next, what, err) != 0)
+		goto fail;
+	*result = json_pack("{s:{s:i, s:i, s:i, s:i}, s:I, s:o}", "timeouts", "udp",
+			    ctx->dp->rc->conf.timeouts.udp, "tcp_established",
+			    ctx->dp->rc->conf.timeouts.tcp_established, "tcp_transitory",
+			    ctx->dp->rc->conf.timeouts.tcp_transitory, "icmp",
+			    ctx->dp->rc->conf.timeouts.icmp, "generation",
+			    (json_int_t)ctx->dp->rc->generation, "warnings", warnings);
+	return 0;
+fail:
+	json_decref(warnings);
+	return -1;
+}
+
+static void
+diff_line(void *arg, bool needs_restart, const char *change)
+{
+	json_t **lists = arg;
+
+	json_array_append_new(lists[needs_restart], json_string(change));
+}
+
+int
+eph_ctl_reload(struct eph_ctl_ctx *ctx, json_t **changes, struct eph_ctl_error *err)
+{
+	struct eph_conf next;
+	json_t *lists[2] = { json_array(), json_array() };
+	char *msg = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&msg, &len);
+	int ret;
+
+	*changes = NULL;
+	if (f == NULL) {
+		eph_ctl_errorf(err, EPH_CTL_E_INTERNAL, "out of memory");
+		goto fail;
+	}
+	ret = eph_conf_load(ctx->conf_path, &next, f);
+	fclose(f);
+	if (ret != 0) {
+		if (len > 0 && msg[len - 1] == '\n')
+			msg[len - 1] = '\0';
+		eph_ctl_errorf(err, EPH_CTL_E_INVALID_ARGUMENT, "%s", msg);
+		goto fail;
+	}
+	eph_conf_diff(&ctx->dp->rc->conf, &next, diff_line, lists);
+	if (json_array_size(lists[1]) != 0) {
+		char buf[400] = "";
+		size_t i;
+		json_t *v;
+
+		json_array_foreach(lists[1], i, v) {
+			size_t l = strlen(buf);
+
+			snprintf(buf + l, sizeof(buf) - l, "%s%s", i ? "; " : "", json_string_value(v));
+		}
+		eph_conf_free(&next);
+		eph_ctl_errorf(err, EPH_CTL_E_REFUSED, "%s: these changes need a restart, nothing "
+			       "was applied: %s", ctx->conf_path, buf);
+		goto fail;
+	}
+	free(msg);
+	msg = NULL;
+	len = 0;
+	f = open_memstream(&msg, &len);
+	if (f == NULL) {
+		eph_conf_free(&next);
+		eph_ctl_errorf(err, EPH_CTL_E_INTERNAL, "out of memory");
+		goto fail;
+	}
+	ret = json_array_size(lists[0]) == 0 ? 0 : eph_reconfig_apply(ctx->dp->rc, &next, "reload", f);
+	fclose(f);
+	eph_conf_free(&next);
+	if (ret != 0) {
+		if (len > 0 && msg[len - 1] == '\n')
+			msg[len - 1] = '\0';
+		eph_ctl_errorf(err, EPH_CTL_E_REFUSED, "%s", msg);
+		goto fail;
+	}
+	free(msg);
+	json_decref(lists[1]);
+	*changes = lists[0];
+	return 0;
+fail:
+	free(msg);
+	json_decref(lists[0]);
+	json_decref(lists[1]);
+	return -1;
+}
+
+static int
+cmd_reload(void *arg, const json_t *args, json_t **result, struct eph_ctl_error *err)
+{
+	struct eph_ctl_ctx *ctx = arg;
+	json_t *changes;
+
+	if (eph_ctl_args_allowed(args, (const char *const[]){ NULL }, err) < 0 ||
+	    eph_ctl_reload(ctx, &changes, err) != 0)
+		return -1;
+	*result = json_pack("{s:I, s:o}", "generation", (json_int_t)ctx->dp->rc->generation,
+			    "changes", changes);
+	return 0;
+}
+
+static int
+cmd_metrics(void *arg, const json_t *args, json_t **result, struct eph_ctl_error *err)
+{
+	char *text;
+
+	if (eph_ctl_args_allowed(args, (const char *const[]){ NULL }, err) < 0)
+		return -1;
+	text = eph_metrics_render(arg);
+	if (text == NULL) {
+		eph_ctl_errorf(err, EPH_CTL_E_INTERNAL, "out of memory");
+		return -1;
+	}
+	*result = json_pack("{s:s}", "text", text);
+	free(text);
+	return 0;
+}
+
+const struct eph_ctl_command eph_ctl_commands[] = {
+	{ "version", cmd_version, "daemon version, protocol version and uptime" },
+	{ "show.stats", cmd_show_stats, "packets, drops and NAT counters, per worker and in total" },
+	{ "show.ports", cmd_show_ports, "ports: address, link, packet and error counters" },
+	{ "show.pools", cmd_show_pools, "pools and their outside addresses: ports in use, refusals" },
+	{ "show.sessions", cmd_show_sessions,
+	  "sessions matching proto/inside/outside/remote/port/pool, up to limit" },
+	{ "show.destinations", cmd_show_destinations,
+	  "the busiest destinations by occupancy of their port share (top N)" },
+	{ "show.config", cmd_show_config, "the running configuration and its last change" },
+	{ "pool.add-address", cmd_pool_add_address, "add outside addresses to a pool" },
+	{ "pool.remove-address", cmd_pool_remove_address,
+	  "remove outside addresses from a pool; their sessions drain" },
+	{ "pool.set-range", cmd_pool_set_range,
+	  "change a pool's port range; sessions on the old range drain" },
+	{ "timeouts.set", cmd_timeouts_set, "change idle timeouts (seconds)" },
+	{ "sessions.clear", cmd_sessions_clear, "delete the sessions matching a filter, or all" },
+	{ "reload", cmd_reload, "re-read the configuration file and apply what changed" },
+	{ "metrics", cmd_metrics, "Prometheus text exposition" },
+};
+
+const unsigned int eph_ctl_n_commands = RTE_DIM(eph_ctl_commands);

@@ -1,0 +1,362 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Argument checks and session filters for ephctl (see args.h). */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "control/ephctl/args.h"
+
+#define QUOTE_MAX 64
+
+static void __attribute__((format(printf, 2, 3)))
+set_err(char **err, const char *fmt, ...)
+{
+	va_list ap;
+
+	free(*err);
+	va_start(ap, fmt);
+	if (vasprintf(err, fmt, ap) < 0)
+		*err = NULL;
+	va_end(ap);
+}
+
+/* s in double quotes, unprintable bytes as \xNN, cut after QUOTE_MAX bytes. */
+static const char *
+quote(char *buf, size_t len, const char *s)
+{
+	size_t o = 0;
+
+	buf[o++] = '"';
+	for (size_t i = 0; s[i] != '\0' && o + 8 < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (i == QUOTE_MAX) {
+			o += (size_t)snprintf(buf + o, len - o, "...");
+			break;
+		}
+		if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
+			o += (size_t)snprintf(buf + o, len - o, "\\x%02x", c);
+		else
+			buf[o++] = (char)c;
+	}
+	snprintf(buf + o, len - o, "\"");
+	return buf;
+}
+
+static bool
+all_digits(const char *s, size_t n)
+{
+	if (n == 0 || n > 18)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+static int
+parse_count_as(const char *name, const char *what, const char *s, long long lo, long long hi,
+	       long long *out, char **err)
+{
+	char q[QUOTE_MAX * 4 + 16];
+	long long v;
+
+	if (!all_digits(s, strlen(s)) || (v = atoll(s)) < lo || v > hi) {
+		set_err(err, "%s: expected %s from %lld to %lld, found %s", name, what, lo, hi,
+			quote(q, sizeof(q), s));
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int
+ephctl_parse_count(const char *name, const char *s, long long lo, long long hi, long long *out,
+		   char **err)
+{
+	return parse_count_as(name, "a whole number", s, lo, hi, out, err);
+}
+
+int
+ephctl_parse_seconds(const char *name, const char *s, double lo, double hi, double *out,
+		     char **err)
+{
+	char q[QUOTE_MAX * 4 + 16];
+	bool digit = false, ok = s[0] != '\0';
+	char *end;
+	double v;
+
+	for (const char *c = s; *c != '\0'; c++) {
+		digit |= isdigit((unsigned char)*c) != 0;
+		ok &= isdigit((unsigned char)*c) || *c == '.';
+	}
+	v = ok && digit ? strtod(s, &end) : NAN;
+	if (!ok || !digit || *end != '\0' || !(v >= lo && v <= hi)) {
+		set_err(err, "%s: expected a number of seconds from %g to %g, found %s", name, lo,
+			hi, quote(q, sizeof(q), s));
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int
+ephctl_check_pool_name(const char *name, const char *s, char **err)
+{
+	char q[QUOTE_MAX * 4 + 16];
+	size_t n = strlen(s);
+
+	if (n == 0 || n > EPHCTL_POOL_NAME_MAX ||
+	    strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_-") != n) {
+		set_err(err,
+			"%s: expected a pool name of 1 to %d characters from a-z, 0-9, '_' "
+			"and '-', found %s",
+			name, EPHCTL_POOL_NAME_MAX, quote(q, sizeof(q), s));
+		return -1;
+	}
+	return 0;
+}
+
+/* A dotted quad (inet_pton: exactly four decimal parts) of at most n bytes of s. */
+static bool
+ipv4_n(const char *s, size_t n, uint32_t *host_order)
+{
+	char buf[INET_ADDRSTRLEN];
+	struct in_addr a;
+
+	if (n == 0 || n >= sizeof(buf))
+		return false;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	if (inet_pton(AF_INET, buf, &a) != 1)
+		return false;
+	*host_order = ntohl(a.s_addr);
+	return true;
+}
+
+static bool
+prefix_ok(const char *s)
+{
+	const char *slash = strchr(s, '/');
+	uint32_t ip;
+
+	if (slash == NULL)
+		return ipv4_n(s, strlen(s), &ip);
+	return ipv4_n(s, (size_t)(slash - s), &ip) && all_digits(slash + 1, strlen(slash + 1)) &&
+	       strlen(slash + 1) <= 2 && atoi(slash + 1) <= 32;
+}
+
+int
+ephctl_check_prefix(const char *name, const char *s, char **err)
+{
+	char q[QUOTE_MAX * 4 + 16];
+
+	if (!prefix_ok(s)) {
+		set_err(err,
+			"%s: expected an IPv4 address like 192.0.2.11 or a prefix like "
+			"192.0.2.0/24, found %s",
+			name, quote(q, sizeof(q), s));
+		return -1;
+	}
+	return 0;
+}
+
+int
+ephctl_check_address_set(const char *name, const char *s, char **err)
+{
+	char q[QUOTE_MAX * 4 + 16];
+	const char *dash = strchr(s, '-');
+	uint32_t lo, hi;
+
+	if (dash != NULL && ipv4_n(s, (size_t)(dash - s), &lo) &&
+	    ipv4_n(dash + 1, strlen(dash + 1), &hi)) {
+		if (lo > hi) {
+			set_err(err, "%s: the range %s ends before it starts", name,
+				quote(q, sizeof(q), s));
+			return -1;
+		}
+		return 0;
+	}
+	if (dash == NULL && prefix_ok(s))
+		return 0;
+	set_err(err,
+		"%s: expected an IPv4 address (203.0.113.104), a range "
+		"(203.0.113.104-203.0.113.107) or a prefix (203.0.113.104/30), found %s",
+		name, quote(q, sizeof(q), s));
+	return -1;
+}
+
+int
+ephctl_check_port_range(const char *name, const char *s, char **err)
+{
+	char q[QUOTE_MAX * 4 + 16];
+	const char *dash = strchr(s, '-');
+
+	if (dash != NULL && all_digits(s, (size_t)(dash - s)) &&
+	    all_digits(dash + 1, strlen(dash + 1))) {
+		long long lo = atoll(s), hi = atoll(dash + 1);
+
+		if (lo >= 1 && lo <= hi && hi <= 65535)
+			return 0;
+	}
+	set_err(err, "%s: expected \"LO-HI\" with 1 <= LO <= HI <= 65535, found %s", name,
+		quote(q, sizeof(q), s));
+	return -1;
+}
+
+enum filter_kind {
+	FILTER_PROTO,
+	FILTER_PREFIX,
+	FILTER_PORT,
+	FILTER_POOL,
+	FILTER_LIMIT,
+};
+
+static const struct filter {
+	const char *key;
+	enum filter_kind kind;
+	const char *expected; /* what the value should be, for a missing value */
+} filters[] = {
+	{ "proto", FILTER_PROTO, "tcp, udp or icmp" },
+	{ "inside", FILTER_PREFIX, "an IPv4 address or prefix" },
+	{ "outside", FILTER_PREFIX, "an IPv4 address or prefix" },
+	{ "remote", FILTER_PREFIX, "an IPv4 address or prefix" },
+	{ "port", FILTER_PORT, "a port number" },
+	{ "pool", FILTER_POOL, "a pool name" },
+	{ "limit", FILTER_LIMIT, "how many sessions to show" },
+};
+
+static int
+filter_value(const struct filter *f, const char *value, json_t *args, char **err)
+{
+	char q[QUOTE_MAX * 4 + 16];
+	long long n;
+
+	switch (f->kind) {
+	case FILTER_PROTO:
+		if (strcmp(value, "tcp") != 0 && strcmp(value, "udp") != 0 &&
+		    strcmp(value, "icmp") != 0) {
+			set_err(err, "proto: expected tcp, udp or icmp, found %s",
+				quote(q, sizeof(q), value));
+			return -1;
+		}
+		break;
+	case FILTER_PREFIX:
+		if (ephctl_check_prefix(f->key, value, err) < 0)
+			return -1;
+		break;
+	case FILTER_POOL:
+		if (ephctl_check_pool_name(f->key, value, err) < 0)
+			return -1;
+		break;
+	case FILTER_PORT:
+		if (ephctl_parse_count(f->key, value, 0, 65535, &n, err) < 0)
+			return -1;
+		return json_object_set_new(args, f->key, json_integer(n));
+	case FILTER_LIMIT:
+		if (ephctl_parse_count(f->key, value, 1, EPHCTL_LIMIT_MAX, &n, err) < 0)
+			return -1;
+		return json_object_set_new(args, f->key, json_integer(n));
+	}
+	return json_object_set_new(args, f->key, json_string(value));
+}
+
+int
+ephctl_parse_filters(int argc, char **argv, bool with_limit, json_t *args, char **err)
+{
+	size_t n_filters = sizeof(filters) / sizeof(filters[0]) - (with_limit ? 0 : 1);
+	char q[QUOTE_MAX * 4 + 16];
+
+	for (int i = 0; i < argc; i += 2) {
+		const struct filter *f = NULL;
+
+		for (size_t k = 0; k < n_filters; k++)
+			if (strcmp(argv[i], filters[k].key) == 0)
+				f = &filters[k];
+		if (f == NULL) {
+			set_err(err,
+				"unknown filter %s: expected proto, inside, outside, remote, "
+				"port%s",
+				quote(q, sizeof(q), argv[i]),
+				with_limit ? ", pool or limit" : " or pool");
+			return -1;
+		}
+		if (json_object_get(args, f->key) != NULL) {
+			set_err(err, "%s: given twice", f->key);
+			return -1;
+		}
+		if (i + 1 >= argc) {
+			set_err(err, "%s: expected %s after it", f->key, f->expected);
+			return -1;
+		}
+		if (filter_value(f, argv[i + 1], args, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+ephctl_parse_timeouts(int argc, char **argv, json_t *args, char **err)
+{
+	static const char *const names[] = { "udp", "tcp-established", "tcp-transitory", "icmp" };
+	char q[QUOTE_MAX * 4 + 16];
+
+	if (argc == 0) {
+		set_err(err, "expected at least one of udp, tcp-established, tcp-transitory "
+			     "or icmp with its seconds");
+		return -1;
+	}
+	for (int i = 0; i < argc; i += 2) {
+		const char *name = NULL;
+		long long s;
+
+		for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+			if (strcmp(argv[i], names[k]) == 0)
+				name = names[k];
+		if (name == NULL) {
+			set_err(err,
+				"unknown timeout %s: expected udp, tcp-established, tcp-transitory "
+				"or icmp",
+				quote(q, sizeof(q), argv[i]));
+			return -1;
+		}
+		if (json_object_get(args, name) != NULL) {
+			set_err(err, "%s: given twice", name);
+			return -1;
+		}
+		if (i + 1 >= argc) {
+			set_err(err, "%s: expected seconds after it", name);
+			return -1;
+		}
+		if (parse_count_as(name, "a whole number of seconds", argv[i + 1], 1,
+				   EPHCTL_TIMEOUT_MAX_S, &s, err) < 0)
+			return -1;
+		json_object_set_new(args, name, json_integer(s));
+	}
+	return 0;
+}
+
+int
+ephctl_match_option(int argc, char **argv, int *i, const char *name, const char **value,
+		    char **err)
+{
+	size_t n = strlen(name);
+	const char *w = argv[*i];
+
+	if (strncmp(w, name, n) == 0 && w[n] == '=') {
+		*value = w + n + 1;
+		return 1;
+	}
+	if (strcmp(w, name) != 0)
+		return 0;
+	if (*i + 1 >= argc) {
+		set_err(err, "%s: expected a value after it", name);
+		return -1;
+	}
+	*value = argv[++*i];
+	return 1;
+}

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * ephctl's checks of command arguments before anything is sent: the syntax
+ * the daemon accepts (it stays the judge of meaning: which pools exist,
+ * which addresses are in them). Each check returns 0, or -1 with *err set
+ * to one sentence naming the argument and what was expected (malloc'd).
+ */
+#ifndef EPHCTL_ARGS_H
+#define EPHCTL_ARGS_H
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+/* The protocol's bounds. */
+#define EPHCTL_LIMIT_MAX     100000
+#define EPHCTL_TOP_MAX       1000
+#define EPHCTL_TIMEOUT_MAX_S 604800
+#define EPHCTL_POOL_NAME_MAX 31
+
+int ephctl_parse_count(const char *name, const char *s, long long lo, long long hi,
+		       long long *out, char **err);
+int ephctl_parse_seconds(const char *name, const char *s, double lo, double hi, double *out,
+			 char **err);
+int ephctl_check_pool_name(const char *name, const char *s, char **err);
+/* An address or a prefix: 192.0.2.11 or 192.0.2.0/24. */
+int ephctl_check_prefix(const char *name, const char *s, char **err);
+/* An address, a range A-B with A <= B, or a prefix. */
+int ephctl_check_address_set(const char *name, const char *s, char **err);
+/* "LO-HI" with 1 <= LO <= HI <= 65535. */
+int ephctl_check_port_range(const char *name, const char *s, char **err);
+
+/*
+ * Session filters as keyword value pairs (proto, inside, outside, remote,
+ * port, pool and, when with_limit, limit) into args.
+ */
+int ephctl_parse_filters(int argc, char **argv, bool with_limit, json_t *args, char **err);
+
+/* timeouts set: udp, tcp-established, tcp-transitory, icmp with seconds, at least one. */
+int ephctl_parse_timeouts(int argc, char **argv, json_t *args, char **err);
+
+/*
+ * Whether argv[*i] is the option "--NAME VALUE" or "--NAME=VALUE" (name
+ * given with its dashes): 1 with *value set and *i on the value's word,
+ * 0 when it is another word, -1 when the value is missing.
+ */
+int ephctl_match_option(int argc, char **argv, int *i, const char *name, const char **value,
+			char **err);
+
+#endif /* EPHCTL_ARGS_H */

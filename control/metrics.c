@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Prometheus text exposition (format 0.0.4) of the daemon's counters:
+ * per-worker packets and drops, drops by reason, ports, sessions by
+ * protocol and state, ports in use and refusals per pool address, NAT
+ * events, log losses. Served by `ephctl metrics` and the optional HTTP
+ * endpoint; rendered on the control lcore.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <rte_cycles.h>
+
+#include "control/ctl_cmds.h"
+#include "control/reconfig.h"
+#include "control/stats.h"
+#include "dataplane/natlog.h"
+#include "dataplane/session.h"
+#include "dataplane/tcp_state.h"
+
+static void
+family(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static const char *
+ip(uint32_t be, char *buf)
+{
+	return eph_ip_str(be, buf, INET_ADDRSTRLEN);
+}
+
+static void
+render_workers(FILE *f, const struct eph_dp *dp)
+{
+	family(f, "ephemera_worker_rx_packets_total", "counter", "Packets received by a worker.");
+	for (unsigned int w = 0; w < dp->n_workers; w++)
+		fprintf(f, "ephemera_worker_rx_packets_total{worker=\"%u\"} %" PRIu64 "\n", w,
+			dp->workers[w]->stats.rx);
+	family(f, "ephemera_worker_tx_packets_total", "counter", "Packets sent by a worker.");
+	for (unsigned int w = 0; w < dp->n_workers; w++)
+		fprintf(f, "ephemera_worker_tx_packets_total{worker=\"%u\"} %" PRIu64 "\n", w,
+			eph_counters_tx(&dp->workers[w]->stats));
+	family(f, "ephemera_worker_drops_total", "counter", "Packets a worker dropped, all reasons.");
+	for (unsigned int w = 0; w < dp->n_workers; w++)
+		fprintf(f, "ephemera_worker_drops_total{worker=\"%u\"} %" PRIu64 "\n", w,
+			eph_counters_drops(&dp->workers[w]->stats));
+	family(f, "ephemera_worker_busy_polls_total", "counter",
+	       "Polls that received packets (against ephemera_worker_polls_total: load).");
+	for (unsigned int w = 0; w < dp->n_workers; w++)
+		fprintf(f, "ephemera_worker_busy_polls_total{worker=\"%u\"} %" PRIu64 "\n", w,
+			dp->workers[w]->stats.busy_polls);
+	family(f, "ephemera_worker_polls_total", "counter", "Polls of every port's queue.");
+	for (unsigned int w = 0; w < dp->n_workers; w++)
+		fprintf(f, "ephemera_worker_polls_total{worker=\"%u\"} %" PRIu64 "\n", w,
+			dp->workers[w]->stats.polls);
+}
+
+static void
+render_ports(FILE *f, const struct eph_dp *dp, const struct eph_counters *t)
+{
+	family(f, "ephemera_port_rx_packets_total", "counter", "Packets received on a port.");
+	for (unsigned int p = 0; p < dp->n_ports; p++)
+		fprintf(f, "ephemera_port_rx_packets_total{port=\"%s\"} %" PRIu64 "\n",
+			dp->ports[p].name, t->port[p].rx);
+	family(f, "ephemera_port_tx_packets_total", "counter", "Packets sent on a port.");
+	for (unsigned int p = 0; p < dp->n_ports; p++)
+		fprintf(f, "ephemera_port_tx_packets_total{port=\"%s\"} %" PRIu64 "\n",
+			dp->ports[p].name, t->port[p].tx);
+}
+
+static void
+render_nat(FILE *f, const struct eph_ctl_ctx *ctx, const struct eph_counters *t)
+{
+	const struct eph_dp *dp = ctx->dp;
+	const struct eph_nat_cfg *nat = &dp->cfg->nat;
+	uint64_t tcp[16] = { 0 }, udp = 0, icmp = 0, lost = 0, suppressed = 0;
+	uint64_t ctr[EPH_NAT_CTR_MAX] = { 0 };
+	char a[INET_ADDRSTRLEN];
+
+	for (unsigned int w = 0; w < dp->n_workers; w++) {
+		const struct eph_nat_worker *nw = &dp->workers[w]->nat;
+
+		for (unsigned int s = 0; s < EPH_TCP_N_STATES; s++)
+			tcp[s] += nw->sessions_tcp[s];
+		udp += nw->sessions_udp;
+		icmp += nw->sessions_icmp;
+		for (unsigned int c = 0; c < EPH_NAT_CTR_MAX; c++)
+			ctr[c] += nw->ctr[c];
+		lost += eph_natlog_ring_lost(nw->log);
+		suppressed += nw->alerts_suppressed;
+	}
+	family(f, "ephemera_nat_sessions", "gauge", "Live NAT sessions by protocol and state.");
+	for (unsigned int s = 0; s < EPH_TCP_N_STATES; s++)
+		fprintf(f, "ephemera_nat_sessions{proto=\"tcp\",state=\"%s\"} %" PRId64 "\n",
+			eph_tcp_state_name((uint8_t)s), (int64_t)tcp[s]);
+	fprintf(f, "ephemera_nat_sessions{proto=\"udp\",state=\"active\"} %" PRId64 "\n",
+		(int64_t)udp);
+	fprintf(f, "ephemera_nat_sessions{proto=\"icmp\",state=\"active\"} %" PRId64 "\n",
+		(int64_t)icmp);
+	for (unsigned int c = 0; c < EPH_NAT_CTR_MAX; c++) {
+		char name[96];
+
+		snprintf(name, sizeof(name), "ephemera_nat_%s_total", eph_nat_counter_names[c]);
+		family(f, name, "counter", "NAT events (see /ephemera/nat).");
+		fprintf(f, "%s %" PRIu64 "\n", name, ctr[c]);
+	}
+	family(f, "ephemera_nat_ports_in_use", "gauge",
+	       "Outside ports held by sessions, per pool and outside address.");
+	for (unsigned int p = 0; p < nat->n_slots; p++)
+		for (unsigned int i = 0; i < nat->pools[p].n_all; i++) {
+			struct eph_pool_addr_stats st;
+
+			eph_stats_pool_addr(dp, p, nat->pools[p].all[i].slot, &st);
+			fprintf(f, "ephemera_nat_ports_in_use{pool=\"%s\",address=\"%s\"} %" PRIu64 "\n",
+				nat->pools[p].name, ip(nat->pools[p].all[i].addr, a), st.in_use);
+		}
+	family(f, "ephemera_nat_allocation_failures_total", "counter",
+	       "Sessions refused, by reason (the drop counters nat_exhausted, nat_host_limit, "
+	       "nat_table_full).");
+	fprintf(f, "ephemera_nat_allocation_failures_total{reason=\"no_port\"} %" PRIu64 "\n",
+		t->drop[EPH_DROP_nat_exhausted]);
+	fprintf(f, "ephemera_nat_allocation_failures_total{reason=\"host_limit\"} %" PRIu64 "\n",
+		t->drop[EPH_DROP_nat_host_limit]);
+	fprintf(f, "ephemera_nat_allocation_failures_total{reason=\"table_full\"} %" PRIu64 "\n",
+		t->drop[EPH_DROP_nat_table_full]);
+	family(f, "ephemera_nat_address_refusals_total", "counter",
+	       "Allocations refused for want of a port, per pool and outside address tried.");
+	for (unsigned int p = 0; p < nat->n_slots; p++)
+		for (unsigned int i = 0; i < nat->pools[p].n_all; i++) {
+			struct eph_pool_addr_stats st;
+
+			eph_stats_pool_addr(dp, p, nat->pools[p].all[i].slot, &st);
+			fprintf(f, "ephemera_nat_address_refusals_total{pool=\"%s\",address=\"%s\"} "
+				   "%" PRIu64 "\n",
+				nat->pools[p].name, ip(nat->pools[p].all[i].addr, a), st.exhausted);
+		}
+	family(f, "ephemera_nat_occupancy_warnings_total", "counter",
+	       "Destinations whose port share crossed warn-occupancy, per pool and address.");
+	for (unsigned int p = 0; p < nat->n_slots; p++)
+		for (unsigned int i = 0; i < nat->pools[p].n_all; i++) {
+			struct eph_pool_addr_stats st;
+
+			eph_stats_pool_addr(dp, p, nat->pools[p].all[i].slot, &st);
+			fprintf(f, "ephemera_nat_occupancy_warnings_total{pool=\"%s\",address=\"%s\"} "
+				   "%" PRIu64 "\n",
+				nat->pools[p].name, ip(nat->pools[p].all[i].addr, a), st.warnings);
+		}
+	family(f, "ephemera_nat_alerts_total", "counter",
+	       "Occupancy alerts logged by the daemon, by kind.");
+	fprintf(f, "ephemera_nat_alerts_total{kind=\"occupancy\"} %" PRIu64 "\n",
+		ctx->alerts ? ctx->alerts->occupancy : 0);
+	fprintf(f, "ephemera_nat_alerts_total{kind=\"exhausted\"} %" PRIu64 "\n",
+		ctx->alerts ? ctx->alerts->exhausted : 0);
+	fprintf(f, "ephemera_nat_alerts_total{kind=\"suppressed\"} %" PRIu64 "\n", suppressed);
+	family(f, "ephemera_nat_log_events_lost_total", "counter",
+	       "NAT log events dropped because a worker's ring was full.");
+	fprintf(f, "ephemera_nat_log_events_lost_total %" PRIu64 "\n", lost);
+}
+
+char *
+eph_metrics_render(const struct eph_ctl_ctx *ctx)
+{
+	const struct eph_dp *dp = ctx->dp;
+	struct eph_counters t;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (f == NULL)
+		return NULL;
+	eph_stats_total(dp, &t);
+	family(f, "ephemera_info", "gauge", "Version of the running daemon.");
+	fprintf(f, "ephemera_info{version=\"%s\"} 1\n", EPH_VERSION);
+	family(f, "ephemera_uptime_seconds", "gauge", "Seconds since start.");
+	fprintf(f, "ephemera_uptime_seconds %" PRIu64 "\n",
+		(rte_rdtsc() - ctx->start_tsc) / rte_get_tsc_hz());
+	family(f, "ephemera_config_generation", "gauge", "Configurations applied since start.");
+	fprintf(f, "ephemera_config_generation %" PRIu64 "\n", dp->rc->generation);
+	render_workers(f, dp);
+	render_ports(f, dp, &t);
+	family(f, "ephemera_drops_total", "counter", "Packets dropped, by reason.");
+	for (unsigned int i = 0; i < EPH_DROP_MAX; i++)
+		fprintf(f, "ephemera_drops_total{reason=\"%s\"} %" PRIu64 "\n", eph_drop_names[i],
+			t.drop[i]);
+	if (dp->nat.enabled)
+		render_nat(f, ctx, &t);
+	if (ctx->server != NULL) {
+		const struct eph_ctl_server_stats *st = eph_ctl_server_stats(ctx->server);
+
+		family(f, "ephemera_control_requests_total", "counter", "Control socket requests.");
+		fprintf(f, "ephemera_control_requests_total %" PRIu64 "\n", st->requests);
+		family(f, "ephemera_control_errors_total", "counter",
+		       "Control socket requests answered with an error.");
+		fprintf(f, "ephemera_control_errors_total %" PRIu64 "\n", st->errors);
+		family(f, "ephemera_control_clients", "gauge", "Control socket clients connected.");
+		fprintf(f, "ephemera_control_clients %u\n", st->clients);
+	}
+	if (fclose(f) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
