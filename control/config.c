@@ -15,6 +15,10 @@
  * Diagnostics are collected, sorted by position and printed as
  * "FILE:LINE:COLUMN: error: KEY.PATH: message". No DPDK headers here, so
  * the configuration can be checked on a machine without DPDK.
+ *
+ * For live changes: eph_conf_dup copies a configuration, eph_conf_check
+ * applies the loader's cross-field rules to one changed in memory, and
+ * eph_conf_diff says what differs between two and what needs a restart.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* asprintf; meson passes it, a bare compiler may not */
@@ -37,39 +41,39 @@
 #include "config_pos.h"
 
 /* Documented defaults, shared by eph_conf_defaults() and the range table. */
-#define DEF_LCORES       "0-1"
-#define DEF_MAIN_LCORE   -1
-#define DEF_MEMORY_MB    256
-#define DEF_FILE_PREFIX  "ephemera"
-#define DEF_LOG_LEVEL    "notice"
-#define DEF_MTU          1500
-#define DEF_DESC         1024
-#define DEF_REACHABLE_S  300
-#define DEF_RETRY_MS     1000
-#define DEF_RETRIES      3
-#define DEF_HOLD_PACKETS 8
-#define DEF_MAX_ENTRIES  4096
-#define DEF_BURST        32
-#define DEF_TX_DRAIN_US  100
-#define DEF_MBUFS        16383
-#define DEF_ICMP_RATE    1000
-#define DEF_SOCKET       "/run/ephemera/ephemera.sock"
-#define DEF_POOL_PORT_LO 1024
-#define DEF_POOL_PORT_HI 65535
-#define DEF_QUARANTINE_S 120  /* RFC 6888 REQ-8 */
-#define DEF_UDP_S        300  /* RFC 4787 REQ-5 recommends 5 min */
-#define DEF_TCP_EST_S    7440 /* RFC 5382 REQ-5: 2 h 4 min */
-#define DEF_TCP_TRANS_S  240  /* RFC 5382 REQ-5: 4 min */
-#define DEF_ICMP_S       60   /* RFC 5508 REQ-1 */
-#define DEF_SESSIONS     262144
-#define DEF_DESTINATIONS 65536
-#define DEF_HANDOFF_RING 4096
-#define DEF_WARN_OCCUPANCY 80
-#define DEF_PORT_BLOCK_SIZE 256
+#define DEF_LCORES              "0-1"
+#define DEF_MAIN_LCORE          -1
+#define DEF_MEMORY_MB           256
+#define DEF_FILE_PREFIX         "ephemera"
+#define DEF_LOG_LEVEL           "notice"
+#define DEF_MTU                 1500
+#define DEF_DESC                1024
+#define DEF_REACHABLE_S         300
+#define DEF_RETRY_MS            1000
+#define DEF_RETRIES             3
+#define DEF_HOLD_PACKETS        8
+#define DEF_MAX_ENTRIES         4096
+#define DEF_BURST               32
+#define DEF_TX_DRAIN_US         100
+#define DEF_MBUFS               16383
+#define DEF_ICMP_RATE           1000
+#define DEF_SOCKET              "/run/ephemera/ephemera.sock"
+#define DEF_POOL_PORT_LO        1024
+#define DEF_POOL_PORT_HI        65535
+#define DEF_QUARANTINE_S        120  /* RFC 6888 REQ-8 */
+#define DEF_UDP_S               300  /* RFC 4787 REQ-5 recommends 5 min */
+#define DEF_TCP_EST_S           7440 /* RFC 5382 REQ-5: 2 h 4 min */
+#define DEF_TCP_TRANS_S         240  /* RFC 5382 REQ-5: 4 min */
+#define DEF_ICMP_S              60   /* RFC 5508 REQ-1 */
+#define DEF_SESSIONS            262144
+#define DEF_DESTINATIONS        65536
+#define DEF_HANDOFF_RING        4096
+#define DEF_WARN_OCCUPANCY      80
+#define DEF_PORT_BLOCK_SIZE     256
 #define DEF_MAX_BLOCKS_PER_HOST 4
-#define DEF_NAT_LOG_RING 16384
-#define DEF_METRICS_ADDR 0x7f000001 /* 127.0.0.1 */
-#define DEF_METRICS_PORT 9469
+#define DEF_NAT_LOG_RING        16384
+#define DEF_METRICS_ADDR        0x7f000001 /* 127.0.0.1 */
+#define DEF_METRICS_PORT        9469
 
 /* ------------------------------------------------------------------------ */
 /* Raw YAML mapping: what libcyaml fills in. NULL pointer = key absent. */
@@ -1862,7 +1866,7 @@ struct addr_entries {
 /* Per-pool facts the cross checks need even when the pool itself is bad. */
 struct pool_state {
 	bool name_ok;
-	bool ports_ok;          /* port_lo and port_hi are the pool's (given or default) */
+	bool ports_ok; /* port_lo and port_hi are the pool's (given or default) */
 	struct addr_entries list[N_LISTS];
 	uint16_t *inside_entry; /* raw index of each stored inside prefix */
 	bool *inside_reported;  /* per raw inside entry */
@@ -1965,10 +1969,11 @@ pool_addr_port_clash(const struct eph_conf_port *p, uint32_t addr, char *msg, si
 		snprintf(msg, size, "%s is the %s address of the subnet %s/%u of port '%s'", a,
 			 addr == (p->addr & m) ? "network" : "broadcast", b, p->prefix_len, name);
 	else if (p->role == EPH_ROLE_INSIDE && in_subnet(p, addr))
-		snprintf(msg, size,
-			 "%s is on the subnet %s/%u of inside port '%s', expected addresses reached "
-			 "through an outside port",
-			 a, b, p->prefix_len, name);
+		snprintf(
+			msg, size,
+			"%s is on the subnet %s/%u of inside port '%s', expected addresses reached "
+			"through an outside port",
+			a, b, p->prefix_len, name);
 	else
 		return false;
 	return true;
@@ -1983,8 +1988,9 @@ pool_range_problem(unsigned lo, unsigned hi, char *msg, size_t size)
 			 "port 0 cannot be used, expected ports from 1 to 65535, found %u-%u", lo,
 			 hi);
 	else if (lo > hi)
-		snprintf(msg, size, "range start %u is above its end %u, expected lo-hi with lo <= hi",
-			 lo, hi);
+		snprintf(msg, size,
+			 "range start %u is above its end %u, expected lo-hi with lo <= hi", lo,
+			 hi);
 	else if (lo < 1024 && hi >= 1024)
 		snprintf(msg, size,
 			 "%u-%u mixes well-known ports (1-1023) with ports 1024-65535, which RFC "
@@ -2012,13 +2018,11 @@ block_size_problem(const struct eph_conf_pool *p, bool by_default, char *msg, si
 
 /* Logged events need somewhere to go. */
 static bool
-log_dest_problem(const struct eph_conf *conf, const struct eph_conf_pool *p, char *msg,
-		 size_t size)
+log_dest_problem(const struct eph_conf *conf, const struct eph_conf_pool *p, char *msg, size_t size)
 {
 	if (p->log == EPH_NAT_LOG_OFF || conf->nat_log.file[0] != '\0' || conf->nat_log.syslog)
 		return false;
-	snprintf(msg, size,
-		 "%s needs a destination, expected nat-log.file or nat-log.syslog: true",
+	snprintf(msg, size, "%s needs a destination, expected nat-log.file or nat-log.syslog: true",
 		 eph_nat_log_mode_name(p->log));
 	return true;
 }
@@ -2106,7 +2110,8 @@ pool_item_lower(const struct pool_item *items, size_t n, uint32_t addr)
 static void
 inside_contains(const struct inside_item *all, size_t n, const struct pool_item *items,
 		size_t n_items,
-		bool (*contains)(void *ctx, const struct inside_item *in, const struct pool_item *it),
+		bool (*contains)(void *ctx, const struct inside_item *in,
+				 const struct pool_item *it),
 		void *ctx)
 {
 	size_t k, x;
@@ -2307,7 +2312,8 @@ validate_pool_list(struct vctx *v, unsigned i, enum addr_list list, char *const 
 	if (ae->n_expanded > EPH_MAX_POOL_ADDRS) {
 		snprintf(path, sizeof(path), "pools[%u].%s", i, list_key[list]);
 		conf_err(v, path,
-			 "the entries expand to %" PRIu64 " addresses, at most %d allowed in a pool",
+			 "the entries expand to %" PRIu64
+			 " addresses, at most %d allowed in a pool",
 			 ae->n_expanded, EPH_MAX_POOL_ADDRS);
 		ae->ok = false;
 	}
@@ -2991,8 +2997,7 @@ validate_metrics_http(struct vctx *v, const char *s, struct eph_conf_control *c)
 	why[0] = '\0';
 	if (colon != NULL && !parse_ipv4(s, (size_t)(colon - s), &addr)) {
 		snprintf(part, sizeof(part), "%.*s", (int)(colon - s), s);
-		snprintf(why, sizeof(why), "%s is not an IPv4 address",
-			 quote(q, sizeof(q), part));
+		snprintf(why, sizeof(why), "%s is not an IPv4 address", quote(q, sizeof(q), part));
 	} else if (!parse_port_num(port_s, strlen(port_s), &port) || port < 1 || port > 65535) {
 		snprintf(why, sizeof(why), "%s is not a port from 1 to 65535",
 			 quote(q, sizeof(q), port_s));
@@ -3015,7 +3020,8 @@ validate_metrics_http(struct vctx *v, const char *s, struct eph_conf_control *c)
 			  "%s %s: the metrics are exposed beyond this host, to anyone who can "
 			  "reach it",
 			  ip_str(a, sizeof(a), addr),
-			  addr == 0 ? "is every address of this host" : "is not a loopback address");
+			  addr == 0 ? "is every address of this host"
+				    : "is not a loopback address");
 	c->metrics_http = true;
 	c->metrics_addr = addr;
 	c->metrics_port = (uint16_t)port;
@@ -3696,7 +3702,8 @@ check_pools_across(struct check_ctx *c, unsigned n_pools)
 	addr_clashes(items, n_items, check_addr_clash, c);
 	for (k = 0; k < n_items; k++) {
 		for (i = 0; i < conf->n_ports && i < EPH_MAX_PORTS; i++) {
-			if (pool_addr_port_clash(&conf->ports[i], items[k].addr, msg, sizeof(msg))) {
+			if (pool_addr_port_clash(&conf->ports[i], items[k].addr, msg,
+						 sizeof(msg))) {
 				check_err(c,
 					  check_path(path, sizeof(path), conf, items[k].pool,
 						     list_key[items[k].list]),
@@ -3897,16 +3904,15 @@ diff_routes(struct diff_ctx *d, const struct eph_conf *a, const struct eph_conf 
 	if (rb != NULL)
 		qsort(rb, b->n_routes, sizeof(*rb), route_cmp);
 	while (i < a->n_routes || j < b->n_routes) {
-		int c = i == a->n_routes   ? 1
-			: j == b->n_routes ? -1
-					   : route_cmp(&ra[i], &rb[j]);
+		int c = i == a->n_routes ? 1 : j == b->n_routes ? -1 : route_cmp(&ra[i], &rb[j]);
 
 		if (c < 0) {
 			diff_route_line(d, a, &ra[i++], "removed");
 		} else if (c > 0) {
 			diff_route_line(d, b, &rb[j++], "added");
 		} else {
-			const char *pa = route_port_name(a, &ra[i]), *pb = route_port_name(b, &rb[j]);
+			const char *pa = route_port_name(a, &ra[i]),
+				   *pb = route_port_name(b, &rb[j]);
 
 			if (ra[i].via != rb[j].via || strcmp(pa, pb) != 0)
 				diff_line(d, false, "routes: %s/%u via %s (%s) -> via %s (%s)",
@@ -3931,8 +3937,8 @@ diff_control(struct diff_ctx *d, const struct eph_conf_control *a, const struct 
 	diff_word(d, true, "control.group", a->group, b->group);
 	diff_bool(d, true, "control.telemetry", a->telemetry, b->telemetry);
 	if (a->metrics_http != b->metrics_http ||
-	    (a->metrics_http && (a->metrics_addr != b->metrics_addr ||
-				 a->metrics_port != b->metrics_port))) {
+	    (a->metrics_http &&
+	     (a->metrics_addr != b->metrics_addr || a->metrics_port != b->metrics_port))) {
 		if (a->metrics_http)
 			snprintf(x, sizeof(x), "%s:%u", ip_str(ip, sizeof(ip), a->metrics_addr),
 				 a->metrics_port);
@@ -4142,7 +4148,7 @@ eph_conf_diff(const struct eph_conf *old, const struct eph_conf *new,
 		else
 			diff_pool(&d, &old->pools[i], &new->pools[j]);
 	}
-	for (i = 0; i < new->n_pools && i < EPH_MAX_POOLS; i++)
+	for (i = 0; i < new->n_pools &&i < EPH_MAX_POOLS; i++)
 		if (pool_by_name(old, new->pools[i].name) < 0)
 			diff_line(&d, false, "pool %s: added", new->pools[i].name);
 

@@ -687,6 +687,42 @@ span_json(uint32_t first, uint32_t count)
 	return l;
 }
 
+/*
+ * The start of add-address and remove-address: args.pool and args.address
+ * checked, a copy of the running configuration, and each address of the
+ * span already in the pool (member) or not (!member), else refused.
+ */
+static struct eph_conf_pool *
+address_change_begin(struct eph_ctl_ctx *ctx, const json_t *args, struct eph_conf *next,
+		     uint32_t *first, uint32_t *count, bool member, struct eph_ctl_error *err)
+{
+	struct eph_conf_pool *p;
+
+	if (eph_ctl_args_allowed(args, (const char *const[]){ "pool", "address", NULL }, err) < 0)
+		return NULL;
+	if (eph_ctl_arg_addr_span(args, "address", first, count, err) <= 0) {
+		if (err->code[0] == '\0')
+			eph_ctl_errorf(err, EPH_CTL_E_INVALID_ARGUMENT,
+				       "args.address: expected an address, a range A-B or a prefix");
+		return NULL;
+	}
+	p = change_begin(ctx, args, next, err);
+	if (p == NULL)
+		return NULL;
+	for (uint32_t i = 0; i < *count; i++) {
+		uint32_t a = *first + i;
+
+		if ((bsearch(&a, p->addrs, p->n_addrs, sizeof(a), u32_cmp) != NULL) == member)
+			continue;
+		eph_ctl_errorf(err, EPH_CTL_E_REFUSED, "args.address: %u.%u.%u.%u %s pool %s",
+			       a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff,
+			       member ? "is not an address of" : "is already in", p->name);
+		eph_conf_free(next);
+		return NULL;
+	}
+	return p;
+}
+
 static int
 cmd_pool_add_address(void *arg, const json_t *args, json_t **result, struct eph_ctl_error *err)
 {
@@ -696,27 +732,9 @@ cmd_pool_add_address(void *arg, const json_t *args, json_t **result, struct eph_
 	uint32_t first, count, *addrs;
 	char what[160];
 
-	if (eph_ctl_args_allowed(args, (const char *const[]){ "pool", "address", NULL }, err) < 0)
-		return -1;
-	if (eph_ctl_arg_addr_span(args, "address", &first, &count, err) <= 0) {
-		if (err->code[0] == '\0')
-			eph_ctl_errorf(err, EPH_CTL_E_INVALID_ARGUMENT,
-				       "args.address: expected an address, a range A-B or a prefix");
-		return -1;
-	}
-	p = change_begin(ctx, args, &next, err);
+	p = address_change_begin(ctx, args, &next, &first, &count, false, err);
 	if (p == NULL)
 		return -1;
-	for (uint32_t i = 0; i < count; i++)
-		if (bsearch(&(uint32_t){ first + i }, p->addrs, p->n_addrs, sizeof(uint32_t),
-			    u32_cmp) != NULL) {
-			eph_conf_free(&next);
-			eph_ctl_errorf(err, EPH_CTL_E_REFUSED,
-				       "args.address: %u.%u.%u.%u is already in pool %s",
-				       (first + i) >> 24, ((first + i) >> 16) & 0xff,
-				       ((first + i) >> 8) & 0xff, (first + i) & 0xff, p->name);
-			return -1;
-		}
 	addrs = realloc(p->addrs, (p->n_addrs + count) * sizeof(*addrs));
 	if (addrs == NULL) {
 		eph_conf_free(&next);
@@ -752,27 +770,9 @@ cmd_pool_remove_address(void *arg, const json_t *args, json_t **result, struct e
 	char what[160], name[EPH_NAME_LEN];
 	int slot;
 
-	if (eph_ctl_args_allowed(args, (const char *const[]){ "pool", "address", NULL }, err) < 0)
-		return -1;
-	if (eph_ctl_arg_addr_span(args, "address", &first, &count, err) <= 0) {
-		if (err->code[0] == '\0')
-			eph_ctl_errorf(err, EPH_CTL_E_INVALID_ARGUMENT,
-				       "args.address: expected an address, a range A-B or a prefix");
-		return -1;
-	}
-	p = change_begin(ctx, args, &next, err);
+	p = address_change_begin(ctx, args, &next, &first, &count, true, err);
 	if (p == NULL)
 		return -1;
-	for (uint32_t i = 0; i < count; i++)
-		if (bsearch(&(uint32_t){ first + i }, p->addrs, p->n_addrs, sizeof(uint32_t),
-			    u32_cmp) == NULL) {
-			eph_conf_free(&next);
-			eph_ctl_errorf(err, EPH_CTL_E_REFUSED,
-				       "args.address: %u.%u.%u.%u is not an address of pool %s",
-				       (first + i) >> 24, ((first + i) >> 16) & 0xff,
-				       ((first + i) >> 8) & 0xff, (first + i) & 0xff, p->name);
-			return -1;
-		}
 	for (unsigned int i = 0; i < p->n_addrs; i++)
 		if (p->addrs[i] < first || p->addrs[i] - first >= count)
 			p->addrs[n++] = p->addrs[i];

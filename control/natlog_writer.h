@@ -14,10 +14,11 @@
  *    "outside":"203.0.113.100","ports":"1024-1279","worker":0}
  *
  * Times are UTC with milliseconds, converted from the event's TSC by a
- * (realtime, TSC) pair taken at open and renewed every minute (so the log
- * follows NTP). Destination warnings (DEST_OCCUPANCY, DEST_EXHAUSTED) are
- * not logged here: they go to the alert callback, so one ring per worker
- * carries both.
+ * (realtime, TSC) pair taken at open and renewed every second, with the TSC
+ * rate measured between renewals (so the log follows NTP, and a nominal
+ * TSC rate that is slightly off does not add up). Destination warnings
+ * (DEST_OCCUPANCY, DEST_EXHAUSTED) are not logged here: they go to the
+ * alert callback, so one ring type carries both.
  *
  * The file is opened O_APPEND|O_CREAT, mode 0640, its directory created if
  * missing; lines are buffered and written at the end of each drain. Syslog
@@ -106,8 +107,10 @@ int eph_natlog_writer_syslog_socket(struct eph_natlog_writer *w, const char *pat
  * length, or -ENOSPC.
  *
  * eph_natlog_event_json: the log line of ev (no newline) for pool name pool
- * and time text time. Returns the length, -EINVAL for an event that is not
- * logged (destination events, unknown types), -ENOSPC when size is short.
+ * (NULL, not UTF-8 or over 128 bytes: the pool's index instead) and time
+ * text time. Returns the length, -EINVAL for an event that is not logged
+ * (destination events, unknown types) or a time that is NULL or not UTF-8,
+ * -ENOSPC when size is short (a line needs at most about 300 bytes).
  *
  * eph_natlog_describe: one line of text about a destination event, e.g.
  * "pool default worker 1: 203.0.113.100 -> 203.0.113.10:80/tcp is 81% full

@@ -2,10 +2,10 @@
 /*
  * NAT events from a worker to the control lcore: sessions created and
  * deleted, port blocks taken and released (the NAT log), and destinations
- * filling up (warnings). One bounded single-producer/single-consumer ring
- * per worker; the worker never waits: an event that finds the ring full is
- * counted as lost. The control lcore drains the rings and writes the log
- * (control/natlog_writer.h).
+ * filling up (warnings). Each ring is bounded, single-producer (one
+ * worker) and single-consumer (the control lcore); the worker never waits:
+ * an event that finds its ring full is counted as lost. The control lcore
+ * drains the rings and writes the log (control/natlog_writer.h).
  */
 #ifndef EPH_NATLOG_H
 #define EPH_NATLOG_H
@@ -35,11 +35,11 @@ enum eph_natlog_type {
 
 /* Why a session was deleted. */
 #define EPH_NATLOG_REASONS(X)                                                                      \
-	X(EXPIRED, "expired")         /* idle timeout */                                           \
-	X(TCP_CLOSED, "tcp-closed")   /* FIN both ways, or RST, then the transitory timeout */     \
-	X(CLEARED, "cleared")         /* removed by the operator */                                \
+	X(EXPIRED, "expired")           /* idle timeout */                                         \
+	X(TCP_CLOSED, "tcp-closed")     /* FIN both ways, or RST, then the transitory timeout */   \
+	X(CLEARED, "cleared")           /* removed by the operator */                              \
 	X(RECONFIGURED, "reconfigured") /* its pool changed or went away */                        \
-	X(SHUTDOWN, "shutdown")       /* the daemon stopped */
+	X(SHUTDOWN, "shutdown")         /* the daemon stopped */
 
 enum eph_natlog_reason {
 	EPH_NATLOG_REASON_NONE = 0,
@@ -63,12 +63,12 @@ struct eph_natlog_event {
 	uint64_t tsc; /* rte_rdtsc() when it happened */
 	uint8_t type; /* enum eph_natlog_type */
 	uint8_t proto;
-	uint8_t pool;   /* index into the configuration's pools */
-	uint8_t worker; /* index of the worker that emitted it */
-	uint32_t in_addr, out_addr, remote_addr;  /* network order */
-	uint16_t in_port, out_port, remote_port;  /* network order */
-	uint16_t first_port, last_port;           /* host order, blocks */
-	uint8_t reason;                           /* enum eph_natlog_reason */
+	uint8_t pool;                            /* index into the configuration's pools */
+	uint8_t worker;                          /* index of the worker that emitted it */
+	uint32_t in_addr, out_addr, remote_addr; /* network order */
+	uint16_t in_port, out_port, remote_port; /* network order */
+	uint16_t first_port, last_port;          /* host order, blocks */
+	uint8_t reason;                          /* enum eph_natlog_reason */
 	uint8_t pad;
 	uint32_t value;
 	uint32_t share;
@@ -93,8 +93,7 @@ struct eph_natlog_ring {
  * one consumer. NULL and rte_errno (EINVAL, EEXIST, ENAMETOOLONG, ENOMEM)
  * on failure. Control path.
  */
-struct eph_natlog_ring *eph_natlog_ring_create(const char *name, unsigned int count,
-					       int socket_id);
+struct eph_natlog_ring *eph_natlog_ring_create(const char *name, unsigned int count, int socket_id);
 void eph_natlog_ring_free(struct eph_natlog_ring *r);
 
 /* Queue one event; never waits: a full ring counts it lost. r NULL: logging is off. */

@@ -72,7 +72,7 @@ struct eph_portblock {
 	uint32_t slot_stride;
 	uint16_t port_lo;
 	uint16_t block_size;
-	uint16_t n_words;         /* bitmap words per block */
+	uint16_t n_words; /* bitmap words per block */
 	uint16_t max_blocks_per_host;
 	uint32_t blocks_per_addr; /* B: this worker's whole blocks on one address */
 	uint32_t worker;
@@ -288,8 +288,8 @@ nomem:
 }
 
 int
-eph_portblock_alloc(struct eph_portblock *pb, uint32_t host_addr, uint32_t out_addr,
-		    uint16_t *port, struct eph_portblock_event *ev)
+eph_portblock_alloc(struct eph_portblock *pb, uint32_t host_addr, uint32_t out_addr, uint16_t *port,
+		    struct eph_portblock_event *ev)
 {
 	int32_t hpos = rte_hash_lookup(pb->host_hash, &host_addr);
 
@@ -414,8 +414,7 @@ pb_host_find(const struct eph_portblock *pb, uint32_t host_addr)
 }
 
 bool
-eph_portblock_host_has_block(const struct eph_portblock *pb, uint32_t host_addr,
-			     uint32_t out_addr)
+eph_portblock_host_has_block(const struct eph_portblock *pb, uint32_t host_addr, uint32_t out_addr)
 {
 	const struct pb_host *h = pb_host_find(pb, host_addr);
 
@@ -705,8 +704,7 @@ eph_portblock_create(const struct eph_portblock_conf *conf)
 		goto fail;
 	}
 	err = ENOMEM;
-	pb = rte_zmalloc_socket("eph_portblock", sizeof(*pb), RTE_CACHE_LINE_SIZE,
-				conf->socket_id);
+	pb = rte_zmalloc_socket("eph_portblock", sizeof(*pb), RTE_CACHE_LINE_SIZE, conf->socket_id);
 	if (pb == NULL)
 		goto fail;
 	pb->port_lo = conf->port_lo;
@@ -730,16 +728,17 @@ eph_portblock_create(const struct eph_portblock_conf *conf)
 	pb->slot_stride = (uint32_t)(sizeof(struct pb_block) + pb->n_words * sizeof(uint64_t));
 	pb->host_stride = (uint32_t)RTE_ALIGN(
 		sizeof(struct pb_host) + conf->max_blocks_per_host * sizeof(uint32_t), 8);
-	pb->addr_stride = (uint32_t)RTE_ALIGN(
-		sizeof(struct pb_addr) + pb->blocks_per_addr * (sizeof(uint32_t) + sizeof(uint16_t)),
-		8);
+	pb->addr_stride = (uint32_t)RTE_ALIGN(sizeof(struct pb_addr) +
+						      pb->blocks_per_addr *
+							      (sizeof(uint32_t) + sizeof(uint16_t)),
+					      8);
 	pb->host_entries = RTE_MAX(conf->max_hosts, 8u);
 	pb->addr_entries = RTE_MAX(conf->max_addrs, 8u);
 
 	pb->slots = rte_zmalloc_socket("eph_pb_slots", n_slots * pb->slot_stride,
 				       RTE_CACHE_LINE_SIZE, conf->socket_id);
-	pb->free_slot = rte_malloc_socket("eph_pb_free", n_slots * sizeof(uint32_t), 0,
-					  conf->socket_id);
+	pb->free_slot =
+		rte_malloc_socket("eph_pb_free", n_slots * sizeof(uint32_t), 0, conf->socket_id);
 	pb->hosts = rte_zmalloc_socket("eph_pb_hosts", (size_t)pb->host_entries * pb->host_stride,
 				       RTE_CACHE_LINE_SIZE, conf->socket_id);
 	pb->addrs = rte_zmalloc_socket("eph_pb_addrs", (size_t)pb->addr_entries * pb->addr_stride,

@@ -124,8 +124,7 @@ bool eph_portblock_host_has_block(const struct eph_portblock *pb, uint32_t host_
  * The address of host_addr's oldest block still held (paired pooling keeps
  * a host on it): 0, or -ENOENT when the host holds no block.
  */
-int eph_portblock_host_addr(const struct eph_portblock *pb, uint32_t host_addr,
-			    uint32_t *out_addr);
+int eph_portblock_host_addr(const struct eph_portblock *pb, uint32_t host_addr, uint32_t *out_addr);
 
 /* Blocks of host_addr on every address (0 when it holds none). */
 unsigned int eph_portblock_host_blocks(const struct eph_portblock *pb, uint32_t host_addr);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Per-worker session table (rte_hash of both keys -> record index) and its
- * timer wheel. Single-threaded by design: the owning worker is the only
- * caller after create, so nothing here locks or uses atomics.
+ * Per-worker session table: the records, the cuckoo index of both keys of
+ * each (see session.h) and the timer wheel. Single-threaded by design: the
+ * owning worker is the only caller after create, so nothing here locks or
+ * uses atomics.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -12,8 +13,6 @@
 #include <netinet/in.h>
 
 #include <rte_errno.h>
-#include <rte_hash.h>
-#include <rte_hash_crc.h>
 #include <rte_malloc.h>
 #include <rte_prefetch.h>
 #include <rte_random.h>
@@ -23,12 +22,21 @@
 /* timer_prev of a record on the free list (timer_next links the list). */
 #define SESS_FREE (UINT32_MAX - 1)
 
-/* rte_hash refuses fewer entries than one bucket holds (RTE_HASH_BUCKET_ENTRIES, private). */
-#define HASH_MIN_ENTRIES 8u
+#define SLOTS      EPH_SESSION_BUCKET_SLOTS
+#define REF_INDEX  EPH_SESSION_REF_INDEX
+#define REF_OUT    EPH_SESSION_REF_OUT
+#define REF_SECOND EPH_SESSION_REF_SECOND
 
-/* Keys in at most 9/10 of the hash's slots when the table is full (see hash_entries). */
-#define HASH_LOAD_NUM 9u
-#define HASH_LOAD_DEN 10u
+/*
+ * Index slots per key at the table's maximum: keys fill at most 9/10 of
+ * them. Measured filling 1M sessions to the last one: ~0.4% of the inserts
+ * move entries, the longest path is 2 moves, the stash stays empty.
+ */
+#define INDEX_LOAD_NUM 9u
+#define INDEX_LOAD_DEN 10u
+
+/* Buckets a displacement search visits at most: 2 roots, 20 at one move, the rest at two. */
+#define BFS_NODES 128
 
 #define WHEEL_MASK   (EPH_SESSION_WHEEL_SLOTS - 1)
 #define OVERDUE_SLOT EPH_SESSION_WHEEL_SLOTS /* heads[] index of the overdue list */
@@ -37,32 +45,10 @@ static_assert((EPH_SESSION_WHEEL_SLOTS & WHEEL_MASK) == 0, "wheel size must be a
 /* Head indices (max + slot) must stay below the two marker values. */
 static_assert((uint64_t)EPH_SESSION_MAX + EPH_SESSION_WHEEL_SLOTS + 1 < SESS_FREE,
 	      "index space overflow");
+static_assert((REF_INDEX & (REF_OUT | REF_SECOND)) == 0, "reference flags above the index");
+static_assert(BFS_NODES <= INT16_MAX, "BFS parents are int16_t");
 
 /* ---- keys --------------------------------------------------------------- */
-
-void
-eph_session_in_key(const struct eph_session *s, struct eph_flow_key *k)
-{
-	*k = (struct eph_flow_key){
-		.src_addr = s->in_addr,
-		.dst_addr = s->remote_addr,
-		.src_port = s->in_port,
-		.dst_port = s->proto == IPPROTO_ICMP ? 0 : s->remote_port,
-		.proto = s->proto,
-	};
-}
-
-void
-eph_session_out_key(const struct eph_session *s, struct eph_flow_key *k)
-{
-	*k = (struct eph_flow_key){
-		.src_addr = s->remote_addr,
-		.dst_addr = s->out_addr,
-		.src_port = s->proto == IPPROTO_ICMP ? 0 : s->remote_port,
-		.dst_port = s->out_port,
-		.proto = s->proto,
-	};
-}
 
 /*
  * Only key pairs the record can rebuild may go in, or delete would leave a
@@ -79,6 +65,288 @@ keys_consistent(const struct eph_flow_key *in, const struct eph_flow_key *out)
 	if (in->proto == IPPROTO_ICMP && in->dst_port != 0)
 		return false;
 	return memcmp(in, out, sizeof(*in)) != 0;
+}
+
+/* Whether key k is the key ref names in record s. */
+static inline bool
+key_matches(const struct eph_session *s, uint32_t ref, const struct eph_flow_key *k)
+{
+	struct eph_flow_key r;
+
+	if (ref & REF_OUT)
+		eph_session_out_key(s, &r);
+	else
+		eph_session_in_key(s, &r);
+	return memcmp(&r, k, sizeof(r)) == 0;
+}
+
+/* ---- index -------------------------------------------------------------- */
+
+static inline uint16_t
+sig_of(uint64_t hash)
+{
+	uint16_t sig = (uint16_t)(hash >> 48);
+
+	return sig != 0 ? sig : 1; /* 0 marks a free slot */
+}
+
+/*
+ * The other bucket of an entry with signature sig in bucket b: (o - b) mod
+ * n with o from the signature alone, so applying it twice gives b back and
+ * an entry can move either way without its key.
+ */
+static inline uint32_t
+other_bucket(const struct eph_session_table *t, uint32_t b, uint16_t sig)
+{
+	uint32_t o = (uint32_t)(((uint64_t)((uint32_t)sig * 0x9e3779b1u) * t->n_buckets) >> 32);
+
+	return o >= b ? o - b : o + t->n_buckets - b;
+}
+
+/* Bit i set when slot i has signature sig (sig 0: the free slots). */
+static inline uint32_t
+sig_mask(const struct eph_session_bucket *b, uint16_t sig)
+{
+	uint32_t m = 0;
+
+	for (unsigned int i = 0; i < SLOTS; i++)
+		m |= (uint32_t)(b->sig[i] == sig) << i;
+	return m;
+}
+
+static inline int
+free_slot(const struct eph_session_bucket *b)
+{
+	uint32_t m = sig_mask(b, 0);
+
+	return m != 0 ? __builtin_ctz(m) : -1;
+}
+
+/* The record index of key in bucket b, among the slots of mask m, or -1. */
+static inline int32_t
+bucket_find(const struct eph_session_table *t, const struct eph_session_bucket *b, uint32_t m,
+	    const struct eph_flow_key *key)
+{
+	while (m != 0) {
+		uint32_t ref = b->ref[__builtin_ctz(m)];
+
+		if (key_matches(&t->sess[ref & REF_INDEX], ref, key))
+			return (int32_t)(ref & REF_INDEX);
+		m &= m - 1;
+	}
+	return -1;
+}
+
+static int32_t
+stash_find(const struct eph_session_table *t, const struct eph_flow_key *key, uint64_t hash)
+{
+	for (uint32_t i = 0; i < t->n_stash; i++) {
+		uint32_t ref = t->stash[i].ref;
+
+		if (t->stash[i].hash == hash && key_matches(&t->sess[ref & REF_INDEX], ref, key))
+			return (int32_t)(ref & REF_INDEX);
+	}
+	return -ENOENT;
+}
+
+/* Saturated counts stay there: lookups then always try the second bucket, still exact. */
+static inline void
+overflow_add(struct eph_session_bucket *b)
+{
+	if (b->overflow != UINT16_MAX)
+		b->overflow++;
+}
+
+static inline void
+overflow_sub(struct eph_session_bucket *b)
+{
+	if (b->overflow != UINT16_MAX)
+		b->overflow--;
+}
+
+static inline void
+slot_set(struct eph_session_bucket *b, unsigned int i, uint16_t sig, uint32_t ref)
+{
+	b->sig[i] = sig;
+	b->ref[i] = ref;
+}
+
+/* Move the entry in slot i of bucket x to slot j of its other bucket y. */
+static void
+entry_move(struct eph_session_table *t, uint32_t x, unsigned int i, uint32_t y, unsigned int j)
+{
+	struct eph_session_bucket *bx = &t->buckets[x], *by = &t->buckets[y];
+	uint32_t ref = bx->ref[i];
+
+	if (ref & REF_SECOND) {
+		ref &= ~REF_SECOND; /* back to its first bucket, y */
+		overflow_sub(by);
+	} else {
+		ref |= REF_SECOND;
+		overflow_add(bx);
+	}
+	slot_set(by, j, bx->sig[i], ref);
+	slot_set(bx, i, 0, EPH_SESSION_NIL);
+	t->moves++;
+}
+
+struct bfs_node {
+	uint32_t bucket;
+	int16_t parent; /* node whose entry in slot `slot` moves here; -1: a root */
+	uint8_t slot;
+};
+
+static bool
+on_path(const struct bfs_node *q, int n, uint32_t bucket)
+{
+	for (; n >= 0; n = q[n].parent)
+		if (q[n].bucket == bucket)
+			return true;
+	return false;
+}
+
+/*
+ * Both buckets of a key are full: find the shortest chain of entries that
+ * can each move to their other bucket, ending at a free slot (breadth
+ * first, BFS_NODES buckets at most), and shift it, last move first.
+ * Returns the root (b1 or b2) that has a free slot now, or UINT32_MAX.
+ */
+static __rte_noinline uint32_t
+make_room(struct eph_session_table *t, uint32_t b1, uint32_t b2)
+{
+	struct bfs_node q[BFS_NODES];
+	unsigned int head = 0, tail = 0;
+
+	q[tail++] = (struct bfs_node){ .bucket = b1, .parent = -1 };
+	if (b2 != b1)
+		q[tail++] = (struct bfs_node){ .bucket = b2, .parent = -1 };
+	while (head < tail) {
+		int cur = (int)head++;
+		const struct eph_session_bucket *bx = &t->buckets[q[cur].bucket];
+
+		for (unsigned int i = 0; i < SLOTS; i++) {
+			uint32_t y = other_bucket(t, q[cur].bucket, bx->sig[i]);
+			int f;
+
+			if (on_path(q, cur, y))
+				continue;
+			f = free_slot(&t->buckets[y]);
+			if (f >= 0) {
+				uint32_t to = y;
+				unsigned int to_slot = (unsigned int)f, from_slot = i;
+
+				for (int n = cur;; n = q[n].parent) {
+					entry_move(t, q[n].bucket, from_slot, to, to_slot);
+					if (q[n].parent < 0)
+						return q[n].bucket; /* from_slot is free now */
+					to = q[n].bucket;
+					to_slot = from_slot;
+					from_slot = q[n].slot;
+				}
+			}
+			if (tail < BFS_NODES)
+				q[tail++] = (struct bfs_node){
+					.bucket = y, .parent = (int16_t)cur, .slot = (uint8_t)i,
+				};
+		}
+	}
+	return UINT32_MAX;
+}
+
+/* Put key (its hash) with reference ref in the index: 0 or -ENOSPC. */
+static int
+index_add(struct eph_session_table *t, uint64_t hash, uint32_t ref)
+{
+	uint16_t sig = sig_of(hash);
+	uint32_t b1 = eph_session_bucket_of(t, hash), b2 = other_bucket(t, b1, sig), root;
+	int f;
+
+	f = free_slot(&t->buckets[b1]);
+	if (f >= 0) {
+		slot_set(&t->buckets[b1], (unsigned int)f, sig, ref);
+		return 0;
+	}
+	root = b2;
+	f = free_slot(&t->buckets[b2]);
+	if (f < 0) {
+		root = make_room(t, b1, b2);
+		if (root == UINT32_MAX) {
+			if (t->n_stash == EPH_SESSION_STASH)
+				return -ENOSPC;
+			t->stash[t->n_stash++] = (struct eph_session_stash){ .hash = hash, .ref = ref };
+			t->stashed++;
+			return 0;
+		}
+		f = free_slot(&t->buckets[root]);
+	}
+	if (root == b1) {
+		slot_set(&t->buckets[b1], (unsigned int)f, sig, ref);
+	} else {
+		slot_set(&t->buckets[b2], (unsigned int)f, sig, ref | REF_SECOND);
+		overflow_add(&t->buckets[b1]);
+	}
+	return 0;
+}
+
+/* Take stashed keys back into their buckets where a slot has come free. */
+static __rte_noinline void
+stash_drain(struct eph_session_table *t)
+{
+	for (uint32_t i = 0; i < t->n_stash;) {
+		const struct eph_session_stash *e = &t->stash[i];
+		uint16_t sig = sig_of(e->hash);
+		uint32_t b1 = eph_session_bucket_of(t, e->hash), b2 = other_bucket(t, b1, sig);
+		int f;
+
+		if ((f = free_slot(&t->buckets[b1])) >= 0) {
+			slot_set(&t->buckets[b1], (unsigned int)f, sig, e->ref);
+		} else if ((f = free_slot(&t->buckets[b2])) >= 0) {
+			slot_set(&t->buckets[b2], (unsigned int)f, sig, e->ref | REF_SECOND);
+			overflow_add(&t->buckets[b1]);
+		} else {
+			i++;
+			continue;
+		}
+		t->stash[i] = t->stash[--t->n_stash];
+	}
+}
+
+/* Remove the entry of key (its hash) with reference ref. */
+static void
+index_del(struct eph_session_table *t, uint64_t hash, uint32_t ref)
+{
+	uint16_t sig = sig_of(hash);
+	uint32_t b1 = eph_session_bucket_of(t, hash);
+	struct eph_session_bucket *b = &t->buckets[b1];
+	uint32_t m = sig_mask(b, sig);
+
+	for (; m != 0; m &= m - 1) {
+		unsigned int i = (unsigned int)__builtin_ctz(m);
+
+		if (b->ref[i] == ref) {
+			slot_set(b, i, 0, EPH_SESSION_NIL);
+			goto freed;
+		}
+	}
+	b = &t->buckets[other_bucket(t, b1, sig)];
+	for (m = sig_mask(b, sig); m != 0; m &= m - 1) {
+		unsigned int i = (unsigned int)__builtin_ctz(m);
+
+		if (b->ref[i] == (ref | REF_SECOND)) {
+			slot_set(b, i, 0, EPH_SESSION_NIL);
+			overflow_sub(&t->buckets[b1]);
+			goto freed;
+		}
+	}
+	for (uint32_t i = 0; i < t->n_stash; i++)
+		if (t->stash[i].ref == ref) {
+			t->stash[i] = t->stash[--t->n_stash];
+			return;
+		}
+	return;
+freed:
+	if (unlikely(t->n_stash != 0))
+		stash_drain(t);
 }
 
 /* ---- timer wheel links ---------------------------------------------------- */
@@ -159,7 +427,7 @@ heads_init(struct eph_session_table *t)
 
 /* ---- create / free --------------------------------------------------------- */
 
-/* Bytes allocated on every socket's heap: memzones (rings) are carved from it too. */
+/* Bytes allocated on every socket's heap. */
 static size_t
 heap_allocated(void)
 {
@@ -172,48 +440,21 @@ heap_allocated(void)
 	return total;
 }
 
-/*
- * rte_hash entries for max sessions (2 keys each). rte_hash gives entries + 1
- * key slots (32 B each) but rte_align32pow2(entries) bucket slots (8 B each,
- * twice with the extendable table). Near 100% of the bucket slots a cuckoo
- * insert searches up to 1000 buckets and then spills into the extendable
- * table: ~2 us per insert in the last 1%, p99.9 ~40 us. Measured churning at
- * a fixed load (one delete, one insert): 0.31 us at 50%, 0.40 at 90%, 0.53 at
- * 95%, 1.1 at 99% (p99.9 1.2, 2.1 and 40 us). So when 2 * max would fill
- * more than 9/10 of the slots, ask for one entry past the power of two: the
- * buckets double, the key slots only grow to that power of two. Powers of
- * two (the default 262144) always take that step: +16 B per key, +32 B per
- * session (178 -> 212 B/session with the record); sizes just above 9/10
- * of a power of two pay most (226 B/session for 120000).
- */
+/* Buckets for 2 keys per session at INDEX_LOAD_NUM / INDEX_LOAD_DEN of the slots. */
 static uint32_t
-hash_entries(uint32_t max_sessions)
+buckets_for(uint32_t max_sessions)
 {
-	uint64_t keys = RTE_MAX(2ULL * max_sessions, (uint64_t)HASH_MIN_ENTRIES);
-	uint64_t slots = rte_align64pow2(keys);
+	uint64_t slots = 2ULL * max_sessions * INDEX_LOAD_DEN;
+	uint64_t per_bucket = (uint64_t)SLOTS * INDEX_LOAD_NUM;
 
-	if (keys * HASH_LOAD_DEN > slots * HASH_LOAD_NUM && slots + 1 <= RTE_HASH_ENTRIES_MAX)
-		return (uint32_t)slots + 1;
-	return (uint32_t)keys; /* beyond RTE_HASH_ENTRIES_MAX only: full load, still exact */
+	return (uint32_t)((slots + per_bucket - 1) / per_bucket);
 }
 
 struct eph_session_table *
 eph_session_table_create(const char *name, uint32_t max_sessions, int socket_id)
 {
-	struct rte_hash_parameters hp = {
-		.name = name,
-		/* Both keys of every session; EXT_TABLE makes them all fit, whatever the hashes. */
-		.entries = hash_entries(max_sessions),
-		.key_len = sizeof(struct eph_flow_key),
-		.hash_func = rte_hash_crc,
-		/* Keyed so that outside hosts cannot aim their tuples at one bucket chain. */
-		.hash_func_init_val = (uint32_t)rte_rand(),
-		.socket_id = socket_id,
-		.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
-	};
 	struct eph_session_table *t;
 	size_t before = heap_allocated();
-	int err;
 
 	if (name == NULL || max_sessions == 0 || max_sessions > EPH_SESSION_MAX) {
 		rte_errno = EINVAL;
@@ -226,20 +467,23 @@ eph_session_table_create(const char *name, uint32_t max_sessions, int socket_id)
 	}
 	snprintf(t->name, sizeof(t->name), "%s", name);
 	t->max = max_sessions;
+	t->n_buckets = buckets_for(max_sessions);
+	t->seed[0] = (uint32_t)rte_rand();
+	t->seed[1] = (uint32_t)rte_rand();
 
+	/* Zeroed: every signature 0, every slot free. */
+	t->buckets = rte_zmalloc_socket("eph_sess_index",
+					(size_t)t->n_buckets * sizeof(*t->buckets),
+					RTE_CACHE_LINE_SIZE, socket_id);
 	t->sess = rte_zmalloc_socket("eph_sess_records", (size_t)max_sessions * sizeof(*t->sess),
 				     RTE_CACHE_LINE_SIZE, socket_id);
 	t->heads = rte_zmalloc_socket("eph_sess_wheel",
 				      (OVERDUE_SLOT + 1) * sizeof(struct eph_timer_link),
 				      RTE_CACHE_LINE_SIZE, socket_id);
-	if (t->sess == NULL || t->heads == NULL) {
-		err = ENOMEM;
-		goto fail;
-	}
-	t->hash = rte_hash_create(&hp);
-	if (t->hash == NULL) {
-		err = rte_errno != 0 ? rte_errno : ENOMEM;
-		goto fail;
+	if (t->buckets == NULL || t->sess == NULL || t->heads == NULL) {
+		eph_session_table_free(t);
+		rte_errno = ENOMEM;
+		return NULL;
 	}
 
 	/* Free list in index order, so a lightly used table stays in few cache lines. */
@@ -251,13 +495,6 @@ eph_session_table_create(const char *name, uint32_t max_sessions, int socket_id)
 	heads_init(t);
 	t->bytes = heap_allocated() - before;
 	return t;
-
-fail:
-	rte_free(t->heads);
-	rte_free(t->sess);
-	rte_free(t);
-	rte_errno = err;
-	return NULL;
 }
 
 void
@@ -265,9 +502,9 @@ eph_session_table_free(struct eph_session_table *t)
 {
 	if (t == NULL)
 		return;
-	rte_hash_free(t->hash);
 	rte_free(t->heads);
 	rte_free(t->sess);
+	rte_free(t->buckets);
 	rte_free(t);
 }
 
@@ -283,10 +520,9 @@ __rte_noinline int32_t
 eph_session_insert(struct eph_session_table *t, const struct eph_flow_key *in_key,
 		   const struct eph_flow_key *out_key, struct eph_session **sp)
 {
-	hash_sig_t h_in, h_out;
+	uint64_t h_in, h_out;
 	struct eph_session *s;
 	uint32_t idx;
-	void *data;
 	int ret;
 
 	if (!keys_consistent(in_key, out_key))
@@ -295,21 +531,19 @@ eph_session_insert(struct eph_session_table *t, const struct eph_flow_key *in_ke
 	if (idx == EPH_SESSION_NIL)
 		return -ENOSPC;
 
-	/* rte_hash_add updates an existing key in place: check both first. */
-	h_in = rte_hash_hash(t->hash, in_key);
-	h_out = rte_hash_hash(t->hash, out_key);
-	if (rte_hash_lookup_with_hash(t->hash, in_key, h_in) >= 0 ||
-	    rte_hash_lookup_with_hash(t->hash, out_key, h_out) >= 0)
+	h_in = eph_session_hash(t, in_key);
+	h_out = eph_session_hash(t, out_key);
+	if (eph_session_lookup_with_hash(t, in_key, h_in) >= 0 ||
+	    eph_session_lookup_with_hash(t, out_key, h_out) >= 0)
 		return -EEXIST;
 
-	data = (void *)(uintptr_t)idx;
-	ret = rte_hash_add_key_with_hash_data(t->hash, in_key, h_in, data);
+	ret = index_add(t, h_in, idx);
 	if (ret < 0)
 		return ret;
-	ret = rte_hash_add_key_with_hash_data(t->hash, out_key, h_out, data);
+	ret = index_add(t, h_out, idx | REF_OUT);
 	if (ret < 0) {
 		/* Rollback: no half-inserted session. */
-		rte_hash_del_key_with_hash(t->hash, in_key, h_in);
+		index_del(t, h_in, idx);
 		return ret;
 	}
 
@@ -339,56 +573,84 @@ eph_session_in_use(const struct eph_session_table *t, uint32_t idx)
 }
 
 int32_t
+eph_session_lookup_with_hash(const struct eph_session_table *t, const struct eph_flow_key *key,
+			     uint64_t hash)
+{
+	uint16_t sig = sig_of(hash);
+	uint32_t b1 = eph_session_bucket_of(t, hash);
+	const struct eph_session_bucket *b = &t->buckets[b1];
+	int32_t idx = bucket_find(t, b, sig_mask(b, sig), key);
+
+	if (idx >= 0)
+		return idx;
+	if (b->overflow != 0) {
+		b = &t->buckets[other_bucket(t, b1, sig)];
+		idx = bucket_find(t, b, sig_mask(b, sig), key);
+		if (idx >= 0)
+			return idx;
+	}
+	if (unlikely(t->n_stash != 0))
+		return stash_find(t, key, hash);
+	return -ENOENT;
+}
+
+int32_t
 eph_session_lookup(const struct eph_session_table *t, const struct eph_flow_key *key)
 {
-	void *data;
-
-	if (rte_hash_lookup_data(t->hash, key, &data) < 0)
-		return -ENOENT;
-	return (int32_t)(uintptr_t)data;
+	return eph_session_lookup_with_hash(t, key, eph_session_hash(t, key));
 }
 
 uint64_t
-eph_session_lookup_bulk(const struct eph_session_table *t, const struct eph_flow_key **keys,
-			uint32_t n, int32_t *idx)
+eph_session_lookup_bulk(const struct eph_session_table *t, const struct eph_flow_key *keys,
+			const uint64_t *hashes, uint32_t n, int32_t *idx)
 {
-	uint64_t first_mask = 0;
+	const struct eph_session_bucket *bk[EPH_SESSION_BULK_MAX];
+	uint64_t own[EPH_SESSION_BULK_MAX];
+	uint32_t cand[EPH_SESSION_BULK_MAX];
+	uint64_t second = 0, hits = 0;
 
-	for (uint32_t off = 0; off < n; off += RTE_HASH_LOOKUP_BULK_MAX) {
-		uint32_t m = RTE_MIN(n - off, (uint32_t)RTE_HASH_LOOKUP_BULK_MAX);
-		void *data[RTE_HASH_LOOKUP_BULK_MAX];
-		uint64_t hits = 0;
-
-		if (rte_hash_lookup_bulk_data(t->hash, (const void **)(uintptr_t)(keys + off), m,
-					      &hits, data) < 0)
-			hits = 0;
-		for (uint32_t i = 0; i < m; i++) {
-			if (hits & (UINT64_C(1) << i)) {
-				uint32_t x = (uint32_t)(uintptr_t)data[i];
-
-				idx[off + i] = (int32_t)x;
-				/* The caller reads the record next: start the miss now. */
-				rte_prefetch0(&t->sess[x]);
-			} else {
-				idx[off + i] = -1;
-			}
+	RTE_ASSERT(n <= EPH_SESSION_BULK_MAX);
+	if (hashes == NULL) {
+		for (uint32_t i = 0; i < n; i++) {
+			own[i] = eph_session_hash(t, &keys[i]);
+			eph_session_prefetch(t, own[i]);
 		}
-		if (off == 0)
-			first_mask = hits;
+		hashes = own;
 	}
-	return first_mask;
-}
+	/* First buckets: candidates' records start loading, or the second bucket does. */
+	for (uint32_t i = 0; i < n; i++) {
+		uint16_t sig = sig_of(hashes[i]);
+		uint32_t b1 = eph_session_bucket_of(t, hashes[i]);
 
-/* Delete key only if it still resolves to idx: never take another session's key. */
-static void
-del_key_of(struct eph_session_table *t, const struct eph_flow_key *k, uint32_t idx)
-{
-	hash_sig_t h = rte_hash_hash(t->hash, k);
-	void *data;
+		bk[i] = &t->buckets[b1];
+		cand[i] = sig_mask(bk[i], sig);
+		if (cand[i] != 0) {
+			rte_prefetch0(&t->sess[bk[i]->ref[__builtin_ctz(cand[i])] & REF_INDEX]);
+		} else if (bk[i]->overflow != 0) {
+			bk[i] = &t->buckets[other_bucket(t, b1, sig)];
+			rte_prefetch0(bk[i]);
+			second |= UINT64_C(1) << i;
+		}
+	}
+	/* Second buckets, for the keys that need them. */
+	for (uint64_t m = second; m != 0; m &= m - 1) {
+		uint32_t i = (uint32_t)__builtin_ctzll(m);
 
-	if (rte_hash_lookup_with_hash_data(t->hash, k, h, &data) >= 0 &&
-	    (uint32_t)(uintptr_t)data == idx)
-		rte_hash_del_key_with_hash(t->hash, k, h);
+		cand[i] = sig_mask(bk[i], sig_of(hashes[i]));
+		if (cand[i] != 0)
+			rte_prefetch0(&t->sess[bk[i]->ref[__builtin_ctz(cand[i])] & REF_INDEX]);
+	}
+	/* Records: the key must match the one the candidate's record rebuilds. */
+	for (uint32_t i = 0; i < n; i++) {
+		int32_t x = bucket_find(t, bk[i], cand[i], &keys[i]);
+
+		/* A signature that matched the wrong key, or a stashed key: the full search. */
+		if (unlikely(x < 0 && (cand[i] != 0 || t->n_stash != 0)))
+			x = eph_session_lookup_with_hash(t, &keys[i], hashes[i]);
+		idx[i] = x < 0 ? -1 : x;
+		hits |= (uint64_t)(x >= 0) << i;
+	}
+	return hits;
 }
 
 __rte_noinline void
@@ -403,9 +665,9 @@ eph_session_delete(struct eph_session_table *t, uint32_t idx)
 	if (s->timer_prev == SESS_FREE)
 		return;
 	eph_session_in_key(s, &k);
-	del_key_of(t, &k, idx);
+	index_del(t, eph_session_hash(t, &k), idx);
 	eph_session_out_key(s, &k);
-	del_key_of(t, &k, idx);
+	index_del(t, eph_session_hash(t, &k), idx | REF_OUT);
 	if (timer_linked(s))
 		timer_unlink(t, idx);
 	s->timer_prev = SESS_FREE;

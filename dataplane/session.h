@@ -4,10 +4,24 @@
  *
  * One table per worker lcore, touched only by that lcore: no locks, no
  * atomics. A session is one record in a preallocated array, reachable
- * through two keys in one rte_hash (inside 5-tuple and outside 5-tuple,
- * data = record index). Keys are never stored in the record: they are
- * rebuilt from its addresses and ports, so insert, delete and callers agree
- * by construction (eph_session_in_key / eph_session_out_key).
+ * through two keys (inside 5-tuple and outside 5-tuple). Keys are never
+ * stored: they are rebuilt from the record's addresses and ports, so insert,
+ * delete and callers agree by construction (eph_session_in_key /
+ * eph_session_out_key), and a lookup compares the key against the record it
+ * is about to use anyway.
+ *
+ * Index: a bucketed cuckoo hash. A bucket is one cache line of 10 slots,
+ * each a 16-bit signature and a 32-bit reference (record index, which key,
+ * whether the slot is the key's second bucket). A key may sit in its first
+ * bucket or in its second one, derived from the first and the signature
+ * alone, so entries move between their two buckets without the key. Each
+ * bucket counts the keys that had to go to their second bucket, so most
+ * lookups read one bucket line and the record: two cache lines, no key
+ * store. Buckets are sized for 9/10 of the slots at the table's maximum;
+ * the few keys no displacement path makes room for (never seen at that
+ * load) wait in a small stash, so inserts fail only when the table is full.
+ * ~14 B of index per session, against ~100 B for rte_hash's key store,
+ * buckets, extendable buckets and free-slot rings.
  *
  * Timers: a single-level wheel of EPH_SESSION_WHEEL_SLOTS ticks, lists
  * linked through the records. The packet path refreshes a session by
@@ -21,10 +35,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+
+#include <netinet/in.h>
 
 #include <rte_common.h>
-
-struct rte_hash;
+#include <rte_hash_crc.h>
+#include <rte_prefetch.h>
 
 /* Keys are hashed and compared as 16 raw bytes: pad must be zero. */
 struct eph_flow_key {
@@ -95,17 +112,49 @@ struct eph_timer_link {
 	uint32_t prev;
 };
 
-/* Owned by one worker; the fields are private to session.c (exposed for inline get()). */
+#define EPH_SESSION_BUCKET_SLOTS 10
+
+/* One cache line of the index. table only. */
+struct eph_session_bucket {
+	uint16_t sig[EPH_SESSION_BUCKET_SLOTS]; /* 0: slot free; keys' signatures are never 0 */
+	uint32_t ref[EPH_SESSION_BUCKET_SLOTS]; /* record index | EPH_SESSION_REF_* */
+	uint16_t overflow; /* keys whose first bucket this is, sitting in their second */
+	uint16_t spare;
+} __rte_cache_aligned;
+static_assert(sizeof(struct eph_session_bucket) == 64, "index bucket must be one cache line");
+
+#define EPH_SESSION_REF_INDEX  (EPH_SESSION_MAX - 1) /* record index bits */
+#define EPH_SESSION_REF_OUT    (1u << 29) /* the record's outside key (else its inside key) */
+#define EPH_SESSION_REF_SECOND (1u << 30) /* the slot is in the key's second bucket */
+
+/* Keys that found no room in either bucket, at most this many (then -ENOSPC). */
+#define EPH_SESSION_STASH 16
+
+struct eph_session_stash {
+	uint64_t hash;
+	uint32_t ref;
+};
+
+/* Most keys eph_session_lookup_bulk takes at once. */
+#define EPH_SESSION_BULK_MAX 64
+
+/* Owned by one worker; the fields are private to session.c (exposed for the inline helpers). */
 struct eph_session_table {
-	struct eph_session *sess;     /* [max], cache-aligned */
-	struct rte_hash *hash;        /* key -> index; 2 keys per session, <= 9/10 full */
-	struct eph_timer_link *heads; /* [WHEEL_SLOTS + 1]: slots, then the overdue list */
-	uint32_t max;                 /* sessions */
-	uint32_t count;               /* live sessions */
-	uint32_t free_head;           /* LIFO free list through timer_next */
-	uint32_t done;                /* last tick whose slot has been fully processed */
-	uint32_t n_timers;            /* sessions linked in the wheel */
-	size_t bytes;                 /* heap bytes taken at create (hash + records + wheel) */
+	struct eph_session *sess;             /* [max], cache-aligned */
+	struct eph_session_bucket *buckets;   /* [n_buckets] */
+	uint32_t n_buckets;
+	uint32_t seed[2];                     /* keys the hash: outsiders cannot aim at a bucket */
+	uint32_t max;                         /* sessions */
+	uint32_t count;                       /* live sessions */
+	uint32_t free_head;                   /* LIFO free list through timer_next */
+	uint32_t done;                        /* last tick whose slot has been fully processed */
+	uint32_t n_timers;                    /* sessions linked in the wheel */
+	uint32_t n_stash;
+	struct eph_session_stash stash[EPH_SESSION_STASH];
+	struct eph_timer_link *heads;         /* [WHEEL_SLOTS + 1]: slots, then the overdue list */
+	uint64_t moves;                       /* entries displaced to make room (statistics) */
+	uint64_t stashed;                     /* keys that ever went to the stash (statistics) */
+	size_t bytes;                         /* heap bytes taken at create (index + records + wheel) */
 	char name[32];
 };
 
@@ -131,19 +180,56 @@ eph_session_get(struct eph_session_table *t, uint32_t idx)
 	return &t->sess[idx];
 }
 
+/*
+ * The key's hash in table t: first bucket from the low half, signature and
+ * second bucket from the high half. Two independent CRC32-C chains, keyed.
+ */
+static inline uint64_t
+eph_session_hash(const struct eph_session_table *t, const struct eph_flow_key *key)
+{
+	uint64_t w0, w1;
+	uint32_t a, b;
+
+	memcpy(&w0, key, sizeof(w0));
+	memcpy(&w1, (const uint8_t *)key + sizeof(w0), sizeof(w1));
+	a = rte_hash_crc_8byte(w1, rte_hash_crc_8byte(w0, t->seed[0]));
+	b = rte_hash_crc_8byte(w1, rte_hash_crc_8byte(w0, t->seed[1]));
+	return (uint64_t)b << 32 | a;
+}
+
+/* First bucket of a hash: multiply-shift onto [0, n_buckets), no division. */
+static inline uint32_t
+eph_session_bucket_of(const struct eph_session_table *t, uint64_t hash)
+{
+	return (uint32_t)(((hash & UINT32_MAX) * t->n_buckets) >> 32);
+}
+
+/* Start loading the key's first bucket: a while before eph_session_lookup_bulk. */
+static inline void
+eph_session_prefetch(const struct eph_session_table *t, uint64_t hash)
+{
+	rte_prefetch0(&t->buckets[eph_session_bucket_of(t, hash)]);
+}
+
 /* Index or -ENOENT. */
 int32_t eph_session_lookup(const struct eph_session_table *t, const struct eph_flow_key *key);
+/* The same with the key's eph_session_hash. */
+int32_t eph_session_lookup_with_hash(const struct eph_session_table *t,
+				     const struct eph_flow_key *key, uint64_t hash);
 
 /* Whether record idx (< t->max) holds a session: for walks over the whole table. */
 bool eph_session_in_use(const struct eph_session_table *t, uint32_t idx);
 
 /*
- * Look up n keys (any n; rte_hash is asked 64 at a time). idx[i] = index or
- * -1; hit records are prefetched. Returns the hit mask of keys 0..63 (keys
- * beyond 63 are reported in idx only).
+ * Look up n keys (n <= EPH_SESSION_BULK_MAX) as a pipeline: every first
+ * bucket, then the second buckets some keys need, then every record, each
+ * stage's loads started before the next stage reads them. hashes are the
+ * keys' eph_session_hash (NULL: computed here). idx[i] = index or -1; the
+ * records of hits are in the cache when this returns. Returns the hit mask.
  */
 uint64_t eph_session_lookup_bulk(const struct eph_session_table *t,
-				 const struct eph_flow_key **keys, uint32_t n, int32_t *idx);
+				 const struct eph_flow_key *keys, const uint64_t *hashes,
+				 uint32_t n, int32_t *idx);
 
 /* Remove both keys (rebuilt from the record), unschedule, free the slot. A free idx is ignored. */
 void eph_session_delete(struct eph_session_table *t, uint32_t idx);
@@ -154,7 +240,7 @@ eph_session_count(const struct eph_session_table *t)
 	return t->count;
 }
 
-/* Heap bytes the table took at create: hash, records, wheel (for bytes-per-session). */
+/* Heap bytes the table took at create: index, records, wheel (for bytes-per-session). */
 size_t eph_session_table_bytes(const struct eph_session_table *t);
 
 /*
@@ -163,8 +249,29 @@ size_t eph_session_table_bytes(const struct eph_session_table *t);
  * remote port is always 0, giving (in_addr, remote, in_id, 0) and
  * (remote, out_addr, 0, out_id).
  */
-void eph_session_in_key(const struct eph_session *s, struct eph_flow_key *k);
-void eph_session_out_key(const struct eph_session *s, struct eph_flow_key *k);
+static inline void
+eph_session_in_key(const struct eph_session *s, struct eph_flow_key *k)
+{
+	*k = (struct eph_flow_key){
+		.src_addr = s->in_addr,
+		.dst_addr = s->remote_addr,
+		.src_port = s->in_port,
+		.dst_port = s->proto == IPPROTO_ICMP ? 0 : s->remote_port,
+		.proto = s->proto,
+	};
+}
+
+static inline void
+eph_session_out_key(const struct eph_session *s, struct eph_flow_key *k)
+{
+	*k = (struct eph_flow_key){
+		.src_addr = s->remote_addr,
+		.dst_addr = s->out_addr,
+		.src_port = s->proto == IPPROTO_ICMP ? 0 : s->remote_port,
+		.dst_port = s->out_port,
+		.proto = s->proto,
+	};
+}
 
 /* (Re)arm: file the session for tick expire (sets s->expire). */
 void eph_session_schedule(struct eph_session_table *t, uint32_t idx, uint32_t expire);
@@ -179,7 +286,7 @@ eph_session_refresh(struct eph_session_table *t, uint32_t idx, uint32_t expire)
 {
 	struct eph_session *s = &t->sess[idx];
 
-	if ((int32_t)(expire - s->expire) >= 0)
+	if (likely((int32_t)(expire - s->expire) >= 0))
 		s->expire = expire;
 	else
 		eph_session_schedule(t, idx, expire);
@@ -208,6 +315,20 @@ static inline uint32_t
 eph_session_scheduled(const struct eph_session_table *t)
 {
 	return t->n_timers;
+}
+
+/*
+ * Whether eph_session_expire at tick now has work: ticks not yet processed,
+ * or what an earlier call left on the overdue list when its budget ran out.
+ */
+static inline bool
+eph_session_expire_pending(const struct eph_session_table *t, uint32_t now)
+{
+	const struct eph_timer_link *overdue = &t->heads[EPH_SESSION_WHEEL_SLOTS];
+
+	if (t->n_timers == 0)
+		return false;
+	return (int32_t)(now - t->done) > 0 || overdue->next != t->max + EPH_SESSION_WHEEL_SLOTS;
 }
 
 #endif /* EPH_SESSION_H */

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Plot the JSON lines of build/tests/bench/ephemera-bench with gnuplot.
+# Plot the JSON lines of build/ephemera-bench with gnuplot.
 #
 #   scripts/plot-bench.sh [JSON_FILE] [OUT_DIR]     (stdin when no file or "-")
 #

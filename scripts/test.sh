@@ -87,7 +87,7 @@ dpdk_leftovers() {
 # bench: ephemera-bench --quick is a correctness check here: exit status 0
 # and "mismatches":0 on every case's line. Speed is not judged.
 bench() {
-	local bin="$EPH_ROOT/build/tests/bench/ephemera-bench" log out rc=0 n bad
+	local bin="$EPH_ROOT/build/ephemera-bench" log out rc=0 n bad
 	log="$LOGDIR/bench.log"
 	if [ ! -x "$bin" ]; then
 		echo "    $bin not built"

@@ -800,8 +800,11 @@ ephctl_render_pool_remove(FILE *out, const json_t *result)
 		long long n = 0;
 
 		get_int(d, "sessions", &n);
-		fprintf(out, "%s: draining, %lld session%s still use%s it\n",
-			get_str(d, "address", "-"), n, n == 1 ? "" : "s", n == 1 ? "s" : "");
+		if (n == 0)
+			fprintf(out, "%s: draining, no session uses it\n", get_str(d, "address", "-"));
+		else
+			fprintf(out, "%s: draining, %lld session%s still use%s it\n",
+				get_str(d, "address", "-"), n, n == 1 ? "" : "s", n == 1 ? "s" : "");
 	}
 	return 0;
 }

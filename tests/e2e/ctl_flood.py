@@ -2,14 +2,16 @@
 """Hostile clients of the daemon's control socket (protocol v1: one JSON
 request per line, one answer line each, in order).
 
-    ctl_flood.py --socket PATH [--clients 300] [--stall 3] [--pipeline 200]
+    ctl_flood.py --socket PATH [--clients 300] [--max-clients 256] [--stall 3]
+                 [--pipeline 200]
 
 Every client connects first and all wait for each other, so that they are
 connected at once; then each one, by its index, does one of the KINDS and
 checks the answer it gets. A client the daemon turned away for having too
-many clients at once (error "busy") is counted apart. Prints a JSON report
-per kind and exits 1 if any client got a wrong answer, or if a kind was
-never answered by the daemon itself.
+many clients at once (error "busy") is counted apart: with --max-clients,
+exactly the clients beyond it must be. Prints a JSON report per kind and
+exits 1 if any client got a wrong answer, if a kind was never answered by
+the daemon itself, or if the wrong number were turned away.
 
 Only the given Unix socket is contacted; everything is bounded in time.
 """
@@ -206,6 +208,8 @@ def main():
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--socket", required=True)
     p.add_argument("--clients", type=int, default=300)
+    p.add_argument("--max-clients", type=int,
+                   help="clients the daemon serves at once (the rest get \"busy\")")
     p.add_argument("--stall", type=float, default=3, help="seconds a half line waits")
     p.add_argument("--pipeline", type=int, default=200, help="requests in one write")
     p.add_argument("--timeout", type=float, default=20, help="per answer, seconds")
@@ -255,10 +259,13 @@ def main():
            "busy": sum(r["busy"] for r in report.values()),
            "wrong": sum(r["wrong"] for r in report.values()),
            "connect_failures": connect_failures[:3], "kinds": report}
-    json.dump(out, sys.stdout, indent=1)
-    print()
     ok = not connect_failures and out["wrong"] == 0 and all(
         r["answered"] > 0 for r in report.values())
+    if a.max_clients is not None:
+        out["busy_expected"] = max(0, a.clients - a.max_clients)
+        ok = ok and out["busy"] == out["busy_expected"]
+    json.dump(out, sys.stdout, indent=1)
+    print()
     return 0 if ok else 1
 
 

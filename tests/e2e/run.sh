@@ -12,6 +12,7 @@
 #                        flow tests need at least 4)
 #   EPH_E2E_XDP=0        skip the pass with net_af_xdp ports
 #   EPH_E2E_NAT=0        skip the NAT passes
+#   EPH_E2E_CONTROL=0    skip the control-plane pass (ephctl, reload, metrics)
 #   EPH_E2E_WORKERS="2 3" worker counts of the extra NAT passes (lcores mapped
 #                        onto the machine's CPUs; "" for none)
 #   EPH_E2E_PCAP=0       no packet captures (default: eph-in/eph-out in the log dir)
@@ -54,6 +55,12 @@ NAT_MW_TESTS=(pool_addresses ping_through flows_2000 unsolicited filtering)
 NAT16_TESTS=(exhaustion)
 NAT_POOL=203.0.113.100-203.0.113.103
 NAT_PORTS=1024-65535
+# The control plane: each test starts its own daemon from a copy of
+# control_conf's file (to vary, edit and reload it) and drives it with
+# build/ephctl while traffic crosses the gateway.
+CONTROL_TESTS=(reload_under_traffic range_change_drains remove_address_drains
+	occupancy_warning session_log nonroot_refused malformed_flood ephctl_bad_args
+	metrics_http reload_refused)
 # Second pass, ports on net_af_xdp: fragments reach the gateway there.
 XDP_TESTS=(arp_gateway ping_h1_srv ping_srv_h1 ttl_exceeded tcp_h1_download
 	tcp_srv_to_h1 udp_h1_srv no_route malformed_ip_fragment_first
@@ -152,6 +159,12 @@ main() {
 		done
 	fi
 
+	if [ "${EPH_E2E_CONTROL:-1}" = 1 ]; then
+		E2E_VDEV=af_packet
+		control_conf "$conf" >"$E2E_LOGDIR/ephemera-control.yaml"
+		control_pass control_ "$E2E_LOGDIR/ephemera-control.yaml" "${CONTROL_TESTS[@]}"
+	fi
+
 	e2e_summary
 }
 
@@ -206,6 +219,42 @@ nat16_conf() {
 }
 NAT16_POOL=203.0.113.100
 NAT16_PORTS=20000-20015
+
+# control_conf CONF: CONF with its control socket in a directory anyone may
+# enter (the non-root test needs that), the pool on ports CONTROL_PORTS (the
+# range tests move away from them) and TCP sessions that go 2 s after they
+# close, so that what drains is gone quickly.
+control_conf() {
+	without_sections pools timeouts control <"$1"
+	cat <<-EOF
+
+		control:
+		  socket: ${CONTROL_SOCK}
+		pools:
+		  - name: default
+		    addresses: [${NAT_POOL}]
+		    ports: ${CONTROL_PORTS}
+		    inside: [192.0.2.0/24]
+		timeouts:
+		  tcp-transitory: 2
+	EOF
+}
+CONTROL_SOCK=/run/ephemera-e2e/ephemera.sock
+CONTROL_PORTS=10000-19999
+
+# control_pass PREFIX CONF TESTS...: tests that start and stop the daemon
+# themselves (test_control.sh), from CONF, with its socket at CONTROL_SOCK.
+control_pass() {
+	local pfx="$1" t
+	E2E_CTL_CONF="$2" E2E_CTL_SOCK="$CONTROL_SOCK"
+	shift 2
+	mkdir -p "${CONTROL_SOCK%/*}"
+	chmod 0755 "${CONTROL_SOCK%/*}"
+	for t in "$@"; do
+		e2e_run "$pfx$t" "test_$t"
+	done
+	rmdir "${CONTROL_SOCK%/*}" 2>/dev/null || true
+}
 
 # nat_pass PREFIX CONF WORKERS TESTS...: a daemon pass with a pool; the
 # tests learn its addresses, ports and worker count from E2E_NAT_*.

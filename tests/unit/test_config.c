@@ -813,43 +813,43 @@ static void
 test_metrics_http(void **state)
 {
 	static const struct {
-		const char *yaml;   /* the value as written */
+		const char *yaml; /* the value as written */
 		int rc;
 		uint32_t addr;
 		unsigned port;
-		const char *diag;   /* after "FILE:14:17: ", "" for none */
+		const char *diag; /* after "FILE:14:17: ", "" for none */
 	} cases[] = {
-		{ "9469", 0, IP(127, 0, 0, 1), 9469, "" },
-		{ "\"1\"", 0, IP(127, 0, 0, 1), 1, "" },
-		{ "127.0.0.1:65535", 0, IP(127, 0, 0, 1), 65535, "" },
-		{ "127.1.2.3:80", 0, IP(127, 1, 2, 3), 80, "" },
-		{ "\"192.0.2.1:8080\"", 0, IP(192, 0, 2, 1), 8080,
-		  "warning: control.metrics-http: 192.0.2.1 is not a loopback address: the metrics "
-		  "are exposed beyond this host, to anyone who can reach it" },
-		{ "\"127.0.0.1:0\"", -EINVAL, 0, 0,
-		  "error: control.metrics-http: expected \"ADDR:PORT\" or \"PORT\" like "
-		  "127.0.0.1:9469 or 9469, found \"127.0.0.1:0\" (\"0\" is not a port from 1 to "
-		  "65535)" },
-		{ "\"1.2.3:80\"", -EINVAL, 0, 0,
-		  "error: control.metrics-http: expected \"ADDR:PORT\" or \"PORT\" like "
-		  "127.0.0.1:9469 or 9469, found \"1.2.3:80\" (\"1.2.3\" is not an IPv4 address)" },
-		{ "localhost:x", -EINVAL, 0, 0,
-		  "error: control.metrics-http: expected \"ADDR:PORT\" or \"PORT\" like "
-		  "127.0.0.1:9469 or 9469, found \"localhost:x\" (\"localhost\" is not an IPv4 "
-		  "address)" },
-		{ "70000", -EINVAL, 0, 0,
-		  "error: control.metrics-http: expected \"ADDR:PORT\" or \"PORT\" like "
-		  "127.0.0.1:9469 or 9469, found \"70000\" (\"70000\" is not a port from 1 to "
-		  "65535)" },
-		{ "\"127.0.0.1:\"", -EINVAL, 0, 0,
-		  "error: control.metrics-http: expected \"ADDR:PORT\" or \"PORT\" like "
-		  "127.0.0.1:9469 or 9469, found \"127.0.0.1:\" (\"\" is not a port from 1 to "
-		  "65535)" },
-		{ "\"224.0.0.1:80\"", -EINVAL, 0, 0,
-		  "error: control.metrics-http: 224.0.0.1 is a multicast address, expected an "
-		  "address of this host" },
-		{ "[9469]", -EINVAL, 0, 0,
-		  "error: control.metrics-http: expected a string, found a sequence" },
+		{"9469", 0, IP(127, 0, 0, 1), 9469, ""},
+		{"\"1\"", 0, IP(127, 0, 0, 1), 1, ""},
+		{"127.0.0.1:65535", 0, IP(127, 0, 0, 1), 65535, ""},
+		{"127.1.2.3:80", 0, IP(127, 1, 2, 3), 80, ""},
+		{"\"192.0.2.1:8080\"", 0, IP(192, 0, 2, 1), 8080,
+		 "warning: control.metrics-http: 192.0.2.1 is not a loopback address: the metrics "
+		 "are exposed beyond this host, to anyone who can reach it"},
+		{"\"127.0.0.1:0\"", -EINVAL, 0, 0,
+		 "error: control.metrics-http: expected \"ADDR:PORT\" or \"PORT\" like "
+		 "127.0.0.1:9469 or 9469, found \"127.0.0.1:0\" (\"0\" is not a port from 1 to "
+		 "65535)"},
+		{"\"1.2.3:80\"", -EINVAL, 0, 0,
+		 "error: control.metrics-http: expected \"ADDR:PORT\" or \"PORT\" like "
+		 "127.0.0.1:9469 or 9469, found \"1.2.3:80\" (\"1.2.3\" is not an IPv4 address)"},
+		{"localhost:x", -EINVAL, 0, 0,
+		 "error: control.metrics-http: expected \"ADDR:PORT\" or \"PORT\" like "
+		 "127.0.0.1:9469 or 9469, found \"localhost:x\" (\"localhost\" is not an IPv4 "
+		 "address)"},
+		{"70000", -EINVAL, 0, 0,
+		 "error: control.metrics-http: expected \"ADDR:PORT\" or \"PORT\" like "
+		 "127.0.0.1:9469 or 9469, found \"70000\" (\"70000\" is not a port from 1 to "
+		 "65535)"},
+		{"\"127.0.0.1:\"", -EINVAL, 0, 0,
+		 "error: control.metrics-http: expected \"ADDR:PORT\" or \"PORT\" like "
+		 "127.0.0.1:9469 or 9469, found \"127.0.0.1:\" (\"\" is not a port from 1 to "
+		 "65535)"},
+		{"\"224.0.0.1:80\"", -EINVAL, 0, 0,
+		 "error: control.metrics-http: 224.0.0.1 is a multicast address, expected an "
+		 "address of this host"},
+		{"[9469]", -EINVAL, 0, 0,
+		 "error: control.metrics-http: expected a string, found a sequence"},
 	};
 	struct eph_conf conf;
 	struct output out;
@@ -1087,11 +1087,11 @@ test_check(void **state)
 
 	/* Many problems at once, each on its own line. */
 	assert_int_equal(eph_conf_dup(&copy, &conf), 0);
-	pool_add(&copy.pools[0], IP(203, 0, 113, 1));         /* the outside port's address */
-	copy.pools[0].reserve[4] = IP(203, 0, 113, 102);      /* one of its own addresses */
-	copy.pools[1].port_hi = 1535;                         /* 512 ports, blocks of 1024 */
+	pool_add(&copy.pools[0], IP(203, 0, 113, 1));    /* the outside port's address */
+	copy.pools[0].reserve[4] = IP(203, 0, 113, 102); /* one of its own addresses */
+	copy.pools[1].port_hi = 1535;                    /* 512 ports, blocks of 1024 */
 	copy.pools[1].n_addrs = 0;
-	copy.pools[2].port_lo = 1000;                         /* 1000-5000 mixes */
+	copy.pools[2].port_lo = 1000;                        /* 1000-5000 mixes */
 	in = realloc(copy.pools[2].inside, 2 * sizeof(*in)); /* overlaps pool default */
 	assert_non_null(in);
 	copy.pools[2].inside = in;
@@ -1105,7 +1105,8 @@ test_check(void **state)
 		"error: pools[default].log: sessions needs a destination, expected nat-log.file or "
 		"nat-log.syslog: true\n"
 		"error: pools[blocks].addresses: expected at least one address, found none\n"
-		"error: pools[blocks].port-block-size: expected at most 512, the number of ports in "
+		"error: pools[blocks].port-block-size: expected at most 512, the number of ports "
+		"in "
 		"the pool's range (ports: 1024-1535), found 1024\n"
 		"error: pools[blocks].log: port-blocks needs a destination, expected nat-log.file "
 		"or nat-log.syslog: true\n"
@@ -1209,43 +1210,43 @@ test_diff(void **state)
 		IP(203, 0, 113, 104), IP(203, 0, 113, 105),
 	};
 	static const uint32_t reserve[] = {
-		IP(198, 51, 100, 0), IP(198, 51, 100, 1), IP(198, 51, 100, 2),
+		IP(198, 51, 100, 0), IP(198, 51, 100, 1),  IP(198, 51, 100, 2),
 		IP(198, 51, 100, 3), IP(203, 0, 113, 120), IP(203, 0, 113, 121),
 	};
 	static const uint16_t excluded[] = {3000, 3001, 3002, 4000};
 	static const struct change want[] = {
-		{ true, "eal.lcores changed" },
-		{ true, "eal.memory-mb: 256 -> 512" },
-		{ true, "ports[lan].device changed" },
-		{ true, "ports[wan].mtu: 1500 -> 9000" },
-		{ false, "routes: 0.0.0.0/0 via 203.0.113.254 (wan) -> via 203.0.113.253 (wan)" },
-		{ false, "routes: 10.9.0.0/16 via 192.0.2.254 (lan) added" },
-		{ true, "arp.retries: 3 -> 5" },
-		{ true, "dataplane.burst: 32 -> 64" },
-		{ true, "control.socket: /tmp/ephemera-control.sock -> /run/ephemera.sock" },
-		{ true, "control.group: root -> (none)" },
-		{ true, "control.telemetry: true -> false" },
-		{ true, "control.metrics-http: 127.0.0.2:9100 -> off" },
-		{ false, "pool default: addresses 203.0.113.104-203.0.113.105 added" },
-		{ false, "pool default: address 203.0.113.103 removed (drains)" },
-		{ false, "pool default: reserve address 203.0.113.110 removed (drains)" },
-		{ false, "pool default: ports 1024-65535 -> 2048-4095" },
-		{ false, "pool default: excluded ports 3000-3002 added" },
-		{ false, "pool default: excluded port 4000 added" },
-		{ false, "pool default: inside 10.1.0.0/16 added" },
-		{ true, "pool default: mapping endpoint-dependent -> endpoint-independent" },
-		{ false, "pool default: pooling paired -> arbitrary" },
-		{ false, "pool default: port-preservation false -> true" },
-		{ false, "pool default: quarantine-s 120 -> 60" },
-		{ false, "pool default: warn-occupancy 95 -> 90" },
-		{ false, "pool default: log sessions -> port-blocks" },
-		{ false, "pool blocks: removed (drains)" },
-		{ false, "pool web: added" },
-		{ false, "timeouts.udp: 300 -> 60" },
-		{ true, "nat.sessions-per-worker: 262144 -> 1048576" },
-		{ false, "nat-log.file: /var/log/ephemera/nat.jsonl -> (none)" },
-		{ false, "nat-log.syslog: true -> false" },
-		{ true, "nat-log.ring: 1048576 -> 16384" },
+		{true, "eal.lcores changed"},
+		{true, "eal.memory-mb: 256 -> 512"},
+		{true, "ports[lan].device changed"},
+		{true, "ports[wan].mtu: 1500 -> 9000"},
+		{false, "routes: 0.0.0.0/0 via 203.0.113.254 (wan) -> via 203.0.113.253 (wan)"},
+		{false, "routes: 10.9.0.0/16 via 192.0.2.254 (lan) added"},
+		{true, "arp.retries: 3 -> 5"},
+		{true, "dataplane.burst: 32 -> 64"},
+		{true, "control.socket: /tmp/ephemera-control.sock -> /run/ephemera.sock"},
+		{true, "control.group: root -> (none)"},
+		{true, "control.telemetry: true -> false"},
+		{true, "control.metrics-http: 127.0.0.2:9100 -> off"},
+		{false, "pool default: addresses 203.0.113.104-203.0.113.105 added"},
+		{false, "pool default: address 203.0.113.103 removed (drains)"},
+		{false, "pool default: reserve address 203.0.113.110 removed (drains)"},
+		{false, "pool default: ports 1024-65535 -> 2048-4095"},
+		{false, "pool default: excluded ports 3000-3002 added"},
+		{false, "pool default: excluded port 4000 added"},
+		{false, "pool default: inside 10.1.0.0/16 added"},
+		{true, "pool default: mapping endpoint-dependent -> endpoint-independent"},
+		{false, "pool default: pooling paired -> arbitrary"},
+		{false, "pool default: port-preservation false -> true"},
+		{false, "pool default: quarantine-s 120 -> 60"},
+		{false, "pool default: warn-occupancy 95 -> 90"},
+		{false, "pool default: log sessions -> port-blocks"},
+		{false, "pool blocks: removed (drains)"},
+		{false, "pool web: added"},
+		{false, "timeouts.udp: 300 -> 60"},
+		{true, "nat.sessions-per-worker: 262144 -> 1048576"},
+		{false, "nat-log.file: /var/log/ephemera/nat.jsonl -> (none)"},
+		{false, "nat-log.syslog: true -> false"},
+		{true, "nat-log.ring: 1048576 -> 16384"},
 	};
 	struct eph_conf old, new;
 	struct eph_conf_pool *p;

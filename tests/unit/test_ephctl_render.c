@@ -340,10 +340,12 @@ test_changes(void **state)
 	check(ephctl_render_pool_remove,
 	      "{'pool': 'default', 'removed': ['203.0.113.103', '203.0.113.102'],"
 	      " 'draining': [{'address': '203.0.113.103', 'sessions': 12},"
-	      "              {'address': '203.0.113.102', 'sessions': 1}], 'generation': 5}",
+	      "              {'address': '203.0.113.102', 'sessions': 1},"
+	      "              {'address': '203.0.113.101', 'sessions': 0}], 'generation': 5}",
 	      "pool default: removed 203.0.113.103, 203.0.113.102 (generation 5)\n"
 	      "203.0.113.103: draining, 12 sessions still use it\n"
-	      "203.0.113.102: draining, 1 session still uses it\n");
+	      "203.0.113.102: draining, 1 session still uses it\n"
+	      "203.0.113.101: draining, no session uses it\n");
 	check(ephctl_render_pool_set_range,
 	      "{'pool': 'default', 'ports': '2048-4095', 'previous': '1024-65535',"
 	      " 'draining_sessions': 37, 'generation': 6}",

@@ -31,7 +31,8 @@
 #include "control/natlog_writer.h"
 #include "dataplane/natlog.h"
 
-#define IP(a, b, c, d) ((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
+#define IP(a, b, c, d)                                                                             \
+	((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
 
 static char tmpdir[64];
 static unsigned int t_names;
@@ -269,11 +270,11 @@ test_event_json(void **state)
 	ev.reason = EPH_NATLOG_REASON_EXPIRED;
 	ev.duration_s = 42;
 	n = eph_natlog_event_json(&ev, "default", t, buf, sizeof(buf));
-	assert_string_equal(buf,
-			    "{\"time\":\"2026-11-28T01:02:03.456Z\",\"event\":\"session-delete\","
-			    "\"pool\":\"default\",\"proto\":\"udp\",\"inside\":\"192.0.2.11:40000\","
-			    "\"outside\":\"203.0.113.100:40001\",\"remote\":\"203.0.113.10:80\","
-			    "\"worker\":3,\"reason\":\"expired\",\"duration_s\":42}");
+	assert_string_equal(
+		buf, "{\"time\":\"2026-11-28T01:02:03.456Z\",\"event\":\"session-delete\","
+		     "\"pool\":\"default\",\"proto\":\"udp\",\"inside\":\"192.0.2.11:40000\","
+		     "\"outside\":\"203.0.113.100:40001\",\"remote\":\"203.0.113.10:80\","
+		     "\"worker\":3,\"reason\":\"expired\",\"duration_s\":42}");
 	assert_int_equal(n, (int)strlen(buf));
 	assert_int_equal(eph_natlog_event_json(&ev, "default", t, buf, 40), -ENOSPC);
 
@@ -532,6 +533,42 @@ test_writer_budget(void **state)
 	eph_natlog_ring_free(rings[1]);
 }
 
+/* Event times follow their TSC, across seconds (the writer formats a second once). */
+static void
+test_writer_times(void **state)
+{
+	struct eph_natlog_ring *r = ring_new(16);
+	uint64_t hz = rte_get_tsc_hz(), t0 = rte_rdtsc(), base = now_ms();
+	struct eph_conf_nat_log c;
+	struct eph_natlog_writer *w;
+	json_t *v[16];
+	unsigned int n;
+
+	(void)state;
+	conf_file(&c, "times.jsonl");
+	w = eph_natlog_writer_open(&c, hz, NULL, NULL, stderr);
+	assert_non_null(w);
+	/* Every 0.3 s from t0 - 0.6 s to t0 + 2.1 s: 10 events over 4 seconds. */
+	for (unsigned int i = 0; i < 10; i++) {
+		struct eph_natlog_event ev = session_event(EPH_NATLOG_SESSION_CREATE, 0);
+
+		ev.tsc = t0 - 2 * (hz * 3 / 10) + i * (hz * 3 / 10);
+		eph_natlog_emit(r, &ev);
+	}
+	assert_int_equal(eph_natlog_writer_drain(w, &r, 1, NULL, 0, 100), 10);
+	n = read_lines(c.file, v, 16);
+	assert_int_equal(n, 10);
+	for (unsigned int i = 0; i < n; i++) {
+		uint64_t at = base - 600 + i * 300;
+
+		/* t0 and base were read a few microseconds apart; the clock pair at open too. */
+		assert_time_field(v[i], at - 5, at + 5);
+	}
+	free_lines(v, n);
+	eph_natlog_writer_close(w);
+	eph_natlog_ring_free(r);
+}
+
 static void
 test_writer_reopen(void **state)
 {
@@ -583,6 +620,57 @@ test_writer_reopen(void **state)
 	free_lines(v, n);
 	assert_int_equal(eph_natlog_writer_stats(w)->written, 5);
 	eph_natlog_writer_close(w);
+	eph_natlog_ring_free(r);
+}
+
+/* Reopen fails (the directory became a file): lines counted lost, retried once a second. */
+static void
+test_writer_reopen_retry(void **state)
+{
+	struct eph_natlog_ring *r = ring_new(16);
+	struct eph_natlog_event ev = session_event(EPH_NATLOG_SESSION_CREATE, 0);
+	struct eph_conf_nat_log c;
+	struct eph_natlog_writer *w;
+	char dir[128], moved[140], *text = NULL;
+	size_t len = 0;
+	FILE *err = open_memstream(&text, &len), *f;
+	struct timespec pause = {.tv_sec = 1, .tv_nsec = 100000000};
+	json_t *v[4];
+	unsigned int n;
+
+	(void)state;
+	assert_non_null(err);
+	conf_file(&c, "retry/nat.jsonl");
+	snprintf(dir, sizeof(dir), "%s/retry", tmpdir);
+	snprintf(moved, sizeof(moved), "%s.old", dir);
+	w = eph_natlog_writer_open(&c, rte_get_tsc_hz(), NULL, NULL, err);
+	assert_non_null(w);
+	assert_int_equal(rename(dir, moved), 0);
+	f = fopen(dir, "w");
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(eph_natlog_writer_reopen(w), -ENOTDIR);
+	eph_natlog_emit(r, &ev);
+	eph_natlog_emit(r, &ev);
+	assert_int_equal(eph_natlog_writer_drain(w, &r, 1, NULL, 0, 100), 2);
+	assert_int_equal(eph_natlog_writer_stats(w)->write_errors, 2);
+
+	/* Fixed: the next drain a second later opens it (and makes the directory). */
+	assert_int_equal(unlink(dir), 0);
+	nanosleep(&pause, NULL);
+	eph_natlog_emit(r, &ev);
+	assert_int_equal(eph_natlog_writer_drain(w, &r, 1, NULL, 0, 100), 1);
+	assert_int_equal(eph_natlog_writer_stats(w)->written, 1);
+	assert_int_equal(eph_natlog_writer_stats(w)->write_errors, 2);
+	n = read_lines(c.file, v, 4);
+	assert_int_equal(n, 1);
+	assert_str_field(v[0], "event", "session-create");
+	free_lines(v, n);
+	eph_natlog_writer_close(w);
+	fclose(err);
+	assert_non_null(strstr(text, "cannot reopen"));
+	assert_non_null(strstr(text, "Not a directory"));
+	free(text);
 	eph_natlog_ring_free(r);
 }
 
@@ -739,9 +827,8 @@ remove_tree(void)
 int
 main(int argc, char **argv)
 {
-	char *eal[] = {
-		argv[0],         "--no-huge",    "-m", "256", "--no-pci",    "--no-telemetry",
-		"--file-prefix", "eph_t_natlog", "-l", "0",   "--log-level", "error"};
+	char *eal[] = {argv[0],         "--no-huge",   "-m", "256", "--no-pci",    "--no-telemetry",
+		       "--file-prefix", "unit-natlog", "-l", "0",   "--log-level", "error"};
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_ring_overflow),
@@ -751,7 +838,9 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_describe),
 		cmocka_unit_test(test_writer_file),
 		cmocka_unit_test(test_writer_budget),
+		cmocka_unit_test(test_writer_times),
 		cmocka_unit_test(test_writer_reopen),
+		cmocka_unit_test(test_writer_reopen_retry),
 		cmocka_unit_test(test_writer_write_errors),
 		cmocka_unit_test(test_writer_open_errors),
 		cmocka_unit_test(test_writer_alerts_only),

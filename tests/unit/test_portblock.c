@@ -23,9 +23,9 @@
 
 #include "dataplane/portblock.h"
 
-#define ADDR_A 0x647100cbu /* 203.0.113.100, network order on little endian */
-#define ADDR_B 0x657100cbu
-#define ADDR_C 0x667100cbu
+#define ADDR_A  0x647100cbu /* 203.0.113.100, network order on little endian */
+#define ADDR_B  0x657100cbu
+#define ADDR_C  0x667100cbu
 #define HOST(i) (0x0b0200c0u + ((uint32_t)(i) << 24)) /* 192.0.2.11 + i */
 
 static unsigned int t_names;
@@ -109,7 +109,8 @@ test_owner(void **state)
 	for (unsigned int n = 1; n <= 4; n++) {
 		for (unsigned int s = 0; s < RTE_DIM(sizes); s++) {
 			uint16_t bs = sizes[s], lo = 1024;
-			uint32_t hi = bs == 1 ? 1024 + 40 : 1024 + 9u * bs + bs / 2; /* partial end */
+			uint32_t hi =
+				bs == 1 ? 1024 + 40 : 1024 + 9u * bs + bs / 2; /* partial end */
 			uint32_t whole = (hi - lo + 1) / bs;
 
 			for (uint32_t p = lo; p <= hi; p++)
@@ -141,12 +142,10 @@ test_owner(void **state)
 						break;
 					assert_int_equal(rc, 1);
 					assert_int_equal(eph_portblock_owner(port, lo, bs, n), w);
-					assert_int_equal(eph_portblock_owner(ev.first_port, lo, bs,
-									     n),
-							 w);
-					assert_int_equal(eph_portblock_owner(ev.last_port, lo, bs,
-									     n),
-							 w);
+					assert_int_equal(
+						eph_portblock_owner(ev.first_port, lo, bs, n), w);
+					assert_int_equal(
+						eph_portblock_owner(ev.last_port, lo, bs, n), w);
 					assert_int_equal((ev.first_port - lo) % bs, 0);
 					assert_true(ev.last_port <= hi);
 					got++;
@@ -409,7 +408,8 @@ test_partial_block(void **state)
 	static const struct {
 		uint16_t bs, extra;
 		unsigned int n, w;
-	} cases[] = {{64, 10, 1, 0}, {100, 50, 1, 0}, {100, 99, 2, 1}, {65, 64, 3, 2}, {7, 6, 1, 0}};
+	} cases[] = {
+		{64, 10, 1, 0}, {100, 50, 1, 0}, {100, 99, 2, 1}, {65, 64, 3, 2}, {7, 6, 1, 0}};
 
 	(void)state;
 	for (unsigned int i = 0; i < RTE_DIM(cases); i++) {
@@ -809,9 +809,8 @@ check_stats(const struct model *m, struct eph_portblock *pb)
 }
 
 static void
-run_model(uint16_t lo, uint16_t bs, uint32_t whole, uint32_t extra, unsigned int w,
-	  unsigned int n, unsigned int max_blocks, unsigned int max_hosts, unsigned int ops,
-	  uint64_t seed)
+run_model(uint16_t lo, uint16_t bs, uint32_t whole, uint32_t extra, unsigned int w, unsigned int n,
+	  unsigned int max_blocks, unsigned int max_hosts, unsigned int ops, uint64_t seed)
 {
 	struct eph_portblock_conf c;
 	struct eph_portblock *pb;
@@ -872,8 +871,8 @@ run_model(uint16_t lo, uint16_t bs, uint32_t whole, uint32_t extra, unsigned int
 	}
 	check_stats(m, pb);
 	print_message("model: %" PRIu64 " allocs, %" PRIu64 " releases, %" PRIu64
-		      " bad releases, %" PRIu64 " blocks; refused: %" PRIu64 " address full, %" PRIu64
-		      " host limit, %" PRIu64 " tables full\n",
+		      " bad releases, %" PRIu64 " blocks; refused: %" PRIu64
+		      " address full, %" PRIu64 " host limit, %" PRIu64 " tables full\n",
 		      n_alloc, n_release, n_bad, eph_portblock_stats(pb)->blocks_allocated,
 		      eph_portblock_stats(pb)->refused_addr_full,
 		      eph_portblock_stats(pb)->refused_host_limit,
@@ -918,7 +917,7 @@ main(int argc, char **argv)
 {
 	char *eal[] = {
 		argv[0],         "--no-huge",      "-m", "256", "--no-pci",    "--no-telemetry",
-		"--file-prefix", "eph_t_portblock", "-l", "0",   "--log-level", "error"};
+		"--file-prefix", "unit-portblock", "-l", "0",   "--log-level", "error"};
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_owner),
 		cmocka_unit_test(test_host_blocks),
