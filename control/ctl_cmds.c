@@ -87,12 +87,15 @@ cmd_show_stats(void *arg, const json_t *args, json_t **result, struct eph_ctl_er
 	const struct eph_ctl_ctx *ctx = arg;
 	const struct eph_dp *dp = ctx->dp;
 	uint64_t nat[EPH_NAT_CTR_MAX] = { 0 };
-	json_t *workers = json_array(), *drops = json_object(), *natj = json_object();
+	json_t *workers, *drops, *natj;
 	struct eph_counters t;
 	uint64_t sessions = 0;
 
 	if (eph_ctl_args_allowed(args, (const char *const[]){ NULL }, err) < 0)
 		return -1;
+	workers = json_array();
+	drops = json_object();
+	natj = json_object();
 	eph_stats_total(dp, &t);
 	for (unsigned int i = 0; i < dp->n_workers; i++) {
 		const struct eph_worker *w = dp->workers[i];
@@ -131,11 +134,12 @@ cmd_show_ports(void *arg, const json_t *args, json_t **result, struct eph_ctl_er
 {
 	const struct eph_ctl_ctx *ctx = arg;
 	const struct eph_dp *dp = ctx->dp;
-	json_t *ports = json_array();
+	json_t *ports;
 	struct eph_counters t;
 
 	if (eph_ctl_args_allowed(args, (const char *const[]){ NULL }, err) < 0)
 		return -1;
+	ports = json_array();
 	eph_stats_total(dp, &t);
 	for (unsigned int i = 0; i < dp->n_ports; i++) {
 		const struct eph_port *p = &dp->ports[i];
@@ -212,21 +216,24 @@ cmd_show_pools(void *arg, const json_t *args, json_t **result, struct eph_ctl_er
 	const struct eph_dp *dp = ctx->dp;
 	const struct eph_reconfig *rc = dp->rc;
 	const struct eph_nat_cfg *nat = &dp->cfg->nat;
-	json_t *pools = json_array();
+	json_t *pools;
 
 	if (eph_ctl_args_allowed(args, (const char *const[]){ NULL }, err) < 0)
 		return -1;
+	pools = json_array();
 	for (unsigned int s = 0; s < nat->n_slots; s++) {
 		const struct eph_nat_pool *p = &nat->pools[s];
 		const struct eph_rc_pool *rp = &rc->pools[s];
 		const struct eph_conf_pool *cp = conf_pool(&rc->conf, p->name);
 		const struct eph_rc_gen *g = &rp->g[rp->gen];
 		unsigned int per_dest = (unsigned int)(g->port_hi - g->port_lo + 1) - g->n_excluded;
-		json_t *addrs = json_array();
+		json_t *addrs, *draining_ports;
 		uint64_t refused = 0, in_use_all = 0;
 
 		if (p->state == EPH_POOL_FREE)
 			continue;
+		addrs = json_array();
+		draining_ports = json_array();
 		for (unsigned int a = 0; a < p->n_all; a++) {
 			struct eph_pool_addr_stats st;
 
@@ -241,9 +248,19 @@ cmd_show_pools(void *arg, const json_t *args, json_t **result, struct eph_ctl_er
 						 per_dest, "refused", (json_int_t)st.exhausted,
 						 "occupancy_warnings", (json_int_t)st.warnings));
 		}
+		for (unsigned int k = 0; k < EPH_PA_GENS; k++) {
+			const struct eph_rc_gen *og = &rp->g[k];
+
+			if (!(rp->gens & (1u << k)) || (k == rp->gen && p->state == EPH_POOL_ACTIVE))
+				continue;
+			json_array_append_new(
+				draining_ports,
+				json_pack("{s:o, s:I}", "ports", ports_json(og->port_lo, og->port_hi),
+					  "ports_in_use", (json_int_t)eph_reconfig_gen_live(rc, s, k)));
+		}
 		json_array_append_new(
 			pools,
-			json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:i, s:o, s:I, s:I, s:o}",
+			json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:i, s:o, s:I, s:I, s:o, s:o}",
 				  "name", p->name, "state",
 				  p->state == EPH_POOL_ACTIVE ? "active" : "draining", "mapping",
 				  eph_nat_mapping_name(p->mapping), "filtering",
@@ -253,7 +270,7 @@ cmd_show_pools(void *arg, const json_t *args, json_t **result, struct eph_ctl_er
 				  eph_nat_log_mode_name(p->log), "warn_occupancy_pct",
 				  p->warn_occupancy, "inside", inside_json(cp), "sessions",
 				  (json_int_t)in_use_all, "refused", (json_int_t)refused, "addresses",
-				  addrs));
+				  addrs, "draining_ports", draining_ports));
 	}
 	*result = json_pack("{s:o}", "pools", pools);
 	return 0;
@@ -339,12 +356,13 @@ cmd_show_config(void *arg, const json_t *args, json_t **result, struct eph_ctl_e
 	const struct eph_ctl_ctx *ctx = arg;
 	const struct eph_reconfig *rc = ctx->dp->rc;
 	const struct eph_conf *c = &rc->conf;
-	json_t *pools = json_array();
+	json_t *pools;
 	char when[32];
 	struct tm tm;
 
 	if (eph_ctl_args_allowed(args, (const char *const[]){ NULL }, err) < 0)
 		return -1;
+	pools = json_array();
 	gmtime_r(&rc->changed_at, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	for (unsigned int i = 0; i < c->n_pools; i++) {
@@ -613,6 +631,28 @@ cmd_sessions_clear(void *arg, const json_t *args, json_t **result, struct eph_ct
 /* ---- changes --------------------------------------------------------- */
 
 /* Check and apply a changed copy of the running configuration; next is freed. */
+/*
+ * The lines the configuration check or the reconfiguration wrote, without
+ * their "error: " prefixes (the client says it was refused) nor the last
+ * newline.
+ */
+static void
+refusal_text(char *msg, size_t len)
+{
+	char *r = msg, *w = msg;
+	bool line_start = true;
+
+	if (len > 0 && msg[len - 1] == '\n')
+		msg[len - 1] = '\0';
+	while (*r != '\0') {
+		if (line_start && strncmp(r, "error: ", 7) == 0)
+			r += 7;
+		line_start = *r == '\n';
+		*w++ = *r++;
+	}
+	*w = '\0';
+}
+
 static int
 apply_change(struct eph_ctl_ctx *ctx, struct eph_conf *next, const char *what,
 	     struct eph_ctl_error *err)
@@ -633,9 +673,8 @@ apply_change(struct eph_ctl_ctx *ctx, struct eph_conf *next, const char *what,
 	fclose(f);
 	eph_conf_free(next);
 	if (ret != 0) {
-		/* One line per problem; drop the last newline. */
-		if (len > 0 && msg[len - 1] == '\n')
-			msg[len - 1] = '\0';
+		if (msg != NULL)
+			refusal_text(msg, len);
 		eph_ctl_errorf(err, ret < 0 ? EPH_CTL_E_INVALID_ARGUMENT : EPH_CTL_E_REFUSED, "%s",
 			       msg != NULL && msg[0] ? msg : "the change was refused");
 	}
@@ -712,6 +751,19 @@ address_change_begin(struct eph_ctl_ctx *ctx, const json_t *args, struct eph_con
 	for (uint32_t i = 0; i < *count; i++) {
 		uint32_t a = *first + i;
 
+		/* Another pool's address: say whose, rather than what the check would blame. */
+		for (unsigned int k = 0; !member && k < next->n_pools; k++) {
+			const struct eph_conf_pool *o = &next->pools[k];
+
+			if (o == p || (bsearch(&a, o->addrs, o->n_addrs, sizeof(a), u32_cmp) == NULL &&
+				       bsearch(&a, o->reserve, o->n_reserve, sizeof(a), u32_cmp) == NULL))
+				continue;
+			eph_ctl_errorf(err, EPH_CTL_E_REFUSED,
+				       "args.address: %u.%u.%u.%u is an address of pool %s",
+				       a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff, o->name);
+			eph_conf_free(next);
+			return NULL;
+		}
 		if ((bsearch(&a, p->addrs, p->n_addrs, sizeof(a), u32_cmp) != NULL) == member)
 			continue;
 		eph_ctl_errorf(err, EPH_CTL_E_REFUSED, "args.address: %u.%u.%u.%u %s pool %s",
@@ -980,8 +1032,7 @@ eph_ctl_reload(struct eph_ctl_ctx *ctx, json_t **changes, struct eph_ctl_error *
 	fclose(f);
 	eph_conf_free(&next);
 	if (ret != 0) {
-		if (len > 0 && msg[len - 1] == '\n')
-			msg[len - 1] = '\0';
+		refusal_text(msg, len);
 		eph_ctl_errorf(err, EPH_CTL_E_REFUSED, "%s", msg);
 		goto fail;
 	}

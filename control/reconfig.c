@@ -387,7 +387,7 @@ plan_pool(struct eph_reconfig *rc, struct plan *pl, const struct eph_conf_pool *
 			;
 		if (g == EPH_PA_GENS) {
 			fprintf(err, "error: pools[%s].ports: %d earlier port-range changes are "
-				     "still draining (%" PRIu64 " ports held); try again when their "
+				     "still draining (ports held: %" PRIu64 "); try again when their "
 				     "sessions have ended\n", cp->name, EPH_PA_GENS - 1,
 				eph_reconfig_gen_live(rc, (unsigned int)s, (p->gen + 1) % EPH_PA_GENS));
 			return -EBUSY;
@@ -766,6 +766,8 @@ eph_reconfig_housekeeping(struct eph_reconfig *rc)
 		goto fail;
 	old = publish(rc, cfg);
 	snapshot_free(old);
+	EPH_LOG(NOTICE, "configuration %" PRIu64 " applied (what finished draining let go)",
+		rc->generation);
 	/* Nothing reads them now: free drained generations, clear drained address slots. */
 	for (unsigned int s = 0; s < EPH_MAX_POOLS; s++) {
 		const struct eph_rc_pool *was = &rc->pools[s];

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The per-packet path of a worker: Ethernet demux, IPv4 validation, one bulk
- * FIB lookup per burst, then local delivery, ICMP errors or forwarding.
- * Nothing here allocates (but ICMP errors), locks, logs or fails: every
- * packet is sent, handed to the control lcore, or dropped with a reason.
+ * FIB lookup per burst, then local delivery, ICMP errors or forwarding. What
+ * NAT translates is gathered and goes to it in batches after one more bulk
+ * lookup (the pool of each inside source), so that its session lookups
+ * overlap their cache misses. Nothing here allocates (but ICMP errors),
+ * locks, logs or fails: every packet is sent, handed to the control lcore,
+ * or dropped with a reason.
  */
 #include <rte_arp.h>
 #include <rte_byteorder.h>
@@ -78,6 +81,24 @@ bad_source(uint32_t src_be)
 }
 
 /*
+ * Checksum of an option-free header: five 32-bit words summed, then folded
+ * (the one's-complement sum does not care how the words are grouped).
+ * rte_raw_cksum's loop for any length costs several times this.
+ */
+static inline bool
+ipv4_hdr_cksum_ok(const struct rte_ipv4_hdr *ip)
+{
+	uint32_t w[IPV4_HDR_LEN / sizeof(uint32_t)];
+	uint64_t sum;
+
+	memcpy(w, ip, sizeof(w));
+	sum = (uint64_t)w[0] + w[1] + w[2] + w[3] + w[4];
+	sum = (sum & UINT32_MAX) + (sum >> 32);
+	sum = (sum & UINT32_MAX) + (sum >> 32);
+	return eph_cksum_fold((uint32_t)sum) == 0xffff;
+}
+
+/*
  * Validate the IPv4 header (RFC 1812 5.2.2). Returns the header, or NULL
  * after dropping the packet with its reason.
  */
@@ -113,7 +134,8 @@ ipv4_validate(struct eph_worker *w, struct rte_mbuf *m)
 		drop(w, m, EPH_DROP_ip_bad_total_length);
 		return NULL;
 	}
-	if (rte_raw_cksum(ip, ihl_len) != 0xffff) {
+	if (likely(ihl_len == IPV4_HDR_LEN) ? !ipv4_hdr_cksum_ok(ip)
+					      : rte_raw_cksum(ip, ihl_len) != 0xffff) {
 		drop(w, m, EPH_DROP_ip_bad_checksum);
 		return NULL;
 	}
@@ -145,6 +167,24 @@ ipv4_validate(struct eph_worker *w, struct rte_mbuf *m)
 	return ip;
 }
 
+/*
+ * Decrement the TTL (RFC 1812 5.3.1; the caller made sure it is > 1) and
+ * patch the header checksum: TTL is the high byte of its 16-bit word with
+ * the protocol, so the word drops by 0x0100 and the sum by the same (RFC
+ * 1624). One 16-bit load and store: a byte store read back as a word would
+ * wait for the store to retire (no store-to-load forwarding).
+ */
+static inline void
+ttl_dec(struct rte_ipv4_hdr *ip)
+{
+	uint16_t old, new;
+
+	memcpy(&old, &ip->time_to_live, sizeof(old));
+	new = (uint16_t)(old - RTE_BE16(0x0100));
+	memcpy(&ip->time_to_live, &new, sizeof(new));
+	ip->hdr_checksum = eph_cksum_update16(ip->hdr_checksum, old, new);
+}
+
 /* TTL, MAC rewrite and transmit: the last step of every routed packet. */
 static inline void
 transmit(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, const struct eph_nexthop *nh)
@@ -155,8 +195,8 @@ transmit(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, const struc
 	uint32_t target = nh->type == EPH_NH_GATEWAY ? nh->gw : ip->dst_addr;
 	const struct rte_ether_addr *mac;
 
-	eph_ipv4_ttl_dec(ip);
-	mac = eph_neigh_lookup(&dp->neigh, nh->port, target);
+	ttl_dec(ip);
+	mac = eph_neigh_lookup_cached(&dp->neigh, nh->port, target);
 	if (unlikely(mac == NULL)) {
 		/* The control lcore resolves it, holds the packet and sends it. */
 		to_control(w, m, EPH_SLOW_RESOLVE, in_port, nh->port, target);
@@ -174,15 +214,30 @@ too_big(const struct eph_dp *dp, const struct rte_ipv4_hdr *ip, const struct eph
 	return rte_be_to_cpu_16(ip->total_length) > dp->ports[nh->port].mtu;
 }
 
-/* Route one validated packet whose FIB next hop is nh_idx. */
+/*
+ * The packets of one burst routing gives to the NAT: to a pool address
+ * (outside -> inside), and those crossing between an inside and an outside
+ * port, which NAT translates if their inside address belongs to a pool.
+ */
+struct nat_gather {
+	uint16_t n_cross;
+	uint16_t n_to_pool;
+	struct rte_mbuf *cross[EPH_MAX_BURST];
+	uint32_t cross_addr[EPH_MAX_BURST]; /* host order: the inside end's address */
+	uint32_t cross_nh[EPH_MAX_BURST];
+	struct rte_mbuf *to_pool[EPH_MAX_BURST];
+	uint16_t to_pool_slot[EPH_MAX_BURST];
+};
+
+/* Route one validated packet whose FIB next hop is nh_idx; NAT's share goes to g. */
 static inline void
-forward(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, uint32_t nh_idx)
+forward(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, uint32_t nh_idx,
+	struct nat_gather *g)
 {
 	struct eph_dp *dp = w->dp;
 	const struct eph_nexthop *nh = &w->cfg->routes->nh[nh_idx];
 	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, ETH_HDR_LEN);
 	const struct eph_port *in = &dp->ports[in_port];
-	unsigned int pool;
 
 	switch (nh->type) {
 	case EPH_NH_CONNECTED:
@@ -206,7 +261,8 @@ forward(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, uint32_t nh_
 			drop(w, m, EPH_DROP_ttl_exceeded);
 			return;
 		}
-		eph_nat_out2in(w, in_port, m, nh->port);
+		g->to_pool[g->n_to_pool] = m;
+		g->to_pool_slot[g->n_to_pool++] = nh->port;
 		return;
 	default:
 		eph_icmp_error(w, in_port, m, EPH_ICMP_DEST_UNREACH, EPH_ICMP_NET_UNREACH, 0);
@@ -230,17 +286,50 @@ forward(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, uint32_t nh_
 	if (w->cfg->nat.n_active != 0 && in->role != dp->ports[nh->port].role) {
 		bool outbound = in->role == EPH_ROLE_INSIDE;
 
-		pool = eph_nat_pool_of(&w->cfg->nat,
-				       rte_be_to_cpu_32(outbound ? ip->src_addr : ip->dst_addr));
-		if (pool != 0) {
-			if (outbound)
-				eph_nat_in2out(w, in_port, m, pool - 1, nh_idx);
-			else /* a NAT'd host is reachable only through its sessions */
-				drop(w, m, EPH_DROP_nat_no_session);
-			return;
-		}
+		g->cross[g->n_cross] = m;
+		g->cross_addr[g->n_cross] = rte_be_to_cpu_32(outbound ? ip->src_addr : ip->dst_addr);
+		g->cross_nh[g->n_cross++] = nh_idx;
+		return;
 	}
 	transmit(w, in_port, m, nh);
+}
+
+/*
+ * The gathered packets to the NAT: one lookup of the crossing ones' inside
+ * addresses in the pools' prefixes (not NAT'd: routed as they are), then
+ * each direction as a batch.
+ */
+static void
+nat_dispatch(struct eph_worker *w, uint16_t in_port, struct nat_gather *g)
+{
+	const struct eph_route_table *rt = w->cfg->routes;
+
+	if (g->n_cross != 0) {
+		bool outbound = w->dp->ports[in_port].role == EPH_ROLE_INSIDE;
+		uint64_t pool[EPH_MAX_BURST];
+		uint16_t slot[EPH_MAX_BURST];
+		uint16_t n = 0;
+
+		rte_fib_lookup_bulk(w->cfg->nat.inside, g->cross_addr, pool, g->n_cross);
+		for (uint16_t i = 0; i < g->n_cross; i++) {
+			struct rte_mbuf *m = g->cross[i];
+
+			if (pool[i] == 0) {
+				transmit(w, in_port, m, &rt->nh[g->cross_nh[i]]);
+			} else if (!outbound) {
+				/* A NAT'd host is reachable only through its sessions. */
+				drop(w, m, EPH_DROP_nat_no_session);
+			} else {
+				g->cross[n] = m;
+				g->cross_nh[n] = g->cross_nh[i];
+				slot[n++] = (uint16_t)(pool[i] - 1);
+			}
+		}
+		if (n != 0)
+			eph_nat_in2out_burst(w, in_port, g->cross, slot, g->cross_nh, n);
+	}
+	if (g->n_to_pool != 0)
+		eph_nat_out2in_burst(w, in_port, g->to_pool, g->to_pool_slot, g->n_to_pool);
 }
 
 void
@@ -270,9 +359,60 @@ eph_forward_nat(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, uint
 	transmit(w, in_port, m, nh);
 }
 
+/* At most this many at once: the bulk FIB lookup's arrays live on the stack. */
+#define FORWARD_NAT_CHUNK 64
+
+void
+eph_forward_nat_burst(struct eph_worker *w, const uint16_t *in_port, struct rte_mbuf **pkts,
+		      uint32_t *nh_idx, uint16_t n)
+{
+	const struct eph_route_table *rt = w->cfg->routes;
+	struct eph_dp *dp = w->dp;
+
+	for (uint16_t base = 0; base < n; base += FORWARD_NAT_CHUNK) {
+		uint16_t end = (uint16_t)RTE_MIN(n, base + FORWARD_NAT_CHUNK);
+		uint32_t dst[FORWARD_NAT_CHUNK];
+		uint64_t found[FORWARD_NAT_CHUNK];
+		uint16_t which[FORWARD_NAT_CHUNK];
+		uint16_t k = 0;
+
+		/* Translated to inside addresses: where do they live? */
+		for (uint16_t i = base; i < end; i++) {
+			if (nh_idx[i] != UINT32_MAX)
+				continue;
+			dst[k] = rte_be_to_cpu_32(rte_pktmbuf_mtod_offset(pkts[i],
+						  const struct rte_ipv4_hdr *, ETH_HDR_LEN)->dst_addr);
+			which[k++] = i;
+		}
+		if (k != 0)
+			rte_fib_lookup_bulk(rt->fib, dst, found, k);
+		for (uint16_t j = 0; j < k; j++) {
+			uint16_t i = which[j];
+			uint32_t x = found[j] < rt->n_nh ? (uint32_t)found[j] : 0;
+			const struct eph_nexthop *nh = &rt->nh[x];
+
+			if (nh->type != EPH_NH_CONNECTED && nh->type != EPH_NH_GATEWAY) {
+				drop(w, pkts[i], EPH_DROP_no_route);
+				pkts[i] = NULL;
+			} else if (unlikely(too_big(dp, rte_pktmbuf_mtod_offset(pkts[i],
+							const struct rte_ipv4_hdr *, ETH_HDR_LEN), nh))) {
+				/* No ICMP: it would quote the inside address to the outside. */
+				drop(w, pkts[i], EPH_DROP_mtu_exceeded);
+				pkts[i] = NULL;
+			} else {
+				nh_idx[i] = x;
+			}
+		}
+		for (uint16_t i = base; i < end; i++)
+			if (pkts[i] != NULL)
+				transmit(w, in_port[i], pkts[i], &rt->nh[nh_idx[i]]);
+	}
+}
+
 void
 eph_input_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts, uint16_t n)
 {
+	struct nat_gather g;
 	struct rte_mbuf *ipv4[EPH_MAX_BURST];
 	uint32_t dst[EPH_MAX_BURST];
 	uint64_t nh[EPH_MAX_BURST];
@@ -313,6 +453,10 @@ eph_input_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts, 
 	if (n_ipv4 == 0)
 		return;
 	rte_fib_lookup_bulk(w->cfg->routes->fib, dst, nh, n_ipv4);
+	g.n_cross = 0;
+	g.n_to_pool = 0;
 	for (uint16_t i = 0; i < n_ipv4; i++)
-		forward(w, in_port, ipv4[i], (uint32_t)nh[i]);
+		forward(w, in_port, ipv4[i], (uint32_t)nh[i], &g);
+	if (g.n_cross != 0 || g.n_to_pool != 0)
+		nat_dispatch(w, in_port, &g);
 }

@@ -33,6 +33,18 @@
 #define CTL_BUDGET      4096 /* session records a control request may visit per loop */
 #define ALERTS_PER_SECOND 64 /* occupancy warnings per worker per second; the rest are counted */
 #define SESS_GEN_MASK   (EPH_PA_GENS - 1) /* s->flags: allocator generation of the port */
+#define NAT_BATCH       32 /* packets per session-lookup pipeline (<= EPH_SESSION_BULK_MAX) */
+
+static_assert(NAT_BATCH <= EPH_SESSION_BULK_MAX, "a batch is one bulk lookup");
+static_assert(HANDOFF_BURST <= NAT_BATCH, "a handoff burst fits a batch");
+
+/* One packet on its way through the NAT, with what routing or handoff decided for it. */
+struct nat_pkt {
+	struct rte_mbuf *m;
+	uint32_t nh;      /* inside -> outside: FIB next hop; outside -> inside: generations tried */
+	uint16_t in_port;
+	uint16_t pool;
+};
 
 static_assert(EPH_TCP_N_STATES <= RTE_DIM(((struct eph_nat_worker *)0)->sessions_tcp),
 	      "a gauge per TCP state");
@@ -165,7 +177,7 @@ host_get(struct eph_nat_worker *nw, uint32_t addr, bool create)
 	pos = rte_hash_add_key(nw->hosts, &addr);
 	if (pos < 0)
 		return NULL;
-	nw->host[pos] = (struct eph_nat_host){ .addr = addr };
+	nw->host[pos] = (struct eph_nat_host){ .addr = addr, .paired = 0 };
 	return &nw->host[pos];
 }
 
@@ -546,9 +558,29 @@ take_port_on(struct eph_worker *w, unsigned int pool, const struct eph_nat_pool 
  * endpoint-independent mapping the mapped pair, else the host's paired
  * address (or, with arbitrary pooling, the next address that has a port).
  */
+/* Index of active address addr (network order) in p->addrs, or -1. */
+static int32_t
+active_index(const struct eph_nat_pool *p, uint32_t addr)
+{
+	uint32_t lo = 0, hi = p->n_addrs, a = rte_be_to_cpu_32(addr);
+
+	while (lo < hi) {
+		uint32_t mid = (lo + hi) / 2;
+		uint32_t v = rte_be_to_cpu_32(p->addrs[mid]);
+
+		if (v == a)
+			return (int32_t)mid;
+		if (v < a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
 static int
-take_port(struct eph_worker *w, unsigned int pool, const struct flow *f, uint32_t *out_addr,
-	  uint16_t *out_port, uint8_t *gen, bool *new_mapping)
+take_port(struct eph_worker *w, unsigned int pool, const struct flow *f, struct eph_nat_host *h,
+	  uint32_t *out_addr, uint16_t *out_port, uint8_t *gen, bool *new_mapping)
 {
 	struct eph_nat_worker *nw = &w->nat;
 	const struct eph_nat_pool *p = pool_cfg(w, pool);
@@ -574,16 +606,15 @@ take_port(struct eph_worker *w, unsigned int pool, const struct flow *f, uint32_
 		return -ENOSPC; /* draining: its sessions only, no new ports */
 
 	*gen = p->gen;
-	first = paired_index(w, p, f);
-	if (p->g[p->gen].blocks && p->n_addrs > 1) {
-		uint32_t held;
-
-		/* A host stays on the address of its blocks (RFC 4787 REQ-2 as well). */
-		if (eph_portblock_host_addr(nw->blocks[pool][p->gen], f->in_addr, &held) == 0)
-			for (uint32_t ai = 0; ai < p->n_addrs; ai++)
-				if (p->addrs[ai] == held)
-					first = ai;
-	}
+	/*
+	 * A host with sessions stays on its address whatever addresses come
+	 * and go (the hash would move it when their number changes); a new
+	 * host, or one whose address was removed, is paired by the hash.
+	 */
+	if (h->sessions != 0 && h->paired != 0 && active_index(p, h->paired) >= 0)
+		first = (uint32_t)active_index(p, h->paired);
+	else
+		first = paired_index(w, p, f);
 	tries = p->pooling == EPH_POOLING_PAIRED ? RTE_MIN(1u, p->n_addrs) : p->n_addrs;
 	for (uint32_t t = 0; t < tries; t++) {
 		uint32_t ai = first + t < p->n_addrs ? first + t : first + t - p->n_addrs;
@@ -591,6 +622,8 @@ take_port(struct eph_worker *w, unsigned int pool, const struct flow *f, uint32_
 		rc = take_port_on(w, pool, p, f, p->addrs[ai], p->addr_slot[ai], out_port);
 		if (rc == 0) {
 			*out_addr = p->addrs[ai];
+			if (t == 0)
+				h->paired = p->addrs[ai];
 			return 0;
 		}
 		if (rc != -ENOSPC)
@@ -693,7 +726,7 @@ session_create(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, unsig
 		return -1;
 	}
 
-	rc = take_port(w, pool, f, &out_addr, &out_port, &gen, &new_mapping);
+	rc = take_port(w, pool, f, h, &out_addr, &out_port, &gen, &new_mapping);
 	if (rc != 0) {
 		struct eph_dest_key d;
 
@@ -838,89 +871,150 @@ in2out_icmp_error(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m,
 	eph_forward_nat(w, in_port, m, nh_idx);
 }
 
-/* The owner's half of inside -> outside. */
+/*
+ * A packet of no session from inside: only a TCP connection opening gets a
+ * port (strays would pin one for nothing). Returns the new session's
+ * index, or -1 after dropping the packet.
+ */
+static __rte_noinline int32_t
+in2out_new(struct eph_worker *w, const struct nat_pkt *p, const struct eph_flow_key *k,
+	   struct eph_session **sp)
+{
+	const struct flow f = {
+		.in_addr = k->src_addr, .remote_addr = k->dst_addr,
+		.in_port = k->src_port, .remote_port = k->dst_port, .proto = k->proto,
+	};
+
+	if (k->proto == IPPROTO_TCP) {
+		const struct rte_tcp_hdr *tcp = (const struct rte_tcp_hdr *)(pkt_ip(p->m) + 1);
+
+		if ((tcp->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG | RTE_TCP_RST_FLAG)) !=
+		    RTE_TCP_SYN_FLAG) {
+			drop(w, p->m, EPH_DROP_nat_tcp_not_syn);
+			return -1;
+		}
+	}
+	return session_create(w, p->in_port, p->m, p->pool, &f, sp);
+}
+
+/*
+ * The owner's half of inside -> outside, for up to NAT_BATCH packets: keys,
+ * hashes and bucket prefetches for all, one pipelined lookup, then each
+ * packet in order: a hit applies its session's precomputed rewrite, a miss
+ * opens a session (cold). Translated packets leave together.
+ */
 static void
-in2out_owned(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, unsigned int pool,
-	     uint32_t nh_idx)
+in2out_owned(struct eph_worker *w, struct nat_pkt *p, unsigned int n)
 {
 	struct eph_nat_worker *nw = &w->nat;
-	struct rte_ipv4_hdr *ip = pkt_ip(m);
-	uint8_t *l4 = (uint8_t *)(ip + 1);
-	struct eph_flow_key k = {
-		.src_addr = ip->src_addr, .dst_addr = ip->dst_addr, .proto = ip->next_proto_id,
-	};
-	struct eph_session *s;
-	int32_t idx;
+	struct eph_session_table *t = nw->sessions;
+	const struct eph_nat_timeouts *to = &w->cfg->nat.timeouts;
+	struct eph_flow_key keys[NAT_BATCH];
+	uint64_t hash[NAT_BATCH];
+	int32_t idx[NAT_BATCH];
+	struct rte_mbuf *out[NAT_BATCH];
+	uint16_t out_port[NAT_BATCH];
+	uint32_t out_nh[NAT_BATCH];
+	unsigned int n_keys = 0, n_out = 0;
+	bool created = false;
 
-	if (ip->next_proto_id == IPPROTO_ICMP) {
-		const struct rte_icmp_hdr *icmp = (const struct rte_icmp_hdr *)l4;
+	for (unsigned int i = 0; i < n; i++) {
+		struct rte_ipv4_hdr *ip = pkt_ip(p[i].m);
+		const uint8_t *l4 = (const uint8_t *)(ip + 1);
+		uint64_t addrs;
+		uint32_t ports;
 
-		if (eph_icmp_is_error(icmp->icmp_type)) {
-			in2out_icmp_error(w, in_port, m, ip, nh_idx);
-			return;
-		}
-		if (icmp->icmp_type != RTE_IP_ICMP_ECHO_REQUEST) {
-			drop(w, m, EPH_DROP_nat_unsupported);
-			return;
-		}
-		k.src_port = icmp->icmp_ident;
-	} else {
-		l4_ports(l4, &k);
-	}
+		if (unlikely(ip->next_proto_id == IPPROTO_ICMP)) {
+			const struct rte_icmp_hdr *icmp = (const struct rte_icmp_hdr *)l4;
 
-	idx = eph_session_lookup(nw->sessions, &k);
-	if (likely(idx >= 0)) {
-		s = eph_session_get(nw->sessions, (uint32_t)idx);
-	} else {
-		struct flow f = {
-			.in_addr = k.src_addr, .remote_addr = k.dst_addr,
-			.in_port = k.src_port, .remote_port = k.dst_port, .proto = k.proto,
-		};
-
-		if (k.proto == IPPROTO_TCP) {
-			const struct rte_tcp_hdr *tcp = (const struct rte_tcp_hdr *)l4;
-
-			/* Only a connection opening gets a port; strays would pin one for nothing. */
-			if ((tcp->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG | RTE_TCP_RST_FLAG)) !=
-			    RTE_TCP_SYN_FLAG) {
-				drop(w, m, EPH_DROP_nat_tcp_not_syn);
-				return;
+			if (eph_icmp_is_error(icmp->icmp_type)) {
+				in2out_icmp_error(w, p[i].in_port, p[i].m, ip, p[i].nh);
+				continue;
 			}
+			if (icmp->icmp_type != RTE_IP_ICMP_ECHO_REQUEST) {
+				drop(w, p[i].m, EPH_DROP_nat_unsupported);
+				continue;
+			}
+			ports = eph_flow_ports(icmp->icmp_ident, 0);
+		} else {
+			memcpy(&ports, l4, sizeof(ports)); /* TCP and UDP lead with both ports */
 		}
-		idx = session_create(w, in_port, m, pool, &f, &s);
-		if (idx < 0)
-			return;
+		/* Source and destination address, as the key has them. */
+		memcpy(&addrs, &ip->src_addr, sizeof(addrs));
+		eph_flow_key_set(&keys[n_keys], addrs, eph_flow_tail(ports, ip->next_proto_id));
+		hash[n_keys] = eph_session_hash(t, &keys[n_keys]);
+		eph_session_prefetch(t, hash[n_keys]);
+		p[n_keys++] = p[i];
 	}
-	session_touch(nw, &w->cfg->nat.timeouts, (uint32_t)idx, s, ip, EPH_DIR_IN2OUT);
-	eph_nat_rewrite_src(ip, l4, s->out_addr, s->out_port,
-			    (struct eph_nat_delta){ s->l3_delta, s->l4_delta });
-	nw->ctr[EPH_NAT_in2out]++;
-	eph_forward_nat(w, in_port, m, nh_idx);
+	if (n_keys == 0)
+		return;
+	eph_session_lookup_bulk(t, keys, hash, n_keys, idx);
+
+	for (unsigned int i = 0; i < n_keys; i++) {
+		struct rte_ipv4_hdr *ip = pkt_ip(p[i].m);
+		struct eph_session *s;
+
+		/* An earlier packet of the batch may have opened this flow. */
+		if (unlikely(idx[i] < 0) && created)
+			idx[i] = eph_session_lookup_with_hash(t, &keys[i], hash[i]);
+		if (likely(idx[i] >= 0)) {
+			s = eph_session_get(t, (uint32_t)idx[i]);
+		} else {
+			idx[i] = in2out_new(w, &p[i], &keys[i], &s);
+			if (idx[i] < 0)
+				continue;
+			created = true;
+		}
+		session_touch(nw, to, (uint32_t)idx[i], s, ip, EPH_DIR_IN2OUT);
+		eph_nat_rewrite_src(ip, (uint8_t *)(ip + 1), s->out_addr, s->out_port,
+				    (struct eph_nat_delta){ s->l3_delta, s->l4_delta });
+		out[n_out] = p[i].m;
+		out_port[n_out] = p[i].in_port;
+		out_nh[n_out++] = p[i].nh;
+	}
+	nw->ctr[EPH_NAT_in2out] += n_out;
+	eph_forward_nat_burst(w, out_port, out, out_nh, (uint16_t)n_out);
 }
 
 void
-eph_nat_in2out(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, unsigned int pool,
-	       uint32_t nh_idx)
+eph_nat_in2out_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts,
+		     const uint16_t *pool, const uint32_t *nh_idx, uint16_t n)
 {
 	struct eph_dp *dp = w->dp;
-	struct rte_ipv4_hdr *ip = pkt_ip(m);
-	unsigned int owner;
+	struct nat_pkt own[NAT_BATCH];
+	unsigned int n_own = 0;
 
-	if (ip->next_proto_id != IPPROTO_TCP && ip->next_proto_id != IPPROTO_UDP &&
-	    ip->next_proto_id != IPPROTO_ICMP) {
-		drop(w, m, EPH_DROP_nat_unsupported);
-		return;
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		const struct rte_ipv4_hdr *ip = pkt_ip(m);
+		unsigned int owner;
+
+		if (unlikely(ip->next_proto_id != IPPROTO_TCP && ip->next_proto_id != IPPROTO_UDP &&
+			     ip->next_proto_id != IPPROTO_ICMP)) {
+			drop(w, m, EPH_DROP_nat_unsupported);
+			continue;
+		}
+		if (unlikely(!l4_complete(ip))) {
+			drop(w, m, EPH_DROP_l4_truncated);
+			continue;
+		}
+		owner = dp->n_workers == 1 ? w->id
+					   : eph_nat_host_owner(&dp->nat, ip->src_addr,
+								dp->n_workers);
+		if (owner != w->id) {
+			handoff(w, owner, m, EPH_HANDOFF_IN2OUT, in_port, pool[i], nh_idx[i]);
+			continue;
+		}
+		own[n_own++] = (struct nat_pkt){
+			.m = m, .nh = nh_idx[i], .in_port = in_port, .pool = pool[i],
+		};
+		if (n_own == NAT_BATCH) {
+			in2out_owned(w, own, n_own);
+			n_own = 0;
+		}
 	}
-	if (unlikely(!l4_complete(ip))) {
-		drop(w, m, EPH_DROP_l4_truncated);
-		return;
-	}
-	owner = dp->n_workers == 1 ? 0 : eph_nat_host_owner(&dp->nat, ip->src_addr, dp->n_workers);
-	if (owner != w->id) {
-		handoff(w, owner, m, EPH_HANDOFF_IN2OUT, in_port, (uint16_t)pool, nh_idx);
-		return;
-	}
-	in2out_owned(w, in_port, m, pool, nh_idx);
+	if (n_own != 0)
+		in2out_owned(w, own, n_own);
 }
 
 /* ---- outside -> inside ---------------------------------------------- */
@@ -1063,90 +1157,154 @@ next_port_owner(const struct eph_nat_pool *p, uint16_t port, unsigned int n_work
 	return owner;
 }
 
-static void
-out2in_owned(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, unsigned int pool,
-	     uint32_t tried)
+/*
+ * A packet from outside that matches no session: an endpoint-independent
+ * mapping may let it in, another worker may own its port under another
+ * allocator generation, or it is dropped. Returns the session's index, or
+ * -1 once the packet is dropped or handed off.
+ */
+static __rte_noinline int32_t
+out2in_miss(struct eph_worker *w, struct nat_pkt *p, const struct eph_flow_key *k,
+	    struct eph_session **sp)
 {
-	struct eph_nat_worker *nw = &w->nat;
-	struct rte_ipv4_hdr *ip = pkt_ip(m);
-	uint8_t *l4 = (uint8_t *)(ip + 1);
-	struct eph_flow_key k = {
-		.src_addr = ip->src_addr, .dst_addr = ip->dst_addr, .proto = ip->next_proto_id,
-	};
-	struct eph_session *s;
+	const struct eph_nat_pool *pc = pool_cfg(w, p->pool);
+	unsigned int next = UINT_MAX;
+	bool consumed = false;
 	int32_t idx;
 
-	if (ip->next_proto_id == IPPROTO_ICMP) {
-		const struct rte_icmp_hdr *icmp = (const struct rte_icmp_hdr *)l4;
+	/* Only what was asked for gets in (unless a mapping filters independently). */
+	idx = eim_inbound(w, p->m, k, sp, &consumed);
+	if (idx >= 0 || consumed)
+		return idx >= 0 ? idx : -1;
+	if (w->dp->n_workers > 1 && (pc->gens & ~p->nh) != 0)
+		next = next_port_owner(pc, rte_be_to_cpu_16(k->dst_port), w->dp->n_workers, &p->nh);
+	if (next != UINT_MAX && next != w->id)
+		handoff(w, next, p->m, EPH_HANDOFF_OUT2IN, p->in_port, p->pool, p->nh);
+	else
+		drop(w, p->m, EPH_DROP_nat_no_session);
+	return -1;
+}
 
-		if (icmp->icmp_type != RTE_IP_ICMP_ECHO_REPLY) {
-			out2in_icmp_error(w, in_port, m, ip);
-			return;
+/*
+ * The owner's half of outside -> inside, for up to NAT_BATCH packets, as
+ * in2out_owned: one pipelined lookup, then each packet in order. The
+ * translated packets go to their inside hosts with one FIB lookup for all.
+ */
+static void
+out2in_owned(struct eph_worker *w, struct nat_pkt *p, unsigned int n)
+{
+	struct eph_nat_worker *nw = &w->nat;
+	struct eph_session_table *t = nw->sessions;
+	const struct eph_nat_timeouts *to = &w->cfg->nat.timeouts;
+	struct eph_flow_key keys[NAT_BATCH];
+	uint64_t hash[NAT_BATCH];
+	int32_t idx[NAT_BATCH];
+	struct rte_mbuf *out[NAT_BATCH];
+	uint16_t out_port[NAT_BATCH];
+	uint32_t out_nh[NAT_BATCH];
+	unsigned int n_keys = 0, n_out = 0;
+	bool created = false;
+
+	for (unsigned int i = 0; i < n; i++) {
+		struct rte_ipv4_hdr *ip = pkt_ip(p[i].m);
+		const uint8_t *l4 = (const uint8_t *)(ip + 1);
+		uint64_t addrs;
+		uint32_t ports;
+
+		if (unlikely(ip->next_proto_id == IPPROTO_ICMP)) {
+			const struct rte_icmp_hdr *icmp = (const struct rte_icmp_hdr *)l4;
+
+			/* outside_port_of let in echo replies and errors only. */
+			if (icmp->icmp_type != RTE_IP_ICMP_ECHO_REPLY) {
+				out2in_icmp_error(w, p[i].in_port, p[i].m, ip);
+				continue;
+			}
+			ports = eph_flow_ports(0, icmp->icmp_ident);
+		} else {
+			memcpy(&ports, l4, sizeof(ports)); /* TCP and UDP lead with both ports */
 		}
-		k.dst_port = icmp->icmp_ident;
-	} else {
-		l4_ports(l4, &k);
+		memcpy(&addrs, &ip->src_addr, sizeof(addrs));
+		eph_flow_key_set(&keys[n_keys], addrs, eph_flow_tail(ports, ip->next_proto_id));
+		hash[n_keys] = eph_session_hash(t, &keys[n_keys]);
+		eph_session_prefetch(t, hash[n_keys]);
+		p[n_keys++] = p[i];
 	}
+	if (n_keys == 0)
+		return;
+	eph_session_lookup_bulk(t, keys, hash, n_keys, idx);
 
-	idx = eph_session_lookup(nw->sessions, &k);
-	if (likely(idx >= 0)) {
-		s = eph_session_get(nw->sessions, (uint32_t)idx);
-	} else {
-		bool consumed = false;
+	for (unsigned int i = 0; i < n_keys; i++) {
+		struct rte_ipv4_hdr *ip = pkt_ip(p[i].m);
+		struct eph_session *s;
 
-		/* Only what was asked for gets in (unless a mapping filters independently). */
-		idx = eim_inbound(w, m, &k, &s, &consumed);
-		if (idx < 0) {
-			unsigned int next = UINT_MAX;
-
-			if (consumed)
-				return;
-			if (w->dp->n_workers > 1 && (pool_cfg(w, pool)->gens & ~tried) != 0)
-				next = next_port_owner(pool_cfg(w, pool), rte_be_to_cpu_16(k.dst_port),
-						       w->dp->n_workers, &tried);
-			if (next != UINT_MAX && next != w->id)
-				handoff(w, next, m, EPH_HANDOFF_OUT2IN, in_port, (uint16_t)pool, tried);
-			else
-				drop(w, m, EPH_DROP_nat_no_session);
-			return;
+		/* An earlier packet of the batch may have opened this flow (EIM filtering). */
+		if (unlikely(idx[i] < 0) && created)
+			idx[i] = eph_session_lookup_with_hash(t, &keys[i], hash[i]);
+		if (likely(idx[i] >= 0)) {
+			s = eph_session_get(t, (uint32_t)idx[i]);
+		} else {
+			idx[i] = out2in_miss(w, &p[i], &keys[i], &s);
+			if (idx[i] < 0)
+				continue;
+			created = true;
 		}
+		session_touch(nw, to, (uint32_t)idx[i], s, ip, EPH_DIR_OUT2IN);
+		eph_nat_rewrite_dst(ip, (uint8_t *)(ip + 1), s->in_addr, s->in_port,
+				    (struct eph_nat_delta){ s->l3_delta, s->l4_delta });
+		out[n_out] = p[i].m;
+		out_port[n_out] = p[i].in_port;
+		out_nh[n_out++] = UINT32_MAX; /* where the inside address lives: looked up */
 	}
-	session_touch(nw, &w->cfg->nat.timeouts, (uint32_t)idx, s, ip, EPH_DIR_OUT2IN);
-	eph_nat_rewrite_dst(ip, l4, s->in_addr, s->in_port,
-			    (struct eph_nat_delta){ s->l3_delta, s->l4_delta });
-	nw->ctr[EPH_NAT_out2in]++;
-	eph_forward_nat(w, in_port, m, UINT32_MAX);
+	nw->ctr[EPH_NAT_out2in] += n_out;
+	eph_forward_nat_burst(w, out_port, out, out_nh, (uint16_t)n_out);
 }
 
 void
-eph_nat_out2in(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, unsigned int pool)
+eph_nat_out2in_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts,
+		     const uint16_t *pool, uint16_t n)
 {
 	struct eph_dp *dp = w->dp;
-	struct rte_ipv4_hdr *ip = pkt_ip(m);
-	uint32_t tried = 0;
-	uint16_t port_be;
-	unsigned int owner;
+	struct nat_pkt own[NAT_BATCH];
+	unsigned int n_own = 0;
 
-	if (unlikely(!l4_complete(ip))) {
-		drop(w, m, EPH_DROP_l4_truncated);
-		return;
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		struct rte_ipv4_hdr *ip = pkt_ip(m);
+		uint32_t tried = UINT32_MAX; /* one worker: every generation is its own */
+		unsigned int owner = w->id;
+		uint16_t port_be;
+
+		if (unlikely(!l4_complete(ip))) {
+			drop(w, m, EPH_DROP_l4_truncated);
+			continue;
+		}
+		if (!outside_port_of(w, m, ip, &port_be))
+			continue;
+		if (dp->n_workers > 1) {
+			tried = 0;
+			owner = next_port_owner(pool_cfg(w, pool[i]), rte_be_to_cpu_16(port_be),
+						dp->n_workers, &tried);
+			if (owner == UINT_MAX)
+				owner = eph_portalloc_owner(rte_be_to_cpu_16(port_be),
+							    dp->n_workers);
+		}
+		if (owner != w->id) {
+			handoff(w, owner, m, EPH_HANDOFF_OUT2IN, in_port, pool[i], tried);
+			continue;
+		}
+		own[n_own++] = (struct nat_pkt){
+			.m = m, .nh = tried, .in_port = in_port, .pool = pool[i],
+		};
+		if (n_own == NAT_BATCH) {
+			out2in_owned(w, own, n_own);
+			n_own = 0;
+		}
 	}
-	if (!outside_port_of(w, m, ip, &port_be))
-		return;
-	if (dp->n_workers == 1) {
-		out2in_owned(w, in_port, m, pool, UINT32_MAX);
-		return;
-	}
-	owner = next_port_owner(pool_cfg(w, pool), rte_be_to_cpu_16(port_be), dp->n_workers, &tried);
-	if (owner == UINT_MAX)
-		owner = eph_portalloc_owner(rte_be_to_cpu_16(port_be), dp->n_workers);
-	if (owner != w->id) {
-		handoff(w, owner, m, EPH_HANDOFF_OUT2IN, in_port, (uint16_t)pool, tried);
-		return;
-	}
-	out2in_owned(w, in_port, m, pool, tried);
+	if (n_own != 0)
+		out2in_owned(w, own, n_own);
 }
 
+/* Packets other workers handed over: each kind through its owner's half, in batches. */
 void
 eph_nat_handoff_drain(struct eph_worker *w)
 {
@@ -1155,22 +1313,31 @@ eph_nat_handoff_drain(struct eph_worker *w)
 
 	for (unsigned int from = 0; from < dp->n_workers; from++) {
 		struct rte_ring *r = dp->nat.handoff[from * dp->n_workers + w->id];
-		unsigned int n;
+		struct nat_pkt in2out[HANDOFF_BURST], out2in[HANDOFF_BURST];
+		unsigned int n, n_in2out = 0, n_out2in = 0;
 
 		if (r == NULL)
 			continue;
 		n = rte_ring_sc_dequeue_burst(r, (void **)pkts, HANDOFF_BURST, NULL);
+		if (n == 0)
+			continue;
 		w->nat.ctr[EPH_NAT_handoff_in] += n;
 		for (unsigned int i = 0; i < n; i++) {
 			const struct eph_pkt_meta *meta = eph_pkt_meta(dp, pkts[i]);
+			struct nat_pkt p = {
+				.m = pkts[i], .nh = meta->nexthop, .in_port = meta->in_port,
+				.pool = meta->out_port,
+			};
 
 			if (meta->kind == EPH_HANDOFF_IN2OUT)
-				in2out_owned(w, meta->in_port, pkts[i], meta->out_port,
-					     meta->nexthop);
+				in2out[n_in2out++] = p;
 			else
-				out2in_owned(w, meta->in_port, pkts[i], meta->out_port,
-					     meta->nexthop);
+				out2in[n_out2in++] = p;
 		}
+		if (n_in2out != 0)
+			in2out_owned(w, in2out, n_in2out);
+		if (n_out2in != 0)
+			out2in_owned(w, out2in, n_out2in);
 	}
 }
 
@@ -1272,16 +1439,31 @@ void
 eph_nat_timers(struct eph_worker *w, uint64_t now_tsc)
 {
 	const struct eph_nat *nat = &w->dp->nat;
-	const struct eph_nat_cfg *cfg = &w->cfg->nat;
+	const struct eph_nat_cfg *cfg;
 	struct eph_nat_worker *nw = &w->nat;
+	bool new_tick = now_tsc - nw->tick_start_tsc >= nat->tick_tsc; /* or the clock went back */
+	bool pending;
 
-	nw->now = (uint32_t)((now_tsc - nat->start_tsc) / nat->tick_tsc);
+	/* The worker calls every loop: nothing to do within a tick once expiry caught up. */
+	if (likely(!new_tick && !nw->timers_pending))
+		return;
+	if (new_tick) {
+		uint64_t ticks = (now_tsc - nat->start_tsc) / nat->tick_tsc; /* 16 divisions a second */
+
+		nw->now = (uint32_t)ticks;
+		nw->tick_start_tsc = nat->start_tsc + ticks * nat->tick_tsc;
+	}
+	cfg = &w->cfg->nat;
 	eph_session_expire(nw->sessions, nw->now, EXPIRE_BUDGET, session_expired, w);
+	pending = eph_session_expire_pending(nw->sessions, nw->now);
 	/* Forget destinations whose last ports have rested. */
 	for (unsigned int p = 0; p < cfg->n_slots; p++)
 		for (unsigned int g = 0; g < EPH_PA_GENS; g++)
-			if ((cfg->pools[p].gens & (1u << g)) && !cfg->pools[p].g[g].blocks)
-				eph_portalloc_expire(nw->alloc[p][g], nw->now, EXPIRE_BUDGET);
+			if ((cfg->pools[p].gens & (1u << g)) && !cfg->pools[p].g[g].blocks &&
+			    eph_portalloc_expire(nw->alloc[p][g], nw->now, EXPIRE_BUDGET) ==
+				    EXPIRE_BUDGET)
+				pending = true;
+	nw->timers_pending = pending;
 	if ((int32_t)(nw->now - nw->top_next) >= 0) {
 		top_refresh(w);
 		nw->top_next = nw->now + EPH_NAT_TICK_HZ;

@@ -135,6 +135,8 @@ struct eph_nat {
 struct eph_nat_host {
 	uint32_t addr;             /* network order */
 	uint32_t sessions;         /* live sessions (per-host limit) */
+	uint32_t paired;           /* network order: its outside address while it has sessions
+				    * (RFC 4787 REQ-2, kept when addresses are added) */
 };
 
 /* Per worker counters: written by that worker only, read by telemetry. */
@@ -235,6 +237,8 @@ struct eph_nat_worker {
 	struct eph_nat_host *host;
 	uint32_t max_hosts;
 	uint32_t now;                       /* current tick */
+	bool timers_pending;                /* expiry left work for the next loop */
+	uint64_t tick_start_tsc;            /* TSC at which tick `now` began */
 	uint64_t alert_tokens;              /* occupancy warnings left this second */
 	uint32_t alert_second;
 	/* dp: rw own; cp: ro (relaxed). Per pool slot, [address slot] (cp allocates) */
@@ -260,11 +264,11 @@ void eph_nat_refusals_read(const struct eph_nat_worker *nw, struct eph_nat_refus
 unsigned int eph_nat_top_read(const struct eph_nat_worker *nw,
 			      struct eph_nat_top_entry out[EPH_NAT_TOP_N]);
 
-/* Owner worker of an inside host. */
+/* Owner worker of an inside host: the keyed hash scaled onto [0, n_workers), no division. */
 static inline unsigned int
 eph_nat_host_owner(const struct eph_nat *nat, uint32_t addr, unsigned int n_workers)
 {
-	return rte_jhash_1word(addr, nat->secret) % n_workers;
+	return (unsigned int)(((uint64_t)rte_jhash_1word(addr, nat->secret) * n_workers) >> 32);
 }
 
 /* Owner worker of an outside port (the same interleave the allocator uses). */
@@ -331,15 +335,33 @@ void eph_nat_ctl_poll(struct eph_worker *w);
 /* The ports a pool may hand out per destination on one worker (occupancy denominator). */
 unsigned int eph_nat_share(const struct eph_worker *w, unsigned int pool, unsigned int gen);
 
-/* Packet path entry points (dataplane/nat.c). Each consumes m. */
-void eph_nat_in2out(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m,
-		    unsigned int pool, uint32_t nh_idx);
-/* pool: the slot of the pool address m is sent to (its route says). */
-void eph_nat_out2in(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, unsigned int pool);
+/*
+ * Packet path entry points (dataplane/nat.c), for the packets of one
+ * received burst that routing gave to the NAT. They consume the mbufs.
+ * Inside -> outside: pool[i] is the slot of the pool of pkts[i]'s source,
+ * nh_idx[i] its FIB next hop.
+ */
+void eph_nat_in2out_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts,
+			  const uint16_t *pool, const uint32_t *nh_idx, uint16_t n);
+/* Outside -> inside: pool[i] is the slot of the pool address pkts[i] is sent to (its route). */
+void eph_nat_out2in_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts,
+			  const uint16_t *pool, uint16_t n);
 /* Drain the handoff rings addressed to w. */
 void eph_nat_handoff_drain(struct eph_worker *w);
-/* Advance the session clock and expire a bounded number of sessions. */
+/*
+ * Advance the session clock and expire a bounded number of sessions. Cheap
+ * to call every loop: it returns at once unless the tick changed or an
+ * earlier call left expiry work.
+ */
 void eph_nat_timers(struct eph_worker *w, uint64_t now_tsc);
+
+/*
+ * Send packets NAT has translated (dataplane/input.c): TTL, MTU, neighbour,
+ * transmit, as eph_forward_nat, with one FIB lookup for all those whose
+ * nh_idx[i] is UINT32_MAX (translated to an inside address).
+ */
+void eph_forward_nat_burst(struct eph_worker *w, const uint16_t *in_port, struct rte_mbuf **pkts,
+			   uint32_t *nh_idx, uint16_t n);
 
 /* Pool slot + 1 of an inside source address (host order), 0 when not NAT'd. */
 static inline unsigned int

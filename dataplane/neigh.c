@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Neighbour table: creation and the control lcore's writes. */
+/* Neighbour table: creation, the control lcore's writes, and the packet path's cache fill. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -11,6 +11,39 @@
 #include <rte_malloc.h>
 
 #include "dataplane/neigh.h"
+
+RTE_DEFINE_PER_LCORE(struct eph_neigh_cache, eph_neigh_cache);
+
+/*
+ * Generations come from one counter for every table of the process, so a
+ * thread's cache entry of a table freed since (tests make many) can never
+ * pass for one of the table now in use. Control lcore only.
+ */
+static uint32_t last_generation;
+
+/* Cached MACs from before this point must not be used any more. */
+static void
+generation_next(struct eph_neigh_table *t)
+{
+	if (++last_generation == 0)
+		last_generation = 1; /* 0 is what a cache entry never filled holds */
+	__atomic_store_n(&t->generation, last_generation, __ATOMIC_RELEASE);
+}
+
+const struct rte_ether_addr *
+eph_neigh_cache_fill(const struct eph_neigh_table *t, struct eph_neigh_cache_entry *e,
+		     uint16_t port, uint32_t ip, uint32_t generation)
+{
+	const struct rte_ether_addr *mac = eph_neigh_lookup(t, port, ip);
+
+	if (mac == NULL)
+		return NULL; /* unresolved: the control lcore takes the packet, no need to cache */
+	e->ip = ip;
+	e->port = port;
+	e->mac = *mac;
+	e->generation = generation;
+	return &e->mac;
+}
 
 /* Called by rte_hash once no worker can still hold the pointer. */
 static void
@@ -44,6 +77,7 @@ eph_neigh_table_create(struct eph_neigh_table *t, const char *name, unsigned int
 	t->hold_max = hold_max;
 	t->rcu = rcu;
 	t->max_entries = entries;
+	generation_next(t);
 	t->hash = rte_hash_create(&hp);
 	if (t->hash == NULL)
 		return rte_errno ? -rte_errno : -ENOMEM;
@@ -151,6 +185,7 @@ eph_neigh_set_mac(struct eph_neigh_table *t, struct eph_neigh *n,
 	 * for the grace period here (rare: a neighbour changed its MAC).
 	 */
 	rte_hash_add_key_data(t->hash, &repl->key, repl);
+	generation_next(t); /* after the swap: a cache refilled from now on has the new MAC */
 	if (t->rcu != NULL)
 		rte_rcu_qsbr_synchronize(t->rcu, RTE_QSBR_THRID_INVALID);
 	rte_free(n);
@@ -167,6 +202,7 @@ eph_neigh_delete(struct eph_neigh_table *t, struct eph_neigh *n)
 	/* With RCU attached, rte_hash frees n through neigh_free_after_grace. */
 	int32_t pos = rte_hash_del_key(t->hash, &n->key);
 
+	generation_next(t);
 	if (t->rcu == NULL) {
 		/* No readers: reclaim the slot and the entry now. */
 		if (pos >= 0)

@@ -4,6 +4,12 @@
  * up lock-free (rte_hash with RW_CONCURRENCY_LF). An entry's MAC is written
  * before the entry is marked valid and never changes afterwards: a new MAC
  * means a new entry swapped in, the old one freed after an RCU grace period.
+ *
+ * The packet path asks a per-thread cache first (eph_neigh_lookup_cached):
+ * MACs copied out of the table, tagged with the table's generation, which
+ * the control lcore moves on whenever a MAC changes or an entry goes. So a
+ * cached MAC is never older than the table's, and a hit costs one load
+ * instead of a hash lookup.
  */
 #ifndef EPH_NEIGH_H
 #define EPH_NEIGH_H
@@ -13,9 +19,11 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
+#include <rte_byteorder.h>
 #include <rte_ether.h>
 #include <rte_hash.h>
 #include <rte_mbuf.h>
+#include <rte_per_lcore.h>
 #include <rte_rcu_qsbr.h>
 
 struct eph_neigh_key {
@@ -49,6 +57,7 @@ TAILQ_HEAD(eph_neigh_list, eph_neigh);
 
 struct eph_neigh_table {
 	struct rte_hash *hash;     /* key -> struct eph_neigh *; dp: ro; cp: rw */
+	uint32_t generation;       /* cp: moves on after a MAC change or delete; dp: ro (acquire) */
 	struct eph_neigh_list all; /* cp only, guarded by lock for telemetry readers */
 	pthread_mutex_t lock;
 	struct rte_rcu_qsbr *rcu;  /* NULL: no concurrent readers (tests) */
@@ -76,6 +85,48 @@ eph_neigh_lookup(const struct eph_neigh_table *t, uint16_t port, uint32_t ip)
 	if (__atomic_load_n(&n->valid, __ATOMIC_ACQUIRE) == 0)
 		return NULL;
 	return &n->mac;
+}
+
+/* A cached MAC: valid while generation equals the table's. */
+struct eph_neigh_cache_entry {
+	uint32_t ip;   /* network order */
+	uint16_t port;
+	struct rte_ether_addr mac;
+	uint32_t generation;
+};
+
+/* Direct-mapped, 64 KiB per thread: thousands of next hops without many conflicts. */
+#define EPH_NEIGH_CACHE_BITS 12
+#define EPH_NEIGH_CACHE_SIZE (1u << EPH_NEIGH_CACHE_BITS)
+
+struct eph_neigh_cache {
+	struct eph_neigh_cache_entry e[EPH_NEIGH_CACHE_SIZE];
+};
+
+RTE_DECLARE_PER_LCORE(struct eph_neigh_cache, eph_neigh_cache);
+
+/* Fill cache entry e from the table (dataplane/neigh.c): the MAC, or NULL as eph_neigh_lookup. */
+const struct rte_ether_addr *eph_neigh_cache_fill(const struct eph_neigh_table *t,
+						  struct eph_neigh_cache_entry *e, uint16_t port,
+						  uint32_t ip, uint32_t generation);
+
+/*
+ * eph_neigh_lookup through this thread's cache. The MAC returned is the
+ * cache's copy: use it before the next lookup.
+ */
+static inline const struct rte_ether_addr *
+eph_neigh_lookup_cached(const struct eph_neigh_table *t, uint16_t port, uint32_t ip)
+{
+	/* Read before the table: a change made after this is seen by the next lookup. */
+	uint32_t generation = __atomic_load_n(&t->generation, __ATOMIC_ACQUIRE);
+	/* Fibonacci hashing: consecutive addresses (a subnet's hosts) land apart. */
+	uint32_t slot = ((rte_be_to_cpu_32(ip) * 0x9e3779b1u) >> (32 - EPH_NEIGH_CACHE_BITS) ^ port) &
+			(EPH_NEIGH_CACHE_SIZE - 1);
+	struct eph_neigh_cache_entry *e = &RTE_PER_LCORE(eph_neigh_cache).e[slot];
+
+	if (likely(e->generation == generation && e->ip == ip && e->port == port))
+		return &e->mac;
+	return eph_neigh_cache_fill(t, e, port, ip, generation);
 }
 
 /* Control lcore only. */

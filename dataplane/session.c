@@ -16,6 +16,7 @@
 #include <rte_malloc.h>
 #include <rte_prefetch.h>
 #include <rte_random.h>
+#include <rte_vect.h>
 
 #include "dataplane/session.h"
 
@@ -67,17 +68,22 @@ keys_consistent(const struct eph_flow_key *in, const struct eph_flow_key *out)
 	return memcmp(in, out, sizeof(*in)) != 0;
 }
 
-/* Whether key k is the key ref names in record s. */
+/* Whether key k is the key ref names in record s: rebuilt in registers, two compares. */
 static inline bool
 key_matches(const struct eph_session *s, uint32_t ref, const struct eph_flow_key *k)
 {
-	struct eph_flow_key r;
+	uint16_t remote_port = s->proto == IPPROTO_ICMP ? 0 : s->remote_port;
+	uint64_t w[2], addrs, tail;
 
-	if (ref & REF_OUT)
-		eph_session_out_key(s, &r);
-	else
-		eph_session_in_key(s, &r);
-	return memcmp(&r, k, sizeof(r)) == 0;
+	if (ref & REF_OUT) {
+		addrs = eph_flow_addrs(s->remote_addr, s->out_addr);
+		tail = eph_flow_tail(eph_flow_ports(remote_port, s->out_port), s->proto);
+	} else {
+		addrs = eph_flow_addrs(s->in_addr, s->remote_addr);
+		tail = eph_flow_tail(eph_flow_ports(s->in_port, remote_port), s->proto);
+	}
+	memcpy(w, k, sizeof(w));
+	return ((w[0] ^ addrs) | (w[1] ^ tail)) == 0;
 }
 
 /* ---- index -------------------------------------------------------------- */
@@ -107,11 +113,23 @@ other_bucket(const struct eph_session_table *t, uint32_t b, uint16_t sig)
 static inline uint32_t
 sig_mask(const struct eph_session_bucket *b, uint16_t sig)
 {
+#if defined(RTE_ARCH_X86)
+	/* Slots 0-7 and 2-9: two overlapping 16-byte compares, one bit per slot each. */
+	__m128i want = _mm_set1_epi16((short)sig);
+	__m128i lo = _mm_cmpeq_epi16(_mm_loadu_si128((const __m128i *)&b->sig[0]), want);
+	__m128i hi = _mm_cmpeq_epi16(_mm_loadu_si128((const __m128i *)&b->sig[2]), want);
+	uint32_t m_lo = (uint32_t)_mm_movemask_epi8(_mm_packs_epi16(lo, lo)) & 0xff;
+	uint32_t m_hi = (uint32_t)_mm_movemask_epi8(_mm_packs_epi16(hi, hi)) & 0xff;
+
+	static_assert(SLOTS == 10, "two 8-slot compares cover 10 slots");
+	return m_lo | m_hi << 2;
+#else
 	uint32_t m = 0;
 
 	for (unsigned int i = 0; i < SLOTS; i++)
 		m |= (uint32_t)(b->sig[i] == sig) << i;
 	return m;
+#endif
 }
 
 static inline int
@@ -600,6 +618,24 @@ eph_session_lookup(const struct eph_session_table *t, const struct eph_flow_key 
 	return eph_session_lookup_with_hash(t, key, eph_session_hash(t, key));
 }
 
+/*
+ * Key i of a bulk lookup against its candidates (slots cand[i] of bucket
+ * bk[i]): the record must rebuild the key. Returns its hit bit.
+ */
+static inline uint64_t
+lookup_settle(const struct eph_session_table *t, const struct eph_flow_key *keys,
+	      const uint64_t *hashes, const struct eph_session_bucket *const *bk,
+	      const uint32_t *cand, uint32_t i, int32_t *idx)
+{
+	int32_t x = bucket_find(t, bk[i], cand[i], &keys[i]);
+
+	/* A signature that matched the wrong key, or a stashed key: the full search. */
+	if (unlikely(x < 0 && (cand[i] != 0 || t->n_stash != 0)))
+		x = eph_session_lookup_with_hash(t, &keys[i], hashes[i]);
+	idx[i] = x < 0 ? -1 : x;
+	return (uint64_t)(x >= 0) << i;
+}
+
 uint64_t
 eph_session_lookup_bulk(const struct eph_session_table *t, const struct eph_flow_key *keys,
 			const uint64_t *hashes, uint32_t n, int32_t *idx)
@@ -617,7 +653,11 @@ eph_session_lookup_bulk(const struct eph_session_table *t, const struct eph_flow
 		}
 		hashes = own;
 	}
-	/* First buckets: candidates' records start loading, or the second bucket does. */
+	/*
+	 * First buckets: a candidate's record starts loading, or the second
+	 * bucket does. The keys that need no second bucket are settled first,
+	 * while the second buckets arrive.
+	 */
 	for (uint32_t i = 0; i < n; i++) {
 		uint16_t sig = sig_of(hashes[i]);
 		uint32_t b1 = eph_session_bucket_of(t, hashes[i]);
@@ -632,7 +672,11 @@ eph_session_lookup_bulk(const struct eph_session_table *t, const struct eph_flow
 			second |= UINT64_C(1) << i;
 		}
 	}
-	/* Second buckets, for the keys that need them. */
+	for (uint32_t i = 0; i < n; i++)
+		if (!(second & (UINT64_C(1) << i)))
+			hits |= lookup_settle(t, keys, hashes, bk, cand, i, idx);
+	if (second == 0)
+		return hits;
 	for (uint64_t m = second; m != 0; m &= m - 1) {
 		uint32_t i = (uint32_t)__builtin_ctzll(m);
 
@@ -640,16 +684,8 @@ eph_session_lookup_bulk(const struct eph_session_table *t, const struct eph_flow
 		if (cand[i] != 0)
 			rte_prefetch0(&t->sess[bk[i]->ref[__builtin_ctz(cand[i])] & REF_INDEX]);
 	}
-	/* Records: the key must match the one the candidate's record rebuilds. */
-	for (uint32_t i = 0; i < n; i++) {
-		int32_t x = bucket_find(t, bk[i], cand[i], &keys[i]);
-
-		/* A signature that matched the wrong key, or a stashed key: the full search. */
-		if (unlikely(x < 0 && (cand[i] != 0 || t->n_stash != 0)))
-			x = eph_session_lookup_with_hash(t, &keys[i], hashes[i]);
-		idx[i] = x < 0 ? -1 : x;
-		hits |= (uint64_t)(x >= 0) << i;
-	}
+	for (uint64_t m = second; m != 0; m &= m - 1)
+		hits |= lookup_settle(t, keys, hashes, bk, cand, (uint32_t)__builtin_ctzll(m), idx);
 	return hits;
 }
 

@@ -39,6 +39,7 @@
 
 #include <netinet/in.h>
 
+#include <rte_byteorder.h>
 #include <rte_common.h>
 #include <rte_hash_crc.h>
 #include <rte_prefetch.h>
@@ -53,6 +54,53 @@ struct eph_flow_key {
 	uint8_t pad[3];    /* zero */
 };
 static_assert(sizeof(struct eph_flow_key) == 16, "flow key must be 16 bytes");
+
+/*
+ * A key's halves as they sit in memory, built in registers: hashing or
+ * comparing a key just written field by field would read 8 bytes back
+ * from narrower stores, which waits for them to retire.
+ */
+static inline uint32_t
+eph_flow_ports(uint16_t src_port, uint16_t dst_port)
+{
+#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
+	return (uint32_t)src_port | (uint32_t)dst_port << 16;
+#else
+	return (uint32_t)src_port << 16 | (uint32_t)dst_port;
+#endif
+}
+
+static inline uint64_t
+eph_flow_addrs(uint32_t src_addr, uint32_t dst_addr)
+{
+#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
+	return (uint64_t)src_addr | (uint64_t)dst_addr << 32;
+#else
+	return (uint64_t)src_addr << 32 | (uint64_t)dst_addr;
+#endif
+}
+
+/* The second half: ports (eph_flow_ports, or 4 bytes of a TCP/UDP header), proto, zero pad. */
+static inline uint64_t
+eph_flow_tail(uint32_t ports, uint8_t proto)
+{
+#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
+	return (uint64_t)ports | (uint64_t)proto << 32;
+#else
+	return (uint64_t)ports << 32 | (uint64_t)proto << 24;
+#endif
+}
+
+/*
+ * k from its halves: addrs = source and destination address as they sit in
+ * an IPv4 header (or eph_flow_addrs), tail = eph_flow_tail.
+ */
+static inline void
+eph_flow_key_set(struct eph_flow_key *k, uint64_t addrs, uint64_t tail)
+{
+	memcpy(k, &addrs, sizeof(addrs));
+	memcpy((uint8_t *)k + sizeof(addrs), &tail, sizeof(tail));
+}
 
 /* s->state of a UDP or ICMP session (TCP sessions hold enum eph_tcp_state). */
 #define EPH_SESS_ACTIVE 0
@@ -182,7 +230,9 @@ eph_session_get(struct eph_session_table *t, uint32_t idx)
 
 /*
  * The key's hash in table t: first bucket from the low half, signature and
- * second bucket from the high half. Two independent CRC32-C chains, keyed.
+ * second bucket from the high half. Two keyed CRC32-C chains over the words
+ * in opposite orders: with one order, CRC's linearity would make the halves
+ * differ by a constant, and keys of one bucket would share their signature.
  */
 static inline uint64_t
 eph_session_hash(const struct eph_session_table *t, const struct eph_flow_key *key)
@@ -193,7 +243,7 @@ eph_session_hash(const struct eph_session_table *t, const struct eph_flow_key *k
 	memcpy(&w0, key, sizeof(w0));
 	memcpy(&w1, (const uint8_t *)key + sizeof(w0), sizeof(w1));
 	a = rte_hash_crc_8byte(w1, rte_hash_crc_8byte(w0, t->seed[0]));
-	b = rte_hash_crc_8byte(w1, rte_hash_crc_8byte(w0, t->seed[1]));
+	b = rte_hash_crc_8byte(w0, rte_hash_crc_8byte(w1, t->seed[1]));
 	return (uint64_t)b << 32 | a;
 }
 
@@ -252,25 +302,19 @@ size_t eph_session_table_bytes(const struct eph_session_table *t);
 static inline void
 eph_session_in_key(const struct eph_session *s, struct eph_flow_key *k)
 {
-	*k = (struct eph_flow_key){
-		.src_addr = s->in_addr,
-		.dst_addr = s->remote_addr,
-		.src_port = s->in_port,
-		.dst_port = s->proto == IPPROTO_ICMP ? 0 : s->remote_port,
-		.proto = s->proto,
-	};
+	uint16_t remote_port = s->proto == IPPROTO_ICMP ? 0 : s->remote_port;
+
+	eph_flow_key_set(k, eph_flow_addrs(s->in_addr, s->remote_addr),
+			 eph_flow_tail(eph_flow_ports(s->in_port, remote_port), s->proto));
 }
 
 static inline void
 eph_session_out_key(const struct eph_session *s, struct eph_flow_key *k)
 {
-	*k = (struct eph_flow_key){
-		.src_addr = s->remote_addr,
-		.dst_addr = s->out_addr,
-		.src_port = s->proto == IPPROTO_ICMP ? 0 : s->remote_port,
-		.dst_port = s->out_port,
-		.proto = s->proto,
-	};
+	uint16_t remote_port = s->proto == IPPROTO_ICMP ? 0 : s->remote_port;
+
+	eph_flow_key_set(k, eph_flow_addrs(s->remote_addr, s->out_addr),
+			 eph_flow_tail(eph_flow_ports(remote_port, s->out_port), s->proto));
 }
 
 /* (Re)arm: file the session for tick expire (sets s->expire). */

@@ -473,6 +473,19 @@ pool_summary(FILE *out, const json_t *pool)
 	cell_of(&t, pool, "sessions");
 	cell(&t, "refused");
 	cell_of(&t, pool, "refused");
+	/* Earlier port ranges whose sessions have not all ended (after set-range or reload). */
+	{
+		const json_t *d;
+		size_t k;
+
+		json_array_foreach(get(pool, "draining_ports"), k, d) {
+			long long held = 0;
+
+			get_int(d, "ports_in_use", &held);
+			cell(&t, k == 0 ? "draining" : "");
+			cell(&t, "ports %s, %lld in use", get_str(d, "ports", "-"), held);
+		}
+	}
 	table_print(out, &t, "  ");
 	table_free(&t);
 	free(inside);

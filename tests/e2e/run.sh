@@ -59,7 +59,7 @@ NAT_PORTS=1024-65535
 # control_conf's file (to vary, edit and reload it) and drives it with
 # build/ephctl while traffic crosses the gateway.
 CONTROL_TESTS=(reload_under_traffic range_change_drains remove_address_drains
-	occupancy_warning session_log nonroot_refused malformed_flood ephctl_bad_args
+	occupancy_warning session_log port_block_log nonroot_refused malformed_flood ephctl_bad_args
 	metrics_http reload_refused)
 # Second pass, ports on net_af_xdp: fragments reach the gateway there.
 XDP_TESTS=(arp_gateway ping_h1_srv ping_srv_h1 ttl_exceeded tcp_h1_download

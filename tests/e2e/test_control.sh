@@ -609,6 +609,88 @@ test_session_log() {
 	cat "$T_DIR/natlog.json"
 }
 
+port_block_conf() {
+	without_sections pools <"$E2E_CTL_CONF"
+	cat <<-EOF
+		pools:
+		  - name: blocks
+		    addresses: [203.0.113.100]
+		    ports: 10000-10255
+		    inside: [192.0.2.0/24]
+		    log: port-blocks
+		    port-block-size: 16
+		    max-blocks-per-host: 4
+		nat-log:
+		  file: $T_DIR/nat.jsonl
+	EOF
+}
+
+# block_lines_ge EVENT N: the NAT log holds at least N lines of EVENT.
+block_lines_ge() {
+	[ "$(grep -c "\"event\":\"$1\"" "$T_DIR/nat.jsonl" 2>/dev/null || true)" -ge "$2" ]
+}
+
+# RFC 7422 port blocks: 40 UDP flows from eph-h1 take three blocks of 16
+# (16 + 16 + 8), 5 from eph-h2 one more; the log holds one block-alloc per
+# block and no session line, every port the server saw lies in a block
+# logged for that host, and `sessions clear all` gives every block back
+# (one block-release each, same ranges).
+test_port_block_log() {
+	local r1 r2 check
+	port_block_conf >"$T_DIR/ephemera.yaml"
+	ctl_start
+	warm_gw
+	flows_server 7600
+	drv_start eph-h1 7600
+	r1="$(drv udp 40 3 43000)"
+	printf '%s\n' "$r1" >"$T_DIR/h1.json"
+	assert_eq "$(jq .ok <<<"$r1")" 40 "UDP flows answered from eph-h1"
+	drv quit >/dev/null
+	rm -rf "$T_DIR/driver"	# the next driver numbers its commands from 1 again
+	drv_start eph-h2 7600
+	r2="$(drv udp 5 3 44000)"
+	printf '%s\n' "$r2" >"$T_DIR/h2.json"
+	assert_eq "$(jq .ok <<<"$r2")" 5 "UDP flows answered from eph-h2"
+	poll 5 block_lines_ge block-alloc 4 ||
+		fail "the NAT log has $(grep -c block-alloc "$T_DIR/nat.jsonl" || true) block-alloc lines, expected 4"
+	assert_eq "$(ctl_json sessions clear all | jq .cleared)" 45 "sessions cleared"
+	poll 5 block_lines_ge block-release 4 ||
+		fail "the NAT log has $(grep -c block-release "$T_DIR/nat.jsonl" || true) block-release lines, expected 4"
+	drv quit >/dev/null
+	flows_server_stop
+	ctl_stop
+	cat "$T_DIR/nat.jsonl"
+	check="$(python3 -I - "$T_DIR/nat.jsonl" "$T_DIR/h1.json" "$T_DIR/h2.json" "$H1" "$(host_addr eph-h2)" <<-'PY'
+		import json, sys
+		log = [json.loads(l) for l in open(sys.argv[1])]
+		problems = []
+		if any(e["event"].startswith("session") for e in log):
+		    problems.append("session lines in a port-blocks log")
+		blocks = {}
+		for e in log:
+		    lo, hi = (int(x) for x in e["ports"].split("-"))
+		    if hi - lo != 15 or (lo - 10000) % 16:
+		        problems.append("block %s is not one aligned block of 16" % e["ports"])
+		    key = (e["inside"], e["outside"], lo, hi)
+		    blocks.setdefault(key, []).append(e["event"])
+		for key, evs in blocks.items():
+		    if evs != ["block-alloc", "block-release"]:
+		        problems.append("block %s: events %s" % (key, evs))
+		for path, host, want in ((sys.argv[2], sys.argv[4], 3), (sys.argv[3], sys.argv[5], 1)):
+		    mine = [k for k in blocks if k[0] == host]
+		    if len(mine) != want:
+		        problems.append("%s: %d blocks, expected %d" % (host, len(mine), want))
+		    for f in json.load(open(path))["flows"]:
+		        addr, port = f["seen"].rsplit(":", 1)
+		        if not any(k[1] == addr and k[2] <= int(port) <= k[3] for k in mine):
+		            problems.append("%s seen as %s: in no block of %s" % (f["inside"], f["seen"], host))
+		print(json.dumps({"blocks": len(blocks), "problems": problems[:5]}))
+		sys.exit(1 if problems else 0)
+	PY
+	)" || fail "port-block log: $check"
+	echo "$check"
+}
+
 # as_user USER ARGS...: ephctl ARGS as USER (its own groups only); sets
 # AS_OUT and AS_RC.
 as_user() {
