@@ -103,7 +103,7 @@ render_nat(FILE *f, const struct eph_ctl_ctx *ctx, const struct eph_counters *t)
 		char name[96];
 
 		snprintf(name, sizeof(name), "ephemera_nat_%s_total", eph_nat_counter_names[c]);
-		family(f, name, "counter", "NAT events (see /ephemera/nat).");
+		family(f, name, "counter", eph_nat_counter_descs[c]);
 		fprintf(f, "%s %" PRIu64 "\n", name, ctr[c]);
 	}
 	family(f, "ephemera_nat_ports_in_use", "gauge",

@@ -20,6 +20,7 @@
 
 #include "dataplane/cksum.h"
 #include "dataplane/dp.h"
+#include "dataplane/session.h"
 
 #define PREFETCH_OFFSET 3
 
@@ -185,9 +186,13 @@ ttl_dec(struct rte_ipv4_hdr *ip)
 	ip->hdr_checksum = eph_cksum_update16(ip->hdr_checksum, old, new);
 }
 
-/* TTL, MAC rewrite and transmit: the last step of every routed packet. */
+/*
+ * TTL (unless NAT's rewrite did it), MAC rewrite and transmit: the last step
+ * of every routed packet.
+ */
 static inline void
-transmit(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, const struct eph_nexthop *nh)
+transmit_ttl(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m,
+	     const struct eph_nexthop *nh, bool ttl)
 {
 	struct eph_dp *dp = w->dp;
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
@@ -195,7 +200,8 @@ transmit(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, const struc
 	uint32_t target = nh->type == EPH_NH_GATEWAY ? nh->gw : ip->dst_addr;
 	const struct rte_ether_addr *mac;
 
-	ttl_dec(ip);
+	if (ttl)
+		ttl_dec(ip);
 	mac = eph_neigh_lookup_cached(&dp->neigh, nh->port, target);
 	if (unlikely(mac == NULL)) {
 		/* The control lcore resolves it, holds the packet and sends it. */
@@ -206,6 +212,12 @@ transmit(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, const struc
 	rte_ether_addr_copy(&dp->ports[nh->port].mac, &eth->src_addr);
 	w->stats.forwarded++;
 	eph_tx(w, nh->port, m);
+}
+
+static inline void
+transmit(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, const struct eph_nexthop *nh)
+{
+	transmit_ttl(w, in_port, m, nh, true);
 }
 
 static inline bool
@@ -225,14 +237,43 @@ struct nat_gather {
 	struct rte_mbuf *cross[EPH_MAX_BURST];
 	uint32_t cross_addr[EPH_MAX_BURST]; /* host order: the inside end's address */
 	uint32_t cross_nh[EPH_MAX_BURST];
+	uint64_t cross_hash[EPH_MAX_BURST]; /* session key hash (see session_hash), or 0 */
 	struct rte_mbuf *to_pool[EPH_MAX_BURST];
 	uint16_t to_pool_slot[EPH_MAX_BURST];
+	uint64_t to_pool_hash[EPH_MAX_BURST];
 };
 
-/* Route one validated packet whose FIB next hop is nh_idx; NAT's share goes to g. */
+/*
+ * A TCP or UDP packet's 5-tuple, as it is, is its session's key in either
+ * direction (inside key outbound, outside key inbound). So the session
+ * lookup can start at validation, several hundred cycles before NAT needs
+ * the record: the hash, and the first bucket on its way. 0: not hashed
+ * (no NAT on this worker, another protocol; NAT hashes those itself).
+ */
+static inline uint64_t
+session_hash(const struct eph_worker *w, const struct rte_mbuf *m, const struct rte_ipv4_hdr *ip)
+{
+	const struct eph_session_table *t = w->nat.sessions;
+	uint64_t addrs, hash;
+	uint32_t ports;
+
+	if (t == NULL || (ip->next_proto_id != IPPROTO_UDP && ip->next_proto_id != IPPROTO_TCP) ||
+	    unlikely(rte_pktmbuf_data_len(m) < ETH_HDR_LEN + IPV4_HDR_LEN + sizeof(ports)))
+		return 0;
+	memcpy(&addrs, &ip->src_addr, sizeof(addrs));
+	memcpy(&ports, ip + 1, sizeof(ports));
+	hash = eph_session_hash_halves(t, addrs, eph_flow_tail(ports, ip->next_proto_id));
+	eph_session_prefetch(t, hash);
+	return hash;
+}
+
+/*
+ * Route one validated packet whose FIB next hop is nh_idx; NAT's share goes
+ * to g, its session record (hash) on its way.
+ */
 static inline void
 forward(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, uint32_t nh_idx,
-	struct nat_gather *g)
+	uint64_t hash, struct nat_gather *g)
 {
 	struct eph_dp *dp = w->dp;
 	const struct eph_nexthop *nh = &w->cfg->routes->nh[nh_idx];
@@ -261,7 +302,10 @@ forward(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, uint32_t nh_
 			drop(w, m, EPH_DROP_ttl_exceeded);
 			return;
 		}
+		if (hash != 0)
+			eph_session_prefetch_record(w->nat.sessions, hash);
 		g->to_pool[g->n_to_pool] = m;
+		g->to_pool_hash[g->n_to_pool] = hash;
 		g->to_pool_slot[g->n_to_pool++] = nh->port;
 		return;
 	default:
@@ -286,8 +330,11 @@ forward(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, uint32_t nh_
 	if (w->cfg->nat.n_active != 0 && in->role != dp->ports[nh->port].role) {
 		bool outbound = in->role == EPH_ROLE_INSIDE;
 
+		if (hash != 0 && outbound)
+			eph_session_prefetch_record(w->nat.sessions, hash);
 		g->cross[g->n_cross] = m;
 		g->cross_addr[g->n_cross] = rte_be_to_cpu_32(outbound ? ip->src_addr : ip->dst_addr);
+		g->cross_hash[g->n_cross] = hash;
 		g->cross_nh[g->n_cross++] = nh_idx;
 		return;
 	}
@@ -322,14 +369,16 @@ nat_dispatch(struct eph_worker *w, uint16_t in_port, struct nat_gather *g)
 			} else {
 				g->cross[n] = m;
 				g->cross_nh[n] = g->cross_nh[i];
+				g->cross_hash[n] = g->cross_hash[i];
 				slot[n++] = (uint16_t)(pool[i] - 1);
 			}
 		}
 		if (n != 0)
-			eph_nat_in2out_burst(w, in_port, g->cross, slot, g->cross_nh, n);
+			eph_nat_in2out_burst(w, in_port, g->cross, slot, g->cross_nh, g->cross_hash, n);
 	}
 	if (g->n_to_pool != 0)
-		eph_nat_out2in_burst(w, in_port, g->to_pool, g->to_pool_slot, g->n_to_pool);
+		eph_nat_out2in_burst(w, in_port, g->to_pool, g->to_pool_slot, g->to_pool_hash,
+				     g->n_to_pool);
 }
 
 void
@@ -405,7 +454,7 @@ eph_forward_nat_burst(struct eph_worker *w, const uint16_t *in_port, struct rte_
 		}
 		for (uint16_t i = base; i < end; i++)
 			if (pkts[i] != NULL)
-				transmit(w, in_port[i], pkts[i], &rt->nh[nh_idx[i]]);
+				transmit_ttl(w, in_port[i], pkts[i], &rt->nh[nh_idx[i]], false);
 	}
 }
 
@@ -416,6 +465,7 @@ eph_input_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts, 
 	struct rte_mbuf *ipv4[EPH_MAX_BURST];
 	uint32_t dst[EPH_MAX_BURST];
 	uint64_t nh[EPH_MAX_BURST];
+	uint64_t hash[EPH_MAX_BURST];
 	uint16_t n_ipv4 = 0;
 
 	w->stats.rx += n;
@@ -442,6 +492,7 @@ eph_input_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts, 
 			if (ip == NULL)
 				continue;
 			dst[n_ipv4] = rte_be_to_cpu_32(ip->dst_addr);
+			hash[n_ipv4] = session_hash(w, m, ip);
 			ipv4[n_ipv4++] = m;
 		} else if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_ARP)) {
 			arp_input(w, in_port, m);
@@ -456,7 +507,7 @@ eph_input_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts, 
 	g.n_cross = 0;
 	g.n_to_pool = 0;
 	for (uint16_t i = 0; i < n_ipv4; i++)
-		forward(w, in_port, ipv4[i], (uint32_t)nh[i], &g);
+		forward(w, in_port, ipv4[i], (uint32_t)nh[i], hash[i], &g);
 	if (g.n_cross != 0 || g.n_to_pool != 0)
 		nat_dispatch(w, in_port, &g);
 }

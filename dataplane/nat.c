@@ -41,6 +41,7 @@ static_assert(HANDOFF_BURST <= NAT_BATCH, "a handoff burst fits a batch");
 /* One packet on its way through the NAT, with what routing or handoff decided for it. */
 struct nat_pkt {
 	struct rte_mbuf *m;
+	uint64_t hash;    /* of its session key, or 0: not computed yet */
 	uint32_t nh;      /* inside -> outside: FIB next hop; outside -> inside: generations tried */
 	uint16_t in_port;
 	uint16_t pool;
@@ -53,6 +54,12 @@ const char *const eph_nat_counter_names[EPH_NAT_CTR_MAX] = {
 #define EPH_NAT_CTR_NAME(name, desc) [EPH_NAT_##name] = #name,
 	EPH_NAT_COUNTERS(EPH_NAT_CTR_NAME)
 #undef EPH_NAT_CTR_NAME
+};
+
+const char *const eph_nat_counter_descs[EPH_NAT_CTR_MAX] = {
+#define EPH_NAT_CTR_DESC(name, desc) [EPH_NAT_##name] = desc,
+	EPH_NAT_COUNTERS(EPH_NAT_CTR_DESC)
+#undef EPH_NAT_CTR_DESC
 };
 
 static inline void
@@ -942,8 +949,11 @@ in2out_owned(struct eph_worker *w, struct nat_pkt *p, unsigned int n)
 		/* Source and destination address, as the key has them. */
 		memcpy(&addrs, &ip->src_addr, sizeof(addrs));
 		eph_flow_key_set(&keys[n_keys], addrs, eph_flow_tail(ports, ip->next_proto_id));
-		hash[n_keys] = eph_session_hash(t, &keys[n_keys]);
-		eph_session_prefetch(t, hash[n_keys]);
+		hash[n_keys] = p[i].hash;
+		if (hash[n_keys] == 0) {
+			hash[n_keys] = eph_session_hash(t, &keys[n_keys]);
+			eph_session_prefetch(t, hash[n_keys]);
+		}
 		p[n_keys++] = p[i];
 	}
 	if (n_keys == 0)
@@ -966,7 +976,7 @@ in2out_owned(struct eph_worker *w, struct nat_pkt *p, unsigned int n)
 			created = true;
 		}
 		session_touch(nw, to, (uint32_t)idx[i], s, ip, EPH_DIR_IN2OUT);
-		eph_nat_rewrite_src(ip, (uint8_t *)(ip + 1), s->out_addr, s->out_port,
+		eph_nat_forward_src(ip, (uint8_t *)(ip + 1), s->out_addr, s->out_port,
 				    (struct eph_nat_delta){ s->l3_delta, s->l4_delta });
 		out[n_out] = p[i].m;
 		out_port[n_out] = p[i].in_port;
@@ -978,7 +988,7 @@ in2out_owned(struct eph_worker *w, struct nat_pkt *p, unsigned int n)
 
 void
 eph_nat_in2out_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts,
-		     const uint16_t *pool, const uint32_t *nh_idx, uint16_t n)
+		     const uint16_t *pool, const uint32_t *nh_idx, const uint64_t *hash, uint16_t n)
 {
 	struct eph_dp *dp = w->dp;
 	struct nat_pkt own[NAT_BATCH];
@@ -1006,7 +1016,7 @@ eph_nat_in2out_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **p
 			continue;
 		}
 		own[n_own++] = (struct nat_pkt){
-			.m = m, .nh = nh_idx[i], .in_port = in_port, .pool = pool[i],
+			.m = m, .hash = hash[i], .nh = nh_idx[i], .in_port = in_port, .pool = pool[i],
 		};
 		if (n_own == NAT_BATCH) {
 			in2out_owned(w, own, n_own);
@@ -1225,8 +1235,11 @@ out2in_owned(struct eph_worker *w, struct nat_pkt *p, unsigned int n)
 		}
 		memcpy(&addrs, &ip->src_addr, sizeof(addrs));
 		eph_flow_key_set(&keys[n_keys], addrs, eph_flow_tail(ports, ip->next_proto_id));
-		hash[n_keys] = eph_session_hash(t, &keys[n_keys]);
-		eph_session_prefetch(t, hash[n_keys]);
+		hash[n_keys] = p[i].hash;
+		if (hash[n_keys] == 0) {
+			hash[n_keys] = eph_session_hash(t, &keys[n_keys]);
+			eph_session_prefetch(t, hash[n_keys]);
+		}
 		p[n_keys++] = p[i];
 	}
 	if (n_keys == 0)
@@ -1249,7 +1262,7 @@ out2in_owned(struct eph_worker *w, struct nat_pkt *p, unsigned int n)
 			created = true;
 		}
 		session_touch(nw, to, (uint32_t)idx[i], s, ip, EPH_DIR_OUT2IN);
-		eph_nat_rewrite_dst(ip, (uint8_t *)(ip + 1), s->in_addr, s->in_port,
+		eph_nat_forward_dst(ip, (uint8_t *)(ip + 1), s->in_addr, s->in_port,
 				    (struct eph_nat_delta){ s->l3_delta, s->l4_delta });
 		out[n_out] = p[i].m;
 		out_port[n_out] = p[i].in_port;
@@ -1261,7 +1274,7 @@ out2in_owned(struct eph_worker *w, struct nat_pkt *p, unsigned int n)
 
 void
 eph_nat_out2in_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts,
-		     const uint16_t *pool, uint16_t n)
+		     const uint16_t *pool, const uint64_t *hash, uint16_t n)
 {
 	struct eph_dp *dp = w->dp;
 	struct nat_pkt own[NAT_BATCH];
@@ -1293,7 +1306,7 @@ eph_nat_out2in_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **p
 			continue;
 		}
 		own[n_own++] = (struct nat_pkt){
-			.m = m, .nh = tried, .in_port = in_port, .pool = pool[i],
+			.m = m, .hash = hash[i], .nh = tried, .in_port = in_port, .pool = pool[i],
 		};
 		if (n_own == NAT_BATCH) {
 			out2in_owned(w, own, n_own);

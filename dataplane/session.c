@@ -88,54 +88,10 @@ key_matches(const struct eph_session *s, uint32_t ref, const struct eph_flow_key
 
 /* ---- index -------------------------------------------------------------- */
 
-static inline uint16_t
-sig_of(uint64_t hash)
-{
-	uint16_t sig = (uint16_t)(hash >> 48);
-
-	return sig != 0 ? sig : 1; /* 0 marks a free slot */
-}
-
-/*
- * The other bucket of an entry with signature sig in bucket b: (o - b) mod
- * n with o from the signature alone, so applying it twice gives b back and
- * an entry can move either way without its key.
- */
-static inline uint32_t
-other_bucket(const struct eph_session_table *t, uint32_t b, uint16_t sig)
-{
-	uint32_t o = (uint32_t)(((uint64_t)((uint32_t)sig * 0x9e3779b1u) * t->n_buckets) >> 32);
-
-	return o >= b ? o - b : o + t->n_buckets - b;
-}
-
-/* Bit i set when slot i has signature sig (sig 0: the free slots). */
-static inline uint32_t
-sig_mask(const struct eph_session_bucket *b, uint16_t sig)
-{
-#if defined(RTE_ARCH_X86)
-	/* Slots 0-7 and 2-9: two overlapping 16-byte compares, one bit per slot each. */
-	__m128i want = _mm_set1_epi16((short)sig);
-	__m128i lo = _mm_cmpeq_epi16(_mm_loadu_si128((const __m128i *)&b->sig[0]), want);
-	__m128i hi = _mm_cmpeq_epi16(_mm_loadu_si128((const __m128i *)&b->sig[2]), want);
-	uint32_t m_lo = (uint32_t)_mm_movemask_epi8(_mm_packs_epi16(lo, lo)) & 0xff;
-	uint32_t m_hi = (uint32_t)_mm_movemask_epi8(_mm_packs_epi16(hi, hi)) & 0xff;
-
-	static_assert(SLOTS == 10, "two 8-slot compares cover 10 slots");
-	return m_lo | m_hi << 2;
-#else
-	uint32_t m = 0;
-
-	for (unsigned int i = 0; i < SLOTS; i++)
-		m |= (uint32_t)(b->sig[i] == sig) << i;
-	return m;
-#endif
-}
-
 static inline int
 free_slot(const struct eph_session_bucket *b)
 {
-	uint32_t m = sig_mask(b, 0);
+	uint32_t m = eph_session_sig_mask(b, 0);
 
 	return m != 0 ? __builtin_ctz(m) : -1;
 }
@@ -243,7 +199,7 @@ make_room(struct eph_session_table *t, uint32_t b1, uint32_t b2)
 		const struct eph_session_bucket *bx = &t->buckets[q[cur].bucket];
 
 		for (unsigned int i = 0; i < SLOTS; i++) {
-			uint32_t y = other_bucket(t, q[cur].bucket, bx->sig[i]);
+			uint32_t y = eph_session_other_bucket(t, q[cur].bucket, bx->sig[i]);
 			int f;
 
 			if (on_path(q, cur, y))
@@ -275,8 +231,8 @@ make_room(struct eph_session_table *t, uint32_t b1, uint32_t b2)
 static int
 index_add(struct eph_session_table *t, uint64_t hash, uint32_t ref)
 {
-	uint16_t sig = sig_of(hash);
-	uint32_t b1 = eph_session_bucket_of(t, hash), b2 = other_bucket(t, b1, sig), root;
+	uint16_t sig = eph_session_sig(hash);
+	uint32_t b1 = eph_session_bucket_of(t, hash), b2 = eph_session_other_bucket(t, b1, sig), root;
 	int f;
 
 	f = free_slot(&t->buckets[b1]);
@@ -312,8 +268,8 @@ stash_drain(struct eph_session_table *t)
 {
 	for (uint32_t i = 0; i < t->n_stash;) {
 		const struct eph_session_stash *e = &t->stash[i];
-		uint16_t sig = sig_of(e->hash);
-		uint32_t b1 = eph_session_bucket_of(t, e->hash), b2 = other_bucket(t, b1, sig);
+		uint16_t sig = eph_session_sig(e->hash);
+		uint32_t b1 = eph_session_bucket_of(t, e->hash), b2 = eph_session_other_bucket(t, b1, sig);
 		int f;
 
 		if ((f = free_slot(&t->buckets[b1])) >= 0) {
@@ -333,10 +289,10 @@ stash_drain(struct eph_session_table *t)
 static void
 index_del(struct eph_session_table *t, uint64_t hash, uint32_t ref)
 {
-	uint16_t sig = sig_of(hash);
+	uint16_t sig = eph_session_sig(hash);
 	uint32_t b1 = eph_session_bucket_of(t, hash);
 	struct eph_session_bucket *b = &t->buckets[b1];
-	uint32_t m = sig_mask(b, sig);
+	uint32_t m = eph_session_sig_mask(b, sig);
 
 	for (; m != 0; m &= m - 1) {
 		unsigned int i = (unsigned int)__builtin_ctz(m);
@@ -346,8 +302,8 @@ index_del(struct eph_session_table *t, uint64_t hash, uint32_t ref)
 			goto freed;
 		}
 	}
-	b = &t->buckets[other_bucket(t, b1, sig)];
-	for (m = sig_mask(b, sig); m != 0; m &= m - 1) {
+	b = &t->buckets[eph_session_other_bucket(t, b1, sig)];
+	for (m = eph_session_sig_mask(b, sig); m != 0; m &= m - 1) {
 		unsigned int i = (unsigned int)__builtin_ctz(m);
 
 		if (b->ref[i] == (ref | REF_SECOND)) {
@@ -594,16 +550,16 @@ int32_t
 eph_session_lookup_with_hash(const struct eph_session_table *t, const struct eph_flow_key *key,
 			     uint64_t hash)
 {
-	uint16_t sig = sig_of(hash);
+	uint16_t sig = eph_session_sig(hash);
 	uint32_t b1 = eph_session_bucket_of(t, hash);
 	const struct eph_session_bucket *b = &t->buckets[b1];
-	int32_t idx = bucket_find(t, b, sig_mask(b, sig), key);
+	int32_t idx = bucket_find(t, b, eph_session_sig_mask(b, sig), key);
 
 	if (idx >= 0)
 		return idx;
 	if (b->overflow != 0) {
-		b = &t->buckets[other_bucket(t, b1, sig)];
-		idx = bucket_find(t, b, sig_mask(b, sig), key);
+		b = &t->buckets[eph_session_other_bucket(t, b1, sig)];
+		idx = bucket_find(t, b, eph_session_sig_mask(b, sig), key);
 		if (idx >= 0)
 			return idx;
 	}
@@ -659,15 +615,15 @@ eph_session_lookup_bulk(const struct eph_session_table *t, const struct eph_flow
 	 * while the second buckets arrive.
 	 */
 	for (uint32_t i = 0; i < n; i++) {
-		uint16_t sig = sig_of(hashes[i]);
+		uint16_t sig = eph_session_sig(hashes[i]);
 		uint32_t b1 = eph_session_bucket_of(t, hashes[i]);
 
 		bk[i] = &t->buckets[b1];
-		cand[i] = sig_mask(bk[i], sig);
+		cand[i] = eph_session_sig_mask(bk[i], sig);
 		if (cand[i] != 0) {
 			rte_prefetch0(&t->sess[bk[i]->ref[__builtin_ctz(cand[i])] & REF_INDEX]);
 		} else if (bk[i]->overflow != 0) {
-			bk[i] = &t->buckets[other_bucket(t, b1, sig)];
+			bk[i] = &t->buckets[eph_session_other_bucket(t, b1, sig)];
 			rte_prefetch0(bk[i]);
 			second |= UINT64_C(1) << i;
 		}
@@ -680,7 +636,7 @@ eph_session_lookup_bulk(const struct eph_session_table *t, const struct eph_flow
 	for (uint64_t m = second; m != 0; m &= m - 1) {
 		uint32_t i = (uint32_t)__builtin_ctzll(m);
 
-		cand[i] = sig_mask(bk[i], sig_of(hashes[i]));
+		cand[i] = eph_session_sig_mask(bk[i], eph_session_sig(hashes[i]));
 		if (cand[i] != 0)
 			rte_prefetch0(&t->sess[bk[i]->ref[__builtin_ctz(cand[i])] & REF_INDEX]);
 	}

@@ -43,6 +43,7 @@
 #include <rte_common.h>
 #include <rte_hash_crc.h>
 #include <rte_prefetch.h>
+#include <rte_vect.h>
 
 /* Keys are hashed and compared as 16 raw bytes: pad must be zero. */
 struct eph_flow_key {
@@ -229,22 +230,28 @@ eph_session_get(struct eph_session_table *t, uint32_t idx)
 }
 
 /*
- * The key's hash in table t: first bucket from the low half, signature and
- * second bucket from the high half. Two keyed CRC32-C chains over the words
- * in opposite orders: with one order, CRC's linearity would make the halves
- * differ by a constant, and keys of one bucket would share their signature.
+ * The hash of the key with halves addrs and tail (eph_flow_key_set) in
+ * table t: first bucket from the low half, signature and second bucket
+ * from the high half. Two keyed CRC32-C chains over the halves in opposite
+ * orders: with one order, CRC's linearity would make the two differ by a
+ * constant, and the keys of a bucket would share their signature. Never 0.
  */
+static inline uint64_t
+eph_session_hash_halves(const struct eph_session_table *t, uint64_t addrs, uint64_t tail)
+{
+	uint32_t a = rte_hash_crc_8byte(tail, rte_hash_crc_8byte(addrs, t->seed[0]));
+	uint32_t b = rte_hash_crc_8byte(addrs, rte_hash_crc_8byte(tail, t->seed[1]));
+
+	return (uint64_t)(b | 1) << 32 | a;
+}
+
 static inline uint64_t
 eph_session_hash(const struct eph_session_table *t, const struct eph_flow_key *key)
 {
-	uint64_t w0, w1;
-	uint32_t a, b;
+	uint64_t w[2];
 
-	memcpy(&w0, key, sizeof(w0));
-	memcpy(&w1, (const uint8_t *)key + sizeof(w0), sizeof(w1));
-	a = rte_hash_crc_8byte(w1, rte_hash_crc_8byte(w0, t->seed[0]));
-	b = rte_hash_crc_8byte(w0, rte_hash_crc_8byte(w1, t->seed[1]));
-	return (uint64_t)b << 32 | a;
+	memcpy(w, key, sizeof(w));
+	return eph_session_hash_halves(t, w[0], w[1]);
 }
 
 /* First bucket of a hash: multiply-shift onto [0, n_buckets), no division. */
@@ -254,11 +261,75 @@ eph_session_bucket_of(const struct eph_session_table *t, uint64_t hash)
 	return (uint32_t)(((hash & UINT32_MAX) * t->n_buckets) >> 32);
 }
 
-/* Start loading the key's first bucket: a while before eph_session_lookup_bulk. */
+/* The rest of the index's arithmetic, shared with session.c. */
+static inline uint16_t
+eph_session_sig(uint64_t hash)
+{
+	uint16_t sig = (uint16_t)(hash >> 48);
+
+	return sig != 0 ? sig : 1; /* 0 marks a free slot */
+}
+
+/*
+ * The other bucket of an entry with signature sig in bucket b: (o - b) mod
+ * n with o from the signature alone, so applying it twice gives b back and
+ * an entry can move either way without its key.
+ */
+static inline uint32_t
+eph_session_other_bucket(const struct eph_session_table *t, uint32_t b, uint16_t sig)
+{
+	uint32_t o = (uint32_t)(((uint64_t)((uint32_t)sig * 0x9e3779b1u) * t->n_buckets) >> 32);
+
+	return o >= b ? o - b : o + t->n_buckets - b;
+}
+
+/* Bit i set when slot i has signature sig (sig 0: the free slots). */
+static inline uint32_t
+eph_session_sig_mask(const struct eph_session_bucket *b, uint16_t sig)
+{
+#if defined(RTE_ARCH_X86)
+	/* Slots 0-7 and 2-9: two overlapping 16-byte compares, one bit per slot each. */
+	__m128i want = _mm_set1_epi16((short)sig);
+	__m128i lo = _mm_cmpeq_epi16(_mm_loadu_si128((const __m128i *)&b->sig[0]), want);
+	__m128i hi = _mm_cmpeq_epi16(_mm_loadu_si128((const __m128i *)&b->sig[2]), want);
+	uint32_t m_lo = (uint32_t)_mm_movemask_epi8(_mm_packs_epi16(lo, lo)) & 0xff;
+	uint32_t m_hi = (uint32_t)_mm_movemask_epi8(_mm_packs_epi16(hi, hi)) & 0xff;
+
+	static_assert(EPH_SESSION_BUCKET_SLOTS == 10, "two 8-slot compares cover 10 slots");
+	return m_lo | m_hi << 2;
+#else
+	uint32_t m = 0;
+
+	for (unsigned int i = 0; i < EPH_SESSION_BUCKET_SLOTS; i++)
+		m |= (uint32_t)(b->sig[i] == sig) << i;
+	return m;
+#endif
+}
+
+/*
+ * Lookups in stages, ahead of eph_session_lookup_bulk (which then finds
+ * everything in the cache): first start loading the key's first bucket;
+ * later, once it is in, start loading its candidate's record, or the
+ * second bucket. Each stage wants a few hundred cycles of other work before
+ * the next.
+ */
 static inline void
 eph_session_prefetch(const struct eph_session_table *t, uint64_t hash)
 {
 	rte_prefetch0(&t->buckets[eph_session_bucket_of(t, hash)]);
+}
+
+static inline void
+eph_session_prefetch_record(const struct eph_session_table *t, uint64_t hash)
+{
+	uint32_t b1 = eph_session_bucket_of(t, hash);
+	const struct eph_session_bucket *b = &t->buckets[b1];
+	uint32_t m = eph_session_sig_mask(b, eph_session_sig(hash));
+
+	if (m != 0)
+		rte_prefetch0(&t->sess[b->ref[__builtin_ctz(m)] & EPH_SESSION_REF_INDEX]);
+	else if (b->overflow != 0)
+		rte_prefetch0(&t->buckets[eph_session_other_bucket(t, b1, eph_session_sig(hash))]);
 }
 
 /* Index or -ENOENT. */
