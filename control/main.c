@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,7 @@ static struct eph_metrics_http *metrics_http;
 static struct eph_natlog_writer *natlog;
 static struct eph_conf_nat_log natlog_conf; /* what natlog was opened with */
 static struct eph_alert_counts alerts;
+static char conf_path[PATH_MAX];
 
 static void
 on_signal(int sig)
@@ -248,8 +250,11 @@ run(const char *prog)
 	eph_arp_init(&arp, &dp, &conf.arp, rte_get_tsc_hz());
 	if (conf.control.telemetry && eph_telemetry_init(&dp, &arp) != 0)
 		EPH_LOG(WARNING, "telemetry endpoints could not be registered");
+	/* Reload re-reads this path: absolute, so a later chdir cannot change what it means. */
+	if (realpath(conf.path, conf_path) == NULL)
+		snprintf(conf_path, sizeof(conf_path), "%s", conf.path);
 	ctl_ctx = (struct eph_ctl_ctx){
-		.dp = &dp, .arp = &arp, .conf_path = conf.path, .start_tsc = rte_rdtsc(),
+		.dp = &dp, .arp = &arp, .conf_path = conf_path, .start_tsc = rte_rdtsc(),
 		.alerts = &alerts,
 	};
 	{

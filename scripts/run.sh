@@ -17,6 +17,12 @@ CONF="${EPH_CONF:-$EPH_ROOT/conf/ephemera.yaml}"
 SRV=203.0.113.10
 
 step() { printf '\n== %s\n' "$*"; }
+EPHCTL="$EPH_ROOT/build/ephctl"
+# ctl ARGS...: ephctl ARGS against the running daemon, echoed.
+ctl() {
+	printf '$ ephctl %s\n' "$*"
+	"$EPHCTL" "$@"
+}
 
 # show NS CMD...: print a command as typed, then run it in namespace NS.
 show() {
@@ -156,23 +162,13 @@ held_flows() {
 		sleep 0.1
 	done
 	echo "while the $((2 * n)) TCP connections are open:"
-	echo "/ephemera/pools (ports in use per pool address):"
-	eph_tm /ephemera/pools | python3 -I -c '
-import json, sys
-d = json.load(sys.stdin)
-print("  %-10s %-16s %12s %10s" % ("pool", "address", "ports_in_use", "exhausted"))
-for e in d.values():
-    print("  %-10s %-16s %12d %10d" % (e["pool"], e["address"], e["ports_in_use"], e["exhausted"]))' || true
-	echo "/ephemera/destinations (busiest):"
-	eph_tm /ephemera/destinations | python3 -I -c '
-import json, sys
-d = sorted(json.load(sys.stdin).values(), key=lambda e: -e["live"])[:5]
-print("  %-6s %-16s %-20s %-5s %6s %8s %7s %9s" % ("worker", "outside", "remote", "proto",
-      "live", "resting", "share", "occupancy"))
-for e in d:
-    print("  %-6d %-16s %-20s %-5s %6d %8d %7d %8d%%" % (e["worker"], e["outside"],
-          "%s:%d" % (e["remote"], e["remote_port"]), e["proto"], e["live"], e["resting"],
-          e["share"], e["occupancy_pct"]))' || true
+	ctl show pools || true
+	ctl show destinations --top 5 || true
+	ctl show sessions proto tcp limit 5 || true
+	# A live change under the open connections: none of them moves or drops.
+	ctl pool add-address default 203.0.113.104 || true
+	ctl pool set-range default 20000-29999 || true
+	ctl show pools || true
 	touch "$EPH_TMP/release"
 	for i in "${pids[@]}"; do wait "$i" 2>/dev/null || true; done
 	kill -TERM "$srv_pid" 2>/dev/null || true
@@ -214,7 +210,8 @@ unsolicited() {
 }
 
 counters() {
-	step "gateway counters (telemetry)"
+	step "gateway counters (ephctl and telemetry)"
+	ctl show stats || true
 	echo "/ephemera/stats:"
 	eph_tm /ephemera/stats | sed 's/^/  /' || true
 	if nat_enabled; then

@@ -268,7 +268,7 @@ static const struct command commands[] = {
 	{ "pool", "set-range", "pool.set-range", "pool set-range POOL LO-HI",
 	  "change a pool's port range",
 	  "Hand out ports LO to HI of pool POOL's addresses (1 <= LO <= HI <= 65535).\n"
-	  "Sessions on ports outside the new range keep them until they end.\n"
+	  "Sessions holding a port of the earlier range keep it until they end.\n"
 	  "\n"
 	  "Example:\n"
 	  "  ephctl pool set-range default 2048-4095\n",

@@ -833,8 +833,10 @@ ephctl_render_pool_set_range(FILE *out, const json_t *result)
 		get_str(result, "ports", "-"), get_str(result, "previous", "-"));
 	print_generation(out, result);
 	if (get_int(result, "draining_sessions", &draining) && draining > 0)
-		fprintf(out, "%lld session%s on ports outside the new range drain%s\n", draining,
-			draining == 1 ? "" : "s", draining == 1 ? "s" : "");
+		fprintf(out, "%lld session%s keep%s %s port from the earlier range until %s end%s\n",
+			draining, draining == 1 ? "" : "s", draining == 1 ? "s" : "",
+			draining == 1 ? "its" : "their", draining == 1 ? "it" : "they",
+			draining == 1 ? "s" : "");
 	return 0;
 }
 

@@ -350,7 +350,7 @@ test_changes(void **state)
 	      "{'pool': 'default', 'ports': '2048-4095', 'previous': '1024-65535',"
 	      " 'draining_sessions': 37, 'generation': 6}",
 	      "pool default: ports 2048-4095, were 1024-65535 (generation 6)\n"
-	      "37 sessions on ports outside the new range drain\n");
+	      "37 sessions keep their port from the earlier range until they end\n");
 	check(ephctl_render_pool_set_range,
 	      "{'pool': 'default', 'ports': '2048-4095', 'previous': '1024-65535',"
 	      " 'draining_sessions': 0, 'generation': 6}",
