@@ -186,13 +186,9 @@ ttl_dec(struct rte_ipv4_hdr *ip)
 	ip->hdr_checksum = eph_cksum_update16(ip->hdr_checksum, old, new);
 }
 
-/*
- * TTL (unless NAT's rewrite did it), MAC rewrite and transmit: the last step
- * of every routed packet.
- */
+/* TTL, MAC rewrite and transmit: the last step of every routed packet. */
 static inline void
-transmit_ttl(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m,
-	     const struct eph_nexthop *nh, bool ttl)
+transmit(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, const struct eph_nexthop *nh)
 {
 	struct eph_dp *dp = w->dp;
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
@@ -200,8 +196,7 @@ transmit_ttl(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m,
 	uint32_t target = nh->type == EPH_NH_GATEWAY ? nh->gw : ip->dst_addr;
 	const struct rte_ether_addr *mac;
 
-	if (ttl)
-		ttl_dec(ip);
+	ttl_dec(ip);
 	mac = eph_neigh_lookup_cached(&dp->neigh, nh->port, target);
 	if (unlikely(mac == NULL)) {
 		/* The control lcore resolves it, holds the packet and sends it. */
@@ -212,12 +207,6 @@ transmit_ttl(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m,
 	rte_ether_addr_copy(&dp->ports[nh->port].mac, &eth->src_addr);
 	w->stats.forwarded++;
 	eph_tx(w, nh->port, m);
-}
-
-static inline void
-transmit(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, const struct eph_nexthop *nh)
-{
-	transmit_ttl(w, in_port, m, nh, true);
 }
 
 static inline bool
@@ -237,10 +226,10 @@ struct nat_gather {
 	struct rte_mbuf *cross[EPH_MAX_BURST];
 	uint32_t cross_addr[EPH_MAX_BURST]; /* host order: the inside end's address */
 	uint32_t cross_nh[EPH_MAX_BURST];
-	uint64_t cross_hash[EPH_MAX_BURST]; /* session key hash (see session_hash), or 0 */
+	struct eph_nat_lookahead cross_ahead[EPH_MAX_BURST]; /* see session_hash */
 	struct rte_mbuf *to_pool[EPH_MAX_BURST];
 	uint16_t to_pool_slot[EPH_MAX_BURST];
-	uint64_t to_pool_hash[EPH_MAX_BURST];
+	struct eph_nat_lookahead to_pool_ahead[EPH_MAX_BURST];
 };
 
 /*
@@ -268,8 +257,22 @@ session_hash(const struct eph_worker *w, const struct rte_mbuf *m, const struct 
 }
 
 /*
- * Route one validated packet whose FIB next hop is nh_idx; NAT's share goes
- * to g, its session record (hash) on its way.
+ * A packet going to NAT: by now its first bucket has had time to arrive, so
+ * its candidate record (or second bucket) starts loading in turn.
+ */
+static inline struct eph_nat_lookahead
+session_ahead(const struct eph_worker *w, uint64_t hash)
+{
+	return (struct eph_nat_lookahead){
+		.hash = hash,
+		.cand = hash != 0 ? eph_session_prefetch_record(w->nat.sessions, hash)
+				  : EPH_SESSION_NIL,
+	};
+}
+
+/*
+ * Route one validated packet whose FIB next hop is nh_idx (hash: its
+ * session_hash); what NAT may translate goes to g.
  */
 static inline void
 forward(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, uint32_t nh_idx,
@@ -302,10 +305,8 @@ forward(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, uint32_t nh_
 			drop(w, m, EPH_DROP_ttl_exceeded);
 			return;
 		}
-		if (hash != 0)
-			eph_session_prefetch_record(w->nat.sessions, hash);
 		g->to_pool[g->n_to_pool] = m;
-		g->to_pool_hash[g->n_to_pool] = hash;
+		g->to_pool_ahead[g->n_to_pool] = session_ahead(w, hash);
 		g->to_pool_slot[g->n_to_pool++] = nh->port;
 		return;
 	default:
@@ -330,11 +331,10 @@ forward(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, uint32_t nh_
 	if (w->cfg->nat.n_active != 0 && in->role != dp->ports[nh->port].role) {
 		bool outbound = in->role == EPH_ROLE_INSIDE;
 
-		if (hash != 0 && outbound)
-			eph_session_prefetch_record(w->nat.sessions, hash);
 		g->cross[g->n_cross] = m;
-		g->cross_addr[g->n_cross] = rte_be_to_cpu_32(outbound ? ip->src_addr : ip->dst_addr);
-		g->cross_hash[g->n_cross] = hash;
+		g->cross_addr[g->n_cross] =
+			rte_be_to_cpu_32(outbound ? ip->src_addr : ip->dst_addr);
+		g->cross_ahead[g->n_cross] = session_ahead(w, outbound ? hash : 0);
 		g->cross_nh[g->n_cross++] = nh_idx;
 		return;
 	}
@@ -369,15 +369,16 @@ nat_dispatch(struct eph_worker *w, uint16_t in_port, struct nat_gather *g)
 			} else {
 				g->cross[n] = m;
 				g->cross_nh[n] = g->cross_nh[i];
-				g->cross_hash[n] = g->cross_hash[i];
+				g->cross_ahead[n] = g->cross_ahead[i];
 				slot[n++] = (uint16_t)(pool[i] - 1);
 			}
 		}
 		if (n != 0)
-			eph_nat_in2out_burst(w, in_port, g->cross, slot, g->cross_nh, g->cross_hash, n);
+			eph_nat_in2out_burst(w, in_port, g->cross, slot, g->cross_nh,
+					     g->cross_ahead, n);
 	}
 	if (g->n_to_pool != 0)
-		eph_nat_out2in_burst(w, in_port, g->to_pool, g->to_pool_slot, g->to_pool_hash,
+		eph_nat_out2in_burst(w, in_port, g->to_pool, g->to_pool_slot, g->to_pool_ahead,
 				     g->n_to_pool);
 }
 
@@ -411,6 +412,12 @@ eph_forward_nat(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, uint
 /* At most this many at once: the bulk FIB lookup's arrays live on the stack. */
 #define FORWARD_NAT_CHUNK 64
 
+static inline const struct rte_ipv4_hdr *
+pkt_ipv4(const struct rte_mbuf *m)
+{
+	return rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, ETH_HDR_LEN);
+}
+
 void
 eph_forward_nat_burst(struct eph_worker *w, const uint16_t *in_port, struct rte_mbuf **pkts,
 		      uint32_t *nh_idx, uint16_t n)
@@ -429,8 +436,7 @@ eph_forward_nat_burst(struct eph_worker *w, const uint16_t *in_port, struct rte_
 		for (uint16_t i = base; i < end; i++) {
 			if (nh_idx[i] != UINT32_MAX)
 				continue;
-			dst[k] = rte_be_to_cpu_32(rte_pktmbuf_mtod_offset(pkts[i],
-						  const struct rte_ipv4_hdr *, ETH_HDR_LEN)->dst_addr);
+			dst[k] = rte_be_to_cpu_32(pkt_ipv4(pkts[i])->dst_addr);
 			which[k++] = i;
 		}
 		if (k != 0)
@@ -443,8 +449,7 @@ eph_forward_nat_burst(struct eph_worker *w, const uint16_t *in_port, struct rte_
 			if (nh->type != EPH_NH_CONNECTED && nh->type != EPH_NH_GATEWAY) {
 				drop(w, pkts[i], EPH_DROP_no_route);
 				pkts[i] = NULL;
-			} else if (unlikely(too_big(dp, rte_pktmbuf_mtod_offset(pkts[i],
-							const struct rte_ipv4_hdr *, ETH_HDR_LEN), nh))) {
+			} else if (unlikely(too_big(dp, pkt_ipv4(pkts[i]), nh))) {
 				/* No ICMP: it would quote the inside address to the outside. */
 				drop(w, pkts[i], EPH_DROP_mtu_exceeded);
 				pkts[i] = NULL;
@@ -454,7 +459,7 @@ eph_forward_nat_burst(struct eph_worker *w, const uint16_t *in_port, struct rte_
 		}
 		for (uint16_t i = base; i < end; i++)
 			if (pkts[i] != NULL)
-				transmit_ttl(w, in_port[i], pkts[i], &rt->nh[nh_idx[i]], false);
+				transmit(w, in_port[i], pkts[i], &rt->nh[nh_idx[i]]);
 	}
 }
 

@@ -42,7 +42,8 @@ static_assert(HANDOFF_BURST <= NAT_BATCH, "a handoff burst fits a batch");
 struct nat_pkt {
 	struct rte_mbuf *m;
 	uint64_t hash;    /* of its session key, or 0: not computed yet */
-	uint32_t nh;      /* inside -> outside: FIB next hop; outside -> inside: generations tried */
+	uint32_t cand;    /* candidate session reference, or EPH_SESSION_NIL */
+	uint32_t nh;      /* in -> out: FIB next hop; out -> in: allocator generations tried */
 	uint16_t in_port;
 	uint16_t pool;
 };
@@ -879,6 +880,20 @@ in2out_icmp_error(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m,
 }
 
 /*
+ * Whether a key of hash `hash` missed in a batch's lookup may have been
+ * opened since by an earlier packet of the batch: only if that packet's key
+ * had the same hash (opened[]: the hashes of the keys that opened sessions).
+ */
+static inline bool
+opened_in_batch(const uint64_t *opened, unsigned int n_opened, uint64_t hash)
+{
+	for (unsigned int j = 0; j < n_opened; j++)
+		if (opened[j] == hash)
+			return true;
+	return false;
+}
+
+/*
  * A packet of no session from inside: only a TCP connection opening gets a
  * port (strays would pin one for nothing). Returns the new session's
  * index, or -1 after dropping the packet.
@@ -918,12 +933,13 @@ in2out_owned(struct eph_worker *w, struct nat_pkt *p, unsigned int n)
 	const struct eph_nat_timeouts *to = &w->cfg->nat.timeouts;
 	struct eph_flow_key keys[NAT_BATCH];
 	uint64_t hash[NAT_BATCH];
+	uint32_t cand[NAT_BATCH];
 	int32_t idx[NAT_BATCH];
 	struct rte_mbuf *out[NAT_BATCH];
 	uint16_t out_port[NAT_BATCH];
 	uint32_t out_nh[NAT_BATCH];
-	unsigned int n_keys = 0, n_out = 0;
-	bool created = false;
+	uint64_t opened[NAT_BATCH];
+	unsigned int n_keys = 0, n_out = 0, n_opened = 0;
 
 	for (unsigned int i = 0; i < n; i++) {
 		struct rte_ipv4_hdr *ip = pkt_ip(p[i].m);
@@ -950,22 +966,24 @@ in2out_owned(struct eph_worker *w, struct nat_pkt *p, unsigned int n)
 		memcpy(&addrs, &ip->src_addr, sizeof(addrs));
 		eph_flow_key_set(&keys[n_keys], addrs, eph_flow_tail(ports, ip->next_proto_id));
 		hash[n_keys] = p[i].hash;
+		cand[n_keys] = p[i].cand;
 		if (hash[n_keys] == 0) {
 			hash[n_keys] = eph_session_hash(t, &keys[n_keys]);
+			cand[n_keys] = EPH_SESSION_NIL;
 			eph_session_prefetch(t, hash[n_keys]);
 		}
 		p[n_keys++] = p[i];
 	}
 	if (n_keys == 0)
 		return;
-	eph_session_lookup_bulk(t, keys, hash, n_keys, idx);
+	eph_session_lookup_bulk(t, keys, hash, cand, n_keys, idx);
 
 	for (unsigned int i = 0; i < n_keys; i++) {
 		struct rte_ipv4_hdr *ip = pkt_ip(p[i].m);
 		struct eph_session *s;
 
 		/* An earlier packet of the batch may have opened this flow. */
-		if (unlikely(idx[i] < 0) && created)
+		if (unlikely(idx[i] < 0) && opened_in_batch(opened, n_opened, hash[i]))
 			idx[i] = eph_session_lookup_with_hash(t, &keys[i], hash[i]);
 		if (likely(idx[i] >= 0)) {
 			s = eph_session_get(t, (uint32_t)idx[i]);
@@ -973,10 +991,10 @@ in2out_owned(struct eph_worker *w, struct nat_pkt *p, unsigned int n)
 			idx[i] = in2out_new(w, &p[i], &keys[i], &s);
 			if (idx[i] < 0)
 				continue;
-			created = true;
+			opened[n_opened++] = hash[i];
 		}
 		session_touch(nw, to, (uint32_t)idx[i], s, ip, EPH_DIR_IN2OUT);
-		eph_nat_forward_src(ip, (uint8_t *)(ip + 1), s->out_addr, s->out_port,
+		eph_nat_rewrite_src(ip, (uint8_t *)(ip + 1), s->out_addr, s->out_port,
 				    (struct eph_nat_delta){ s->l3_delta, s->l4_delta });
 		out[n_out] = p[i].m;
 		out_port[n_out] = p[i].in_port;
@@ -988,7 +1006,8 @@ in2out_owned(struct eph_worker *w, struct nat_pkt *p, unsigned int n)
 
 void
 eph_nat_in2out_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts,
-		     const uint16_t *pool, const uint32_t *nh_idx, const uint64_t *hash, uint16_t n)
+		     const uint16_t *pool, const uint32_t *nh_idx,
+		     const struct eph_nat_lookahead *ahead, uint16_t n)
 {
 	struct eph_dp *dp = w->dp;
 	struct nat_pkt own[NAT_BATCH];
@@ -1016,7 +1035,8 @@ eph_nat_in2out_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **p
 			continue;
 		}
 		own[n_own++] = (struct nat_pkt){
-			.m = m, .hash = hash[i], .nh = nh_idx[i], .in_port = in_port, .pool = pool[i],
+			.m = m, .hash = ahead[i].hash, .cand = ahead[i].cand, .nh = nh_idx[i],
+			.in_port = in_port, .pool = pool[i],
 		};
 		if (n_own == NAT_BATCH) {
 			in2out_owned(w, own, n_own);
@@ -1208,12 +1228,13 @@ out2in_owned(struct eph_worker *w, struct nat_pkt *p, unsigned int n)
 	const struct eph_nat_timeouts *to = &w->cfg->nat.timeouts;
 	struct eph_flow_key keys[NAT_BATCH];
 	uint64_t hash[NAT_BATCH];
+	uint32_t cand[NAT_BATCH];
 	int32_t idx[NAT_BATCH];
 	struct rte_mbuf *out[NAT_BATCH];
 	uint16_t out_port[NAT_BATCH];
 	uint32_t out_nh[NAT_BATCH];
-	unsigned int n_keys = 0, n_out = 0;
-	bool created = false;
+	uint64_t opened[NAT_BATCH];
+	unsigned int n_keys = 0, n_out = 0, n_opened = 0;
 
 	for (unsigned int i = 0; i < n; i++) {
 		struct rte_ipv4_hdr *ip = pkt_ip(p[i].m);
@@ -1236,22 +1257,24 @@ out2in_owned(struct eph_worker *w, struct nat_pkt *p, unsigned int n)
 		memcpy(&addrs, &ip->src_addr, sizeof(addrs));
 		eph_flow_key_set(&keys[n_keys], addrs, eph_flow_tail(ports, ip->next_proto_id));
 		hash[n_keys] = p[i].hash;
+		cand[n_keys] = p[i].cand;
 		if (hash[n_keys] == 0) {
 			hash[n_keys] = eph_session_hash(t, &keys[n_keys]);
+			cand[n_keys] = EPH_SESSION_NIL;
 			eph_session_prefetch(t, hash[n_keys]);
 		}
 		p[n_keys++] = p[i];
 	}
 	if (n_keys == 0)
 		return;
-	eph_session_lookup_bulk(t, keys, hash, n_keys, idx);
+	eph_session_lookup_bulk(t, keys, hash, cand, n_keys, idx);
 
 	for (unsigned int i = 0; i < n_keys; i++) {
 		struct rte_ipv4_hdr *ip = pkt_ip(p[i].m);
 		struct eph_session *s;
 
 		/* An earlier packet of the batch may have opened this flow (EIM filtering). */
-		if (unlikely(idx[i] < 0) && created)
+		if (unlikely(idx[i] < 0) && opened_in_batch(opened, n_opened, hash[i]))
 			idx[i] = eph_session_lookup_with_hash(t, &keys[i], hash[i]);
 		if (likely(idx[i] >= 0)) {
 			s = eph_session_get(t, (uint32_t)idx[i]);
@@ -1259,11 +1282,13 @@ out2in_owned(struct eph_worker *w, struct nat_pkt *p, unsigned int n)
 			idx[i] = out2in_miss(w, &p[i], &keys[i], &s);
 			if (idx[i] < 0)
 				continue;
-			created = true;
+			opened[n_opened++] = hash[i];
 		}
 		session_touch(nw, to, (uint32_t)idx[i], s, ip, EPH_DIR_OUT2IN);
-		eph_nat_forward_dst(ip, (uint8_t *)(ip + 1), s->in_addr, s->in_port,
+		eph_nat_rewrite_dst(ip, (uint8_t *)(ip + 1), s->in_addr, s->in_port,
 				    (struct eph_nat_delta){ s->l3_delta, s->l4_delta });
+		/* Inside hosts are mostly on-link: their address is the next hop to resolve. */
+		eph_neigh_cache_prefetch(s->in_addr);
 		out[n_out] = p[i].m;
 		out_port[n_out] = p[i].in_port;
 		out_nh[n_out++] = UINT32_MAX; /* where the inside address lives: looked up */
@@ -1274,7 +1299,7 @@ out2in_owned(struct eph_worker *w, struct nat_pkt *p, unsigned int n)
 
 void
 eph_nat_out2in_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts,
-		     const uint16_t *pool, const uint64_t *hash, uint16_t n)
+		     const uint16_t *pool, const struct eph_nat_lookahead *ahead, uint16_t n)
 {
 	struct eph_dp *dp = w->dp;
 	struct nat_pkt own[NAT_BATCH];
@@ -1306,7 +1331,8 @@ eph_nat_out2in_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **p
 			continue;
 		}
 		own[n_own++] = (struct nat_pkt){
-			.m = m, .hash = hash[i], .nh = tried, .in_port = in_port, .pool = pool[i],
+			.m = m, .hash = ahead[i].hash, .cand = ahead[i].cand, .nh = tried,
+			.in_port = in_port, .pool = pool[i],
 		};
 		if (n_own == NAT_BATCH) {
 			out2in_owned(w, own, n_own);
@@ -1461,7 +1487,8 @@ eph_nat_timers(struct eph_worker *w, uint64_t now_tsc)
 	if (likely(!new_tick && !nw->timers_pending))
 		return;
 	if (new_tick) {
-		uint64_t ticks = (now_tsc - nat->start_tsc) / nat->tick_tsc; /* 16 divisions a second */
+		/* 16 divisions a second, no longer one per loop. */
+		uint64_t ticks = (now_tsc - nat->start_tsc) / nat->tick_tsc;
 
 		nw->now = (uint32_t)ticks;
 		nw->tick_start_tsc = nat->start_tsc + ticks * nat->tick_tsc;

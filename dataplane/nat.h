@@ -337,19 +337,29 @@ void eph_nat_ctl_poll(struct eph_worker *w);
 unsigned int eph_nat_share(const struct eph_worker *w, unsigned int pool, unsigned int gen);
 
 /*
+ * What the input path learnt of a packet's session before handing it to
+ * NAT: the eph_session_hash of its 5-tuple in w's session table (for TCP
+ * and UDP the key as it is; 0: not computed) and the candidate
+ * eph_session_prefetch_record found (EPH_SESSION_NIL: none).
+ */
+struct eph_nat_lookahead {
+	uint64_t hash;
+	uint32_t cand;
+};
+
+/*
  * Packet path entry points (dataplane/nat.c), for the packets of one
  * received burst that routing gave to the NAT. They consume the mbufs.
- * hash[i]: eph_session_hash of pkts[i]'s 5-tuple in w's session table
- * (TCP and UDP: the key as it is), or 0 to have it computed here.
  * Inside -> outside: pool[i] is the slot of the pool of pkts[i]'s source,
  * nh_idx[i] its FIB next hop.
  */
 void eph_nat_in2out_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts,
-			  const uint16_t *pool, const uint32_t *nh_idx, const uint64_t *hash,
-			  uint16_t n);
+			  const uint16_t *pool, const uint32_t *nh_idx,
+			  const struct eph_nat_lookahead *ahead, uint16_t n);
 /* Outside -> inside: pool[i] is the slot of the pool address pkts[i] is sent to (its route). */
 void eph_nat_out2in_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts,
-			  const uint16_t *pool, const uint64_t *hash, uint16_t n);
+			  const uint16_t *pool, const struct eph_nat_lookahead *ahead,
+			  uint16_t n);
 /* Drain the handoff rings addressed to w. */
 void eph_nat_handoff_drain(struct eph_worker *w);
 /*
@@ -360,10 +370,9 @@ void eph_nat_handoff_drain(struct eph_worker *w);
 void eph_nat_timers(struct eph_worker *w, uint64_t now_tsc);
 
 /*
- * Send packets NAT has translated and whose TTL it has decremented
- * (eph_nat_forward_src/dst; dataplane/input.c): MTU, neighbour, transmit,
- * as eph_forward_nat, with one FIB lookup for all those whose nh_idx[i] is
- * UINT32_MAX (translated to an inside address).
+ * Send packets NAT has translated (dataplane/input.c): TTL, MTU, neighbour,
+ * transmit, as eph_forward_nat, with one FIB lookup for all those whose
+ * nh_idx[i] is UINT32_MAX (translated to an inside address).
  */
 void eph_forward_nat_burst(struct eph_worker *w, const uint16_t *in_port, struct rte_mbuf **pkts,
 			   uint32_t *nh_idx, uint16_t n);

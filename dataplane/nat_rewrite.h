@@ -145,44 +145,4 @@ eph_nat_rewrite_dst(struct rte_ipv4_hdr *ip, uint8_t *l4, uint32_t in_addr, uint
 	eph_l4_cksum_patch(ip->next_proto_id, l4, (uint16_t)~d.l4);
 }
 
-/*
- * The same rewrites for a packet being forwarded, with its TTL decrement
- * (RFC 1812 5.3.1; the caller made sure TTL > 1) folded into the one IP
- * header checksum update: the TTL:protocol word drops by 0x0100, which
- * adds ~0x0100 = 0xfeff to the sum (RFC 1624).
- */
-#define EPH_TTL_DEC_DELTA RTE_BE16(0xfeff)
-
-static inline uint16_t
-eph_ip_cksum_forward(uint16_t cksum, uint16_t l3_delta)
-{
-	return (uint16_t)~eph_cksum_fold((uint32_t)(uint16_t)~cksum + l3_delta + EPH_TTL_DEC_DELTA);
-}
-
-static inline void
-eph_nat_forward_src(struct rte_ipv4_hdr *ip, uint8_t *l4, uint32_t out_addr, uint16_t out_port,
-		    struct eph_nat_delta d)
-{
-	uint16_t *port = eph_l4_port(ip->next_proto_id, l4, true);
-
-	ip->time_to_live--;
-	ip->src_addr = out_addr;
-	ip->hdr_checksum = eph_ip_cksum_forward(ip->hdr_checksum, d.l3);
-	memcpy(port, &out_port, sizeof(out_port));
-	eph_l4_cksum_patch(ip->next_proto_id, l4, d.l4);
-}
-
-static inline void
-eph_nat_forward_dst(struct rte_ipv4_hdr *ip, uint8_t *l4, uint32_t in_addr, uint16_t in_port,
-		    struct eph_nat_delta d)
-{
-	uint16_t *port = eph_l4_port(ip->next_proto_id, l4, false);
-
-	ip->time_to_live--;
-	ip->dst_addr = in_addr;
-	ip->hdr_checksum = eph_ip_cksum_forward(ip->hdr_checksum, (uint16_t)~d.l3);
-	memcpy(port, &in_port, sizeof(in_port));
-	eph_l4_cksum_patch(ip->next_proto_id, l4, (uint16_t)~d.l4);
-}
-
 #endif /* EPH_NAT_REWRITE_H */

@@ -24,6 +24,7 @@
 #include <rte_hash.h>
 #include <rte_mbuf.h>
 #include <rte_per_lcore.h>
+#include <rte_prefetch.h>
 #include <rte_rcu_qsbr.h>
 
 struct eph_neigh_key {
@@ -58,7 +59,8 @@ TAILQ_HEAD(eph_neigh_list, eph_neigh);
 struct eph_neigh_table {
 	struct rte_hash *hash;     /* key -> struct eph_neigh *; dp: ro; cp: rw */
 	uint32_t generation;       /* cp: moves on after a MAC change or delete; dp: ro (acquire) */
-	struct eph_neigh_list all; /* cp only, guarded by lock for telemetry readers */
+	/* From here the control lcore's, on other cache lines than what workers read. */
+	struct eph_neigh_list all __rte_cache_aligned; /* cp only, lock for telemetry readers */
 	pthread_mutex_t lock;
 	struct rte_rcu_qsbr *rcu;  /* NULL: no concurrent readers (tests) */
 	unsigned int hold_max;
@@ -111,6 +113,25 @@ const struct rte_ether_addr *eph_neigh_cache_fill(const struct eph_neigh_table *
 						  uint32_t ip, uint32_t generation);
 
 /*
+ * The cache entry of next hop ip (network order), on whatever port.
+ * Fibonacci hashing: consecutive addresses (a subnet's hosts) land apart.
+ */
+static inline struct eph_neigh_cache_entry *
+eph_neigh_cache_slot(uint32_t ip)
+{
+	uint32_t slot = (rte_be_to_cpu_32(ip) * 0x9e3779b1u) >> (32 - EPH_NEIGH_CACHE_BITS);
+
+	return &RTE_PER_LCORE(eph_neigh_cache).e[slot];
+}
+
+/* Start loading the cache entry of next hop ip, a while before eph_neigh_lookup_cached. */
+static inline void
+eph_neigh_cache_prefetch(uint32_t ip)
+{
+	rte_prefetch0(eph_neigh_cache_slot(ip));
+}
+
+/*
  * eph_neigh_lookup through this thread's cache. The MAC returned is the
  * cache's copy: use it before the next lookup.
  */
@@ -119,10 +140,7 @@ eph_neigh_lookup_cached(const struct eph_neigh_table *t, uint16_t port, uint32_t
 {
 	/* Read before the table: a change made after this is seen by the next lookup. */
 	uint32_t generation = __atomic_load_n(&t->generation, __ATOMIC_ACQUIRE);
-	/* Fibonacci hashing: consecutive addresses (a subnet's hosts) land apart. */
-	uint32_t slot = ((rte_be_to_cpu_32(ip) * 0x9e3779b1u) >> (32 - EPH_NEIGH_CACHE_BITS) ^ port) &
-			(EPH_NEIGH_CACHE_SIZE - 1);
-	struct eph_neigh_cache_entry *e = &RTE_PER_LCORE(eph_neigh_cache).e[slot];
+	struct eph_neigh_cache_entry *e = eph_neigh_cache_slot(ip);
 
 	if (likely(e->generation == generation && e->ip == ip && e->port == port))
 		return &e->mac;

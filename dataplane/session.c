@@ -198,6 +198,10 @@ make_room(struct eph_session_table *t, uint32_t b1, uint32_t b2)
 		int cur = (int)head++;
 		const struct eph_session_bucket *bx = &t->buckets[q[cur].bucket];
 
+		/* The next buckets all at once, rather than one cache miss after another. */
+		for (unsigned int i = 0; i < SLOTS; i++)
+			rte_prefetch0(&t->buckets[eph_session_other_bucket(t, q[cur].bucket,
+									   bx->sig[i])]);
 		for (unsigned int i = 0; i < SLOTS; i++) {
 			uint32_t y = eph_session_other_bucket(t, q[cur].bucket, bx->sig[i]);
 			int f;
@@ -232,7 +236,8 @@ static int
 index_add(struct eph_session_table *t, uint64_t hash, uint32_t ref)
 {
 	uint16_t sig = eph_session_sig(hash);
-	uint32_t b1 = eph_session_bucket_of(t, hash), b2 = eph_session_other_bucket(t, b1, sig), root;
+	uint32_t b1 = eph_session_bucket_of(t, hash);
+	uint32_t b2 = eph_session_other_bucket(t, b1, sig), root;
 	int f;
 
 	f = free_slot(&t->buckets[b1]);
@@ -247,7 +252,8 @@ index_add(struct eph_session_table *t, uint64_t hash, uint32_t ref)
 		if (root == UINT32_MAX) {
 			if (t->n_stash == EPH_SESSION_STASH)
 				return -ENOSPC;
-			t->stash[t->n_stash++] = (struct eph_session_stash){ .hash = hash, .ref = ref };
+			t->stash[t->n_stash++] =
+				(struct eph_session_stash){ .hash = hash, .ref = ref };
 			t->stashed++;
 			return 0;
 		}
@@ -269,7 +275,8 @@ stash_drain(struct eph_session_table *t)
 	for (uint32_t i = 0; i < t->n_stash;) {
 		const struct eph_session_stash *e = &t->stash[i];
 		uint16_t sig = eph_session_sig(e->hash);
-		uint32_t b1 = eph_session_bucket_of(t, e->hash), b2 = eph_session_other_bucket(t, b1, sig);
+		uint32_t b1 = eph_session_bucket_of(t, e->hash);
+		uint32_t b2 = eph_session_other_bucket(t, b1, sig);
 		int f;
 
 		if ((f = free_slot(&t->buckets[b1])) >= 0) {
@@ -594,12 +601,12 @@ lookup_settle(const struct eph_session_table *t, const struct eph_flow_key *keys
 
 uint64_t
 eph_session_lookup_bulk(const struct eph_session_table *t, const struct eph_flow_key *keys,
-			const uint64_t *hashes, uint32_t n, int32_t *idx)
+			const uint64_t *hashes, const uint32_t *cands, uint32_t n, int32_t *idx)
 {
 	const struct eph_session_bucket *bk[EPH_SESSION_BULK_MAX];
 	uint64_t own[EPH_SESSION_BULK_MAX];
 	uint32_t cand[EPH_SESSION_BULK_MAX];
-	uint64_t second = 0, hits = 0;
+	uint64_t second = 0, hits = 0, todo = UINT64_MAX >> (64 - RTE_MAX(n, 1u));
 
 	RTE_ASSERT(n <= EPH_SESSION_BULK_MAX);
 	if (hashes == NULL) {
@@ -609,12 +616,35 @@ eph_session_lookup_bulk(const struct eph_session_table *t, const struct eph_flow
 		}
 		hashes = own;
 	}
+	if (n == 0)
+		return 0;
+	/* Candidates found earlier: their records are the right ones, or a full search decides. */
+	for (uint32_t i = 0; cands != NULL && i < n; i++) {
+		const struct eph_session *s;
+		uint32_t ref = cands[i];
+
+		if (ref == EPH_SESSION_NIL)
+			continue;
+		s = &t->sess[ref & REF_INDEX];
+		todo &= ~(UINT64_C(1) << i);
+		if (likely(s->timer_prev != SESS_FREE && key_matches(s, ref, &keys[i]))) {
+			idx[i] = (int32_t)(ref & REF_INDEX);
+			hits |= UINT64_C(1) << i;
+			continue;
+		}
+		idx[i] = eph_session_lookup_with_hash(t, &keys[i], hashes[i]);
+		if (idx[i] >= 0)
+			hits |= UINT64_C(1) << i;
+		else
+			idx[i] = -1;
+	}
 	/*
 	 * First buckets: a candidate's record starts loading, or the second
 	 * bucket does. The keys that need no second bucket are settled first,
 	 * while the second buckets arrive.
 	 */
-	for (uint32_t i = 0; i < n; i++) {
+	for (uint64_t m = todo; m != 0; m &= m - 1) {
+		uint32_t i = (uint32_t)__builtin_ctzll(m);
 		uint16_t sig = eph_session_sig(hashes[i]);
 		uint32_t b1 = eph_session_bucket_of(t, hashes[i]);
 
@@ -628,9 +658,8 @@ eph_session_lookup_bulk(const struct eph_session_table *t, const struct eph_flow
 			second |= UINT64_C(1) << i;
 		}
 	}
-	for (uint32_t i = 0; i < n; i++)
-		if (!(second & (UINT64_C(1) << i)))
-			hits |= lookup_settle(t, keys, hashes, bk, cand, i, idx);
+	for (uint64_t m = todo & ~second; m != 0; m &= m - 1)
+		hits |= lookup_settle(t, keys, hashes, bk, cand, (uint32_t)__builtin_ctzll(m), idx);
 	if (second == 0)
 		return hits;
 	for (uint64_t m = second; m != 0; m &= m - 1) {
@@ -707,6 +736,31 @@ wheel_spill(struct eph_session_table *t)
 	}
 }
 
+/* Sessions ahead in a wheel list whose keys' buckets expiry starts loading. */
+#define EXPIRE_LOOKAHEAD 3
+
+/*
+ * The buckets a delete of the session EXPIRE_LOOKAHEAD places ahead in the
+ * list (next: the first one after the current) will read: loading while
+ * the sessions before it are handled.
+ */
+static inline void
+expire_prefetch(const struct eph_session_table *t, uint32_t idx)
+{
+	const struct eph_session *s;
+	struct eph_flow_key k;
+
+	for (unsigned int i = 1; i < EXPIRE_LOOKAHEAD && idx < t->max; i++)
+		idx = t->sess[idx].timer_next;
+	if (idx >= t->max)
+		return; /* the list's head or end: fewer left */
+	s = &t->sess[idx];
+	eph_session_in_key(s, &k);
+	eph_session_prefetch(t, eph_session_hash(t, &k));
+	eph_session_out_key(s, &k);
+	eph_session_prefetch(t, eph_session_hash(t, &k));
+}
+
 /*
  * Work through list h: call cb for due sessions, re-file the others (their
  * expire was moved later). Returns false when the budget ran out first.
@@ -719,12 +773,14 @@ expire_list(struct eph_session_table *t, uint32_t h, uint32_t now, unsigned budg
 
 	while (t->heads[h].next != hi) {
 		uint32_t idx = t->heads[h].next;
+		uint32_t next = t->sess[idx].timer_next;
 
 		if (*n >= budget || *work >= max_work)
 			return false;
 		timer_unlink(t, idx);
 		(*work)++;
 		if ((int32_t)(t->sess[idx].expire - now) <= 0) {
+			expire_prefetch(t, next);
 			(*n)++;
 			cb(t, idx, arg);
 		} else {

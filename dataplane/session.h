@@ -203,7 +203,7 @@ struct eph_session_table {
 	struct eph_timer_link *heads;         /* [WHEEL_SLOTS + 1]: slots, then the overdue list */
 	uint64_t moves;                       /* entries displaced to make room (statistics) */
 	uint64_t stashed;                     /* keys that ever went to the stash (statistics) */
-	size_t bytes;                         /* heap bytes taken at create (index + records + wheel) */
+	size_t bytes;                         /* heap taken at create: index, records, wheel */
 	char name[32];
 };
 
@@ -311,7 +311,8 @@ eph_session_sig_mask(const struct eph_session_bucket *b, uint16_t sig)
  * everything in the cache): first start loading the key's first bucket;
  * later, once it is in, start loading its candidate's record, or the
  * second bucket. Each stage wants a few hundred cycles of other work before
- * the next.
+ * the next. The candidate (a reference, EPH_SESSION_NIL: none) spares
+ * eph_session_lookup_bulk reading the bucket again; the record decides.
  */
 static inline void
 eph_session_prefetch(const struct eph_session_table *t, uint64_t hash)
@@ -319,17 +320,22 @@ eph_session_prefetch(const struct eph_session_table *t, uint64_t hash)
 	rte_prefetch0(&t->buckets[eph_session_bucket_of(t, hash)]);
 }
 
-static inline void
+static inline uint32_t
 eph_session_prefetch_record(const struct eph_session_table *t, uint64_t hash)
 {
 	uint32_t b1 = eph_session_bucket_of(t, hash);
 	const struct eph_session_bucket *b = &t->buckets[b1];
 	uint32_t m = eph_session_sig_mask(b, eph_session_sig(hash));
 
-	if (m != 0)
-		rte_prefetch0(&t->sess[b->ref[__builtin_ctz(m)] & EPH_SESSION_REF_INDEX]);
-	else if (b->overflow != 0)
+	if (m != 0) {
+		uint32_t ref = b->ref[__builtin_ctz(m)];
+
+		rte_prefetch0(&t->sess[ref & EPH_SESSION_REF_INDEX]);
+		return ref;
+	}
+	if (b->overflow != 0)
 		rte_prefetch0(&t->buckets[eph_session_other_bucket(t, b1, eph_session_sig(hash))]);
+	return EPH_SESSION_NIL;
 }
 
 /* Index or -ENOENT. */
@@ -345,12 +351,14 @@ bool eph_session_in_use(const struct eph_session_table *t, uint32_t idx);
  * Look up n keys (n <= EPH_SESSION_BULK_MAX) as a pipeline: every first
  * bucket, then the second buckets some keys need, then every record, each
  * stage's loads started before the next stage reads them. hashes are the
- * keys' eph_session_hash (NULL: computed here). idx[i] = index or -1; the
- * records of hits are in the cache when this returns. Returns the hit mask.
+ * keys' eph_session_hash (NULL: computed here); cands (NULL: none) their
+ * eph_session_prefetch_record candidates, tried first. idx[i] = index or
+ * -1; the records of hits are in the cache when this returns. Returns the
+ * hit mask.
  */
 uint64_t eph_session_lookup_bulk(const struct eph_session_table *t,
 				 const struct eph_flow_key *keys, const uint64_t *hashes,
-				 uint32_t n, int32_t *idx);
+				 const uint32_t *cands, uint32_t n, int32_t *idx);
 
 /* Remove both keys (rebuilt from the record), unschedule, free the slot. A free idx is ignored. */
 void eph_session_delete(struct eph_session_table *t, uint32_t idx);

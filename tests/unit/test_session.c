@@ -494,7 +494,7 @@ test_stash(void **state)
 		keys_of(i, &both[0], &both[1]);
 		assert_int_equal(eph_session_lookup(t, &both[0]), (int32_t)i);
 		assert_int_equal(eph_session_lookup(t, &both[1]), (int32_t)i);
-		assert_int_equal(eph_session_lookup_bulk(t, both, NULL, 2, got), 3);
+		assert_int_equal(eph_session_lookup_bulk(t, both, NULL, NULL, 2, got), 3);
 		assert_int_equal(got[0], (int32_t)i);
 		assert_int_equal(got[1], (int32_t)i);
 	}
@@ -521,8 +521,10 @@ test_stash(void **state)
 
 /*
  * Bulk lookup agrees with single lookups on mixes of hits and misses, any n
- * up to EPH_SESSION_BULK_MAX, with hashes given or computed. The table is
- * filled to its maximum, so many keys sit in their second bucket.
+ * up to EPH_SESSION_BULK_MAX: hashes computed; hashes given; with the
+ * candidates eph_session_prefetch_record found; with wrong candidates (other
+ * sessions' records, free records). The table is filled to its maximum, so
+ * many keys sit in their second bucket.
  */
 static void
 test_bulk_lookup(void **state)
@@ -532,9 +534,10 @@ test_bulk_lookup(void **state)
 	struct eph_session_table *t = table("bulk", SESSIONS);
 	static struct eph_flow_key keys[KEYS];
 	static uint64_t hashes[KEYS];
+	static uint32_t found[KEYS], wrong[KEYS];
 	static int32_t idx[KEYS];
 	struct eph_flow_key in, out;
-	unsigned int hits = 0;
+	unsigned int hits = 0, found_right = 0;
 
 	(void)state;
 	for (uint32_t i = 0; i < SESSIONS; i++) {
@@ -547,13 +550,23 @@ test_bulk_lookup(void **state)
 		keys_of(n, &in, &out);
 		keys[i] = (rnd() & 1) ? in : out;
 		hashes[i] = eph_session_hash(t, &keys[i]);
+		found[i] = eph_session_prefetch_record(t, hashes[i]);
+		found_right += found[i] != EPH_SESSION_NIL &&
+			       (int32_t)(found[i] & EPH_SESSION_REF_INDEX) ==
+				       eph_session_lookup(t, &keys[i]);
+		/* Any record, either key; some of them free (the table is full: freed below). */
+		wrong[i] = rnd_below(SESSIONS) | (rnd() & 1 ? EPH_SESSION_REF_OUT : 0);
 	}
-	for (unsigned int c = 0; c < 2 * RTE_DIM(chunks); c++) {
-		const uint64_t *h = c % 2 ? hashes : NULL;
+	for (uint32_t i = 0; i < SESSIONS; i += 97)
+		eph_session_delete(t, i);
+	for (unsigned int c = 0; c < 4 * RTE_DIM(chunks); c++) {
+		const uint64_t *h = c % 4 ? hashes : NULL;
+		const uint32_t *cands = c % 4 == 2 ? found : c % 4 == 3 ? wrong : NULL;
 
-		for (uint32_t off = 0; off < KEYS; off += chunks[c / 2]) {
-			uint32_t n = RTE_MIN(chunks[c / 2], (uint32_t)KEYS - off);
-			uint64_t mask = eph_session_lookup_bulk(t, keys + off, h ? h + off : NULL, n,
+		for (uint32_t off = 0; off < KEYS; off += chunks[c / 4]) {
+			uint32_t n = RTE_MIN(chunks[c / 4], (uint32_t)KEYS - off);
+			uint64_t mask = eph_session_lookup_bulk(t, keys + off, h ? h + off : NULL,
+								cands ? cands + off : NULL, n,
 								idx + off);
 
 			for (uint32_t i = 0; i < n; i++) {
@@ -569,9 +582,11 @@ test_bulk_lookup(void **state)
 				assert_int_equal(mask >> n, 0);
 		}
 	}
-	print_message("bulk: %u of %u keys hit; %u%% of the buckets have keys in their second\n",
-		      hits, KEYS, second_share(t));
+	print_message("bulk: %u of %u keys hit; %u%% of the buckets have keys in their second; "
+		      "%u candidates right\n", hits, KEYS, second_share(t), found_right);
 	assert_true(hits > KEYS / 5 && hits < KEYS / 2);
+	/* Keys in their first bucket (~93% in a full table): found as candidates. */
+	assert_true(found_right > hits * 8 / 10);
 	eph_session_table_free(t);
 }
 
@@ -1107,7 +1122,7 @@ measure(struct eph_session_table *t, uint32_t base, uint32_t n, const char *what
 	for (uint32_t i = 0; i + 32 <= n; i += 32) {
 		int32_t got[32];
 
-		if (eph_session_lookup_bulk(t, keys + i, NULL, 32, got) != UINT32_MAX)
+		if (eph_session_lookup_bulk(t, keys + i, NULL, NULL, 32, got) != UINT32_MAX)
 			fail_msg("bulk %u", i);
 	}
 	t3 = now_ns();
