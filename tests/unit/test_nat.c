@@ -517,11 +517,44 @@ test_endpoint_dependent_filtering(void **state)
 	assert_int_equal(t_drops(EPH_DROP_nat_no_session), before + 1);
 }
 
+/*
+ * Two packets of one new flow, and a new flow next to an established one,
+ * in one burst: one session each, both packets translated alike and in
+ * order (the burst path looks sessions up before creating any).
+ */
+static void
+test_new_flow_twice_in_one_burst(void **state)
+{
+	struct rte_mbuf *pkts[3], *out[8];
+	uint16_t port0;
+
+	(void)state;
+	input(IN, l4_packet(IN, &t_host_mac, T_HOST, T_SERVER, IPPROTO_UDP, 6100, 53, 0));
+	rte_pktmbuf_free(one_out(OUT));
+	pkts[0] = l4_packet(IN, &t_host_mac, T_HOST, T_SERVER, IPPROTO_UDP, 6200, 53, 0);
+	pkts[1] = l4_packet(IN, &t_host_mac, T_HOST, T_SERVER, IPPROTO_UDP, 6100, 53, 0);
+	pkts[2] = l4_packet(IN, &t_host_mac, T_HOST, T_SERVER, IPPROTO_UDP, 6200, 53, 0);
+	eph_input_burst(w, IN, pkts, 3);
+	assert_int_equal(t_sent(OUT, out, 8), 3);
+	for (unsigned int i = 0; i < 3; i++) {
+		assert_checksums(out[i]);
+		assert_int_equal(t_ip(out[i])->src_addr, rte_cpu_to_be_32(POOL_A));
+	}
+	port0 = port_at(out[0], 0);
+	assert_int_equal(port_at(out[2], 0), port0);
+	assert_int_not_equal(port_at(out[1], 0), port0);
+	for (unsigned int i = 0; i < 3; i++)
+		rte_pktmbuf_free(out[i]);
+	assert_int_equal(eph_session_count(w->nat.sessions), 2);
+	assert_int_equal(w->nat.ports_in_use[0][0], 2);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_udp_round_trip, fresh),
+		cmocka_unit_test_setup(test_new_flow_twice_in_one_burst, fresh),
 		cmocka_unit_test_setup(test_unsolicited_dropped, fresh),
 		cmocka_unit_test_setup(test_tcp_needs_syn_and_closes, fresh),
 		cmocka_unit_test_setup(test_icmp_echo, fresh),
