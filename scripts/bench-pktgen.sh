@@ -7,7 +7,8 @@
 #
 # Without $PKTGEN it says where Pktgen-DPDK comes from and exits 0 (skipped).
 # Env: DURATION (20 s), WARMUP (3 s), EPH_LCORES (0-1), PKTGEN_LCORES (0-1),
-# PKTGEN_MAP ("1.[0-1]"), TESTPMD_LCORES (0-1), TESTPMD (dpdk-testpmd).
+# PKTGEN_MAP ("1.[0-1]"), TESTPMD_LCORES (0-1), TESTPMD (dpdk-testpmd),
+# BENCH_LOGS (a directory that keeps every log).
 # Prints one JSON object. On a 2-core machine all three share the cores:
 # the numbers are relative, not a line-rate claim.
 set -euo pipefail
@@ -57,6 +58,10 @@ EPH_TMP="$(mktemp -d)"
 eph_traps
 # Also tear down what this script starts besides the daemon.
 bench_cleanup() {
+	# BENCH_LOGS=DIR keeps the daemon's, pktgen's and testpmd's logs.
+	if [ -n "${BENCH_LOGS:-}" ]; then
+		mkdir -p "$BENCH_LOGS" && cp -r "$EPH_TMP"/. "$BENCH_LOGS"/ || true
+	fi
 	eph_cleanup || true
 	rm -rf "$RUN_DIR"
 	eph_dpdk_cleanup "$PG_PREFIX"
@@ -123,6 +128,21 @@ start_pktgen() {	# pktgen as memif client, sending PROFILE from port 0
 	PG_PID=$!
 	EPH_CLEANUP_PIDS+=("$PG_PID")
 }
+# pktgen_check NAME: pktgen still running after start-up, or the reason it stopped.
+pktgen_check() {
+	local log="$EPH_TMP/pktgen-$1.log" why
+	sleep 2
+	kill -0 "$PG_PID" 2>/dev/null && return 0
+	why="$(tr -d '\033' <"$log" | grep -m1 -E 'PANIC|Error|error' || tail -n 1 "$log")"
+	case "$why" in
+	*"Cannot set MTU"*)
+		eph_die "pktgen stopped at start-up: $why. Pktgen-DPDK (23.03 to 23.10) insists on" \
+			"setting the MTU, which the memif PMD of DPDK 22.11 does not support; use a" \
+			"DPDK with memif MTU support, or real NICs (see the README's benchmark section)"
+		;;
+	*) eph_die "pktgen stopped at start-up: $why (log: BENCH_LOGS=DIR keeps it)" ;;
+	esac
+}
 stop_pktgen() {
 	[ -n "$PG_PID" ] || return 0
 	kill "$PG_PID" 2>/dev/null || true
@@ -154,7 +174,9 @@ if [ "$ONLY_EPH" = 1 ]; then
 fi
 
 start_pktgen ephemera
+pktgen_check ephemera
 read -r eph_rx eph_pps < <(measure eph_counters)
+pktgen_check ephemera
 stop_pktgen
 eph_stop
 
@@ -173,7 +195,9 @@ for ((i = 0; i < 100; i++)); do
 	sleep 0.1
 done
 start_pktgen testpmd
+pktgen_check testpmd
 read -r tp_rx tp_pps < <(measure tp_counters)
+pktgen_check testpmd
 stop_pktgen
 kill "$TP_PID" 2>/dev/null || true
 wait "$TP_PID" 2>/dev/null || true
