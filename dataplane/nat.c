@@ -97,14 +97,6 @@ l4_complete(const struct rte_ipv4_hdr *ip)
 	}
 }
 
-/* TCP and UDP both lead with source and destination port. */
-static inline void
-l4_ports(const uint8_t *l4, struct eph_flow_key *k)
-{
-	memcpy(&k->src_port, l4, sizeof(k->src_port));
-	memcpy(&k->dst_port, l4 + 2, sizeof(k->dst_port));
-}
-
 static uint32_t
 timeout_of(const struct eph_nat_timeouts *to, const struct eph_session *s)
 {
@@ -1576,14 +1568,4 @@ eph_nat_ctl_poll(struct eph_worker *w)
 		nw->ctl_cur = NULL;
 		__atomic_store_n(&c->done, true, __ATOMIC_RELEASE);
 	}
-}
-
-unsigned int
-eph_nat_share(const struct eph_worker *w, unsigned int pool, unsigned int gen)
-{
-	const struct eph_portalloc *pa = w->nat.alloc[pool][gen];
-
-	if (w->nat.blocks[pool][gen] != NULL)
-		return w->cfg->nat.pools[pool].g[gen].block_size;
-	return pa == NULL ? 0 : eph_portalloc_share_size(pa);
 }

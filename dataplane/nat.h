@@ -333,8 +333,6 @@ struct eph_nat_ctl {
 /* Work on the pending control request, if any (worker loop). */
 void eph_nat_ctl_poll(struct eph_worker *w);
 
-/* The ports a pool may hand out per destination on one worker (occupancy denominator). */
-unsigned int eph_nat_share(const struct eph_worker *w, unsigned int pool, unsigned int gen);
 
 /*
  * What the input path learnt of a packet's session before handing it to
