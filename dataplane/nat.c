@@ -912,6 +912,28 @@ in2out_new(struct eph_worker *w, const struct nat_pkt *p, const struct eph_flow_
 }
 
 /*
+ * The session key of a batched packet (addresses as the IPv4 header has
+ * them, then ports), and its hash and candidate record: from validation
+ * when it computed them, else now, with the bucket prefetched.
+ */
+static inline void
+batch_key(struct eph_session_table *t, const struct rte_ipv4_hdr *ip, uint32_t ports,
+	  const struct nat_pkt *pk, struct eph_flow_key *key, uint64_t *hash, uint32_t *cand)
+{
+	uint64_t addrs;
+
+	memcpy(&addrs, &ip->src_addr, sizeof(addrs));
+	eph_flow_key_set(key, addrs, eph_flow_tail(ports, ip->next_proto_id));
+	*hash = pk->hash;
+	*cand = pk->cand;
+	if (*hash == 0) {
+		*hash = eph_session_hash(t, key);
+		*cand = EPH_SESSION_NIL;
+		eph_session_prefetch(t, *hash);
+	}
+}
+
+/*
  * The owner's half of inside -> outside, for up to NAT_BATCH packets: keys,
  * hashes and bucket prefetches for all, one pipelined lookup, then each
  * packet in order: a hit applies its session's precomputed rewrite, a miss
@@ -936,7 +958,6 @@ in2out_owned(struct eph_worker *w, struct nat_pkt *p, unsigned int n)
 	for (unsigned int i = 0; i < n; i++) {
 		struct rte_ipv4_hdr *ip = pkt_ip(p[i].m);
 		const uint8_t *l4 = (const uint8_t *)(ip + 1);
-		uint64_t addrs;
 		uint32_t ports;
 
 		if (unlikely(ip->next_proto_id == IPPROTO_ICMP)) {
@@ -954,16 +975,7 @@ in2out_owned(struct eph_worker *w, struct nat_pkt *p, unsigned int n)
 		} else {
 			memcpy(&ports, l4, sizeof(ports)); /* TCP and UDP lead with both ports */
 		}
-		/* Source and destination address, as the key has them. */
-		memcpy(&addrs, &ip->src_addr, sizeof(addrs));
-		eph_flow_key_set(&keys[n_keys], addrs, eph_flow_tail(ports, ip->next_proto_id));
-		hash[n_keys] = p[i].hash;
-		cand[n_keys] = p[i].cand;
-		if (hash[n_keys] == 0) {
-			hash[n_keys] = eph_session_hash(t, &keys[n_keys]);
-			cand[n_keys] = EPH_SESSION_NIL;
-			eph_session_prefetch(t, hash[n_keys]);
-		}
+		batch_key(t, ip, ports, &p[i], &keys[n_keys], &hash[n_keys], &cand[n_keys]);
 		p[n_keys++] = p[i];
 	}
 	if (n_keys == 0)
@@ -1231,7 +1243,6 @@ out2in_owned(struct eph_worker *w, struct nat_pkt *p, unsigned int n)
 	for (unsigned int i = 0; i < n; i++) {
 		struct rte_ipv4_hdr *ip = pkt_ip(p[i].m);
 		const uint8_t *l4 = (const uint8_t *)(ip + 1);
-		uint64_t addrs;
 		uint32_t ports;
 
 		if (unlikely(ip->next_proto_id == IPPROTO_ICMP)) {
@@ -1246,15 +1257,7 @@ out2in_owned(struct eph_worker *w, struct nat_pkt *p, unsigned int n)
 		} else {
 			memcpy(&ports, l4, sizeof(ports)); /* TCP and UDP lead with both ports */
 		}
-		memcpy(&addrs, &ip->src_addr, sizeof(addrs));
-		eph_flow_key_set(&keys[n_keys], addrs, eph_flow_tail(ports, ip->next_proto_id));
-		hash[n_keys] = p[i].hash;
-		cand[n_keys] = p[i].cand;
-		if (hash[n_keys] == 0) {
-			hash[n_keys] = eph_session_hash(t, &keys[n_keys]);
-			cand[n_keys] = EPH_SESSION_NIL;
-			eph_session_prefetch(t, hash[n_keys]);
-		}
+		batch_key(t, ip, ports, &p[i], &keys[n_keys], &hash[n_keys], &cand[n_keys]);
 		p[n_keys++] = p[i];
 	}
 	if (n_keys == 0)
