@@ -9,6 +9,7 @@
 
 #include "control/startup.h"
 #include "control/stats.h"
+#include "tests/unit/eal_prefix.h"
 #include "tests/unit/harness.h"
 
 struct eph_conf t_conf;
@@ -48,7 +49,7 @@ t_start_with(const char *prefix, void (*tweak)(struct eph_conf *conf))
 
 	eph_conf_defaults(&t_conf);
 	snprintf(t_conf.eal.lcores, sizeof(t_conf.eal.lcores), "0@0,1@0");
-	snprintf(t_conf.eal.file_prefix, sizeof(t_conf.eal.file_prefix), "%s", prefix);
+	t_eal_prefix(t_conf.eal.file_prefix, sizeof(t_conf.eal.file_prefix), prefix);
 	snprintf(t_conf.eal.log_level, sizeof(t_conf.eal.log_level), "error");
 	t_conf.eal.hugepages = false;
 	t_conf.eal.memory_mb = 256;

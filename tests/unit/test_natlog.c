@@ -30,6 +30,7 @@
 
 #include "control/natlog_writer.h"
 #include "dataplane/natlog.h"
+#include "tests/unit/eal_prefix.h"
 
 #define IP(a, b, c, d)                                                                             \
 	((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
@@ -827,8 +828,9 @@ remove_tree(void)
 int
 main(int argc, char **argv)
 {
+	char prefix[64];
 	char *eal[] = {argv[0],         "--no-huge",   "-m", "256", "--no-pci",    "--no-telemetry",
-		       "--file-prefix", "unit-natlog", "-l", "0",   "--log-level", "error"};
+		       "--file-prefix", prefix, "-l", "0",   "--log-level", "error"};
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_ring_overflow),
@@ -849,6 +851,7 @@ main(int argc, char **argv)
 	int rc;
 
 	(void)argc;
+	t_eal_prefix(prefix, sizeof(prefix), "unit-natlog");
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/eph_t_natlog.XXXXXX");
 	if (mkdtemp(tmpdir) == NULL) {
 		perror("test_natlog: mkdtemp");

@@ -22,6 +22,7 @@
 #include <rte_malloc.h>
 
 #include "dataplane/portalloc.h"
+#include "tests/unit/eal_prefix.h"
 
 #define NPORTS (UINT16_MAX + 1)
 
@@ -1233,9 +1234,10 @@ test_speed(void **state)
 int
 main(int argc, char **argv)
 {
+	char prefix[64];
 	char *eal[] = {
 		argv[0],         "--no-huge",      "-m", "256", "--no-pci",    "--no-telemetry",
-		"--file-prefix", "unit-portalloc", "-l", "0",   "--log-level", "error"};
+		"--file-prefix", prefix, "-l", "0",   "--log-level", "error"};
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_perm_bijection),
 		cmocka_unit_test(test_shares),
@@ -1258,6 +1260,7 @@ main(int argc, char **argv)
 	int rc;
 
 	(void)argc;
+	t_eal_prefix(prefix, sizeof(prefix), "unit-portalloc");
 	if (rte_eal_init((int)RTE_DIM(eal), eal) < 0) {
 		fprintf(stderr, "test_portalloc: EAL init failed\n");
 		return 1;

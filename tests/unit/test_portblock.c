@@ -22,6 +22,7 @@
 #include <rte_memory.h>
 
 #include "dataplane/portblock.h"
+#include "tests/unit/eal_prefix.h"
 
 #define ADDR_A  0x647100cbu /* 203.0.113.100, network order on little endian */
 #define ADDR_B  0x657100cbu
@@ -915,9 +916,10 @@ test_model_random(void **state)
 int
 main(int argc, char **argv)
 {
+	char prefix[64];
 	char *eal[] = {
 		argv[0],         "--no-huge",      "-m", "256", "--no-pci",    "--no-telemetry",
-		"--file-prefix", "unit-portblock", "-l", "0",   "--log-level", "error"};
+		"--file-prefix", prefix, "-l", "0",   "--log-level", "error"};
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_owner),
 		cmocka_unit_test(test_host_blocks),
@@ -934,6 +936,7 @@ main(int argc, char **argv)
 	int rc;
 
 	(void)argc;
+	t_eal_prefix(prefix, sizeof(prefix), "unit-portblock");
 	if (rte_eal_init((int)RTE_DIM(eal), eal) < 0) {
 		fprintf(stderr, "test_portblock: EAL init failed\n");
 		return 1;

@@ -29,6 +29,7 @@
 
 #include "dataplane/session.h"
 #include "dataplane/tcp_state.h"
+#include "tests/unit/eal_prefix.h"
 
 #define N_SLOTS EPH_SESSION_WHEEL_SLOTS
 
@@ -1172,6 +1173,7 @@ test_memory_and_speed(void **state)
 static int
 setup(void **state)
 {
+	char prefix[64];
 	char *argv[] = {
 		"test_session",
 		"-l",
@@ -1182,13 +1184,14 @@ setup(void **state)
 		"--no-pci",
 		"--no-telemetry",
 		"--file-prefix",
-		"unit-session",
+		prefix,
 		"--log-level",
 		"error",
 		NULL,
 	};
 
 	(void)state;
+	t_eal_prefix(prefix, sizeof(prefix), "unit-session");
 	if (rte_eal_init((int)RTE_DIM(argv) - 1, argv) < 0) {
 		fprintf(stderr, "EAL init failed\n");
 		return -1;
