@@ -14,6 +14,8 @@ PACKAGES=(
 	build-essential pkg-config meson ninja-build
 	libdpdk-dev dpdk dpdk-dev libnuma-dev libcyaml-dev libyaml-dev libcmocka-dev
 	libjansson-dev libmicrohttpd-dev
+	# fuzzing (scripts/fuzz.sh): clang and its libFuzzer runtime
+	clang libclang-rt-14-dev
 	# test bed and end-to-end tests
 	iproute2 ethtool iputils-ping iputils-arping curl netcat-openbsd iperf3
 	python3 tcpdump nftables procps util-linux jq

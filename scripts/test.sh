@@ -2,10 +2,10 @@
 # The test command (CI runs it through .ci/run, as root, without stdin):
 # dependencies and hugepages, a -Werror build with its unit tests and
 # ephemera-bench --quick as a correctness check, an ASan+UBSan build with the
-# same unit tests, then the end-to-end tests.
+# same unit tests, 30 s of each fuzz target, then the end-to-end tests.
 # Ends with "N passed, N failed" and a non-zero status on any failure.
 #
-#   sudo scripts/test.sh           EPH_SKIP_ASAN=1 / EPH_SKIP_E2E=1 to shorten
+#   sudo scripts/test.sh           EPH_SKIP_ASAN=1 / EPH_SKIP_FUZZ=1 / EPH_SKIP_E2E=1 to shorten
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -108,6 +108,21 @@ bench() {
 	fi
 }
 
+# fuzz: scripts/fuzz.sh 30, each libFuzzer target 30 s (clang build in
+# build-fuzz); a target passes with 0 findings. Bounded: 10 minutes at most.
+fuzz() {
+	local log="$LOGDIR/fuzz.log" rc=0 ok fail
+	timeout 600 "$EPH_ROOT/scripts/fuzz.sh" 30 >"$log" 2>&1 || rc=$?
+	grep -E '^fuzz_|^    ' "$log" | sed 's/^/    /' || true
+	ok="$(grep -c ' 0 findings$' "$log" || true)"
+	fail="$(grep -c ' FINDING ' "$log" || true)"
+	if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then
+		fail=1	# no target ran to the end: build failed, or the time ran out
+		tail -n 20 "$log" | sed 's/^/    /'
+	fi
+	stage_result fuzz "$ok" "$fail"
+}
+
 main() {
 	local start=$SECONDS e2e_log e2e_line
 	eph_need_root
@@ -145,6 +160,11 @@ main() {
 		else
 			stage_result asan-build 0 1 "build failed"
 		fi
+	fi
+
+	if [ "${EPH_SKIP_FUZZ:-0}" != 1 ]; then
+		eph_log "fuzzing (scripts/fuzz.sh 30)"
+		fuzz
 	fi
 
 	if [ "${EPH_SKIP_E2E:-0}" != 1 ]; then

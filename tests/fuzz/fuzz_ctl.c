@@ -136,7 +136,8 @@ write_conf(void)
 	char lcores[128];
 	FILE *f;
 
-	snprintf(dir, sizeof(dir), "/tmp/" TARGET ".XXXXXX");
+	/* The pid in the name: scripts/fuzz.sh removes what a crashed run left. */
+	snprintf(dir, sizeof(dir), "/tmp/" TARGET "-%ld.XXXXXX", (long)getpid());
 	if (mkdtemp(dir) == NULL) {
 		perror(TARGET ": mkdtemp");
 		exit(1);
