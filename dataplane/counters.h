@@ -15,6 +15,7 @@
 /* name, what it means (shown by `ephemera --help-counters` and the README) */
 #define EPH_DROP_REASONS(X)                                                                         \
 	X(eth_truncated, "frame shorter than an Ethernet header")                                  \
+	X(frame_chained, "frame in several buffers that does not fit one (jumbo without scatter)") \
 	X(ethertype_unsupported, "EtherType other than IPv4 or ARP (VLAN, IPv6, LLDP, ...)")       \
 	X(arp_invalid, "ARP that is not Ethernet/IPv4 request or reply, or is truncated")          \
 	X(arp_ignored, "ARP not addressed to us and about no neighbour we track")                  \
@@ -48,7 +49,8 @@
 	X(nat_handoff_full, "ring to the owning worker full")                                      \
 	X(nat_hairpin, "inside host addressed a pool address (hairpinning not supported)")         \
 	X(nat_pool_removed, "packet handed over for a pool that a live change removed meanwhile")  \
-	X(nat_icmp_untranslatable, "ICMP error whose quoted packet cannot be translated")
+	X(nat_icmp_untranslatable, "ICMP error whose quoted packet cannot be translated")          \
+	X(nat_icmp_bad_checksum, "ICMP error to translate whose checksum does not verify")
 
 enum eph_drop_reason {
 #define EPH_DROP_ENUM(name, desc) EPH_DROP_##name,

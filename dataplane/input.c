@@ -487,6 +487,15 @@ eph_input_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts, 
 		if (i + PREFETCH_OFFSET < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_OFFSET], void *));
 
+		/*
+		 * Everything after reads headers and payload as one block of
+		 * data_len bytes: a chained frame (scatter, jumbo) is made one
+		 * buffer here, or dropped.
+		 */
+		if (unlikely(m->nb_segs > 1) && rte_pktmbuf_linearize(m) != 0) {
+			drop(w, m, EPH_DROP_frame_chained);
+			continue;
+		}
 		if (unlikely(rte_pktmbuf_data_len(m) < ETH_HDR_LEN)) {
 			drop(w, m, EPH_DROP_eth_truncated);
 			continue;

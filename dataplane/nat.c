@@ -97,6 +97,13 @@ l4_complete(const struct rte_ipv4_hdr *ip)
 	}
 }
 
+/* The whole ICMP message verifies (cold: errors only; echo checksums are patched, not recomputed). */
+static bool
+icmp_cksum_ok(const struct rte_ipv4_hdr *ip)
+{
+	return rte_raw_cksum(ip + 1, l4_len(ip)) == 0xffff;
+}
+
 static uint32_t
 timeout_of(const struct eph_nat_timeouts *to, const struct eph_session *s)
 {
@@ -852,6 +859,11 @@ in2out_icmp_error(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m,
 		drop(w, m, EPH_DROP_nat_icmp_untranslatable);
 		return;
 	}
+	/* Its checksum is recomputed after translation: a corrupted error must not come out valid. */
+	if (!icmp_cksum_ok(ip)) {
+		drop(w, m, EPH_DROP_nat_icmp_bad_checksum);
+		return;
+	}
 	/* The quote is a packet we delivered: remote -> in_addr:in_port. */
 	k = (struct eph_flow_key){
 		.src_addr = q.ip->dst_addr, .dst_addr = q.ip->src_addr, .proto = q.proto,
@@ -1100,6 +1112,10 @@ out2in_icmp_error(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m,
 	int32_t idx;
 
 	eph_icmp_error_quote(ip, l4_len(ip) + IPV4_HDR_LEN, &q); /* checked by outside_port_of */
+	if (!icmp_cksum_ok(ip)) {
+		drop(w, m, EPH_DROP_nat_icmp_bad_checksum);
+		return;
+	}
 	/* The quote is a packet we sent: out_addr:out_port -> remote. */
 	k = (struct eph_flow_key){
 		.src_addr = q.ip->dst_addr, .dst_addr = q.ip->src_addr, .proto = q.proto,

@@ -361,6 +361,110 @@ test_icmp_error_translated(void **state)
 	rte_pktmbuf_free(m);
 }
 
+static struct rte_mbuf *
+echo_packet(uint16_t port, const struct rte_ether_addr *mac, uint32_t src, uint32_t dst,
+	    uint8_t type, uint16_t ident, uint16_t payload_len)
+{
+	uint16_t len = (uint16_t)(sizeof(struct rte_icmp_hdr) + payload_len);
+	struct rte_mbuf *m = t_ipv4_packet(mac, port, src, dst, IPPROTO_ICMP, 64, len);
+	struct rte_icmp_hdr *icmp = (struct rte_icmp_hdr *)(t_ip(m) + 1);
+
+	memset(icmp, 0, sizeof(*icmp));
+	icmp->icmp_type = type;
+	icmp->icmp_ident = rte_cpu_to_be_16(ident);
+	icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, len);
+	return m;
+}
+
+/*
+ * A translated echo reply that becomes all zeros (identifier 0, sequence
+ * 0, no payload) sums to zero: its checksum must be 0xffff, not 0x0000.
+ */
+static void
+test_icmp_echo_all_zero_checksum(void **state)
+{
+	struct rte_icmp_hdr *icmp;
+	struct rte_mbuf *m;
+	uint16_t ident;
+
+	(void)state;
+	input(IN, echo_packet(IN, &t_host_mac, T_HOST, T_SERVER, RTE_IP_ICMP_ECHO_REQUEST, 0, 0));
+	m = one_out(OUT);
+	ident = rte_be_to_cpu_16(((struct rte_icmp_hdr *)(t_ip(m) + 1))->icmp_ident);
+	rte_pktmbuf_free(m);
+	input(OUT, echo_packet(OUT, &t_server_mac, T_SERVER, POOL_A, RTE_IP_ICMP_ECHO_REPLY, ident,
+			       0));
+	m = one_out(IN); /* checks the full sum */
+	icmp = (struct rte_icmp_hdr *)(t_ip(m) + 1);
+	assert_int_equal(icmp->icmp_ident, 0);
+	assert_int_equal(icmp->icmp_cksum, 0xffff);
+	rte_pktmbuf_free(m);
+}
+
+/* An ICMP error quoting session traffic, from src to dst, its ICMP checksum spoilt if bad. */
+static struct rte_mbuf *
+icmp_error(uint16_t port, const struct rte_ether_addr *mac, uint32_t src, uint32_t dst,
+	   const struct rte_ipv4_hdr *quoted, bool bad)
+{
+	uint16_t len = (uint16_t)(sizeof(struct rte_icmp_hdr) + IP_LEN + 8);
+	struct rte_mbuf *m = t_ipv4_packet(mac, port, src, dst, IPPROTO_ICMP, 64, len);
+	struct rte_icmp_hdr *icmp = (struct rte_icmp_hdr *)(t_ip(m) + 1);
+
+	memset(icmp, 0, sizeof(*icmp));
+	icmp->icmp_type = 3;
+	icmp->icmp_code = 3; /* port unreachable */
+	memcpy(icmp + 1, quoted, IP_LEN + 8);
+	icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, len);
+	if (bad)
+		icmp->icmp_cksum ^= RTE_BE16(0x0100);
+	return m;
+}
+
+/*
+ * Translation recomputes the ICMP checksum: a corrupted error must be
+ * dropped and counted in both directions, never come out valid.
+ */
+static void
+test_icmp_error_bad_checksum_dropped(void **state)
+{
+	uint64_t bad = t_drops(EPH_DROP_nat_icmp_bad_checksum);
+	struct rte_mbuf *m, *out[4];
+	uint8_t sent[IP_LEN + 8], back[IP_LEN + 8];
+	uint16_t out_port;
+
+	(void)state;
+	m = l4_packet(IN, &t_host_mac, T_HOST, T_SERVER, IPPROTO_UDP, 6001, 53, 0);
+	input(IN, m);
+	m = one_out(OUT);
+	out_port = port_at(m, 0);
+	memcpy(sent, t_ip(m), sizeof(sent));
+	rte_pktmbuf_free(m);
+	input(OUT, l4_packet(OUT, &t_server_mac, T_SERVER, POOL_A, IPPROTO_UDP, 53, out_port, 0));
+	m = one_out(IN);
+	memcpy(back, t_ip(m), sizeof(back));
+	rte_pktmbuf_free(m);
+
+	input(OUT, icmp_error(OUT, &t_server_mac, T_SERVER, POOL_A,
+			      (const struct rte_ipv4_hdr *)sent, true));
+	assert_int_equal(t_sent(IN, out, 4), 0);
+	input(IN, icmp_error(IN, &t_host_mac, T_HOST, T_SERVER,
+			     (const struct rte_ipv4_hdr *)back, true));
+	assert_int_equal(t_sent(OUT, out, 4), 0);
+	assert_int_equal(t_drops(EPH_DROP_nat_icmp_bad_checksum), bad + 2);
+
+	/* The same errors intact pass, translated, with valid checksums. */
+	input(OUT, icmp_error(OUT, &t_server_mac, T_SERVER, POOL_A,
+			      (const struct rte_ipv4_hdr *)sent, false));
+	m = one_out(IN);
+	assert_int_equal(t_ip(m)->dst_addr, rte_cpu_to_be_32(T_HOST));
+	rte_pktmbuf_free(m);
+	input(IN, icmp_error(IN, &t_host_mac, T_HOST, T_SERVER,
+			     (const struct rte_ipv4_hdr *)back, false));
+	m = one_out(OUT);
+	assert_int_equal(t_ip(m)->src_addr, rte_cpu_to_be_32(POOL_A));
+	rte_pktmbuf_free(m);
+}
+
 /*
  * 16 ports for one destination: the 17th flow is refused (and counted),
  * flows to another destination still get ports, existing flows keep
@@ -559,6 +663,8 @@ main(void)
 		cmocka_unit_test_setup(test_tcp_needs_syn_and_closes, fresh),
 		cmocka_unit_test_setup(test_icmp_echo, fresh),
 		cmocka_unit_test_setup(test_icmp_error_translated, fresh),
+		cmocka_unit_test_setup(test_icmp_echo_all_zero_checksum, fresh),
+		cmocka_unit_test_setup(test_icmp_error_bad_checksum_dropped, fresh),
 		cmocka_unit_test_setup(test_exhaustion_per_destination, fresh),
 		cmocka_unit_test_setup(test_host_limit, fresh),
 		cmocka_unit_test_setup(test_endpoint_independent, fresh),
