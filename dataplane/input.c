@@ -463,13 +463,32 @@ eph_forward_nat_burst(struct eph_worker *w, const uint16_t *in_port, struct rte_
 	}
 }
 
+/*
+ * Route validated packets (dst: their destinations in host order, hash:
+ * their session_hash): one bulk FIB lookup, then each is delivered,
+ * answered, forwarded or gathered for the NAT, which gets them last.
+ */
+static inline void
+route_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts, uint32_t *dst,
+	    const uint64_t *hash, uint16_t n)
+{
+	struct nat_gather g;
+	uint64_t nh[EPH_MAX_BURST];
+
+	rte_fib_lookup_bulk(w->cfg->routes->fib, dst, nh, n);
+	g.n_cross = 0;
+	g.n_to_pool = 0;
+	for (uint16_t i = 0; i < n; i++)
+		forward(w, in_port, pkts[i], (uint32_t)nh[i], hash[i], &g);
+	if (g.n_cross != 0 || g.n_to_pool != 0)
+		nat_dispatch(w, in_port, &g);
+}
+
 void
 eph_input_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts, uint16_t n)
 {
-	struct nat_gather g;
 	struct rte_mbuf *ipv4[EPH_MAX_BURST];
 	uint32_t dst[EPH_MAX_BURST];
-	uint64_t nh[EPH_MAX_BURST];
 	uint64_t hash[EPH_MAX_BURST];
 	uint16_t n_ipv4 = 0;
 
@@ -515,13 +534,16 @@ eph_input_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts, 
 		}
 	}
 
-	if (n_ipv4 == 0)
-		return;
-	rte_fib_lookup_bulk(w->cfg->routes->fib, dst, nh, n_ipv4);
-	g.n_cross = 0;
-	g.n_to_pool = 0;
-	for (uint16_t i = 0; i < n_ipv4; i++)
-		forward(w, in_port, ipv4[i], (uint32_t)nh[i], hash[i], &g);
-	if (g.n_cross != 0 || g.n_to_pool != 0)
-		nat_dispatch(w, in_port, &g);
+	if (n_ipv4 != 0)
+		route_burst(w, in_port, ipv4, dst, hash, n_ipv4);
+}
+
+__rte_noinline void
+eph_input_reroute(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m)
+{
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, ETH_HDR_LEN);
+	uint32_t dst = rte_be_to_cpu_32(ip->dst_addr);
+	uint64_t hash = session_hash(w, m, ip);
+
+	route_burst(w, in_port, &m, &dst, &hash, 1);
 }

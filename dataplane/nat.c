@@ -163,6 +163,7 @@ handoff(struct eph_worker *w, unsigned int owner, struct rte_mbuf *m, uint8_t ki
 	meta->in_port = in_port;
 	meta->out_port = pool;
 	meta->nexthop = nh_idx;
+	meta->cfg_gen = (uint32_t)w->cfg->generation;
 	if (rte_ring_sp_enqueue(r, m) != 0) {
 		drop(w, m, EPH_DROP_nat_handoff_full);
 		return;
@@ -1379,7 +1380,10 @@ eph_nat_handoff_drain(struct eph_worker *w)
 				.pool = meta->out_port,
 			};
 
-			if (meta->kind == EPH_HANDOFF_IN2OUT)
+			/* Routed under another snapshot (a live change in between): again, under ours. */
+			if (unlikely(meta->cfg_gen != (uint32_t)w->cfg->generation))
+				eph_input_reroute(w, meta->in_port, pkts[i]);
+			else if (meta->kind == EPH_HANDOFF_IN2OUT)
 				in2out[n_in2out++] = p;
 			else
 				out2in[n_out2in++] = p;
