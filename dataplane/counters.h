@@ -50,7 +50,8 @@
 	X(nat_hairpin, "inside host addressed a pool address (hairpinning not supported)")         \
 	X(nat_pool_removed, "packet handed over for a pool that a live change removed meanwhile")  \
 	X(nat_icmp_untranslatable, "ICMP error whose quoted packet cannot be translated")          \
-	X(nat_icmp_bad_checksum, "ICMP error to translate whose checksum does not verify")
+	X(nat_icmp_bad_checksum, "ICMP error to translate whose checksum does not verify")         \
+	X(nat_icmp_spoofed, "inside ICMP error not from the quoted host or the router towards it")
 
 enum eph_drop_reason {
 #define EPH_DROP_ENUM(name, desc) EPH_DROP_##name,

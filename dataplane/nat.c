@@ -846,6 +846,23 @@ session_create(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, unsig
 
 /* ---- inside -> outside ---------------------------------------------- */
 
+/*
+ * Whether an inside ICMP error from `sender` may speak for inside host
+ * `host`'s flows: the host itself, or the next hop the gateway reaches it
+ * through. Any other inside host could otherwise reset or shrink (with
+ * fragmentation-needed) a neighbour's connections.
+ */
+static bool
+speaks_for(const struct eph_worker *w, uint32_t sender, uint32_t host)
+{
+	const struct eph_nexthop *nh;
+
+	if (sender == host)
+		return true;
+	nh = eph_route_lookup(w->cfg->routes, rte_be_to_cpu_32(host));
+	return nh->type == EPH_NH_GATEWAY && nh->gw == sender;
+}
+
 static __rte_noinline void
 in2out_icmp_error(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m,
 		  struct rte_ipv4_hdr *ip, uint32_t nh_idx)
@@ -878,6 +895,11 @@ in2out_icmp_error(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m,
 		return;
 	}
 	s = eph_session_get(nw->sessions, (uint32_t)idx);
+	/* To the quoted packet's sender, from its receiver or the router it went through. */
+	if (ip->dst_addr != q.ip->src_addr || !speaks_for(w, ip->src_addr, s->in_addr)) {
+		drop(w, m, EPH_DROP_nat_icmp_spoofed);
+		return;
+	}
 	eph_nat_icmp_error_to_outside(ip, &q, s->out_addr, s->out_port,
 				      (struct eph_nat_delta){ s->l3_delta, s->l4_delta });
 	nw->ctr[EPH_NAT_icmp_errors_translated]++;
@@ -1021,6 +1043,24 @@ in2out_owned(struct eph_worker *w, struct nat_pkt *p, unsigned int n)
 	eph_forward_nat_burst(w, out_port, out, out_nh, (uint16_t)n_out);
 }
 
+/*
+ * The inside host whose sessions an inside packet belongs to: its source,
+ * or for an ICMP error the destination of the packet it quotes (routing
+ * checked the quote), which a router may send as well as the host.
+ */
+static inline uint32_t
+inside_host(const struct rte_ipv4_hdr *ip)
+{
+	const struct rte_ipv4_hdr *inner;
+
+	if (likely(ip->next_proto_id != IPPROTO_ICMP) ||
+	    !eph_icmp_is_error(((const struct rte_icmp_hdr *)(ip + 1))->icmp_type))
+		return ip->src_addr;
+	inner = (const struct rte_ipv4_hdr *)((const uint8_t *)(ip + 1) +
+					      sizeof(struct rte_icmp_hdr));
+	return inner->dst_addr;
+}
+
 void
 eph_nat_in2out_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts,
 		     const uint16_t *pool, const uint32_t *nh_idx,
@@ -1045,8 +1085,7 @@ eph_nat_in2out_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **p
 			continue;
 		}
 		owner = dp->n_workers == 1 ? w->id
-					   : eph_nat_host_owner(&dp->nat, ip->src_addr,
-								dp->n_workers);
+					   : eph_nat_host_owner(&dp->nat, inside_host(ip), dp->n_workers);
 		if (owner != w->id) {
 			handoff(w, owner, m, EPH_HANDOFF_IN2OUT, in_port, pool[i], nh_idx[i]);
 			continue;

@@ -23,7 +23,8 @@
 #define FAR_INSIDE    T_IPV4(10, 20, 0, 0) /* /16 behind the inside router */
 
 static uint32_t pool_addrs[] = { POOL_A };
-static struct eph_conf_prefix pool_inside[] = { { T_IPV4(192, 0, 2, 0), 24 },
+/* The inside router (192.0.2.254) belongs to no pool. */
+static struct eph_conf_prefix pool_inside[] = { { T_IPV4(192, 0, 2, 0), 25 },
 						{ FAR_INSIDE, 16 } };
 static struct eph_conf_route routes[2];
 
@@ -114,11 +115,11 @@ fresh(void **state)
 	return 0;
 }
 
-/* An inside host (of 192.0.2.0/24) whose sessions live on worker wk. */
+/* An inside host (of 192.0.2.0/25) whose sessions live on worker wk. */
 static uint32_t
 host_of(unsigned int wk)
 {
-	for (uint32_t h = 11; h < 250; h++)
+	for (uint32_t h = 11; h < 127; h++)
 		if (eph_nat_host_owner(&t_dp.nat, rte_cpu_to_be_32(T_IPV4(192, 0, 2, h)), 2) == wk)
 			return T_IPV4(192, 0, 2, h);
 	fail();
@@ -189,11 +190,145 @@ test_handoff_across_route_change(void **state)
 	assert_int_equal(eph_session_count(t_dp.workers[0]->nat.sessions), 0);
 }
 
+/* Everything every worker sent on port p (handoff rings drained first), at most max. */
+static unsigned int
+sent_any(uint16_t p, struct rte_mbuf **pkts, unsigned int max)
+{
+	unsigned int n = 0;
+
+	for (unsigned int wk = 0; wk < t_dp.n_workers; wk++)
+		eph_nat_handoff_drain(t_dp.workers[wk]);
+	for (unsigned int wk = 0; wk < t_dp.n_workers && n < max; wk++)
+		n += sent_by(wk, p, pkts + n, max - n);
+	return n;
+}
+
+/* A host behind the inside router (10.20.0.0/16) whose owner is not the router's. */
+static uint32_t
+far_host(void)
+{
+	unsigned int router_owner =
+		eph_nat_host_owner(&t_dp.nat, rte_cpu_to_be_32(INSIDE_ROUTER), 2);
+
+	for (uint32_t h = 1; h < 250; h++)
+		if (eph_nat_host_owner(&t_dp.nat, rte_cpu_to_be_32(FAR_INSIDE + h), 2) !=
+		    router_owner)
+			return FAR_INSIDE + h;
+	fail();
+	return 0;
+}
+
+/* From inside: host unreachable about the UDP reply remote:53 -> host:port, sent by `from`. */
+static struct rte_mbuf *
+unreachable_from_inside(uint32_t from, uint32_t host, uint16_t port)
+{
+	struct rte_mbuf *q = udp(OUT, &t_server_mac, T_REMOTE, host, 53, port);
+	uint16_t len = (uint16_t)(sizeof(struct rte_icmp_hdr) + IP_LEN + 8);
+	struct rte_mbuf *m = t_ipv4_packet(&t_host_mac, IN, from, T_REMOTE, IPPROTO_ICMP, 64, len);
+	struct rte_icmp_hdr *icmp = (struct rte_icmp_hdr *)(t_ip(m) + 1);
+
+	t_ip(q)->time_to_live = 60;
+	t_ip(q)->hdr_checksum = 0;
+	t_ip(q)->hdr_checksum = rte_ipv4_cksum(t_ip(q));
+	memset(icmp, 0, sizeof(*icmp));
+	icmp->icmp_type = 3;
+	icmp->icmp_code = 1;
+	memcpy(icmp + 1, t_ip(q), IP_LEN + 8);
+	icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, len);
+	rte_pktmbuf_free(q);
+	return m;
+}
+
+/* No 4-byte window of the frame's IP part holds addr (host order). */
+static void
+assert_absent(struct rte_mbuf *m, uint32_t addr)
+{
+	const uint8_t *p = (const uint8_t *)t_ip(m);
+	uint16_t len = rte_be_to_cpu_16(t_ip(m)->total_length);
+	uint32_t be = rte_cpu_to_be_32(addr);
+
+	for (uint16_t i = 0; i + 4 <= len; i++)
+		assert_int_not_equal(memcmp(p + i, &be, 4), 0);
+}
+
+/*
+ * An inside router that belongs to no pool reports a host behind it
+ * unreachable: the error is translated by the host's session (outer
+ * source and quote become the pool address and port, wherever the error
+ * arrived) and no inside address leaves.
+ */
+static void
+test_inside_router_error_translated(void **state)
+{
+	uint32_t host = far_host();
+	struct rte_mbuf *m = udp(IN, &t_host_mac, host, T_REMOTE, 5000, 53), *out[4];
+	const struct rte_ipv4_hdr *ip, *inner;
+	const struct rte_icmp_hdr *icmp;
+	uint16_t out_port, qport;
+
+	(void)state;
+	eph_input_burst(t_dp.workers[0], IN, &m, 1);
+	assert_int_equal(sent_any(OUT, out, 4), 1);
+	memcpy(&out_port, t_ip(out[0]) + 1, 2);
+	rte_pktmbuf_free(out[0]);
+
+	/* On the worker that does not own the host, and (before) would not have known it. */
+	m = unreachable_from_inside(INSIDE_ROUTER, host, 5000);
+	eph_input_burst(t_dp.workers[eph_nat_host_owner(&t_dp.nat, rte_cpu_to_be_32(host), 2) ^ 1],
+			IN, &m, 1);
+	assert_int_equal(sent_any(IN, out, 4), 0);
+	assert_int_equal(sent_any(OUT, out, 4), 1);
+	ip = t_ip(out[0]);
+	icmp = (const struct rte_icmp_hdr *)(ip + 1);
+	inner = (const struct rte_ipv4_hdr *)(icmp + 1);
+	assert_int_equal(ip->src_addr, rte_cpu_to_be_32(POOL_A));
+	assert_int_equal(ip->dst_addr, rte_cpu_to_be_32(T_REMOTE));
+	assert_int_equal(rte_raw_cksum(ip, IP_LEN), 0xffff);
+	assert_int_equal(rte_raw_cksum(icmp, sizeof(*icmp) + IP_LEN + 8), 0xffff);
+	assert_int_equal(inner->dst_addr, rte_cpu_to_be_32(POOL_A));
+	assert_int_equal(rte_raw_cksum(inner, IP_LEN), 0xffff);
+	memcpy(&qport, (const uint8_t *)(inner + 1) + 2, 2);
+	assert_int_equal(qport, out_port);
+	assert_absent(out[0], host);
+	assert_absent(out[0], INSIDE_ROUTER);
+	rte_pktmbuf_free(out[0]);
+}
+
+/*
+ * Nobody else speaks for a host's flows: another inside host's error about
+ * them is dropped and counted, and so is a router's error about a NAT'd
+ * host with no such session (it would leave with inside addresses).
+ */
+static void
+test_inside_errors_not_trusted(void **state)
+{
+	uint32_t host = far_host(), other = host_of(0);
+	uint64_t spoofed = t_drops(EPH_DROP_nat_icmp_spoofed);
+	uint64_t no_session = t_drops(EPH_DROP_nat_no_session);
+	struct rte_mbuf *m = udp(IN, &t_host_mac, host, T_REMOTE, 5001, 53), *out[4];
+
+	(void)state;
+	eph_input_burst(t_dp.workers[0], IN, &m, 1);
+	assert_int_equal(sent_any(OUT, out, 4), 1);
+	rte_pktmbuf_free(out[0]);
+
+	m = unreachable_from_inside(other, host, 5001);
+	eph_input_burst(t_dp.workers[0], IN, &m, 1);
+	m = unreachable_from_inside(INSIDE_ROUTER, host, 5999);
+	eph_input_burst(t_dp.workers[1], IN, &m, 1);
+	assert_int_equal(sent_any(OUT, out, 4), 0);
+	assert_int_equal(sent_any(IN, out, 4), 0);
+	assert_int_equal(t_drops(EPH_DROP_nat_icmp_spoofed), spoofed + 1);
+	assert_int_equal(t_drops(EPH_DROP_nat_no_session), no_session + 1);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_handoff_across_route_change, fresh),
+		cmocka_unit_test_setup(test_inside_router_error_translated, fresh),
+		cmocka_unit_test_setup(test_inside_errors_not_trusted, fresh),
 	};
 
 	return cmocka_run_group_tests_name("handoff", tests, setup, teardown);
