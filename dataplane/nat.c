@@ -33,6 +33,7 @@
 #define CTL_BUDGET      4096 /* session records a control request may visit per loop */
 #define ALERTS_PER_SECOND 64 /* occupancy warnings per worker per second; the rest are counted */
 #define SESS_GEN_MASK   (EPH_PA_GENS - 1) /* s->flags: allocator generation of the port */
+#define SESS_INBOUND    0x04 /* s->flags: opened from outside through its EIM mapping */
 #define NAT_BATCH       32 /* packets per session-lookup pipeline (<= EPH_SESSION_BULK_MAX) */
 
 static_assert(NAT_BATCH <= EPH_SESSION_BULK_MAX, "a batch is one bulk lookup");
@@ -695,6 +696,8 @@ release_session_port(struct eph_worker *w, const struct eph_session *s, bool cle
 		if (mi < 0)
 			return;
 		m = eph_session_get(nw->mappings, (uint32_t)mi);
+		if (s->flags & SESS_INBOUND)
+			m->inbound--;
 		if (--m->host > 0)
 			return;
 		eph_session_delete(nw->mappings, (uint32_t)mi);
@@ -1178,8 +1181,12 @@ out2in_icmp_error(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m,
 
 /*
  * A packet for an endpoint-independent mapping from a remote it has no
- * session with: with endpoint-independent filtering it opens one. Returns
- * the session, or NULL with *consumed telling whether m was dropped.
+ * session with: with endpoint-independent filtering it opens one, if it
+ * opens a connection (TCP: a SYN, as from inside), and within the limits:
+ * sessions from outside per mapping (the pool's max-inbound-per-mapping)
+ * and per worker (a quarter of its table), so strangers cannot fill the
+ * table for the transitory timeout. Returns the session, or -1 with
+ * *consumed telling whether m was dropped.
  */
 static __rte_noinline int32_t
 eim_inbound(struct eph_worker *w, struct rte_mbuf *m, const struct eph_flow_key *k,
@@ -1188,9 +1195,10 @@ eim_inbound(struct eph_worker *w, struct rte_mbuf *m, const struct eph_flow_key 
 	struct eph_nat_worker *nw = &w->nat;
 	struct eph_flow_key mk = { .dst_addr = k->dst_addr, .dst_port = k->dst_port,
 				   .proto = k->proto };
+	const struct eph_nat_pool *p;
 	struct eph_session *map;
 	struct flow f;
-	int32_t mi;
+	int32_t mi, idx;
 
 	*consumed = false;
 	if (nw->mappings == NULL)
@@ -1199,15 +1207,32 @@ eim_inbound(struct eph_worker *w, struct rte_mbuf *m, const struct eph_flow_key 
 	if (mi < 0)
 		return -1;
 	map = eph_session_get(nw->mappings, (uint32_t)mi);
-	if (pool_cfg(w, map->pool)->filtering != EPH_FILTERING_ENDPOINT_INDEPENDENT)
+	p = pool_cfg(w, map->pool);
+	if (p->filtering != EPH_FILTERING_ENDPOINT_INDEPENDENT)
 		return -1;
+	if (k->proto == IPPROTO_TCP &&
+	    (((const struct rte_tcp_hdr *)(pkt_ip(m) + 1))->tcp_flags &
+	     (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG | RTE_TCP_RST_FLAG)) != RTE_TCP_SYN_FLAG)
+		return -1; /* no session: maybe another worker's (or dropped as such) */
+	if (map->inbound >= p->max_inbound_per_mapping || nw->inbound >= nw->max_inbound) {
+		drop(w, m, EPH_DROP_nat_inbound_limit);
+		*consumed = true;
+		return -1;
+	}
 	f = (struct flow){
 		.in_addr = map->in_addr, .remote_addr = k->src_addr,
 		.in_port = map->in_port, .remote_port = k->src_port, .proto = k->proto,
 	};
-	mi = session_create(w, 0, m, map->pool, &f, sp);
-	*consumed = mi < 0;
-	return mi;
+	idx = session_create(w, 0, m, map->pool, &f, sp);
+	if (idx < 0) {
+		*consumed = true;
+		return -1;
+	}
+	/* session_create found the same mapping and counted this session on it. */
+	(*sp)->flags |= SESS_INBOUND;
+	map->inbound++;
+	nw->inbound++;
+	return idx;
 }
 
 /* The worker that owns outside port `port` (host order) in generation g of pool p. */
@@ -1514,6 +1539,8 @@ session_end(struct eph_worker *w, struct eph_session_table *t, uint32_t idx, uin
 			    reason == EPH_NATLOG_REASON_EXPIRED && clean ? EPH_NATLOG_REASON_TCP_CLOSED
 									 : reason);
 	session_gauge(nw, s, -1);
+	if (s->flags & SESS_INBOUND)
+		nw->inbound--;
 	release_session_port(w, s, clean);
 	host_put(nw, &nw->host[s->host]);
 	eph_session_delete(t, idx);

@@ -46,6 +46,7 @@ with_pool(struct eph_conf *conf)
 	p->inside = pool_inside;
 	p->n_inside = 1;
 	p->quarantine_s = 2;
+	p->max_inbound_per_mapping = 256;
 
 	/* Hosts of 192.0.2.128/25: endpoint-independent mapping and filtering. */
 	conf->pools[1] = *p;
@@ -602,6 +603,103 @@ test_endpoint_independent(void **state)
 	assert_int_equal(w->nat.ports_in_use[1][0], 0);
 }
 
+/* The outside port of EIM_HOST:sport's mapping (opened by a packet to the server). */
+static uint16_t
+eim_mapping(uint8_t proto, uint16_t sport)
+{
+	struct rte_mbuf *m;
+	uint16_t port;
+
+	input(IN, l4_packet(IN, &t_host_mac, EIM_HOST, T_SERVER, proto, sport, 80,
+			    proto == IPPROTO_TCP ? RTE_TCP_SYN_FLAG : 0));
+	m = one_out(OUT);
+	port = port_at(m, 0);
+	rte_pktmbuf_free(m);
+	return port;
+}
+
+/*
+ * Endpoint-independent filtering lets strangers open sessions, but a TCP
+ * one only with a SYN: bare ACKs (a scan, or spoofed traffic) open
+ * nothing and pin nothing.
+ */
+static void
+test_eim_inbound_tcp_needs_syn(void **state)
+{
+	uint64_t no_session = t_drops(EPH_DROP_nat_no_session);
+	struct rte_mbuf *m, *out[4];
+	uint16_t port;
+
+	(void)state;
+	port = eim_mapping(IPPROTO_TCP, 4000);
+	assert_int_equal(eph_session_count(w->nat.sessions), 1);
+	for (uint32_t i = 0; i < 100; i++)
+		input(OUT, l4_packet(OUT, &t_server_mac, T_IPV4(203, 0, 113, 30 + i % 50), POOL_B,
+				     IPPROTO_TCP, (uint16_t)(1000 + i), port,
+				     i % 2 ? RTE_TCP_ACK_FLAG : RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG));
+	assert_int_equal(t_sent(IN, out, 4), 0);
+	assert_int_equal(eph_session_count(w->nat.sessions), 1);
+	assert_int_equal(t_drops(EPH_DROP_nat_no_session), no_session + 100);
+
+	/* A SYN does open one, delivered to the host's mapped port. */
+	input(OUT, l4_packet(OUT, &t_server_mac, T_IPV4(203, 0, 113, 30), POOL_B, IPPROTO_TCP, 999,
+			     port, RTE_TCP_SYN_FLAG));
+	m = one_out(IN);
+	assert_int_equal(t_ip(m)->dst_addr, rte_cpu_to_be_32(EIM_HOST));
+	assert_int_equal(port_at(m, 2), 4000);
+	rte_pktmbuf_free(m);
+	assert_int_equal(eph_session_count(w->nat.sessions), 2);
+	assert_int_equal(w->nat.inbound, 1);
+}
+
+/*
+ * Sessions opened from outside are bounded per mapping (the pool's
+ * max-inbound-per-mapping) and per worker, the rest dropped and counted;
+ * the bounds free up as those sessions end.
+ */
+static void
+test_eim_inbound_limits(void **state)
+{
+	struct eph_nat_pool *p = &t_dp.cfg->nat.pools[1];
+	uint32_t saved_map = p->max_inbound_per_mapping, saved_worker = w->nat.max_inbound;
+	uint64_t limited = t_drops(EPH_DROP_nat_inbound_limit);
+	struct rte_mbuf *out[8];
+	uint16_t port, port2;
+
+	(void)state;
+	p->max_inbound_per_mapping = 3;
+	port = eim_mapping(IPPROTO_UDP, 4001);
+	for (uint32_t i = 0; i < 5; i++)
+		input(OUT, l4_packet(OUT, &t_server_mac, T_IPV4(203, 0, 113, 40 + i), POOL_B,
+				     IPPROTO_UDP, 7000, port, 0));
+	assert_int_equal(t_sent(IN, out, 8), 3);
+	rte_pktmbuf_free_bulk(out, 3);
+	assert_int_equal(t_drops(EPH_DROP_nat_inbound_limit), limited + 2);
+	assert_int_equal(eph_session_count(w->nat.sessions), 4);
+
+	/* Per worker: 3 live already; a second mapping gets one more, then no more. */
+	w->nat.max_inbound = 4;
+	port2 = eim_mapping(IPPROTO_UDP, 4002);
+	for (uint32_t i = 0; i < 2; i++)
+		input(OUT, l4_packet(OUT, &t_server_mac, T_IPV4(203, 0, 113, 50 + i), POOL_B,
+				     IPPROTO_UDP, 7000, port2, 0));
+	assert_int_equal(t_sent(IN, out, 8), 1);
+	rte_pktmbuf_free(out[0]);
+	assert_int_equal(t_drops(EPH_DROP_nat_inbound_limit), limited + 3);
+	assert_int_equal(w->nat.inbound, 4);
+
+	/* The sessions end: room again. */
+	advance(6 * EPH_NAT_TICK_HZ);
+	assert_int_equal(w->nat.inbound, 0);
+	assert_int_equal(eph_session_count(w->nat.sessions), 0);
+	port = eim_mapping(IPPROTO_UDP, 4001);
+	input(OUT, l4_packet(OUT, &t_server_mac, T_IPV4(203, 0, 113, 44), POOL_B, IPPROTO_UDP,
+			     7000, port, 0));
+	rte_pktmbuf_free(one_out(IN));
+	p->max_inbound_per_mapping = saved_map;
+	w->nat.max_inbound = saved_worker;
+}
+
 /* Without endpoint-independent filtering nobody else gets in. */
 static void
 test_endpoint_dependent_filtering(void **state)
@@ -669,6 +767,8 @@ main(void)
 		cmocka_unit_test_setup(test_host_limit, fresh),
 		cmocka_unit_test_setup(test_endpoint_independent, fresh),
 		cmocka_unit_test_setup(test_endpoint_dependent_filtering, fresh),
+		cmocka_unit_test_setup(test_eim_inbound_tcp_needs_syn, fresh),
+		cmocka_unit_test_setup(test_eim_inbound_limits, fresh),
 	};
 
 	return cmocka_run_group_tests_name("nat", tests, setup, teardown);
