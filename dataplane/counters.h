@@ -43,6 +43,7 @@
 	X(nat_unsupported, "protocol or ICMP type NAT does not translate")                         \
 	X(nat_no_session, "outside packet for a pool address matches no session")                  \
 	X(nat_tcp_not_syn, "TCP segment without a session that is not a SYN")                      \
+	X(nat_tcp_rst_out_of_window, "TCP RST whose sequence number is outside the window (RFC 5961)") \
 	X(nat_exhausted, "no free outside port for the destination (RFC 6888 REQ-11)")             \
 	X(nat_host_limit, "inside host at its session limit (RFC 6888 REQ-4)")                     \
 	X(nat_table_full, "session or port-allocator table full")                                  \

@@ -125,8 +125,12 @@ pool_cfg(const struct eph_worker *w, unsigned int pool)
 	return &w->cfg->nat.pools[pool];
 }
 
-/* A packet passes through the session: TCP state, counters, idle timer. */
-static inline void
+/*
+ * A packet passes through the session: TCP state and sequence tracking,
+ * counters, idle timer. Returns false for a RST outside the window, which
+ * changes nothing and is to be dropped (see tcp_state.h).
+ */
+static inline bool
 session_touch(struct eph_nat_worker *nw, const struct eph_nat_timeouts *to, uint32_t idx,
 	      struct eph_session *s, const struct rte_ipv4_hdr *ip, int dir)
 {
@@ -134,8 +138,18 @@ session_touch(struct eph_nat_worker *nw, const struct eph_nat_timeouts *to, uint
 
 	if (s->proto == IPPROTO_TCP) {
 		const struct rte_tcp_hdr *tcp = (const struct rte_tcp_hdr *)(ip + 1);
-		uint8_t next = eph_tcp_next_state(s->state, tcp->tcp_flags, dir);
+		enum eph_tcp_event ev = eph_tcp_event(tcp->tcp_flags);
+		uint8_t next;
 
+		if (unlikely(ev == EPH_TCP_EV_RST) &&
+		    !eph_tcp_rst_acceptable(s->seq_end, s->tcp_track, tcp, dir))
+			return false;
+		next = s->state < EPH_TCP_N_STATES ? eph_tcp_fsm[s->state][dir][ev] : s->state;
+		if (unlikely(ev == EPH_TCP_EV_SYN || ev == EPH_TCP_EV_SYNACK))
+			eph_tcp_track_syn(s->seq_end, &s->tcp_track, tcp, l4_len(ip), dir, s->state,
+					  next);
+		else
+			eph_tcp_track(s->seq_end, &s->tcp_track, tcp, l4_len(ip), dir);
 		if (unlikely(next != s->state)) {
 			nw->sessions_tcp[s->state]--;
 			nw->sessions_tcp[next]++;
@@ -150,6 +164,7 @@ session_touch(struct eph_nat_worker *nw, const struct eph_nat_timeouts *to, uint
 	expire = nw->now + timeout_of(to, s);
 	/* Later: stored, the wheel re-files lazily; earlier (RST, last ACK): re-filed now. */
 	eph_session_refresh(nw->sessions, idx, expire);
+	return true;
 }
 
 static void
@@ -1035,7 +1050,10 @@ in2out_owned(struct eph_worker *w, struct nat_pkt *p, unsigned int n)
 				continue;
 			opened[n_opened++] = hash[i];
 		}
-		session_touch(nw, to, (uint32_t)idx[i], s, ip, EPH_DIR_IN2OUT);
+		if (unlikely(!session_touch(nw, to, (uint32_t)idx[i], s, ip, EPH_DIR_IN2OUT))) {
+			drop(w, p[i].m, EPH_DROP_nat_tcp_rst_out_of_window);
+			continue;
+		}
 		eph_nat_rewrite_src(ip, (uint8_t *)(ip + 1), s->out_addr, s->out_port,
 				    (struct eph_nat_delta){ s->l3_delta, s->l4_delta });
 		out[n_out] = p[i].m;
@@ -1360,7 +1378,10 @@ out2in_owned(struct eph_worker *w, struct nat_pkt *p, unsigned int n)
 				continue;
 			opened[n_opened++] = hash[i];
 		}
-		session_touch(nw, to, (uint32_t)idx[i], s, ip, EPH_DIR_OUT2IN);
+		if (unlikely(!session_touch(nw, to, (uint32_t)idx[i], s, ip, EPH_DIR_OUT2IN))) {
+			drop(w, p[i].m, EPH_DROP_nat_tcp_rst_out_of_window);
+			continue;
+		}
 		eph_nat_rewrite_dst(ip, (uint8_t *)(ip + 1), s->in_addr, s->in_port,
 				    (struct eph_nat_delta){ s->l3_delta, s->l4_delta });
 		/* Inside hosts are mostly on-link: their address is the next hop to resolve. */

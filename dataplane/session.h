@@ -137,7 +137,7 @@ struct eph_session {
 	uint8_t state;     /* caller: enum eph_tcp_state (TCP) or EPH_SESS_ACTIVE */
 	uint8_t pool;      /* caller: pool index */
 	uint8_t flags;     /* caller: its own flags */
-	uint16_t spare16;
+	uint16_t tcp_track; /* caller, TCP: what seq_end and the window scales hold (tcp_state.h) */
 	/*
 	 * Tick at which the session expires unless refreshed. caller: may move it
 	 * later directly (lazy refresh); earlier only via eph_session_schedule()

@@ -13,6 +13,7 @@
 
 #include "dataplane/portalloc.h"
 #include "dataplane/session.h"
+#include "dataplane/tcp_state.h"
 #include "tests/unit/harness.h"
 
 #define IN      0
@@ -700,6 +701,159 @@ test_eim_inbound_limits(void **state)
 	w->nat.max_inbound = saved_worker;
 }
 
+/* A TCP segment with sequence numbers, payload_len bytes of data and, if wscale >= 0, that option. */
+static struct rte_mbuf *
+tcp_seg(uint16_t port, const struct rte_ether_addr *mac, uint32_t src, uint32_t dst,
+	uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq, uint32_t ack,
+	uint16_t payload_len, int wscale)
+{
+	uint16_t opt = wscale >= 0 ? 4 : 0;
+	uint16_t len = (uint16_t)(sizeof(struct rte_tcp_hdr) + opt + payload_len);
+	struct rte_mbuf *m = t_ipv4_packet(mac, port, src, dst, IPPROTO_TCP, 64, len);
+	struct rte_tcp_hdr *t = (struct rte_tcp_hdr *)(t_ip(m) + 1);
+
+	t->src_port = rte_cpu_to_be_16(sport);
+	t->dst_port = rte_cpu_to_be_16(dport);
+	t->sent_seq = rte_cpu_to_be_32(seq);
+	t->recv_ack = rte_cpu_to_be_32(ack);
+	t->data_off = (uint8_t)(((sizeof(*t) + opt) / 4) << 4);
+	t->tcp_flags = flags;
+	t->rx_win = RTE_BE16(65535);
+	t->tcp_urp = 0;
+	if (opt != 0) {
+		uint8_t *o = (uint8_t *)(t + 1);
+
+		o[0] = 1; /* NOP, then window scale */
+		o[1] = 3;
+		o[2] = 3;
+		o[3] = (uint8_t)wscale;
+	}
+	t->cksum = 0;
+	t->cksum = rte_ipv4_udptcp_cksum(t_ip(m), t);
+	return m;
+}
+
+#define ISN_IN  1000000u
+#define ISN_OUT 3000000000u
+
+/* Host:sport opens a connection to the server's port 80 (both sides scale by 7); the outside port. */
+static uint16_t
+tcp_handshake(uint16_t sport)
+{
+	struct rte_mbuf *m;
+	uint16_t port;
+
+	input(IN, tcp_seg(IN, &t_host_mac, T_HOST, T_SERVER, sport, 80, RTE_TCP_SYN_FLAG, ISN_IN,
+			  0, 0, 7));
+	m = one_out(OUT);
+	port = port_at(m, 0);
+	rte_pktmbuf_free(m);
+	input(OUT, tcp_seg(OUT, &t_server_mac, T_SERVER, POOL_A, 80, port,
+			   RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, ISN_OUT, ISN_IN + 1, 0, 7));
+	rte_pktmbuf_free(one_out(IN));
+	input(IN, tcp_seg(IN, &t_host_mac, T_HOST, T_SERVER, sport, 80, RTE_TCP_ACK_FLAG,
+			  ISN_IN + 1, ISN_OUT + 1, 100, -1));
+	rte_pktmbuf_free(one_out(OUT));
+	return port;
+}
+
+static uint8_t
+only_session_state(void)
+{
+	struct eph_session_table *t = w->nat.sessions;
+
+	assert_int_equal(eph_session_count(t), 1);
+	for (uint32_t i = 0; i < t->max; i++)
+		if (eph_session_in_use(t, i))
+			return eph_session_get(t, i)->state;
+	fail();
+	return 0;
+}
+
+/*
+ * A blind RST (a sequence number far from where the sender is) from
+ * either side changes nothing: dropped and counted, the connection stays
+ * established. One within the window ends it as before.
+ */
+static void
+test_tcp_blind_rst_ignored(void **state)
+{
+	uint64_t blind = t_drops(EPH_DROP_nat_tcp_rst_out_of_window);
+	struct rte_mbuf *m, *out[4];
+	uint16_t port;
+
+	(void)state;
+	port = tcp_handshake(41000);
+	assert_int_equal(only_session_state(), EPH_TCP_ESTABLISHED);
+	/* The server sends 5000 bytes: its end moves to ISN_OUT + 1 + 5000. */
+	for (uint32_t sent = 0; sent < 5000; sent += 1250) {
+		input(OUT, tcp_seg(OUT, &t_server_mac, T_SERVER, POOL_A, 80, port,
+				   RTE_TCP_ACK_FLAG, ISN_OUT + 1 + sent, ISN_IN + 101, 1250, -1));
+		rte_pktmbuf_free(one_out(IN));
+	}
+
+	/* Spoofed RSTs 2^31 and 2^24 away (W at scale 7 is 8 MiB), from outside and inside. */
+	input(OUT, tcp_seg(OUT, &t_server_mac, T_SERVER, POOL_A, 80, port, RTE_TCP_RST_FLAG,
+			   ISN_OUT + 0x80000000u, 0, 0, -1));
+	input(OUT, tcp_seg(OUT, &t_server_mac, T_SERVER, POOL_A, 80, port,
+			   RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG, ISN_OUT + 5001 - (1u << 24),
+			   ISN_IN + 101, 0, -1));
+	input(IN, tcp_seg(IN, &t_host_mac, T_HOST, T_SERVER, 41000, 80, RTE_TCP_RST_FLAG,
+			  ISN_IN + 101 + (1u << 24), 0, 0, -1));
+	assert_int_equal(t_sent(IN, out, 4), 0);
+	assert_int_equal(t_sent(OUT, out, 4), 0);
+	assert_int_equal(t_drops(EPH_DROP_nat_tcp_rst_out_of_window), blind + 3);
+	assert_int_equal(only_session_state(), EPH_TCP_ESTABLISHED);
+	/* Still established after the transitory timeout (10 s). */
+	advance(12 * EPH_NAT_TICK_HZ);
+	assert_int_equal(only_session_state(), EPH_TCP_ESTABLISHED);
+
+	/* Spoofed data far ahead does not drag the window along for a later RST. */
+	input(OUT, tcp_seg(OUT, &t_server_mac, T_SERVER, POOL_A, 80, port, RTE_TCP_ACK_FLAG,
+			   ISN_OUT + 0x40000000u, ISN_IN + 101, 100, -1));
+	rte_pktmbuf_free(one_out(IN));
+	input(OUT, tcp_seg(OUT, &t_server_mac, T_SERVER, POOL_A, 80, port, RTE_TCP_RST_FLAG,
+			   ISN_OUT + 0x40000000u + 100, 0, 0, -1));
+	assert_int_equal(t_sent(IN, out, 4), 0);
+	assert_int_equal(only_session_state(), EPH_TCP_ESTABLISHED);
+
+	/* The server's real RST, at its end: passes and ends the connection. */
+	input(OUT, tcp_seg(OUT, &t_server_mac, T_SERVER, POOL_A, 80, port, RTE_TCP_RST_FLAG,
+			   ISN_OUT + 5001, 0, 0, -1));
+	m = one_out(IN);
+	assert_int_equal(port_at(m, 2), 41000);
+	rte_pktmbuf_free(m);
+	assert_int_equal(only_session_state(), EPH_TCP_RST);
+}
+
+/*
+ * Connection refused: before the server has sent anything, its RST counts
+ * only as the answer to the host's SYN (ACK = ISN + 1).
+ */
+static void
+test_tcp_rst_answers_syn(void **state)
+{
+	struct rte_mbuf *m, *out[4];
+	uint16_t port;
+
+	(void)state;
+	input(IN, tcp_seg(IN, &t_host_mac, T_HOST, T_SERVER, 41001, 81, RTE_TCP_SYN_FLAG, ISN_IN,
+			  0, 0, -1));
+	m = one_out(OUT);
+	port = port_at(m, 0);
+	rte_pktmbuf_free(m);
+	input(OUT, tcp_seg(OUT, &t_server_mac, T_SERVER, POOL_A, 81, port,
+			   RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG, 0, ISN_IN + 7, 0, -1));
+	input(OUT, tcp_seg(OUT, &t_server_mac, T_SERVER, POOL_A, 81, port, RTE_TCP_RST_FLAG, 0,
+			   0, 0, -1));
+	assert_int_equal(t_sent(IN, out, 4), 0);
+	assert_int_equal(only_session_state(), EPH_TCP_SYN_SENT);
+	input(OUT, tcp_seg(OUT, &t_server_mac, T_SERVER, POOL_A, 81, port,
+			   RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG, 0, ISN_IN + 1, 0, -1));
+	rte_pktmbuf_free(one_out(IN));
+	assert_int_equal(only_session_state(), EPH_TCP_RST);
+}
+
 /* Without endpoint-independent filtering nobody else gets in. */
 static void
 test_endpoint_dependent_filtering(void **state)
@@ -769,6 +923,8 @@ main(void)
 		cmocka_unit_test_setup(test_endpoint_dependent_filtering, fresh),
 		cmocka_unit_test_setup(test_eim_inbound_tcp_needs_syn, fresh),
 		cmocka_unit_test_setup(test_eim_inbound_limits, fresh),
+		cmocka_unit_test_setup(test_tcp_blind_rst_ignored, fresh),
+		cmocka_unit_test_setup(test_tcp_rst_answers_syn, fresh),
 	};
 
 	return cmocka_run_group_tests_name("nat", tests, setup, teardown);
