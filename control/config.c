@@ -71,6 +71,7 @@
 #define DEF_WARN_OCCUPANCY      80
 #define DEF_PORT_BLOCK_SIZE     256
 #define DEF_MAX_BLOCKS_PER_HOST 4
+#define DEF_MAX_INBOUND_PER_MAPPING 256
 #define DEF_NAT_LOG_RING        16384
 #define DEF_METRICS_ADDR        0x7f000001 /* 127.0.0.1 */
 #define DEF_METRICS_PORT        9469
@@ -144,6 +145,7 @@ struct raw_pool {
 	bool *port_parity;
 	bool *exhaustion_icmp;
 	int64_t *max_sessions_per_host;
+	int64_t *max_inbound_per_mapping;
 	int64_t *quarantine_s;
 	char **reserve;
 	unsigned reserve_count;
@@ -313,6 +315,8 @@ static const cyaml_schema_field_t pool_fields[] = {
 	CYAML_FIELD_BOOL_PTR("port-parity", OPT, struct raw_pool, port_parity),
 	CYAML_FIELD_BOOL_PTR("exhaustion-icmp", OPT, struct raw_pool, exhaustion_icmp),
 	CYAML_FIELD_INT_PTR("max-sessions-per-host", OPT, struct raw_pool, max_sessions_per_host),
+	CYAML_FIELD_INT_PTR("max-inbound-per-mapping", OPT, struct raw_pool,
+			    max_inbound_per_mapping),
 	CYAML_FIELD_INT_PTR("quarantine-s", OPT, struct raw_pool, quarantine_s),
 	CYAML_FIELD_SEQUENCE("reserve", OPT_NULL, struct raw_pool, reserve, &string_ptr_schema, 0,
 			     EPH_MAX_POOL_ADDRS),
@@ -399,6 +403,7 @@ static const struct int_rule int_rules[] = {
 	{ "dataplane.mbufs",       1024,     16777215, false },
 	{ "dataplane.icmp-rate",   0,        1000000,  false },
 	{ "pools[].max-sessions-per-host", 0, 16777216, false },
+	{ "pools[].max-inbound-per-mapping", 1, 65535, false },
 	{ "pools[].quarantine-s",  0,        3600,     false },
 	{ "pools[].warn-occupancy", 1,       100,      false },
 	{ "pools[].port-block-size", 8,      32768,    false },
@@ -2548,6 +2553,8 @@ validate_pool(struct vctx *v, unsigned i, const struct raw_pool *r, struct eph_c
 	conf_bool(v, PLPATH("exhaustion-icmp"), r->exhaustion_icmp, &p->exhaustion_icmp);
 	conf_uint(v, PLPATH("max-sessions-per-host"), r->max_sessions_per_host,
 		  &p->max_sessions_per_host);
+	conf_uint(v, PLPATH("max-inbound-per-mapping"), r->max_inbound_per_mapping,
+		  &p->max_inbound_per_mapping);
 	if (conf_uint(v, PLPATH("quarantine-s"), r->quarantine_s, &p->quarantine_s) &&
 	    r->quarantine_s != NULL && p->quarantine_s < DEF_QUARANTINE_S)
 		conf_warn(
@@ -3152,6 +3159,7 @@ eph_conf_pool_defaults(struct eph_conf_pool *pool)
 	pool->log = EPH_NAT_LOG_OFF;
 	pool->port_block_size = DEF_PORT_BLOCK_SIZE;
 	pool->max_blocks_per_host = DEF_MAX_BLOCKS_PER_HOST;
+	pool->max_inbound_per_mapping = DEF_MAX_INBOUND_PER_MAPPING;
 }
 
 void
@@ -3583,6 +3591,8 @@ check_pool(struct check_ctx *c, unsigned i)
 			  eph_nat_mapping_name(p->mapping));
 	check_int(c, check_path(path, sizeof(path), c->conf, i, "max-sessions-per-host"),
 		  "pools[].max-sessions-per-host", p->max_sessions_per_host);
+	check_int(c, check_path(path, sizeof(path), c->conf, i, "max-inbound-per-mapping"),
+		  "pools[].max-inbound-per-mapping", p->max_inbound_per_mapping);
 	check_int(c, check_path(path, sizeof(path), c->conf, i, "quarantine-s"),
 		  "pools[].quarantine-s", p->quarantine_s);
 	check_int(c, check_path(path, sizeof(path), c->conf, i, "warn-occupancy"),
@@ -4095,6 +4105,8 @@ diff_pool(struct diff_ctx *d, const struct eph_conf_pool *a, const struct eph_co
 		       bool_word(b->exhaustion_icmp));
 	diff_pool_uint(d, name, "max-sessions-per-host", a->max_sessions_per_host,
 		       b->max_sessions_per_host);
+	diff_pool_uint(d, name, "max-inbound-per-mapping", a->max_inbound_per_mapping,
+		       b->max_inbound_per_mapping);
 	diff_pool_uint(d, name, "quarantine-s", a->quarantine_s, b->quarantine_s);
 	diff_pool_uint(d, name, "warn-occupancy", a->warn_occupancy, b->warn_occupancy);
 	diff_pool_word(d, false, name, "log", eph_nat_log_mode_name(a->log),

@@ -134,6 +134,8 @@ struct eph_conf_pool {
 	bool port_parity;       /* keep the parity of the inside source port */
 	bool exhaustion_icmp;   /* answer a packet that gets no port with ICMP unreachable */
 	unsigned max_sessions_per_host; /* 0: no limit (RFC 6888 REQ-4) */
+	unsigned max_inbound_per_mapping; /* endpoint-independent filtering: sessions opened
+					   * from outside per mapping */
 	unsigned quarantine_s;  /* a freed port rests this long per destination (RFC 6888 REQ-8) */
 	unsigned n_reserve;
 	uint32_t *reserve;      /* malloc'd; host order, sorted, unique: spill addresses used

@@ -53,6 +53,8 @@ worker_nat_setup(struct eph_worker *w, const struct eph_conf *conf, bool any_eim
 	}
 	snprintf(name, sizeof(name), "eph_hosts_%u", w->id);
 	nw->max_hosts = conf->nat.sessions_per_worker;
+	/* Strangers may open sessions (endpoint-independent filtering), but never fill the table. */
+	nw->max_inbound = conf->nat.sessions_per_worker / 4;
 	nw->hosts = rte_hash_create(&hp);
 	nw->host = rte_zmalloc_socket("eph_hosts", nw->max_hosts * sizeof(*nw->host), 0, socket);
 	if (nw->hosts == NULL || nw->host == NULL)

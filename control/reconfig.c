@@ -474,6 +474,7 @@ snapshot_pool(struct eph_nat_pool *np, const struct eph_rc_pool *p, int socket)
 	np->exhaustion_icmp = c->exhaustion_icmp;
 	np->warn_occupancy = (uint8_t)c->warn_occupancy;
 	np->max_per_host = c->max_sessions_per_host;
+	np->max_inbound_per_mapping = c->max_inbound_per_mapping;
 	snprintf(np->name, sizeof(np->name), "%s", c->name);
 
 	for (unsigned int i = 0; i < p->n_addrs; i++) {

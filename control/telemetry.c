@@ -313,6 +313,7 @@ handle_nat(const char *cmd, const char *params, struct rte_tel_data *d)
 		rte_tel_data_add_dict_u64(wd, "mappings",
 					  nw->mappings ? eph_session_count(nw->mappings) : 0);
 		rte_tel_data_add_dict_u64(wd, "hosts", rte_hash_count(nw->hosts));
+		rte_tel_data_add_dict_u64(wd, "inbound_sessions", nw->inbound);
 		rte_tel_data_add_dict_u64(wd, "destinations", dests);
 		for (unsigned int c = 0; c < EPH_NAT_CTR_MAX; c++)
 			rte_tel_data_add_dict_u64(wd, eph_nat_counter_names[c], nw->ctr[c]);

@@ -12,7 +12,9 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <rte_branch_prediction.h>
 #include <rte_byteorder.h>
+#include <rte_icmp.h>
 #include <rte_ip.h>
 
 static inline uint16_t
@@ -45,6 +47,21 @@ eph_cksum_update32(uint16_t cksum, uint32_t old, uint32_t new)
 	sum += new >> 16;
 	sum += new & 0xffff;
 	return (uint16_t)~eph_cksum_fold(sum);
+}
+
+/*
+ * Settle an ICMP checksum just updated incrementally. Eqn. 3 never yields
+ * 0xffff: for a message whose words sum to zero it gives 0x0000, which
+ * receivers reject. That sum is zero only for an all-zero message (echo
+ * reply, identifier and sequence 0, no payload), and only a full sum tells
+ * it from a message summing to 0xffff, whose checksum is 0x0000 indeed. A
+ * TCP or UDP sum covers the pseudo-header's protocol and never is zero.
+ */
+static inline void
+eph_icmp_cksum_settle(struct rte_icmp_hdr *icmp, uint16_t len)
+{
+	if (unlikely(icmp->icmp_cksum == 0))
+		icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, len);
 }
 
 /*

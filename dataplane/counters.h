@@ -15,6 +15,7 @@
 /* name, what it means (shown by `ephemera --help-counters` and the README) */
 #define EPH_DROP_REASONS(X)                                                                         \
 	X(eth_truncated, "frame shorter than an Ethernet header")                                  \
+	X(frame_chained, "frame in several buffers that does not fit one (jumbo without scatter)") \
 	X(ethertype_unsupported, "EtherType other than IPv4 or ARP (VLAN, IPv6, LLDP, ...)")       \
 	X(arp_invalid, "ARP that is not Ethernet/IPv4 request or reply, or is truncated")          \
 	X(arp_ignored, "ARP not addressed to us and about no neighbour we track")                  \
@@ -42,13 +43,17 @@
 	X(nat_unsupported, "protocol or ICMP type NAT does not translate")                         \
 	X(nat_no_session, "outside packet for a pool address matches no session")                  \
 	X(nat_tcp_not_syn, "TCP segment without a session that is not a SYN")                      \
+	X(nat_tcp_rst_out_of_window, "TCP RST whose sequence number is outside the window (RFC 5961)") \
 	X(nat_exhausted, "no free outside port for the destination (RFC 6888 REQ-11)")             \
 	X(nat_host_limit, "inside host at its session limit (RFC 6888 REQ-4)")                     \
 	X(nat_table_full, "session or port-allocator table full")                                  \
 	X(nat_handoff_full, "ring to the owning worker full")                                      \
 	X(nat_hairpin, "inside host addressed a pool address (hairpinning not supported)")         \
+	X(nat_inbound_limit, "session from outside over its mapping's or the worker's inbound limit") \
 	X(nat_pool_removed, "packet handed over for a pool that a live change removed meanwhile")  \
-	X(nat_icmp_untranslatable, "ICMP error whose quoted packet cannot be translated")
+	X(nat_icmp_untranslatable, "ICMP error whose quoted packet cannot be translated")          \
+	X(nat_icmp_bad_checksum, "ICMP error to translate whose checksum does not verify")         \
+	X(nat_icmp_spoofed, "inside ICMP error not from the quoted host or the router towards it")
 
 enum eph_drop_reason {
 #define EPH_DROP_ENUM(name, desc) EPH_DROP_##name,

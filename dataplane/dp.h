@@ -57,6 +57,7 @@ struct eph_pkt_meta {
 	uint16_t in_port;  /* port index the packet arrived on */
 	uint16_t out_port; /* port index to send on (resolve) */
 	uint8_t kind;      /* enum eph_slow_kind */
+	uint32_t cfg_gen;  /* handoff: the snapshot its next hop and pool come from (low bits) */
 };
 
 struct eph_dp;
@@ -137,6 +138,13 @@ int eph_worker_main(void *arg);
 
 /* Per-packet path of one received burst on port index in_port. */
 void eph_input_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts, uint16_t n);
+
+/*
+ * Route again, under w's snapshot, a validated packet another worker routed
+ * under another one: next-hop indexes, pool slots and allocator
+ * generations mean something only in the snapshot that produced them.
+ */
+void eph_input_reroute(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m);
 
 /* Buffered transmit on port index; counts what the queue refused. */
 static inline void

@@ -56,6 +56,7 @@ eph_icmp_echo_input(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m)
 	icmp->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
 	memcpy(&new_word, icmp, sizeof(new_word));
 	icmp->icmp_cksum = eph_cksum_update16(icmp->icmp_cksum, old_word, new_word);
+	eph_icmp_cksum_settle(icmp, icmp_len);
 
 	addr = ip->src_addr;
 	ip->src_addr = ip->dst_addr;

@@ -20,6 +20,7 @@
 
 #include "dataplane/cksum.h"
 #include "dataplane/dp.h"
+#include "dataplane/nat_icmp.h"
 #include "dataplane/session.h"
 
 #define PREFETCH_OFFSET 3
@@ -341,6 +342,48 @@ forward(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, uint32_t nh_
 	transmit(w, in_port, m, nh);
 }
 
+static inline const struct rte_ipv4_hdr *
+pkt_ipv4(const struct rte_mbuf *m)
+{
+	return rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, ETH_HDR_LEN);
+}
+
+/*
+ * The pool of an ICMP error from inside: NAT translates it by the session
+ * it quotes, so it is the pool of the quoted packet's destination (the
+ * inside host), whoever sent the error, the host or a router towards it.
+ * src_pool: the sender's own (slot + 1, 0: none). Returns the pool slot +
+ * 1, 0 to route the error as it is (no NAT'd address in it), or -1 once it
+ * is dropped: it would take an inside address out untranslated.
+ */
+static __rte_noinline int
+inside_error_pool(struct eph_worker *w, struct rte_mbuf *m, uint64_t src_pool)
+{
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, ETH_HDR_LEN);
+	uint16_t len = rte_be_to_cpu_16(ip->total_length);
+	const struct rte_ipv4_hdr *inner =
+		(const struct rte_ipv4_hdr *)((const uint8_t *)(ip + 1) + sizeof(struct rte_icmp_hdr));
+	struct eph_icmp_quote q;
+	unsigned int quoted_pool = 0;
+
+	if (len >= (uint8_t *)(inner + 1) - (uint8_t *)ip)
+		quoted_pool = eph_nat_pool_of(&w->cfg->nat, rte_be_to_cpu_32(inner->dst_addr));
+	if (quoted_pool != 0 && eph_icmp_error_quote(ip, len, &q))
+		return (int)quoted_pool;
+	if (quoted_pool == 0 && src_pool == 0)
+		return 0;
+	drop(w, m, EPH_DROP_nat_icmp_untranslatable);
+	return -1;
+}
+
+static inline bool
+is_icmp_error(const struct rte_ipv4_hdr *ip)
+{
+	return ip->next_proto_id == IPPROTO_ICMP &&
+	       rte_be_to_cpu_16(ip->total_length) > IPV4_HDR_LEN &&
+	       eph_icmp_is_error(((const struct rte_icmp_hdr *)(ip + 1))->icmp_type);
+}
+
 /*
  * The gathered packets to the NAT: one lookup of the crossing ones' inside
  * addresses in the pools' prefixes (not NAT'd: routed as they are), then
@@ -361,6 +404,13 @@ nat_dispatch(struct eph_worker *w, uint16_t in_port, struct nat_gather *g)
 		for (uint16_t i = 0; i < g->n_cross; i++) {
 			struct rte_mbuf *m = g->cross[i];
 
+			if (outbound && unlikely(is_icmp_error(pkt_ipv4(m)))) {
+				int p = inside_error_pool(w, m, pool[i]);
+
+				if (p < 0)
+					continue;
+				pool[i] = (uint64_t)p;
+			}
 			if (pool[i] == 0) {
 				transmit(w, in_port, m, &rt->nh[g->cross_nh[i]]);
 			} else if (!outbound) {
@@ -412,12 +462,6 @@ eph_forward_nat(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, uint
 /* At most this many at once: the bulk FIB lookup's arrays live on the stack. */
 #define FORWARD_NAT_CHUNK 64
 
-static inline const struct rte_ipv4_hdr *
-pkt_ipv4(const struct rte_mbuf *m)
-{
-	return rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, ETH_HDR_LEN);
-}
-
 void
 eph_forward_nat_burst(struct eph_worker *w, const uint16_t *in_port, struct rte_mbuf **pkts,
 		      uint32_t *nh_idx, uint16_t n)
@@ -463,13 +507,32 @@ eph_forward_nat_burst(struct eph_worker *w, const uint16_t *in_port, struct rte_
 	}
 }
 
+/*
+ * Route validated packets (dst: their destinations in host order, hash:
+ * their session_hash): one bulk FIB lookup, then each is delivered,
+ * answered, forwarded or gathered for the NAT, which gets them last.
+ */
+static inline void
+route_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts, uint32_t *dst,
+	    const uint64_t *hash, uint16_t n)
+{
+	struct nat_gather g;
+	uint64_t nh[EPH_MAX_BURST];
+
+	rte_fib_lookup_bulk(w->cfg->routes->fib, dst, nh, n);
+	g.n_cross = 0;
+	g.n_to_pool = 0;
+	for (uint16_t i = 0; i < n; i++)
+		forward(w, in_port, pkts[i], (uint32_t)nh[i], hash[i], &g);
+	if (g.n_cross != 0 || g.n_to_pool != 0)
+		nat_dispatch(w, in_port, &g);
+}
+
 void
 eph_input_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts, uint16_t n)
 {
-	struct nat_gather g;
 	struct rte_mbuf *ipv4[EPH_MAX_BURST];
 	uint32_t dst[EPH_MAX_BURST];
-	uint64_t nh[EPH_MAX_BURST];
 	uint64_t hash[EPH_MAX_BURST];
 	uint16_t n_ipv4 = 0;
 
@@ -487,6 +550,15 @@ eph_input_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts, 
 		if (i + PREFETCH_OFFSET < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_OFFSET], void *));
 
+		/*
+		 * Everything after reads headers and payload as one block of
+		 * data_len bytes: a chained frame (scatter, jumbo) is made one
+		 * buffer here, or dropped.
+		 */
+		if (unlikely(m->nb_segs > 1) && rte_pktmbuf_linearize(m) != 0) {
+			drop(w, m, EPH_DROP_frame_chained);
+			continue;
+		}
 		if (unlikely(rte_pktmbuf_data_len(m) < ETH_HDR_LEN)) {
 			drop(w, m, EPH_DROP_eth_truncated);
 			continue;
@@ -506,13 +578,16 @@ eph_input_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts, 
 		}
 	}
 
-	if (n_ipv4 == 0)
-		return;
-	rte_fib_lookup_bulk(w->cfg->routes->fib, dst, nh, n_ipv4);
-	g.n_cross = 0;
-	g.n_to_pool = 0;
-	for (uint16_t i = 0; i < n_ipv4; i++)
-		forward(w, in_port, ipv4[i], (uint32_t)nh[i], hash[i], &g);
-	if (g.n_cross != 0 || g.n_to_pool != 0)
-		nat_dispatch(w, in_port, &g);
+	if (n_ipv4 != 0)
+		route_burst(w, in_port, ipv4, dst, hash, n_ipv4);
+}
+
+__rte_noinline void
+eph_input_reroute(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m)
+{
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, ETH_HDR_LEN);
+	uint32_t dst = rte_be_to_cpu_32(ip->dst_addr);
+	uint64_t hash = session_hash(w, m, ip);
+
+	route_burst(w, in_port, &m, &dst, &hash, 1);
 }

@@ -33,6 +33,7 @@
 #define CTL_BUDGET      4096 /* session records a control request may visit per loop */
 #define ALERTS_PER_SECOND 64 /* occupancy warnings per worker per second; the rest are counted */
 #define SESS_GEN_MASK   (EPH_PA_GENS - 1) /* s->flags: allocator generation of the port */
+#define SESS_INBOUND    0x04 /* s->flags: opened from outside through its EIM mapping */
 #define NAT_BATCH       32 /* packets per session-lookup pipeline (<= EPH_SESSION_BULK_MAX) */
 
 static_assert(NAT_BATCH <= EPH_SESSION_BULK_MAX, "a batch is one bulk lookup");
@@ -97,6 +98,13 @@ l4_complete(const struct rte_ipv4_hdr *ip)
 	}
 }
 
+/* The whole ICMP message verifies (cold: errors only; echo checksums are patched, not recomputed). */
+static bool
+icmp_cksum_ok(const struct rte_ipv4_hdr *ip)
+{
+	return rte_raw_cksum(ip + 1, l4_len(ip)) == 0xffff;
+}
+
 static uint32_t
 timeout_of(const struct eph_nat_timeouts *to, const struct eph_session *s)
 {
@@ -117,8 +125,12 @@ pool_cfg(const struct eph_worker *w, unsigned int pool)
 	return &w->cfg->nat.pools[pool];
 }
 
-/* A packet passes through the session: TCP state, counters, idle timer. */
-static inline void
+/*
+ * A packet passes through the session: TCP state and sequence tracking,
+ * counters, idle timer. Returns false for a RST outside the window, which
+ * changes nothing and is to be dropped (see tcp_state.h).
+ */
+static inline bool
 session_touch(struct eph_nat_worker *nw, const struct eph_nat_timeouts *to, uint32_t idx,
 	      struct eph_session *s, const struct rte_ipv4_hdr *ip, int dir)
 {
@@ -126,8 +138,18 @@ session_touch(struct eph_nat_worker *nw, const struct eph_nat_timeouts *to, uint
 
 	if (s->proto == IPPROTO_TCP) {
 		const struct rte_tcp_hdr *tcp = (const struct rte_tcp_hdr *)(ip + 1);
-		uint8_t next = eph_tcp_next_state(s->state, tcp->tcp_flags, dir);
+		enum eph_tcp_event ev = eph_tcp_event(tcp->tcp_flags);
+		uint8_t next;
 
+		if (unlikely(ev == EPH_TCP_EV_RST) &&
+		    !eph_tcp_rst_acceptable(s->seq_end, s->tcp_track, tcp, dir))
+			return false;
+		next = s->state < EPH_TCP_N_STATES ? eph_tcp_fsm[s->state][dir][ev] : s->state;
+		if (unlikely(ev == EPH_TCP_EV_SYN || ev == EPH_TCP_EV_SYNACK))
+			eph_tcp_track_syn(s->seq_end, &s->tcp_track, tcp, l4_len(ip), dir, s->state,
+					  next);
+		else
+			eph_tcp_track(s->seq_end, &s->tcp_track, tcp, l4_len(ip), dir);
 		if (unlikely(next != s->state)) {
 			nw->sessions_tcp[s->state]--;
 			nw->sessions_tcp[next]++;
@@ -142,6 +164,7 @@ session_touch(struct eph_nat_worker *nw, const struct eph_nat_timeouts *to, uint
 	expire = nw->now + timeout_of(to, s);
 	/* Later: stored, the wheel re-files lazily; earlier (RST, last ACK): re-filed now. */
 	eph_session_refresh(nw->sessions, idx, expire);
+	return true;
 }
 
 static void
@@ -156,6 +179,7 @@ handoff(struct eph_worker *w, unsigned int owner, struct rte_mbuf *m, uint8_t ki
 	meta->in_port = in_port;
 	meta->out_port = pool;
 	meta->nexthop = nh_idx;
+	meta->cfg_gen = (uint32_t)w->cfg->generation;
 	if (rte_ring_sp_enqueue(r, m) != 0) {
 		drop(w, m, EPH_DROP_nat_handoff_full);
 		return;
@@ -687,6 +711,8 @@ release_session_port(struct eph_worker *w, const struct eph_session *s, bool cle
 		if (mi < 0)
 			return;
 		m = eph_session_get(nw->mappings, (uint32_t)mi);
+		if (s->flags & SESS_INBOUND)
+			m->inbound--;
 		if (--m->host > 0)
 			return;
 		eph_session_delete(nw->mappings, (uint32_t)mi);
@@ -838,6 +864,23 @@ session_create(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, unsig
 
 /* ---- inside -> outside ---------------------------------------------- */
 
+/*
+ * Whether an inside ICMP error from `sender` may speak for inside host
+ * `host`'s flows: the host itself, or the next hop the gateway reaches it
+ * through. Any other inside host could otherwise reset or shrink (with
+ * fragmentation-needed) a neighbour's connections.
+ */
+static bool
+speaks_for(const struct eph_worker *w, uint32_t sender, uint32_t host)
+{
+	const struct eph_nexthop *nh;
+
+	if (sender == host)
+		return true;
+	nh = eph_route_lookup(w->cfg->routes, rte_be_to_cpu_32(host));
+	return nh->type == EPH_NH_GATEWAY && nh->gw == sender;
+}
+
 static __rte_noinline void
 in2out_icmp_error(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m,
 		  struct rte_ipv4_hdr *ip, uint32_t nh_idx)
@@ -850,6 +893,11 @@ in2out_icmp_error(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m,
 
 	if (!eph_icmp_error_quote(ip, l4_len(ip) + IPV4_HDR_LEN, &q)) {
 		drop(w, m, EPH_DROP_nat_icmp_untranslatable);
+		return;
+	}
+	/* Its checksum is recomputed after translation: a corrupted error must not come out valid. */
+	if (!icmp_cksum_ok(ip)) {
+		drop(w, m, EPH_DROP_nat_icmp_bad_checksum);
 		return;
 	}
 	/* The quote is a packet we delivered: remote -> in_addr:in_port. */
@@ -865,6 +913,11 @@ in2out_icmp_error(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m,
 		return;
 	}
 	s = eph_session_get(nw->sessions, (uint32_t)idx);
+	/* To the quoted packet's sender, from its receiver or the router it went through. */
+	if (ip->dst_addr != q.ip->src_addr || !speaks_for(w, ip->src_addr, s->in_addr)) {
+		drop(w, m, EPH_DROP_nat_icmp_spoofed);
+		return;
+	}
 	eph_nat_icmp_error_to_outside(ip, &q, s->out_addr, s->out_port,
 				      (struct eph_nat_delta){ s->l3_delta, s->l4_delta });
 	nw->ctr[EPH_NAT_icmp_errors_translated]++;
@@ -997,7 +1050,10 @@ in2out_owned(struct eph_worker *w, struct nat_pkt *p, unsigned int n)
 				continue;
 			opened[n_opened++] = hash[i];
 		}
-		session_touch(nw, to, (uint32_t)idx[i], s, ip, EPH_DIR_IN2OUT);
+		if (unlikely(!session_touch(nw, to, (uint32_t)idx[i], s, ip, EPH_DIR_IN2OUT))) {
+			drop(w, p[i].m, EPH_DROP_nat_tcp_rst_out_of_window);
+			continue;
+		}
 		eph_nat_rewrite_src(ip, (uint8_t *)(ip + 1), s->out_addr, s->out_port,
 				    (struct eph_nat_delta){ s->l3_delta, s->l4_delta });
 		out[n_out] = p[i].m;
@@ -1006,6 +1062,24 @@ in2out_owned(struct eph_worker *w, struct nat_pkt *p, unsigned int n)
 	}
 	nw->ctr[EPH_NAT_in2out] += n_out;
 	eph_forward_nat_burst(w, out_port, out, out_nh, (uint16_t)n_out);
+}
+
+/*
+ * The inside host whose sessions an inside packet belongs to: its source,
+ * or for an ICMP error the destination of the packet it quotes (routing
+ * checked the quote), which a router may send as well as the host.
+ */
+static inline uint32_t
+inside_host(const struct rte_ipv4_hdr *ip)
+{
+	const struct rte_ipv4_hdr *inner;
+
+	if (likely(ip->next_proto_id != IPPROTO_ICMP) ||
+	    !eph_icmp_is_error(((const struct rte_icmp_hdr *)(ip + 1))->icmp_type))
+		return ip->src_addr;
+	inner = (const struct rte_ipv4_hdr *)((const uint8_t *)(ip + 1) +
+					      sizeof(struct rte_icmp_hdr));
+	return inner->dst_addr;
 }
 
 void
@@ -1032,8 +1106,7 @@ eph_nat_in2out_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **p
 			continue;
 		}
 		owner = dp->n_workers == 1 ? w->id
-					   : eph_nat_host_owner(&dp->nat, ip->src_addr,
-								dp->n_workers);
+					   : eph_nat_host_owner(&dp->nat, inside_host(ip), dp->n_workers);
 		if (owner != w->id) {
 			handoff(w, owner, m, EPH_HANDOFF_IN2OUT, in_port, pool[i], nh_idx[i]);
 			continue;
@@ -1100,6 +1173,10 @@ out2in_icmp_error(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m,
 	int32_t idx;
 
 	eph_icmp_error_quote(ip, l4_len(ip) + IPV4_HDR_LEN, &q); /* checked by outside_port_of */
+	if (!icmp_cksum_ok(ip)) {
+		drop(w, m, EPH_DROP_nat_icmp_bad_checksum);
+		return;
+	}
 	/* The quote is a packet we sent: out_addr:out_port -> remote. */
 	k = (struct eph_flow_key){
 		.src_addr = q.ip->dst_addr, .dst_addr = q.ip->src_addr, .proto = q.proto,
@@ -1122,8 +1199,12 @@ out2in_icmp_error(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m,
 
 /*
  * A packet for an endpoint-independent mapping from a remote it has no
- * session with: with endpoint-independent filtering it opens one. Returns
- * the session, or NULL with *consumed telling whether m was dropped.
+ * session with: with endpoint-independent filtering it opens one, if it
+ * opens a connection (TCP: a SYN, as from inside), and within the limits:
+ * sessions from outside per mapping (the pool's max-inbound-per-mapping)
+ * and per worker (a quarter of its table), so strangers cannot fill the
+ * table for the transitory timeout. Returns the session, or -1 with
+ * *consumed telling whether m was dropped.
  */
 static __rte_noinline int32_t
 eim_inbound(struct eph_worker *w, struct rte_mbuf *m, const struct eph_flow_key *k,
@@ -1132,9 +1213,10 @@ eim_inbound(struct eph_worker *w, struct rte_mbuf *m, const struct eph_flow_key 
 	struct eph_nat_worker *nw = &w->nat;
 	struct eph_flow_key mk = { .dst_addr = k->dst_addr, .dst_port = k->dst_port,
 				   .proto = k->proto };
+	const struct eph_nat_pool *p;
 	struct eph_session *map;
 	struct flow f;
-	int32_t mi;
+	int32_t mi, idx;
 
 	*consumed = false;
 	if (nw->mappings == NULL)
@@ -1143,15 +1225,32 @@ eim_inbound(struct eph_worker *w, struct rte_mbuf *m, const struct eph_flow_key 
 	if (mi < 0)
 		return -1;
 	map = eph_session_get(nw->mappings, (uint32_t)mi);
-	if (pool_cfg(w, map->pool)->filtering != EPH_FILTERING_ENDPOINT_INDEPENDENT)
+	p = pool_cfg(w, map->pool);
+	if (p->filtering != EPH_FILTERING_ENDPOINT_INDEPENDENT)
 		return -1;
+	if (k->proto == IPPROTO_TCP &&
+	    (((const struct rte_tcp_hdr *)(pkt_ip(m) + 1))->tcp_flags &
+	     (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG | RTE_TCP_RST_FLAG)) != RTE_TCP_SYN_FLAG)
+		return -1; /* no session: maybe another worker's (or dropped as such) */
+	if (map->inbound >= p->max_inbound_per_mapping || nw->inbound >= nw->max_inbound) {
+		drop(w, m, EPH_DROP_nat_inbound_limit);
+		*consumed = true;
+		return -1;
+	}
 	f = (struct flow){
 		.in_addr = map->in_addr, .remote_addr = k->src_addr,
 		.in_port = map->in_port, .remote_port = k->src_port, .proto = k->proto,
 	};
-	mi = session_create(w, 0, m, map->pool, &f, sp);
-	*consumed = mi < 0;
-	return mi;
+	idx = session_create(w, 0, m, map->pool, &f, sp);
+	if (idx < 0) {
+		*consumed = true;
+		return -1;
+	}
+	/* session_create found the same mapping and counted this session on it. */
+	(*sp)->flags |= SESS_INBOUND;
+	map->inbound++;
+	nw->inbound++;
+	return idx;
 }
 
 /* The worker that owns outside port `port` (host order) in generation g of pool p. */
@@ -1279,7 +1378,10 @@ out2in_owned(struct eph_worker *w, struct nat_pkt *p, unsigned int n)
 				continue;
 			opened[n_opened++] = hash[i];
 		}
-		session_touch(nw, to, (uint32_t)idx[i], s, ip, EPH_DIR_OUT2IN);
+		if (unlikely(!session_touch(nw, to, (uint32_t)idx[i], s, ip, EPH_DIR_OUT2IN))) {
+			drop(w, p[i].m, EPH_DROP_nat_tcp_rst_out_of_window);
+			continue;
+		}
 		eph_nat_rewrite_dst(ip, (uint8_t *)(ip + 1), s->in_addr, s->in_port,
 				    (struct eph_nat_delta){ s->l3_delta, s->l4_delta });
 		/* Inside hosts are mostly on-link: their address is the next hop to resolve. */
@@ -1363,7 +1465,10 @@ eph_nat_handoff_drain(struct eph_worker *w)
 				.pool = meta->out_port,
 			};
 
-			if (meta->kind == EPH_HANDOFF_IN2OUT)
+			/* Routed under another snapshot (a live change in between): again, under ours. */
+			if (unlikely(meta->cfg_gen != (uint32_t)w->cfg->generation))
+				eph_input_reroute(w, meta->in_port, pkts[i]);
+			else if (meta->kind == EPH_HANDOFF_IN2OUT)
 				in2out[n_in2out++] = p;
 			else
 				out2in[n_out2in++] = p;
@@ -1455,6 +1560,8 @@ session_end(struct eph_worker *w, struct eph_session_table *t, uint32_t idx, uin
 			    reason == EPH_NATLOG_REASON_EXPIRED && clean ? EPH_NATLOG_REASON_TCP_CLOSED
 									 : reason);
 	session_gauge(nw, s, -1);
+	if (s->flags & SESS_INBOUND)
+		nw->inbound--;
 	release_session_port(w, s, clean);
 	host_put(nw, &nw->host[s->host]);
 	eph_session_delete(t, idx);

@@ -91,6 +91,7 @@ struct eph_nat_pool {
 	bool exhaustion_icmp;
 	uint8_t warn_occupancy;    /* percent of a destination's share */
 	uint32_t max_per_host;     /* 0: no limit */
+	uint32_t max_inbound_per_mapping; /* endpoint-independent filtering: sessions from outside */
 	uint32_t n_addrs;          /* active addresses: new sessions take these */
 	uint32_t *addrs;           /* network order, ascending host order */
 	uint16_t *addr_slot;       /* [n_addrs] */
@@ -237,6 +238,8 @@ struct eph_nat_worker {
 	struct rte_hash *hosts;             /* addr -> index into host[] */
 	struct eph_nat_host *host;
 	uint32_t max_hosts;
+	uint32_t inbound;                   /* live sessions opened from outside (EIM filtering) */
+	uint32_t max_inbound;               /* ... at most: a quarter of the session table */
 	uint32_t now;                       /* current tick */
 	bool timers_pending;                /* expiry left work for the next loop */
 	uint64_t tick_start_tsc;            /* TSC at which tick `now` began */

@@ -95,8 +95,9 @@ eph_nat_icmp_error_to_outside(struct rte_ipv4_hdr *ip, struct eph_icmp_quote *q,
 {
 	uint16_t *port = eph_l4_port(q->proto, q->l4, false);
 
+	/* The sender is the inside host or a router towards it: either way, now out_addr. */
+	ip->hdr_checksum = eph_cksum_update32(ip->hdr_checksum, ip->src_addr, out_addr);
 	ip->src_addr = out_addr;
-	ip->hdr_checksum = eph_cksum_apply(ip->hdr_checksum, d.l3);
 	q->ip->dst_addr = out_addr;
 	q->ip->hdr_checksum = eph_cksum_apply(q->ip->hdr_checksum, d.l3);
 	memcpy(port, &out_port, sizeof(out_port));

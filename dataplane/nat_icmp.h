@@ -43,8 +43,8 @@ void eph_nat_icmp_error_to_inside(struct rte_ipv4_hdr *ip, struct eph_icmp_quote
 
 /*
  * Inside -> outside. The quote is a packet we delivered inside (destination
- * in_addr:in_port): it becomes out_addr:out_port, and so does the outer
- * source.
+ * in_addr:in_port): it becomes out_addr:out_port, and the outer source
+ * (the host, or a router on the way to it) becomes out_addr.
  */
 void eph_nat_icmp_error_to_outside(struct rte_ipv4_hdr *ip, struct eph_icmp_quote *q,
 				   uint32_t out_addr, uint16_t out_port, struct eph_nat_delta d);

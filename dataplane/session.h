@@ -137,7 +137,7 @@ struct eph_session {
 	uint8_t state;     /* caller: enum eph_tcp_state (TCP) or EPH_SESS_ACTIVE */
 	uint8_t pool;      /* caller: pool index */
 	uint8_t flags;     /* caller: its own flags */
-	uint16_t spare16;
+	uint16_t tcp_track; /* caller, TCP: what seq_end and the window scales hold (tcp_state.h) */
 	/*
 	 * Tick at which the session expires unless refreshed. caller: may move it
 	 * later directly (lazy refresh); earlier only via eph_session_schedule()
@@ -152,7 +152,12 @@ struct eph_session {
 	uint32_t pkts_out; /* inside -> outside */
 	uint32_t pkts_in;  /* outside -> inside */
 	uint32_t created;  /* caller: tick of creation (logging) */
-	uint32_t spare[2];
+	union {
+		/* caller, TCP sessions: sequence space each side has used (tcp_state.h) */
+		uint32_t seq_end[2];
+		/* caller, endpoint-independent mapping records: sessions opened from outside */
+		uint32_t inbound;
+	};
 } __rte_cache_aligned;
 static_assert(sizeof(struct eph_session) == 64, "session record must be one cache line");
 

@@ -63,6 +63,70 @@ const uint8_t eph_tcp_fsm[EPH_TCP_N_STATES][2][EPH_TCP_N_EVENTS] = {
 };
 /* clang-format on */
 
+/* The window scale a SYN announces (RFC 7323 sec. 2), or -1. */
+static int
+syn_window_scale(const struct rte_tcp_hdr *tcp, uint16_t l4_len)
+{
+	uint16_t hlen = (uint16_t)((tcp->data_off >> 4) * 4);
+	const uint8_t *opt = (const uint8_t *)(tcp + 1);
+	uint16_t len, i = 0;
+
+	if (hlen > l4_len || hlen < sizeof(*tcp))
+		return -1;
+	len = (uint16_t)(hlen - sizeof(*tcp));
+	while (i < len) {
+		if (opt[i] == 0) /* end of options */
+			break;
+		if (opt[i] == 1) { /* no-operation */
+			i++;
+			continue;
+		}
+		if (i + 1 >= len || opt[i + 1] < 2 || i + opt[i + 1] > len)
+			break;
+		if (opt[i] == 3 && opt[i + 1] == 3)
+			return opt[i + 2] > EPH_TCP_WS_MAX ? EPH_TCP_WS_MAX : opt[i + 2];
+		i = (uint16_t)(i + opt[i + 1]);
+	}
+	return -1;
+}
+
+static void
+set_scale(uint16_t *track, int dir, int scale)
+{
+	*track = (uint16_t)(*track & ~(EPH_TCP_WS_SEEN(dir) | 0xfu << EPH_TCP_WS_SHIFT(dir)));
+	if (scale >= 0)
+		*track = (uint16_t)(*track | EPH_TCP_WS_SEEN(dir) |
+				    (unsigned int)scale << EPH_TCP_WS_SHIFT(dir));
+}
+
+void
+eph_tcp_track_syn(uint32_t end[2], uint16_t *track, const struct rte_tcp_hdr *tcp,
+		  uint16_t l4_len, int dir, uint8_t from, uint8_t to)
+{
+	uint8_t opening = dir == EPH_DIR_IN2OUT ? EPH_TCP_SYN_SENT : EPH_TCP_SYN_INBOUND;
+	uint8_t answered = dir == EPH_DIR_IN2OUT ? EPH_TCP_SYN_INBOUND_RCVD : EPH_TCP_SYN_RCVD;
+	uint32_t e = eph_tcp_seq(tcp) + eph_tcp_seg_len(tcp, l4_len);
+
+	if (!(tcp->tcp_flags & RTE_TCP_ACK_FLAG)) {
+		/* A SYN the state machine took as an opening (or its retransmission). */
+		if (to != opening || (from != opening && from != EPH_TCP_CLOSED &&
+				      from != EPH_TCP_TIME_WAIT && from != EPH_TCP_RST &&
+				      from != EPH_TCP_LAST_ACK_IN && from != EPH_TCP_LAST_ACK_OUT))
+			return;
+		end[dir] = e;
+		*track = EPH_TCP_END_KNOWN(dir);
+		set_scale(track, dir, syn_window_scale(tcp, l4_len));
+		return;
+	}
+	/* A SYN-ACK answering the other side's SYN, acknowledging exactly it. */
+	if (to != answered || !(*track & EPH_TCP_END_KNOWN(!dir)) ||
+	    rte_be_to_cpu_32(tcp->recv_ack) != end[!dir])
+		return;
+	end[dir] = e;
+	*track = (uint16_t)(*track | EPH_TCP_END_KNOWN(dir));
+	set_scale(track, dir, syn_window_scale(tcp, l4_len));
+}
+
 const char *
 eph_tcp_state_name(uint8_t state)
 {

@@ -5,8 +5,8 @@
  * for a state machine, RFC 6146's, to decide it) and whether a connection closed
  * cleanly (RFC 6888 REQ-8: then its port may skip the quarantine).
  *
- * The NAT sees flags only, not sequence numbers, so it tracks what each
- * side has sent:
+ * The state machine works on flags (sequence numbers serve only to judge
+ * RSTs, see the tracking below), so it follows what each side has sent:
  *
  *   CLOSED --SYN in-->  SYN_SENT --SYN(-ACK) out--> SYN_RCVD --ACK in--> ESTABLISHED
  *   CLOSED --SYN out--> SYN_INBOUND --SYN(-ACK) in--> SYN_INBOUND_RCVD --ACK out--> ESTABLISHED
@@ -27,10 +27,11 @@
  *   "FIN RCV" states); from both FINs on, transitory.
  * - "Both FINs ACKed" = after both FINs, an ACK without FIN from the side
  *   that did not send the last FIN. A retransmitted FIN does not count.
- * - RST: RFC 7857 sec. 2 keeps the session for the transitory timeout
- *   (4 min) rather than removing it. Unlike RFC 6146's TRANS state, later
- *   data does not revive it to ESTABLISHED: a live connection that survived
- *   a stray RST keeps working while active, on the transitory timeout.
+ * - RST (one within the window, see below): RFC 7857 sec. 2 keeps the
+ *   session for the transitory timeout (4 min) rather than removing it.
+ *   Unlike RFC 6146's TRANS state, later data does not revive it to
+ *   ESTABLISHED: a live connection that survived a stray RST keeps working
+ *   while active, on the transitory timeout.
  * - A new SYN (no ACK) once both FINs or an RST were seen is a new
  *   connection reusing the 4-tuple (RFC 1122 4.2.2.13 lets a host reopen
  *   from TIME-WAIT): back to SYN_SENT / SYN_INBOUND, same translation.
@@ -42,6 +43,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <rte_byteorder.h>
 #include <rte_tcp.h>
 
 /* Direction of a packet through the NAT (the dir argument below). */
@@ -124,5 +126,102 @@ eph_tcp_closed_cleanly(uint8_t state)
 
 /* "established", "syn-sent", ...; "?" when out of range. */
 const char *eph_tcp_state_name(uint8_t state);
+
+/*
+ * Sequence tracking, as far as telling a RST in the window from a blind one
+ * needs (RFC 5961 sec. 3, in the manner of conntrack's window tracking;
+ * flags alone would let any spoofed RST end a connection). Per direction
+ * (EPH_DIR_*): end[dir], the end of the sequence space that side has used
+ * (seq + payload + SYN + FIN, the furthest seen), and the window scale it
+ * announced in its SYN (RFC 7323: in force only if both sides announced
+ * one). W(dir) = 65535 << scale(dir) is the largest receive window side
+ * dir can offer: 64 KiB unscaled, 8 MiB at Linux's default scale 7.
+ *
+ * - A RST from side d is accepted when its sequence number lies within
+ *   W(other) of end[d] (a blind one hits with probability 2W / 2^32);
+ *   before d has sent anything, only as the answer to the other side's SYN:
+ *   with ACK, acknowledging exactly end[other] (RFC 793, SYN-SENT).
+ * - A segment moves end[d] forward only from within that window, so spoofed
+ *   segments cannot drag the window to where a spoofed RST would fit.
+ * - A SYN that (re)opens the connection starts both sides afresh; the
+ *   answering SYN-ACK sets its side when it acknowledges that SYN.
+ *
+ * State (the session's tcp_track; a new record is zero: nothing known):
+ */
+#define EPH_TCP_END_KNOWN(dir)  (1u << (dir))             /* end[dir] holds a value */
+#define EPH_TCP_WS_SEEN(dir)    (1u << (2 + (dir)))       /* side dir announced a scale */
+#define EPH_TCP_WS_SHIFT(dir)   (4 + 4 * (dir))           /* ... which sits in these 4 bits */
+#define EPH_TCP_WS_MAX          14                        /* RFC 7323 sec. 2.3 */
+
+static inline uint32_t
+eph_tcp_seq(const struct rte_tcp_hdr *tcp)
+{
+	return rte_be_to_cpu_32(tcp->sent_seq);
+}
+
+/* Sequence space a segment uses: payload, plus one each for SYN and FIN. */
+static inline uint32_t
+eph_tcp_seg_len(const struct rte_tcp_hdr *tcp, uint16_t l4_len)
+{
+	uint16_t hlen = (uint16_t)((tcp->data_off >> 4) * 4);
+
+	return (hlen <= l4_len ? (uint32_t)(l4_len - hlen) : 0) +
+	       !!(tcp->tcp_flags & RTE_TCP_SYN_FLAG) + !!(tcp->tcp_flags & RTE_TCP_FIN_FLAG);
+}
+
+/* W(dir): the largest receive window side dir can offer. */
+static inline uint32_t
+eph_tcp_max_window(uint16_t track, int dir)
+{
+	const uint16_t both = EPH_TCP_WS_SEEN(0) | EPH_TCP_WS_SEEN(1);
+	unsigned int scale = (track & both) == both ? (track >> EPH_TCP_WS_SHIFT(dir)) & 0xf : 0;
+
+	return (uint32_t)UINT16_MAX << scale;
+}
+
+/* Whether seq lies within W(other) of end[dir] (modulo 2^32). */
+static inline bool
+eph_tcp_in_window(const uint32_t end[2], uint16_t track, int dir, uint32_t seq)
+{
+	uint32_t w = eph_tcp_max_window(track, !dir);
+	uint32_t d = seq - end[dir];
+
+	return d <= w || -d <= w;
+}
+
+/* Whether a RST segment from side dir is in the window (see above). */
+static inline bool
+eph_tcp_rst_acceptable(const uint32_t end[2], uint16_t track, const struct rte_tcp_hdr *tcp,
+		       int dir)
+{
+	if (track & EPH_TCP_END_KNOWN(dir))
+		return eph_tcp_in_window(end, track, dir, eph_tcp_seq(tcp));
+	if (track & EPH_TCP_END_KNOWN(!dir))
+		return (tcp->tcp_flags & RTE_TCP_ACK_FLAG) &&
+		       rte_be_to_cpu_32(tcp->recv_ack) == end[!dir];
+	return true; /* nothing to judge by: no SYN was seen (not made by the NAT) */
+}
+
+/* A segment other than SYN or RST from side dir: end[dir] moves forward from within the window. */
+static inline void
+eph_tcp_track(uint32_t end[2], uint16_t *track, const struct rte_tcp_hdr *tcp, uint16_t l4_len,
+	      int dir)
+{
+	uint32_t seq = eph_tcp_seq(tcp), e;
+
+	if (!(*track & EPH_TCP_END_KNOWN(dir)) || !eph_tcp_in_window(end, *track, dir, seq))
+		return;
+	e = seq + eph_tcp_seg_len(tcp, l4_len);
+	if ((int32_t)(e - end[dir]) > 0)
+		end[dir] = e;
+}
+
+/*
+ * A SYN or SYN-ACK from side dir that took the connection from state `from`
+ * to `to`: a (re)opening SYN starts tracking afresh, an answering SYN-ACK
+ * sets its side (dataplane/tcp_state.c).
+ */
+void eph_tcp_track_syn(uint32_t end[2], uint16_t *track, const struct rte_tcp_hdr *tcp,
+		       uint16_t l4_len, int dir, uint8_t from, uint8_t to);
 
 #endif /* EPH_TCP_STATE_H */

@@ -525,6 +525,7 @@ test_pools(void **state)
 	assert_false(p->port_parity);
 	assert_false(p->exhaustion_icmp);
 	assert_int_equal(p->max_sessions_per_host, 0);
+	assert_int_equal(p->max_inbound_per_mapping, 256);
 	assert_int_equal(p->quarantine_s, 120);
 	assert_int_equal(p->n_reserve, 0);
 	assert_null(p->reserve);
@@ -552,6 +553,7 @@ test_pools(void **state)
 	assert_true(p->port_parity);
 	assert_true(p->exhaustion_icmp);
 	assert_int_equal(p->max_sessions_per_host, 16777216);
+	assert_int_equal(p->max_inbound_per_mapping, 64);
 	assert_int_equal(p->quarantine_s, 3600);
 
 	p = &conf.pools[2];
@@ -1800,6 +1802,10 @@ static const struct bad_case bad_cases[] = {
 		{ 13, 5, "control.metrics-http",
 		  "expected a string, found a mapping" },
 	} },
+	{ "bad-pool-inbound-zero.yaml", 1, {
+		{ 15, 30, "pools[0].max-inbound-per-mapping",
+		  "expected an integer from 1 to 65535, found 0" },
+	} },
 };
 /* clang-format on */
 
@@ -1964,6 +1970,7 @@ main(void)
 		{ "bad-nat-log-dir.yaml", test_bad, NULL, NULL, (void *)&bad_cases[84] },
 		{ "bad-control-group.yaml", test_bad, NULL, NULL, (void *)&bad_cases[85] },
 		{ "bad-metrics-http-type.yaml", test_bad, NULL, NULL, (void *)&bad_cases[86] },
+		{ "bad-pool-inbound-zero.yaml", test_bad, NULL, NULL, (void *)&bad_cases[87] },
 	};
 	/* clang-format on */
 

@@ -13,6 +13,7 @@
 
 #include "dataplane/portalloc.h"
 #include "dataplane/session.h"
+#include "dataplane/tcp_state.h"
 #include "tests/unit/harness.h"
 
 #define IN      0
@@ -46,6 +47,7 @@ with_pool(struct eph_conf *conf)
 	p->inside = pool_inside;
 	p->n_inside = 1;
 	p->quarantine_s = 2;
+	p->max_inbound_per_mapping = 256;
 
 	/* Hosts of 192.0.2.128/25: endpoint-independent mapping and filtering. */
 	conf->pools[1] = *p;
@@ -361,6 +363,110 @@ test_icmp_error_translated(void **state)
 	rte_pktmbuf_free(m);
 }
 
+static struct rte_mbuf *
+echo_packet(uint16_t port, const struct rte_ether_addr *mac, uint32_t src, uint32_t dst,
+	    uint8_t type, uint16_t ident, uint16_t payload_len)
+{
+	uint16_t len = (uint16_t)(sizeof(struct rte_icmp_hdr) + payload_len);
+	struct rte_mbuf *m = t_ipv4_packet(mac, port, src, dst, IPPROTO_ICMP, 64, len);
+	struct rte_icmp_hdr *icmp = (struct rte_icmp_hdr *)(t_ip(m) + 1);
+
+	memset(icmp, 0, sizeof(*icmp));
+	icmp->icmp_type = type;
+	icmp->icmp_ident = rte_cpu_to_be_16(ident);
+	icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, len);
+	return m;
+}
+
+/*
+ * A translated echo reply that becomes all zeros (identifier 0, sequence
+ * 0, no payload) sums to zero: its checksum must be 0xffff, not 0x0000.
+ */
+static void
+test_icmp_echo_all_zero_checksum(void **state)
+{
+	struct rte_icmp_hdr *icmp;
+	struct rte_mbuf *m;
+	uint16_t ident;
+
+	(void)state;
+	input(IN, echo_packet(IN, &t_host_mac, T_HOST, T_SERVER, RTE_IP_ICMP_ECHO_REQUEST, 0, 0));
+	m = one_out(OUT);
+	ident = rte_be_to_cpu_16(((struct rte_icmp_hdr *)(t_ip(m) + 1))->icmp_ident);
+	rte_pktmbuf_free(m);
+	input(OUT, echo_packet(OUT, &t_server_mac, T_SERVER, POOL_A, RTE_IP_ICMP_ECHO_REPLY, ident,
+			       0));
+	m = one_out(IN); /* checks the full sum */
+	icmp = (struct rte_icmp_hdr *)(t_ip(m) + 1);
+	assert_int_equal(icmp->icmp_ident, 0);
+	assert_int_equal(icmp->icmp_cksum, 0xffff);
+	rte_pktmbuf_free(m);
+}
+
+/* An ICMP error quoting session traffic, from src to dst, its ICMP checksum spoilt if bad. */
+static struct rte_mbuf *
+icmp_error(uint16_t port, const struct rte_ether_addr *mac, uint32_t src, uint32_t dst,
+	   const struct rte_ipv4_hdr *quoted, bool bad)
+{
+	uint16_t len = (uint16_t)(sizeof(struct rte_icmp_hdr) + IP_LEN + 8);
+	struct rte_mbuf *m = t_ipv4_packet(mac, port, src, dst, IPPROTO_ICMP, 64, len);
+	struct rte_icmp_hdr *icmp = (struct rte_icmp_hdr *)(t_ip(m) + 1);
+
+	memset(icmp, 0, sizeof(*icmp));
+	icmp->icmp_type = 3;
+	icmp->icmp_code = 3; /* port unreachable */
+	memcpy(icmp + 1, quoted, IP_LEN + 8);
+	icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, len);
+	if (bad)
+		icmp->icmp_cksum ^= RTE_BE16(0x0100);
+	return m;
+}
+
+/*
+ * Translation recomputes the ICMP checksum: a corrupted error must be
+ * dropped and counted in both directions, never come out valid.
+ */
+static void
+test_icmp_error_bad_checksum_dropped(void **state)
+{
+	uint64_t bad = t_drops(EPH_DROP_nat_icmp_bad_checksum);
+	struct rte_mbuf *m, *out[4];
+	uint8_t sent[IP_LEN + 8], back[IP_LEN + 8];
+	uint16_t out_port;
+
+	(void)state;
+	m = l4_packet(IN, &t_host_mac, T_HOST, T_SERVER, IPPROTO_UDP, 6001, 53, 0);
+	input(IN, m);
+	m = one_out(OUT);
+	out_port = port_at(m, 0);
+	memcpy(sent, t_ip(m), sizeof(sent));
+	rte_pktmbuf_free(m);
+	input(OUT, l4_packet(OUT, &t_server_mac, T_SERVER, POOL_A, IPPROTO_UDP, 53, out_port, 0));
+	m = one_out(IN);
+	memcpy(back, t_ip(m), sizeof(back));
+	rte_pktmbuf_free(m);
+
+	input(OUT, icmp_error(OUT, &t_server_mac, T_SERVER, POOL_A,
+			      (const struct rte_ipv4_hdr *)sent, true));
+	assert_int_equal(t_sent(IN, out, 4), 0);
+	input(IN, icmp_error(IN, &t_host_mac, T_HOST, T_SERVER,
+			     (const struct rte_ipv4_hdr *)back, true));
+	assert_int_equal(t_sent(OUT, out, 4), 0);
+	assert_int_equal(t_drops(EPH_DROP_nat_icmp_bad_checksum), bad + 2);
+
+	/* The same errors intact pass, translated, with valid checksums. */
+	input(OUT, icmp_error(OUT, &t_server_mac, T_SERVER, POOL_A,
+			      (const struct rte_ipv4_hdr *)sent, false));
+	m = one_out(IN);
+	assert_int_equal(t_ip(m)->dst_addr, rte_cpu_to_be_32(T_HOST));
+	rte_pktmbuf_free(m);
+	input(IN, icmp_error(IN, &t_host_mac, T_HOST, T_SERVER,
+			     (const struct rte_ipv4_hdr *)back, false));
+	m = one_out(OUT);
+	assert_int_equal(t_ip(m)->src_addr, rte_cpu_to_be_32(POOL_A));
+	rte_pktmbuf_free(m);
+}
+
 /*
  * 16 ports for one destination: the 17th flow is refused (and counted),
  * flows to another destination still get ports, existing flows keep
@@ -498,6 +604,256 @@ test_endpoint_independent(void **state)
 	assert_int_equal(w->nat.ports_in_use[1][0], 0);
 }
 
+/* The outside port of EIM_HOST:sport's mapping (opened by a packet to the server). */
+static uint16_t
+eim_mapping(uint8_t proto, uint16_t sport)
+{
+	struct rte_mbuf *m;
+	uint16_t port;
+
+	input(IN, l4_packet(IN, &t_host_mac, EIM_HOST, T_SERVER, proto, sport, 80,
+			    proto == IPPROTO_TCP ? RTE_TCP_SYN_FLAG : 0));
+	m = one_out(OUT);
+	port = port_at(m, 0);
+	rte_pktmbuf_free(m);
+	return port;
+}
+
+/*
+ * Endpoint-independent filtering lets strangers open sessions, but a TCP
+ * one only with a SYN: bare ACKs (a scan, or spoofed traffic) open
+ * nothing and pin nothing.
+ */
+static void
+test_eim_inbound_tcp_needs_syn(void **state)
+{
+	uint64_t no_session = t_drops(EPH_DROP_nat_no_session);
+	struct rte_mbuf *m, *out[4];
+	uint16_t port;
+
+	(void)state;
+	port = eim_mapping(IPPROTO_TCP, 4000);
+	assert_int_equal(eph_session_count(w->nat.sessions), 1);
+	for (uint32_t i = 0; i < 100; i++)
+		input(OUT, l4_packet(OUT, &t_server_mac, T_IPV4(203, 0, 113, 30 + i % 50), POOL_B,
+				     IPPROTO_TCP, (uint16_t)(1000 + i), port,
+				     i % 2 ? RTE_TCP_ACK_FLAG : RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG));
+	assert_int_equal(t_sent(IN, out, 4), 0);
+	assert_int_equal(eph_session_count(w->nat.sessions), 1);
+	assert_int_equal(t_drops(EPH_DROP_nat_no_session), no_session + 100);
+
+	/* A SYN does open one, delivered to the host's mapped port. */
+	input(OUT, l4_packet(OUT, &t_server_mac, T_IPV4(203, 0, 113, 30), POOL_B, IPPROTO_TCP, 999,
+			     port, RTE_TCP_SYN_FLAG));
+	m = one_out(IN);
+	assert_int_equal(t_ip(m)->dst_addr, rte_cpu_to_be_32(EIM_HOST));
+	assert_int_equal(port_at(m, 2), 4000);
+	rte_pktmbuf_free(m);
+	assert_int_equal(eph_session_count(w->nat.sessions), 2);
+	assert_int_equal(w->nat.inbound, 1);
+}
+
+/*
+ * Sessions opened from outside are bounded per mapping (the pool's
+ * max-inbound-per-mapping) and per worker, the rest dropped and counted;
+ * the bounds free up as those sessions end.
+ */
+static void
+test_eim_inbound_limits(void **state)
+{
+	struct eph_nat_pool *p = &t_dp.cfg->nat.pools[1];
+	uint32_t saved_map = p->max_inbound_per_mapping, saved_worker = w->nat.max_inbound;
+	uint64_t limited = t_drops(EPH_DROP_nat_inbound_limit);
+	struct rte_mbuf *out[8];
+	uint16_t port, port2;
+
+	(void)state;
+	p->max_inbound_per_mapping = 3;
+	port = eim_mapping(IPPROTO_UDP, 4001);
+	for (uint32_t i = 0; i < 5; i++)
+		input(OUT, l4_packet(OUT, &t_server_mac, T_IPV4(203, 0, 113, 40 + i), POOL_B,
+				     IPPROTO_UDP, 7000, port, 0));
+	assert_int_equal(t_sent(IN, out, 8), 3);
+	rte_pktmbuf_free_bulk(out, 3);
+	assert_int_equal(t_drops(EPH_DROP_nat_inbound_limit), limited + 2);
+	assert_int_equal(eph_session_count(w->nat.sessions), 4);
+
+	/* Per worker: 3 live already; a second mapping gets one more, then no more. */
+	w->nat.max_inbound = 4;
+	port2 = eim_mapping(IPPROTO_UDP, 4002);
+	for (uint32_t i = 0; i < 2; i++)
+		input(OUT, l4_packet(OUT, &t_server_mac, T_IPV4(203, 0, 113, 50 + i), POOL_B,
+				     IPPROTO_UDP, 7000, port2, 0));
+	assert_int_equal(t_sent(IN, out, 8), 1);
+	rte_pktmbuf_free(out[0]);
+	assert_int_equal(t_drops(EPH_DROP_nat_inbound_limit), limited + 3);
+	assert_int_equal(w->nat.inbound, 4);
+
+	/* The sessions end: room again. */
+	advance(6 * EPH_NAT_TICK_HZ);
+	assert_int_equal(w->nat.inbound, 0);
+	assert_int_equal(eph_session_count(w->nat.sessions), 0);
+	port = eim_mapping(IPPROTO_UDP, 4001);
+	input(OUT, l4_packet(OUT, &t_server_mac, T_IPV4(203, 0, 113, 44), POOL_B, IPPROTO_UDP,
+			     7000, port, 0));
+	rte_pktmbuf_free(one_out(IN));
+	p->max_inbound_per_mapping = saved_map;
+	w->nat.max_inbound = saved_worker;
+}
+
+/* A TCP segment with sequence numbers, payload_len bytes of data and, if wscale >= 0, that option. */
+static struct rte_mbuf *
+tcp_seg(uint16_t port, const struct rte_ether_addr *mac, uint32_t src, uint32_t dst,
+	uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq, uint32_t ack,
+	uint16_t payload_len, int wscale)
+{
+	uint16_t opt = wscale >= 0 ? 4 : 0;
+	uint16_t len = (uint16_t)(sizeof(struct rte_tcp_hdr) + opt + payload_len);
+	struct rte_mbuf *m = t_ipv4_packet(mac, port, src, dst, IPPROTO_TCP, 64, len);
+	struct rte_tcp_hdr *t = (struct rte_tcp_hdr *)(t_ip(m) + 1);
+
+	t->src_port = rte_cpu_to_be_16(sport);
+	t->dst_port = rte_cpu_to_be_16(dport);
+	t->sent_seq = rte_cpu_to_be_32(seq);
+	t->recv_ack = rte_cpu_to_be_32(ack);
+	t->data_off = (uint8_t)(((sizeof(*t) + opt) / 4) << 4);
+	t->tcp_flags = flags;
+	t->rx_win = RTE_BE16(65535);
+	t->tcp_urp = 0;
+	if (opt != 0) {
+		uint8_t *o = (uint8_t *)(t + 1);
+
+		o[0] = 1; /* NOP, then window scale */
+		o[1] = 3;
+		o[2] = 3;
+		o[3] = (uint8_t)wscale;
+	}
+	t->cksum = 0;
+	t->cksum = rte_ipv4_udptcp_cksum(t_ip(m), t);
+	return m;
+}
+
+#define ISN_IN  1000000u
+#define ISN_OUT 3000000000u
+
+/* Host:sport opens a connection to the server's port 80 (both sides scale by 7); the outside port. */
+static uint16_t
+tcp_handshake(uint16_t sport)
+{
+	struct rte_mbuf *m;
+	uint16_t port;
+
+	input(IN, tcp_seg(IN, &t_host_mac, T_HOST, T_SERVER, sport, 80, RTE_TCP_SYN_FLAG, ISN_IN,
+			  0, 0, 7));
+	m = one_out(OUT);
+	port = port_at(m, 0);
+	rte_pktmbuf_free(m);
+	input(OUT, tcp_seg(OUT, &t_server_mac, T_SERVER, POOL_A, 80, port,
+			   RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, ISN_OUT, ISN_IN + 1, 0, 7));
+	rte_pktmbuf_free(one_out(IN));
+	input(IN, tcp_seg(IN, &t_host_mac, T_HOST, T_SERVER, sport, 80, RTE_TCP_ACK_FLAG,
+			  ISN_IN + 1, ISN_OUT + 1, 100, -1));
+	rte_pktmbuf_free(one_out(OUT));
+	return port;
+}
+
+static uint8_t
+only_session_state(void)
+{
+	struct eph_session_table *t = w->nat.sessions;
+
+	assert_int_equal(eph_session_count(t), 1);
+	for (uint32_t i = 0; i < t->max; i++)
+		if (eph_session_in_use(t, i))
+			return eph_session_get(t, i)->state;
+	fail();
+	return 0;
+}
+
+/*
+ * A blind RST (a sequence number far from where the sender is) from
+ * either side changes nothing: dropped and counted, the connection stays
+ * established. One within the window ends it as before.
+ */
+static void
+test_tcp_blind_rst_ignored(void **state)
+{
+	uint64_t blind = t_drops(EPH_DROP_nat_tcp_rst_out_of_window);
+	struct rte_mbuf *m, *out[4];
+	uint16_t port;
+
+	(void)state;
+	port = tcp_handshake(41000);
+	assert_int_equal(only_session_state(), EPH_TCP_ESTABLISHED);
+	/* The server sends 5000 bytes: its end moves to ISN_OUT + 1 + 5000. */
+	for (uint32_t sent = 0; sent < 5000; sent += 1250) {
+		input(OUT, tcp_seg(OUT, &t_server_mac, T_SERVER, POOL_A, 80, port,
+				   RTE_TCP_ACK_FLAG, ISN_OUT + 1 + sent, ISN_IN + 101, 1250, -1));
+		rte_pktmbuf_free(one_out(IN));
+	}
+
+	/* Spoofed RSTs 2^31 and 2^24 away (W at scale 7 is 8 MiB), from outside and inside. */
+	input(OUT, tcp_seg(OUT, &t_server_mac, T_SERVER, POOL_A, 80, port, RTE_TCP_RST_FLAG,
+			   ISN_OUT + 0x80000000u, 0, 0, -1));
+	input(OUT, tcp_seg(OUT, &t_server_mac, T_SERVER, POOL_A, 80, port,
+			   RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG, ISN_OUT + 5001 - (1u << 24),
+			   ISN_IN + 101, 0, -1));
+	input(IN, tcp_seg(IN, &t_host_mac, T_HOST, T_SERVER, 41000, 80, RTE_TCP_RST_FLAG,
+			  ISN_IN + 101 + (1u << 24), 0, 0, -1));
+	assert_int_equal(t_sent(IN, out, 4), 0);
+	assert_int_equal(t_sent(OUT, out, 4), 0);
+	assert_int_equal(t_drops(EPH_DROP_nat_tcp_rst_out_of_window), blind + 3);
+	assert_int_equal(only_session_state(), EPH_TCP_ESTABLISHED);
+	/* Still established after the transitory timeout (10 s). */
+	advance(12 * EPH_NAT_TICK_HZ);
+	assert_int_equal(only_session_state(), EPH_TCP_ESTABLISHED);
+
+	/* Spoofed data far ahead does not drag the window along for a later RST. */
+	input(OUT, tcp_seg(OUT, &t_server_mac, T_SERVER, POOL_A, 80, port, RTE_TCP_ACK_FLAG,
+			   ISN_OUT + 0x40000000u, ISN_IN + 101, 100, -1));
+	rte_pktmbuf_free(one_out(IN));
+	input(OUT, tcp_seg(OUT, &t_server_mac, T_SERVER, POOL_A, 80, port, RTE_TCP_RST_FLAG,
+			   ISN_OUT + 0x40000000u + 100, 0, 0, -1));
+	assert_int_equal(t_sent(IN, out, 4), 0);
+	assert_int_equal(only_session_state(), EPH_TCP_ESTABLISHED);
+
+	/* The server's real RST, at its end: passes and ends the connection. */
+	input(OUT, tcp_seg(OUT, &t_server_mac, T_SERVER, POOL_A, 80, port, RTE_TCP_RST_FLAG,
+			   ISN_OUT + 5001, 0, 0, -1));
+	m = one_out(IN);
+	assert_int_equal(port_at(m, 2), 41000);
+	rte_pktmbuf_free(m);
+	assert_int_equal(only_session_state(), EPH_TCP_RST);
+}
+
+/*
+ * Connection refused: before the server has sent anything, its RST counts
+ * only as the answer to the host's SYN (ACK = ISN + 1).
+ */
+static void
+test_tcp_rst_answers_syn(void **state)
+{
+	struct rte_mbuf *m, *out[4];
+	uint16_t port;
+
+	(void)state;
+	input(IN, tcp_seg(IN, &t_host_mac, T_HOST, T_SERVER, 41001, 81, RTE_TCP_SYN_FLAG, ISN_IN,
+			  0, 0, -1));
+	m = one_out(OUT);
+	port = port_at(m, 0);
+	rte_pktmbuf_free(m);
+	input(OUT, tcp_seg(OUT, &t_server_mac, T_SERVER, POOL_A, 81, port,
+			   RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG, 0, ISN_IN + 7, 0, -1));
+	input(OUT, tcp_seg(OUT, &t_server_mac, T_SERVER, POOL_A, 81, port, RTE_TCP_RST_FLAG, 0,
+			   0, 0, -1));
+	assert_int_equal(t_sent(IN, out, 4), 0);
+	assert_int_equal(only_session_state(), EPH_TCP_SYN_SENT);
+	input(OUT, tcp_seg(OUT, &t_server_mac, T_SERVER, POOL_A, 81, port,
+			   RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG, 0, ISN_IN + 1, 0, -1));
+	rte_pktmbuf_free(one_out(IN));
+	assert_int_equal(only_session_state(), EPH_TCP_RST);
+}
+
 /* Without endpoint-independent filtering nobody else gets in. */
 static void
 test_endpoint_dependent_filtering(void **state)
@@ -559,10 +915,16 @@ main(void)
 		cmocka_unit_test_setup(test_tcp_needs_syn_and_closes, fresh),
 		cmocka_unit_test_setup(test_icmp_echo, fresh),
 		cmocka_unit_test_setup(test_icmp_error_translated, fresh),
+		cmocka_unit_test_setup(test_icmp_echo_all_zero_checksum, fresh),
+		cmocka_unit_test_setup(test_icmp_error_bad_checksum_dropped, fresh),
 		cmocka_unit_test_setup(test_exhaustion_per_destination, fresh),
 		cmocka_unit_test_setup(test_host_limit, fresh),
 		cmocka_unit_test_setup(test_endpoint_independent, fresh),
 		cmocka_unit_test_setup(test_endpoint_dependent_filtering, fresh),
+		cmocka_unit_test_setup(test_eim_inbound_tcp_needs_syn, fresh),
+		cmocka_unit_test_setup(test_eim_inbound_limits, fresh),
+		cmocka_unit_test_setup(test_tcp_blind_rst_ignored, fresh),
+		cmocka_unit_test_setup(test_tcp_rst_answers_syn, fresh),
 	};
 
 	return cmocka_run_group_tests_name("nat", tests, setup, teardown);

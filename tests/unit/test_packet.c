@@ -571,6 +571,85 @@ test_malformed_dropped_by_reason(void **state)
 	}
 }
 
+/* An all-zero echo reply sums to zero: its checksum is 0xffff, never 0x0000 (RFC 1624 sec. 3). */
+static void
+test_echo_reply_all_zero_checksum(void **state)
+{
+	struct rte_mbuf *m = t_ipv4_packet(&t_host_mac, IN, T_HOST, T_IN_ADDR, IPPROTO_ICMP, 64,
+					   sizeof(struct rte_icmp_hdr));
+	struct rte_icmp_hdr *icmp = (struct rte_icmp_hdr *)(t_ip(m) + 1);
+	struct rte_mbuf *out[4];
+
+	(void)state;
+	memset(icmp, 0, sizeof(*icmp));
+	icmp->icmp_type = RTE_IP_ICMP_ECHO_REQUEST;
+	icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, sizeof(*icmp));
+	input(IN, m);
+	assert_int_equal(t_sent(IN, out, 4), 1);
+	icmp = (struct rte_icmp_hdr *)(t_ip(out[0]) + 1);
+	assert_int_equal(icmp->icmp_type, RTE_IP_ICMP_ECHO_REPLY);
+	assert_int_equal(icmp->icmp_cksum, 0xffff);
+	assert_int_equal(rte_raw_cksum(icmp, sizeof(*icmp)), 0xffff);
+	rte_pktmbuf_free(out[0]);
+}
+
+/*
+ * A frame in two buffers: one that fits a single buffer is made one and
+ * forwarded intact; one that does not is dropped and counted, never read
+ * past its first buffer.
+ */
+static void
+test_chained_frames(void **state)
+{
+	const uint16_t lens[] = { 300, 1400 };
+	uint64_t chained = t_drops(EPH_DROP_frame_chained);
+	struct rte_mbuf *out[4];
+
+	(void)state;
+	for (unsigned int i = 0; i < RTE_DIM(lens); i++) {
+		struct rte_mbuf *m = t_ipv4_packet(&t_host_mac, IN, T_HOST, T_SERVER, IPPROTO_UDP,
+						   64, (uint16_t)(lens[i] - IP_LEN));
+		struct rte_mbuf *tail = rte_pktmbuf_alloc(t_dp.pool);
+		uint8_t frame[ETH_LEN + 1400];
+		uint16_t half = (uint16_t)(rte_pktmbuf_data_len(m) / 2);
+		uint16_t first = (uint16_t)(i == 0 ? half : rte_pktmbuf_data_len(m) - 4);
+		uint16_t rest = (uint16_t)(rte_pktmbuf_data_len(m) - first);
+		uint8_t *p;
+
+		assert_non_null(tail);
+		memcpy(frame, rte_pktmbuf_mtod(m, void *), rte_pktmbuf_data_len(m));
+		/* The second buffer gets the end of the frame; the first keeps `first` bytes. */
+		p = (uint8_t *)rte_pktmbuf_append(tail, rest);
+		assert_non_null(p);
+		memcpy(p, frame + first, rest);
+		rte_pktmbuf_trim(m, rest);
+		if (i == 1) {
+			/* No room left to pull the tail in: the first buffer is full. */
+			uint16_t room = rte_pktmbuf_tailroom(m);
+
+			assert_non_null(rte_pktmbuf_append(tail, room));
+			memset(rte_pktmbuf_mtod_offset(tail, uint8_t *, rest), 0, room);
+		}
+		assert_int_equal(rte_pktmbuf_chain(m, tail), 0);
+		input(IN, m);
+		if (i == 0) {
+			const struct rte_ipv4_hdr *ip;
+
+			assert_int_equal(t_sent(OUT, out, 4), 1);
+			assert_int_equal(out[0]->nb_segs, 1);
+			ip = t_ip(out[0]);
+			assert_int_equal(rte_pktmbuf_data_len(out[0]), ETH_LEN + lens[i]);
+			assert_ip_cksum_ok(ip);
+			/* After the IP header, byte for byte what was sent. */
+			assert_memory_equal(ip + 1, frame + ETH_LEN + IP_LEN, lens[i] - IP_LEN);
+			rte_pktmbuf_free(out[0]);
+		} else {
+			assert_int_equal(t_sent(OUT, out, 4), 0);
+			assert_int_equal(t_drops(EPH_DROP_frame_chained), chained + 1);
+		}
+	}
+}
+
 /* A burst mixing good and bad packets: the good ones all come out, in order. */
 static void
 test_mixed_burst(void **state)
@@ -614,6 +693,8 @@ main(void)
 		cmocka_unit_test_setup(test_icmp_errors_rate_limited, per_test_drain),
 		cmocka_unit_test_setup(test_malformed_dropped_by_reason, per_test_drain),
 		cmocka_unit_test_setup(test_mixed_burst, per_test_drain),
+		cmocka_unit_test_setup(test_echo_reply_all_zero_checksum, per_test_drain),
+		cmocka_unit_test_setup(test_chained_frames, per_test_drain),
 	};
 
 	return cmocka_run_group_tests_name("packet path", tests, setup, teardown);

@@ -47,6 +47,7 @@ with_pool(struct eph_conf *conf)
 	p->warn_occupancy = 50;
 	p->port_block_size = 8;
 	p->max_blocks_per_host = 2;
+	p->max_inbound_per_mapping = 256;
 	conf->n_pools = 1;
 	conf->timeouts.udp = 5;
 	conf->nat.sessions_per_worker = 4096;
