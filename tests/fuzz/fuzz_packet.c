@@ -21,10 +21,11 @@
  *   length (2 bytes, big endian, low 11 bits), [selector], Ethernet frame.
  * Consecutive frames for one port and worker form a burst (at most 32).
  *
- * Each run starts from the same state: every session cleared, the clock
- * moved past the ports' quarantine, then a fixed set of sessions opened
- * from inside (one UDP, TCP and ICMP echo flow per pool), so that a saved
- * input replays.
+ * Each run starts from the same state, so that a saved input replays: no
+ * session, every port rested (the previous run cleared its sessions and
+ * moved the clock past the quarantine, then audited that nothing is left
+ * held), then a fixed set of sessions opened from inside (one UDP, TCP and
+ * ICMP echo flow per pool).
  */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -35,6 +36,7 @@
 
 #include <rte_byteorder.h>
 #include <rte_ethdev.h>
+#include <rte_hash.h>
 #include <rte_ether.h>
 #include <rte_icmp.h>
 #include <rte_ip.h>
@@ -48,6 +50,8 @@
 #include "dataplane/cksum.h"
 #include "dataplane/dp.h"
 #include "dataplane/natlog.h"
+#include "dataplane/portalloc.h"
+#include "dataplane/portblock.h"
 #include "dataplane/session.h"
 #include "tests/fuzz/fuzz_dp.h"
 
@@ -207,8 +211,9 @@ conf_build(void)
 	conf.timeouts.tcp_established = 30;
 	conf.timeouts.tcp_transitory = 4;
 	conf.timeouts.icmp = 3;
-	conf.nat.sessions_per_worker = 1024;
-	conf.nat.destinations_per_worker = 256;
+	conf.nat.sessions_per_worker =
+		256; /* small: a run clears it, and a full table is reachable */
+	conf.nat.destinations_per_worker = 128;
 	conf.nat.handoff_ring = 256;
 	conf.nat_log.ring = 1024;
 }
@@ -285,6 +290,92 @@ clear_sessions(void)
 		if (eph_session_count(w->nat.sessions) != 0)
 			fz_fail(TARGET, NULL, 0, "worker %u: %u sessions left after clearing", i,
 				eph_session_count(w->nat.sessions));
+	}
+}
+
+static void
+count_live(const struct eph_dest_key *d, uint32_t live, uint32_t resting, void *arg)
+{
+	*(uint64_t *)arg += live;
+}
+
+/*
+ * With every session gone, nothing may be held: no host, mapping, live
+ * port, block or gauge, every allocator consistent by its own audit, and
+ * no port ever given back that was not taken.
+ */
+static void
+audit_empty(void)
+{
+	const struct eph_nat_cfg *cfg = &dp.cfg->nat;
+
+	for (unsigned int i = 0; i < dp.n_workers; i++) {
+		struct eph_nat_worker *nw = &dp.workers[i]->nat;
+		uint64_t gauges = nw->sessions_udp + nw->sessions_icmp;
+
+		for (unsigned int st = 0; st < RTE_DIM(nw->sessions_tcp); st++)
+			gauges += nw->sessions_tcp[st];
+		if (gauges != 0)
+			fz_fail(TARGET, NULL, 0,
+				"worker %u: session gauges sum to %" PRIu64 " with no session", i,
+				gauges);
+		if (rte_hash_count(nw->hosts) != 0)
+			fz_fail(TARGET, NULL, 0, "worker %u: %d inside hosts with no session", i,
+				rte_hash_count(nw->hosts));
+		if (nw->mappings != NULL && eph_session_count(nw->mappings) != 0)
+			fz_fail(TARGET, NULL, 0, "worker %u: %u mappings with no session", i,
+				eph_session_count(nw->mappings));
+		for (unsigned int p = 0; p < cfg->n_slots; p++) {
+			const struct eph_nat_pool *pool = &cfg->pools[p];
+
+			for (unsigned int k = 0; k < pool->n_all; k++) {
+				uint16_t a = pool->all[k].slot;
+
+				if (nw->ports_in_use[p] != NULL && nw->ports_in_use[p][a] != 0)
+					fz_fail(TARGET, NULL, 0,
+						"worker %u pool %u address slot %u: "
+						"%" PRIu64 " ports in use with no session",
+						i, p, a, nw->ports_in_use[p][a]);
+			}
+			for (unsigned int g = 0; g < EPH_PA_GENS; g++) {
+				const struct eph_portalloc *pa = nw->alloc[p][g];
+				const struct eph_portblock *pb = nw->blocks[p][g];
+				uint64_t live = 0;
+
+				if (nw->gen_live[p][g] != 0)
+					fz_fail(TARGET, NULL, 0,
+						"worker %u pool %u generation %u: %u "
+						"ports live with no session",
+						i, p, g, nw->gen_live[p][g]);
+				if (pa != NULL) {
+					eph_portalloc_foreach(pa, count_live, &live);
+					if (eph_portalloc_audit(pa) != 0 || live != 0 ||
+					    eph_portalloc_stats(pa)->bad_release != 0 ||
+					    eph_portalloc_stats(pa)->lost != 0)
+						fz_fail(TARGET, NULL, 0,
+							"worker %u pool %u generation %u: "
+							"port allocator audit failed, %" PRIu64
+							" live, "
+							"%" PRIu64 " bad releases, %" PRIu64
+							" lost",
+							i, p, g, live,
+							eph_portalloc_stats(pa)->bad_release,
+							eph_portalloc_stats(pa)->lost);
+				}
+				if (pb != NULL && (eph_portblock_audit(pb) != 0 ||
+						   eph_portblock_stats(pb)->ports_in_use != 0 ||
+						   eph_portblock_stats(pb)->blocks_in_use != 0 ||
+						   eph_portblock_stats(pb)->bad_release != 0))
+					fz_fail(TARGET, NULL, 0,
+						"worker %u pool %u generation %u: port "
+						"block audit failed, %u ports and %u blocks in "
+						"use, "
+						"%" PRIu64 " bad releases",
+						i, p, g, eph_portblock_stats(pb)->ports_in_use,
+						eph_portblock_stats(pb)->blocks_in_use,
+						eph_portblock_stats(pb)->bad_release);
+			}
+		}
 	}
 }
 
@@ -922,10 +1013,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned int in_use;
 	bool keep_l4 = false;
 
-	/* The same start every run: no session, rested ports, then the fixed sessions. */
-	clear_sessions();
-	advance((QUARANTINE_S + 1) * EPH_NAT_TICK_HZ);
-	drain_events();
+	/* Every run starts with no session and rested ports (see the end), then the fixed flows. */
 	run_ticks = 0;
 	n_recent[IN] = n_recent[OUT] = 0;
 	for (unsigned int i = 0; i < n_seed; i++)
@@ -989,6 +1077,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				fprintf(stderr, " %s %" PRIu64, eph_drop_names[r], c.drop[r]);
 		fputc('\n', stderr);
 	}
+
+	/*
+	 * The next run's start, checked here so that a failure blames this
+	 * input: every session cleared, its port back and rested, nothing
+	 * left held.
+	 */
+	clear_sessions();
+	advance((QUARANTINE_S + 1) * EPH_NAT_TICK_HZ);
+	audit_empty();
+	drain_events();
 
 	/* Every mbuf back in the pool: the data plane sends or frees what it is given. */
 	in_use = rte_mempool_in_use_count(dp.pool);
