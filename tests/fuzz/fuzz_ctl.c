@@ -10,7 +10,8 @@
  *  - one answer per request line (non-blank, the last one may lack its
  *    newline), each exactly one line ending in one '\n';
  *  - every answer a JSON object with "v", a boolean "ok", and "result"
- *    (an object) or "error" (string "code" and "message").
+ *    (an object) or "error" (string "code" and "message"), and the id of
+ *    its request (null when the request is not an object with one).
  * A run that changed the configuration (pool, range, timeout commands,
  * reload) puts the start configuration back, so that a saved input replays.
  */
@@ -202,6 +203,11 @@ blank(const uint8_t *s, size_t len)
 	return true;
 }
 
+#define MAX_REQUESTS (FZ_MAX_INPUT / 2 + 1)
+
+/* The id each request's answer must echo: the line's "id" when it is an object with one. */
+static json_t *ids[MAX_REQUESTS];
+
 /* Requests in the input: its non-blank lines (a last one without newline too). */
 static unsigned int
 requests(const uint8_t *data, size_t size)
@@ -210,10 +216,19 @@ requests(const uint8_t *data, size_t size)
 	size_t start = 0;
 
 	for (size_t i = 0; i <= size; i++) {
+		json_t *req;
+
 		if (i < size && data[i] != '\n')
 			continue;
-		if (!blank(data + start, i - start))
+		if (!blank(data + start, i - start)) {
+			/* Parsed as the server parses a line (control/ctl_proto.c). */
+			req = json_loadb((const char *)data + start, i - start,
+					 JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, NULL);
+			ids[n] = json_is_object(req) ? json_incref(json_object_get(req, "id"))
+						     : NULL;
+			json_decref(req);
 			n++;
+		}
 		start = i + 1;
 	}
 	return n;
@@ -231,7 +246,7 @@ fail(const uint8_t *data, size_t size, const char *why, const char *line, size_t
 }
 
 static void
-check_answer(const uint8_t *data, size_t size, const char *line, size_t len)
+check_answer(const uint8_t *data, size_t size, const char *line, size_t len, const json_t *id)
 {
 	json_error_t jerr;
 	json_t *a = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr), *ok, *body;
@@ -241,6 +256,10 @@ check_answer(const uint8_t *data, size_t size, const char *line, size_t len)
 	ok = json_object_get(a, "ok");
 	if (!json_is_object(a) || !json_is_boolean(ok) || !json_is_integer(json_object_get(a, "v")))
 		fail(data, size, "an answer is not an object with \"v\" and a boolean \"ok\"", line,
+		     len);
+	if (id != NULL ? !json_equal((json_t *)id, json_object_get(a, "id"))
+		       : !json_is_null(json_object_get(a, "id")))
+		fail(data, size, "an answer does not echo its request's id (null when none)", line,
 		     len);
 	if (json_is_true(ok)) {
 		if (!json_is_object(json_object_get(a, "result")))
@@ -324,7 +343,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t start = 0; start < len;) {
 		char *nl = memchr(answers + start, '\n', len - start);
 
-		check_answer(data, size, answers + start, (size_t)(nl - (answers + start)));
+		if (got == want)
+			fail(data, size, "more answer lines than request lines", answers, len);
+		check_answer(data, size, answers + start, (size_t)(nl - (answers + start)),
+			     ids[got]);
 		got++;
 		start = (size_t)(nl - answers) + 1;
 	}
@@ -334,6 +356,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		snprintf(why, sizeof(why), "%u request lines, %u answer lines", want, got);
 		fail(data, size, why, answers, len);
 	}
+	for (unsigned int i = 0; i < want; i++)
+		json_decref(ids[i]);
 
 	if (dp.rc->generation != start_generation) {
 		if (eph_reconfig_apply(dp.rc, &conf, "fuzz", stderr) != 0)
