@@ -756,7 +756,9 @@ check_frame(const struct burst *b, uint16_t port, const uint8_t *f, uint16_t len
 	if (ip->next_proto_id == IPPROTO_ICMP && icmp_is_error(l4[0]) && l4_len >= 8 + IP_LEN) {
 		const struct rte_ipv4_hdr *q = (const struct rte_ipv4_hdr *)(l4 + 8);
 
-		if (leak_check && (inside_addr(q->src_addr) || inside_addr(q->dst_addr)))
+		/* A quote is what parses as one (an option-free IPv4 header), not any payload. */
+		if (leak_check && q->version_ihl == RTE_IPV4_VHL_DEF &&
+		    (inside_addr(q->src_addr) || inside_addr(q->dst_addr)))
 			fz_fail(TARGET, f, len,
 				"inside address quoted in an ICMP error on the outside port");
 	}
