@@ -187,14 +187,6 @@ def seeds():
     s["err-in-router-unbound"] = rec(IN, eth(IN, quote_error(LAB_ROUTER, REMOTE, 3, 1,
                                                              ip_udp(ROUTER, LAB_HOST, 123, 6000))),
                                      end=True)
-    # The lab's router, or any source no pool holds, quoting an inside host's own packet
-    # on its way out: the error must not take the host's address out with it.
-    s["err-in-router-quotes-host"] = rec(IN, eth(IN, quote_error(LAB_ROUTER, REMOTE, 3, 1,
-                                                                 ip_udp(HOST_EIM, REMOTE, 7, 53))),
-                                         fix=True, end=True)
-    s["err-in-stranger-quotes-host"] = rec(IN, eth(IN, quote_error("192.0.51.254", REMOTE, 11, 0,
-                                                                   ip_udp(LAB_HOST, REMOTE, 7, 53))),
-                                           fix=True, end=True)
     # An ICMP error whose checksum is wrong (its IP header right).
     bad = ip(ROUTER, POOL_EDM, 1, icmp(3, 3, b"\0\0\0\0", inner, good=False))
     s["err-out-bad-cksum"] = rec(OUT, eth(OUT, bad), end=True)
