@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,6 +30,8 @@
 
 #include <jansson.h>
 #include <rte_cycles.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
 
 #include "control/arp.h"
 #include "control/config.h"
@@ -53,6 +56,7 @@ static struct eph_ctl_server *server;
 static uint64_t start_generation;
 static char *answers;
 static size_t answers_cap;
+static bool trace; /* FUZZ_TRACE=1: the DPDK heap after each run, for triage */
 
 /* The daemon's configuration for this run: two net_ring ports and a pool of each kind. */
 static const char conf_text[] = "eal:\n"
@@ -167,6 +171,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		.ctx = &ctx,
 	};
 
+	trace = getenv("FUZZ_TRACE") != NULL;
 	write_conf();
 	atexit(cleanup);
 	if (eph_conf_load(conf_path, &conf, stderr) != 0)
@@ -364,6 +369,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fail(data, size, "the start configuration could not be put back", NULL, 0);
 		eph_reconfig_housekeeping(dp.rc);
 		start_generation = dp.rc->generation;
+	}
+	if (trace) {
+		struct rte_malloc_socket_stats st;
+
+		rte_malloc_get_socket_stats((int)rte_socket_id(), &st);
+		fprintf(stderr,
+			"generation %" PRIu64 ", DPDK heap in use %zu bytes, largest free %zu\n",
+			dp.rc->generation, st.heap_allocsz_bytes, st.greatest_free_size);
 	}
 	return 0;
 }
