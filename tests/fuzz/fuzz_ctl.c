@@ -41,8 +41,15 @@
 #include "control/startup.h"
 #include "tests/fuzz/fuzz_dp.h"
 
-#define TARGET       "fuzz_ctl"
-#define N_WORKERS    2
+#define TARGET    "fuzz_ctl"
+#define N_WORKERS 2
+/*
+ * Every change builds a second routing table (a 32 MiB DIR-24-8 array and
+ * more) next to the running one; in a 256 MiB heap the churn of thousands
+ * of changes leaves no free block that large, and changes (the put-back
+ * too) fail with ENOMEM though most of the heap is free.
+ */
+#define MEMORY_MB    512
 #define FZ_MAX_INPUT (EPH_CTL_MAX_LINE - 1) /* a longer line is answered too-large and cut */
 #define ANSWER_MS    10000
 
@@ -63,7 +70,7 @@ static const char conf_text[] = "eal:\n"
 				"  lcores: \"%s\"\n"
 				"  main-lcore: 0\n"
 				"  hugepages: false\n"
-				"  memory-mb: 256\n"
+				"  memory-mb: %u\n"
 				"  file-prefix: " TARGET "-%ld\n"
 				"  log-level: error\n"
 				"  args: [\"--no-shconf\"]\n"
@@ -155,7 +162,7 @@ write_conf(void)
 		perror(TARGET ": writing the configuration");
 		exit(1);
 	}
-	fprintf(f, conf_text, lcores, (long)getpid(), sock_path);
+	fprintf(f, conf_text, lcores, MEMORY_MB, (long)getpid(), sock_path);
 	fclose(f);
 }
 
@@ -177,7 +184,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (eph_conf_load(conf_path, &conf, stderr) != 0)
 		exit(1);
 	/* The same values the file has: reload finds nothing that needs a restart. */
-	fz_eal_start(&conf, TARGET, N_WORKERS);
+	fz_eal_start(&conf, TARGET, N_WORKERS, MEMORY_MB);
 	if (eph_dp_setup(&dp, &conf, stderr) != 0) {
 		fprintf(stderr, TARGET ": data plane setup failed\n");
 		exit(1);

@@ -58,7 +58,8 @@ fz_eal_lcores(char *buf, size_t len, unsigned int n_workers)
 }
 
 void
-fz_eal_start(struct eph_conf *conf, const char *name, unsigned int n_workers)
+fz_eal_start(struct eph_conf *conf, const char *name, unsigned int n_workers,
+	     unsigned int memory_mb)
 {
 	static char no_shconf[] = "--no-shconf";
 	char *argv[EPH_EAL_MAX_ARGV];
@@ -71,7 +72,7 @@ fz_eal_start(struct eph_conf *conf, const char *name, unsigned int n_workers)
 		 (long)getpid());
 	snprintf(conf->eal.log_level, sizeof(conf->eal.log_level), "error");
 	conf->eal.hugepages = false;
-	conf->eal.memory_mb = 256;
+	conf->eal.memory_mb = memory_mb;
 	conf->control.telemetry = false;
 	if (conf->eal.n_args == 0) {
 		conf->eal.args[0] = no_shconf;

@@ -21,12 +21,13 @@ void fz_eal_lcores(char *buf, size_t len, unsigned int n_workers);
 
 /*
  * Fill conf's eal section (lcores: one control lcore and n_workers worker
- * lcores, all allowed on every CPU this process may use; no hugepages;
- * file prefix "NAME-PID"; --no-shconf unless eal.args says otherwise),
- * then rte_eal_init. Exits on failure: a fuzzer
- * without its data plane has nothing to run.
+ * lcores, all allowed on every CPU this process may use; no hugepages,
+ * memory_mb of memory; file prefix "NAME-PID"; --no-shconf unless eal.args
+ * says otherwise), then rte_eal_init. Exits on failure: a fuzzer without
+ * its data plane has nothing to run.
  */
-void fz_eal_start(struct eph_conf *conf, const char *name, unsigned int n_workers);
+void fz_eal_start(struct eph_conf *conf, const char *name, unsigned int n_workers,
+		  unsigned int memory_mb);
 
 /* An oracle failed: say why on stderr, dump the bytes at issue (if any), abort. */
 void fz_fail(const char *target, const void *bytes, size_t len, const char *fmt, ...)

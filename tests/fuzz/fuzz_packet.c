@@ -986,7 +986,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	trace = getenv("FUZZ_TRACE") != NULL;
 	conf_build();
-	fz_eal_start(&conf, TARGET, N_WORKERS);
+	fz_eal_start(&conf, TARGET, N_WORKERS, 256);
 	if (eph_dp_setup(&dp, &conf, stderr) != 0) {
 		fprintf(stderr, TARGET ": data plane setup failed\n");
 		exit(1);
