@@ -286,7 +286,7 @@ check_answer(const uint8_t *data, size_t size, const char *line, size_t len, con
 	json_decref(a);
 }
 
-/* Answers until the server closes; NUL-free text in answers[0..*len). */
+/* Read answers into answers[0..*len) until the server closes the connection. */
 static void
 exchange(int fd, const uint8_t *data, size_t size, size_t *len)
 {
