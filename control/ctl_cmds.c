@@ -716,6 +716,16 @@ u32_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/*
+ * Whether x is in the sorted list. An empty list may have no array at all,
+ * and bsearch may not be given a NULL one, whatever the count.
+ */
+static bool
+u32_in(const uint32_t *sorted, unsigned int n, uint32_t x)
+{
+	return n > 0 && bsearch(&x, sorted, n, sizeof(x), u32_cmp) != NULL;
+}
+
 static json_t *
 span_json(uint32_t first, uint32_t count)
 {
@@ -755,8 +765,8 @@ address_change_begin(struct eph_ctl_ctx *ctx, const json_t *args, struct eph_con
 		for (unsigned int k = 0; !member && k < next->n_pools; k++) {
 			const struct eph_conf_pool *o = &next->pools[k];
 
-			if (o == p || (bsearch(&a, o->addrs, o->n_addrs, sizeof(a), u32_cmp) == NULL &&
-				       bsearch(&a, o->reserve, o->n_reserve, sizeof(a), u32_cmp) == NULL))
+			if (o == p || (!u32_in(o->addrs, o->n_addrs, a) &&
+				       !u32_in(o->reserve, o->n_reserve, a)))
 				continue;
 			eph_ctl_errorf(err, EPH_CTL_E_REFUSED,
 				       "args.address: %u.%u.%u.%u is an address of pool %s",
@@ -764,7 +774,7 @@ address_change_begin(struct eph_ctl_ctx *ctx, const json_t *args, struct eph_con
 			eph_conf_free(next);
 			return NULL;
 		}
-		if ((bsearch(&a, p->addrs, p->n_addrs, sizeof(a), u32_cmp) != NULL) == member)
+		if (u32_in(p->addrs, p->n_addrs, a) == member)
 			continue;
 		eph_ctl_errorf(err, EPH_CTL_E_REFUSED, "args.address: %u.%u.%u.%u %s pool %s",
 			       a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff,
