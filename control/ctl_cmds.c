@@ -17,6 +17,7 @@
 #include <rte_ring.h>
 
 #include "control/ctl_cmds.h"
+#include "control/limits.h"
 #include "control/reconfig.h"
 #include "control/stats.h"
 #include "dataplane/natlog.h"
@@ -27,7 +28,6 @@
 #define SESSIONS_DEFAULT_LIMIT 1000
 #define SESSIONS_MAX_LIMIT     100000
 #define WORKER_WAIT_MS         10000 /* a worker walks its whole table well within this */
-#define TIMEOUT_MAX_S          604800
 
 static const char *
 proto_name(uint8_t proto)
@@ -916,57 +916,84 @@ cmd_pool_set_range(void *arg, const json_t *args, json_t **result, struct eph_ct
 	return 0;
 }
 
+/* The field of t that timeout k sets. */
+static unsigned int *
+timeout_field(struct eph_conf_timeouts *t, enum eph_timeout_kind k)
+{
+	switch (k) {
+	case EPH_TIMEOUT_UDP:
+		return &t->udp;
+	case EPH_TIMEOUT_TCP_ESTABLISHED:
+		return &t->tcp_established;
+	case EPH_TIMEOUT_TCP_TRANSITORY:
+		return &t->tcp_transitory;
+	case EPH_TIMEOUT_ICMP:
+	case EPH_TIMEOUT_N:
+		break;
+	}
+	return &t->icmp;
+}
+
+/*
+ * Ranges, floors and their words come from control/limits.h, as for the
+ * file: what the file refuses is refused here with the same sentence, and
+ * what the file warns about draws the same warning.
+ */
 static int
 cmd_timeouts_set(void *arg, const json_t *args, json_t **result, struct eph_ctl_error *err)
 {
 	static const char *const keys[] = { "udp", "tcp-established", "tcp-transitory", "icmp",
 					    NULL };
-	/* RFC floors: 4787 REQ-5, 5382 REQ-5 (2 h 4 min, 4 min), 5508 REQ-1. */
-	static const unsigned int floors[] = { 120, 7440, 240, 60 };
 	struct eph_ctl_ctx *ctx = arg;
 	struct eph_conf next;
-	unsigned int *field[4];
-	uint64_t v[4];
+	int64_t v[EPH_TIMEOUT_N];
 	bool any = false;
 	json_t *warnings = json_array();
-	char what[160] = "timeouts set";
+	char what[160] = "timeouts set", why[160];
 
 	if (eph_ctl_args_allowed(args, keys, err) < 0)
 		goto fail;
-	for (unsigned int i = 0; i < 4; i++) {
-		int rc = eph_ctl_arg_uint(args, keys[i], 1, TIMEOUT_MAX_S, &v[i], err);
+	for (unsigned int k = 0; k < EPH_TIMEOUT_N; k++) {
+		const struct eph_timeout_limit *l = &eph_timeout_limits[k];
+		const json_t *j = json_object_get(args, l->name);
+		uint64_t unused;
 
-		if (rc < 0)
+		v[k] = 0;
+		if (j == NULL)
+			continue;
+		/* Not an integer at all: the usual argument error. */
+		if (!json_is_integer(j)) {
+			eph_ctl_arg_uint(args, l->name, l->min_s, l->max_s, &unused, err);
 			goto fail;
-		if (rc == 0)
-			v[i] = 0;
-		any |= rc > 0;
+		}
+		v[k] = json_integer_value(j);
+		if (eph_timeout_range_error(k, v[k], why, sizeof(why))) {
+			eph_ctl_errorf(err, EPH_CTL_E_INVALID_ARGUMENT, "timeouts.%s: %s", l->name,
+				       why);
+			goto fail;
+		}
+		any = true;
 	}
 	if (!any) {
 		eph_ctl_errorf(err, EPH_CTL_E_INVALID_ARGUMENT,
 			       "args: expected at least one of udp, tcp-established, tcp-transitory, "
-			       "icmp (seconds, 1..%u)", TIMEOUT_MAX_S);
+			       "icmp (seconds)");
 		goto fail;
 	}
 	if (eph_conf_dup(&next, &ctx->dp->rc->conf) != 0) {
 		eph_ctl_errorf(err, EPH_CTL_E_INTERNAL, "out of memory");
 		goto fail;
 	}
-	field[0] = &next.timeouts.udp;
-	field[1] = &next.timeouts.tcp_established;
-	field[2] = &next.timeouts.tcp_transitory;
-	field[3] = &next.timeouts.icmp;
-	for (unsigned int i = 0; i < 4; i++) {
+	for (unsigned int k = 0; k < EPH_TIMEOUT_N; k++) {
+		const char *name = eph_timeout_limits[k].name;
 		size_t l = strlen(what);
 
-		if (v[i] == 0)
+		if (v[k] == 0)
 			continue;
-		*field[i] = (unsigned int)v[i];
-		snprintf(what + l, sizeof(what) - l, " %s %" PRIu64, keys[i], v[i]);
-		if (v[i] < floors[i])
-			json_array_append_new(warnings,
-					      json_sprintf("%s: %" PRIu64 " s is below the RFC "
-							   "floor of %u s", keys[i], v[i], floors[i]));
+		*timeout_field(&next.timeouts, k) = (unsigned int)v[k];
+		snprintf(what + l, sizeof(what) - l, " %s %" PRId64, name, v[k]);
+		if (eph_timeout_floor_warning(k, v[k], why, sizeof(why)))
+			json_array_append_new(warnings, json_sprintf("timeouts.%s: %s", name, why));
 	}
 	if (apply_change(ctx, &next, what, err) != 0)
 		goto fail;

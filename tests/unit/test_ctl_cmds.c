@@ -118,11 +118,57 @@ test_add_address_other_pool_without_reserve(void **state)
 	assert_string_equal(err.message, "args.address: 203.0.113.101 is an address of pool b");
 }
 
+/*
+ * timeouts.set refuses what the file refuses, in the file's words, and
+ * warns below the RFC floors only (not below the defaults).
+ */
+static void
+test_timeouts_set_limits(void **state)
+{
+	struct eph_ctl_error err;
+	json_t *result;
+	unsigned int udp = t_dp.rc->conf.timeouts.udp;
+
+	(void)state;
+	assert_int_equal(call("timeouts.set", "{\"udp\":90000}", &result, &err), -1);
+	assert_string_equal(err.code, "invalid-argument");
+	assert_string_equal(err.message,
+			    "timeouts.udp: expected an integer from 1 to 86400, found 90000");
+	assert_int_equal(call("timeouts.set", "{\"tcp-transitory\":604800}", &result, &err), -1);
+	assert_string_equal(err.message, "timeouts.tcp-transitory: expected an integer from 1 to "
+					 "86400, found 604800");
+	assert_int_equal(call("timeouts.set", "{\"icmp\":0}", &result, &err), -1);
+	assert_string_equal(err.message, "timeouts.icmp: expected an integer from 1 to 86400, "
+					 "found 0");
+	assert_int_equal(t_dp.rc->conf.timeouts.udp, udp);
+
+	/* Between the floor (120) and the default (300): taken without a word. */
+	assert_int_equal(call("timeouts.set", "{\"udp\":200,\"tcp-established\":604800}", &result,
+			      &err), 0);
+	assert_int_equal(json_array_size(json_object_get(result, "warnings")), 0);
+	json_decref(result);
+	assert_int_equal(t_dp.rc->conf.timeouts.udp, 200);
+	assert_int_equal(t_dp.rc->conf.timeouts.tcp_established, 604800);
+
+	/* Below the floor: taken, with the file's warning. */
+	assert_int_equal(call("timeouts.set", "{\"udp\":119,\"icmp\":59}", &result, &err), 0);
+	assert_int_equal(json_array_size(json_object_get(result, "warnings")), 2);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(result, "warnings"), 0)),
+			    "timeouts.udp: 119 s is below the 120 s floor of RFC 4787 REQ-5; UDP "
+			    "mappings may expire while still in use");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(result, "warnings"), 1)),
+			    "timeouts.icmp: 59 s is below the 60 s floor of RFC 5508 REQ-1; ICMP "
+			    "query mappings may expire while still in use");
+	json_decref(result);
+	assert_int_equal(t_dp.rc->conf.timeouts.udp, 119);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_add_address_other_pool_without_reserve),
+		cmocka_unit_test(test_timeouts_set_limits),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
