@@ -629,7 +629,6 @@ static int
 make_parent_dir(const char *path, FILE *err)
 {
 	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	struct stat st;
 	char *slash;
 
 	snprintf(dir, sizeof(dir), "%s", path);
@@ -655,11 +654,88 @@ make_parent_dir(const char *path, FILE *err)
 			break;
 		*p = '/';
 	}
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+	return 0;
+}
+
+/* One directory of check_socket_dirs; last: the socket's own. */
+static int
+check_socket_dir(const char *dir, bool last, uid_t me, FILE *err)
+{
+	struct stat st;
+
+	if (lstat(dir, &st) != 0) {
+		fprintf(err, "ephemera: error: control.socket: cannot inspect %s: %s\n", dir,
+			strerror(errno));
+		return -1;
+	}
+	if (S_ISLNK(st.st_mode)) {
+		if (last) {
+			fprintf(err, "ephemera: error: control.socket: directory %s is a symbolic "
+				     "link; give the directory's real path\n", dir);
+			return -1;
+		}
+		if ((st.st_uid != 0 && st.st_uid != me) || stat(dir, &st) != 0)
+			goto not_ours;
+	}
+	if (!S_ISDIR(st.st_mode)) {
 		fprintf(err, "ephemera: error: control.socket: %s is not a directory\n", dir);
 		return -1;
 	}
+	if (st.st_uid != 0 && st.st_uid != me)
+		goto not_ours;
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && (st.st_mode & S_ISVTX) == 0) {
+		fprintf(err, "ephemera: error: control.socket: directory %s is writable by %s "
+			     "(mode %04o) and not sticky, so the socket could be replaced; chmod "
+			     "go-w it or choose another directory\n", dir,
+			(st.st_mode & S_IWOTH) != 0 ? "everyone" : "its group",
+			(unsigned int)(st.st_mode & 07777));
+		return -1;
+	}
 	return 0;
+not_ours:
+	fprintf(err, "ephemera: error: control.socket: %s belongs to uid %u, expected root or "
+		     "the daemon's user (uid %u); choose a directory of theirs\n", dir,
+		(unsigned int)st.st_uid, (unsigned int)me);
+	return -1;
+}
+
+/*
+ * Whoever may write to a directory on the way to the socket may swap the
+ * socket, or the directory holding it, for one of their own, and so
+ * receive the operators' commands or answer them. Every directory from /
+ * down must belong to root or to us and be writable by no one else unless
+ * sticky (as /tmp, where others may not remove or rename what is ours).
+ * The socket's own directory may not be a symbolic link; a link further
+ * up is followed when root or we own it.
+ */
+static int
+check_socket_dirs(const char *path, FILE *err)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	uid_t me = geteuid();
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash == NULL)
+		return 0; /* relative: the configuration asks for absolute paths */
+	slash[slash == dir ? 1 : 0] = '\0';
+	if (dir[1] != '\0' && check_socket_dir("/", false, me, err) != 0)
+		return -1;
+	for (size_t i = 1;; i++) {
+		char c = dir[i];
+		int rc;
+
+		if (c != '/' && c != '\0')
+			continue;
+		dir[i] = '\0';
+		rc = check_socket_dir(i == 1 && c == '\0' ? "/" : dir, c == '\0', me, err);
+		dir[i] = c;
+		if (rc != 0)
+			return -1;
+		if (c == '\0')
+			return 0;
+	}
 }
 
 /*
@@ -745,6 +821,88 @@ lookup_group(const char *name, gid_t *gid, FILE *err)
 	return -1;
 }
 
+/*
+ * Bind the listening socket at sa's path with its final owner, group and
+ * mode from the first instant it is there: bound in a private directory
+ * beside it (0700: no one else can reach or swap it meanwhile), given its
+ * group and mode, then renamed into place, never over an existing file.
+ * Chown and chmod by the final path would leave a moment in which the
+ * socket is reachable with other permissions.
+ */
+static int
+bind_in_place(struct eph_ctl_server *s, const struct sockaddr_un *sa, const char *group,
+	      gid_t gid, FILE *err)
+{
+	struct sockaddr_un staged = { .sun_family = AF_UNIX };
+	char dir[sizeof(staged.sun_path)];
+	mode_t mode = group != NULL ? 0660 : 0600;
+	const char *slash = strrchr(sa->sun_path, '/');
+	size_t dir_len = slash != NULL ? (size_t)(slash - sa->sun_path) : 0;
+	struct stat st;
+	mode_t old_umask;
+	int rc;
+
+	if (slash == NULL || dir_len + sizeof("/.XXXXXX/s") > sizeof(staged.sun_path)) {
+		fprintf(err, "ephemera: error: control.socket: \"%s\" is too long to be bound "
+			     "safely: its directory's path must leave 10 bytes to spare under "
+			     "the %zu a Unix socket path may have\n", sa->sun_path,
+			sizeof(staged.sun_path) - 1);
+		return -1;
+	}
+	snprintf(dir, sizeof(dir), "%.*s/.XXXXXX", (int)dir_len, sa->sun_path);
+	if (mkdtemp(dir) == NULL) {
+		fprintf(err, "ephemera: error: control.socket: cannot create a directory beside "
+			     "%s: %s\n", sa->sun_path, strerror(errno));
+		return -1;
+	}
+	/* Fits: checked above. */
+	memcpy(staged.sun_path, dir, dir_len + sizeof("/.XXXXXX") - 1);
+	memcpy(staged.sun_path + dir_len + sizeof("/.XXXXXX") - 1, "/s", sizeof("/s"));
+	/* Born with its final mode whatever the umask (default ACLs aside: chmod below). */
+	old_umask = umask(0777 & ~mode);
+	rc = bind(s->listen_fd, (const struct sockaddr *)&staged, sizeof(staged));
+	umask(old_umask);
+	if (rc != 0) {
+		fprintf(err, "ephemera: error: control.socket: cannot bind %s: %s\n", staged.sun_path,
+			strerror(errno));
+		goto out;
+	}
+	rc = -1;
+	if (group != NULL && chown(staged.sun_path, (uid_t)-1, gid) != 0) {
+		fprintf(err, "ephemera: error: control.group: cannot give %s to group \"%s\": %s\n",
+			s->path, group, strerror(errno));
+		goto out;
+	}
+	if (chmod(staged.sun_path, mode) != 0 || lstat(staged.sun_path, &st) != 0) {
+		fprintf(err, "ephemera: error: control.socket: chmod %s: %s\n", staged.sun_path,
+			strerror(errno));
+		goto out;
+	}
+	/* Listening before it is reachable: a client never finds it refusing. */
+	if (listen(s->listen_fd, LISTEN_BACKLOG) != 0) {
+		fprintf(err, "ephemera: error: control.socket: listen on %s: %s\n", s->path,
+			strerror(errno));
+		goto out;
+	}
+	if (renameat2(AT_FDCWD, staged.sun_path, AT_FDCWD, sa->sun_path, RENAME_NOREPLACE) != 0) {
+		if (errno == EEXIST)
+			fprintf(err, "ephemera: error: another ephemera is serving %s; stop it first "
+				     "or choose another control.socket\n", sa->sun_path);
+		else
+			fprintf(err, "ephemera: error: control.socket: cannot move the socket to "
+				     "%s: %s\n", sa->sun_path, strerror(errno));
+		goto out;
+	}
+	/* Renamed, it is the same inode: close removes it only if it is still ours. */
+	s->dev = st.st_dev;
+	s->ino = st.st_ino;
+	rc = 0;
+out:
+	unlink(staged.sun_path);
+	rmdir(dir);
+	return rc;
+}
+
 struct eph_ctl_server *
 eph_ctl_server_open(const struct eph_ctl_server_conf *c, FILE *err)
 {
@@ -753,9 +911,6 @@ eph_ctl_server_open(const struct eph_ctl_server_conf *c, FILE *err)
 	bool with_group = c->group != NULL && c->group[0] != '\0';
 	struct eph_ctl_server *s;
 	gid_t gid = (gid_t)-1;
-	mode_t old_umask;
-	struct stat st;
-	int rc;
 
 	if (c->path == NULL || c->path[0] == '\0') {
 		fprintf(err, "ephemera: error: control.socket: expected a path, found \"\"\n");
@@ -787,41 +942,16 @@ eph_ctl_server_open(const struct eph_ctl_server_conf *c, FILE *err)
 	if (s->clients == NULL)
 		goto oom;
 
-	if (make_parent_dir(s->path, err) != 0 || clear_stale_socket(&sa, err) != 0)
+	if (make_parent_dir(s->path, err) != 0 || check_socket_dirs(s->path, err) != 0 ||
+	    clear_stale_socket(&sa, err) != 0)
 		goto fail;
 	s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s->listen_fd < 0) {
 		fprintf(err, "ephemera: error: control.socket: socket: %s\n", strerror(errno));
 		goto fail;
 	}
-	/* Born 0600 whatever the umask, so there is no moment anyone else may connect. */
-	old_umask = umask(0177);
-	rc = bind(s->listen_fd, (const struct sockaddr *)&sa, sizeof(sa));
-	umask(old_umask);
-	if (rc != 0) {
-		fprintf(err, "ephemera: error: control.socket: cannot bind %s: %s\n", s->path,
-			strerror(errno));
+	if (bind_in_place(s, &sa, with_group ? c->group : NULL, gid, err) != 0)
 		goto fail;
-	}
-	if (stat(s->path, &st) == 0) {
-		s->dev = st.st_dev;
-		s->ino = st.st_ino;
-	}
-	if (with_group && (chown(s->path, (uid_t)-1, gid) != 0 || chmod(s->path, 0660) != 0)) {
-		fprintf(err, "ephemera: error: control.group: cannot give %s to group \"%s\": %s\n",
-			s->path, c->group, strerror(errno));
-		goto fail_unlink;
-	}
-	if (!with_group && chmod(s->path, 0600) != 0) {
-		fprintf(err, "ephemera: error: control.socket: chmod %s: %s\n", s->path,
-			strerror(errno));
-		goto fail_unlink;
-	}
-	if (listen(s->listen_fd, LISTEN_BACKLOG) != 0) {
-		fprintf(err, "ephemera: error: control.socket: listen on %s: %s\n", s->path,
-			strerror(errno));
-		goto fail_unlink;
-	}
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (s->epfd < 0 || epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->listen_fd, &ev) != 0) {
 		fprintf(err, "ephemera: error: control.socket: epoll: %s\n", strerror(errno));

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -951,6 +952,122 @@ test_open_errors(void **state)
 	free(msg);
 }
 
+/* Directories on the way to the socket that others could write to, or a link: refused. */
+static void
+test_socket_dir_checks(void **state)
+{
+	char dir[80], target[80], path[100], expected[512];
+	struct eph_ctl_server *s;
+	char *msg;
+
+	snprintf(dir, sizeof(dir), "%s/open", tmpdir);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	assert_int_equal(chmod(dir, 0777), 0);
+	snprintf(path, sizeof(path), "%s/ctl.sock", dir);
+	msg = open_error(path, NULL);
+	snprintf(expected, sizeof(expected),
+		 "ephemera: error: control.socket: directory %s is writable by everyone (mode "
+		 "0777) and not sticky, so the socket could be replaced; chmod go-w it or choose "
+		 "another directory\n", dir);
+	assert_string_equal(msg, expected);
+	free(msg);
+	assert_int_equal(access(path, F_OK), -1);
+
+	/* Further up counts too. */
+	snprintf(path, sizeof(path), "%s/sub/ctl.sock", dir);
+	msg = open_error(path, NULL);
+	assert_string_equal(msg, expected);
+	free(msg);
+
+	assert_int_equal(chmod(dir, 0775), 0);
+	snprintf(path, sizeof(path), "%s/ctl.sock", dir);
+	msg = open_error(path, NULL);
+	snprintf(expected, sizeof(expected),
+		 "ephemera: error: control.socket: directory %s is writable by its group (mode "
+		 "0775) and not sticky, so the socket could be replaced; chmod go-w it or choose "
+		 "another directory\n", dir);
+	assert_string_equal(msg, expected);
+	free(msg);
+
+	/* Sticky, as /tmp: others cannot remove or rename what is ours. */
+	assert_int_equal(chmod(dir, 01777), 0);
+	snprintf(sock_path, sizeof(sock_path), "%s/ctl.sock", dir);
+	s = open_server(NULL, 0, 0);
+	eph_ctl_server_close(s);
+
+	assert_int_equal(chmod(dir, 0755), 0);
+	assert_int_equal(chown(dir, 65534, 65534), 0);
+	msg = open_error(path, NULL);
+	snprintf(expected, sizeof(expected),
+		 "ephemera: error: control.socket: %s belongs to uid 65534, expected root or the "
+		 "daemon's user (uid 0); choose a directory of theirs\n", dir);
+	assert_string_equal(msg, expected);
+	free(msg);
+
+	snprintf(target, sizeof(target), "%s/real", tmpdir);
+	assert_int_equal(mkdir(target, 0755), 0);
+	snprintf(dir, sizeof(dir), "%s/link", tmpdir);
+	assert_int_equal(symlink(target, dir), 0);
+	snprintf(path, sizeof(path), "%s/ctl.sock", dir);
+	msg = open_error(path, NULL);
+	snprintf(expected, sizeof(expected),
+		 "ephemera: error: control.socket: directory %s is a symbolic link; give the "
+		 "directory's real path\n", dir);
+	assert_string_equal(msg, expected);
+	free(msg);
+	snprintf(path, sizeof(path), "%s/ctl.sock", target);
+	assert_int_equal(access(path, F_OK), -1);
+}
+
+/*
+ * The socket appears at its path with its final group and mode: moved
+ * there whole, never created there and then changed (inotify would see
+ * IN_CREATE, then IN_ATTRIB for each chown and chmod).
+ */
+static void
+test_socket_born_with_mode(void **state)
+{
+	char dir[80], buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	struct group *daemon_grp = getgrnam("daemon");
+	unsigned int moved_in = 0;
+	struct eph_ctl_server *s;
+	struct stat st;
+	ssize_t n;
+	int fd, wd;
+
+	assert_non_null(daemon_grp);
+	snprintf(dir, sizeof(dir), "%s/run", tmpdir);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	snprintf(dir, sizeof(dir), "%s/run/ephemera", tmpdir);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	assert_true(fd >= 0);
+	wd = inotify_add_watch(fd, dir, IN_CREATE | IN_ATTRIB | IN_MOVED_TO);
+	assert_true(wd >= 0);
+
+	s = open_server("daemon", 0, 0);
+	assert_int_equal(stat(sock_path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0660);
+	assert_int_equal(st.st_gid, daemon_grp->gr_gid);
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)p;
+
+			if (ev->len > 0 && strcmp(ev->name, "ctl.sock") == 0) {
+				if (ev->mask & (IN_CREATE | IN_ATTRIB))
+					fail_msg("the socket was changed at its path (mask %#x)",
+						 ev->mask);
+				moved_in += (ev->mask & IN_MOVED_TO) != 0;
+			}
+			p += sizeof(*ev) + ev->len;
+		}
+	}
+	assert_int_equal(moved_in, 1);
+	close(fd);
+	eph_ctl_server_close(s);
+	assert_int_equal(access(sock_path, F_OK), -1);
+}
+
 /* metrics_http. */
 
 static unsigned int renders;
@@ -1087,6 +1204,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_client_never_reads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_permissions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_socket_dir_checks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_socket_born_with_mode, setup, teardown),
 		cmocka_unit_test(test_metrics_http),
 	};
 
