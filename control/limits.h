@@ -37,18 +37,18 @@ enum eph_timeout_kind {
 
 /* Constants for static tables: EPH_TIMEOUT_UDP_MAX_S and the like. */
 enum {
-#define EPH_X(kind, name, min, max, floor, def, ...) \
-	EPH_TIMEOUT_##kind##_MIN_S = (min), EPH_TIMEOUT_##kind##_MAX_S = (max), \
+#define EPH_X(kind, name, min, max, floor, def, ...)                                               \
+	EPH_TIMEOUT_##kind##_MIN_S = (min), EPH_TIMEOUT_##kind##_MAX_S = (max),                    \
 	EPH_TIMEOUT_##kind##_FLOOR_S = (floor), EPH_TIMEOUT_##kind##_DEFAULT_S = (def),
 	EPH_TIMEOUT_LIST(EPH_X)
 #undef EPH_X
 };
 
 struct eph_timeout_limit {
-	const char *name;       /* key under "timeouts:", timeouts.set argument, ephctl word */
-	unsigned int min_s;     /* below: refused */
-	unsigned int max_s;     /* above: refused */
-	unsigned int floor_s;   /* below: taken, with a warning */
+	const char *name;     /* key under "timeouts:", timeouts.set argument, ephctl word */
+	unsigned int min_s;   /* below: refused */
+	unsigned int max_s;   /* above: refused */
+	unsigned int floor_s; /* below: taken, with a warning */
 	unsigned int default_s;
 	const char *floor_text; /* the floor as the warning says it */
 	const char *rfc;        /* the requirement that sets the floor */
@@ -56,8 +56,8 @@ struct eph_timeout_limit {
 };
 
 static const struct eph_timeout_limit eph_timeout_limits[EPH_TIMEOUT_N] = {
-#define EPH_X(kind, name, min, max, floor, def, floor_text, rfc, effect) \
-	[EPH_TIMEOUT_##kind] = { name, min, max, floor, def, floor_text, rfc, effect },
+#define EPH_X(kind, name, min, max, floor, def, floor_text, rfc, effect)                           \
+	[EPH_TIMEOUT_##kind] = {name, min, max, floor, def, floor_text, rfc, effect},
 	EPH_TIMEOUT_LIST(EPH_X)
 #undef EPH_X
 };

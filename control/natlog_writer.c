@@ -357,8 +357,7 @@ nlw_file_open(struct eph_natlog_writer *w)
 		  0640);
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-	    fcntl(fd, F_SETFL, O_APPEND) != 0) {
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || fcntl(fd, F_SETFL, O_APPEND) != 0) {
 		close(fd);
 		return -EINVAL;
 	}

@@ -338,7 +338,8 @@ ephctl_parse_timeouts(int argc, char **argv, json_t *args, char **err)
 		}
 		/* Not a number at all, or beyond any range: named as such. */
 		if (!all_digits(argv[i + 1], strlen(argv[i + 1])) || strlen(argv[i + 1]) > 12) {
-			set_err(err, "%s: expected a whole number of seconds from %u to %u, found %s",
+			set_err(err,
+				"%s: expected a whole number of seconds from %u to %u, found %s",
 				l->name, l->min_s, l->max_s, quote(q, sizeof(q), argv[i + 1]));
 			return -1;
 		}
