@@ -344,7 +344,7 @@ out:
  */
 static void
 send_answer(struct eph_ctl_server *s, struct ctl_client *c, const json_t *id, char *line,
-	    uint64_t now_ms)
+	    bool ok, uint64_t now_ms)
 {
 	size_t len = line != NULL ? strlen(line) : 0;
 	struct eph_ctl_error err;
@@ -364,7 +364,9 @@ send_answer(struct eph_ctl_server *s, struct ctl_client *c, const json_t *id, ch
 		return;
 	}
 	CTL_LOG(DEBUG, "uid %u pid %d: %s", (unsigned int)c->uid, (int)c->pid, err.message);
-	s->stats.errors++;
+	/* An error answer replaced by another is still one error. */
+	if (ok)
+		s->stats.errors++;
 	free(line);
 	queue_line(s, c, eph_ctl_response_error(id, &err), now_ms);
 }
@@ -427,13 +429,13 @@ answer(struct eph_ctl_server *s, struct ctl_client *c, const char *cmd, const js
 	}
 	if (rc == 0) {
 		CTL_LOG(DEBUG, "uid %u pid %d: %s: ok", (unsigned int)c->uid, (int)c->pid, cmd);
-		send_answer(s, c, id, eph_ctl_response_ok(id, result), now_ms);
+		send_answer(s, c, id, eph_ctl_response_ok(id, result), true, now_ms);
 		return;
 	}
 	s->stats.errors++;
 	CTL_LOG(DEBUG, "uid %u pid %d: %s: %s: %s", (unsigned int)c->uid, (int)c->pid,
 		cmd[0] != '\0' ? cmd : "(no command)", err->code, err->message);
-	send_answer(s, c, id, eph_ctl_response_error(id, err), now_ms);
+	send_answer(s, c, id, eph_ctl_response_error(id, err), false, now_ms);
 }
 
 /* Poll c's job; once it has answered, queue the answer and let the job go. */
