@@ -39,6 +39,7 @@
 
 #include "config.h"
 #include "config_pos.h"
+#include "control/limits.h"
 
 /* Documented defaults, shared by eph_conf_defaults() and the range table. */
 #define DEF_LCORES              "0-1"
@@ -61,10 +62,6 @@
 #define DEF_POOL_PORT_LO        1024
 #define DEF_POOL_PORT_HI        65535
 #define DEF_QUARANTINE_S        120  /* RFC 6888 REQ-8 */
-#define DEF_UDP_S               300  /* RFC 4787 REQ-5 recommends 5 min */
-#define DEF_TCP_EST_S           7440 /* RFC 5382 REQ-5: 2 h 4 min */
-#define DEF_TCP_TRANS_S         240  /* RFC 5382 REQ-5: 4 min */
-#define DEF_ICMP_S              60   /* RFC 5508 REQ-1 */
 #define DEF_SESSIONS            262144
 #define DEF_DESTINATIONS        65536
 #define DEF_HANDOFF_RING        4096
@@ -408,10 +405,12 @@ static const struct int_rule int_rules[] = {
 	{ "pools[].warn-occupancy", 1,       100,      false },
 	{ "pools[].port-block-size", 8,      32768,    false },
 	{ "pools[].max-blocks-per-host", 1,  1024,     false },
-	{ "timeouts.udp",          1,        86400,    false },
-	{ "timeouts.tcp-established", 1,     604800,   false },
-	{ "timeouts.tcp-transitory", 1,      86400,    false },
-	{ "timeouts.icmp",         1,        86400,    false },
+	{ "timeouts.udp", EPH_TIMEOUT_UDP_MIN_S, EPH_TIMEOUT_UDP_MAX_S, false },
+	{ "timeouts.tcp-established", EPH_TIMEOUT_TCP_ESTABLISHED_MIN_S,
+	  EPH_TIMEOUT_TCP_ESTABLISHED_MAX_S, false },
+	{ "timeouts.tcp-transitory", EPH_TIMEOUT_TCP_TRANSITORY_MIN_S,
+	  EPH_TIMEOUT_TCP_TRANSITORY_MAX_S, false },
+	{ "timeouts.icmp", EPH_TIMEOUT_ICMP_MIN_S, EPH_TIMEOUT_ICMP_MAX_S, false },
 	{ "nat.sessions-per-worker", 1024,   67108864, false },
 	{ "nat.destinations-per-worker", 1024, 16777216, false },
 	{ "nat.handoff-ring",      256,      65536,    true },
@@ -2898,13 +2897,16 @@ out:
 	}
 }
 
-/* A timeout below what the RFCs ask for works, but breaks applications. */
+/* A timeout below what its RFC asks for works, but breaks applications: warn. */
 static void
-conf_timeout(struct vctx *v, const char *path, const int64_t *raw, unsigned *out, unsigned floor,
-	     const char *rfc, const char *effect)
+conf_timeout(struct vctx *v, const int64_t *raw, unsigned *out, enum eph_timeout_kind k)
 {
-	if (conf_uint(v, path, raw, out) && raw != NULL && *out < floor)
-		conf_warn(v, path, "%u s is below the %s; %s", *out, rfc, effect);
+	char path[48], why[160];
+
+	snprintf(path, sizeof(path), "timeouts.%s", eph_timeout_limits[k].name);
+	if (conf_uint(v, path, raw, out) && raw != NULL &&
+	    eph_timeout_floor_warning(k, *out, why, sizeof(why)))
+		conf_warn(v, path, "%s", why);
 }
 
 static void
@@ -2913,20 +2915,12 @@ validate_nat(struct vctx *v, const struct raw_conf *r, struct eph_conf *conf)
 	if (r->timeouts != NULL) {
 		const struct raw_timeouts *t = r->timeouts;
 
-		conf_timeout(v, "timeouts.udp", t->udp, &conf->timeouts.udp, DEF_UDP_S,
-			     "120 s floor of RFC 4787 REQ-5",
-			     "UDP mappings may expire while still in use");
-		conf_timeout(v, "timeouts.tcp-established", t->tcp_established,
-			     &conf->timeouts.tcp_established, DEF_TCP_EST_S,
-			     "7440 s (2 h 4 min) floor of RFC 5382 REQ-5",
-			     "idle TCP connections may be cut");
-		conf_timeout(v, "timeouts.tcp-transitory", t->tcp_transitory,
-			     &conf->timeouts.tcp_transitory, DEF_TCP_TRANS_S,
-			     "240 s (4 min) floor of RFC 5382 REQ-5",
-			     "TCP connections may be cut while opening or closing");
-		conf_timeout(v, "timeouts.icmp", t->icmp, &conf->timeouts.icmp, DEF_ICMP_S,
-			     "60 s floor of RFC 5508 REQ-1",
-			     "ICMP query mappings may expire while still in use");
+		conf_timeout(v, t->udp, &conf->timeouts.udp, EPH_TIMEOUT_UDP);
+		conf_timeout(v, t->tcp_established, &conf->timeouts.tcp_established,
+			     EPH_TIMEOUT_TCP_ESTABLISHED);
+		conf_timeout(v, t->tcp_transitory, &conf->timeouts.tcp_transitory,
+			     EPH_TIMEOUT_TCP_TRANSITORY);
+		conf_timeout(v, t->icmp, &conf->timeouts.icmp, EPH_TIMEOUT_ICMP);
 	}
 	if (r->nat != NULL) {
 		conf_uint(v, "nat.sessions-per-worker", r->nat->sessions_per_worker,
@@ -3190,10 +3184,10 @@ eph_conf_defaults(struct eph_conf *conf)
 	conf->control.metrics_port = DEF_METRICS_PORT;
 	for (i = 0; i < EPH_MAX_POOLS; i++)
 		eph_conf_pool_defaults(&conf->pools[i]);
-	conf->timeouts.udp = DEF_UDP_S;
-	conf->timeouts.tcp_established = DEF_TCP_EST_S;
-	conf->timeouts.tcp_transitory = DEF_TCP_TRANS_S;
-	conf->timeouts.icmp = DEF_ICMP_S;
+	conf->timeouts.udp = EPH_TIMEOUT_UDP_DEFAULT_S;
+	conf->timeouts.tcp_established = EPH_TIMEOUT_TCP_ESTABLISHED_DEFAULT_S;
+	conf->timeouts.tcp_transitory = EPH_TIMEOUT_TCP_TRANSITORY_DEFAULT_S;
+	conf->timeouts.icmp = EPH_TIMEOUT_ICMP_DEFAULT_S;
 	conf->nat.sessions_per_worker = DEF_SESSIONS;
 	conf->nat.destinations_per_worker = DEF_DESTINATIONS;
 	conf->nat.handoff_ring = DEF_HANDOFF_RING;
@@ -3733,6 +3727,27 @@ out:
 	return rc;
 }
 
+/* The same range as the file, with the same words: a change cannot set what a file may not. */
+static void
+check_timeouts(struct check_ctx *c)
+{
+	const struct eph_conf_timeouts *t = &c->conf->timeouts;
+	const unsigned v[EPH_TIMEOUT_N] = {
+		[EPH_TIMEOUT_UDP] = t->udp,
+		[EPH_TIMEOUT_TCP_ESTABLISHED] = t->tcp_established,
+		[EPH_TIMEOUT_TCP_TRANSITORY] = t->tcp_transitory,
+		[EPH_TIMEOUT_ICMP] = t->icmp,
+	};
+	char path[48], why[96];
+
+	for (unsigned k = 0; k < EPH_TIMEOUT_N; k++) {
+		if (!eph_timeout_range_error(k, v[k], why, sizeof(why)))
+			continue;
+		snprintf(path, sizeof(path), "timeouts.%s", eph_timeout_limits[k].name);
+		check_err(c, path, "%s", why);
+	}
+}
+
 int
 eph_conf_check(const struct eph_conf *conf, FILE *err)
 {
@@ -3746,6 +3761,7 @@ eph_conf_check(const struct eph_conf *conf, FILE *err)
 	}
 	for (i = 0; i < n_pools; i++)
 		check_pool(&c, i);
+	check_timeouts(&c);
 	if (check_pools_across(&c, n_pools) < 0) {
 		if (err != NULL)
 			fprintf(err, "error: out of memory while checking the configuration\n");

@@ -17,6 +17,7 @@
 #include <rte_ring.h>
 
 #include "control/ctl_cmds.h"
+#include "control/limits.h"
 #include "control/reconfig.h"
 #include "control/stats.h"
 #include "dataplane/natlog.h"
@@ -27,7 +28,6 @@
 #define SESSIONS_DEFAULT_LIMIT 1000
 #define SESSIONS_MAX_LIMIT     100000
 #define WORKER_WAIT_MS         10000 /* a worker walks its whole table well within this */
-#define TIMEOUT_MAX_S          604800
 
 static const char *
 proto_name(uint8_t proto)
@@ -465,41 +465,129 @@ filter_parse(const struct eph_ctl_ctx *ctx, const json_t *args, struct eph_sessi
 }
 
 /*
- * Send one request per worker and wait for all of them. The control loop
- * pauses meanwhile (a worker visits CTL_BUDGET records per loop, so even
- * a million sessions take milliseconds); forwarding never does.
+ * A request to every worker (dump or clear), run as a control socket job:
+ * the control loop never waits on a worker, it looks at the requests once
+ * a pass. A dump asks one worker at a time, each writing on from where the
+ * previous one stopped, so that limit records are enough for all of them.
+ * A request is enqueued when its worker's ring has room. The job answers
+ * when every worker is done, or with an error at the deadline; either way
+ * it is freed only once no worker holds one of its requests.
  */
-static int
-workers_run(struct eph_dp *dp, struct eph_nat_ctl *req, struct eph_ctl_error *err)
-{
-	uint64_t deadline = rte_rdtsc() + rte_get_tsc_hz() / 1000 * WORKER_WAIT_MS;
-	int ret = 0;
+struct workers_job {
+	struct eph_ctl_job job; /* first: the server sees this */
+	struct eph_dp *dp;
+	int (*finish)(struct workers_job *j, json_t **result, struct eph_ctl_error *err);
+	uint64_t deadline_ms;   /* set by the first poll */
+	bool sequential;        /* one worker at a time */
+	uint64_t limit;         /* dump: records wanted, room in out */
+	struct eph_session_info *out;
+	unsigned int n;         /* workers */
+	struct worker_req {
+		struct eph_nat_ctl req;
+		bool sent;      /* enqueued, or done without asking (worker not running) */
+	} w[];
+};
 
-	for (unsigned int w = 0; w < dp->n_workers; w++) {
-		/* Not running (tests), or a full ring: nothing asked of it. */
-		if (ret != 0 || rte_eal_get_lcore_state(dp->workers[w]->lcore) != RUNNING) {
-			req[w].done = true;
+static bool
+workers_job_release(struct eph_ctl_job *job, bool force)
+{
+	struct workers_job *j = (struct workers_job *)job;
+
+	for (unsigned int w = 0; !force && w < j->n; w++)
+		if (j->w[w].sent && !__atomic_load_n(&j->w[w].req.done, __ATOMIC_ACQUIRE))
+			return false;
+	free(j->out);
+	free(j);
+	return true;
+}
+
+/* Ask the workers not asked yet, as far as their rings and the order allow. */
+static void
+workers_job_send(struct workers_job *j)
+{
+	uint32_t filled = 0;
+
+	for (unsigned int w = 0; w < j->n; w++) {
+		struct worker_req *r = &j->w[w];
+		struct eph_worker *wk = j->dp->workers[w];
+
+		if (r->sent) {
+			/* A dump asks the next worker once this one is done. */
+			if (j->sequential && !__atomic_load_n(&r->req.done, __ATOMIC_ACQUIRE))
+				return;
+			filled += r->req.n_out;
 			continue;
 		}
-		if (rte_ring_sp_enqueue(dp->workers[w]->nat.ctl, &req[w]) != 0) {
-			eph_ctl_errorf(err, EPH_CTL_E_BUSY, "worker %u is still busy with an "
-				       "earlier request; try again", w);
-			req[w].done = true;
-			ret = -1;
+		if (j->out != NULL) {
+			r->req.out = j->out + filled;
+			r->req.max_out = (uint32_t)(j->limit - filled);
 		}
-	}
-	for (unsigned int w = 0; w < dp->n_workers; w++) {
-		while (!__atomic_load_n(&req[w].done, __ATOMIC_ACQUIRE)) {
-			if (rte_rdtsc() > deadline) {
-				/* The requests live on: leak them rather than free under a worker. */
-				eph_ctl_errorf(err, EPH_CTL_E_INTERNAL, "worker %u did not answer "
-					       "within %u ms", w, WORKER_WAIT_MS);
-				return -2;
-			}
-			rte_delay_us_sleep(100);
+		/* Not running (tests): nothing asked of it. */
+		if (rte_eal_get_lcore_state(wk->lcore) != RUNNING) {
+			r->req.done = true;
+			r->sent = true;
+			continue;
 		}
+		/* A full ring: asked again on the next pass. */
+		if (rte_ring_sp_enqueue(wk->nat.ctl, &r->req) != 0)
+			return;
+		r->sent = true;
+		if (j->sequential)
+			return;
 	}
-	return ret;
+}
+
+static int
+workers_job_poll(struct eph_ctl_job *job, uint64_t now_ms, json_t **result,
+		 struct eph_ctl_error *err)
+{
+	struct workers_job *j = (struct workers_job *)job;
+	unsigned int w;
+
+	if (j->deadline_ms == 0)
+		j->deadline_ms = now_ms + WORKER_WAIT_MS;
+	workers_job_send(j);
+	for (w = 0; w < j->n; w++)
+		if (!j->w[w].sent || !__atomic_load_n(&j->w[w].req.done, __ATOMIC_ACQUIRE))
+			break;
+	if (w == j->n)
+		return j->finish(j, result, err);
+	if (now_ms <= j->deadline_ms)
+		return EPH_CTL_PENDING;
+	/* Answered now; freed once the worker lets go of its request (release). */
+	eph_ctl_errorf(err, EPH_CTL_E_INTERNAL, "worker %u did not answer within %u ms", w,
+		       WORKER_WAIT_MS);
+	return -1;
+}
+
+static struct workers_job *
+workers_job_new(struct eph_dp *dp, uint8_t op, const struct eph_session_filter *f,
+		uint64_t limit, int (*finish)(struct workers_job *, json_t **,
+					      struct eph_ctl_error *))
+{
+	size_t size = sizeof(struct workers_job) + dp->n_workers * sizeof(struct worker_req);
+	struct workers_job *j = calloc(1, size);
+
+	if (j == NULL)
+		return NULL;
+	j->job = (struct eph_ctl_job){ .poll = workers_job_poll, .release = workers_job_release,
+				       .bytes = size };
+	j->dp = dp;
+	j->finish = finish;
+	j->n = dp->n_workers;
+	j->limit = limit;
+	if (op == EPH_NAT_CTL_DUMP) {
+		j->sequential = true;
+		j->out = calloc(limit, sizeof(*j->out));
+		if (j->out == NULL) {
+			free(j);
+			return NULL;
+		}
+		j->job.bytes += limit * sizeof(*j->out);
+	}
+	for (unsigned int w = 0; w < j->n; w++)
+		j->w[w].req = (struct eph_nat_ctl){ .op = op, .filter = *f };
+	return j;
 }
 
 static json_t *
@@ -520,16 +608,33 @@ session_json(const struct eph_dp *dp, const struct eph_session_info *s, unsigned
 }
 
 static int
-cmd_show_sessions(void *arg, const json_t *args, json_t **result, struct eph_ctl_error *err)
+sessions_dumped(struct workers_job *j, json_t **result, struct eph_ctl_error *err)
+{
+	uint64_t matched = 0;
+	json_t *list = json_array();
+
+	for (unsigned int w = 0; w < j->n; w++) {
+		const struct eph_nat_ctl *r = &j->w[w].req;
+
+		matched += r->matched;
+		for (uint32_t i = 0; r->out != NULL && i < r->n_out; i++)
+			json_array_append_new(list, session_json(j->dp, &r->out[i], w, r->now));
+	}
+	*result = json_pack("{s:o, s:I, s:b}", "sessions", list, "matched", (json_int_t)matched,
+			    "truncated", matched > json_array_size(list));
+	return 0;
+}
+
+static int
+cmd_show_sessions(void *arg, const json_t *args, struct eph_ctl_job **job, json_t **result,
+		  struct eph_ctl_error *err)
 {
 	struct eph_ctl_ctx *ctx = arg;
 	struct eph_dp *dp = ctx->dp;
 	struct eph_session_filter f;
-	struct eph_nat_ctl *req;
-	uint64_t limit = SESSIONS_DEFAULT_LIMIT, matched = 0;
-	json_t *list;
+	uint64_t limit = SESSIONS_DEFAULT_LIMIT;
+	struct workers_job *j;
 	bool any;
-	int rc;
 
 	if (eph_ctl_args_allowed(args, filter_keys, err) < 0 || filter_parse(ctx, args, &f, &any, err) < 0 ||
 	    eph_ctl_arg_uint(args, "limit", 1, SESSIONS_MAX_LIMIT, &limit, err) < 0)
@@ -538,53 +643,36 @@ cmd_show_sessions(void *arg, const json_t *args, json_t **result, struct eph_ctl
 		*result = json_pack("{s:[], s:i, s:b}", "sessions", "matched", 0, "truncated", 0);
 		return 0;
 	}
-	req = calloc(dp->n_workers, sizeof(*req));
-	for (unsigned int w = 0; req != NULL && w < dp->n_workers; w++) {
-		req[w] = (struct eph_nat_ctl){ .op = EPH_NAT_CTL_DUMP, .filter = f,
-					       .max_out = (uint32_t)limit };
-		req[w].out = calloc(limit, sizeof(*req[w].out));
-		if (req[w].out == NULL) {
-			for (unsigned int k = 0; k < w; k++)
-				free(req[k].out);
-			free(req);
-			req = NULL;
-		}
-	}
-	if (req == NULL) {
+	j = workers_job_new(dp, EPH_NAT_CTL_DUMP, &f, limit, sessions_dumped);
+	if (j == NULL) {
 		eph_ctl_errorf(err, EPH_CTL_E_INTERNAL, "out of memory for %" PRIu64 " sessions",
 			       limit);
 		return -1;
 	}
-	rc = workers_run(dp, req, err);
-	if (rc == -2)
-		return -1;
-	list = json_array();
-	for (unsigned int w = 0; w < dp->n_workers; w++) {
-		matched += req[w].matched;
-		for (uint32_t i = 0; i < req[w].n_out && json_array_size(list) < limit; i++)
-			json_array_append_new(list, session_json(dp, &req[w].out[i], w, req[w].now));
-		free(req[w].out);
-	}
-	free(req);
-	if (rc < 0) {
-		json_decref(list);
-		return -1;
-	}
-	*result = json_pack("{s:o, s:I, s:b}", "sessions", list, "matched", (json_int_t)matched,
-			    "truncated", matched > json_array_size(list));
+	*job = &j->job;
+	return EPH_CTL_PENDING;
+}
+
+static int
+sessions_cleared(struct workers_job *j, json_t **result, struct eph_ctl_error *err)
+{
+	uint64_t cleared = 0;
+
+	for (unsigned int w = 0; w < j->n; w++)
+		cleared += j->w[w].req.cleared;
+	*result = json_pack("{s:I}", "cleared", (json_int_t)cleared);
 	return 0;
 }
 
 static int
-cmd_sessions_clear(void *arg, const json_t *args, json_t **result, struct eph_ctl_error *err)
+cmd_sessions_clear(void *arg, const json_t *args, struct eph_ctl_job **job, json_t **result,
+		   struct eph_ctl_error *err)
 {
 	struct eph_ctl_ctx *ctx = arg;
 	struct eph_dp *dp = ctx->dp;
 	struct eph_session_filter f;
-	struct eph_nat_ctl *req;
-	uint64_t cleared = 0;
+	struct workers_job *j;
 	bool any, all = false;
-	int rc;
 
 	if (eph_ctl_args_allowed(args, filter_keys, err) < 0 || filter_parse(ctx, args, &f, &any, err) < 0 ||
 	    eph_ctl_arg_bool(args, "all", &all, err) < 0)
@@ -609,23 +697,13 @@ cmd_sessions_clear(void *arg, const json_t *args, json_t **result, struct eph_ct
 		*result = json_pack("{s:i}", "cleared", 0);
 		return 0;
 	}
-	req = calloc(dp->n_workers, sizeof(*req));
-	if (req == NULL) {
+	j = workers_job_new(dp, EPH_NAT_CTL_CLEAR, &f, 0, sessions_cleared);
+	if (j == NULL) {
 		eph_ctl_errorf(err, EPH_CTL_E_INTERNAL, "out of memory");
 		return -1;
 	}
-	for (unsigned int w = 0; w < dp->n_workers; w++)
-		req[w] = (struct eph_nat_ctl){ .op = EPH_NAT_CTL_CLEAR, .filter = f };
-	rc = workers_run(dp, req, err);
-	if (rc == -2)
-		return -1;
-	for (unsigned int w = 0; w < dp->n_workers; w++)
-		cleared += req[w].cleared;
-	free(req);
-	if (rc < 0)
-		return -1;
-	*result = json_pack("{s:I}", "cleared", (json_int_t)cleared);
-	return 0;
+	*job = &j->job;
+	return EPH_CTL_PENDING;
 }
 
 /* ---- changes --------------------------------------------------------- */
@@ -716,6 +794,16 @@ u32_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/*
+ * Whether x is in the sorted list. An empty list may have no array at all,
+ * and bsearch may not be given a NULL one, whatever the count.
+ */
+static bool
+u32_in(const uint32_t *sorted, unsigned int n, uint32_t x)
+{
+	return n > 0 && bsearch(&x, sorted, n, sizeof(x), u32_cmp) != NULL;
+}
+
 static json_t *
 span_json(uint32_t first, uint32_t count)
 {
@@ -755,8 +843,8 @@ address_change_begin(struct eph_ctl_ctx *ctx, const json_t *args, struct eph_con
 		for (unsigned int k = 0; !member && k < next->n_pools; k++) {
 			const struct eph_conf_pool *o = &next->pools[k];
 
-			if (o == p || (bsearch(&a, o->addrs, o->n_addrs, sizeof(a), u32_cmp) == NULL &&
-				       bsearch(&a, o->reserve, o->n_reserve, sizeof(a), u32_cmp) == NULL))
+			if (o == p || (!u32_in(o->addrs, o->n_addrs, a) &&
+				       !u32_in(o->reserve, o->n_reserve, a)))
 				continue;
 			eph_ctl_errorf(err, EPH_CTL_E_REFUSED,
 				       "args.address: %u.%u.%u.%u is an address of pool %s",
@@ -764,7 +852,7 @@ address_change_begin(struct eph_ctl_ctx *ctx, const json_t *args, struct eph_con
 			eph_conf_free(next);
 			return NULL;
 		}
-		if ((bsearch(&a, p->addrs, p->n_addrs, sizeof(a), u32_cmp) != NULL) == member)
+		if (u32_in(p->addrs, p->n_addrs, a) == member)
 			continue;
 		eph_ctl_errorf(err, EPH_CTL_E_REFUSED, "args.address: %u.%u.%u.%u %s pool %s",
 			       a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff,
@@ -906,57 +994,84 @@ cmd_pool_set_range(void *arg, const json_t *args, json_t **result, struct eph_ct
 	return 0;
 }
 
+/* The field of t that timeout k sets. */
+static unsigned int *
+timeout_field(struct eph_conf_timeouts *t, enum eph_timeout_kind k)
+{
+	switch (k) {
+	case EPH_TIMEOUT_UDP:
+		return &t->udp;
+	case EPH_TIMEOUT_TCP_ESTABLISHED:
+		return &t->tcp_established;
+	case EPH_TIMEOUT_TCP_TRANSITORY:
+		return &t->tcp_transitory;
+	case EPH_TIMEOUT_ICMP:
+	case EPH_TIMEOUT_N:
+		break;
+	}
+	return &t->icmp;
+}
+
+/*
+ * Ranges, floors and their words come from control/limits.h, as for the
+ * file: what the file refuses is refused here with the same sentence, and
+ * what the file warns about draws the same warning.
+ */
 static int
 cmd_timeouts_set(void *arg, const json_t *args, json_t **result, struct eph_ctl_error *err)
 {
 	static const char *const keys[] = { "udp", "tcp-established", "tcp-transitory", "icmp",
 					    NULL };
-	/* RFC floors: 4787 REQ-5, 5382 REQ-5 (2 h 4 min, 4 min), 5508 REQ-1. */
-	static const unsigned int floors[] = { 120, 7440, 240, 60 };
 	struct eph_ctl_ctx *ctx = arg;
 	struct eph_conf next;
-	unsigned int *field[4];
-	uint64_t v[4];
+	int64_t v[EPH_TIMEOUT_N];
 	bool any = false;
 	json_t *warnings = json_array();
-	char what[160] = "timeouts set";
+	char what[160] = "timeouts set", why[160];
 
 	if (eph_ctl_args_allowed(args, keys, err) < 0)
 		goto fail;
-	for (unsigned int i = 0; i < 4; i++) {
-		int rc = eph_ctl_arg_uint(args, keys[i], 1, TIMEOUT_MAX_S, &v[i], err);
+	for (unsigned int k = 0; k < EPH_TIMEOUT_N; k++) {
+		const struct eph_timeout_limit *l = &eph_timeout_limits[k];
+		const json_t *j = json_object_get(args, l->name);
+		uint64_t unused;
 
-		if (rc < 0)
+		v[k] = 0;
+		if (j == NULL)
+			continue;
+		/* Not an integer at all: the usual argument error. */
+		if (!json_is_integer(j)) {
+			eph_ctl_arg_uint(args, l->name, l->min_s, l->max_s, &unused, err);
 			goto fail;
-		if (rc == 0)
-			v[i] = 0;
-		any |= rc > 0;
+		}
+		v[k] = json_integer_value(j);
+		if (eph_timeout_range_error(k, v[k], why, sizeof(why))) {
+			eph_ctl_errorf(err, EPH_CTL_E_INVALID_ARGUMENT, "timeouts.%s: %s", l->name,
+				       why);
+			goto fail;
+		}
+		any = true;
 	}
 	if (!any) {
 		eph_ctl_errorf(err, EPH_CTL_E_INVALID_ARGUMENT,
 			       "args: expected at least one of udp, tcp-established, tcp-transitory, "
-			       "icmp (seconds, 1..%u)", TIMEOUT_MAX_S);
+			       "icmp (seconds)");
 		goto fail;
 	}
 	if (eph_conf_dup(&next, &ctx->dp->rc->conf) != 0) {
 		eph_ctl_errorf(err, EPH_CTL_E_INTERNAL, "out of memory");
 		goto fail;
 	}
-	field[0] = &next.timeouts.udp;
-	field[1] = &next.timeouts.tcp_established;
-	field[2] = &next.timeouts.tcp_transitory;
-	field[3] = &next.timeouts.icmp;
-	for (unsigned int i = 0; i < 4; i++) {
+	for (unsigned int k = 0; k < EPH_TIMEOUT_N; k++) {
+		const char *name = eph_timeout_limits[k].name;
 		size_t l = strlen(what);
 
-		if (v[i] == 0)
+		if (v[k] == 0)
 			continue;
-		*field[i] = (unsigned int)v[i];
-		snprintf(what + l, sizeof(what) - l, " %s %" PRIu64, keys[i], v[i]);
-		if (v[i] < floors[i])
-			json_array_append_new(warnings,
-					      json_sprintf("%s: %" PRIu64 " s is below the RFC "
-							   "floor of %u s", keys[i], v[i], floors[i]));
+		*timeout_field(&next.timeouts, k) = (unsigned int)v[k];
+		snprintf(what + l, sizeof(what) - l, " %s %" PRId64, name, v[k]);
+		if (eph_timeout_floor_warning(k, v[k], why, sizeof(why)))
+			json_array_append_new(warnings, json_sprintf("timeouts.%s: %s", name, why));
 	}
 	if (apply_change(ctx, &next, what, err) != 0)
 		goto fail;
@@ -1078,25 +1193,29 @@ cmd_metrics(void *arg, const json_t *args, json_t **result, struct eph_ctl_error
 	return 0;
 }
 
+/* Answered at once (fn), or by a job over several passes (start): see ctl_server.h. */
+#define CMD(n, f, s) { .name = (n), .fn = (f), .summary = (s) }
+#define JOB(n, f, s) { .name = (n), .start = (f), .summary = (s) }
+
 const struct eph_ctl_command eph_ctl_commands[] = {
-	{ "version", cmd_version, "daemon version, protocol version and uptime" },
-	{ "show.stats", cmd_show_stats, "packets, drops and NAT counters, per worker and in total" },
-	{ "show.ports", cmd_show_ports, "ports: address, link, packet and error counters" },
-	{ "show.pools", cmd_show_pools, "pools and their outside addresses: ports in use, refusals" },
-	{ "show.sessions", cmd_show_sessions,
-	  "sessions matching proto/inside/outside/remote/port/pool, up to limit" },
-	{ "show.destinations", cmd_show_destinations,
-	  "the busiest destinations by occupancy of their port share (top N)" },
-	{ "show.config", cmd_show_config, "the running configuration and its last change" },
-	{ "pool.add-address", cmd_pool_add_address, "add outside addresses to a pool" },
-	{ "pool.remove-address", cmd_pool_remove_address,
-	  "remove outside addresses from a pool; their sessions drain" },
-	{ "pool.set-range", cmd_pool_set_range,
-	  "change a pool's port range; sessions on the old range drain" },
-	{ "timeouts.set", cmd_timeouts_set, "change idle timeouts (seconds)" },
-	{ "sessions.clear", cmd_sessions_clear, "delete the sessions matching a filter, or all" },
-	{ "reload", cmd_reload, "re-read the configuration file and apply what changed" },
-	{ "metrics", cmd_metrics, "Prometheus text exposition" },
+	CMD("version", cmd_version, "daemon version, protocol version and uptime"),
+	CMD("show.stats", cmd_show_stats, "packets, drops and NAT counters, per worker and in total"),
+	CMD("show.ports", cmd_show_ports, "ports: address, link, packet and error counters"),
+	CMD("show.pools", cmd_show_pools, "pools and their outside addresses: ports in use, refusals"),
+	JOB("show.sessions", cmd_show_sessions,
+	  "sessions matching proto/inside/outside/remote/port/pool, up to limit"),
+	CMD("show.destinations", cmd_show_destinations,
+	  "the busiest destinations by occupancy of their port share (top N)"),
+	CMD("show.config", cmd_show_config, "the running configuration and its last change"),
+	CMD("pool.add-address", cmd_pool_add_address, "add outside addresses to a pool"),
+	CMD("pool.remove-address", cmd_pool_remove_address,
+	  "remove outside addresses from a pool; their sessions drain"),
+	CMD("pool.set-range", cmd_pool_set_range,
+	  "change a pool's port range; sessions on the old range drain"),
+	CMD("timeouts.set", cmd_timeouts_set, "change idle timeouts (seconds)"),
+	JOB("sessions.clear", cmd_sessions_clear, "delete the sessions matching a filter, or all"),
+	CMD("reload", cmd_reload, "re-read the configuration file and apply what changed"),
+	CMD("metrics", cmd_metrics, "Prometheus text exposition"),
 };
 
 const unsigned int eph_ctl_n_commands = RTE_DIM(eph_ctl_commands);

@@ -9,9 +9,16 @@
  * complete lines left over are served first-come on the next pass.
  *
  * A client is closed when it finishes (EOF and every answer written),
- * sends a line over EPH_CTL_MAX_LINE (after the too-large answer), leaves
- * more than EPH_CTL_OUTPUT_CAP unread, or makes no progress (no complete
- * request, nothing written) for idle_timeout_ms.
+ * sends a line over EPH_CTL_MAX_LINE (after the too-large answer), would
+ * leave more than its output cap unread, or makes no progress (no complete
+ * request, nothing written) for idle_timeout_ms while no job of its runs.
+ *
+ * A command that needs the workers starts a job and the client waits for
+ * it: each pass polls every running job, so the loop never blocks on a
+ * worker, and the client's later requests stay unread until it is
+ * answered, which keeps the answers in request order. A job whose client
+ * leaves, or that answered before its workers finished (deadline), stays
+ * on the orphans list until its workers let go of it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -66,6 +73,10 @@ struct ctl_client {
 	size_t out_len;
 	size_t out_cap;
 
+	struct eph_ctl_job *job; /* running for this client's oldest unanswered request */
+	json_t *job_id;          /* that request's id (reference held) */
+	char job_cmd[EPH_CTL_CMD_MAX + 1];
+
 	bool eof;     /* the peer has finished sending */
 	bool closing; /* too-large answered: close once it is written */
 	bool dead;    /* closed; freed at the end of the pass */
@@ -84,11 +95,14 @@ struct eph_ctl_server {
 	void *ctx;
 	unsigned int max_clients;
 	uint64_t idle_timeout_ms;
+	size_t output_cap;   /* unread answer bytes one client may have */
+	size_t output_total; /* answer bytes and job memory, all clients */
 
 	struct ctl_client **clients; /* max_clients slots */
 	unsigned int next_served;    /* slot served first on the next pass */
 	uint64_t next_sweep_ms;
 	struct ctl_client *dead;
+	struct eph_ctl_job *orphans; /* answered or abandoned, a worker still holding them */
 	struct eph_ctl_server_stats stats;
 };
 
@@ -96,6 +110,56 @@ static size_t
 out_pending(const struct ctl_client *c)
 {
 	return c->out_len - c->out_off;
+}
+
+static void
+buffered_add(struct eph_ctl_server *s, size_t n)
+{
+	s->stats.buffered_bytes += n;
+	if (s->stats.buffered_bytes > s->stats.buffered_peak)
+		s->stats.buffered_peak = s->stats.buffered_bytes;
+}
+
+static void
+buffered_sub(struct eph_ctl_server *s, size_t n)
+{
+	s->stats.buffered_bytes -= n;
+}
+
+/* Free the job, or keep it on the orphans list while a worker may write into it. */
+static void
+job_drop(struct eph_ctl_server *s, struct eph_ctl_job *job)
+{
+	size_t bytes = job->bytes;
+
+	if (job->release(job, false)) {
+		buffered_sub(s, bytes);
+		s->stats.jobs--;
+		return;
+	}
+	job->next_orphan = s->orphans;
+	s->orphans = job;
+}
+
+/* Free the orphans their workers let go of (force: all of them, the workers stopped). */
+static void
+reap_orphans(struct eph_ctl_server *s, bool force)
+{
+	struct eph_ctl_job **pp = &s->orphans;
+
+	while (*pp != NULL) {
+		struct eph_ctl_job *job = *pp;
+		struct eph_ctl_job *next = job->next_orphan;
+		size_t bytes = job->bytes;
+
+		if (!job->release(job, force)) {
+			pp = &job->next_orphan;
+			continue;
+		}
+		*pp = next;
+		buffered_sub(s, bytes);
+		s->stats.jobs--;
+	}
 }
 
 /*
@@ -129,6 +193,15 @@ close_client(struct eph_ctl_server *s, struct ctl_client *c)
 	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close_quietly(c->fd);
 	c->fd = -1;
+	buffered_sub(s, out_pending(c));
+	c->out_off = c->out_len = 0;
+	/* A worker may still be writing into the job: it waits on the orphans list. */
+	if (c->job != NULL) {
+		job_drop(s, c->job);
+		c->job = NULL;
+		json_decref(c->job_id);
+		c->job_id = NULL;
+	}
 	c->dead = true;
 	s->clients[c->slot] = NULL;
 	s->stats.clients--;
@@ -179,6 +252,7 @@ flush_client(struct eph_ctl_server *s, struct ctl_client *c, uint64_t now_ms)
 
 		if (n > 0) {
 			c->out_off += (size_t)n;
+			buffered_sub(s, (size_t)n);
 			c->last_active_ms = now_ms;
 			continue;
 		}
@@ -200,26 +274,26 @@ flush_client(struct eph_ctl_server *s, struct ctl_client *c, uint64_t now_ms)
 static void
 finish_if_done(struct eph_ctl_server *s, struct ctl_client *c)
 {
-	if (c->dead || out_pending(c) > 0)
+	if (c->dead || out_pending(c) > 0 || c->job != NULL)
 		return;
 	if (c->closing || (c->eof && c->in_off == c->in_len))
 		close_client(s, c);
 }
 
-/* Append one response line (freeing it); drop a client that is not reading. */
+/*
+ * Append one response line (freeing it). A client that would have more
+ * than its cap unread is not reading: it is dropped. The caps were
+ * checked by send_answer; what comes here directly is short (errors).
+ */
 static void
 queue_line(struct eph_ctl_server *s, struct ctl_client *c, char *line, uint64_t now_ms)
 {
 	const char *text = line != NULL ? line : oom_line;
 	size_t len = strlen(text);
 
-	/*
-	 * The cap applies to answers left unread when another is due, so one
-	 * large answer (a long session list) is still sent whole.
-	 */
-	if (out_pending(c) > EPH_CTL_OUTPUT_CAP) {
+	if (out_pending(c) + len > s->output_cap) {
 		flush_client(s, c, now_ms);
-		if (!c->dead && out_pending(c) > EPH_CTL_OUTPUT_CAP) {
+		if (!c->dead && out_pending(c) + len > s->output_cap) {
 			CTL_LOG(DEBUG, "uid %u pid %d: %zu bytes unread, dropped",
 				(unsigned int)c->uid, (int)c->pid, out_pending(c));
 			s->stats.dropped_slow++;
@@ -228,6 +302,14 @@ queue_line(struct eph_ctl_server *s, struct ctl_client *c, char *line, uint64_t 
 	}
 	if (c->dead)
 		goto out;
+	/* Even the short errors that refuse answers have a bound, past the total. */
+	if (s->stats.buffered_bytes + len > s->output_total + EPH_CTL_ERROR_RESERVE) {
+		CTL_LOG(DEBUG, "uid %u pid %d: no room even for an error line, closed",
+			(unsigned int)c->uid, (int)c->pid);
+		s->stats.refused_busy++;
+		close_client(s, c);
+		goto out;
+	}
 	if (c->out_off > 0 && c->out_len + len > c->out_cap) {
 		memmove(c->out, c->out + c->out_off, out_pending(c));
 		c->out_len -= c->out_off;
@@ -249,8 +331,44 @@ queue_line(struct eph_ctl_server *s, struct ctl_client *c, char *line, uint64_t 
 	}
 	memcpy(c->out + c->out_len, text, len);
 	c->out_len += len;
+	buffered_add(s, len);
 out:
 	free(line);
+}
+
+/*
+ * Queue an answer if the caps allow it: one over the client's cap is
+ * replaced by too-large, one that would take every client's answers over
+ * the total by busy, so memory stays bounded however large the answers
+ * asked for and however many clients ask.
+ */
+static void
+send_answer(struct eph_ctl_server *s, struct ctl_client *c, const json_t *id, char *line,
+	    bool ok, uint64_t now_ms)
+{
+	size_t len = line != NULL ? strlen(line) : 0;
+	struct eph_ctl_error err;
+
+	if (len > s->output_cap) {
+		eph_ctl_errorf(&err, EPH_CTL_E_TOO_LARGE,
+			       "the answer is %zu bytes, over the %zu a client may be sent at once; "
+			       "ask for less (a filter, a lower limit)", len, s->output_cap);
+		s->stats.refused_too_large++;
+	} else if (s->stats.buffered_bytes + len > s->output_total) {
+		eph_ctl_errorf(&err, EPH_CTL_E_BUSY,
+			       "answers waiting for other clients fill the %zu bytes the control "
+			       "socket may hold; try again shortly", s->output_total);
+		s->stats.refused_busy++;
+	} else {
+		queue_line(s, c, line, now_ms);
+		return;
+	}
+	CTL_LOG(DEBUG, "uid %u pid %d: %s", (unsigned int)c->uid, (int)c->pid, err.message);
+	/* An error answer replaced by another is still one error. */
+	if (ok)
+		s->stats.errors++;
+	free(line);
+	queue_line(s, c, eph_ctl_response_error(id, &err), now_ms);
 }
 
 static const struct eph_ctl_command *
@@ -295,56 +413,130 @@ oom:
 	return -1;
 }
 
-/* Answer one request line. */
+/* Queue the answer to cmd: result when rc is 0, else the error in err. */
+static void
+answer(struct eph_ctl_server *s, struct ctl_client *c, const char *cmd, const json_t *id, int rc,
+       json_t *result, struct eph_ctl_error *err, uint64_t now_ms)
+{
+	if (rc == 0 && (result == NULL || !json_is_object(result))) {
+		json_decref(result);
+		eph_ctl_errorf(err, EPH_CTL_E_INTERNAL, "%s returned no result object", cmd);
+		rc = -1;
+	} else if (rc != 0) {
+		json_decref(result);
+		if (err->code[0] == '\0')
+			eph_ctl_errorf(err, EPH_CTL_E_INTERNAL, "%s failed without saying why", cmd);
+	}
+	if (rc == 0) {
+		CTL_LOG(DEBUG, "uid %u pid %d: %s: ok", (unsigned int)c->uid, (int)c->pid, cmd);
+		send_answer(s, c, id, eph_ctl_response_ok(id, result), true, now_ms);
+		return;
+	}
+	s->stats.errors++;
+	CTL_LOG(DEBUG, "uid %u pid %d: %s: %s: %s", (unsigned int)c->uid, (int)c->pid,
+		cmd[0] != '\0' ? cmd : "(no command)", err->code, err->message);
+	send_answer(s, c, id, eph_ctl_response_error(id, err), false, now_ms);
+}
+
+/* Poll c's job; once it has answered, queue the answer and let the job go. */
+static void
+poll_job(struct eph_ctl_server *s, struct ctl_client *c, uint64_t now_ms)
+{
+	struct eph_ctl_error err;
+	json_t *result = NULL, *id;
+	int rc;
+
+	memset(&err, 0, sizeof(err));
+	rc = c->job->poll(c->job, now_ms, &result, &err);
+	if (rc == EPH_CTL_PENDING)
+		return;
+	job_drop(s, c->job);
+	c->job = NULL;
+	id = c->job_id;
+	c->job_id = NULL;
+	c->last_active_ms = now_ms;
+	answer(s, c, c->job_cmd, id, rc, result, &err, now_ms);
+	json_decref(id);
+}
+
+/*
+ * Take over a job a command started for c's request, if the caps leave
+ * room for what it holds: EPH_CTL_PENDING, or -1 with err (job let go).
+ */
+static int
+job_start(struct eph_ctl_server *s, struct ctl_client *c, struct eph_ctl_job *job,
+	  const struct eph_ctl_request *req, struct eph_ctl_error *err)
+{
+	size_t bytes = job->bytes;
+
+	if (bytes > s->output_cap) {
+		eph_ctl_errorf(err, EPH_CTL_E_TOO_LARGE,
+			       "%s needs %zu bytes, over the %zu a client may use; ask for less (a "
+			       "filter, a lower limit)", req->cmd, bytes, s->output_cap);
+		s->stats.refused_too_large++;
+	} else if (s->stats.buffered_bytes + bytes > s->output_total) {
+		eph_ctl_errorf(err, EPH_CTL_E_BUSY,
+			       "requests and answers of other clients fill the %zu bytes the control "
+			       "socket may hold; try again shortly", s->output_total);
+		s->stats.refused_busy++;
+	}
+	if (err->code[0] != '\0') {
+		/* Never polled, so no worker has it: it goes at once, counted nowhere. */
+		if (!job->release(job, false)) {
+			buffered_add(s, bytes);
+			s->stats.jobs++;
+			job->next_orphan = s->orphans;
+			s->orphans = job;
+		}
+		return -1;
+	}
+	buffered_add(s, bytes);
+	s->stats.jobs++;
+	c->job = job;
+	c->job_id = json_incref(req->id);
+	snprintf(c->job_cmd, sizeof(c->job_cmd), "%s", req->cmd);
+	return EPH_CTL_PENDING;
+}
+
+/* Answer one request line, or start the job that will. */
 static void
 handle_line(struct eph_ctl_server *s, struct ctl_client *c, const char *line, size_t len,
 	    uint64_t now_ms)
 {
-	const struct eph_ctl_command *cmd;
+	const struct eph_ctl_command *cmd = NULL;
+	struct eph_ctl_job *job = NULL;
 	struct eph_ctl_request req;
 	struct eph_ctl_error err;
 	json_t *result = NULL;
-	char *response;
 	int rc;
 
 	s->stats.requests++;
 	c->last_active_ms = now_ms;
 	memset(&err, 0, sizeof(err));
-	if (eph_ctl_parse_request(line, len, &req, &err) != 0)
-		goto fail;
-	cmd = find_command(s, req.cmd);
-	if (cmd != NULL) {
+	if (eph_ctl_parse_request(line, len, &req, &err) != 0) {
+		rc = -1;
+	} else if ((cmd = find_command(s, req.cmd)) != NULL && cmd->start != NULL) {
+		rc = cmd->start(s->ctx, req.args, &job, &result, &err);
+	} else if (cmd != NULL) {
 		rc = cmd->fn(s->ctx, req.args, &result, &err);
 	} else if (strcmp(req.cmd, "help") == 0) {
 		rc = help(s, req.args, &result, &err);
 	} else {
 		eph_ctl_errorf(&err, EPH_CTL_E_UNKNOWN_COMMAND,
 			       "unknown command \"%s\"; \"help\" lists the commands", req.cmd);
-		goto fail;
+		rc = -1;
 	}
-	if (rc != 0) {
-		json_decref(result);
-		if (err.code[0] == '\0')
-			eph_ctl_errorf(&err, EPH_CTL_E_INTERNAL, "%s failed without saying why",
-				       req.cmd);
-		goto fail;
+	if (rc == EPH_CTL_PENDING && job == NULL) {
+		eph_ctl_errorf(&err, EPH_CTL_E_INTERNAL, "%s started nothing", req.cmd);
+		rc = -1;
+	} else if (rc == EPH_CTL_PENDING) {
+		rc = job_start(s, c, job, &req, &err);
 	}
-	if (result == NULL || !json_is_object(result)) {
-		json_decref(result);
-		eph_ctl_errorf(&err, EPH_CTL_E_INTERNAL, "%s returned no result object", req.cmd);
-		goto fail;
-	}
-	CTL_LOG(DEBUG, "uid %u pid %d: %s: ok", (unsigned int)c->uid, (int)c->pid, req.cmd);
-	response = eph_ctl_response_ok(req.id, result);
-	goto send;
-fail:
-	s->stats.errors++;
-	CTL_LOG(DEBUG, "uid %u pid %d: %s: %s: %s", (unsigned int)c->uid, (int)c->pid,
-		req.cmd[0] != '\0' ? req.cmd : "(no command)", err.code, err.message);
-	response = eph_ctl_response_error(req.id, &err);
-send:
+	if (rc == EPH_CTL_PENDING)
+		poll_job(s, c, now_ms); /* it may be done already */
+	else
+		answer(s, c, req.cmd, req.id, rc, result, &err, now_ms);
 	eph_ctl_request_release(&req);
-	queue_line(s, c, response, now_ms);
 }
 
 /* Answer too-large and stop listening: what follows would be the rest of that line. */
@@ -379,7 +571,7 @@ static void
 serve_client(struct eph_ctl_server *s, struct ctl_client *c, uint64_t now_ms,
 	     unsigned int *budget)
 {
-	while (*budget > 0 && !c->dead && !c->closing) {
+	while (*budget > 0 && !c->dead && !c->closing && c->job == NULL) {
 		char *start = c->in + c->in_off;
 		char *nl = memchr(c->in + c->in_scan, '\n', c->in_len - c->in_scan);
 		size_t len, used;
@@ -422,7 +614,8 @@ serve_client(struct eph_ctl_server *s, struct ctl_client *c, uint64_t now_ms,
 static bool
 has_work(const struct ctl_client *c)
 {
-	return !c->dead && !c->closing && (c->in_scan < c->in_len || (c->eof && c->in_len > 0));
+	return !c->dead && !c->closing && c->job == NULL &&
+	       (c->in_scan < c->in_len || (c->eof && c->in_len > 0));
 }
 
 /* Read what has arrived, up to a full buffer. */
@@ -559,7 +752,8 @@ expire_idle(struct eph_ctl_server *s, uint64_t now_ms)
 	for (unsigned int i = 0; i < s->max_clients; i++) {
 		struct ctl_client *c = s->clients[i];
 
-		if (c == NULL || now_ms <= c->last_active_ms ||
+		/* Waiting for its job is not idling: the job has its own deadline. */
+		if (c == NULL || c->job != NULL || now_ms <= c->last_active_ms ||
 		    now_ms - c->last_active_ms <= s->idle_timeout_ms)
 			continue;
 		CTL_LOG(DEBUG, "uid %u pid %d: idle for %" PRIu64 " ms, closed",
@@ -591,6 +785,14 @@ eph_ctl_server_poll(struct eph_ctl_server *s, uint64_t now_ms)
 			close_client(s, c);
 			continue;
 		}
+		/*
+		 * Hung up both ways (not merely done sending): no one is left to
+		 * answer, so a job it waits for is let go at once.
+		 */
+		if ((ev & EPOLLHUP) && c->job != NULL) {
+			close_client(s, c);
+			continue;
+		}
 		if (ev & (EPOLLIN | EPOLLHUP))
 			read_client(s, c);
 		if (!c->dead && (ev & (EPOLLOUT | EPOLLHUP)) && out_pending(c) > 0)
@@ -600,6 +802,23 @@ eph_ctl_server_poll(struct eph_ctl_server *s, uint64_t now_ms)
 			update_interest(s, c);
 		}
 	}
+
+	/* Jobs first: a client answered now may go on with its next request below. */
+	for (unsigned int slot = 0; s->stats.jobs > 0 && slot < s->max_clients; slot++) {
+		struct ctl_client *c = s->clients[slot];
+
+		if (c == NULL || c->job == NULL)
+			continue;
+		poll_job(s, c, now_ms);
+		if (!c->dead && out_pending(c) > 0)
+			flush_client(s, c, now_ms);
+		if (!c->dead) {
+			finish_if_done(s, c);
+			update_interest(s, c);
+		}
+	}
+	if (s->orphans != NULL)
+		reap_orphans(s, false);
 
 	/* Round robin over clients with lines waiting, from where the last pass stopped. */
 	for (unsigned int k = 0; s->stats.clients > 0 && k < s->max_clients && budget > 0; k++) {
@@ -629,7 +848,6 @@ static int
 make_parent_dir(const char *path, FILE *err)
 {
 	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	struct stat st;
 	char *slash;
 
 	snprintf(dir, sizeof(dir), "%s", path);
@@ -655,11 +873,88 @@ make_parent_dir(const char *path, FILE *err)
 			break;
 		*p = '/';
 	}
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+	return 0;
+}
+
+/* One directory of check_socket_dirs; last: the socket's own. */
+static int
+check_socket_dir(const char *dir, bool last, uid_t me, FILE *err)
+{
+	struct stat st;
+
+	if (lstat(dir, &st) != 0) {
+		fprintf(err, "ephemera: error: control.socket: cannot inspect %s: %s\n", dir,
+			strerror(errno));
+		return -1;
+	}
+	if (S_ISLNK(st.st_mode)) {
+		if (last) {
+			fprintf(err, "ephemera: error: control.socket: directory %s is a symbolic "
+				     "link; give the directory's real path\n", dir);
+			return -1;
+		}
+		if ((st.st_uid != 0 && st.st_uid != me) || stat(dir, &st) != 0)
+			goto not_ours;
+	}
+	if (!S_ISDIR(st.st_mode)) {
 		fprintf(err, "ephemera: error: control.socket: %s is not a directory\n", dir);
 		return -1;
 	}
+	if (st.st_uid != 0 && st.st_uid != me)
+		goto not_ours;
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && (st.st_mode & S_ISVTX) == 0) {
+		fprintf(err, "ephemera: error: control.socket: directory %s is writable by %s "
+			     "(mode %04o) and not sticky, so the socket could be replaced; chmod "
+			     "go-w it or choose another directory\n", dir,
+			(st.st_mode & S_IWOTH) != 0 ? "everyone" : "its group",
+			(unsigned int)(st.st_mode & 07777));
+		return -1;
+	}
 	return 0;
+not_ours:
+	fprintf(err, "ephemera: error: control.socket: %s belongs to uid %u, expected root or "
+		     "the daemon's user (uid %u); choose a directory of theirs\n", dir,
+		(unsigned int)st.st_uid, (unsigned int)me);
+	return -1;
+}
+
+/*
+ * Whoever may write to a directory on the way to the socket may swap the
+ * socket, or the directory holding it, for one of their own, and so
+ * receive the operators' commands or answer them. Every directory from /
+ * down must belong to root or to us and be writable by no one else unless
+ * sticky (as /tmp, where others may not remove or rename what is ours).
+ * The socket's own directory may not be a symbolic link; a link further
+ * up is followed when root or we own it.
+ */
+static int
+check_socket_dirs(const char *path, FILE *err)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	uid_t me = geteuid();
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash == NULL)
+		return 0; /* relative: the configuration asks for absolute paths */
+	slash[slash == dir ? 1 : 0] = '\0';
+	if (dir[1] != '\0' && check_socket_dir("/", false, me, err) != 0)
+		return -1;
+	for (size_t i = 1;; i++) {
+		char c = dir[i];
+		int rc;
+
+		if (c != '/' && c != '\0')
+			continue;
+		dir[i] = '\0';
+		rc = check_socket_dir(i == 1 && c == '\0' ? "/" : dir, c == '\0', me, err);
+		dir[i] = c;
+		if (rc != 0)
+			return -1;
+		if (c == '\0')
+			return 0;
+	}
 }
 
 /*
@@ -745,6 +1040,88 @@ lookup_group(const char *name, gid_t *gid, FILE *err)
 	return -1;
 }
 
+/*
+ * Bind the listening socket at sa's path with its final owner, group and
+ * mode from the first instant it is there: bound in a private directory
+ * beside it (0700: no one else can reach or swap it meanwhile), given its
+ * group and mode, then renamed into place, never over an existing file.
+ * Chown and chmod by the final path would leave a moment in which the
+ * socket is reachable with other permissions.
+ */
+static int
+bind_in_place(struct eph_ctl_server *s, const struct sockaddr_un *sa, const char *group,
+	      gid_t gid, FILE *err)
+{
+	struct sockaddr_un staged = { .sun_family = AF_UNIX };
+	char dir[sizeof(staged.sun_path)];
+	mode_t mode = group != NULL ? 0660 : 0600;
+	const char *slash = strrchr(sa->sun_path, '/');
+	size_t dir_len = slash != NULL ? (size_t)(slash - sa->sun_path) : 0;
+	struct stat st;
+	mode_t old_umask;
+	int rc;
+
+	if (slash == NULL || dir_len + sizeof("/.XXXXXX/s") > sizeof(staged.sun_path)) {
+		fprintf(err, "ephemera: error: control.socket: \"%s\" is too long to be bound "
+			     "safely: its directory's path must leave 10 bytes to spare under "
+			     "the %zu a Unix socket path may have\n", sa->sun_path,
+			sizeof(staged.sun_path) - 1);
+		return -1;
+	}
+	snprintf(dir, sizeof(dir), "%.*s/.XXXXXX", (int)dir_len, sa->sun_path);
+	if (mkdtemp(dir) == NULL) {
+		fprintf(err, "ephemera: error: control.socket: cannot create a directory beside "
+			     "%s: %s\n", sa->sun_path, strerror(errno));
+		return -1;
+	}
+	/* Fits: checked above. */
+	memcpy(staged.sun_path, dir, dir_len + sizeof("/.XXXXXX") - 1);
+	memcpy(staged.sun_path + dir_len + sizeof("/.XXXXXX") - 1, "/s", sizeof("/s"));
+	/* Born with its final mode whatever the umask (default ACLs aside: chmod below). */
+	old_umask = umask(0777 & ~mode);
+	rc = bind(s->listen_fd, (const struct sockaddr *)&staged, sizeof(staged));
+	umask(old_umask);
+	if (rc != 0) {
+		fprintf(err, "ephemera: error: control.socket: cannot bind %s: %s\n", staged.sun_path,
+			strerror(errno));
+		goto out;
+	}
+	rc = -1;
+	if (group != NULL && chown(staged.sun_path, (uid_t)-1, gid) != 0) {
+		fprintf(err, "ephemera: error: control.group: cannot give %s to group \"%s\": %s\n",
+			s->path, group, strerror(errno));
+		goto out;
+	}
+	if (chmod(staged.sun_path, mode) != 0 || lstat(staged.sun_path, &st) != 0) {
+		fprintf(err, "ephemera: error: control.socket: chmod %s: %s\n", staged.sun_path,
+			strerror(errno));
+		goto out;
+	}
+	/* Listening before it is reachable: a client never finds it refusing. */
+	if (listen(s->listen_fd, LISTEN_BACKLOG) != 0) {
+		fprintf(err, "ephemera: error: control.socket: listen on %s: %s\n", s->path,
+			strerror(errno));
+		goto out;
+	}
+	if (renameat2(AT_FDCWD, staged.sun_path, AT_FDCWD, sa->sun_path, RENAME_NOREPLACE) != 0) {
+		if (errno == EEXIST)
+			fprintf(err, "ephemera: error: another ephemera is serving %s; stop it first "
+				     "or choose another control.socket\n", sa->sun_path);
+		else
+			fprintf(err, "ephemera: error: control.socket: cannot move the socket to "
+				     "%s: %s\n", sa->sun_path, strerror(errno));
+		goto out;
+	}
+	/* Renamed, it is the same inode: close removes it only if it is still ours. */
+	s->dev = st.st_dev;
+	s->ino = st.st_ino;
+	rc = 0;
+out:
+	unlink(staged.sun_path);
+	rmdir(dir);
+	return rc;
+}
+
 struct eph_ctl_server *
 eph_ctl_server_open(const struct eph_ctl_server_conf *c, FILE *err)
 {
@@ -753,9 +1130,6 @@ eph_ctl_server_open(const struct eph_ctl_server_conf *c, FILE *err)
 	bool with_group = c->group != NULL && c->group[0] != '\0';
 	struct eph_ctl_server *s;
 	gid_t gid = (gid_t)-1;
-	mode_t old_umask;
-	struct stat st;
-	int rc;
 
 	if (c->path == NULL || c->path[0] == '\0') {
 		fprintf(err, "ephemera: error: control.socket: expected a path, found \"\"\n");
@@ -783,45 +1157,22 @@ eph_ctl_server_open(const struct eph_ctl_server_conf *c, FILE *err)
 	s->max_clients = c->max_clients != 0 ? c->max_clients : EPH_CTL_DEFAULT_MAX_CLIENTS;
 	s->idle_timeout_ms = c->idle_timeout_ms != 0 ? c->idle_timeout_ms :
 						       EPH_CTL_DEFAULT_IDLE_TIMEOUT;
+	s->output_cap = c->output_cap != 0 ? c->output_cap : EPH_CTL_OUTPUT_CAP;
+	s->output_total = c->output_total != 0 ? c->output_total : EPH_CTL_OUTPUT_TOTAL;
 	s->clients = calloc(s->max_clients, sizeof(s->clients[0]));
 	if (s->clients == NULL)
 		goto oom;
 
-	if (make_parent_dir(s->path, err) != 0 || clear_stale_socket(&sa, err) != 0)
+	if (make_parent_dir(s->path, err) != 0 || check_socket_dirs(s->path, err) != 0 ||
+	    clear_stale_socket(&sa, err) != 0)
 		goto fail;
 	s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s->listen_fd < 0) {
 		fprintf(err, "ephemera: error: control.socket: socket: %s\n", strerror(errno));
 		goto fail;
 	}
-	/* Born 0600 whatever the umask, so there is no moment anyone else may connect. */
-	old_umask = umask(0177);
-	rc = bind(s->listen_fd, (const struct sockaddr *)&sa, sizeof(sa));
-	umask(old_umask);
-	if (rc != 0) {
-		fprintf(err, "ephemera: error: control.socket: cannot bind %s: %s\n", s->path,
-			strerror(errno));
+	if (bind_in_place(s, &sa, with_group ? c->group : NULL, gid, err) != 0)
 		goto fail;
-	}
-	if (stat(s->path, &st) == 0) {
-		s->dev = st.st_dev;
-		s->ino = st.st_ino;
-	}
-	if (with_group && (chown(s->path, (uid_t)-1, gid) != 0 || chmod(s->path, 0660) != 0)) {
-		fprintf(err, "ephemera: error: control.group: cannot give %s to group \"%s\": %s\n",
-			s->path, c->group, strerror(errno));
-		goto fail_unlink;
-	}
-	if (!with_group && chmod(s->path, 0600) != 0) {
-		fprintf(err, "ephemera: error: control.socket: chmod %s: %s\n", s->path,
-			strerror(errno));
-		goto fail_unlink;
-	}
-	if (listen(s->listen_fd, LISTEN_BACKLOG) != 0) {
-		fprintf(err, "ephemera: error: control.socket: listen on %s: %s\n", s->path,
-			strerror(errno));
-		goto fail_unlink;
-	}
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (s->epfd < 0 || epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->listen_fd, &ev) != 0) {
 		fprintf(err, "ephemera: error: control.socket: epoll: %s\n", strerror(errno));
@@ -857,6 +1208,7 @@ eph_ctl_server_close(struct eph_ctl_server *s)
 		if (s->clients[i] != NULL)
 			close_client(s, s->clients[i]);
 	free_dead(s);
+	reap_orphans(s, true);
 	close(s->epfd);
 	close(s->listen_fd);
 	/* Another daemon may have replaced the file meanwhile: remove only ours. */

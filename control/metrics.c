@@ -196,6 +196,19 @@ eph_metrics_render(const struct eph_ctl_ctx *ctx)
 		fprintf(f, "ephemera_control_errors_total %" PRIu64 "\n", st->errors);
 		family(f, "ephemera_control_clients", "gauge", "Control socket clients connected.");
 		fprintf(f, "ephemera_control_clients %u\n", st->clients);
+		family(f, "ephemera_control_buffered_bytes", "gauge",
+		       "Control socket answers not yet read and memory held by worker requests.");
+		fprintf(f, "ephemera_control_buffered_bytes %" PRIu64 "\n", st->buffered_bytes);
+		family(f, "ephemera_control_refused_total", "counter",
+		       "Control socket answers refused for memory: too-large (over the client's "
+		       "cap) or busy (over the total).");
+		fprintf(f, "ephemera_control_refused_total{reason=\"too-large\"} %" PRIu64 "\n",
+			st->refused_too_large);
+		fprintf(f, "ephemera_control_refused_total{reason=\"busy\"} %" PRIu64 "\n",
+			st->refused_busy);
+		family(f, "ephemera_control_requests_pending", "gauge",
+		       "Control socket requests waiting for the workers.");
+		fprintf(f, "ephemera_control_requests_pending %u\n", st->jobs);
 	}
 	if (fclose(f) != 0) {
 		free(text);

@@ -288,6 +288,19 @@ mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+/* Why opening path failed with errnum, in words an operator can act on. */
+static const char *
+nlw_file_why(const char *path, int errnum)
+{
+	struct stat st;
+
+	if (errnum == ELOOP && lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+		return "it is a symbolic link, which is not followed; give the file's own path";
+	if (errnum == EINVAL && lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		return "it is not a regular file";
+	return strerror(errnum);
+}
+
 /* Report a failing output at most once a minute, with its errors since the last report. */
 static void
 nlw_warn(struct eph_natlog_writer *w, unsigned int out, int errnum, const char *what)
@@ -300,7 +313,9 @@ nlw_warn(struct eph_natlog_writer *w, unsigned int out, int errnum, const char *
 	fprintf(w->err,
 		"ephemera: warning: NAT log %s: %s: %s; %" PRIu64
 		" lines lost since the last warning (warned at most once a minute)\n",
-		output_names[out], what, strerror(errnum), errors - w->errors_at_warning[out]);
+		output_names[out], what,
+		out == NLW_FILE ? nlw_file_why(w->path, errnum) : strerror(errnum),
+		errors - w->errors_at_warning[out]);
 	fflush(w->err);
 	w->warned_ns[out] = now;
 	w->errors_at_warning[out] = errors;
@@ -323,14 +338,30 @@ make_parent_dirs(const char *path)
 	}
 }
 
+/*
+ * Open the log file, a regular file only. The daemon runs as root: a
+ * symbolic link planted at the path would have it append to any file, so
+ * none is followed (O_NOFOLLOW); O_NONBLOCK keeps a FIFO there from
+ * holding the open until someone reads it, and fstat turns away whatever
+ * else is not a regular file (-EINVAL). 0 or -errno.
+ */
 static int
 nlw_file_open(struct eph_natlog_writer *w)
 {
+	struct stat st;
+	int fd;
+
 	w->tried_ns[NLW_FILE] = mono_ns();
 	make_parent_dirs(w->path);
-	w->fd = open(w->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-	if (w->fd < 0)
+	fd = open(w->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
+		  0640);
+	if (fd < 0)
 		return -errno;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || fcntl(fd, F_SETFL, O_APPEND) != 0) {
+		close(fd);
+		return -EINVAL;
+	}
+	w->fd = fd;
 	return 0;
 }
 
@@ -576,7 +607,7 @@ eph_natlog_writer_open(const struct eph_conf_nat_log *c, uint64_t tsc_hz, eph_na
 			if (err != NULL)
 				fprintf(err,
 					"ephemera: error: nat-log.file: cannot open \"%s\": %s\n",
-					w->path, strerror(-rc));
+					w->path, nlw_file_why(w->path, -rc));
 			errno = -rc;
 			goto fail;
 		}
@@ -655,7 +686,7 @@ eph_natlog_writer_reopen(struct eph_natlog_writer *w)
 		fprintf(w->err,
 			"ephemera: warning: NAT log file: cannot reopen \"%s\": %s; retrying "
 			"every second\n",
-			w->path, strerror(-rc));
+			w->path, nlw_file_why(w->path, -rc));
 		fflush(w->err);
 	}
 	return rc;

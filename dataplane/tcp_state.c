@@ -123,7 +123,7 @@ eph_tcp_track_syn(uint32_t end[2], uint16_t *track, const struct rte_tcp_hdr *tc
 	    rte_be_to_cpu_32(tcp->recv_ack) != end[!dir])
 		return;
 	end[dir] = e;
-	*track = (uint16_t)(*track | EPH_TCP_END_KNOWN(dir));
+	*track = (uint16_t)((*track & ~EPH_TCP_ACK_KEPT(dir)) | EPH_TCP_END_KNOWN(dir));
 	set_scale(track, dir, syn_window_scale(tcp, l4_len));
 }
 

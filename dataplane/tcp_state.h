@@ -43,6 +43,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <rte_branch_prediction.h>
 #include <rte_byteorder.h>
 #include <rte_tcp.h>
 
@@ -141,6 +142,11 @@ const char *eph_tcp_state_name(uint8_t state);
  *   W(other) of end[d] (a blind one hits with probability 2W / 2^32);
  *   before d has sent anything, only as the answer to the other side's SYN:
  *   with ACK, acknowledging exactly end[other] (RFC 793, SYN-SENT).
+ * - A segment from a side that has not sent within the tracked connection
+ *   (typically a peer with stale state answering a SYN that reuses the
+ *   4-tuple with its old connection's ACK) is not tracked, but its ACK
+ *   number is kept: the other side answers it with a RST carrying exactly
+ *   that number (RFC 793), which clears the stale state and must pass.
  * - A segment moves end[d] forward only from within that window, so spoofed
  *   segments cannot drag the window to where a spoofed RST would fit.
  * - A SYN that (re)opens the connection starts both sides afresh; the
@@ -152,6 +158,7 @@ const char *eph_tcp_state_name(uint8_t state);
 #define EPH_TCP_WS_SEEN(dir)    (1u << (2 + (dir)))       /* side dir announced a scale */
 #define EPH_TCP_WS_SHIFT(dir)   (4 + 4 * (dir))           /* ... which sits in these 4 bits */
 #define EPH_TCP_WS_MAX          14                        /* RFC 7323 sec. 2.3 */
+#define EPH_TCP_ACK_KEPT(dir)   (1u << (12 + (dir)))      /* end[dir]: an untracked ACK of dir's */
 
 static inline uint32_t
 eph_tcp_seq(const struct rte_tcp_hdr *tcp)
@@ -194,6 +201,8 @@ static inline bool
 eph_tcp_rst_acceptable(const uint32_t end[2], uint16_t track, const struct rte_tcp_hdr *tcp,
 		       int dir)
 {
+	if ((track & EPH_TCP_ACK_KEPT(!dir)) && eph_tcp_seq(tcp) == end[!dir])
+		return true;
 	if (track & EPH_TCP_END_KNOWN(dir))
 		return eph_tcp_in_window(end, track, dir, eph_tcp_seq(tcp));
 	if (track & EPH_TCP_END_KNOWN(!dir))
@@ -209,7 +218,14 @@ eph_tcp_track(uint32_t end[2], uint16_t *track, const struct rte_tcp_hdr *tcp, u
 {
 	uint32_t seq = eph_tcp_seq(tcp), e;
 
-	if (!(*track & EPH_TCP_END_KNOWN(dir)) || !eph_tcp_in_window(end, *track, dir, seq))
+	if (unlikely(!(*track & EPH_TCP_END_KNOWN(dir)))) {
+		if (tcp->tcp_flags & RTE_TCP_ACK_FLAG) {
+			end[dir] = rte_be_to_cpu_32(tcp->recv_ack);
+			*track = (uint16_t)(*track | EPH_TCP_ACK_KEPT(dir));
+		}
+		return;
+	}
+	if (!eph_tcp_in_window(end, *track, dir, seq))
 		return;
 	e = seq + eph_tcp_seg_len(tcp, l4_len);
 	if ((int32_t)(e - end[dir]) > 0)

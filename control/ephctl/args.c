@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "control/ephctl/args.h"
+#include "control/limits.h"
 
 #define QUOTE_MAX 64
 
@@ -299,11 +300,11 @@ ephctl_parse_filters(int argc, char **argv, bool with_limit, json_t *args, char 
 	return 0;
 }
 
+/* The daemon's limits (control/limits.h), checked with the daemon's words. */
 int
 ephctl_parse_timeouts(int argc, char **argv, json_t *args, char **err)
 {
-	static const char *const names[] = { "udp", "tcp-established", "tcp-transitory", "icmp" };
-	char q[QUOTE_MAX * 4 + 16];
+	char q[QUOTE_MAX * 4 + 16], why[160];
 
 	if (argc == 0) {
 		set_err(err, "expected at least one of udp, tcp-established, tcp-transitory "
@@ -311,31 +312,44 @@ ephctl_parse_timeouts(int argc, char **argv, json_t *args, char **err)
 		return -1;
 	}
 	for (int i = 0; i < argc; i += 2) {
-		const char *name = NULL;
+		const struct eph_timeout_limit *l = NULL;
+		enum eph_timeout_kind kind = EPH_TIMEOUT_N;
 		long long s;
 
-		for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
-			if (strcmp(argv[i], names[k]) == 0)
-				name = names[k];
-		if (name == NULL) {
+		for (unsigned int k = 0; k < EPH_TIMEOUT_N; k++)
+			if (strcmp(argv[i], eph_timeout_limits[k].name) == 0) {
+				kind = k;
+				l = &eph_timeout_limits[k];
+			}
+		if (l == NULL) {
 			set_err(err,
 				"unknown timeout %s: expected udp, tcp-established, tcp-transitory "
 				"or icmp",
 				quote(q, sizeof(q), argv[i]));
 			return -1;
 		}
-		if (json_object_get(args, name) != NULL) {
-			set_err(err, "%s: given twice", name);
+		if (json_object_get(args, l->name) != NULL) {
+			set_err(err, "%s: given twice", l->name);
 			return -1;
 		}
 		if (i + 1 >= argc) {
-			set_err(err, "%s: expected seconds after it", name);
+			set_err(err, "%s: expected seconds after it", l->name);
 			return -1;
 		}
-		if (parse_count_as(name, "a whole number of seconds", argv[i + 1], 1,
-				   EPHCTL_TIMEOUT_MAX_S, &s, err) < 0)
+		/* Not a number at all, or beyond any range: named as such. */
+		if (!all_digits(argv[i + 1], strlen(argv[i + 1])) || strlen(argv[i + 1]) > 12) {
+			set_err(err,
+				"%s: expected a whole number of seconds from %u to %u, found %s",
+				l->name, l->min_s, l->max_s, quote(q, sizeof(q), argv[i + 1]));
 			return -1;
-		json_object_set_new(args, name, json_integer(s));
+		}
+		/* A number: refused exactly as the daemon and the file would. */
+		s = atoll(argv[i + 1]);
+		if (eph_timeout_range_error(kind, s, why, sizeof(why))) {
+			set_err(err, "timeouts.%s: %s", l->name, why);
+			return -1;
+		}
+		json_object_set_new(args, l->name, json_integer(s));
 	}
 	return 0;
 }

@@ -15,7 +15,6 @@
 /* The protocol's bounds. */
 #define EPHCTL_LIMIT_MAX     100000
 #define EPHCTL_TOP_MAX       1000
-#define EPHCTL_TIMEOUT_MAX_S 604800
 #define EPHCTL_POOL_NAME_MAX 31
 
 int ephctl_parse_count(const char *name, const char *s, long long lo, long long hi,

@@ -20,6 +20,7 @@
 #include "control/ephctl/client.h"
 #include "control/ephctl/render.h"
 #include "control/ephctl/top.h"
+#include "control/limits.h"
 
 #define DEFAULT_SOCKET   "/run/ephemera/ephemera.sock"
 #define SOCKET_ENV       "EPHEMERA_SOCKET"
@@ -50,6 +51,30 @@ struct command {
 	render_fn *render;
 	double timeout_s;
 };
+
+/* From the daemon's own table, so that help and daemon cannot disagree. */
+static void
+print_timeout_limits(FILE *out)
+{
+	static const char *const what[EPH_TIMEOUT_N] = {
+		[EPH_TIMEOUT_UDP] = "UDP sessions",
+		[EPH_TIMEOUT_TCP_ESTABLISHED] = "established TCP connections",
+		[EPH_TIMEOUT_TCP_TRANSITORY] = "TCP opening and closing, TIME-WAIT",
+		[EPH_TIMEOUT_ICMP] = "ICMP query sessions",
+	};
+
+	for (unsigned int k = 0; k < EPH_TIMEOUT_N; k++) {
+		const struct eph_timeout_limit *l = &eph_timeout_limits[k];
+
+		fprintf(out, "  %s S%*s%s (%u-%u; %s floor: %u)\n", l->name,
+			(int)(18 - strlen(l->name)), "", what[k], l->min_s, l->max_s, l->rfc,
+			l->floor_s);
+	}
+	fprintf(out, "Values below a floor are taken, with a warning.\n"
+		     "\n"
+		     "Example:\n"
+		     "  ephctl timeouts set udp 300 tcp-transitory 240\n");
+}
 
 static int
 parse_none(const struct command *cmd, int argc, char **argv, json_t *args, char **err)
@@ -274,15 +299,7 @@ static const struct command commands[] = {
 	  "  ephctl pool set-range default 2048-4095\n",
 	  parse_set_range, ephctl_render_pool_set_range, TIMEOUT_S },
 	{ "timeouts", "set", "timeouts.set", "timeouts set NAME SECONDS...", "change idle timeouts",
-	  "Set idle timeouts in seconds (1-604800), at least one of:\n"
-	  "  udp S               UDP sessions (RFC 4787 floor: 120)\n"
-	  "  tcp-established S   established TCP connections (RFC 5382 floor: 7440)\n"
-	  "  tcp-transitory S    TCP opening and closing, TIME-WAIT (RFC 5382 floor: 240)\n"
-	  "  icmp S              ICMP query sessions (RFC 5508 floor: 60)\n"
-	  "Values below a floor are taken, with a warning.\n"
-	  "\n"
-	  "Example:\n"
-	  "  ephctl timeouts set udp 300 tcp-transitory 240\n",
+	  "Set idle timeouts in seconds, at least one of:\n",
 	  parse_timeouts, render_timeouts, TIMEOUT_S },
 	{ "sessions", "clear", "sessions.clear", "sessions clear FILTERS | all", "delete sessions",
 	  "Delete the sessions matching every filter (those of show sessions but limit),\n"
@@ -409,6 +426,8 @@ static void
 print_command_help(FILE *out, const struct command *cmd)
 {
 	fprintf(out, "usage: ephctl %s\n\n%s", cmd->synopsis, cmd->details);
+	if (cmd->parse == parse_timeouts)
+		print_timeout_limits(out);
 	fprintf(out, "\nOptions (-s, --json, --timeout) and exit status: ephctl --help\n");
 }
 

@@ -1043,6 +1043,77 @@ pool_add(struct eph_conf_pool *p, uint32_t addr)
 	p->n_addrs++;
 }
 
+/*
+ * Between a floor and a longer default no warning: the floor is the RFC's,
+ * not the default. Over the maximum the file and eph_conf_check (the rules
+ * of reload and of every change from the control socket) say the same.
+ */
+static void
+test_timeout_limits(void **state)
+{
+	static const char head[] = "ports:\n"
+				   "  - name: in\n"
+				   "    device: net_null0\n"
+				   "    role: inside\n"
+				   "    address: 192.0.2.1/24\n"
+				   "  - name: out\n"
+				   "    device: net_null1\n"
+				   "    role: outside\n"
+				   "    address: 203.0.113.1/24\n"
+				   "timeouts:\n";
+	struct eph_conf conf;
+	struct output out;
+	char path[PATH_MAX], text[512], want[3 * PATH_MAX + 512];
+
+	(void)state;
+	snprintf(text, sizeof(text), "%s  udp: 200\n  tcp-established: 7440\n"
+		 "  tcp-transitory: 240\n  icmp: 60\n", head);
+	write_temp(path, sizeof(path), text);
+	assert_int_equal(load(path, &conf, &out), 0);
+	assert_string_equal(out.buf, "");
+	free(out.buf);
+	assert_int_equal(conf.timeouts.udp, 200);
+	eph_conf_free(&conf);
+	unlink(path);
+
+	snprintf(text, sizeof(text), "%s  udp: 119\n  tcp-established: 604801\n"
+		 "  tcp-transitory: 86401\n", head);
+	write_temp(path, sizeof(path), text);
+	assert_int_equal(load(path, &conf, &out), -EINVAL);
+	snprintf(want, sizeof(want),
+		 "%s:11:8: warning: timeouts.udp: 119 s is below the 120 s floor of RFC 4787 "
+		 "REQ-5; UDP mappings may expire while still in use\n"
+		 "%s:12:20: error: timeouts.tcp-established: expected an integer from 1 to 604800, "
+		 "found 604801\n"
+		 "%s:13:19: error: timeouts.tcp-transitory: expected an integer from 1 to 86400, "
+		 "found 86401\n",
+		 path, path, path);
+	assert_string_equal(out.buf, want);
+	free(out.buf);
+	unlink(path);
+
+	/* What a live change would set: the same words without the position. */
+	eph_conf_defaults(&conf);
+	conf.timeouts.udp = 86401;
+	conf.timeouts.tcp_established = 604800;
+	conf.timeouts.tcp_transitory = 86401;
+	conf.timeouts.icmp = 0;
+	assert_int_equal(check(&conf, &out), -EINVAL);
+	assert_string_equal(out.buf,
+			    "error: timeouts.udp: expected an integer from 1 to 86400, found 86401\n"
+			    "error: timeouts.tcp-transitory: expected an integer from 1 to 86400, "
+			    "found 86401\n"
+			    "error: timeouts.icmp: expected an integer from 1 to 86400, found 0\n");
+	free(out.buf);
+	conf.timeouts.udp = 200;
+	conf.timeouts.tcp_transitory = 86400;
+	conf.timeouts.icmp = 1;
+	assert_int_equal(check(&conf, &out), 0);
+	assert_string_equal(out.buf, "");
+	free(out.buf);
+	eph_conf_free(&conf);
+}
+
 static void
 test_check(void **state)
 {
@@ -1874,6 +1945,7 @@ main(void)
 		cmocka_unit_test(test_pools),
 		cmocka_unit_test(test_example_nat_pools),
 		cmocka_unit_test(test_pool_warnings),
+		cmocka_unit_test(test_timeout_limits),
 		cmocka_unit_test(test_many_pools),
 		cmocka_unit_test(test_control_keys),
 		cmocka_unit_test(test_control_warnings),

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -90,15 +91,72 @@ cmd_big(void *ctx, const json_t *args, json_t **result, struct eph_ctl_error *er
 	return 0;
 }
 
+/*
+ * A job standing for a request to the workers: it answers {"done":id}
+ * once the test lets its "worker" finish (job_worker_done), and until then
+ * its release refuses to free it, as a worker would still write into it.
+ */
+struct test_job {
+	struct eph_ctl_job job;
+	json_int_t id;
+	bool asked; /* polled once: its "worker" has it */
+};
+
+static bool job_worker_done;
+static unsigned int jobs_freed;
+
+static int
+test_job_poll(struct eph_ctl_job *job, uint64_t now_ms, json_t **result,
+	      struct eph_ctl_error *err)
+{
+	((struct test_job *)job)->asked = true;
+	if (!job_worker_done)
+		return EPH_CTL_PENDING;
+	*result = json_pack("{s:I}", "done", ((struct test_job *)job)->id);
+	return 0;
+}
+
+static bool
+test_job_release(struct eph_ctl_job *job, bool force)
+{
+	if (((struct test_job *)job)->asked && !job_worker_done && !force)
+		return false;
+	free(job);
+	jobs_freed++;
+	return true;
+}
+
+/* args.id, args.hold: the bytes the job says it holds. */
+static int
+cmd_job(void *ctx, const json_t *args, struct eph_ctl_job **job, json_t **result,
+	struct eph_ctl_error *err)
+{
+	uint64_t id = 0, hold = 64;
+	struct test_job *j;
+
+	if (eph_ctl_arg_uint(args, "id", 0, 1000, &id, err) < 0 ||
+	    eph_ctl_arg_uint(args, "hold", 1, 1u << 30, &hold, err) < 0)
+		return -1;
+	j = calloc(1, sizeof(*j));
+	assert_non_null(j);
+	j->job = (struct eph_ctl_job){ .poll = test_job_poll, .release = test_job_release,
+				       .bytes = hold };
+	j->id = (json_int_t)id;
+	*job = &j->job;
+	return EPH_CTL_PENDING;
+}
+
 static const struct eph_ctl_command commands[] = {
-	{ "echo", cmd_echo, "send the arguments back" },
-	{ "fail", cmd_fail, "always refused" },
-	{ "silent-fail", cmd_silent_fail, NULL },
-	{ "no-result", cmd_no_result, "returns nothing" },
-	{ "big", cmd_big, "a long answer" },
+	{ .name = "echo", .fn = cmd_echo, .summary = "send the arguments back" },
+	{ .name = "fail", .fn = cmd_fail, .summary = "always refused" },
+	{ .name = "silent-fail", .fn = cmd_silent_fail },
+	{ .name = "no-result", .fn = cmd_no_result, .summary = "returns nothing" },
+	{ .name = "big", .fn = cmd_big, .summary = "a long answer" },
+	{ .name = "job", .start = cmd_job, .summary = "answered once the workers are done" },
 };
 
 static unsigned int echo_calls;
+static size_t cap_client, cap_total; /* 0: the server's defaults */
 
 static uint64_t
 now_ms(void)
@@ -120,6 +178,8 @@ open_server(const char *group, unsigned int max_clients, unsigned int idle_timeo
 		.ctx = &echo_calls,
 		.max_clients = max_clients,
 		.idle_timeout_ms = idle_timeout_ms,
+		.output_cap = cap_client,
+		.output_total = cap_total,
 	};
 	struct eph_ctl_server *s = eph_ctl_server_open(&conf, stderr);
 
@@ -293,6 +353,9 @@ setup(void **state)
 	assert_int_equal(chmod(tmpdir, 0755), 0);
 	snprintf(sock_path, sizeof(sock_path), "%s/run/ephemera/ctl.sock", tmpdir);
 	echo_calls = 0;
+	cap_client = cap_total = 0;
+	job_worker_done = false;
+	jobs_freed = 0;
 	return 0;
 }
 
@@ -547,6 +610,7 @@ test_help(void **state)
 			   "{\"name\":\"silent-fail\",\"summary\":\"\"},"
 			   "{\"name\":\"no-result\",\"summary\":\"returns nothing\"},"
 			   "{\"name\":\"big\",\"summary\":\"a long answer\"},"
+			   "{\"name\":\"job\",\"summary\":\"answered once the workers are done\"},"
 			   "{\"name\":\"help\",\"summary\":"
 			   "\"list the commands and what each does\"}"
 			   "]}}\n");
@@ -577,6 +641,243 @@ test_large_answer(void **state)
 	json_decref(o);
 	free(line);
 	assert_int_equal(eph_ctl_server_stats(s)->dropped_slow, 0);
+	tc_close(&c);
+	eph_ctl_server_close(s);
+}
+
+/* The cap holds for every answer, the first and only one too: too-large, and the client goes on. */
+static void
+test_answer_over_client_cap(void **state)
+{
+	static const char head[] = "{\"v\":1,\"id\":1,\"ok\":true,\"result\":{\"text\":\"";
+	const struct eph_ctl_server_stats *st;
+	struct eph_ctl_server *s;
+	char expected[256];
+	struct tclient c;
+	char *line;
+	json_t *o;
+
+	cap_client = 1u << 20;
+	s = open_server(NULL, 0, 0);
+	st = eph_ctl_server_stats(s);
+	tc_connect(&c);
+	tc_send_str(&c, "{\"id\":1,\"cmd\":\"big\",\"args\":{\"size\":2000000}}\n"
+			"{\"id\":2,\"cmd\":\"echo\"}\n");
+	line = tc_line(s, &c);
+	o = parse_response(line);
+	assert_int_equal(json_integer_value(json_object_get(o, "id")), 1);
+	assert_string_equal(error_code(o), "too-large");
+	snprintf(expected, sizeof(expected),
+		 "the answer is %zu bytes, over the 1048576 a client may be sent at once; ask for "
+		 "less (a filter, a lower limit)", strlen(head) + 2000000 + strlen("\"}}\n"));
+	assert_string_equal(json_string_value(json_object_get(json_object_get(o, "error"),
+							      "message")), expected);
+	json_decref(o);
+	free(line);
+	expect_line(s, &c, "{\"v\":1,\"id\":2,\"ok\":true,\"result\":{\"args\":{}}}\n");
+	assert_int_equal(st->refused_too_large, 1);
+	assert_int_equal(st->dropped_slow, 0);
+	assert_true(st->buffered_peak < cap_client);
+	assert_int_equal(st->buffered_bytes, 0);
+	tc_close(&c);
+	eph_ctl_server_close(s);
+}
+
+/*
+ * Many clients ask for large answers and read none: what the server holds
+ * stays under its total (plus the reserve for the busy errors) at every
+ * pass; the answers that do not fit are refused with busy, the others
+ * arrive whole.
+ */
+static void
+test_many_large_answers_bounded(void **state)
+{
+	enum { N = 40, SIZE = 900000 };
+	static struct tclient c[N];
+	const struct eph_ctl_server_stats *st;
+	struct eph_ctl_server *s;
+	unsigned int ok = 0, busy = 0;
+
+	cap_client = 1u << 20;
+	cap_total = 4u << 20;
+	s = open_server(NULL, 0, 0);
+	st = eph_ctl_server_stats(s);
+	for (int i = 0; i < N; i++) {
+		char req[96];
+
+		tc_connect(&c[i]);
+		snprintf(req, sizeof(req), "{\"id\":%d,\"cmd\":\"big\",\"args\":{\"size\":%d}}\n", i,
+			 SIZE);
+		tc_send_str(&c[i], req);
+	}
+	for (int i = 0; i < 20; i++) {
+		pump(s);
+		assert_true(st->buffered_bytes <= cap_total + EPH_CTL_ERROR_RESERVE);
+	}
+	assert_int_equal(st->requests, N);
+	assert_true(st->refused_busy > 0);
+	assert_true(st->buffered_peak <= cap_total + EPH_CTL_ERROR_RESERVE);
+	for (int i = 0; i < N; i++) {
+		char *line = tc_line(s, &c[i]);
+		json_t *o = parse_response(line);
+
+		assert_int_equal(json_integer_value(json_object_get(o, "id")), i);
+		if (json_is_true(json_object_get(o, "ok"))) {
+			assert_int_equal(strlen(json_string_value(json_object_get(
+						 json_object_get(o, "result"), "text"))),
+					 SIZE);
+			ok++;
+		} else {
+			assert_string_equal(error_code(o), "busy");
+			busy++;
+		}
+		json_decref(o);
+		free(line);
+		assert_true(st->buffered_bytes <= cap_total + EPH_CTL_ERROR_RESERVE);
+	}
+	assert_int_equal(ok + busy, N);
+	assert_int_equal(busy, st->refused_busy);
+	assert_true(ok >= 4);
+	assert_int_equal(st->dropped_slow, 0);
+	assert_int_equal(st->buffered_bytes, 0);
+	assert_true(st->buffered_peak <= cap_total + EPH_CTL_ERROR_RESERVE);
+	for (int i = 0; i < N; i++)
+		tc_close(&c[i]);
+	eph_ctl_server_close(s);
+}
+
+/*
+ * While a job runs, other clients are served; the job's own client gets
+ * its answers in request order (the request after the job waits), and one
+ * that stops sending after its request still gets its answer.
+ */
+static void
+test_job_pending(void **state)
+{
+	struct eph_ctl_server *s = open_server(NULL, 0, 0);
+	const struct eph_ctl_server_stats *st = eph_ctl_server_stats(s);
+	struct tclient a, b, d;
+
+	tc_connect(&a);
+	tc_connect(&b);
+	tc_send_str(&a, "{\"id\":1,\"cmd\":\"job\",\"args\":{\"id\":7,\"hold\":1000}}\n"
+			"{\"id\":2,\"cmd\":\"echo\"}\n");
+	for (int i = 0; i < 5; i++)
+		pump(s);
+	tc_recv(&a);
+	assert_int_equal(a.len, 0);
+	assert_int_equal(st->jobs, 1);
+	assert_int_equal(st->buffered_bytes, 1000);
+	assert_int_equal(echo_calls, 0);
+
+	tc_send_str(&b, "{\"id\":3,\"cmd\":\"echo\"}\n");
+	expect_line(s, &b, "{\"v\":1,\"id\":3,\"ok\":true,\"result\":{\"args\":{}}}\n");
+	assert_int_equal(echo_calls, 1);
+	tc_recv(&a);
+	assert_int_equal(a.len, 0);
+
+	job_worker_done = true;
+	expect_line(s, &a, "{\"v\":1,\"id\":1,\"ok\":true,\"result\":{\"done\":7}}\n");
+	expect_line(s, &a, "{\"v\":1,\"id\":2,\"ok\":true,\"result\":{\"args\":{}}}\n");
+	assert_int_equal(st->jobs, 0);
+	assert_int_equal(jobs_freed, 1);
+	assert_int_equal(st->buffered_bytes, 0);
+
+	/* Request, then EOF: answered before the server lets go. */
+	job_worker_done = false;
+	tc_connect(&d);
+	tc_send_str(&d, "{\"id\":4,\"cmd\":\"job\",\"args\":{\"id\":8}}\n");
+	assert_int_equal(shutdown(d.fd, SHUT_WR), 0);
+	for (int i = 0; i < 5; i++)
+		pump(s);
+	job_worker_done = true;
+	expect_line(s, &d, "{\"v\":1,\"id\":4,\"ok\":true,\"result\":{\"done\":8}}\n");
+	expect_eof(s, &d);
+	assert_int_equal(jobs_freed, 2);
+	tc_close(&a);
+	tc_close(&b);
+	tc_close(&d);
+	eph_ctl_server_close(s);
+}
+
+/*
+ * The client leaves while its job runs: the job is kept, and counted,
+ * until its worker lets go of it, then freed; one still held when the
+ * server closes (the workers have stopped) is freed there.
+ */
+static void
+test_job_client_leaves(void **state)
+{
+	struct eph_ctl_server *s = open_server(NULL, 0, 0);
+	const struct eph_ctl_server_stats *st = eph_ctl_server_stats(s);
+	struct tclient a;
+
+	tc_connect(&a);
+	tc_send_str(&a, "{\"id\":1,\"cmd\":\"job\",\"args\":{\"hold\":5000}}\n");
+	for (int i = 0; i < 5; i++)
+		pump(s);
+	assert_int_equal(st->jobs, 1);
+	tc_close(&a);
+	for (int i = 0; i < 100 && st->clients > 0; i++)
+		pump(s);
+	assert_int_equal(st->clients, 0);
+	assert_int_equal(st->jobs, 1);
+	assert_int_equal(jobs_freed, 0);
+	assert_int_equal(st->buffered_bytes, 5000);
+	job_worker_done = true;
+	pump(s);
+	assert_int_equal(st->jobs, 0);
+	assert_int_equal(jobs_freed, 1);
+	assert_int_equal(st->buffered_bytes, 0);
+
+	job_worker_done = false;
+	tc_connect(&a);
+	tc_send_str(&a, "{\"id\":2,\"cmd\":\"job\"}\n");
+	for (int i = 0; i < 5 && st->jobs == 0; i++)
+		pump(s);
+	assert_int_equal(st->jobs, 1);
+	eph_ctl_server_close(s);
+	assert_int_equal(jobs_freed, 2);
+	tc_close(&a);
+}
+
+/* What a job holds counts too: over the client's cap too-large, over the total busy. */
+static void
+test_job_over_caps(void **state)
+{
+	const struct eph_ctl_server_stats *st;
+	struct eph_ctl_server *s;
+	struct tclient a, b, c;
+
+	cap_client = 1u << 20;
+	cap_total = 5u << 19;
+	s = open_server(NULL, 0, 0);
+	st = eph_ctl_server_stats(s);
+	tc_connect(&a);
+	tc_send_str(&a, "{\"id\":1,\"cmd\":\"job\",\"args\":{\"hold\":2097152}}\n");
+	expect_line(s, &a, "{\"v\":1,\"id\":1,\"ok\":false,\"error\":{\"code\":\"too-large\","
+			   "\"message\":\"job needs 2097152 bytes, over the 1048576 a client may "
+			   "use; ask for less (a filter, a lower limit)\"}}\n");
+	assert_int_equal(jobs_freed, 1);
+	tc_send_str(&a, "{\"id\":2,\"cmd\":\"job\",\"args\":{\"hold\":1048576}}\n");
+	tc_connect(&b);
+	tc_send_str(&b, "{\"id\":3,\"cmd\":\"job\",\"args\":{\"hold\":1048576}}\n");
+	for (int i = 0; i < 5; i++)
+		pump(s);
+	assert_int_equal(st->jobs, 2);
+	tc_connect(&c);
+	tc_send_str(&c, "{\"id\":4,\"cmd\":\"job\",\"args\":{\"hold\":1048576}}\n");
+	expect_line(s, &c, "{\"v\":1,\"id\":4,\"ok\":false,\"error\":{\"code\":\"busy\","
+			   "\"message\":\"requests and answers of other clients fill the 2621440 "
+			   "bytes the control socket may hold; try again shortly\"}}\n");
+	assert_int_equal(st->refused_too_large, 1);
+	assert_int_equal(st->refused_busy, 1);
+	job_worker_done = true;
+	expect_line(s, &a, "{\"v\":1,\"id\":2,\"ok\":true,\"result\":{\"done\":0}}\n");
+	expect_line(s, &b, "{\"v\":1,\"id\":3,\"ok\":true,\"result\":{\"done\":0}}\n");
+	assert_int_equal(st->buffered_bytes, 0);
+	tc_close(&a);
+	tc_close(&b);
 	tc_close(&c);
 	eph_ctl_server_close(s);
 }
@@ -951,6 +1252,122 @@ test_open_errors(void **state)
 	free(msg);
 }
 
+/* Directories on the way to the socket that others could write to, or a link: refused. */
+static void
+test_socket_dir_checks(void **state)
+{
+	char dir[80], target[80], path[100], expected[512];
+	struct eph_ctl_server *s;
+	char *msg;
+
+	snprintf(dir, sizeof(dir), "%s/open", tmpdir);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	assert_int_equal(chmod(dir, 0777), 0);
+	snprintf(path, sizeof(path), "%s/ctl.sock", dir);
+	msg = open_error(path, NULL);
+	snprintf(expected, sizeof(expected),
+		 "ephemera: error: control.socket: directory %s is writable by everyone (mode "
+		 "0777) and not sticky, so the socket could be replaced; chmod go-w it or choose "
+		 "another directory\n", dir);
+	assert_string_equal(msg, expected);
+	free(msg);
+	assert_int_equal(access(path, F_OK), -1);
+
+	/* Further up counts too. */
+	snprintf(path, sizeof(path), "%s/sub/ctl.sock", dir);
+	msg = open_error(path, NULL);
+	assert_string_equal(msg, expected);
+	free(msg);
+
+	assert_int_equal(chmod(dir, 0775), 0);
+	snprintf(path, sizeof(path), "%s/ctl.sock", dir);
+	msg = open_error(path, NULL);
+	snprintf(expected, sizeof(expected),
+		 "ephemera: error: control.socket: directory %s is writable by its group (mode "
+		 "0775) and not sticky, so the socket could be replaced; chmod go-w it or choose "
+		 "another directory\n", dir);
+	assert_string_equal(msg, expected);
+	free(msg);
+
+	/* Sticky, as /tmp: others cannot remove or rename what is ours. */
+	assert_int_equal(chmod(dir, 01777), 0);
+	snprintf(sock_path, sizeof(sock_path), "%s/ctl.sock", dir);
+	s = open_server(NULL, 0, 0);
+	eph_ctl_server_close(s);
+
+	assert_int_equal(chmod(dir, 0755), 0);
+	assert_int_equal(chown(dir, 65534, 65534), 0);
+	msg = open_error(path, NULL);
+	snprintf(expected, sizeof(expected),
+		 "ephemera: error: control.socket: %s belongs to uid 65534, expected root or the "
+		 "daemon's user (uid 0); choose a directory of theirs\n", dir);
+	assert_string_equal(msg, expected);
+	free(msg);
+
+	snprintf(target, sizeof(target), "%s/real", tmpdir);
+	assert_int_equal(mkdir(target, 0755), 0);
+	snprintf(dir, sizeof(dir), "%s/link", tmpdir);
+	assert_int_equal(symlink(target, dir), 0);
+	snprintf(path, sizeof(path), "%s/ctl.sock", dir);
+	msg = open_error(path, NULL);
+	snprintf(expected, sizeof(expected),
+		 "ephemera: error: control.socket: directory %s is a symbolic link; give the "
+		 "directory's real path\n", dir);
+	assert_string_equal(msg, expected);
+	free(msg);
+	snprintf(path, sizeof(path), "%s/ctl.sock", target);
+	assert_int_equal(access(path, F_OK), -1);
+}
+
+/*
+ * The socket appears at its path with its final group and mode: moved
+ * there whole, never created there and then changed (inotify would see
+ * IN_CREATE, then IN_ATTRIB for each chown and chmod).
+ */
+static void
+test_socket_born_with_mode(void **state)
+{
+	char dir[80], buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	struct group *daemon_grp = getgrnam("daemon");
+	unsigned int moved_in = 0;
+	struct eph_ctl_server *s;
+	struct stat st;
+	ssize_t n;
+	int fd, wd;
+
+	assert_non_null(daemon_grp);
+	snprintf(dir, sizeof(dir), "%s/run", tmpdir);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	snprintf(dir, sizeof(dir), "%s/run/ephemera", tmpdir);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	assert_true(fd >= 0);
+	wd = inotify_add_watch(fd, dir, IN_CREATE | IN_ATTRIB | IN_MOVED_TO);
+	assert_true(wd >= 0);
+
+	s = open_server("daemon", 0, 0);
+	assert_int_equal(stat(sock_path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0660);
+	assert_int_equal(st.st_gid, daemon_grp->gr_gid);
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)p;
+
+			if (ev->len > 0 && strcmp(ev->name, "ctl.sock") == 0) {
+				if (ev->mask & (IN_CREATE | IN_ATTRIB))
+					fail_msg("the socket was changed at its path (mask %#x)",
+						 ev->mask);
+				moved_in += (ev->mask & IN_MOVED_TO) != 0;
+			}
+			p += sizeof(*ev) + ev->len;
+		}
+	}
+	assert_int_equal(moved_in, 1);
+	close(fd);
+	eph_ctl_server_close(s);
+	assert_int_equal(access(sock_path, F_OK), -1);
+}
+
 /* metrics_http. */
 
 static unsigned int renders;
@@ -1081,12 +1498,19 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_unknown_command_and_contract, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_help, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_large_answer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_answer_over_client_cap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_large_answers_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_job_pending, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_job_client_leaves, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_job_over_caps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bounded_work, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idle_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_too_many_clients, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_never_reads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_permissions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_socket_dir_checks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_socket_born_with_mode, setup, teardown),
 		cmocka_unit_test(test_metrics_http),
 	};
 

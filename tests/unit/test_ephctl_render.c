@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 
+#include "control/ephctl/args.h"
 #include "control/ephctl/render.h"
 
 typedef int render_fn(FILE *out, const json_t *result);
@@ -402,6 +403,41 @@ test_timeouts_warnings_to_err(void **state)
 	json_decref(j);
 }
 
+/* ephctl parses timeouts.set's arguments as timeouts.set and the file check them. */
+static int
+parse_timeouts(const char *a, const char *b, json_t *args, char **err)
+{
+	char *argv[] = { (char *)a, (char *)b };
+
+	*err = NULL;
+	return ephctl_parse_timeouts(2, argv, args, err);
+}
+
+static void
+test_timeout_args(void **state)
+{
+	json_t *args = json_object();
+	char *err;
+
+	(void)state;
+	assert_int_equal(parse_timeouts("udp", "90000", args, &err), -1);
+	assert_string_equal(err, "timeouts.udp: expected an integer from 1 to 86400, found 90000");
+	free(err);
+	assert_int_equal(parse_timeouts("icmp", "0", args, &err), -1);
+	assert_string_equal(err, "timeouts.icmp: expected an integer from 1 to 86400, found 0");
+	free(err);
+	assert_int_equal(parse_timeouts("udp", "abc", args, &err), -1);
+	assert_string_equal(err, "udp: expected a whole number of seconds from 1 to 86400, found "
+				 "\"abc\"");
+	free(err);
+	assert_int_equal(json_object_size(args), 0);
+	assert_int_equal(parse_timeouts("tcp-established", "604800", args, &err), 0);
+	assert_int_equal(parse_timeouts("udp", "200", args, &err), 0);
+	assert_int_equal(json_integer_value(json_object_get(args, "tcp-established")), 604800);
+	assert_int_equal(json_integer_value(json_object_get(args, "udp")), 200);
+	json_decref(args);
+}
+
 static void
 test_json_verbatim(void **state)
 {
@@ -515,6 +551,7 @@ main(void)
 		cmocka_unit_test(test_config),
 		cmocka_unit_test(test_changes),
 		cmocka_unit_test(test_timeouts_warnings_to_err),
+		cmocka_unit_test(test_timeout_args),
 		cmocka_unit_test(test_json_verbatim),
 		cmocka_unit_test(test_top_frame),
 	};

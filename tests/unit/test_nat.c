@@ -854,6 +854,57 @@ test_tcp_rst_answers_syn(void **state)
 	assert_int_equal(only_session_state(), EPH_TCP_RST);
 }
 
+/*
+ * A 4-tuple reused while the server still holds the old connection: the
+ * server answers the new SYN with its old connection's ACK, the host
+ * answers that with a RST carrying exactly that number (RFC 793), which
+ * must pass to clear the server's state; then the connection opens.
+ */
+static void
+test_tcp_reuse_stale_peer(void **state)
+{
+	const uint32_t isn2 = 77000000u;
+	struct rte_mbuf *m;
+	uint16_t port;
+
+	(void)state;
+	port = tcp_handshake(41002);
+	input(IN, tcp_seg(IN, &t_host_mac, T_HOST, T_SERVER, 41002, 80,
+			  RTE_TCP_FIN_FLAG | RTE_TCP_ACK_FLAG, ISN_IN + 101, ISN_OUT + 1, 0, -1));
+	rte_pktmbuf_free(one_out(OUT));
+	input(OUT, tcp_seg(OUT, &t_server_mac, T_SERVER, POOL_A, 80, port,
+			   RTE_TCP_FIN_FLAG | RTE_TCP_ACK_FLAG, ISN_OUT + 1, ISN_IN + 102, 0, -1));
+	rte_pktmbuf_free(one_out(IN));
+	input(IN, tcp_seg(IN, &t_host_mac, T_HOST, T_SERVER, 41002, 80, RTE_TCP_ACK_FLAG,
+			  ISN_IN + 102, ISN_OUT + 2, 0, -1));
+	rte_pktmbuf_free(one_out(OUT));
+	assert_int_equal(only_session_state(), EPH_TCP_TIME_WAIT);
+
+	input(IN, tcp_seg(IN, &t_host_mac, T_HOST, T_SERVER, 41002, 80, RTE_TCP_SYN_FLAG, isn2, 0,
+			  0, 7));
+	m = one_out(OUT);
+	assert_int_equal(port_at(m, 0), port);
+	rte_pktmbuf_free(m);
+	input(OUT, tcp_seg(OUT, &t_server_mac, T_SERVER, POOL_A, 80, port, RTE_TCP_ACK_FLAG,
+			   ISN_OUT + 2, ISN_IN + 102, 0, -1));
+	rte_pktmbuf_free(one_out(IN));
+	input(IN, tcp_seg(IN, &t_host_mac, T_HOST, T_SERVER, 41002, 80, RTE_TCP_RST_FLAG,
+			  ISN_IN + 102, 0, 0, -1));
+	rte_pktmbuf_free(one_out(OUT));
+	assert_int_equal(only_session_state(), EPH_TCP_RST);
+
+	input(IN, tcp_seg(IN, &t_host_mac, T_HOST, T_SERVER, 41002, 80, RTE_TCP_SYN_FLAG, isn2, 0,
+			  0, 7));
+	rte_pktmbuf_free(one_out(OUT));
+	input(OUT, tcp_seg(OUT, &t_server_mac, T_SERVER, POOL_A, 80, port,
+			   RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, 5000, isn2 + 1, 0, 7));
+	rte_pktmbuf_free(one_out(IN));
+	input(IN, tcp_seg(IN, &t_host_mac, T_HOST, T_SERVER, 41002, 80, RTE_TCP_ACK_FLAG, isn2 + 1,
+			  5001, 0, -1));
+	rte_pktmbuf_free(one_out(OUT));
+	assert_int_equal(only_session_state(), EPH_TCP_ESTABLISHED);
+}
+
 /* Without endpoint-independent filtering nobody else gets in. */
 static void
 test_endpoint_dependent_filtering(void **state)
@@ -925,6 +976,7 @@ main(void)
 		cmocka_unit_test_setup(test_eim_inbound_limits, fresh),
 		cmocka_unit_test_setup(test_tcp_blind_rst_ignored, fresh),
 		cmocka_unit_test_setup(test_tcp_rst_answers_syn, fresh),
+		cmocka_unit_test_setup(test_tcp_reuse_stale_peer, fresh),
 	};
 
 	return cmocka_run_group_tests_name("nat", tests, setup, teardown);

@@ -11,9 +11,11 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -675,22 +677,29 @@ test_writer_reopen_retry(void **state)
 	eph_natlog_ring_free(r);
 }
 
-/* A device that refuses every write: errors counted per line, one warning. */
+/* A file that refuses every write (over RLIMIT_FSIZE): errors counted per line, one warning. */
 static void
 test_writer_write_errors(void **state)
 {
 	struct eph_natlog_ring *r = ring_new(16);
-	struct eph_conf_nat_log c = {.file = "/dev/full"};
+	struct eph_conf_nat_log c;
 	struct eph_natlog_writer *w;
-	char *text = NULL, *p;
+	char *text = NULL, *p, expected[4200];
 	size_t len = 0;
 	unsigned int warnings = 0;
 	FILE *err = open_memstream(&text, &len);
+	struct rlimit old, none;
 
 	(void)state;
 	assert_non_null(err);
+	conf_file(&c, "full.jsonl");
 	w = eph_natlog_writer_open(&c, rte_get_tsc_hz(), NULL, NULL, err);
 	assert_non_null(w);
+	/* Writes past the limit fail with EFBIG once SIGXFSZ no longer kills. */
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	none = (struct rlimit){ .rlim_cur = 0, .rlim_max = old.rlim_max };
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &none), 0);
 	for (unsigned int round = 0; round < 2; round++) {
 		for (unsigned int i = 0; i < 4; i++) {
 			struct eph_natlog_event ev = session_event(EPH_NATLOG_SESSION_CREATE, 0);
@@ -702,11 +711,14 @@ test_writer_write_errors(void **state)
 	assert_int_equal(eph_natlog_writer_stats(w)->write_errors, 8);
 	assert_int_equal(eph_natlog_writer_stats(w)->written, 0);
 	eph_natlog_writer_close(w);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, SIG_DFL);
 	fclose(err);
 	for (p = text; (p = strstr(p, "ephemera: warning:")) != NULL; p++)
 		warnings++;
 	assert_int_equal(warnings, 1);
-	assert_non_null(strstr(text, "NAT log file: /dev/full: No space left on device; 4 lines"));
+	snprintf(expected, sizeof(expected), "NAT log file: %s: File too large; 4 lines", c.file);
+	assert_non_null(strstr(text, expected));
 	free(text);
 	eph_natlog_ring_free(r);
 }
@@ -736,6 +748,75 @@ test_writer_open_errors(void **state)
 	assert_non_null(strstr(text, "error: nat-log.file: cannot open"));
 	assert_non_null(strstr(text, "plain/nat.jsonl"));
 	free(text);
+}
+
+/*
+ * A symbolic link at nat-log.file is not followed, at start or on reopen
+ * (SIGHUP): the daemon runs as root and would append to any file it
+ * points at. Nor is anything but a regular file written to.
+ */
+static void
+test_writer_refuses_links(void **state)
+{
+	struct eph_natlog_ring *r = ring_new(16);
+	struct eph_natlog_event ev = session_event(EPH_NATLOG_SESSION_CREATE, 0);
+	struct eph_conf_nat_log c;
+	struct eph_natlog_writer *w;
+	char target[4200], moved[4200], expected[9000], *text = NULL;
+	size_t len = 0;
+	FILE *err = open_memstream(&text, &len), *f;
+	struct stat st;
+
+	(void)state;
+	assert_non_null(err);
+	snprintf(target, sizeof(target), "%s/precious", tmpdir);
+	f = fopen(target, "w");
+	assert_non_null(f);
+	fclose(f);
+	conf_file(&c, "link.jsonl");
+	assert_int_equal(symlink(target, c.file), 0);
+	errno = 0;
+	assert_null(eph_natlog_writer_open(&c, rte_get_tsc_hz(), NULL, NULL, err));
+	assert_int_equal(errno, ELOOP);
+	assert_int_equal(fclose(err), 0);
+	snprintf(expected, sizeof(expected),
+		 "ephemera: error: nat-log.file: cannot open \"%s\": it is a symbolic link, which "
+		 "is not followed; give the file's own path\n", c.file);
+	assert_string_equal(text, expected);
+	free(text);
+
+	/* A device is not a log file either. */
+	snprintf(c.file, sizeof(c.file), "/dev/null");
+	err = open_memstream(&text, &len);
+	assert_null(eph_natlog_writer_open(&c, rte_get_tsc_hz(), NULL, NULL, err));
+	assert_int_equal(fclose(err), 0);
+	assert_string_equal(text, "ephemera: error: nat-log.file: cannot open \"/dev/null\": it is "
+				  "not a regular file\n");
+	free(text);
+
+	/* Rotated, and a link left where the file was: reopen refuses it, lines are lost. */
+	conf_file(&c, "rotated.jsonl");
+	snprintf(moved, sizeof(moved), "%s.1", c.file);
+	err = open_memstream(&text, &len);
+	w = eph_natlog_writer_open(&c, rte_get_tsc_hz(), NULL, NULL, err);
+	assert_non_null(w);
+	assert_int_equal(rename(c.file, moved), 0);
+	assert_int_equal(symlink(target, c.file), 0);
+	assert_int_equal(eph_natlog_writer_reopen(w), -ELOOP);
+	eph_natlog_emit(r, &ev);
+	assert_int_equal(eph_natlog_writer_drain(w, &r, 1, NULL, 0, 100), 1);
+	assert_int_equal(eph_natlog_writer_stats(w)->write_errors, 1);
+	eph_natlog_writer_close(w);
+	assert_int_equal(fclose(err), 0);
+	snprintf(expected, sizeof(expected),
+		 "ephemera: warning: NAT log file: cannot reopen \"%s\": it is a symbolic link, "
+		 "which is not followed; give the file's own path; retrying every second\n",
+		 c.file);
+	assert_string_equal(text, expected);
+	free(text);
+	assert_int_equal(stat(target, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	eph_natlog_ring_free(r);
 }
 
 /* Neither file nor syslog: alerts only, log events consumed. */
@@ -845,6 +926,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_writer_reopen_retry),
 		cmocka_unit_test(test_writer_write_errors),
 		cmocka_unit_test(test_writer_open_errors),
+		cmocka_unit_test(test_writer_refuses_links),
 		cmocka_unit_test(test_writer_alerts_only),
 		cmocka_unit_test(test_writer_syslog),
 	};
