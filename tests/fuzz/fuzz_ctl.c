@@ -372,6 +372,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		json_decref(ids[i]);
 
 	if (dp.rc->generation != start_generation) {
+		/*
+		 * What the daemon's control loop does once a second first: let
+		 * go of drained port ranges, so that changes of this run do not
+		 * leave no generation free for the put-back.
+		 */
+		eph_reconfig_housekeeping(dp.rc);
 		if (eph_reconfig_apply(dp.rc, &conf, "fuzz", stderr) != 0)
 			fail(data, size, "the start configuration could not be put back", NULL, 0);
 		eph_reconfig_housekeeping(dp.rc);
