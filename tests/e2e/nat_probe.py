@@ -11,6 +11,12 @@ exhaust     against a 16-port pool: opens more UDP flows to one destination
             than the worker's share holds, checks an established flow still
             works, waits (reading telemetry) until the ports are back, then
             opens the share again. Prints a JSON report.
+hold-srv    accepts one TCP connection, writes its peer to --ready, echoes
+            lines; on "abort" resets the connection (SO_LINGER 0: a RST).
+hold-cli    connects, exchanges a line, waits for --go, exchanges another,
+            asks for the abort and reports whether the reset arrived.
+rst-spoof   sends N raw TCP RSTs from SRC:SPORT to DST:DPORT, sequence
+            numbers from --seq in steps of --step (needs CAP_NET_RAW).
 
 Everything is bounded in time; only the addresses given are contacted.
 """
@@ -18,6 +24,7 @@ import argparse
 import json
 import os
 import socket
+import struct
 import sys
 import time
 
@@ -187,6 +194,78 @@ def cmd_exhaust(a):
     return 0
 
 
+def cmd_hold_srv(a):
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((a.bind, a.port))
+    ls.listen(1)
+    ls.settimeout(a.timeout)
+    c, peer = ls.accept()
+    ls.close()
+    with open(a.ready + ".tmp", "w") as f:
+        f.write("%s:%d\n" % peer)
+    os.rename(a.ready + ".tmp", a.ready)
+    c.settimeout(a.timeout)
+    lines = []
+    for line in c.makefile("rb"):
+        lines.append(line.strip().decode())
+        if line.strip() == b"abort":
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            break
+        c.sendall(line)
+    c.close()
+    print(json.dumps({"peer": "%s:%d" % peer, "lines": lines}))
+    return 0
+
+
+def cmd_hold_cli(a):
+    rep = {}
+    s = socket.create_connection((a.server, a.port), timeout=5, source_address=(a.source, 0))
+    f = s.makefile("rb")
+    s.sendall(b"hello\n")
+    rep["hello"] = f.readline().strip().decode()
+    end = time.time() + a.timeout
+    while not os.path.exists(a.go) and time.time() < end:
+        time.sleep(0.05)
+    s.sendall(b"again\n")
+    rep["again"] = f.readline().strip().decode()
+    s.sendall(b"abort\n")
+    try:
+        rep["after_abort"] = repr(s.recv(100))
+    except ConnectionResetError:
+        rep["after_abort"] = "reset"
+    except socket.timeout:
+        rep["after_abort"] = "timeout"
+    s.close()
+    print(json.dumps(rep))
+    return 0
+
+
+def csum(data):
+    if len(data) % 2:
+        data += b"\0"
+    v = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while v >> 16:
+        v = (v & 0xFFFF) + (v >> 16)
+    return ~v & 0xFFFF
+
+
+def cmd_rst_spoof(a):
+    src, dst = socket.inet_aton(a.src), socket.inet_aton(a.dst)
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    for i in range(a.count):
+        seq = (a.seq + i * a.step) & 0xFFFFFFFF
+        tcp = struct.pack("!HHIIBBHHH", a.sport, a.dport, seq, 0, 5 << 4, 0x04, 0, 0, 0)
+        tcp = tcp[:16] + struct.pack("!H", csum(src + dst + struct.pack("!BBH", 0, 6, 20) + tcp)) \
+            + tcp[18:]
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40, i, 0, 64, 6, 0, src, dst)
+        ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+        s.sendto(ip + tcp, (a.dst, 0))
+    s.close()
+    print(json.dumps({"sent": a.count, "first_seq": a.seq & 0xFFFFFFFF}))
+    return 0
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="mode", required=True)
@@ -218,9 +297,29 @@ def main():
     s.add_argument("--wait", type=float, default=1.0, help="answer wait per round")
     s.add_argument("--recover-max", type=float, default=30)
     s.add_argument("--telemetry", required=True, help="telemetry socket path")
+    s = sub.add_parser("hold-srv")
+    s.add_argument("--bind", required=True)
+    s.add_argument("--port", type=int, required=True)
+    s.add_argument("--ready", required=True)
+    s.add_argument("--timeout", type=float, default=20)
+    s = sub.add_parser("hold-cli")
+    s.add_argument("--server", required=True)
+    s.add_argument("--port", type=int, required=True)
+    s.add_argument("--source", required=True)
+    s.add_argument("--go", required=True)
+    s.add_argument("--timeout", type=float, default=20)
+    s = sub.add_parser("rst-spoof")
+    s.add_argument("--src", required=True)
+    s.add_argument("--sport", type=int, required=True)
+    s.add_argument("--dst", required=True)
+    s.add_argument("--dport", type=int, required=True)
+    s.add_argument("--seq", type=int, required=True)
+    s.add_argument("--step", type=int, default=1000)
+    s.add_argument("--count", type=int, default=1)
     a = p.parse_args()
     return {"send": cmd_send, "filter-srv": cmd_filter_srv, "filter-cli": cmd_filter_cli,
-            "exhaust": cmd_exhaust}[a.mode](a)
+            "exhaust": cmd_exhaust, "hold-srv": cmd_hold_srv, "hold-cli": cmd_hold_cli,
+            "rst-spoof": cmd_rst_spoof}[a.mode](a)
 
 
 if __name__ == "__main__":

@@ -48,7 +48,7 @@ DAEMON_TESTS+=(alive_after_malformed)
 # 203.0.113.100-103 (on the outside subnet: the gateway answers ARP for it).
 # pool_addresses finds which address each host got; the others check it.
 NAT_TESTS=(pool_addresses ping_h1_srv route_static tcp_h1_download tcp_h2_download
-	udp_h1_srv ping_through flows_2000 unsolicited filtering pool_telemetry)
+	udp_h1_srv ping_through flows_2000 unsolicited filtering tcp_rst_guard pool_telemetry)
 # The same with 2 and 3 workers on the machine's CPUs: handoffs between them.
 NAT_MW_TESTS=(pool_addresses ping_through flows_2000 unsolicited filtering)
 # A pool of 16 ports: exhaustion and recovery (1, 2 and 3 workers).

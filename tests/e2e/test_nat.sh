@@ -294,6 +294,83 @@ test_filtering() {
 	expect_drops nat_no_session "$before" 1
 }
 
+# Spoofed RSTs (RFC 5961): while h1 holds a TCP connection to the server,
+# 100 RSTs from the server's address and port with sequence numbers half
+# the space away from where the server is reach the gateway: all dropped as
+# nat_tcp_rst_out_of_window, h1 sees none and the connection keeps working.
+# The server's own reset (SO_LINGER 0, at its real sequence number) passes.
+test_tcp_rst_guard() {
+	local before peer port cap="$T_DIR/srv.pcap" h1_cap="$T_DIR/h1.pcap" srv_end out srv_out
+	local resets
+	warm_up eph-h1
+	in_ns eph-srv timeout 30 tcpdump -i eth0 -n -S -U -w "$cap" 'tcp port 7300' \
+		2>"$T_DIR/tcpdump.err" </dev/null &
+	local cap_pid=$!
+	defer "kill $cap_pid; wait $cap_pid"
+	in_ns eph-h1 timeout 30 tcpdump -i eth0 -n -U -w "$h1_cap" 'tcp port 7300' \
+		2>"$T_DIR/tcpdump-h1.err" </dev/null &
+	local h1_cap_pid=$!
+	defer "kill $h1_cap_pid; wait $h1_cap_pid"
+	poll 5 grep -q 'listening on' "$T_DIR/tcpdump.err" || fail "tcpdump did not start"
+	poll 5 grep -q 'listening on' "$T_DIR/tcpdump-h1.err" || fail "tcpdump did not start on h1"
+	bg eph-srv "$T_DIR/hold-srv.json" python3 -I "$E2E_DIR/nat_probe.py" hold-srv \
+		--bind "$SRV" --port 7300 --ready "$T_DIR/peer" --timeout 20
+	local srv_pid=$BG_PID
+	wait_listen eph-srv tcp 7300
+	bg eph-h1 "$T_DIR/hold-cli.json" python3 -I "$E2E_DIR/nat_probe.py" hold-cli \
+		--server "$SRV" --port 7300 --source "$H1" --go "$T_DIR/go" --timeout 20
+	local cli_pid=$BG_PID
+	poll 10 test -s "$T_DIR/peer" || fail "the server got no connection"
+	peer="$(cat "$T_DIR/peer")"
+	port="${peer##*:}"
+	# The server's echo of "hello" ends where its sequence space is now.
+	poll 5 srv_seq_end "$cap" "$port" || fail "no data from the server in the capture"
+	srv_end="$(srv_seq_end "$cap" "$port")"
+	echo "connection: h1 -> $SRV:7300 seen by the server as $peer; server at seq $srv_end"
+	before="$(drop_count nat_tcp_rst_out_of_window)"
+	out="$(in_ns eph-srv python3 -I "$E2E_DIR/nat_probe.py" rst-spoof --src "$SRV" \
+		--sport 7300 --dst "${peer%:*}" --dport "$port" \
+		--seq $(((srv_end + 2147483648) % 4294967296)) --count 100)" ||
+		fail "rst-spoof: $out"
+	echo "spoofed: $out"
+	expect_drops nat_tcp_rst_out_of_window "$before" 100
+	touch "$T_DIR/go"
+	wait "$cli_pid" || fail "hold-cli exited $?: $(cat "$T_DIR/hold-cli.json")"
+	wait "$srv_pid" || true
+	out="$(cat "$T_DIR/hold-cli.json")"
+	srv_out="$(cat "$T_DIR/hold-srv.json")"
+	echo "h1: $out"
+	echo "server: $srv_out"
+	assert_contains "$out" '"hello": "hello"' "the first exchange"
+	assert_contains "$out" '"again": "again"' "the exchange after the spoofed RSTs"
+	assert_contains "$out" '"after_abort": "reset"' "the server's own reset reaching h1"
+	assert_contains "$srv_out" '"lines": ["hello", "again", "abort"]' "what the server read"
+	poll 3 resets_in "$h1_cap" 1 || true
+	sleep 0.2
+	kill "$h1_cap_pid" 2>/dev/null || true
+	wait "$h1_cap_pid" 2>/dev/null || true
+	resets="$(resets_in "$h1_cap")"
+	assert_eq "$resets" 1 "RSTs that reached h1 (only the server's own)"
+}
+
+# resets_in PCAP [N]: the number of TCP RSTs in PCAP; with N, whether there are at least N.
+resets_in() {
+	local n
+	n="$(tcpdump -r "$1" -n 'tcp[tcpflags] & tcp-rst != 0' 2>/dev/null | wc -l)"
+	[ $# -lt 2 ] || { [ "$n" -ge "$2" ]; return; }
+	printf '%s\n' "$n"
+}
+
+# srv_seq_end PCAP PORT: the end of the sequence space the server has sent
+# on its connection to PORT (the last data segment's seq:end, absolute).
+srv_seq_end() {
+	local v
+	v="$(tcpdump -r "$1" -n -S "src port 7300 and dst port $2 and tcp[tcpflags] & tcp-push != 0" \
+		2>/dev/null | sed -n 's/.* seq [0-9]*:\([0-9]*\),.*/\1/p' | tail -n 1)"
+	[ -n "$v" ] || return 1
+	printf '%s\n' "$v"
+}
+
 # A pool of 16 ports (the runner's variant: ports 20000-20015, quarantine 2 s,
 # UDP timeout 3 s): beyond the worker's share new flows get no answer and
 # are counted, established ones keep working, and the ports come back.
