@@ -353,8 +353,9 @@ pkt_ipv4(const struct rte_mbuf *m)
  * it quotes, so it is the pool of the quoted packet's destination (the
  * inside host), whoever sent the error, the host or a router towards it.
  * src_pool: the sender's own (slot + 1, 0: none). Returns the pool slot +
- * 1, 0 to route the error as it is (no NAT'd address in it), or -1 once it
- * is dropped: it would take an inside address out untranslated.
+ * 1, 0 to route the error as it is (no NAT'd address in it: not the
+ * sender, nor either end of the quote), or -1 once it is dropped: it would
+ * take an inside address out untranslated.
  */
 static __rte_noinline int
 inside_error_pool(struct eph_worker *w, struct rte_mbuf *m, uint64_t src_pool)
@@ -363,14 +364,18 @@ inside_error_pool(struct eph_worker *w, struct rte_mbuf *m, uint64_t src_pool)
 	uint16_t len = rte_be_to_cpu_16(ip->total_length);
 	const struct rte_ipv4_hdr *inner =
 		(const struct rte_ipv4_hdr *)((const uint8_t *)(ip + 1) + sizeof(struct rte_icmp_hdr));
+	const uint8_t *quote_end = (const uint8_t *)ip + len;
 	struct eph_icmp_quote q;
-	unsigned int quoted_pool = 0;
+	unsigned int quoted_pool = 0, quoted_src_pool = 0;
 
-	if (len >= (uint8_t *)(inner + 1) - (uint8_t *)ip)
+	if (quote_end >= (const uint8_t *)&inner->dst_addr)
+		quoted_src_pool = eph_nat_pool_of(&w->cfg->nat, rte_be_to_cpu_32(inner->src_addr));
+	if (quote_end >= (const uint8_t *)(inner + 1))
 		quoted_pool = eph_nat_pool_of(&w->cfg->nat, rte_be_to_cpu_32(inner->dst_addr));
 	if (quoted_pool != 0 && eph_icmp_error_quote(ip, len, &q))
 		return (int)quoted_pool;
-	if (quoted_pool == 0 && src_pool == 0)
+	/* Routed as it is only when no NAT'd inside address is in it, anywhere. */
+	if (quoted_pool == 0 && quoted_src_pool == 0 && src_pool == 0)
 		return 0;
 	drop(w, m, EPH_DROP_nat_icmp_untranslatable);
 	return -1;

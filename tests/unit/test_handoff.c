@@ -322,6 +322,35 @@ test_inside_errors_not_trusted(void **state)
 	assert_int_equal(t_drops(EPH_DROP_nat_no_session), no_session + 1);
 }
 
+/*
+ * An error from the router (in no pool) quoting a packet a NAT'd host sent
+ * (its address the quote's source, a non-NAT'd address its destination)
+ * translates by no session and must not leave as it is.
+ */
+static void
+test_inside_error_quoting_host_source(void **state)
+{
+	uint64_t untranslatable = t_drops(EPH_DROP_nat_icmp_untranslatable);
+	uint32_t host = host_of(0);
+	struct rte_mbuf *q = udp(IN, &t_host_mac, host, T_REMOTE, 7, 53), *m, *out[4];
+	uint16_t len = (uint16_t)(sizeof(struct rte_icmp_hdr) + IP_LEN + 8);
+	struct rte_icmp_hdr *icmp;
+
+	(void)state;
+	m = t_ipv4_packet(&t_host_mac, IN, INSIDE_ROUTER, T_REMOTE, IPPROTO_ICMP, 64, len);
+	icmp = (struct rte_icmp_hdr *)(t_ip(m) + 1);
+	memset(icmp, 0, sizeof(*icmp));
+	icmp->icmp_type = 3;
+	icmp->icmp_code = 1;
+	memcpy(icmp + 1, t_ip(q), IP_LEN + 8);
+	icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, len);
+	rte_pktmbuf_free(q);
+	eph_input_burst(t_dp.workers[0], IN, &m, 1);
+	assert_int_equal(sent_any(OUT, out, 4), 0);
+	assert_int_equal(sent_any(IN, out, 4), 0);
+	assert_int_equal(t_drops(EPH_DROP_nat_icmp_untranslatable), untranslatable + 1);
+}
+
 int
 main(void)
 {
@@ -329,6 +358,7 @@ main(void)
 		cmocka_unit_test_setup(test_handoff_across_route_change, fresh),
 		cmocka_unit_test_setup(test_inside_router_error_translated, fresh),
 		cmocka_unit_test_setup(test_inside_errors_not_trusted, fresh),
+		cmocka_unit_test_setup(test_inside_error_quoting_host_source, fresh),
 	};
 
 	return cmocka_run_group_tests_name("handoff", tests, setup, teardown);
