@@ -16,7 +16,7 @@ PACKAGES=(
 	libjansson-dev libmicrohttpd-dev
 	# test bed and end-to-end tests
 	iproute2 ethtool iputils-ping iputils-arping curl netcat-openbsd iperf3
-	python3 tcpdump nftables procps util-linux jq
+	python3 python3-scapy tcpdump nftables procps util-linux jq
 	# plots
 	gnuplot-nox
 )
