@@ -13,6 +13,14 @@
     soak.py monitor --pid PID --stop FILE --report FILE [--interval S]
         a sample every S seconds until FILE exists (or the daemon dies);
         the report keeps the peaks and whether any sample broke a rule.
+    soak.py blast --bind IP --port P --flows K --count N --ready F --report F
+        (outside) wait for K "hello" datagrams, answer each, then send N
+        datagrams round-robin to their sources as fast as possible.
+    soak.py sink --server IP --port P --source IP --flows K --report F
+        (inside) K UDP sockets say hello to the blaster, then count what
+        comes back until nothing has for 2 s.
+    soak.py burst --server IP --port P --source IP --flows N --report F
+        (inside) N new UDP flows at once: N sockets, one datagram each.
 
 Only the documentation addresses given on the command line are used.
 """
@@ -20,6 +28,7 @@ import argparse
 import json
 import os
 import random
+import socket
 import sys
 import time
 
@@ -226,6 +235,111 @@ def cmd_monitor(a):
     return 0
 
 
+# ---- bursts for the fault tests ------------------------------------------
+
+def cmd_blast(a):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
+    sock.bind((a.bind, a.port))
+    write_json(a.ready, {"listening": True})
+    peers = []
+    deadline = time.monotonic() + a.timeout
+    while len(peers) < a.flows:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            write_json(a.report, {"error": "%d of %d hellos" % (len(peers), a.flows)})
+            return 1
+        sock.settimeout(left)
+        try:
+            data, peer = sock.recvfrom(2048)
+        except socket.timeout:
+            continue
+        if data.startswith(b"hello") and peer not in peers:
+            peers.append(peer)
+        sock.sendto(b"ok", peer)
+    time.sleep(0.5)  # the sink has all its answers
+    sent = errors = 0
+    payload = b"b" * 64
+    t0 = time.monotonic()
+    for i in range(a.count):
+        try:
+            sock.sendto(payload, peers[i % len(peers)])
+            sent += 1
+        except OSError:
+            errors += 1
+    secs = time.monotonic() - t0
+    write_json(a.report, {"peers": ["%s:%d" % p for p in peers], "sent": sent,
+                          "send_errors": errors, "seconds": round(secs, 3)})
+    return 0
+
+
+def udp_sockets(source, n):
+    socks = []
+    for _ in range(n):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind((source, 0))
+        s.setblocking(False)
+        socks.append(s)
+    return socks
+
+
+def cmd_sink(a):
+    import selectors
+    socks = udp_sockets(a.source, a.flows)
+    for s in socks:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    sel = selectors.DefaultSelector()
+    for s in socks:
+        sel.register(s, selectors.EVENT_READ)
+    answered = set()
+    for _ in range(10):  # hello until every flow is answered (10 tries)
+        for i, s in enumerate(socks):
+            if i not in answered:
+                s.sendto(b"hello %d" % i, (a.server, a.port))
+        end = time.monotonic() + 0.5
+        while len(answered) < len(socks) and time.monotonic() < end:
+            for key, _ in sel.select(0.1):
+                try:
+                    if key.fileobj.recv(2048) == b"ok":
+                        answered.add(socks.index(key.fileobj))
+                except BlockingIOError:
+                    pass
+        if len(answered) == len(socks):
+            break
+    write_json(a.ready, {"answered": len(answered)})
+    received = 0
+    last = time.monotonic()
+    deadline = last + a.duration
+    while time.monotonic() < deadline and time.monotonic() - last < 2.0:
+        for key, _ in sel.select(0.2):
+            while True:
+                try:
+                    key.fileobj.recv(2048)
+                except BlockingIOError:
+                    break
+                received += 1
+                last = time.monotonic()
+    write_json(a.report, {"flows": len(socks), "answered": len(answered),
+                          "received": received})
+    return 0
+
+
+def cmd_burst(a):
+    socks = udp_sockets(a.source, a.flows)
+    sent = 0
+    for i, s in enumerate(socks):
+        try:
+            s.sendto(b"burst %d" % i, (a.server, a.port))
+            sent += 1
+        except OSError:
+            pass
+    time.sleep(a.linger)  # the echoes come back to open sockets
+    for s in socks:
+        s.close()
+    write_json(a.report, {"flows": a.flows, "sent": sent})
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -243,6 +357,29 @@ def main():
     m.add_argument("--seed", type=int, default=1)
     m.add_argument("--stop", required=True)
     m.add_argument("--report", required=True)
+    b = sub.add_parser("blast")
+    b.add_argument("--bind", required=True)
+    b.add_argument("--port", type=int, required=True)
+    b.add_argument("--flows", type=int, required=True)
+    b.add_argument("--count", type=int, required=True)
+    b.add_argument("--timeout", type=float, default=20)
+    b.add_argument("--ready", required=True)
+    b.add_argument("--report", required=True)
+    k = sub.add_parser("sink")
+    k.add_argument("--server", required=True)
+    k.add_argument("--port", type=int, required=True)
+    k.add_argument("--source", required=True)
+    k.add_argument("--flows", type=int, required=True)
+    k.add_argument("--duration", type=float, default=60)
+    k.add_argument("--ready", required=True, help="written once every flow is answered")
+    k.add_argument("--report", required=True)
+    u = sub.add_parser("burst")
+    u.add_argument("--server", required=True)
+    u.add_argument("--port", type=int, required=True)
+    u.add_argument("--source", required=True)
+    u.add_argument("--flows", type=int, required=True)
+    u.add_argument("--linger", type=float, default=1.0)
+    u.add_argument("--report", required=True)
     for name in ("sample", "monitor"):
         s = sub.add_parser(name)
         s.add_argument("--pid", type=int, required=True)
@@ -257,9 +394,8 @@ def main():
         if a.side == "outside" and not a.pool:
             ap.error("--side outside needs --pool")
         return cmd_malformed(a)
-    if a.cmd == "sample":
-        return cmd_sample(a)
-    return cmd_monitor(a)
+    return {"sample": cmd_sample, "monitor": cmd_monitor, "blast": cmd_blast,
+            "sink": cmd_sink, "burst": cmd_burst}[a.cmd](a)
 
 
 if __name__ == "__main__":
