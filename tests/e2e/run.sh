@@ -289,9 +289,16 @@ asan_pass() {
 	ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:detect_leaks=1:print_summary=1:log_path=$E2E_SAN_LOG" \
 		LSAN_OPTIONS="suppressions=$EPH_ROOT/scripts/lsan.supp:print_suppressions=0" \
 		UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1:print_summary=1:log_path=$E2E_SAN_LOG" \
-		nat_pass "$pfx" "$conf" 1 "$@"
+		nat_pass "$pfx" "$conf" 1 sanitizers_loaded "$@"
 	EPH_BIN="$saved"
 	e2e_run "${pfx}sanitizers" test_sanitizers
+}
+
+# The daemon of the pass runs with the sanitizers' runtimes.
+test_sanitizers_loaded() {
+	grep -q libasan "/proc/$EPH_PID/maps" || fail "the daemon (pid $EPH_PID) has no libasan mapped"
+	grep -q libubsan "/proc/$EPH_PID/maps" || fail "the daemon (pid $EPH_PID) has no libubsan mapped"
+	echo "pid $EPH_PID runs $(readlink "/proc/$EPH_PID/exe") with ASan and UBSan"
 }
 
 # No report of ASan, UBSan or LeakSanitizer from the pass's daemon.
