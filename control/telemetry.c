@@ -289,8 +289,8 @@ handle_nat(const char *cmd, const char *params, struct rte_tel_data *d)
 	for (unsigned int i = 0; i < tel_dp->n_workers && tel_dp->nat.enabled; i++) {
 		const struct eph_nat_worker *nw = &tel_dp->workers[i]->nat;
 		struct rte_tel_data *wd = rte_tel_data_alloc();
-		uint64_t exhausted = 0, no_dest = 0;
-		uint32_t dests = 0;
+		uint64_t exhausted = 0, no_dest = 0, lost = 0, bad_release = 0;
+		uint32_t dests = 0, chunks = 0;
 		char name[32];
 
 		if (wd == NULL) {
@@ -306,7 +306,10 @@ handle_nat(const char *cmd, const char *params, struct rte_tel_data *d)
 				st = eph_portalloc_stats(nw->alloc[p][g]);
 				exhausted += st->exhausted;
 				no_dest += st->no_destination + st->no_chunk;
+				lost += st->lost;
+				bad_release += st->bad_release;
 				dests += st->destinations;
+				chunks += st->chunks_in_use;
 			}
 		rte_tel_data_start_dict(wd);
 		rte_tel_data_add_dict_u64(wd, "sessions", eph_session_count(nw->sessions));
@@ -319,6 +322,10 @@ handle_nat(const char *cmd, const char *params, struct rte_tel_data *d)
 			rte_tel_data_add_dict_u64(wd, eph_nat_counter_names[c], nw->ctr[c]);
 		rte_tel_data_add_dict_u64(wd, "alloc_exhausted", exhausted);
 		rte_tel_data_add_dict_u64(wd, "alloc_no_memory", no_dest);
+		/* Both must stay 0; with chunks_in_use they show that the allocator leaks nothing. */
+		rte_tel_data_add_dict_u64(wd, "alloc_lost", lost);
+		rte_tel_data_add_dict_u64(wd, "alloc_bad_release", bad_release);
+		rte_tel_data_add_dict_u64(wd, "alloc_chunks_in_use", chunks);
 		rte_tel_data_add_dict_u64(wd, "log_lost", nw->log != NULL ? nw->log->lost : 0);
 		rte_tel_data_add_dict_u64(wd, "alerts_suppressed", nw->alerts_suppressed);
 		snprintf(name, sizeof(name), "worker%u", i);

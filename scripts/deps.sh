@@ -18,7 +18,7 @@ PACKAGES=(
 	clang libclang-rt-14-dev
 	# test bed and end-to-end tests
 	iproute2 ethtool iputils-ping iputils-arping curl netcat-openbsd iperf3
-	python3 tcpdump nftables procps util-linux jq
+	python3 python3-scapy tcpdump nftables procps util-linux jq
 	# plots
 	gnuplot-nox
 )

@@ -2,10 +2,12 @@
 # The test command (CI runs it through .ci/run, as root, without stdin):
 # dependencies and hugepages, a -Werror build with its unit tests and
 # ephemera-bench --quick as a correctness check, an ASan+UBSan build with the
-# same unit tests, 30 s of each fuzz target, then the end-to-end tests.
+# same unit tests, 30 s of each fuzz target, the end-to-end tests (the NAT
+# pass also against the ASan build), then a 3-minute soak.
 # Ends with "N passed, N failed" and a non-zero status on any failure.
 #
-#   sudo scripts/test.sh           EPH_SKIP_ASAN=1 / EPH_SKIP_FUZZ=1 / EPH_SKIP_E2E=1 to shorten
+#   sudo scripts/test.sh           EPH_SKIP_ASAN=1 / EPH_SKIP_FUZZ=1 / EPH_SKIP_E2E=1 /
+#                                  EPH_SKIP_SOAK=1 to shorten
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -123,8 +125,19 @@ fuzz() {
 	stage_result fuzz "$ok" "$fail"
 }
 
+# soak: scripts/soak.sh for 3 minutes; its own checks decide.
+soak() {
+	local log="$LOGDIR/soak.log"
+	if EPH_SOAK_LOGDIR="$LOGDIR/soak" "$EPH_ROOT/scripts/soak.sh" 3 >"$log" 2>&1; then
+		stage_result soak 1 0
+	else
+		grep -E '^  FAIL|error' "$log" | head -n 20 | sed 's/^/    /' || tail -n 20 "$log"
+		stage_result soak 0 1 "see $log"
+	fi
+}
+
 main() {
-	local start=$SECONDS e2e_log e2e_line
+	local start=$SECONDS e2e_log e2e_line asan_built=0
 	eph_need_root
 	LOGDIR="$(mktemp -d /tmp/eph-test.XXXXXX)"
 	echo "logs: $LOGDIR"
@@ -150,6 +163,7 @@ main() {
 		if setup_build "$EPH_ROOT/build-asan" -Db_sanitize=address,undefined \
 			-Db_lundef=false -Dbuildtype=debug -Dwerror=true &&
 			compile "$EPH_ROOT/build-asan"; then
+			asan_built=1
 			# Leaks: DPDK's EAL keeps what it allocates for the process's
 			# life; everything else must free. UBSan findings are fatal.
 			ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:abort_on_error=1:print_summary=1" \
@@ -171,7 +185,7 @@ main() {
 		eph_log "end-to-end tests"
 		if [ "$built" = 1 ]; then
 			e2e_log="$LOGDIR/e2e.log"
-			"$EPH_ROOT/tests/e2e/run.sh" 2>&1 | tee "$e2e_log" || true
+			EPH_E2E_ASAN="$asan_built" "$EPH_ROOT/tests/e2e/run.sh" 2>&1 | tee "$e2e_log" || true
 			e2e_line="$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$e2e_log" | tail -n 1 || true)"
 			if [ -n "$e2e_line" ]; then
 				stage_result e2e "$(cut -d' ' -f1 <<<"$e2e_line")" \
@@ -182,6 +196,11 @@ main() {
 		else
 			stage_result e2e 0 1 "not run: build failed"
 		fi
+	fi
+
+	if [ "${EPH_SKIP_SOAK:-0}" != 1 ] && [ "$built" = 1 ]; then
+		eph_log "soak (3 minutes)"
+		soak
 	fi
 
 	echo

@@ -13,6 +13,9 @@
 #   EPH_E2E_XDP=0        skip the pass with net_af_xdp ports
 #   EPH_E2E_NAT=0        skip the NAT passes
 #   EPH_E2E_CONTROL=0    skip the control-plane pass (ephctl, reload, metrics)
+#   EPH_E2E_FAULTS=0     skip the fault pass (mbufs, rings, ARP, SIGKILL)
+#   EPH_E2E_ASAN=1       also run the NAT tests against build-asan/ephemera
+#                        (ASan+UBSan; any report fails the pass)
 #   EPH_E2E_WORKERS="2 3" worker counts of the extra NAT passes (lcores mapped
 #                        onto the machine's CPUs; "" for none)
 #   EPH_E2E_PCAP=0       no packet captures (default: eph-in/eph-out in the log dir)
@@ -61,6 +64,9 @@ NAT_PORTS=1024-65535
 CONTROL_TESTS=(reload_under_traffic range_change_drains remove_address_drains
 	occupancy_warning session_log port_block_log nonroot_refused malformed_flood ephctl_bad_args
 	metrics_http reload_refused)
+# Faults (test_faults.sh): each test starts its daemon from a variant of the
+# control pass's file, provokes the fault and checks what was counted.
+FAULT_TESTS=(mbufs_exhausted handoff_full natlog_ring_full arp_lost sigkill_restart)
 # Second pass, ports on net_af_xdp: fragments reach the gateway there.
 XDP_TESTS=(arp_gateway ping_h1_srv ping_srv_h1 ttl_exceeded tcp_h1_download
 	tcp_srv_to_h1 udp_h1_srv no_route malformed_ip_fragment_first
@@ -165,6 +171,17 @@ main() {
 		control_pass control_ "$E2E_LOGDIR/ephemera-control.yaml" "${CONTROL_TESTS[@]}"
 	fi
 
+	if [ "${EPH_E2E_FAULTS:-1}" = 1 ]; then
+		E2E_VDEV=af_packet
+		control_conf "$conf" >"$E2E_LOGDIR/ephemera-faults.yaml"
+		control_pass fault_ "$E2E_LOGDIR/ephemera-faults.yaml" "${FAULT_TESTS[@]}"
+	fi
+
+	if [ "${EPH_E2E_ASAN:-0}" = 1 ]; then
+		E2E_VDEV=af_packet
+		asan_pass nat_asan_ "$conf" "${NAT_TESTS[@]}"
+	fi
+
 	e2e_summary
 }
 
@@ -254,6 +271,52 @@ control_pass() {
 		e2e_run "$pfx$t" "test_$t"
 	done
 	rmdir "${CONTROL_SOCK%/*}" 2>/dev/null || true
+}
+
+# asan_pass PREFIX CONF TESTS...: the NAT tests against the ASan+UBSan
+# build, every finding fatal and written to $E2E_LOGDIR/PREFIXsan.PID;
+# PREFIXsanitizers fails on any report, in those files or the daemon's log
+# (LeakSanitizer runs when the daemon exits on SIGTERM).
+asan_pass() {
+	local pfx="$1" conf="$2" bin="$EPH_ROOT/build-asan/ephemera" saved="$EPH_BIN"
+	shift 2
+	if [ ! -x "$bin" ]; then
+		e2e_fail "${pfx}daemon_start" "$bin is not built"
+		return 0
+	fi
+	EPH_BIN="$bin"
+	E2E_SAN_LOG="$E2E_LOGDIR/${pfx}san"
+	ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:detect_leaks=1:print_summary=1:log_path=$E2E_SAN_LOG" \
+		LSAN_OPTIONS="suppressions=$EPH_ROOT/scripts/lsan.supp:print_suppressions=0" \
+		UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1:print_summary=1:log_path=$E2E_SAN_LOG" \
+		nat_pass "$pfx" "$conf" 1 sanitizers_loaded "$@"
+	EPH_BIN="$saved"
+	e2e_run "${pfx}sanitizers" test_sanitizers
+}
+
+# The daemon of the pass runs with the sanitizers' runtimes.
+test_sanitizers_loaded() {
+	grep -q libasan "/proc/$EPH_PID/maps" || fail "the daemon (pid $EPH_PID) has no libasan mapped"
+	grep -q libubsan "/proc/$EPH_PID/maps" || fail "the daemon (pid $EPH_PID) has no libubsan mapped"
+	echo "pid $EPH_PID runs $(readlink "/proc/$EPH_PID/exe") with ASan and UBSan"
+}
+
+# No report of ASan, UBSan or LeakSanitizer from the pass's daemon.
+test_sanitizers() {
+	local f found=""
+	for f in "$E2E_SAN_LOG".* "${E2E_SAN_LOG%san}ephemera.log"; do
+		[ -f "$f" ] || continue
+		if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|SUMMARY: (Address|Undefined|Leak)' "$f"; then
+			found+=" $f"
+		fi
+	done
+	[ -z "$found" ] || {
+		for f in $found; do
+			grep -m 20 -E 'ERROR|runtime error|SUMMARY|^    #[0-9]' "$f"
+		done
+		fail "sanitizer reports in:$found"
+	}
+	echo "no sanitizer report"
 }
 
 # nat_pass PREFIX CONF WORKERS TESTS...: a daemon pass with a pool; the
