@@ -28,9 +28,12 @@ import struct
 import sys
 import time
 
+sys.dont_write_bytecode = True  # leave no __pycache__ beside the scripts
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "..", "scripts"))
 import telemetry  # noqa: E402  (scripts/telemetry.py)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from craft import csum  # noqa: E402  (the Internet checksum the crafted frames use)
 
 
 def udp_socket(source=None, sport=0):
@@ -239,15 +242,6 @@ def cmd_hold_cli(a):
     s.close()
     print(json.dumps(rep))
     return 0
-
-
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    v = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while v >> 16:
-        v = (v & 0xFFFF) + (v >> 16)
-    return ~v & 0xFFFF
 
 
 def cmd_rst_spoof(a):
