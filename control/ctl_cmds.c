@@ -100,7 +100,7 @@ cmd_show_stats(void *arg, const json_t *args, json_t **result, struct eph_ctl_er
 	for (unsigned int i = 0; i < dp->n_workers; i++) {
 		const struct eph_worker *w = dp->workers[i];
 		const struct eph_nat_worker *nw = &w->nat;
-		uint64_t s = dp->nat.enabled ? eph_session_count(nw->sessions) : 0;
+		uint64_t s = dp->nat.enabled ? eph_nat_session_count(nw) : 0;
 
 		sessions += s;
 		for (unsigned int c = 0; c < EPH_NAT_CTR_MAX; c++)

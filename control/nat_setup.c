@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * NAT start-up: handoff rings between every pair of workers, and each
+ * NAT start-up: handoff and loan-return rings between every pair of workers, and each
  * worker's session table, mappings, host table, event rings and control
  * ring. Runs before the workers start; pools, their allocators and the
  * inside-prefix FIB come with configuration snapshots (control/reconfig.c).
@@ -68,6 +68,10 @@ worker_nat_setup(struct eph_worker *w, const struct eph_conf *conf, bool any_eim
 	nw->alerts = eph_natlog_ring_create(name, ALERT_RING, socket);
 	if (nw->ctl == NULL || nw->log == NULL || nw->alerts == NULL)
 		return -ENOMEM;
+	nw->lent_to = rte_zmalloc_socket("eph_lent_to", w->dp->n_workers * sizeof(*nw->lent_to), 0,
+					 socket);
+	if (nw->lent_to == NULL)
+		return -ENOMEM;
 	return 0;
 }
 
@@ -106,6 +110,23 @@ eph_nat_setup(struct eph_dp *dp, const struct eph_conf *conf, FILE *err)
 				rte_ring_create(name, conf->nat.handoff_ring, socket,
 						RING_F_SP_ENQ | RING_F_SC_DEQ);
 			if (nat->handoff[from * dp->n_workers + to] == NULL)
+				goto nomem;
+		}
+	nat->loans = rte_zmalloc_socket("eph_loans",
+					dp->n_workers * dp->n_workers * sizeof(*nat->loans), 0, socket);
+	if (nat->loans == NULL)
+		goto nomem;
+	for (unsigned int from = 0; from < dp->n_workers; from++)
+		for (unsigned int to = 0; to < dp->n_workers; to++) {
+			char name[RTE_RING_NAMESIZE];
+
+			if (from == to)
+				continue;
+			snprintf(name, sizeof(name), "eph_ln_%u_%u", from, to);
+			nat->loans[from * dp->n_workers + to] = rte_ring_create_elem(
+				name, sizeof(struct eph_nat_loan_return), EPH_NAT_LOAN_RING, socket,
+				RING_F_SP_ENQ | RING_F_SC_DEQ);
+			if (nat->loans[from * dp->n_workers + to] == NULL)
 				goto nomem;
 		}
 
@@ -156,6 +177,7 @@ eph_nat_teardown(struct eph_dp *dp)
 			eph_session_table_free(nw->mappings);
 		rte_hash_free(nw->hosts);
 		rte_free(nw->host);
+		rte_free(nw->lent_to);
 		memset(nw, 0, sizeof(*nw));
 	}
 	if (nat->handoff != NULL) {
@@ -169,6 +191,11 @@ eph_nat_teardown(struct eph_dp *dp)
 			rte_ring_free(nat->handoff[k]);
 		}
 		rte_free(nat->handoff);
+	}
+	if (nat->loans != NULL) {
+		for (unsigned int k = 0; k < dp->n_workers * dp->n_workers; k++)
+			rte_ring_free(nat->loans[k]);
+		rte_free(nat->loans);
 	}
 	memset(nat, 0, sizeof(*nat));
 }

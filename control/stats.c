@@ -112,7 +112,7 @@ eph_stats_print(FILE *f, const struct eph_dp *dp, const struct eph_arp *arp)
 		for (unsigned int i = 0; i < dp->n_workers; i++) {
 			const struct eph_nat_worker *nw = &dp->workers[i]->nat;
 
-			sessions += eph_session_count(nw->sessions);
+			sessions += eph_nat_session_count(nw);
 			for (unsigned int c = 0; c < EPH_NAT_CTR_MAX; c++)
 				ctr[c] += nw->ctr[c];
 		}

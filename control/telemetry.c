@@ -312,9 +312,16 @@ handle_nat(const char *cmd, const char *params, struct rte_tel_data *d)
 				chunks += st->chunks_in_use;
 			}
 		rte_tel_data_start_dict(wd);
-		rte_tel_data_add_dict_u64(wd, "sessions", eph_session_count(nw->sessions));
-		rte_tel_data_add_dict_u64(wd, "mappings",
-					  nw->mappings ? eph_session_count(nw->mappings) : 0);
+		uint64_t on_loan = 0;
+
+		for (unsigned int b = 0; b < tel_dp->n_workers; b++)
+			on_loan += __atomic_load_n(&nw->lent_to[b], __ATOMIC_RELAXED);
+		rte_tel_data_add_dict_u64(wd, "sessions", eph_nat_session_count(nw));
+		rte_tel_data_add_dict_u64(wd, "mappings", eph_nat_mapping_count(nw));
+		/* Ports of this share lent to others, and sessions here on ports lent by others. */
+		rte_tel_data_add_dict_u64(wd, "ports_on_loan", on_loan);
+		rte_tel_data_add_dict_u64(wd, "borrowed_live",
+					  __atomic_load_n(&nw->borrowed_live, __ATOMIC_RELAXED));
 		rte_tel_data_add_dict_u64(wd, "hosts", rte_hash_count(nw->hosts));
 		rte_tel_data_add_dict_u64(wd, "inbound_sessions", nw->inbound);
 		rte_tel_data_add_dict_u64(wd, "destinations", dests);

@@ -50,6 +50,8 @@ enum eph_slow_kind {
 	EPH_SLOW_RESOLVE, /* routed packet whose next hop has no MAC yet */
 	EPH_HANDOFF_IN2OUT, /* NAT: to the inside host's owner (out_port: pool, nexthop: FIB index) */
 	EPH_HANDOFF_OUT2IN, /* NAT: to the outside port's owner (out_port: pool, nexthop: generations tried) */
+	EPH_HANDOFF_BORROW, /* NAT: a new flow to a worker asked to lend a port (as IN2OUT, + loan_*) */
+	EPH_HANDOFF_LENT,   /* NAT: back to its borrower with the port lent (loan_port 0: none) */
 };
 
 struct eph_pkt_meta {
@@ -58,6 +60,13 @@ struct eph_pkt_meta {
 	uint16_t out_port; /* port index to send on (resolve) */
 	uint8_t kind;      /* enum eph_slow_kind */
 	uint32_t cfg_gen;  /* handoff: the snapshot its next hop and pool come from (low bits) */
+	/* BORROW and LENT (dataplane/nat.c, port lending) */
+	uint32_t loan_addr; /* network order: BORROW: the address to try first; LENT: the port's */
+	uint16_t loan_port; /* network order; 0: not lent */
+	uint16_t borrower;  /* worker that asked */
+	uint8_t loan_gen;   /* allocator generation the port comes from */
+	uint8_t loan_first; /* LENT: the port is on the address BORROW asked for first */
+	uint8_t asked;      /* workers asked so far */
 };
 
 struct eph_dp;

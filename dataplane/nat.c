@@ -34,6 +34,8 @@
 #define ALERTS_PER_SECOND 64 /* occupancy warnings per worker per second; the rest are counted */
 #define SESS_GEN_MASK   (EPH_PA_GENS - 1) /* s->flags: allocator generation of the port */
 #define SESS_INBOUND    0x04 /* s->flags: opened from outside through its EIM mapping */
+#define SESS_BORROWED   0x08 /* flags of a session or mapping: its port is on loan from its share owner */
+#define SESS_LOAN       0x10 /* flags: a loan record on the lender (host: the borrower), no session */
 #define NAT_BATCH       32 /* packets per session-lookup pipeline (<= EPH_SESSION_BULK_MAX) */
 
 static_assert(NAT_BATCH <= EPH_SESSION_BULK_MAX, "a batch is one bulk lookup");
@@ -167,7 +169,22 @@ session_touch(struct eph_nat_worker *nw, const struct eph_nat_timeouts *to, uint
 	return true;
 }
 
-static void
+/* Hand m, its meta filled, to worker `to`: false (m dropped and counted) when the ring is full. */
+static bool
+handoff_as_is(struct eph_worker *w, unsigned int to, struct rte_mbuf *m)
+{
+	struct eph_dp *dp = w->dp;
+
+	if (rte_ring_sp_enqueue(dp->nat.handoff[w->id * dp->n_workers + to], m) != 0) {
+		drop(w, m, EPH_DROP_nat_handoff_full);
+		return false;
+	}
+	w->nat.ctr[EPH_NAT_handoff_out]++;
+	return true;
+}
+
+/* Hand m to worker `owner`: false (m dropped and counted) when the ring is full. */
+static bool
 handoff(struct eph_worker *w, unsigned int owner, struct rte_mbuf *m, uint8_t kind,
 	uint16_t in_port, uint16_t pool, uint32_t nh_idx)
 {
@@ -182,9 +199,10 @@ handoff(struct eph_worker *w, unsigned int owner, struct rte_mbuf *m, uint8_t ki
 	meta->cfg_gen = (uint32_t)w->cfg->generation;
 	if (rte_ring_sp_enqueue(r, m) != 0) {
 		drop(w, m, EPH_DROP_nat_handoff_full);
-		return;
+		return false;
 	}
 	w->nat.ctr[EPH_NAT_handoff_out]++;
+	return true;
 }
 
 /* ---- per-host state -------------------------------------------------- */
@@ -602,14 +620,80 @@ active_index(const struct eph_nat_pool *p, uint32_t addr)
 	return -1;
 }
 
+/*
+ * A port for flow f on the active addresses of pool p from index first on
+ * (only that one with paired pooling), then on the reserve addresses:
+ * 0, -ENOSPC or -ENOMEM. count: refusals go to the addresses' exhausted
+ * counters (not while another worker may still lend a port).
+ */
+static int
+take_port_from(struct eph_worker *w, unsigned int pool, const struct eph_nat_pool *p,
+	       const struct flow *f, uint32_t first, bool count, uint32_t *out_addr,
+	       uint16_t *out_port)
+{
+	struct eph_nat_worker *nw = &w->nat;
+	uint32_t tries = p->pooling == EPH_POOLING_PAIRED ? RTE_MIN(1u, p->n_addrs) : p->n_addrs;
+	int rc = -ENOSPC;
+
+	for (uint32_t t = 0; t < tries; t++) {
+		uint32_t ai = first + t < p->n_addrs ? first + t : first + t - p->n_addrs;
+
+		rc = take_port_on(w, pool, p, f, p->addrs[ai], p->addr_slot[ai], out_port);
+		if (rc == 0) {
+			*out_addr = p->addrs[ai];
+			return 0;
+		}
+		if (rc != -ENOSPC)
+			return rc;
+		if (count)
+			nw->exhausted[pool][p->addr_slot[ai]]++;
+	}
+	/* Spill: reserve addresses take what the regular ones cannot. */
+	for (uint32_t r = 0; r < p->n_reserve; r++) {
+		rc = take_port_on(w, pool, p, f, p->reserve[r], p->reserve_slot[r], out_port);
+		if (rc == 0) {
+			*out_addr = p->reserve[r];
+			return 0;
+		}
+		if (rc != -ENOSPC)
+			return rc;
+		if (count)
+			nw->exhausted[pool][p->reserve_slot[r]]++;
+	}
+	return rc;
+}
+
+/*
+ * Index of the active address a host's new ports come from first: a host
+ * with sessions stays on its address whatever addresses come and go (the
+ * hash would move it when their number changes); a new host, or one whose
+ * address was removed, is paired by the hash.
+ */
+static uint32_t
+first_address(const struct eph_worker *w, const struct eph_nat_pool *p, const struct flow *f,
+	      const struct eph_nat_host *h)
+{
+	int32_t ai;
+
+	if (h->sessions != 0 && h->paired != 0 && (ai = active_index(p, h->paired)) >= 0)
+		return (uint32_t)ai;
+	return paired_index(w, p, f);
+}
+
+/*
+ * Take an outside address and port for flow f from pool p: with an
+ * endpoint-independent mapping the mapped pair, else a port of this
+ * worker's share on the host's paired address (or, with arbitrary pooling,
+ * the next address that has one). count: as for take_port_from.
+ */
 static int
 take_port(struct eph_worker *w, unsigned int pool, const struct flow *f, struct eph_nat_host *h,
-	  uint32_t *out_addr, uint16_t *out_port, uint8_t *gen, bool *new_mapping)
+	  bool count, uint32_t *out_addr, uint16_t *out_port, uint8_t *gen, bool *new_mapping)
 {
 	struct eph_nat_worker *nw = &w->nat;
 	const struct eph_nat_pool *p = pool_cfg(w, pool);
-	uint32_t first, tries;
-	int rc = -ENOSPC;
+	uint32_t first;
+	int rc;
 
 	*new_mapping = false;
 	if (p->mapping == EPH_MAPPING_ENDPOINT_INDEPENDENT) {
@@ -630,41 +714,10 @@ take_port(struct eph_worker *w, unsigned int pool, const struct flow *f, struct 
 		return -ENOSPC; /* draining: its sessions only, no new ports */
 
 	*gen = p->gen;
-	/*
-	 * A host with sessions stays on its address whatever addresses come
-	 * and go (the hash would move it when their number changes); a new
-	 * host, or one whose address was removed, is paired by the hash.
-	 */
-	if (h->sessions != 0 && h->paired != 0 && active_index(p, h->paired) >= 0)
-		first = (uint32_t)active_index(p, h->paired);
-	else
-		first = paired_index(w, p, f);
-	tries = p->pooling == EPH_POOLING_PAIRED ? RTE_MIN(1u, p->n_addrs) : p->n_addrs;
-	for (uint32_t t = 0; t < tries; t++) {
-		uint32_t ai = first + t < p->n_addrs ? first + t : first + t - p->n_addrs;
-
-		rc = take_port_on(w, pool, p, f, p->addrs[ai], p->addr_slot[ai], out_port);
-		if (rc == 0) {
-			*out_addr = p->addrs[ai];
-			if (t == 0)
-				h->paired = p->addrs[ai];
-			return 0;
-		}
-		if (rc != -ENOSPC)
-			return rc;
-		nw->exhausted[pool][p->addr_slot[ai]]++;
-	}
-	/* Spill: reserve addresses take what the regular ones cannot. */
-	for (uint32_t r = 0; r < p->n_reserve; r++) {
-		rc = take_port_on(w, pool, p, f, p->reserve[r], p->reserve_slot[r], out_port);
-		if (rc == 0) {
-			*out_addr = p->reserve[r];
-			return 0;
-		}
-		if (rc != -ENOSPC)
-			return rc;
-		nw->exhausted[pool][p->reserve_slot[r]]++;
-	}
+	first = first_address(w, p, f, h);
+	rc = take_port_from(w, pool, p, f, first, count, out_addr, out_port);
+	if (rc == 0 && p->n_addrs != 0 && *out_addr == p->addrs[first])
+		h->paired = *out_addr;
 	return rc;
 }
 
@@ -693,6 +746,43 @@ give_port_back(struct eph_worker *w, unsigned int pool, uint8_t gen, const struc
 	nw->ctr[EPH_NAT_port_releases]++;
 }
 
+/*
+ * A borrowed port back to its lender, the worker whose share it is: one
+ * message on the ring of returns, which always has room (EPH_NAT_LOANS_MAX).
+ */
+static void
+loan_return(struct eph_worker *w, unsigned int pool, uint8_t gen, const struct flow *f,
+	    uint32_t out_addr, uint16_t out_port, bool clean)
+{
+	struct eph_dp *dp = w->dp;
+	const struct eph_nat_pool *p = pool_cfg(w, pool);
+	bool eim = p->mapping == EPH_MAPPING_ENDPOINT_INDEPENDENT;
+	unsigned int lender = eph_portalloc_owner(rte_be_to_cpu_16(out_port), dp->n_workers);
+	struct eph_nat_loan_return r = {
+		.out_addr = out_addr,
+		.remote_addr = eim ? 0 : f->remote_addr,
+		.out_port = out_port,
+		.remote_port = eim || f->proto == IPPROTO_ICMP ? 0 : f->remote_port,
+		.proto = f->proto, .pool = (uint8_t)pool, .gen = gen, .clean = clean,
+	};
+
+	if (unlikely(rte_ring_sp_enqueue_elem(dp->nat.loans[w->id * dp->n_workers + lender], &r,
+					      sizeof(r)) != 0))
+		w->nat.ctr[EPH_NAT_loans_lost]++;
+}
+
+/* A port back where it came from: this worker's allocator, or its lender (flags: SESS_*). */
+static void
+port_back(struct eph_worker *w, unsigned int pool, uint8_t flags, const struct flow *f,
+	  uint32_t out_addr, uint16_t out_port, bool clean)
+{
+	if (unlikely(flags & SESS_BORROWED)) {
+		w->nat.borrowed_live--;
+		loan_return(w, pool, flags & SESS_GEN_MASK, f, out_addr, out_port, clean);
+	} else
+		give_port_back(w, pool, flags & SESS_GEN_MASK, f, out_addr, out_port, clean);
+}
+
 /* Drop the session's hold on its port: directly, or through its EIM mapping. */
 static void
 release_session_port(struct eph_worker *w, const struct eph_session *s, bool clean)
@@ -715,15 +805,72 @@ release_session_port(struct eph_worker *w, const struct eph_session *s, bool cle
 			m->inbound--;
 		if (--m->host > 0)
 			return;
+		port_back(w, m->pool, m->flags, &f, m->out_addr, m->out_port, clean);
 		eph_session_delete(nw->mappings, (uint32_t)mi);
+		return;
 	}
-	give_port_back(w, s->pool, s->flags & SESS_GEN_MASK, &f, s->out_addr, s->out_port, clean);
+	port_back(w, s->pool, s->flags, &f, s->out_addr, s->out_port, clean);
 }
 
-/* Returns the new session's index, or -1 after dropping m. */
+/* A port another worker lent for a flow (handoff meta of a LENT packet). */
+struct nat_loan {
+	uint32_t out_addr; /* network order */
+	uint16_t out_port; /* network order */
+	uint8_t gen;
+	bool first;        /* on the address the host's ports come from first */
+};
+
+/*
+ * The lent port for flow f, as take_port would give one; with an
+ * endpoint-independent mapping made meanwhile (another flow of the same
+ * inside port), that mapping's, and the loan goes back.
+ */
+static int
+take_loan(struct eph_worker *w, unsigned int pool, const struct flow *f, struct eph_nat_host *h,
+	  const struct nat_loan *loan, uint32_t *out_addr, uint16_t *out_port, uint8_t *gen,
+	  bool *new_mapping)
+{
+	struct eph_nat_worker *nw = &w->nat;
+
+	*new_mapping = false;
+	if (pool_cfg(w, pool)->mapping == EPH_MAPPING_ENDPOINT_INDEPENDENT) {
+		int32_t mi = mapping_find(nw, f);
+
+		if (mi >= 0) {
+			struct eph_session *m = eph_session_get(nw->mappings, (uint32_t)mi);
+
+			loan_return(w, pool, loan->gen, f, loan->out_addr, loan->out_port, true);
+			*out_addr = m->out_addr;
+			*out_port = m->out_port;
+			*gen = m->flags & SESS_GEN_MASK;
+			m->host++;
+			return 0;
+		}
+		*new_mapping = true;
+	}
+	*out_addr = loan->out_addr;
+	*out_port = loan->out_port;
+	*gen = loan->gen | SESS_BORROWED;
+	if (loan->first)
+		h->paired = loan->out_addr;
+	nw->borrowed_live++;
+	return 0;
+}
+
+static bool borrow_start(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m,
+			 unsigned int pool, uint32_t nh_idx, uint32_t first_addr);
+
+/*
+ * Returns the new session's index, or -1 after dropping m or, when this
+ * worker's share is exhausted for the destination and borrow_nh (the
+ * packet's FIB next hop) is not UINT32_MAX, after sending m round the
+ * other workers for a port (borrow_start). loan: the port to use, lent by
+ * another worker (then given back if it cannot be).
+ */
 static __rte_noinline int32_t
 session_create(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, unsigned int pool,
-	       const struct flow *f, struct eph_session **sp)
+	       const struct flow *f, struct eph_session **sp, uint32_t borrow_nh,
+	       const struct nat_loan *loan)
 {
 	struct eph_nat_worker *nw = &w->nat;
 	const struct eph_nat_pool *p = pool_cfg(w, pool);
@@ -738,21 +885,47 @@ session_create(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, unsig
 	int rc;
 
 	if (unlikely(p->state == EPH_POOL_FREE)) {
+		if (loan != NULL)
+			loan_return(w, pool, loan->gen, f, loan->out_addr, loan->out_port, true);
 		drop(w, m, EPH_DROP_nat_pool_removed);
 		return -1;
 	}
 	h = host_get(nw, f->in_addr, true);
 	if (h == NULL) {
+		if (loan != NULL)
+			loan_return(w, pool, loan->gen, f, loan->out_addr, loan->out_port, true);
 		drop(w, m, EPH_DROP_nat_table_full);
 		return -1;
 	}
 	if (p->max_per_host != 0 && h->sessions >= p->max_per_host) {
+		if (loan != NULL)
+			loan_return(w, pool, loan->gen, f, loan->out_addr, loan->out_port, true);
+		if (h->sessions == 0)
+			rte_hash_del_key(nw->hosts, &h->addr);
 		record_refusal(nw, pool, f->in_addr, NULL, EPH_REFUSED_HOST_LIMIT);
 		drop(w, m, EPH_DROP_nat_host_limit);
 		return -1;
 	}
 
-	rc = take_port(w, pool, f, h, &out_addr, &out_port, &gen, &new_mapping);
+	if (loan != NULL) {
+		rc = take_loan(w, pool, f, h, loan, &out_addr, &out_port, &gen, &new_mapping);
+	} else {
+		/* Beyond this worker's share, the others' (never for port blocks: see portalloc.h). */
+		bool may_borrow = borrow_nh != UINT32_MAX && w->dp->n_workers > 1 &&
+				  p->state == EPH_POOL_ACTIVE && !p->g[p->gen].blocks &&
+				  p->n_addrs != 0;
+
+		rc = take_port(w, pool, f, h, !may_borrow, &out_addr, &out_port, &gen,
+			       &new_mapping);
+		if (rc == -ENOSPC && may_borrow) {
+			uint32_t first = p->addrs[first_address(w, p, f, h)];
+
+			if (h->sessions == 0)
+				rte_hash_del_key(nw->hosts, &h->addr); /* back with the port */
+			borrow_start(w, in_port, m, pool, borrow_nh, first);
+			return -1;
+		}
+	}
 	if (rc != 0) {
 		struct eph_dest_key d;
 
@@ -787,7 +960,7 @@ session_create(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, unsig
 
 		idx = eph_session_insert(nw->mappings, &mk_in, &mk_out, &map);
 		if (idx < 0) {
-			give_port_back(w, pool, gen, f, out_addr, out_port, true);
+			port_back(w, pool, gen, f, out_addr, out_port, true);
 			if (h->sessions == 0)
 				rte_hash_del_key(nw->hosts, &h->addr);
 			record_refusal(nw, pool, f->in_addr, NULL, EPH_REFUSED_TABLE_FULL);
@@ -802,6 +975,7 @@ session_create(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, unsig
 		map->pool = (uint8_t)pool;
 		map->flags = gen;
 		map->host = 1;
+		gen &= SESS_GEN_MASK; /* the mapping holds the port: its sessions are its own */
 	}
 
 	in_key = (struct eph_flow_key){
@@ -961,7 +1135,7 @@ in2out_new(struct eph_worker *w, const struct nat_pkt *p, const struct eph_flow_
 			return -1;
 		}
 	}
-	return session_create(w, p->in_port, p->m, p->pool, &f, sp);
+	return session_create(w, p->in_port, p->m, p->pool, &f, sp, p->nh, NULL);
 }
 
 /*
@@ -1163,7 +1337,7 @@ outside_port_of(struct eph_worker *w, struct rte_mbuf *m, struct rte_ipv4_hdr *i
 }
 
 static __rte_noinline void
-out2in_icmp_error(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m,
+out2in_icmp_error(struct eph_worker *w, uint16_t in_port, uint16_t pool, struct rte_mbuf *m,
 		  struct rte_ipv4_hdr *ip)
 {
 	struct eph_nat_worker *nw = &w->nat;
@@ -1186,11 +1360,27 @@ out2in_icmp_error(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m,
 		memcpy(&k.src_port, eph_l4_port(q.proto, q.l4, false), sizeof(k.src_port));
 	/* The error's sender may be a router on the path, not the remote: no check on it. */
 	idx = eph_session_lookup(nw->sessions, &k);
+	if (idx < 0 && nw->mappings != NULL && q.ip->src_addr == ip->dst_addr) {
+		/* No session here: maybe a mapping of a port this worker lent. */
+		struct eph_flow_key mk = { .dst_addr = k.dst_addr, .dst_port = k.dst_port,
+					   .proto = k.proto };
+		int32_t mi = eph_session_lookup(nw->mappings, &mk);
+
+		if (mi >= 0 && (eph_session_get(nw->mappings, (uint32_t)mi)->flags & SESS_LOAN)) {
+			handoff(w, eph_session_get(nw->mappings, (uint32_t)mi)->host, m,
+				EPH_HANDOFF_OUT2IN, in_port, pool, UINT32_MAX);
+			return;
+		}
+	}
 	if (idx < 0 || q.ip->src_addr != ip->dst_addr) {
 		drop(w, m, EPH_DROP_nat_no_session);
 		return;
 	}
 	s = eph_session_get(nw->sessions, (uint32_t)idx);
+	if (unlikely(s->flags & SESS_LOAN)) {
+		handoff(w, s->host, m, EPH_HANDOFF_OUT2IN, in_port, pool, UINT32_MAX);
+		return;
+	}
 	eph_nat_icmp_error_to_inside(ip, &q, s->in_addr, s->in_port,
 				     (struct eph_nat_delta){ s->l3_delta, s->l4_delta });
 	nw->ctr[EPH_NAT_icmp_errors_translated]++;
@@ -1207,9 +1397,10 @@ out2in_icmp_error(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m,
  * *consumed telling whether m was dropped.
  */
 static __rte_noinline int32_t
-eim_inbound(struct eph_worker *w, struct rte_mbuf *m, const struct eph_flow_key *k,
+eim_inbound(struct eph_worker *w, const struct nat_pkt *pk, const struct eph_flow_key *k,
 	    struct eph_session **sp, bool *consumed)
 {
+	struct rte_mbuf *m = pk->m;
 	struct eph_nat_worker *nw = &w->nat;
 	struct eph_flow_key mk = { .dst_addr = k->dst_addr, .dst_port = k->dst_port,
 				   .proto = k->proto };
@@ -1225,6 +1416,12 @@ eim_inbound(struct eph_worker *w, struct rte_mbuf *m, const struct eph_flow_key 
 	if (mi < 0)
 		return -1;
 	map = eph_session_get(nw->mappings, (uint32_t)mi);
+	if (unlikely(map->flags & SESS_LOAN)) {
+		/* A port of this share lent for the mapping: its sessions live on the borrower. */
+		handoff(w, map->host, m, EPH_HANDOFF_OUT2IN, pk->in_port, pk->pool, UINT32_MAX);
+		*consumed = true;
+		return -1;
+	}
 	p = pool_cfg(w, map->pool);
 	if (p->filtering != EPH_FILTERING_ENDPOINT_INDEPENDENT)
 		return -1;
@@ -1241,7 +1438,7 @@ eim_inbound(struct eph_worker *w, struct rte_mbuf *m, const struct eph_flow_key 
 		.in_addr = map->in_addr, .remote_addr = k->src_addr,
 		.in_port = map->in_port, .remote_port = k->src_port, .proto = k->proto,
 	};
-	idx = session_create(w, 0, m, map->pool, &f, sp);
+	idx = session_create(w, 0, m, map->pool, &f, sp, UINT32_MAX, NULL);
 	if (idx < 0) {
 		*consumed = true;
 		return -1;
@@ -1306,7 +1503,7 @@ out2in_miss(struct eph_worker *w, struct nat_pkt *p, const struct eph_flow_key *
 	int32_t idx;
 
 	/* Only what was asked for gets in (unless a mapping filters independently). */
-	idx = eim_inbound(w, p->m, k, sp, &consumed);
+	idx = eim_inbound(w, p, k, sp, &consumed);
 	if (idx >= 0 || consumed)
 		return idx >= 0 ? idx : -1;
 	if (w->dp->n_workers > 1 && (pc->gens & ~p->nh) != 0)
@@ -1349,7 +1546,7 @@ out2in_owned(struct eph_worker *w, struct nat_pkt *p, unsigned int n)
 
 			/* outside_port_of let in echo replies and errors only. */
 			if (icmp->icmp_type != RTE_IP_ICMP_ECHO_REPLY) {
-				out2in_icmp_error(w, p[i].in_port, p[i].m, ip);
+				out2in_icmp_error(w, p[i].in_port, p[i].pool, p[i].m, ip);
 				continue;
 			}
 			ports = eph_flow_ports(0, icmp->icmp_ident);
@@ -1372,6 +1569,12 @@ out2in_owned(struct eph_worker *w, struct nat_pkt *p, unsigned int n)
 			idx[i] = eph_session_lookup_with_hash(t, &keys[i], hash[i]);
 		if (likely(idx[i] >= 0)) {
 			s = eph_session_get(t, (uint32_t)idx[i]);
+			if (unlikely(s->flags & SESS_LOAN)) {
+				/* A port of this share on loan: the session is the borrower's. */
+				handoff(w, s->host, p[i].m, EPH_HANDOFF_OUT2IN, p[i].in_port,
+					p[i].pool, UINT32_MAX);
+				continue;
+			}
 		} else {
 			idx[i] = out2in_miss(w, &p[i], &keys[i], &s);
 			if (idx[i] < 0)
@@ -1440,6 +1643,291 @@ eph_nat_out2in_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **p
 		out2in_owned(w, own, n_own);
 }
 
+/* ---- port lending ---------------------------------------------------- */
+
+/* The flow of an inside packet (TCP, UDP or ICMP echo request, checked by the caller). */
+static void
+flow_of_inside(const struct rte_ipv4_hdr *ip, struct flow *f)
+{
+	const uint8_t *l4 = (const uint8_t *)(ip + 1);
+
+	*f = (struct flow){
+		.in_addr = ip->src_addr, .remote_addr = ip->dst_addr, .proto = ip->next_proto_id,
+	};
+	if (f->proto == IPPROTO_ICMP) {
+		f->in_port = ((const struct rte_icmp_hdr *)l4)->icmp_ident;
+	} else {
+		memcpy(&f->in_port, l4, sizeof(f->in_port));
+		memcpy(&f->remote_port, l4 + 2, sizeof(f->remote_port));
+	}
+}
+
+/* The next worker to ask after this one, never the borrower. */
+static unsigned int
+next_lender(const struct eph_worker *w, unsigned int from, unsigned int borrower)
+{
+	unsigned int n = w->dp->n_workers, next = from + 1 < n ? from + 1 : 0;
+
+	if (next == borrower)
+		next = next + 1 < n ? next + 1 : 0;
+	return next;
+}
+
+/*
+ * Send a new flow's packet to a worker that may lend a port of its share,
+ * the one that lent last first. m is consumed: it comes back as LENT.
+ */
+static bool
+borrow_start(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, unsigned int pool,
+	     uint32_t nh_idx, uint32_t first_addr)
+{
+	struct eph_pkt_meta *meta = eph_pkt_meta(w->dp, m);
+	unsigned int lender = w->nat.lend_hint;
+
+	if (lender >= w->dp->n_workers || lender == w->id)
+		lender = next_lender(w, w->id, w->id);
+	meta->loan_addr = first_addr;
+	meta->loan_port = 0;
+	meta->loan_gen = 0;
+	meta->loan_first = 0;
+	meta->borrower = (uint16_t)w->id;
+	meta->asked = 1;
+	if (!handoff(w, lender, m, EPH_HANDOFF_BORROW, in_port, (uint16_t)pool, nh_idx))
+		return false;
+	w->nat.ctr[EPH_NAT_borrow_requests]++;
+	return true;
+}
+
+/*
+ * The record that steers replies to a lent port to its borrower: under
+ * the flow's outside key, in the sessions (or, for an endpoint-independent
+ * mapping, in the mappings), never scheduled, never seen by a packet from
+ * inside (the host is the borrower's).
+ */
+static int32_t
+loan_record_add(struct eph_worker *w, unsigned int pool, const struct flow *f, uint32_t out_addr,
+		uint16_t out_port, uint8_t gen, unsigned int borrower)
+{
+	struct eph_nat_worker *nw = &w->nat;
+	bool eim = pool_cfg(w, pool)->mapping == EPH_MAPPING_ENDPOINT_INDEPENDENT;
+	struct eph_session_table *t = eim ? nw->mappings : nw->sessions;
+	struct eph_flow_key in_key, out_key;
+	struct eph_session *r;
+	int32_t idx;
+
+	if (eim) {
+		in_key = (struct eph_flow_key){
+			.src_addr = f->in_addr, .src_port = f->in_port, .proto = f->proto,
+		};
+		out_key = (struct eph_flow_key){
+			.dst_addr = out_addr, .dst_port = out_port, .proto = f->proto,
+		};
+	} else {
+		in_key = (struct eph_flow_key){
+			.src_addr = f->in_addr, .dst_addr = f->remote_addr, .src_port = f->in_port,
+			.dst_port = f->proto == IPPROTO_ICMP ? 0 : f->remote_port, .proto = f->proto,
+		};
+		out_key = (struct eph_flow_key){
+			.src_addr = f->remote_addr, .dst_addr = out_addr,
+			.src_port = f->proto == IPPROTO_ICMP ? 0 : f->remote_port,
+			.dst_port = out_port, .proto = f->proto,
+		};
+	}
+	idx = eph_session_insert(t, &in_key, &out_key, &r);
+	if (idx < 0)
+		return idx;
+	r->in_addr = f->in_addr;
+	r->in_port = f->in_port;
+	r->out_addr = out_addr;
+	r->out_port = out_port;
+	r->proto = f->proto;
+	r->pool = (uint8_t)pool;
+	r->flags = gen | SESS_LOAN;
+	r->host = borrower;
+	r->created = nw->now;
+	if (eim)
+		nw->loan_mappings++;
+	else
+		nw->loan_sessions++;
+	return idx;
+}
+
+static void
+loan_record_del(struct eph_worker *w, struct eph_session_table *t, uint32_t idx)
+{
+	if (t == w->nat.mappings)
+		w->nat.loan_mappings--;
+	else
+		w->nat.loan_sessions--;
+	eph_session_delete(t, idx);
+}
+
+/*
+ * A BORROW packet: lend a port of this worker's share for its flow's
+ * destination (on the address the borrower asked for first, as its own
+ * take_port would), or pass it to the next worker; the last one asked
+ * sends it back without a port. The lender counts the port in use, and
+ * keeps it live for the destination, until the borrower gives it back.
+ */
+static __rte_noinline void
+lend(struct eph_worker *w, struct rte_mbuf *m)
+{
+	struct eph_nat_worker *nw = &w->nat;
+	struct eph_pkt_meta *meta = eph_pkt_meta(w->dp, m);
+	unsigned int borrower = meta->borrower, pool = meta->out_port;
+	const struct eph_nat_pool *p = pool_cfg(w, pool);
+	uint32_t out_addr = 0;
+	uint16_t out_port = 0;
+	int32_t rec = -1;
+	struct flow f;
+
+	flow_of_inside(pkt_ip(m), &f);
+	if (nw->lent_to[borrower] < EPH_NAT_LOANS_MAX && p->state == EPH_POOL_ACTIVE &&
+	    !p->g[p->gen].blocks && p->n_addrs != 0) {
+		int32_t first = active_index(p, meta->loan_addr);
+
+		if (take_port_from(w, pool, p, &f, first >= 0 ? (uint32_t)first : 0, false, &out_addr,
+				   &out_port) == 0) {
+			rec = loan_record_add(w, pool, &f, out_addr, out_port, p->gen, borrower);
+			if (rec < 0) /* the flow's key is here already: an earlier loan of it */
+				give_port_back(w, pool, p->gen, &f, out_addr, out_port, true);
+		}
+	}
+	if (rec < 0) {
+		nw->ctr[EPH_NAT_lend_refused]++;
+		if (meta->asked + 1u < w->dp->n_workers) {
+			meta->asked++;
+			handoff_as_is(w, next_lender(w, w->id, borrower), m);
+		} else {
+			meta->kind = EPH_HANDOFF_LENT;
+			handoff_as_is(w, borrower, m);
+		}
+		return;
+	}
+	meta->kind = EPH_HANDOFF_LENT;
+	meta->loan_first = out_addr == meta->loan_addr;
+	meta->loan_addr = out_addr;
+	meta->loan_port = out_port;
+	meta->loan_gen = p->gen;
+	if (!handoff_as_is(w, borrower, m)) {
+		struct eph_session_table *t =
+			p->mapping == EPH_MAPPING_ENDPOINT_INDEPENDENT ? nw->mappings : nw->sessions;
+
+		loan_record_del(w, t, (uint32_t)rec);
+		give_port_back(w, pool, p->gen, &f, out_addr, out_port, true);
+		return;
+	}
+	nw->lent_to[borrower]++;
+	nw->ctr[EPH_NAT_ports_lent]++;
+}
+
+/*
+ * A LENT packet back on its borrower: open its session on the lent port
+ * (or, without one, try this worker's share once more and refuse as usual),
+ * unless the flow got a session meanwhile (the loan goes back). Packets
+ * with a session join the batch, to be translated as any other.
+ */
+static __rte_noinline void
+lent_arrive(struct eph_worker *w, struct rte_mbuf *m, struct nat_pkt *batch, unsigned int *n)
+{
+	struct eph_nat_worker *nw = &w->nat;
+	const struct eph_pkt_meta *meta = eph_pkt_meta(w->dp, m);
+	struct nat_loan loan = {
+		.out_addr = meta->loan_addr, .out_port = meta->loan_port, .gen = meta->loan_gen,
+		.first = meta->loan_first != 0,
+	};
+	bool lent = meta->loan_port != 0;
+	struct eph_flow_key k;
+	struct eph_session *s;
+	struct flow f;
+
+	flow_of_inside(pkt_ip(m), &f);
+	if (lent) {
+		nw->ctr[EPH_NAT_ports_borrowed]++;
+		nw->lend_hint = (uint16_t)eph_portalloc_owner(rte_be_to_cpu_16(loan.out_port),
+							      w->dp->n_workers);
+	}
+	/* Its next hop is of the snapshot it was routed under. */
+	if (unlikely(meta->cfg_gen != (uint32_t)w->cfg->generation)) {
+		if (lent)
+			loan_return(w, meta->out_port, loan.gen, &f, loan.out_addr, loan.out_port,
+				    true);
+		eph_input_reroute(w, meta->in_port, m);
+		return;
+	}
+	k = (struct eph_flow_key){
+		.src_addr = f.in_addr, .dst_addr = f.remote_addr, .src_port = f.in_port,
+		.dst_port = f.remote_port, .proto = f.proto,
+	};
+	if (eph_session_lookup(nw->sessions, &k) >= 0) {
+		if (lent)
+			loan_return(w, meta->out_port, loan.gen, &f, loan.out_addr, loan.out_port,
+				    true);
+	} else if (session_create(w, meta->in_port, m, meta->out_port, &f, &s, UINT32_MAX,
+				  lent ? &loan : NULL) < 0) {
+		return;
+	}
+	batch[(*n)++] = (struct nat_pkt){
+		.m = m, .hash = 0, .cand = EPH_SESSION_NIL, .nh = meta->nexthop,
+		.in_port = meta->in_port, .pool = meta->out_port,
+	};
+}
+
+/* A lent port given back by `borrower`: its loan record goes, the port rests here. */
+static void
+loan_close(struct eph_worker *w, unsigned int borrower, const struct eph_nat_loan_return *r)
+{
+	struct eph_nat_worker *nw = &w->nat;
+	bool eim = pool_cfg(w, r->pool)->mapping == EPH_MAPPING_ENDPOINT_INDEPENDENT;
+	struct eph_session_table *t = eim ? nw->mappings : nw->sessions;
+	struct eph_flow_key k;
+	struct eph_session *rec;
+	struct flow f;
+	int32_t idx;
+
+	if (eim)
+		k = (struct eph_flow_key){ .dst_addr = r->out_addr, .dst_port = r->out_port,
+					   .proto = r->proto };
+	else
+		k = (struct eph_flow_key){ .src_addr = r->remote_addr, .dst_addr = r->out_addr,
+					   .src_port = r->remote_port, .dst_port = r->out_port,
+					   .proto = r->proto };
+	idx = t != NULL ? eph_session_lookup(t, &k) : -1;
+	rec = idx >= 0 ? eph_session_get(t, (uint32_t)idx) : NULL;
+	if (unlikely(rec == NULL || !(rec->flags & SESS_LOAN) || rec->host != borrower)) {
+		nw->ctr[EPH_NAT_loans_lost]++; /* cannot happen: every loan has its record */
+		return;
+	}
+	f = (struct flow){
+		.in_addr = rec->in_addr, .remote_addr = rec->remote_addr, .in_port = rec->in_port,
+		.remote_port = rec->remote_port, .proto = rec->proto,
+	};
+	give_port_back(w, rec->pool, rec->flags & SESS_GEN_MASK, &f, rec->out_addr, rec->out_port,
+		       r->clean != 0);
+	loan_record_del(w, t, (uint32_t)idx);
+	nw->lent_to[borrower]--;
+	nw->ctr[EPH_NAT_loans_returned]++;
+}
+
+/* Loan returns from every borrower, a bounded number per loop. */
+static void
+loan_returns_drain(struct eph_worker *w)
+{
+	struct eph_dp *dp = w->dp;
+
+	for (unsigned int from = 0; from < dp->n_workers; from++) {
+		struct eph_nat_loan_return r[HANDOFF_BURST];
+		struct rte_ring *ring = dp->nat.loans[from * dp->n_workers + w->id];
+		unsigned int n;
+
+		if (ring == NULL)
+			continue;
+		n = rte_ring_sc_dequeue_burst_elem(ring, r, sizeof(r[0]), HANDOFF_BURST, NULL);
+		for (unsigned int i = 0; i < n; i++)
+			loan_close(w, from, &r[i]);
+	}
+}
+
 /* Packets other workers handed over: each kind through its owner's half, in batches. */
 void
 eph_nat_handoff_drain(struct eph_worker *w)
@@ -1447,6 +1935,8 @@ eph_nat_handoff_drain(struct eph_worker *w)
 	struct eph_dp *dp = w->dp;
 	struct rte_mbuf *pkts[HANDOFF_BURST];
 
+	/* Returns first: a BORROW may need the port or the key a return frees. */
+	loan_returns_drain(w);
 	for (unsigned int from = 0; from < dp->n_workers; from++) {
 		struct rte_ring *r = dp->nat.handoff[from * dp->n_workers + w->id];
 		struct nat_pkt in2out[HANDOFF_BURST], out2in[HANDOFF_BURST];
@@ -1465,9 +1955,13 @@ eph_nat_handoff_drain(struct eph_worker *w)
 				.pool = meta->out_port,
 			};
 
+			if (unlikely(meta->kind == EPH_HANDOFF_LENT))
+				lent_arrive(w, pkts[i], in2out, &n_in2out);
 			/* Routed under another snapshot (a live change in between): again, under ours. */
-			if (unlikely(meta->cfg_gen != (uint32_t)w->cfg->generation))
+			else if (unlikely(meta->cfg_gen != (uint32_t)w->cfg->generation))
 				eph_input_reroute(w, meta->in_port, pkts[i]);
+			else if (unlikely(meta->kind == EPH_HANDOFF_BORROW))
+				lend(w, pkts[i]);
 			else if (meta->kind == EPH_HANDOFF_IN2OUT)
 				in2out[n_in2out++] = p;
 			else
@@ -1655,8 +2149,8 @@ eph_nat_ctl_poll(struct eph_worker *w)
 		if (!eph_session_in_use(t, idx))
 			continue;
 		s = eph_session_get(t, idx);
-		if (!filter_match(&c->filter, s))
-			continue;
+		if ((s->flags & SESS_LOAN) || !filter_match(&c->filter, s))
+			continue; /* a loan record is the borrower's session, seen there */
 		c->matched++;
 		if (c->op == EPH_NAT_CTL_CLEAR) {
 			session_end(w, t, idx, EPH_NATLOG_REASON_CLEARED);

@@ -9,6 +9,18 @@
  * exact without any shared state, and an outside packet's owner follows
  * from its destination port alone. A packet that arrives on another worker
  * is handed to the owner over a single-producer/single-consumer ring.
+ *
+ * Port lending: when the owner's share has no port left for a destination,
+ * the new flow's packet goes round the other workers (BORROW handoffs) until
+ * one takes a port of its own share for that destination; it keeps a loan
+ * record under the flow's outside key, so replies, which still reach the
+ * port's share owner, are handed on to the session's worker, and sends the
+ * packet back (LENT) to the owner, which opens the session. When the
+ * session ends, its port goes back to the lender over a ring of loan returns
+ * (struct eph_nat_loan_return), and rests there in quarantine. One host can
+ * so use every port of the range towards one destination, whatever the
+ * worker count; only flows beyond the owner's share pay for it. See
+ * dataplane/portalloc.h for the reasoning and the costs.
  */
 #ifndef EPH_NAT_H
 #define EPH_NAT_H
@@ -23,6 +35,7 @@
 #include <rte_seqcount.h>
 
 #include "control/config.h"
+#include "dataplane/session.h"
 
 struct eph_session_table;
 struct eph_portalloc;
@@ -130,6 +143,27 @@ struct eph_nat {
 	uint64_t tick_tsc;         /* TSC cycles per tick */
 	uint64_t start_tsc;
 	struct rte_ring **handoff; /* [from * n_workers + to], SP/SC; NULL on the diagonal */
+	struct rte_ring **loans;   /* [borrower * n_workers + lender], SP/SC loan returns */
+};
+
+/*
+ * Ports one worker may have on loan to another at once: a lender lends no
+ * more than its return ring from that borrower holds, so returns never
+ * find it full (each message in it is a distinct loan not yet processed).
+ */
+#define EPH_NAT_LOAN_RING 16384u
+#define EPH_NAT_LOANS_MAX (EPH_NAT_LOAN_RING - 1)
+
+/* A lent port given back (borrower -> lender): enough to find the loan record. */
+struct eph_nat_loan_return {
+	uint32_t out_addr;    /* network order */
+	uint32_t remote_addr; /* network order; 0 for endpoint-independent mappings */
+	uint16_t out_port;    /* network order */
+	uint16_t remote_port; /* network order; 0 for endpoint-independent mappings and ICMP */
+	uint8_t proto;
+	uint8_t pool;
+	uint8_t gen;
+	uint8_t clean;        /* reusable at once, else it rests in the lender's quarantine */
 };
 
 /* Per-inside-host state on its owner worker. */
@@ -155,7 +189,13 @@ struct eph_nat_host {
 	X(in2out, "packets translated inside to outside")                         \
 	X(out2in, "packets translated outside to inside")                         \
 	X(icmp_errors_translated, "ICMP errors about sessions translated")        \
-	X(exhaustion_icmp_sent, "ICMP unreachable sent for want of a port")
+	X(exhaustion_icmp_sent, "ICMP unreachable sent for want of a port")       \
+	X(borrow_requests, "new flows sent round the other workers for a port")  \
+	X(ports_borrowed, "ports received on loan from another worker's share")  \
+	X(ports_lent, "ports of this worker's share lent to another worker")     \
+	X(loans_returned, "lent ports given back by their borrower")             \
+	X(lend_refused, "borrow requests this worker's share could not serve")   \
+	X(loans_lost, "loan returns that found their ring full: must stay 0")
 
 enum eph_nat_counter {
 #define EPH_NAT_CTR_ENUM(name, desc) EPH_NAT_##name,
@@ -239,6 +279,11 @@ struct eph_nat_worker {
 	struct eph_nat_host *host;
 	uint32_t max_hosts;
 	uint32_t inbound;                   /* live sessions opened from outside (EIM filtering) */
+	uint32_t *lent_to;                  /* [borrower]: ports on loan to it, returns not yet seen */
+	uint32_t loan_sessions;             /* gauge: loan records in sessions (not sessions) */
+	uint32_t loan_mappings;             /* gauge: loan records in mappings (not mappings) */
+	uint32_t borrowed_live;             /* gauge: sessions and mappings on borrowed ports */
+	uint16_t lend_hint;                 /* the worker that lent last: asked first next time */
 	uint32_t max_inbound;               /* ... at most: a quarter of the session table */
 	uint32_t now;                       /* current tick */
 	bool timers_pending;                /* expiry left work for the next loop */
@@ -260,6 +305,22 @@ struct eph_nat_worker {
 	struct eph_nat_top top;             /* dp: rw own; telemetry: ro (seqcount) */
 	struct eph_nat_refusals refusals;   /* dp: rw own; telemetry: ro (seqcount) */
 };
+
+/* Live sessions and mappings of a worker, loan records left out (any thread: a gauge). */
+static inline uint32_t
+eph_nat_session_count(const struct eph_nat_worker *nw)
+{
+	return eph_session_count(nw->sessions) -
+	       __atomic_load_n(&nw->loan_sessions, __ATOMIC_RELAXED);
+}
+
+static inline uint32_t
+eph_nat_mapping_count(const struct eph_nat_worker *nw)
+{
+	return nw->mappings == NULL ? 0
+				    : eph_session_count(nw->mappings) -
+					      __atomic_load_n(&nw->loan_mappings, __ATOMIC_RELAXED);
+}
 
 /* Copy w's refusal tables consistently (telemetry thread). */
 void eph_nat_refusals_read(const struct eph_nat_worker *nw, struct eph_nat_refusals *out);
