@@ -16,6 +16,7 @@
 #include <rte_tcp.h>
 #include <rte_udp.h>
 
+#include "control/reconfig.h"
 #include "dataplane/session.h"
 #include "tests/unit/harness.h"
 
@@ -23,6 +24,8 @@
 #define OUT        1
 #define N_WORKERS  3
 #define POOL_A     T_IPV4(203, 0, 113, 100)
+#define POOL_B     T_IPV4(203, 0, 113, 101) /* endpoint-independent, 192.0.2.128/25 */
+#define EIM_LO     21000
 #define PORT_LO    20000
 #define PORT_HI    20007
 #define RANGE      (PORT_HI - PORT_LO + 1)
@@ -30,9 +33,12 @@
 #define UDP_TO     5 /* s */
 
 static uint32_t pool_addrs[] = { POOL_A };
-static struct eph_conf_prefix pool_inside[] = { { T_IPV4(192, 0, 2, 0), 24 } };
+static uint32_t eim_addrs[] = { POOL_B };
+static struct eph_conf_prefix pool_inside[] = { { T_IPV4(192, 0, 2, 0), 25 } };
+static struct eph_conf_prefix eim_inside[] = { { T_IPV4(192, 0, 2, 128), 25 } };
 static struct eph_conf_route routes[1];
 static uint64_t clock_tsc;
+static uint32_t flow_pool = POOL_A; /* the address open_flow and reply expect */
 
 static void
 three_workers(struct eph_conf *conf)
@@ -49,7 +55,19 @@ three_workers(struct eph_conf *conf)
 	p->quarantine_s = QUARANTINE;
 	p->inside = pool_inside;
 	p->n_inside = 1;
-	conf->n_pools = 1;
+	p = &conf->pools[1];
+	eph_conf_pool_defaults(p);
+	snprintf(p->name, sizeof(p->name), "eim");
+	p->addrs = eim_addrs;
+	p->n_addrs = 1;
+	p->port_lo = EIM_LO;
+	p->port_hi = EIM_LO + RANGE - 1;
+	p->quarantine_s = QUARANTINE;
+	p->mapping = EPH_MAPPING_ENDPOINT_INDEPENDENT;
+	p->filtering = EPH_FILTERING_ENDPOINT_INDEPENDENT;
+	p->inside = eim_inside;
+	p->n_inside = 1;
+	conf->n_pools = 2;
 	conf->timeouts.udp = UDP_TO;
 	conf->nat.sessions_per_worker = 4096;
 	conf->nat.destinations_per_worker = 1024;
@@ -158,7 +176,8 @@ ports_in_use(void)
 	uint64_t s = 0;
 
 	for (unsigned int wk = 0; wk < t_dp.n_workers; wk++)
-		s += t_dp.workers[wk]->nat.ports_in_use[0][0];
+		s += t_dp.workers[wk]->nat.ports_in_use[0][0] +
+		     t_dp.workers[wk]->nat.ports_in_use[1][0];
 	return s;
 }
 
@@ -171,6 +190,8 @@ assert_quiet(void)
 
 		assert_int_equal(eph_session_count(nw->sessions), 0);
 		assert_int_equal(nw->loan_sessions, 0);
+		assert_int_equal(nw->loan_mappings, 0);
+		assert_int_equal(eph_session_count(nw->mappings), 0);
 		assert_int_equal(nw->borrowed_live, 0);
 		for (unsigned int b = 0; b < t_dp.n_workers; b++)
 			assert_int_equal(nw->lent_to[b], 0);
@@ -197,16 +218,22 @@ fresh(void **state)
 	return 0;
 }
 
-/* An inside host whose sessions live on worker wk. */
+/* An inside host whose sessions live on worker wk (of pool 0, or of the EIM pool). */
 static uint32_t
-host_of(unsigned int wk)
+host_in(unsigned int wk, uint32_t first)
 {
-	for (uint32_t h = 11; h < 250; h++)
+	for (uint32_t h = first; h < first + 110; h++)
 		if (eph_nat_host_owner(&t_dp.nat, rte_cpu_to_be_32(T_IPV4(192, 0, 2, h)),
 				       N_WORKERS) == wk)
 			return T_IPV4(192, 0, 2, h);
 	fail();
 	return 0;
+}
+
+static uint32_t
+host_of(unsigned int wk)
+{
+	return host_in(wk, 11);
 }
 
 static struct rte_mbuf *
@@ -264,7 +291,7 @@ open_flow(unsigned int rx, uint32_t host, uint16_t sport, uint16_t dport)
 	if (n == 0)
 		return 0;
 	assert_int_equal(n, 1);
-	assert_int_equal(t_ip(out[0])->src_addr, rte_cpu_to_be_32(POOL_A));
+	assert_int_equal(t_ip(out[0])->src_addr, rte_cpu_to_be_32(flow_pool));
 	assert_int_equal(dport_of(out[0]), dport);
 	assert_sums(out[0]);
 	port = sport_of(out[0]);
@@ -272,11 +299,14 @@ open_flow(unsigned int rx, uint32_t host, uint16_t sport, uint16_t dport)
 	return port;
 }
 
-/* The server's reply to outside port `port`, received by worker rx: the inside port it reached. */
+/*
+ * A datagram from remote:rport to outside port `port`, received by worker
+ * rx: the inside port it reached, 0 when none.
+ */
 static uint16_t
-reply(unsigned int rx, uint16_t dport, uint16_t port, uint32_t host)
+reply_from(unsigned int rx, uint32_t remote, uint16_t rport, uint16_t port, uint32_t host)
 {
-	struct rte_mbuf *m = udp(OUT, &t_server_mac, T_SERVER, POOL_A, dport, port), *in[4];
+	struct rte_mbuf *m = udp(OUT, &t_server_mac, remote, flow_pool, rport, port), *in[4];
 	unsigned int n;
 	uint16_t to;
 
@@ -286,11 +316,17 @@ reply(unsigned int rx, uint16_t dport, uint16_t port, uint32_t host)
 		return 0;
 	assert_int_equal(n, 1);
 	assert_int_equal(t_ip(in[0])->dst_addr, rte_cpu_to_be_32(host));
-	assert_int_equal(t_ip(in[0])->src_addr, rte_cpu_to_be_32(T_SERVER));
+	assert_int_equal(t_ip(in[0])->src_addr, rte_cpu_to_be_32(remote));
 	assert_sums(in[0]);
 	to = dport_of(in[0]);
 	rte_pktmbuf_free(in[0]);
 	return to;
+}
+
+static uint16_t
+reply(unsigned int rx, uint16_t dport, uint16_t port, uint32_t host)
+{
+	return reply_from(rx, T_SERVER, dport, port, host);
 }
 
 /*
@@ -438,6 +474,48 @@ test_icmp_error_for_lent_port(void **state)
 }
 
 /*
+ * Endpoint-independent mappings: a host gets a mapping on every port of
+ * the range (the destination is the outside address), lent ones included;
+ * another remote reuses a lent mapping's port; a stranger's datagram to a
+ * lent mapping (endpoint-independent filtering) reaches the host whichever
+ * worker receives it; the mappings' ports go back when they expire.
+ */
+static void
+test_eim_mappings_whole_range(void **state)
+{
+	uint32_t host = host_in(0, 129);
+	uint16_t port[RANGE], lent = 0;
+	unsigned int lent_idx = 0;
+
+	(void)state;
+	flow_pool = POOL_B;
+	for (unsigned int i = 0; i < RANGE; i++) {
+		port[i] = open_flow(i % N_WORKERS, host, (uint16_t)(40000 + i), 7000);
+		assert_in_range(port[i], EIM_LO, EIM_LO + RANGE - 1);
+		for (unsigned int k = 0; k < i; k++)
+			assert_int_not_equal(port[k], port[i]);
+		if (port[i] % N_WORKERS != 0) {
+			lent = port[i];
+			lent_idx = i;
+		}
+	}
+	assert_int_not_equal(lent, 0);
+	assert_int_equal(open_flow(0, host, 40100, 7000), 0); /* a 9th mapping: none left */
+	/* The lent mapping serves another remote port with its port. */
+	assert_int_equal(open_flow(1, host, (uint16_t)(40000 + lent_idx), 7001), lent);
+	for (unsigned int rx = 0; rx < N_WORKERS; rx++) {
+		/* A stranger, on every worker: let in by the mapping, to the host. */
+		assert_int_equal(reply_from(rx, T_REMOTE, 5353, lent, host), 40000 + lent_idx);
+		assert_int_equal(reply(rx, 7001, lent, host), 40000 + lent_idx);
+	}
+	assert_int_equal(eph_nat_mapping_count(&t_dp.workers[0]->nat), RANGE);
+	assert_true(t_dp.workers[1]->nat.loan_mappings + t_dp.workers[2]->nat.loan_mappings ==
+		    RANGE - 3);
+	assert_int_equal(eph_nat_mapping_count(&t_dp.workers[1]->nat), 0);
+	flow_pool = POOL_A;
+}
+
+/*
  * The reference model: random opens, refreshes and time steps for one
  * host towards two destinations. Model: per destination and port, live
  * (and by which flow) or the tick its rest ends. Every open must get a
@@ -551,6 +629,56 @@ test_model_one_host_many_workers(void **state)
 	free(md);
 }
 
+/*
+ * A live range change while ports are on loan: the old generation keeps
+ * serving its sessions (replies still reach the host through the lenders'
+ * records), new flows to the same destination get exactly the new
+ * generation's ports that the old one does not hold, lent ones included,
+ * and once the old sessions end every loan is back and the old generation
+ * holds nothing, so housekeeping frees it.
+ */
+static void
+test_range_change_with_ports_on_loan(void **state)
+{
+	uint32_t host = host_of(0);
+	uint64_t gen = t_dp.rc->generation;
+	uint16_t old[RANGE], got;
+	bool seen[2 * RANGE] = { false };
+	unsigned int old_gen = t_dp.cfg->nat.pools[0].gen;
+	struct eph_conf c;
+
+	(void)state;
+	for (unsigned int i = 0; i < RANGE; i++) {
+		old[i] = open_flow(0, host, (uint16_t)(34000 + i), 7000);
+		assert_in_range(old[i], PORT_LO, PORT_HI);
+	}
+	assert_int_equal(eph_conf_dup(&c, &t_dp.rc->conf), 0);
+	c.pools[0].port_hi = PORT_HI + RANGE;
+	assert_int_equal(eph_conf_check(&c, stderr), 0);
+	assert_int_equal(eph_reconfig_apply(t_dp.rc, &c, "test", stderr), 0);
+	eph_conf_free(&c);
+	assert_int_equal(t_dp.rc->generation, gen + 1);
+	assert_int_not_equal(t_dp.cfg->nat.pools[0].gen, old_gen);
+
+	for (unsigned int i = 0; i < RANGE; i++)
+		for (unsigned int rx = 0; rx < N_WORKERS; rx++)
+			assert_int_equal(reply(rx, 7000, old[i], host), 34000 + i);
+	for (unsigned int i = 0; i < RANGE; i++) {
+		got = open_flow(i % N_WORKERS, host, (uint16_t)(35000 + i), 7000);
+		assert_in_range(got, PORT_HI + 1, PORT_HI + RANGE); /* the old ones are held */
+		assert_false(seen[got - PORT_LO]);
+		seen[got - PORT_LO] = true;
+		assert_int_equal(reply(2, 7000, got, host), 35000 + i);
+	}
+	assert_int_equal(open_flow(0, host, 35100, 7000), 0);
+
+	advance((UDP_TO + 1) * EPH_NAT_TICK_HZ);
+	assert_quiet();
+	assert_int_equal(eph_reconfig_gen_live(t_dp.rc, 0, old_gen), 0);
+	eph_reconfig_housekeeping(t_dp.rc);
+	assert_int_equal(t_dp.cfg->nat.pools[0].gens & (1u << old_gen), 0);
+}
+
 int
 main(void)
 {
@@ -558,7 +686,10 @@ main(void)
 		cmocka_unit_test_setup(test_whole_range_one_destination, fresh),
 		cmocka_unit_test_setup(test_lent_port_held_and_rested_by_lender, fresh),
 		cmocka_unit_test_setup(test_icmp_error_for_lent_port, fresh),
+		cmocka_unit_test_setup(test_eim_mappings_whole_range, fresh),
 		cmocka_unit_test_setup(test_model_one_host_many_workers, fresh),
+		/* Last: it leaves the pool's range changed. */
+		cmocka_unit_test_setup(test_range_change_with_ports_on_loan, fresh),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
