@@ -4,8 +4,8 @@
 addresses   the pool address every inside host is seen as (writes --seen)
 flows       the 2,000-flow test: clients' reports, the server's record of
             every peer, and the gateway's counters before and after
-exhaustion  the 16-port pool test: nat_probe.py exhaust's report, the
-            server's record, nat_exhausted and /ephemera/pools
+range       the port range test: nat_probe.py range's report, the server's
+            record, nat_exhausted, /ephemera/pools and the lending counters
 
 Prints what it checked; every failed check is a line starting with FAIL.
 Exit status 1 when any check failed.
@@ -221,70 +221,160 @@ def cmd_flows(a):
         pass
 
 
-def cmd_exhaustion(a):
-    pool = Pool(a.pool, a.ports)
-    r = json.load(open(os.path.join(a.dir, "exhaust.json")))
+LENDING = ("borrow_requests", "ports_borrowed", "ports_lent", "loans_returned",
+           "lend_refused", "loans_lost")
+
+
+def share_of(lo, hi, workers, w):
+    return sum(1 for p in range(lo, hi + 1) if p % workers == w)
+
+
+def check_round(a, r, ph, label, extra, size, lo, hi):
+    """One round of nat_probe.py range: the whole range answered, each flow
+    again, the next one refused, the counters moved by exactly that."""
+    seen = r.get(label + "_seen", [])
+    ports = sorted(split(p)[1] for p in seen)
+    addrs = sorted({split(p)[0] for p in seen})
+    print("%s: %d of %d flows answered in %.2f s (%d asked again), from %s, ports %s..%s"
+          % (label, r[label + "_answered"], size, r[label + "_s"], r[label + "_resent"],
+             addrs, ports[:3], ports[-3:]))
+    check(r[label + "_answered"] == size,
+          "%s: %d new flows answered, the range holds %d ports (%d workers)"
+          % (label, r[label + "_answered"], size, a.workers))
+    check(ports == list(range(lo, hi + 1)),
+          "%s: the outside ports are not the range %d-%d each once: %d ports, %d distinct, "
+          "missing %s" % (label, lo, hi, len(ports), len(set(ports)),
+                          sorted(set(range(lo, hi + 1)) - set(ports))[:10]))
+    check(addrs == [a.address], "%s: flows seen as %s, not only the paired %s"
+          % (label, addrs, a.address))
+    check(r[label + "_again_answered"] == r[label + "_answered"],
+          "%s: %d of %d flows answered again after the range was in use"
+          % (label, r[label + "_again_answered"], r[label + "_answered"]))
+    check(r[label + "_again_same_peer"] == r[label + "_again_answered"],
+          "%s: %d flows seen from another outside ip:port the second time"
+          % (label, r[label + "_again_answered"] - r[label + "_again_same_peer"]))
+    check(r[extra + "_answered"] == 0, "%s: the flow beyond the range was answered, seen as %s"
+          % (extra, r.get(extra + "_seen")))
+    if a.proto_udp:
+        check(r[label + "_oldest_idle_s"] < a.udp_timeout,
+              "%s: the test was too slow: a flow was idle %.1f s before it was asked again, "
+              "the UDP timeout is %d s" % (label, r[label + "_oldest_idle_s"], a.udp_timeout))
+    before, after = ph["start" if label == "a" else "recovered"], ph[extra]
+    refused = r[label + "_refused_packets"]
+    for key, what in (("nat_exhausted", "drop nat_exhausted"),
+                      ("pool_exhausted", "/ephemera/pools exhausted of " + a.address)):
+        d = after[key] - before[key]
+        print("%s: %s +%d for %d refused packet(s)" % (label, what, d, refused))
+        check(d == refused, "%s: %s went up by %d, %d packet(s) were refused"
+              % (label, what, d, refused))
+    check(refused == 1, "%s: %d packets refused, 1 expected (the flow beyond the range)"
+          % (label, refused))
+    delta = {k: after[k] - before[k] for k in LENDING}
+    print("%s: lending %s" % (label, " ".join("%s +%d" % kv for kv in delta.items())))
+    if a.workers == 1:
+        check(not any(delta.values()), "%s: lending counters moved with one worker: %s"
+              % (label, delta))
+        return
+    # The host's worker borrows what its own share cannot hold, and every
+    # other worker lends its whole share.
+    wb = {int(w): after["workers"][w][0] - before["workers"].get(w, [0, 0])[0]
+          for w in after["workers"]}
+    wl = {int(w): after["workers"][w][1] - before["workers"].get(w, [0, 0])[1]
+          for w in after["workers"]}
+    borrowers = [w for w, n in wb.items() if n]
+    print("%s: borrowed by worker %s, lent by worker %s" % (label, wb, wl))
+    if not check(len(borrowers) == 1, "%s: %d workers borrowed ports for one host: %s"
+                 % (label, len(borrowers), wb)):
+        return
+    owner = borrowers[0]
+    want = size - share_of(lo, hi, a.workers, owner)
+    print("%s: the host's worker is %d (its share %d ports): %d borrowed expected"
+          % (label, owner, size - want, want))
+    check(delta["ports_borrowed"] == want,
+          "%s: ports_borrowed +%d, %d ports beyond the worker's share were in use"
+          % (label, delta["ports_borrowed"], want))
+    for w in sorted(wl):
+        lent = 0 if w == owner else share_of(lo, hi, a.workers, w)
+        check(wl[w] == lent, "%s: worker %d lent %d ports, its share is %d"
+              % (label, w, wl[w], lent))
+    check(delta["ports_lent"] == delta["ports_borrowed"],
+          "%s: ports_lent +%d, ports_borrowed +%d" % (label, delta["ports_lent"],
+                                                      delta["ports_borrowed"]))
+    check(delta["borrow_requests"] >= want + refused,
+          "%s: borrow_requests +%d for %d borrowed and %d refused"
+          % (label, delta["borrow_requests"], want, refused))
+    check(delta["lend_refused"] >= refused,
+          "%s: lend_refused +%d, %d flow(s) found every share exhausted"
+          % (label, delta["lend_refused"], refused))
+    check(after["loans_lost"] == 0, "%s: loans_lost is %d" % (label, after["loans_lost"]))
+
+
+def cmd_range(a):
+    lo, hi = port_range(a.ports)
+    size = hi - lo + 1
+    r = json.load(open(os.path.join(a.dir, "range.json")))
     srv = json.load(open(a.server_report))
-    before = json.load(open(os.path.join(a.dir, "pools-before.json")))
-    after = json.load(open(os.path.join(a.dir, "pools-after.json")))
-    print(json.dumps({k: v for k, v in r.items() if not k.endswith("_seen")}))
-    share = r.get("share", 0)
+    ph = r["phases"]
+    a.proto_udp = r["proto"] == "udp"
+    print("%s to one destination, ports %d-%d (%d), %d worker(s)"
+          % (r["proto"].upper(), lo, hi, size, a.workers))
+    for name in ("start", "a", "a_extra", "recovered", "d", "d_extra", "end"):
+        print("  %-9s %s" % (name, json.dumps({k: v for k, v in ph[name].items()
+                                               if k != "workers"})))
+    check(r["start_settled"], "the gateway had loans outstanding before the test: %s" % ph["start"])
+    check_round(a, r, ph, "a", "a_extra", size, lo, hi)
+    print("ports and loans back after %.1f s: %s" % (ph["recover_wait_s"], r["recovered"]))
+    check(r["recovered"], "the ports did not come back within the wait: destination %s, "
+          "counters %s" % (r["recovered_destination"], ph["recovered"]))
+    start, rec, end = ph["start"], ph["recovered"], ph["end"]
+    if a.workers > 1:
+        lent = rec["ports_lent"] - start["ports_lent"]
+        back = rec["loans_returned"] - start["loans_returned"]
+        check(lent > 0, "no port was lent (ports_lent +0) with %d workers" % a.workers)
+        check(back == lent, "after recovery loans_returned +%d, ports_lent +%d" % (back, lent))
+    check_round(a, r, ph, "d", "d_extra", size, lo, hi)
     a_ports = sorted(split(p)[1] for p in r.get("a_seen", []))
     d_ports = sorted(split(p)[1] for p in r.get("d_seen", []))
-    addrs = sorted({split(p)[0] for p in r.get("a_seen", []) + r.get("d_seen", [])})
-    print("worker share %d of %s with %d worker(s): ports %s; after recovery %s"
-          % (share, a.ports, a.workers, a_ports, d_ports))
-    if not check(r.get("a_answered", 0) > 0, "no flow got an answer at all"):
-        return
-    check(r["a_answered"] == share,
-          "%d of %d new flows answered, the worker's share is %d" % (r["a_answered"], r["flows"], share))
-    check(r["a_unanswered"] == r["flows"] - share,
-          "%d flows unanswered, %d expected" % (r["a_unanswered"], r["flows"] - share))
-    check(len(addrs) == 1 and pool.has(addrs[0]), "flows seen as %s" % addrs)
-    bad = pool.bad_peers(r["a_seen"] + r["d_seen"])
-    check(not bad, "ports outside %s: %s" % (a.ports, bad))
-    check(len({p % a.workers for p in a_ports + d_ports}) == 1,
-          "ports from several workers' shares: %s" % (a_ports + d_ports))
-    dest = r.get("b_destination") or []
-    if check(len(dest) == 1, "/ephemera/destinations had %d entries for the destination" % len(dest)):
-        print("destination at exhaustion: %s" % dest[0])
-        check(dest[0]["share"] == share, "/ephemera/destinations share %d, expected %d"
-              % (dest[0]["share"], share))
-        check(dest[0]["live"] == share and dest[0]["occupancy_pct"] == 100,
-              "/ephemera/destinations live %d (%d%%) at exhaustion, share %d"
-              % (dest[0]["live"], dest[0]["occupancy_pct"], share))
-    check(r["b_established_answered"] == 1, "the established flow got no answer after exhaustion")
-    check(r["b_new_answered"] == 0, "a new flow got an answer while the share was exhausted")
-    print("ports came back after %.1f s" % r["c_recovered_after_s"])
-    check(not r["c_destination"] or all(e["live"] == 0 and e["resting"] == 0 for e in r["c_destination"]),
-          "the destination's ports did not come back: %s" % r["c_destination"])
-    check(r["d_answered"] == share, "after recovery %d of %d new flows answered" % (r["d_answered"], share))
-    check(r["d_unanswered"] == 1, "after recovery %d flows beyond the share unanswered, 1 expected"
-          % r["d_unanswered"])
-    check(sorted(set(d_ports)) == sorted(set(a_ports)),
-          "after recovery ports %s, before %s: not the same share" % (d_ports, a_ports))
-    want = r["flows"] - share + 2
-    print("nat_exhausted +%d, unanswered %d, expected %d" % (a.exhausted_delta, r["unanswered_total"], want))
-    check(a.exhausted_delta == want, "nat_exhausted went up by %d, %d flows were refused"
-          % (a.exhausted_delta, want))
-    check(r["unanswered_total"] == want, "%d datagrams unanswered, %d expected" % (r["unanswered_total"], want))
-    # /ephemera/pools: the refusals are the address's.
-    ex = {e["address"]: e["exhausted"] for e in after.values()}
-    ex0 = {e["address"]: e["exhausted"] for e in before.values()}
-    if addrs:
-        delta = ex.get(addrs[0], 0) - ex0.get(addrs[0], 0)
-        print("/ephemera/pools %s: exhausted %d (+%d)" % (addrs[0], ex.get(addrs[0], 0), delta))
-        check(ex.get(addrs[0], 0) > 0, "/ephemera/pools shows no exhaustion for %s" % addrs[0])
-        check(delta == want, "/ephemera/pools exhausted went up by %d, expected %d" % (delta, want))
-    # The server: only answered flows reached it, from the share's ports.
-    peers = ["%s:%d" % split(p) for p in srv["udp_peers"]]
-    print("server: %d datagrams from %d peers: %s" % (srv["udp_datagrams"], len(peers), " ".join(peers)))
-    check(srv["udp_datagrams"] == r["a_answered"] + r["b_established_answered"] + r["d_answered"],
-          "server received %d datagrams, %d were answered" % (
-              srv["udp_datagrams"], r["a_answered"] + r["b_established_answered"] + r["d_answered"]))
-    check(sorted({split(p)[1] for p in peers}) == sorted(set(a_ports)),
-          "server saw ports %s, the share's are %s" % (sorted({split(p)[1] for p in peers}), a_ports))
-    check(not pool.bad_peers(peers), "server saw peers outside the pool: %s" % pool.bad_peers(peers))
+    check(a_ports == d_ports, "after recovery ports %s..., before %s..." % (d_ports[:5], a_ports[:5]))
+    if a.workers == 1:
+        check(not any(end[k] for k in LENDING),
+              "lending counters with one worker: %s" % {k: end[k] for k in LENDING})
+    else:
+        check(end["ports_lent"] == end["ports_borrowed"],
+              "in total ports_lent %d, ports_borrowed %d" % (end["ports_lent"], end["ports_borrowed"]))
+        if not a.proto_udp:
+            check(r["end_settled"] and end["loans_returned"] == end["ports_lent"],
+                  "after the connections closed loans_returned %d, ports_lent %d"
+                  % (end["loans_returned"], end["ports_lent"]))
+    check(end["handoff_out"] == end["handoff_in"],
+          "handoff_out %d != handoff_in %d" % (end["handoff_out"], end["handoff_in"]))
+
+    # The far side: every port of the range, from the paired address only.
+    want = sorted((a.address, p) for p in range(lo, hi + 1))
+    answered = r["a_datagrams_answered"] + r["d_datagrams_answered"]
+    if a.proto_udp:
+        peers = sorted(split(p) for p in srv["udp_peers"])
+        print("server: %d datagrams from %d peers, ports %s..%s" % (
+            srv["udp_datagrams"], len(peers), [p for _, p in peers[:3]], [p for _, p in peers[-3:]]))
+        if r["a_resent"] + r["d_resent"] == 0:
+            check(srv["udp_datagrams"] == answered,
+                  "server received %d datagrams, %d were answered" % (srv["udp_datagrams"], answered))
+        else:
+            check(srv["udp_datagrams"] >= answered,
+                  "server received %d datagrams, %d were answered" % (srv["udp_datagrams"], answered))
+    else:
+        peers = sorted(split(p) for p in srv["tcp_peers"])
+        print("server: %d connections from %d distinct peers (at most %d live at once), ports %s..%s"
+              % (srv["tcp_connections"], len(peers), srv["tcp_max_live"],
+                 [p for _, p in peers[:3]], [p for _, p in peers[-3:]]))
+        check(srv["tcp_connections"] == 2 * size,
+              "server accepted %d connections, %d were answered" % (srv["tcp_connections"], 2 * size))
+        check(srv["tcp_max_live"] >= size,
+              "server had at most %d connections at once, %d were held" % (srv["tcp_max_live"], size))
+        check(srv["tcp_reuse_while_live"] == 0,
+              "%d connections came from an outside ip:port already live" % srv["tcp_reuse_while_live"])
+    check(peers == want, "server saw %d distinct peers, the range is %d ports of %s; e.g. %s"
+          % (len(peers), size, a.address, [p for p in peers if p not in want][:3]))
 
 
 def main():
@@ -295,7 +385,7 @@ def main():
     s.add_argument("--server-report", required=True)
     s.add_argument("--pool", required=True)
     s.add_argument("--seen", required=True, help="file to write")
-    for name in ("flows", "exhaustion"):
+    for name in ("flows", "range"):
         s = sub.add_parser(name)
         s.add_argument("--dir", required=True)
         s.add_argument("--pool", required=True)
@@ -306,10 +396,11 @@ def main():
             s.add_argument("--udp", type=int, required=True, help="per client")
             s.add_argument("--seen")
         else:
-            s.add_argument("--exhausted-delta", type=int, required=True)
+            s.add_argument("--address", required=True, help="the pool address of the host")
+            s.add_argument("--udp-timeout", type=int, required=True)
             s.add_argument("--server-report", required=True)
     a = p.parse_args()
-    {"addresses": cmd_addresses, "flows": cmd_flows, "exhaustion": cmd_exhaustion}[a.mode](a)
+    {"addresses": cmd_addresses, "flows": cmd_flows, "range": cmd_range}[a.mode](a)
     print("%d check(s) failed" % len(FAILS) if FAILS else "all checks passed")
     return 1 if FAILS else 0
 

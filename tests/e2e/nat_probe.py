@@ -7,10 +7,12 @@ filter-srv  waits for one datagram, answers its sender first from another
             port (must be dropped by endpoint-dependent filtering), then from
             the port it was sent to.
 filter-cli  sends one datagram, prints every datagram that comes back.
-exhaust     against a 16-port pool: opens more UDP flows to one destination
-            than the worker's share holds, checks an established flow still
-            works, waits (reading telemetry) until the ports are back, then
-            opens the share again. Prints a JSON report.
+range       against a small pool: opens as many UDP flows (or TCP
+            connections) to one destination as the port range holds, asks
+            each of them again, opens one more (refused), waits (reading
+            telemetry) until the ports and loans are back, then does it all
+            again. Records the gateway's counters at each step; prints a
+            JSON report.
 hold-srv    accepts one TCP connection, writes its peer to --ready, echoes
             lines; on "abort" resets the connection (SO_LINGER 0: a RST).
 hold-cli    connects, exchanges a line, waits for --go, exchanges another,
@@ -23,6 +25,8 @@ Everything is bounded in time; only the addresses given are contacted.
 import argparse
 import json
 import os
+import select
+import selectors
 import socket
 import struct
 import sys
@@ -107,92 +111,242 @@ def cmd_filter_cli(a):
     return 0
 
 
-# ---- exhaust ---------------------------------------------------------------
+# ---- range -----------------------------------------------------------------
 
-def flows_round(socks, first, dst, wait, tag):
-    """Send one datagram on each socket (index from first), collect answers.
-    Returns {index: "ip:port" the server saw}."""
-    for i, s in enumerate(socks):
-        s.setblocking(False)
-        s.sendto(("%s %d" % (tag, first + i)).encode(), dst)
-    seen = {}
-    deadline = time.monotonic() + wait
-    while time.monotonic() < deadline and len(seen) < len(socks):
-        for i, s in enumerate(socks):
-            try:
-                data = s.recv(2048)
-            except BlockingIOError:
-                continue
-            addr, text = data.decode().split(" ", 1)
-            if text == "%s %d" % (tag, first + i):
-                seen[first + i] = addr
-        time.sleep(0.01)
-    return seen
+T0 = time.monotonic()
+LENDING = ("borrow_requests", "ports_borrowed", "ports_lent", "loans_returned",
+           "lend_refused", "loans_lost", "handoff_out", "handoff_in")
 
 
 def tm(a, cmd):
     return telemetry.query(a.telemetry, cmd)[cmd]
 
 
-def dest_entries(a, outside):
+def gateway(a):
+    """The counters the test judges, summed over the workers."""
+    nat = tm(a, "/ephemera/nat") or {}
+    pools = tm(a, "/ephemera/pools") or {}
+    snap = {k: sum(w.get(k, 0) for w in nat.values()) for k in LENDING}
+    snap["workers"] = {name[len("worker"):]: [w.get("ports_borrowed", 0), w.get("ports_lent", 0)]
+                       for name, w in nat.items()}    # [borrowed, lent] by worker id
+    snap["nat_exhausted"] = tm(a, "/ephemera/drops").get("nat_exhausted", 0)
+    snap["pool_exhausted"] = sum(e.get("exhausted", 0) for e in pools.values()
+                                 if e.get("address") == a.address)
+    snap["t"] = round(time.monotonic() - T0, 2)
+    return snap
+
+
+def dest_entries(a):
     d = tm(a, "/ephemera/destinations") or {}
     return [e for e in d.values()
-            if e.get("outside") == outside and e.get("remote") == a.server
-            and e.get("remote_port") == a.port and e.get("proto") == "udp"]
+            if e.get("outside") == a.address and e.get("remote") == a.server
+            and e.get("remote_port") == a.port and e.get("proto") == a.proto]
 
 
-def cmd_exhaust(a):
-    lo, hi = (int(x) for x in a.ports.split("-"))
-    dst = (a.server, a.port)
-    rep = {"flows": a.flows}
+def settled(g):
+    return g["ports_lent"] == g["ports_borrowed"] == g["loans_returned"]
 
-    # A: more new flows than the share holds, one datagram each, no retries.
-    socks = [udp_socket(a.source) for _ in range(a.flows)]
-    seen_a = flows_round(socks, 0, dst, a.wait, "a")
-    rep["a_answered"] = len(seen_a)
-    rep["a_unanswered"] = a.flows - len(seen_a)
-    rep["a_seen"] = sorted(seen_a.values())
-    if not seen_a:
-        print(json.dumps(rep))
-        return 1
-    ports = sorted(int(v.rsplit(":", 1)[1]) for v in seen_a.values())
-    residue = ports[0] % a.workers
-    rep["residue"] = residue
-    rep["share"] = sum(1 for p in range(lo, hi + 1) if p % a.workers == residue)
 
-    # B: the established flow still answered; one more new flow is not.
-    first = min(seen_a)
-    again = flows_round([socks[first]], first, dst, a.wait, "a")
-    rep["b_established_answered"] = len(again)
-    extra = [udp_socket(a.source)]
-    seen_b = flows_round(extra, a.flows, dst, a.wait, "b")
-    rep["b_new_answered"] = len(seen_b)
-    outside = seen_a[first].rsplit(":", 1)[0]
-    rep["b_pools"] = tm(a, "/ephemera/pools")
-    rep["b_destination"] = dest_entries(a, outside)
-    for s in socks + extra:
-        s.close()
-
-    # C: idle timeout, then quarantine: the destination is forgotten.
+def wait_settled(a, least):
+    """Until the destination is forgotten by every worker and every loan is
+    back (at least `least` seconds, at most --recover-max). Returns the
+    seconds waited and whether it settled."""
     t0 = time.monotonic()
-    while time.monotonic() - t0 < a.recover_max:
-        ents = dest_entries(a, outside)
-        if all(e["live"] == 0 and e["resting"] == 0 for e in ents):
-            break
+    time.sleep(least)
+    while True:
+        g = gateway(a)
+        if settled(g) and all(e["live"] == 0 and e["resting"] == 0 for e in dest_entries(a)):
+            return round(time.monotonic() - t0, 1), True
+        if time.monotonic() - t0 > a.recover_max:
+            return round(time.monotonic() - t0, 1), False
         time.sleep(0.2)
-    rep["c_recovered_after_s"] = round(time.monotonic() - t0, 1)
-    rep["c_destination"] = dest_entries(a, outside)
 
-    # D: the share again, plus one: the same ports come back, one is refused.
-    socks = [udp_socket(a.source) for _ in range(rep["share"] + 1)]
-    seen_d = flows_round(socks, 0, dst, a.wait, "d")
-    for s in socks:
-        s.close()
-    rep["d_answered"] = len(seen_d)
-    rep["d_unanswered"] = len(socks) - len(seen_d)
-    rep["d_seen"] = sorted(seen_d.values())
-    rep["unanswered_total"] = (rep["a_unanswered"] + (1 - rep["b_established_answered"])
-                               + (1 - rep["b_new_answered"]) + rep["d_unanswered"])
+
+class Udp:
+    """UDP flows, one socket each: a datagram "TAG INDEX" per flow and
+    round; the server answers "ip:port TAG INDEX" with the peer it saw."""
+
+    def __init__(self, a):
+        self.a, self.dst = a, (a.server, a.port)
+        self.socks, self.sent, self.seen, self.last_ok = [], [], {}, {}
+        self.sel = selectors.DefaultSelector()
+        self.resent = 0
+
+    def open(self, n):
+        first = len(self.socks)
+        for i in range(first, first + n):
+            s = udp_socket(self.a.source)
+            s.setblocking(False)
+            self.socks.append(s)
+            self.sent.append(0)
+            self.sel.register(s, selectors.EVENT_READ, i)
+        return list(range(first, first + n))
+
+    def send(self, idx, tag):
+        for i in idx:
+            self.socks[i].sendto(("%s %d" % (tag, i)).encode(), self.dst)
+            self.sent[i] += 1
+
+    def collect(self, idx, tag, wait):
+        """Answers to TAG from the flows idx within `wait` seconds."""
+        want, got = set(idx), {}
+        deadline = time.monotonic() + wait
+        while want - set(got):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            for key, _ in self.sel.select(left):
+                i = key.data
+                while True:
+                    try:
+                        data = self.socks[i].recv(2048)
+                    except BlockingIOError:
+                        break
+                    addr, text = data.decode().split(" ", 1)
+                    if text == "%s %d" % (tag, i) and i in want:
+                        got[i] = addr
+                        self.seen.setdefault(i, set()).add(addr)
+                        self.last_ok[i] = time.monotonic()
+        return got
+
+    def round(self, idx, tag, retry):
+        """Ask every flow of idx in rounds of --round; with retry, a flow
+        unanswered after --wait asks once more on its own socket (the same
+        flow: never a new port). Returns {index: peer the server saw}."""
+        got = {}
+        for k in range(0, len(idx), self.a.round):
+            part = idx[k:k + self.a.round]
+            self.send(part, tag)
+            got.update(self.collect(part, tag, self.a.wait))
+            miss = [i for i in part if i not in got]
+            if retry and miss:
+                self.resent += len(miss)
+                self.send(miss, tag)
+                got.update(self.collect(miss, tag, self.a.wait))
+        return got
+
+    def close(self):
+        for s in self.socks:
+            self.sel.unregister(s)
+            s.close()
+
+
+class Tcp:
+    """TCP connections to the server, each connect given --connect-wait
+    (below the first SYN retransmission at 1 s: a refused connect costs
+    exactly one SYN); a line "TAG INDEX" is echoed as "ip:port TAG INDEX"."""
+
+    def __init__(self, a):
+        self.a, self.socks, self.files, self.seen = a, [], [], {}
+        self.resent = 0
+
+    def connect(self):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.bind((self.a.source, 0))
+        s.setblocking(False)
+        s.connect_ex((self.a.server, self.a.port))
+        _, w, _ = select.select([], [s], [], self.a.connect_wait)
+        if not w or s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) != 0:
+            s.close()    # in SYN-SENT: nothing more goes out
+            return None
+        s.setblocking(True)
+        s.settimeout(self.a.wait * 3)
+        return s
+
+    def open(self, n):
+        """n connections, one after the other; returns the indexes of those
+        that connected (a refused one is not kept)."""
+        ok = []
+        for _ in range(n):
+            s = self.connect()
+            self.socks.append(s)
+            self.files.append(s.makefile("rb") if s else None)
+            if s:
+                ok.append(len(self.socks) - 1)
+        return ok
+
+    def round(self, idx, tag, retry=False):
+        got = {}
+        for i in idx:
+            try:
+                self.socks[i].sendall(("%s %d\n" % (tag, i)).encode())
+                addr, text = self.files[i].readline().decode().strip().split(" ", 1)
+            except (OSError, ValueError):
+                continue
+            if text == "%s %d" % (tag, i):
+                got[i] = addr
+                self.seen.setdefault(i, set()).add(addr)
+        return got
+
+    def close(self):
+        for f, s in zip(self.files, self.socks):
+            if s:
+                f.close()
+                s.close()
+        self.socks, self.files = [], []
+
+
+def cmd_range(a):
+    """The whole range to one destination, the next flow refused, everything
+    still answered; after the ports come back, the range again plus one."""
+    lo, hi = (int(x) for x in a.ports.split("-"))
+    size = hi - lo + 1
+    rep = {"proto": a.proto, "size": size, "phases": {}}
+    ph = rep["phases"]
+    ph["start_wait_s"], rep["start_settled"] = wait_settled(a, 0)
+    ph["start"] = gateway(a)
+
+    def run(label, extra_label):
+        f = Udp(a) if a.proto == "udp" else Tcp(a)
+        t0 = time.monotonic()
+        if a.proto == "udp":
+            idx = f.open(size)
+            got = f.round(idx, label, retry=True)
+        else:
+            idx = f.open(size)
+            got = f.round(idx, label)
+        rep[label + "_s"] = round(time.monotonic() - t0, 2)
+        rep[label + "_answered"] = len(got)
+        rep[label + "_seen"] = sorted(got.values())
+        ph[label] = gateway(a)
+        # every flow answered once more (replies on lent ports cross the lender)
+        t1 = time.monotonic()
+        if a.proto == "udp":
+            oldest = min(f.last_ok.values()) if f.last_ok else t1
+            rep[label + "_oldest_idle_s"] = round(t1 - oldest, 2)
+        again = f.round(sorted(got), label + "again", retry=True)
+        rep[label + "_again_answered"] = len(again)
+        rep[label + "_again_same_peer"] = sum(1 for i in again if again[i] == got[i])
+        # the next new flow: refused, exactly one packet sent for it
+        if a.proto == "udp":
+            x = f.open(1)
+            f.send(x, extra_label)
+            xgot = f.collect(x, extra_label, a.wait * 2)
+        else:
+            x = f.open(1)
+            xgot = f.round(x, extra_label)
+        rep[extra_label + "_answered"] = len(xgot) if x else 0
+        rep[extra_label + "_seen"] = sorted(xgot.values()) if x else []
+        rep[label + "_resent"] = f.resent
+        # packets of flows that never got an answer: each one refused once
+        if a.proto == "udp":
+            rep[label + "_refused_packets"] = sum(n for i, n in enumerate(f.sent) if i not in f.seen)
+        else:
+            rep[label + "_refused_packets"] = sum(1 for s in f.socks if s is None)
+        rep[label + "_datagrams_answered"] = sum(len(v) for v in [got, again, xgot])
+        time.sleep(0.3)    # the refusal's counters
+        ph[extra_label] = gateway(a)
+        f.close()
+
+    run("a", "a_extra")
+    ph["recover_wait_s"], rep["recovered"] = wait_settled(a, a.least_recovery)
+    ph["recovered"] = gateway(a)
+    rep["recovered_destination"] = dest_entries(a)
+    run("d", "d_extra")
+    ph["end_wait_s"], rep["end_settled"] = (0, True)
+    if a.proto == "tcp":    # closed just now: give the loans their way back
+        ph["end_wait_s"], rep["end_settled"] = wait_settled(a, a.least_recovery)
+    ph["end"] = gateway(a)
     print(json.dumps(rep))
     return 0
 
@@ -281,14 +435,19 @@ def main():
     s.add_argument("--port", type=int, required=True)
     s.add_argument("--source")
     s.add_argument("--wait", type=float, default=2)
-    s = sub.add_parser("exhaust")
+    s = sub.add_parser("range")
+    s.add_argument("--proto", choices=("udp", "tcp"), default="udp")
     s.add_argument("--server", required=True)
     s.add_argument("--port", type=int, default=7000)
     s.add_argument("--source", required=True)
+    s.add_argument("--address", required=True, help="the pool address the host is paired with")
     s.add_argument("--ports", required=True, help="the pool's range, lo-hi")
-    s.add_argument("--workers", type=int, default=1)
-    s.add_argument("--flows", type=int, default=20)
+    s.add_argument("--round", type=int, default=100, help="UDP flows asked at once")
     s.add_argument("--wait", type=float, default=1.0, help="answer wait per round")
+    s.add_argument("--connect-wait", type=float, default=0.7,
+                   help="TCP connect wait, below the 1 s SYN retransmission")
+    s.add_argument("--least-recovery", type=float, default=0,
+                   help="seconds to wait at least for the ports to come back")
     s.add_argument("--recover-max", type=float, default=30)
     s.add_argument("--telemetry", required=True, help="telemetry socket path")
     s = sub.add_parser("hold-srv")
@@ -312,7 +471,7 @@ def main():
     s.add_argument("--count", type=int, default=1)
     a = p.parse_args()
     return {"send": cmd_send, "filter-srv": cmd_filter_srv, "filter-cli": cmd_filter_cli,
-            "exhaust": cmd_exhaust, "hold-srv": cmd_hold_srv, "hold-cli": cmd_hold_cli,
+            "range": cmd_range, "hold-srv": cmd_hold_srv, "hold-cli": cmd_hold_cli,
             "rst-spoof": cmd_rst_spoof}[a.mode](a)
 
 

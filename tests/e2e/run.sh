@@ -18,6 +18,7 @@
 #                        (ASan+UBSan; any report fails the pass)
 #   EPH_E2E_WORKERS="2 3" worker counts of the extra NAT passes (lcores mapped
 #                        onto the machine's CPUs; "" for none)
+#   EPH_E2E_RANGES="8 1000" port range sizes of the natrange passes ("" for none)
 #   EPH_E2E_PCAP=0       no packet captures (default: eph-in/eph-out in the log dir)
 #   EPH_E2E_TIMEOUT=S    per-test time limit (default 90)
 #   EPH_KEEP=1           leave the test bed up afterwards
@@ -54,8 +55,12 @@ NAT_TESTS=(pool_addresses ping_h1_srv route_static tcp_h1_download tcp_h2_downlo
 	udp_h1_srv ping_through flows_2000 unsolicited filtering tcp_rst_guard pool_telemetry)
 # The same with 2 and 3 workers on the machine's CPUs: handoffs between them.
 NAT_MW_TESTS=(pool_addresses ping_through flows_2000 unsolicited filtering)
-# A pool of 16 ports: exhaustion and recovery (1, 2 and 3 workers).
-NAT16_TESTS=(exhaustion)
+# Small port ranges on one address: one host gets the whole range towards
+# one destination (ports borrowed across workers' shares), then refusals,
+# recovery (1, 2 and 3 workers; TCP only on the smallest range).
+NATRANGE_SIZES="${EPH_E2E_RANGES-8 1000}"
+NATRANGE_TESTS=(range_udp)
+NATRANGE_TCP_TESTS=(range_udp range_tcp)
 NAT_POOL=203.0.113.100-203.0.113.103
 NAT_PORTS=1024-65535
 # The control plane: each test starts its own daemon from a copy of
@@ -154,14 +159,13 @@ main() {
 	if [ "${EPH_E2E_NAT:-1}" = 1 ]; then
 		E2E_VDEV=af_packet
 		nat_pass nat_ "$conf" 1 "${NAT_TESTS[@]}"
-		nat16_conf "$conf" >"$E2E_LOGDIR/ephemera-nat16.yaml"
-		nat_pass nat16_ "$E2E_LOGDIR/ephemera-nat16.yaml" 1 "${NAT16_TESTS[@]}"
 		for n in ${EPH_E2E_WORKERS-2 3}; do
 			workers_conf "$n" <"$conf" >"$E2E_LOGDIR/ephemera-w$n.yaml"
 			nat_pass "nat_w${n}_" "$E2E_LOGDIR/ephemera-w$n.yaml" "$n" "${NAT_MW_TESTS[@]}"
-			workers_conf "$n" <"$E2E_LOGDIR/ephemera-nat16.yaml" >"$E2E_LOGDIR/ephemera-nat16-w$n.yaml"
-			nat_pass "nat16_w${n}_" "$E2E_LOGDIR/ephemera-nat16-w$n.yaml" "$n" \
-				"${NAT16_TESTS[@]}"
+		done
+		local size
+		for size in $NATRANGE_SIZES; do
+			natrange_passes "$conf" "$size"
 		done
 	fi
 
@@ -218,24 +222,42 @@ workers_conf() {
 	printf '%s\n' "$conf"
 }
 
-# nat16_conf CONF: CONF with one pool of 16 ports that rest 2 s after use and
-# UDP sessions that idle out after 3 s.
-nat16_conf() {
+# natrange_conf CONF SIZE: CONF with one pool of SIZE ports on one address
+# that rest 2 s after use, UDP sessions that idle out after NATRANGE_UDP_S
+# and closed TCP ones that go after NATRANGE_TCP_S.
+natrange_conf() {
 	without_sections pools timeouts <"$1"
 	cat <<-EOF
 
 		pools:
-		  - name: tiny
-		    addresses: [${NAT16_POOL}]
-		    ports: ${NAT16_PORTS}
+		  - name: range
+		    addresses: [${NATRANGE_POOL}]
+		    ports: $(natrange_ports "$2")
 		    inside: [192.0.2.0/24]
 		    quarantine-s: 2
 		timeouts:
-		  udp: 3
+		  udp: ${NATRANGE_UDP_S}
+		  tcp-transitory: ${NATRANGE_TCP_S}
 	EOF
 }
-NAT16_POOL=203.0.113.100
-NAT16_PORTS=20000-20015
+natrange_ports() { printf '%d-%d' 20000 $((20000 + $1 - 1)); }
+NATRANGE_POOL=203.0.113.100
+NATRANGE_UDP_S=4
+NATRANGE_TCP_S=2
+
+# natrange_passes CONF SIZE: the range tests with a SIZE-port pool, with one
+# worker and with each of EPH_E2E_WORKERS, one daemon per worker count.
+natrange_passes() {
+	local size="$2" base="$E2E_LOGDIR/ephemera-natrange$2" n
+	local -a tests=("${NATRANGE_TESTS[@]}")
+	[ "$size" -gt 8 ] || tests=("${NATRANGE_TCP_TESTS[@]}")
+	natrange_conf "$1" "$size" >"$base.yaml"
+	nat_pass "natrange${size}_" "$base.yaml" 1 "${tests[@]}"
+	for n in ${EPH_E2E_WORKERS-2 3}; do
+		workers_conf "$n" <"$base.yaml" >"$base-w$n.yaml"
+		nat_pass "natrange${size}_w${n}_" "$base-w$n.yaml" "$n" "${tests[@]}"
+	done
+}
 
 # control_conf CONF: CONF with its control socket in a directory anyone may
 # enter (the non-root test needs that), the pool on ports CONTROL_PORTS (the
@@ -325,15 +347,18 @@ nat_pass() {
 	local pfx="$1" conf="$2"
 	E2E_NAT_WORKERS="$3"
 	shift 3
-	if [[ "$pfx" == nat16* ]]; then
-		E2E_NAT_POOL="$NAT16_POOL" E2E_NAT_PORTS="$NAT16_PORTS"
+	if [[ "$pfx" =~ ^natrange([0-9]+)_ ]]; then
+		E2E_NAT_POOL="$NATRANGE_POOL"
+		E2E_NAT_PORTS="$(natrange_ports "${BASH_REMATCH[1]}")"
+		E2E_NAT_UDP_TIMEOUT="$NATRANGE_UDP_S" E2E_NAT_TCP_TRANSITORY="$NATRANGE_TCP_S"
 	else
 		E2E_NAT_POOL="$NAT_POOL" E2E_NAT_PORTS="$NAT_PORTS"
 	fi
 	E2E_SEEN_FILE="$E2E_LOGDIR/${pfx}seen"
 	: >"$E2E_SEEN_FILE"
 	daemon_pass "$pfx" "$conf" "$@" || true
-	unset E2E_SEEN_FILE E2E_NAT_POOL E2E_NAT_PORTS E2E_NAT_WORKERS
+	unset E2E_SEEN_FILE E2E_NAT_POOL E2E_NAT_PORTS E2E_NAT_WORKERS \
+		E2E_NAT_UDP_TIMEOUT E2E_NAT_TCP_TRANSITORY
 }
 
 # daemon_pass NAME_PREFIX CONF TESTS...: start the daemon with CONF, run the
