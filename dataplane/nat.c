@@ -910,8 +910,6 @@ session_create(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, unsig
 	if (p->max_per_host != 0 && h->sessions >= p->max_per_host) {
 		if (loan != NULL)
 			loan_return(w, pool, loan->gen, f, loan->out_addr, loan->out_port, true);
-		if (h->sessions == 0)
-			rte_hash_del_key(nw->hosts, &h->addr);
 		record_refusal(nw, pool, f->in_addr, NULL, EPH_REFUSED_HOST_LIMIT);
 		drop(w, m, EPH_DROP_nat_host_limit);
 		return -1;
@@ -932,7 +930,10 @@ session_create(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, unsig
 
 			if (h->sessions == 0)
 				rte_hash_del_key(nw->hosts, &h->addr); /* back with the port */
-			borrow_start(w, in_port, m, pool, borrow_nh, first, which);
+			if (borrow_start(w, in_port, m, pool, borrow_nh, first, which))
+				return -1;
+			record_refusal(nw, pool, f->in_addr, NULL, EPH_REFUSED_NO_PORT);
+			drop(w, m, EPH_DROP_nat_borrow_busy);
 			return -1;
 		}
 	}
@@ -1686,17 +1687,25 @@ next_lender(const struct eph_worker *w, unsigned int from, unsigned int borrower
 
 /*
  * Send a new flow's packet to a worker that may lend a port of its share,
- * the one that lent last first. m is consumed: it comes back as LENT.
+ * the one that lent last first; m comes back as LENT. False, m untouched,
+ * when the ring to that worker is over half full: borrowing must not crowd
+ * out the packets handed over for their sessions (a flood of new flows to
+ * a destination exhausted everywhere asks every worker once per flow).
  */
 static bool
 borrow_start(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, unsigned int pool,
 	     uint32_t nh_idx, uint32_t first_addr, unsigned int which)
 {
-	struct eph_pkt_meta *meta = eph_pkt_meta(w->dp, m);
+	struct eph_dp *dp = w->dp;
+	struct eph_pkt_meta *meta = eph_pkt_meta(dp, m);
 	unsigned int lender = w->nat.lend_hint;
+	const struct rte_ring *r;
 
-	if (lender >= w->dp->n_workers || lender == w->id)
+	if (lender >= dp->n_workers || lender == w->id)
 		lender = next_lender(w, w->id, w->id);
+	r = dp->nat.handoff[w->id * dp->n_workers + lender];
+	if (rte_ring_free_count(r) < rte_ring_get_capacity(r) / 2)
+		return false;
 	meta->loan_addr = first_addr;
 	meta->loan_port = 0;
 	meta->loan_gen = 0;
@@ -1704,9 +1713,8 @@ borrow_start(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, unsigne
 	meta->loan_which = (uint8_t)which;
 	meta->borrower = (uint16_t)w->id;
 	meta->asked = 1;
-	if (!handoff(w, lender, m, EPH_HANDOFF_BORROW, in_port, (uint16_t)pool, nh_idx))
-		return false;
-	w->nat.ctr[EPH_NAT_borrow_requests]++;
+	if (handoff(w, lender, m, EPH_HANDOFF_BORROW, in_port, (uint16_t)pool, nh_idx))
+		w->nat.ctr[EPH_NAT_borrow_requests]++;
 	return true;
 }
 

@@ -564,6 +564,42 @@ test_reserve_after_every_share(void **state)
 }
 
 /*
+ * Borrowing never crowds out handed-over packets: with the rings from the
+ * owner to the others over half full, a flow beyond the owner's share is
+ * dropped as nat_borrow_busy instead of queued; once they drain, it borrows.
+ */
+static void
+test_borrow_busy(void **state)
+{
+	uint32_t host = host_of(0);
+	uint64_t busy = t_drops(EPH_DROP_nat_borrow_busy);
+	uint64_t requests = ctr_sum(EPH_NAT_borrow_requests);
+	struct rte_mbuf *m, *junk;
+
+	(void)state;
+	for (unsigned int i = 0; i < 3; i++) /* worker 0's own share */
+		assert_int_equal(open_flow(0, host, (uint16_t)(37000 + i), 7000) % N_WORKERS, 0);
+	for (unsigned int wk = 1; wk < N_WORKERS; wk++) {
+		struct rte_ring *r = t_dp.nat.handoff[wk];
+
+		while (rte_ring_free_count(r) >= rte_ring_get_capacity(r) / 2)
+			assert_int_equal(rte_ring_sp_enqueue(r, t_ipv4_packet(&t_host_mac, IN, host,
+									   T_SERVER, IPPROTO_UDP,
+									   64, 8)),
+					 0);
+	}
+	m = udp(IN, &t_host_mac, host, T_SERVER, 37010, 7000);
+	eph_input_burst(t_dp.workers[0], IN, &m, 1);
+	assert_int_equal(t_drops(EPH_DROP_nat_borrow_busy), busy + 1);
+	assert_int_equal(ctr_sum(EPH_NAT_borrow_requests), requests);
+	for (unsigned int wk = 1; wk < N_WORKERS; wk++)
+		while (rte_ring_sc_dequeue(t_dp.nat.handoff[wk], (void **)&junk) == 0)
+			rte_pktmbuf_free(junk);
+	assert_in_range(open_flow(0, host, 37010, 7000), PORT_LO, PORT_HI);
+	assert_int_equal(ctr_sum(EPH_NAT_borrow_requests), requests + 1);
+}
+
+/*
  * The reference model: random opens, refreshes and time steps for one
  * host towards two destinations. Model: per destination and port, live
  * (and by which flow) or the tick its rest ends. Every open must get a
@@ -736,6 +772,7 @@ main(void)
 		cmocka_unit_test_setup(test_icmp_error_for_lent_port, fresh),
 		cmocka_unit_test_setup(test_eim_mappings_whole_range, fresh),
 		cmocka_unit_test_setup(test_reserve_after_every_share, fresh),
+		cmocka_unit_test_setup(test_borrow_busy, fresh),
 		cmocka_unit_test_setup(test_model_one_host_many_workers, fresh),
 		/* Last: it leaves the pool's range changed. */
 		cmocka_unit_test_setup(test_range_change_with_ports_on_loan, fresh),
