@@ -76,6 +76,7 @@ render_nat(FILE *f, const struct eph_ctl_ctx *ctx, const struct eph_counters *t)
 	const struct eph_dp *dp = ctx->dp;
 	const struct eph_nat_cfg *nat = &dp->cfg->nat;
 	uint64_t tcp[16] = { 0 }, udp = 0, icmp = 0, lost = 0, suppressed = 0;
+	uint64_t on_loan = 0, borrowed = 0;
 	uint64_t ctr[EPH_NAT_CTR_MAX] = { 0 };
 	char a[INET_ADDRSTRLEN];
 
@@ -90,6 +91,9 @@ render_nat(FILE *f, const struct eph_ctl_ctx *ctx, const struct eph_counters *t)
 			ctr[c] += nw->ctr[c];
 		lost += eph_natlog_ring_lost(nw->log);
 		suppressed += nw->alerts_suppressed;
+		for (unsigned int b = 0; b < dp->n_workers; b++)
+			on_loan += __atomic_load_n(&nw->lent_to[b], __ATOMIC_RELAXED);
+		borrowed += __atomic_load_n(&nw->borrowed_live, __ATOMIC_RELAXED);
 	}
 	family(f, "ephemera_nat_sessions", "gauge", "Live NAT sessions by protocol and state.");
 	for (unsigned int s = 0; s < EPH_TCP_N_STATES; s++)
@@ -106,6 +110,12 @@ render_nat(FILE *f, const struct eph_ctl_ctx *ctx, const struct eph_counters *t)
 		family(f, name, "counter", eph_nat_counter_descs[c]);
 		fprintf(f, "%s %" PRIu64 "\n", name, ctr[c]);
 	}
+	family(f, "ephemera_nat_ports_on_loan", "gauge",
+	       "Ports of a worker's share lent to another worker's hosts and not back yet.");
+	fprintf(f, "ephemera_nat_ports_on_loan %" PRIu64 "\n", on_loan);
+	family(f, "ephemera_nat_borrowed_sessions", "gauge",
+	       "Sessions and mappings on ports borrowed from another worker's share.");
+	fprintf(f, "ephemera_nat_borrowed_sessions %" PRIu64 "\n", borrowed);
 	family(f, "ephemera_nat_ports_in_use", "gauge",
 	       "Outside ports held by sessions, per pool and outside address.");
 	for (unsigned int p = 0; p < nat->n_slots; p++)

@@ -66,6 +66,7 @@ struct eph_pkt_meta {
 	uint16_t borrower;  /* worker that asked */
 	uint8_t loan_gen;   /* allocator generation the port comes from */
 	uint8_t loan_first; /* LENT: the port is on the address BORROW asked for first */
+	uint8_t loan_which; /* the addresses to lend from: active or reserve (nat.c TAKE_*) */
 	uint8_t asked;      /* workers asked so far */
 };
 

@@ -620,21 +620,27 @@ active_index(const struct eph_nat_pool *p, uint32_t addr)
 	return -1;
 }
 
+/* Which addresses a port may come from: the regular ones, the reserve, or both. */
+enum { TAKE_ACTIVE = 1, TAKE_RESERVE = 2, TAKE_ALL = TAKE_ACTIVE | TAKE_RESERVE };
+
 /*
  * A port for flow f on the active addresses of pool p from index first on
- * (only that one with paired pooling), then on the reserve addresses:
- * 0, -ENOSPC or -ENOMEM. count: refusals go to the addresses' exhausted
- * counters (not while another worker may still lend a port).
+ * (only that one with paired pooling), then on the reserve addresses (as
+ * `which` allows): 0, -ENOSPC or -ENOMEM. count: refusals go to the
+ * addresses' exhausted counters (not while another worker may still lend
+ * a port).
  */
 static int
 take_port_from(struct eph_worker *w, unsigned int pool, const struct eph_nat_pool *p,
-	       const struct flow *f, uint32_t first, bool count, uint32_t *out_addr,
-	       uint16_t *out_port)
+	       const struct flow *f, uint32_t first, bool count, unsigned int which,
+	       uint32_t *out_addr, uint16_t *out_port)
 {
 	struct eph_nat_worker *nw = &w->nat;
 	uint32_t tries = p->pooling == EPH_POOLING_PAIRED ? RTE_MIN(1u, p->n_addrs) : p->n_addrs;
 	int rc = -ENOSPC;
 
+	if (!(which & TAKE_ACTIVE))
+		tries = 0;
 	for (uint32_t t = 0; t < tries; t++) {
 		uint32_t ai = first + t < p->n_addrs ? first + t : first + t - p->n_addrs;
 
@@ -649,7 +655,7 @@ take_port_from(struct eph_worker *w, unsigned int pool, const struct eph_nat_poo
 			nw->exhausted[pool][p->addr_slot[ai]]++;
 	}
 	/* Spill: reserve addresses take what the regular ones cannot. */
-	for (uint32_t r = 0; r < p->n_reserve; r++) {
+	for (uint32_t r = 0; r < p->n_reserve && (which & TAKE_RESERVE); r++) {
 		rc = take_port_on(w, pool, p, f, p->reserve[r], p->reserve_slot[r], out_port);
 		if (rc == 0) {
 			*out_addr = p->reserve[r];
@@ -688,7 +694,8 @@ first_address(const struct eph_worker *w, const struct eph_nat_pool *p, const st
  */
 static int
 take_port(struct eph_worker *w, unsigned int pool, const struct flow *f, struct eph_nat_host *h,
-	  bool count, uint32_t *out_addr, uint16_t *out_port, uint8_t *gen, bool *new_mapping)
+	  bool count, unsigned int which, uint32_t *out_addr, uint16_t *out_port, uint8_t *gen,
+	  bool *new_mapping)
 {
 	struct eph_nat_worker *nw = &w->nat;
 	const struct eph_nat_pool *p = pool_cfg(w, pool);
@@ -715,7 +722,7 @@ take_port(struct eph_worker *w, unsigned int pool, const struct flow *f, struct 
 
 	*gen = p->gen;
 	first = first_address(w, p, f, h);
-	rc = take_port_from(w, pool, p, f, first, count, out_addr, out_port);
+	rc = take_port_from(w, pool, p, f, first, count, which, out_addr, out_port);
 	if (rc == 0 && p->n_addrs != 0 && *out_addr == p->addrs[first])
 		h->paired = *out_addr;
 	return rc;
@@ -858,19 +865,22 @@ take_loan(struct eph_worker *w, unsigned int pool, const struct flow *f, struct 
 }
 
 static bool borrow_start(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m,
-			 unsigned int pool, uint32_t nh_idx, uint32_t first_addr);
+			 unsigned int pool, uint32_t nh_idx, uint32_t first_addr,
+			 unsigned int which);
 
 /*
  * Returns the new session's index, or -1 after dropping m or, when this
- * worker's share is exhausted for the destination and borrow_nh (the
- * packet's FIB next hop) is not UINT32_MAX, after sending m round the
- * other workers for a port (borrow_start). loan: the port to use, lent by
- * another worker (then given back if it cannot be).
+ * worker's share is exhausted for the destination on the addresses `which`
+ * names and borrow_nh (the packet's FIB next hop) is not UINT32_MAX, after
+ * sending m round the other workers for a port of theirs on the same
+ * addresses (borrow_start). Without borrowing, every address is tried.
+ * loan: the port to use, lent by another worker (then given back if it
+ * cannot be).
  */
 static __rte_noinline int32_t
 session_create(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, unsigned int pool,
 	       const struct flow *f, struct eph_session **sp, uint32_t borrow_nh,
-	       const struct nat_loan *loan)
+	       const struct nat_loan *loan, unsigned int which)
 {
 	struct eph_nat_worker *nw = &w->nat;
 	const struct eph_nat_pool *p = pool_cfg(w, pool);
@@ -900,8 +910,6 @@ session_create(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, unsig
 	if (p->max_per_host != 0 && h->sessions >= p->max_per_host) {
 		if (loan != NULL)
 			loan_return(w, pool, loan->gen, f, loan->out_addr, loan->out_port, true);
-		if (h->sessions == 0)
-			rte_hash_del_key(nw->hosts, &h->addr);
 		record_refusal(nw, pool, f->in_addr, NULL, EPH_REFUSED_HOST_LIMIT);
 		drop(w, m, EPH_DROP_nat_host_limit);
 		return -1;
@@ -915,14 +923,17 @@ session_create(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, unsig
 				  p->state == EPH_POOL_ACTIVE && !p->g[p->gen].blocks &&
 				  p->n_addrs != 0;
 
-		rc = take_port(w, pool, f, h, !may_borrow, &out_addr, &out_port, &gen,
-			       &new_mapping);
+		rc = take_port(w, pool, f, h, !may_borrow, may_borrow ? which : TAKE_ALL, &out_addr,
+			       &out_port, &gen, &new_mapping);
 		if (rc == -ENOSPC && may_borrow) {
 			uint32_t first = p->addrs[first_address(w, p, f, h)];
 
 			if (h->sessions == 0)
 				rte_hash_del_key(nw->hosts, &h->addr); /* back with the port */
-			borrow_start(w, in_port, m, pool, borrow_nh, first);
+			if (borrow_start(w, in_port, m, pool, borrow_nh, first, which))
+				return -1;
+			record_refusal(nw, pool, f->in_addr, NULL, EPH_REFUSED_NO_PORT);
+			drop(w, m, EPH_DROP_nat_borrow_busy);
 			return -1;
 		}
 	}
@@ -1135,7 +1146,8 @@ in2out_new(struct eph_worker *w, const struct nat_pkt *p, const struct eph_flow_
 			return -1;
 		}
 	}
-	return session_create(w, p->in_port, p->m, p->pool, &f, sp, p->nh, NULL);
+	/* The regular addresses of every worker's share first, then the reserve. */
+	return session_create(w, p->in_port, p->m, p->pool, &f, sp, p->nh, NULL, TAKE_ACTIVE);
 }
 
 /*
@@ -1438,7 +1450,7 @@ eim_inbound(struct eph_worker *w, const struct nat_pkt *pk, const struct eph_flo
 		.in_addr = map->in_addr, .remote_addr = k->src_addr,
 		.in_port = map->in_port, .remote_port = k->src_port, .proto = k->proto,
 	};
-	idx = session_create(w, 0, m, map->pool, &f, sp, UINT32_MAX, NULL);
+	idx = session_create(w, 0, m, map->pool, &f, sp, UINT32_MAX, NULL, TAKE_ALL);
 	if (idx < 0) {
 		*consumed = true;
 		return -1;
@@ -1675,26 +1687,34 @@ next_lender(const struct eph_worker *w, unsigned int from, unsigned int borrower
 
 /*
  * Send a new flow's packet to a worker that may lend a port of its share,
- * the one that lent last first. m is consumed: it comes back as LENT.
+ * the one that lent last first; m comes back as LENT. False, m untouched,
+ * when the ring to that worker is over half full: borrowing must not crowd
+ * out the packets handed over for their sessions (a flood of new flows to
+ * a destination exhausted everywhere asks every worker once per flow).
  */
 static bool
 borrow_start(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, unsigned int pool,
-	     uint32_t nh_idx, uint32_t first_addr)
+	     uint32_t nh_idx, uint32_t first_addr, unsigned int which)
 {
-	struct eph_pkt_meta *meta = eph_pkt_meta(w->dp, m);
+	struct eph_dp *dp = w->dp;
+	struct eph_pkt_meta *meta = eph_pkt_meta(dp, m);
 	unsigned int lender = w->nat.lend_hint;
+	const struct rte_ring *r;
 
-	if (lender >= w->dp->n_workers || lender == w->id)
+	if (lender >= dp->n_workers || lender == w->id)
 		lender = next_lender(w, w->id, w->id);
+	r = dp->nat.handoff[w->id * dp->n_workers + lender];
+	if (rte_ring_free_count(r) < rte_ring_get_capacity(r) / 2)
+		return false;
 	meta->loan_addr = first_addr;
 	meta->loan_port = 0;
 	meta->loan_gen = 0;
 	meta->loan_first = 0;
+	meta->loan_which = (uint8_t)which;
 	meta->borrower = (uint16_t)w->id;
 	meta->asked = 1;
-	if (!handoff(w, lender, m, EPH_HANDOFF_BORROW, in_port, (uint16_t)pool, nh_idx))
-		return false;
-	w->nat.ctr[EPH_NAT_borrow_requests]++;
+	if (handoff(w, lender, m, EPH_HANDOFF_BORROW, in_port, (uint16_t)pool, nh_idx))
+		w->nat.ctr[EPH_NAT_borrow_requests]++;
 	return true;
 }
 
@@ -1786,8 +1806,8 @@ lend(struct eph_worker *w, struct rte_mbuf *m)
 	    !p->g[p->gen].blocks && p->n_addrs != 0) {
 		int32_t first = active_index(p, meta->loan_addr);
 
-		if (take_port_from(w, pool, p, &f, first >= 0 ? (uint32_t)first : 0, false, &out_addr,
-				   &out_port) == 0) {
+		if (take_port_from(w, pool, p, &f, first >= 0 ? (uint32_t)first : 0, false,
+				   meta->loan_which, &out_addr, &out_port) == 0) {
 			rec = loan_record_add(w, pool, &f, out_addr, out_port, p->gen, borrower);
 			if (rec < 0) /* the flow's key is here already: an earlier loan of it */
 				give_port_back(w, pool, p->gen, &f, out_addr, out_port, true);
@@ -1863,9 +1883,19 @@ lent_arrive(struct eph_worker *w, struct rte_mbuf *m, struct nat_pkt *batch, uns
 		if (lent)
 			loan_return(w, meta->out_port, loan.gen, &f, loan.out_addr, loan.out_port,
 				    true);
-	} else if (session_create(w, meta->in_port, m, meta->out_port, &f, &s, UINT32_MAX,
-				  lent ? &loan : NULL) < 0) {
-		return;
+	} else if (lent) {
+		if (session_create(w, meta->in_port, m, meta->out_port, &f, &s, UINT32_MAX, &loan,
+				   TAKE_ALL) < 0)
+			return;
+	} else if (meta->loan_which == TAKE_ACTIVE &&
+		   pool_cfg(w, meta->out_port)->n_reserve != 0) {
+		/* No regular address has a port anywhere: the reserve, here or lent. */
+		if (session_create(w, meta->in_port, m, meta->out_port, &f, &s, meta->nexthop,
+				   NULL, TAKE_RESERVE) < 0)
+			return;
+	} else if (session_create(w, meta->in_port, m, meta->out_port, &f, &s, UINT32_MAX, NULL,
+				  TAKE_ALL) < 0) {
+		return; /* refused: every share of every address tried, counted as usual */
 	}
 	batch[(*n)++] = (struct nat_pkt){
 		.m = m, .hash = 0, .cand = EPH_SESSION_NIL, .nh = meta->nexthop,

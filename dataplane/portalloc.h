@@ -4,7 +4,8 @@
  * pool, used only by that lcore (no locks, no atomics).
  *
  * Worker w of n owns the ports p of [port_lo, port_hi] with p % n == w,
- * minus the excluded ones: its share, S ports, numbered 0..S-1. Ports are
+ * minus the excluded ones: its share, S ports, numbered 0..S-1. (Other
+ * workers' hosts may borrow ports of it: see "Beyond the share" below.) Ports are
  * handed out per destination (outside address, remote address, remote port,
  * protocol), so one port serves many destinations at once (RFC 7857 port
  * overlapping) but never two flows to the same destination.
@@ -37,6 +38,41 @@
  * live + 32 released ports, or none of them is reusable; so a destination
  * that never goes idle keeps about its peak live ports + 32 resting, plus
  * those still in quarantine, not its whole share (~2000 chunks, 470 KB).
+ *
+ * Beyond the share: lending (dataplane/nat.c). All sessions of an inside
+ * host live on its owner worker, so on its own share a host would get S =
+ * range / n_workers ports towards one destination. When alloc answers
+ * -ENOSPC, the NAT sends the flow's first packet round the other workers
+ * (on the handoff rings) until one gets a port for d from its own
+ * allocator, with this same alloc; the lender keeps a loan record under
+ * the flow's outside key, so replies to the port, steered to its share
+ * owner as always, are handed on to the borrower; the port comes back in a
+ * message on a ring of returns and is released here, on the lender. So the
+ * guarantees above hold over the whole range: a port is in one share and
+ * only that share's allocator hands it out (never live twice for d); a
+ * flow is refused only after every worker's allocator said -ENOSPC for d
+ * (and the owner's again when the answer comes back); a port rests in its
+ * own share's quarantine whoever used it; walks stay keyed per worker.
+ *
+ * Why lend per flow rather than move ports between shares: a share's
+ * ports are per destination, so a port a worker could give away for good
+ * must be idle for every destination it serves, which is rare exactly when
+ * capacity is short, and giving it away would reshape the keyed walk of
+ * every destination. A shared allocator for busy destinations would need
+ * atomics on the packet path. Lending costs nothing until a share runs
+ * out: a worker whose share suffices touches nothing shared, and the
+ * cooperation rides single-producer/single-consumer rings.
+ *
+ * Cost: a borrowed flow's first packet makes two ring hops instead of none
+ * (the figures are in README.md, Benchmark); the lender holds a 64-byte
+ * record in its session table per lent port, and the borrower's session is
+ * as any other. Replies to a lent port that reach the lender (with RSS by
+ * port, all of them) take one hop more. Worst case: a destination
+ * exhausted on every worker; each further flow is asked round all
+ * n_workers - 1 others and refused, O(n_workers) hops. A lender lends at
+ * most EPH_NAT_LOANS_MAX (16,383) ports at once to one borrower, what its
+ * return ring holds, so a return never finds the ring full; a request
+ * that would pass it is passed on. Port blocks (portblock.h) do not lend.
  */
 #ifndef EPH_PORTALLOC_H
 #define EPH_PORTALLOC_H

@@ -270,6 +270,8 @@ drain_events(void)
 	}
 }
 
+static void handoff_drain(void);
+
 /* Every session of every worker, through the control request the sessions.clear command uses. */
 static void
 clear_sessions(void)
@@ -287,10 +289,13 @@ clear_sessions(void)
 			eph_nat_ctl_poll(w);
 		if (!c.done)
 			fz_fail(TARGET, NULL, 0, "worker %u: sessions.clear never finished", i);
-		if (eph_session_count(w->nat.sessions) != 0)
-			fz_fail(TARGET, NULL, 0, "worker %u: %u sessions left after clearing", i,
-				eph_session_count(w->nat.sessions));
 	}
+	/* Lent ports go back to their lenders, whose loan records then go. */
+	handoff_drain();
+	for (unsigned int i = 0; i < dp.n_workers; i++)
+		if (eph_session_count(dp.workers[i]->nat.sessions) != 0)
+			fz_fail(TARGET, NULL, 0, "worker %u: %u sessions or loans left after clearing",
+				i, eph_session_count(dp.workers[i]->nat.sessions));
 }
 
 static void
@@ -325,6 +330,17 @@ audit_empty(void)
 		if (nw->mappings != NULL && eph_session_count(nw->mappings) != 0)
 			fz_fail(TARGET, NULL, 0, "worker %u: %u mappings with no session", i,
 				eph_session_count(nw->mappings));
+		if (nw->loan_sessions + nw->loan_mappings + nw->borrowed_live != 0 ||
+		    nw->ctr[EPH_NAT_loans_lost] != 0)
+			fz_fail(TARGET, NULL, 0,
+				"worker %u: loans left with no session (%u records, %u mapping "
+				"records, %u borrowed, %" PRIu64 " lost)",
+				i, nw->loan_sessions, nw->loan_mappings, nw->borrowed_live,
+				nw->ctr[EPH_NAT_loans_lost]);
+		for (unsigned int b = 0; b < dp.n_workers; b++)
+			if (nw->lent_to[b] != 0)
+				fz_fail(TARGET, NULL, 0, "worker %u: %u ports on loan to %u with no session",
+					i, nw->lent_to[b], b);
 		for (unsigned int p = 0; p < cfg->n_slots; p++) {
 			const struct eph_nat_pool *pool = &cfg->pools[p];
 
@@ -832,7 +848,8 @@ handoff_drain(void)
 		bool pending = false;
 
 		for (unsigned int k = 0; k < dp.n_workers * dp.n_workers; k++)
-			if (dp.nat.handoff[k] != NULL && !rte_ring_empty(dp.nat.handoff[k]))
+			if ((dp.nat.handoff[k] != NULL && !rte_ring_empty(dp.nat.handoff[k])) ||
+			    (dp.nat.loans[k] != NULL && !rte_ring_empty(dp.nat.loans[k])))
 				pending = true;
 		if (!pending)
 			return;

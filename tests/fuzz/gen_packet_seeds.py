@@ -226,6 +226,16 @@ def seeds():
     exhaust = b"".join(rec(IN, eth(IN, ip_udp("192.0.2.%d" % (12 + d), REMOTE, 9, 9)))
                        for d in range(30))
     s["exhaust-edm"] = exhaust + clock(20) + exhaust
+    # One host beyond its owner's share of one destination: ports lent by the other
+    # workers, replies to them arriving anywhere, then they expire and go back.
+    for name, host, pool, lo in [("borrow-edm", HOST_EDM, POOL_EDM, 20000),
+                                 ("borrow-eim", HOST_EIM, POOL_EIM, 30000)]:
+        borrow = b"".join(
+            rec(IN, eth(IN, ip_udp(host, REMOTE, 1000 + d, 9)), worker=d % 3) +
+            rec(OUT, eth(OUT, ip_udp(REMOTE, pool, 9, lo)), fix=True, bind=LAST,
+                worker=(d + 1) % 3, end=True)
+            for d in range(56))
+        s[name] = borrow + clock(200) + borrow
     s["expiry"] = (rec(IN, eth(IN, ip_udp(host, REMOTE, 31, 53)), end=True) + clock(100) +
                    rec(OUT, eth(OUT, ip_udp(REMOTE, POOL_EDM, 53, 1)), fix=True, bind=0,
                        end=True) + clock(510) + clock(510) +

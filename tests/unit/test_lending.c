@@ -26,6 +26,8 @@
 #define POOL_A     T_IPV4(203, 0, 113, 100)
 #define POOL_B     T_IPV4(203, 0, 113, 101) /* endpoint-independent, 192.0.2.128/25 */
 #define EIM_LO     21000
+#define POOL_C     T_IPV4(203, 0, 113, 102) /* with a reserve address, 192.0.2.192/26 */
+#define RESERVE_C  T_IPV4(203, 0, 113, 103)
 #define PORT_LO    20000
 #define PORT_HI    20007
 #define RANGE      (PORT_HI - PORT_LO + 1)
@@ -35,7 +37,10 @@
 static uint32_t pool_addrs[] = { POOL_A };
 static uint32_t eim_addrs[] = { POOL_B };
 static struct eph_conf_prefix pool_inside[] = { { T_IPV4(192, 0, 2, 0), 25 } };
-static struct eph_conf_prefix eim_inside[] = { { T_IPV4(192, 0, 2, 128), 25 } };
+static struct eph_conf_prefix eim_inside[] = { { T_IPV4(192, 0, 2, 128), 26 } };
+static uint32_t spill_addrs[] = { POOL_C };
+static uint32_t spill_reserve[] = { RESERVE_C };
+static struct eph_conf_prefix spill_inside[] = { { T_IPV4(192, 0, 2, 192), 26 } };
 static struct eph_conf_route routes[1];
 static uint64_t clock_tsc;
 static uint32_t flow_pool = POOL_A; /* the address open_flow and reply expect */
@@ -67,7 +72,19 @@ three_workers(struct eph_conf *conf)
 	p->filtering = EPH_FILTERING_ENDPOINT_INDEPENDENT;
 	p->inside = eim_inside;
 	p->n_inside = 1;
-	conf->n_pools = 2;
+	p = &conf->pools[2];
+	eph_conf_pool_defaults(p);
+	snprintf(p->name, sizeof(p->name), "spill");
+	p->addrs = spill_addrs;
+	p->n_addrs = 1;
+	p->reserve = spill_reserve;
+	p->n_reserve = 1;
+	p->port_lo = PORT_LO;
+	p->port_hi = PORT_HI;
+	p->quarantine_s = QUARANTINE;
+	p->inside = spill_inside;
+	p->n_inside = 1;
+	conf->n_pools = 3;
 	conf->timeouts.udp = UDP_TO;
 	conf->nat.sessions_per_worker = 4096;
 	conf->nat.destinations_per_worker = 1024;
@@ -96,7 +113,9 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	t_conf.n_pools = 0; /* static arrays */
+	t_conf.pools[2].reserve = NULL; /* static arrays */
+	t_conf.pools[2].n_reserve = 0;
+	t_conf.n_pools = 0;
 	t_conf.n_routes = 0;
 	t_stop();
 	return 0;
@@ -176,8 +195,9 @@ ports_in_use(void)
 	uint64_t s = 0;
 
 	for (unsigned int wk = 0; wk < t_dp.n_workers; wk++)
-		s += t_dp.workers[wk]->nat.ports_in_use[0][0] +
-		     t_dp.workers[wk]->nat.ports_in_use[1][0];
+		for (unsigned int p = 0; p < 3; p++)
+			for (unsigned int a = 0; a < 2; a++)
+				s += t_dp.workers[wk]->nat.ports_in_use[p][a];
 	return s;
 }
 
@@ -222,7 +242,7 @@ fresh(void **state)
 static uint32_t
 host_in(unsigned int wk, uint32_t first)
 {
-	for (uint32_t h = first; h < first + 110; h++)
+	for (uint32_t h = first; h < first + 60; h++)
 		if (eph_nat_host_owner(&t_dp.nat, rte_cpu_to_be_32(T_IPV4(192, 0, 2, h)),
 				       N_WORKERS) == wk)
 			return T_IPV4(192, 0, 2, h);
@@ -516,6 +536,70 @@ test_eim_mappings_whole_range(void **state)
 }
 
 /*
+ * Reserve addresses take only what the regular ones cannot, over every
+ * worker's share: the host gets all 8 ports of the regular address (5 of
+ * them lent) before its first on the reserve, then the reserve's 8, then
+ * nothing, counted once for each address.
+ */
+static void
+test_reserve_after_every_share(void **state)
+{
+	uint32_t host = host_in(0, 193);
+	uint16_t got;
+
+	(void)state;
+	flow_pool = POOL_C;
+	for (unsigned int i = 0; i < RANGE; i++)
+		assert_in_range(open_flow(i % N_WORKERS, host, (uint16_t)(36000 + i), 7000), PORT_LO,
+				PORT_HI);
+	flow_pool = RESERVE_C;
+	for (unsigned int i = 0; i < RANGE; i++)
+		assert_in_range(open_flow(i % N_WORKERS, host, (uint16_t)(36100 + i), 7000),
+				PORT_LO, PORT_HI);
+	got = open_flow(1, host, 36200, 7000);
+	assert_int_equal(got, 0);
+	assert_int_equal(t_dp.workers[0]->nat.exhausted[2][0] + t_dp.workers[0]->nat.exhausted[2][1],
+			 2);
+	flow_pool = POOL_A;
+}
+
+/*
+ * Borrowing never crowds out handed-over packets: with the rings from the
+ * owner to the others over half full, a flow beyond the owner's share is
+ * dropped as nat_borrow_busy instead of queued; once they drain, it borrows.
+ */
+static void
+test_borrow_busy(void **state)
+{
+	uint32_t host = host_of(0);
+	uint64_t busy = t_drops(EPH_DROP_nat_borrow_busy);
+	uint64_t requests = ctr_sum(EPH_NAT_borrow_requests);
+	struct rte_mbuf *m, *junk;
+
+	(void)state;
+	for (unsigned int i = 0; i < 3; i++) /* worker 0's own share */
+		assert_int_equal(open_flow(0, host, (uint16_t)(37000 + i), 7000) % N_WORKERS, 0);
+	for (unsigned int wk = 1; wk < N_WORKERS; wk++) {
+		struct rte_ring *r = t_dp.nat.handoff[wk];
+
+		while (rte_ring_free_count(r) >= rte_ring_get_capacity(r) / 2)
+			assert_int_equal(rte_ring_sp_enqueue(r, t_ipv4_packet(&t_host_mac, IN, host,
+									   T_SERVER, IPPROTO_UDP,
+									   64, 8)),
+					 0);
+	}
+	m = udp(IN, &t_host_mac, host, T_SERVER, 37010, 7000);
+	eph_input_burst(t_dp.workers[0], IN, &m, 1);
+	assert_int_equal(t_drops(EPH_DROP_nat_borrow_busy), busy + 1);
+	assert_int_equal(ctr_sum(EPH_NAT_borrow_requests), requests);
+	for (unsigned int wk = 1; wk < N_WORKERS; wk++)
+		while (rte_ring_sc_dequeue(t_dp.nat.handoff[wk], (void **)&junk) == 0)
+			rte_pktmbuf_free(junk);
+	assert_in_range(open_flow(0, host, 37010, 7000), PORT_LO, PORT_HI);
+	assert_int_equal(ctr_sum(EPH_NAT_borrow_requests), requests + 1);
+}
+
+/*
  * The reference model: random opens, refreshes and time steps for one
  * host towards two destinations. Model: per destination and port, live
  * (and by which flow) or the tick its rest ends. Every open must get a
@@ -687,6 +771,8 @@ main(void)
 		cmocka_unit_test_setup(test_lent_port_held_and_rested_by_lender, fresh),
 		cmocka_unit_test_setup(test_icmp_error_for_lent_port, fresh),
 		cmocka_unit_test_setup(test_eim_mappings_whole_range, fresh),
+		cmocka_unit_test_setup(test_reserve_after_every_share, fresh),
+		cmocka_unit_test_setup(test_borrow_busy, fresh),
 		cmocka_unit_test_setup(test_model_one_host_many_workers, fresh),
 		/* Last: it leaves the pool's range changed. */
 		cmocka_unit_test_setup(test_range_change_with_ports_on_loan, fresh),
