@@ -91,6 +91,8 @@ build_cases(bool quick, struct bench_case *list)
 			}
 	n = add_case(list, n, "exhausted", B_EXHAUSTED, IPPROTO_UDP, false, 16, pkts);
 	n = add_case(list, n, "handoff", B_HANDOFF, IPPROTO_UDP, false, quick ? K : 64 * K, pkts);
+	/* sessions: per pass (own + borrowed, see run_borrow); packets: borrowed sessions timed */
+	n = add_case(list, n, "borrow", B_BORROW, IPPROTO_UDP, false, 16 * K, quick ? 16 * K : M);
 	return n;
 }
 
@@ -293,6 +295,11 @@ print_json(const struct bench_ctx *x, const struct bench_result *r)
 		printf(",\"last_tenth_ns\":%.1f", r->last_tenth_ns);
 	if (r->alloc_ns >= 0)
 		printf(",\"alloc_ns\":%.1f,\"release_ns\":%.1f", r->alloc_ns, r->release_ns);
+	if (r->own_ns > 0 && r->borrowed_ns > 0)
+		printf(",\"own_ns\":%.1f,\"own_cycles\":%.1f,\"borrowed_ns\":%.1f,"
+		       "\"borrowed_cycles\":%.1f,\"borrowed_vs_own\":%.2f",
+		       r->own_ns, r->own_cycles, r->borrowed_ns, r->borrowed_cycles,
+		       r->borrowed_ns / r->own_ns);
 	printf(",\"excluded_segments\":%" PRIu64 ",\"tsc_mhz\":%.0f}\n", t->excluded,
 	       x->tsc_hz / 1e6);
 	fflush(stdout);
@@ -308,7 +315,7 @@ run_child(const struct bench_case *c, const struct bench_opts *o, const char *ar
 	struct bench_result r = {.alloc_ns = -1, .release_ns = -1};
 	char *argv[EPH_EAL_MAX_ARGV];
 	char buf[4096], rundir[PATH_MAX];
-	unsigned int workers = c->kind == B_HANDOFF ? 2 : 1;
+	unsigned int workers = c->kind == B_HANDOFF || c->kind == B_BORROW ? 2 : 1;
 	int argc, off;
 
 	x->c = c;

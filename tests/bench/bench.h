@@ -3,7 +3,8 @@
  * ephemera-bench: what the driver (bench.c), the packet kit (flows.c) and
  * the cases (cases.c) share. One case runs in one process: the daemon's
  * real data plane on two net_ring ports (tx loops back to rx), driven from
- * the main lcore through worker 0's struct, as the unit-test harness does.
+ * the main lcore through worker 0's struct, as the unit-test harness does
+ * (handoff and borrow: through both workers' structs, in turn).
  */
 #ifndef EPH_BENCH_H
 #define EPH_BENCH_H
@@ -59,6 +60,7 @@ enum bench_kind {
 	B_ESTABLISHED,
 	B_EXHAUSTED,
 	B_HANDOFF,
+	B_BORROW,
 };
 
 struct bench_case {
@@ -162,6 +164,9 @@ struct bench_result {
 	/* alloc only (< 0: not reported) */
 	double alloc_ns;
 	double release_ns;
+	/* borrow only (0: not reported): per new session, port of the own share or borrowed */
+	double own_ns, own_cycles;
+	double borrowed_ns, borrowed_cycles;
 };
 
 /* The running case: its data plane and what the checks need. */

@@ -14,6 +14,7 @@
 #include <rte_hash.h>
 #include <rte_jhash.h>
 #include <rte_malloc.h>
+#include <rte_ring.h>
 #include <rte_tcp.h>
 
 #include "dataplane/portalloc.h"
@@ -24,6 +25,9 @@
 #define QUARANTINE_S   120
 #define EXHAUST_LO     20000
 #define EXHAUST_HI     20015
+#define BORROW_LO      20000
+#define BORROW_HI      20063 /* 32 ports per worker and destination */
+#define BORROW_HOSTS   16    /* worker 0's hosts: a divisor of its share */
 #define ALLOC_DESTS    1024
 #define ALLOC_PER_DEST 64
 #define ALLOC_SWEEP    256           /* operations per timed interval */
@@ -66,7 +70,7 @@ void
 bench_case_conf(const struct bench_case *c, struct eph_conf *conf, unsigned int *n_pool)
 {
 	struct eph_conf_pool *p = &conf->pools[0];
-	unsigned int n = c->kind == B_EXHAUSTED ? 1 : 4;
+	unsigned int n = c->kind == B_EXHAUSTED || c->kind == B_BORROW ? 1 : 4;
 
 	eph_conf_defaults(conf);
 	add_port(conf, "inside", "net_ring0", EPH_ROLE_INSIDE, B_IN_ADDR, 16);
@@ -84,8 +88,8 @@ bench_case_conf(const struct bench_case *c, struct eph_conf *conf, unsigned int 
 	snprintf(p->name, sizeof(p->name), "bench");
 	p->addrs = pool_addrs;
 	p->n_addrs = n;
-	p->port_lo = c->kind == B_EXHAUSTED ? EXHAUST_LO : 1024;
-	p->port_hi = c->kind == B_EXHAUSTED ? EXHAUST_HI : 65535;
+	p->port_lo = c->kind == B_EXHAUSTED ? EXHAUST_LO : c->kind == B_BORROW ? BORROW_LO : 1024;
+	p->port_hi = c->kind == B_EXHAUSTED ? EXHAUST_HI : c->kind == B_BORROW ? BORROW_HI : 65535;
 	p->inside = pool_inside;
 	p->n_inside = RTE_DIM(pool_inside);
 	p->quarantine_s = QUARANTINE_S;
@@ -103,10 +107,10 @@ bench_case_memory_mb(const struct bench_case *c)
 	 * without sessions (mbufs, FIBs, neighbours), then ~140 B per session
 	 * of sessions-per-worker (session table 78, host table 44, allocator
 	 * with its FIFO chunks 23), and 44 B more while the host table is
-	 * measured again (host_bytes_per_session). Per worker for handoff.
+	 * measured again (host_bytes_per_session). Per worker for handoff and borrow.
 	 */
 	uint64_t s = RTE_MAX(c->sessions, 1024u);
-	unsigned int workers = c->kind == B_HANDOFF ? 2 : 1;
+	unsigned int workers = c->kind == B_HANDOFF || c->kind == B_BORROW ? 2 : 1;
 
 	return (unsigned int)(160 + ((s * 200 * workers) >> 20));
 }
@@ -644,6 +648,263 @@ run_handoff(struct bench_ctx *x, struct bench_result *r)
 	bench_flows_free(&f);
 }
 
+/*
+ * One burst of new flows [base, base + n) from worker 0's hosts, timed as a
+ * worker loop would run it: worker 0's input, then the handoff drains of
+ * worker 1 (lends, when worker 0 asked for ports) and worker 0 (opens the
+ * sessions on the lent ports and sends), then the rx of what came out.
+ * Every packet must leave worker 0 with a port of worker `owner`'s share.
+ */
+static void
+borrow_burst(struct bench_ctx *x, struct bench_flows *f, uint32_t base, uint16_t n,
+	     unsigned int owner, struct rte_mbuf **pkts, struct bench_timer *t)
+{
+	struct eph_worker *w0 = x->dp.workers[0], *w1 = x->dp.workers[1];
+	uint16_t got;
+
+	for (uint16_t j = 0; j < n; j++)
+		bench_inside_packet(x, f, base + j, 0, pkts[j]);
+	bench_timer_start(t);
+	eph_input_burst(w0, B_IN, pkts, n);
+	eph_nat_handoff_drain(w1);
+	eph_nat_handoff_drain(w0);
+	got = bench_sent(x, w0, B_OUT, pkts, n);
+	bench_timer_stop(t, got);
+	expect_sent(x, got, n, owner == 0 ? "new flows (own share)" : "new flows (borrowed)");
+	for (uint16_t j = 0; j < n; j++)
+		bench_check_outside(x, f, base + j, 0, pkts[j], owner, 2);
+}
+
+/* Worker w's NAT counter c. */
+static uint64_t
+nat_ctr(struct bench_ctx *x, unsigned int w, enum eph_nat_counter c)
+{
+	return x->dp.workers[w]->nat.ctr[c];
+}
+
+/* The mappings learnt by the checks forgotten: the next pass may get other ports. */
+static void
+flows_forget(struct bench_flows *f)
+{
+	for (uint32_t i = 0; i < f->n; i++) {
+		struct bench_tuple t;
+		uint64_t bit;
+
+		if (f->map[i] == 0)
+			continue;
+		bench_tuple(f, i, &t);
+		bit = ((uint64_t)((f->map[i] >> 16) & 0x7fff) * B_N_REMOTES + t.remote) * 65536 +
+		      (uint16_t)f->map[i];
+		f->used[bit / 64] &= ~(1ULL << (bit % 64));
+		f->map[i] = 0;
+	}
+}
+
+static bool
+no_loans_pending(struct bench_ctx *x)
+{
+	return rte_ring_count(x->dp.nat.loans[0 * 2 + 1]) == 0;
+}
+
+/*
+ * Borrow: new sessions whose port comes from the other worker's share.
+ * One pool address, ports 20000-20063 (32 per worker and destination),
+ * 16 inside hosts owned by worker 0, 256 remote endpoints. A pass opens
+ * share x 256 flows that fill worker 0's share of every destination (timed:
+ * own_ns), then as many more, each of which worker 0 must borrow a port for
+ * from worker 1 (timed: borrowed_ns); both are timed through the same calls
+ * (borrow_burst), so the difference is the lending alone. Replies to the
+ * borrowed ports then go in through worker 1, their share's owner, which
+ * must hand them to worker 0 (checked, untimed). Between passes, untimed,
+ * the clock moves past the UDP timeout: the sessions expire on worker 0,
+ * the lent ports go back to worker 1, then past the quarantine, so that
+ * every pass starts from empty allocators on both workers.
+ */
+static void
+run_borrow(struct bench_ctx *x, struct bench_result *r)
+{
+	const struct bench_case *c = x->c;
+	struct eph_worker *w0 = x->dp.workers[0], *w1 = x->dp.workers[1];
+	const uint32_t share = (BORROW_HI - BORROW_LO + 1) / 2;
+	const uint32_t per_pass = share * B_N_REMOTES; /* own flows; as many borrowed */
+	uint64_t passes = RTE_MAX((uint64_t)1, c->packets / per_pass);
+	uint16_t hosts[BORROW_HOSTS];
+	struct rte_mbuf *pkts[B_BURST];
+	struct bench_timer own;
+	struct bench_flows f;
+	uint32_t n_hosts = 0;
+	uint64_t clock;
+
+	bench_timer_init(&r->t, x->tsc_hz);
+	bench_timer_init(&own, x->tsc_hz);
+	if (x->dp.n_workers != 2 || w1 == NULL)
+		bench_fail(x, "borrow needs 2 workers, have %u", x->dp.n_workers);
+	if (c->sessions < 2 * per_pass)
+		bench_fail(x, "a pass needs %u sessions, the table has %u", 2 * per_pass,
+			   c->sessions);
+	for (uint32_t h = 0; h < B_MAX_HOSTS && n_hosts < BORROW_HOSTS; h++)
+		if (eph_nat_host_owner(&x->dp.nat, rte_cpu_to_be_32(B_HOST_BASE + h), 2) == 0)
+			hosts[n_hosts++] = (uint16_t)h;
+	/*
+	 * Flow i: host i % 16, remote (i / 16) % 256: flows [0, per_pass) give
+	 * every remote exactly `share` flows (worker 0's share of it), and
+	 * [per_pass, 2 per_pass) as many again, on other inside ports.
+	 */
+	flows_init(x, &f, 2 * per_pass, IPPROTO_UDP, hosts, n_hosts);
+
+	clock = rte_rdtsc();
+	eph_nat_timers(w0, clock);
+	eph_nat_timers(w1, clock);
+	alloc_mbufs(x, pkts, B_BURST);
+	for (uint64_t pass = 0; pass < passes; pass++) {
+		uint64_t req = nat_ctr(x, 0, EPH_NAT_borrow_requests);
+		uint64_t got = nat_ctr(x, 0, EPH_NAT_ports_borrowed);
+		uint64_t lent = nat_ctr(x, 1, EPH_NAT_ports_lent);
+		uint64_t back = nat_ctr(x, 1, EPH_NAT_loans_returned);
+		uint64_t created = nat_ctr(x, 0, EPH_NAT_sessions_created);
+		uint64_t alloc0 = nat_ctr(x, 0, EPH_NAT_port_allocations);
+		uint64_t alloc1 = nat_ctr(x, 1, EPH_NAT_port_allocations);
+		uint64_t refused =
+			nat_ctr(x, 0, EPH_NAT_lend_refused) + nat_ctr(x, 1, EPH_NAT_lend_refused);
+		uint64_t o2i = nat_ctr(x, 0, EPH_NAT_out2in);
+
+		/* Worker 0's own share of every destination, then the borrowed ports. */
+		for (uint32_t base = 0; base < 2 * per_pass; base += B_BURST) {
+			uint16_t n = (uint16_t)RTE_MIN((uint32_t)B_BURST, 2 * per_pass - base);
+			bool borrowed = base >= per_pass;
+
+			borrow_burst(x, &f, base, n, borrowed, pkts, borrowed ? &r->t : &own);
+		}
+		if (bench_sent(x, w1, B_OUT, pkts, B_BURST) != 0 ||
+		    bench_sent(x, w1, B_IN, pkts, B_BURST) != 0)
+			bench_fail(x, "pass %" PRIu64 ": worker 1 transmitted", pass);
+		no_drops(x, "while opening sessions");
+		if (nat_ctr(x, 0, EPH_NAT_borrow_requests) - req != per_pass ||
+		    nat_ctr(x, 0, EPH_NAT_ports_borrowed) - got != per_pass ||
+		    nat_ctr(x, 1, EPH_NAT_ports_lent) - lent != per_pass ||
+		    nat_ctr(x, 0, EPH_NAT_sessions_created) - created != 2 * per_pass ||
+		    nat_ctr(x, 0, EPH_NAT_port_allocations) - alloc0 != per_pass ||
+		    nat_ctr(x, 1, EPH_NAT_port_allocations) - alloc1 != per_pass ||
+		    nat_ctr(x, 0, EPH_NAT_lend_refused) + nat_ctr(x, 1, EPH_NAT_lend_refused) !=
+			    refused)
+			bench_fail(x,
+				   "pass %" PRIu64 ", %u flows borrowed: %" PRIu64
+				   " requests, %" PRIu64 " borrowed, %" PRIu64 " lent, %" PRIu64
+				   " sessions created, ports taken %" PRIu64 " + %" PRIu64
+				   ", lends refused %" PRIu64,
+				   pass, per_pass, nat_ctr(x, 0, EPH_NAT_borrow_requests) - req,
+				   nat_ctr(x, 0, EPH_NAT_ports_borrowed) - got,
+				   nat_ctr(x, 1, EPH_NAT_ports_lent) - lent,
+				   nat_ctr(x, 0, EPH_NAT_sessions_created) - created,
+				   nat_ctr(x, 0, EPH_NAT_port_allocations) - alloc0,
+				   nat_ctr(x, 1, EPH_NAT_port_allocations) - alloc1,
+				   nat_ctr(x, 0, EPH_NAT_lend_refused) +
+					   nat_ctr(x, 1, EPH_NAT_lend_refused) - refused);
+		if (eph_nat_session_count(&w0->nat) != 2 * per_pass ||
+		    eph_nat_session_count(&w1->nat) != 0 || w1->nat.loan_sessions != per_pass ||
+		    w1->nat.lent_to[0] != per_pass || w0->nat.borrowed_live != per_pass ||
+		    w0->nat.ports_in_use[0][0] != per_pass ||
+		    w1->nat.ports_in_use[0][0] != per_pass)
+			bench_fail(x,
+				   "pass %" PRIu64
+				   ": sessions %u + %u, loan records %u, on loan %u, "
+				   "borrowed live %u, ports in use %" PRIu64 " + %" PRIu64,
+				   pass, eph_nat_session_count(&w0->nat),
+				   eph_nat_session_count(&w1->nat), w1->nat.loan_sessions,
+				   w1->nat.lent_to[0], w0->nat.borrowed_live,
+				   w0->nat.ports_in_use[0][0], w1->nat.ports_in_use[0][0]);
+
+		/* Replies to the borrowed ports reach worker 1, which hands them to worker 0. */
+		for (uint32_t base = per_pass; base < 2 * per_pass; base += B_BURST) {
+			uint16_t n = (uint16_t)RTE_MIN((uint32_t)B_BURST, 2 * per_pass - base);
+
+			for (uint16_t j = 0; j < n; j++)
+				bench_reply_packet(x, &f, base + j, 0, pkts[j]);
+			eph_input_burst(w1, B_OUT, pkts, n);
+			eph_nat_handoff_drain(w0);
+			expect_sent(x, bench_sent(x, w0, B_IN, pkts, n), n,
+				    "replies to borrowed ports");
+			for (uint16_t j = 0; j < n; j++)
+				bench_check_inside(x, &f, base + j, 0, pkts[j]);
+		}
+		if (bench_sent(x, w1, B_IN, pkts, B_BURST) != 0)
+			bench_fail(x, "pass %" PRIu64 ": worker 1 sent replies itself", pass);
+		if (nat_ctr(x, 0, EPH_NAT_out2in) - o2i != per_pass)
+			bench_fail(x, "pass %" PRIu64 ": %" PRIu64 " replies translated of %u",
+				   pass, nat_ctr(x, 0, EPH_NAT_out2in) - o2i, per_pass);
+		no_drops(x, "while replying to borrowed ports");
+
+		/* Untimed: every session expires, the lent ports go home, the quarantine passes. */
+		clock += (uint64_t)(x->conf.timeouts.udp + 1) * x->tsc_hz;
+		run_timers(w0, clock, 4ull * 2 * per_pass + 1000, no_sessions, NULL);
+		eph_nat_timers(w1, clock);
+		for (unsigned int k = 0; k < 4 * per_pass && !no_loans_pending(x); k++)
+			eph_nat_handoff_drain(w1);
+		if (!no_sessions(w0) || !no_loans_pending(x))
+			bench_fail(x, "pass %" PRIu64 ": %u sessions and %u loan returns left",
+				   pass, eph_session_count(w0->nat.sessions),
+				   rte_ring_count(x->dp.nat.loans[0 * 2 + 1]));
+		if (nat_ctr(x, 1, EPH_NAT_loans_returned) - back != per_pass ||
+		    w1->nat.lent_to[0] != 0 || w1->nat.loan_sessions != 0 ||
+		    eph_session_count(w1->nat.sessions) != 0 || w0->nat.borrowed_live != 0 ||
+		    w0->nat.ports_in_use[0][0] != 0 || w1->nat.ports_in_use[0][0] != 0 ||
+		    nat_ctr(x, 0, EPH_NAT_loans_lost) + nat_ctr(x, 1, EPH_NAT_loans_lost) != 0)
+			bench_fail(x,
+				   "pass %" PRIu64 ": %" PRIu64
+				   " loans returned of %u, %u on loan, "
+				   "%u loan records, %u borrowed live, ports in use %" PRIu64
+				   " + %" PRIu64 ", %" PRIu64 " returns lost",
+				   pass, nat_ctr(x, 1, EPH_NAT_loans_returned) - back, per_pass,
+				   w1->nat.lent_to[0], w1->nat.loan_sessions, w0->nat.borrowed_live,
+				   w0->nat.ports_in_use[0][0], w1->nat.ports_in_use[0][0],
+				   nat_ctr(x, 0, EPH_NAT_loans_lost) +
+					   nat_ctr(x, 1, EPH_NAT_loans_lost));
+		clock += (uint64_t)(QUARANTINE_S + 1) * x->tsc_hz;
+		run_timers(w0, clock, 1000000, no_destinations, NULL);
+		run_timers(w1, clock, 1000000, no_destinations, NULL);
+		if (!no_destinations(w0) || !no_destinations(w1) ||
+		    eph_portalloc_audit(w0->nat.alloc[0][0]) != 0 ||
+		    eph_portalloc_audit(w1->nat.alloc[0][0]) != 0)
+			bench_fail(x, "pass %" PRIu64 ": allocator destinations left %u + %u", pass,
+				   eph_portalloc_stats(w0->nat.alloc[0][0])->destinations,
+				   eph_portalloc_stats(w1->nat.alloc[0][0])->destinations);
+		if (rte_hash_count(w0->nat.hosts) != 0)
+			bench_fail(x, "pass %" PRIu64 ": %d inside hosts still tracked", pass,
+				   rte_hash_count(w0->nat.hosts));
+		no_drops(x, "while the sessions expired");
+		flows_forget(&f);
+		bench_progress(x, "passes", pass + 1, passes);
+	}
+	bench_timer_done(&r->t);
+	bench_timer_done(&own);
+	rte_pktmbuf_free_bulk(pkts, B_BURST);
+
+	r->sessions = 2 * per_pass;
+	r->packets = passes * per_pass;
+	if (own.units == 0 || r->t.units == 0)
+		bench_fail(x, "no segment kept (own %" PRIu64 ", borrowed %" PRIu64 " excluded)",
+			   own.excluded, r->t.excluded);
+	r->own_cycles = (double)own.cycles / own.units;
+	r->own_ns = r->own_cycles * 1e9 / x->tsc_hz;
+	r->borrowed_cycles = (double)r->t.cycles / r->t.units;
+	r->borrowed_ns = r->borrowed_cycles * 1e9 / x->tsc_hz;
+	r->t.excluded += own.excluded;
+	r->bytes_per_session = bytes_per_session(x, w0);
+	if (x->o->verbose)
+		fprintf(stderr,
+			"ephemera-bench: %s: %" PRIu64 " passes: borrow requests %" PRIu64
+			", borrowed %" PRIu64 ", lent %" PRIu64 ", returned %" PRIu64
+			", refused %" PRIu64 "; worker 0 allocator refusals %" PRIu64
+			", exhaustion counted %" PRIu64 "\n",
+			c->name, passes, nat_ctr(x, 0, EPH_NAT_borrow_requests),
+			nat_ctr(x, 0, EPH_NAT_ports_borrowed), nat_ctr(x, 1, EPH_NAT_ports_lent),
+			nat_ctr(x, 1, EPH_NAT_loans_returned),
+			nat_ctr(x, 0, EPH_NAT_lend_refused) + nat_ctr(x, 1, EPH_NAT_lend_refused),
+			eph_portalloc_stats(w0->nat.alloc[0][0])->exhausted,
+			w0->nat.exhausted[0][0]);
+	bench_flows_free(&f);
+}
+
 static __rte_noinline void
 alloc_refused(struct bench_ctx *x, const struct eph_portalloc *pa, int rc, uint64_t round,
 	      uint32_t j, uint32_t d)
@@ -804,6 +1065,9 @@ bench_case_run(struct bench_ctx *x, struct bench_result *r)
 		break;
 	case B_HANDOFF:
 		run_handoff(x, r);
+		break;
+	case B_BORROW:
+		run_borrow(x, r);
 		break;
 	}
 }
