@@ -327,6 +327,7 @@ handle_nat(const char *cmd, const char *params, struct rte_tel_data *d)
 		rte_tel_data_add_dict_u64(wd, "destinations", dests);
 		for (unsigned int c = 0; c < EPH_NAT_CTR_MAX; c++)
 			rte_tel_data_add_dict_u64(wd, eph_nat_counter_names[c], nw->ctr[c]);
+		/* Refusals of this share, counted before any borrow serves them. */
 		rte_tel_data_add_dict_u64(wd, "alloc_exhausted", exhausted);
 		rte_tel_data_add_dict_u64(wd, "alloc_no_memory", no_dest);
 		/* Both must stay 0; with chunks_in_use they show that the allocator leaks nothing. */
