@@ -20,10 +20,10 @@
 #include "control/limits.h"
 #include "control/reconfig.h"
 #include "control/stats.h"
-#include "dataplane/natlog.h"
-#include "dataplane/portalloc.h"
-#include "dataplane/session.h"
-#include "dataplane/tcp_state.h"
+#include "dataplane/nat/natlog.h"
+#include "dataplane/ports/portalloc.h"
+#include "dataplane/flow/session.h"
+#include "dataplane/flow/tcp_state.h"
 
 #define SESSIONS_DEFAULT_LIMIT 1000
 #define SESSIONS_MAX_LIMIT     100000

@@ -15,9 +15,9 @@
 #include "control/ctl_cmds.h"
 #include "control/reconfig.h"
 #include "control/stats.h"
-#include "dataplane/natlog.h"
-#include "dataplane/session.h"
-#include "dataplane/tcp_state.h"
+#include "dataplane/nat/natlog.h"
+#include "dataplane/flow/session.h"
+#include "dataplane/flow/tcp_state.h"
 
 static void
 family(FILE *f, const char *name, const char *type, const char *help)

@@ -20,10 +20,10 @@
 #include <rte_ring.h>
 
 #include "dataplane/dp.h"
-#include "dataplane/natlog.h"
-#include "dataplane/portalloc.h"
-#include "dataplane/portblock.h"
-#include "dataplane/session.h"
+#include "dataplane/nat/natlog.h"
+#include "dataplane/ports/portalloc.h"
+#include "dataplane/ports/portblock.h"
+#include "dataplane/flow/session.h"
 
 #define ALERT_RING 1024 /* occupancy warnings queued per worker */
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The NAT log on the control lcore: drains the workers' event rings
- * (dataplane/natlog.h) and writes one JSON object per line, to a file
+ * (dataplane/nat/natlog.h) and writes one JSON object per line, to a file
  * and/or to syslog. Sessions:
  *
  *   {"time":"2026-11-28T01:02:03.456Z","event":"session-create","pool":"default",
@@ -38,7 +38,7 @@
 #include <time.h>
 
 #include "control/config.h"
-#include "dataplane/natlog.h"
+#include "dataplane/nat/natlog.h"
 
 #define EPH_NATLOG_SYSLOG_PATH  "/dev/log"
 #define EPH_NATLOG_SYSLOG_IDENT "ephemera-nat"

@@ -20,8 +20,8 @@
 
 #include "control/log.h"
 #include "control/reconfig.h"
-#include "dataplane/portalloc.h"
-#include "dataplane/portblock.h"
+#include "dataplane/ports/portalloc.h"
+#include "dataplane/ports/portblock.h"
 
 #define PORTBLOCK_ADDRS 1024 /* outside addresses one port-block allocator tracks at once */
 

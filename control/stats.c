@@ -7,7 +7,7 @@
 #include <rte_ethdev.h>
 
 #include "control/stats.h"
-#include "dataplane/session.h"
+#include "dataplane/flow/session.h"
 
 static void
 counters_add(struct eph_counters *t, const struct eph_counters *c)

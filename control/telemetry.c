@@ -15,10 +15,10 @@
 #include <rte_telemetry.h>
 
 #include "control/stats.h"
-#include "dataplane/natlog.h"
+#include "dataplane/nat/natlog.h"
 #include "control/telemetry.h"
-#include "dataplane/portalloc.h"
-#include "dataplane/session.h"
+#include "dataplane/ports/portalloc.h"
+#include "dataplane/flow/session.h"
 
 static const struct eph_dp *tel_dp;
 static const struct eph_arp *tel_arp;

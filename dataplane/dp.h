@@ -21,7 +21,7 @@
 
 #include "control/config.h"
 #include "dataplane/counters.h"
-#include "dataplane/nat.h"
+#include "dataplane/nat/nat.h"
 #include "dataplane/neigh.h"
 #include "dataplane/route.h"
 
@@ -60,7 +60,7 @@ struct eph_pkt_meta {
 	uint16_t out_port; /* port index to send on (resolve) */
 	uint8_t kind;      /* enum eph_slow_kind */
 	uint32_t cfg_gen;  /* handoff: the snapshot its next hop and pool come from (low bits) */
-	/* BORROW and LENT (dataplane/nat.c, port lending) */
+	/* BORROW and LENT (dataplane/nat/nat.c, port lending) */
 	uint32_t loan_addr; /* network order: BORROW: the address to try first; LENT: the port's */
 	uint16_t loan_port; /* network order; 0: not lent */
 	uint16_t borrower;  /* worker that asked */

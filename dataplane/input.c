@@ -20,8 +20,8 @@
 
 #include "dataplane/cksum.h"
 #include "dataplane/dp.h"
-#include "dataplane/nat_icmp.h"
-#include "dataplane/session.h"
+#include "dataplane/nat/nat_icmp.h"
+#include "dataplane/flow/session.h"
 
 #define PREFETCH_OFFSET 3
 

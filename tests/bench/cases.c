@@ -17,9 +17,9 @@
 #include <rte_ring.h>
 #include <rte_tcp.h>
 
-#include "dataplane/portalloc.h"
-#include "dataplane/session.h"
-#include "dataplane/tcp_state.h"
+#include "dataplane/ports/portalloc.h"
+#include "dataplane/flow/session.h"
+#include "dataplane/flow/tcp_state.h"
 #include "tests/bench/bench.h"
 
 #define QUARANTINE_S   120

@@ -22,7 +22,7 @@
 
 #include "control/ctl_cmds.h"
 #include "control/reconfig.h"
-#include "dataplane/session.h"
+#include "dataplane/flow/session.h"
 #include "tests/unit/harness.h"
 
 #define IN       0

@@ -12,7 +12,7 @@
 #include <rte_udp.h>
 
 #include "control/reconfig.h"
-#include "dataplane/session.h"
+#include "dataplane/flow/session.h"
 #include "tests/unit/harness.h"
 
 #define IN      0

@@ -11,9 +11,9 @@
 #include <rte_tcp.h>
 #include <rte_udp.h>
 
-#include "dataplane/portalloc.h"
-#include "dataplane/session.h"
-#include "dataplane/tcp_state.h"
+#include "dataplane/ports/portalloc.h"
+#include "dataplane/flow/session.h"
+#include "dataplane/flow/tcp_state.h"
 #include "tests/unit/harness.h"
 
 #define IN      0

@@ -18,8 +18,8 @@
 #include <rte_tcp.h>
 #include <rte_udp.h>
 
-#include "dataplane/nat_icmp.h"
-#include "dataplane/nat_rewrite.h"
+#include "dataplane/nat/nat_icmp.h"
+#include "dataplane/nat/nat_rewrite.h"
 
 #define ROUNDS   50000
 #define MAX_DATA 200

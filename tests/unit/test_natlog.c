@@ -31,7 +31,7 @@
 #include <rte_errno.h>
 
 #include "control/natlog_writer.h"
-#include "dataplane/natlog.h"
+#include "dataplane/nat/natlog.h"
 #include "tests/unit/eal_prefix.h"
 
 #define IP(a, b, c, d)                                                                             \

@@ -21,7 +21,7 @@
 #include <rte_errno.h>
 #include <rte_malloc.h>
 
-#include "dataplane/portalloc.h"
+#include "dataplane/ports/portalloc.h"
 #include "tests/unit/eal_prefix.h"
 
 #define NPORTS (UINT16_MAX + 1)

@@ -21,7 +21,7 @@
 #include <rte_errno.h>
 #include <rte_memory.h>
 
-#include "dataplane/portblock.h"
+#include "dataplane/ports/portblock.h"
 #include "tests/unit/eal_prefix.h"
 
 #define ADDR_A  0x647100cbu /* 203.0.113.100, network order on little endian */

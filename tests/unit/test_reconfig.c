@@ -13,8 +13,8 @@
 #include <rte_udp.h>
 
 #include "control/reconfig.h"
-#include "dataplane/natlog.h"
-#include "dataplane/session.h"
+#include "dataplane/nat/natlog.h"
+#include "dataplane/flow/session.h"
 #include "tests/unit/harness.h"
 
 #define IN      0

@@ -27,8 +27,8 @@
 #include <rte_memory.h>
 #include <rte_tcp.h>
 
-#include "dataplane/session.h"
-#include "dataplane/tcp_state.h"
+#include "dataplane/flow/session.h"
+#include "dataplane/flow/tcp_state.h"
 #include "tests/unit/eal_prefix.h"
 
 #define N_SLOTS EPH_SESSION_WHEEL_SLOTS

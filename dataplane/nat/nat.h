@@ -20,7 +20,7 @@
  * (struct eph_nat_loan_return), and rests there in quarantine. One host can
  * so use every port of the range towards one destination, whatever the
  * worker count; only flows beyond the owner's share pay for it. See
- * dataplane/portalloc.h for the reasoning and the costs.
+ * dataplane/ports/portalloc.h for the reasoning and the costs.
  */
 #ifndef EPH_NAT_H
 #define EPH_NAT_H
@@ -35,7 +35,7 @@
 #include <rte_seqcount.h>
 
 #include "control/config.h"
-#include "dataplane/session.h"
+#include "dataplane/flow/session.h"
 
 struct eph_session_table;
 struct eph_portalloc;
@@ -410,7 +410,7 @@ struct eph_nat_lookahead {
 };
 
 /*
- * Packet path entry points (dataplane/nat.c), for the packets of one
+ * Packet path entry points (dataplane/nat/nat.c), for the packets of one
  * received burst that routing gave to the NAT. They consume the mbufs.
  * Inside -> outside: pool[i] is the slot of the pool of pkts[i]'s source,
  * nh_idx[i] its FIB next hop.

@@ -32,7 +32,7 @@
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
 
-#include "dataplane/portblock.h"
+#include "dataplane/ports/portblock.h"
 
 #define PB_NONE     UINT32_MAX
 #define PB_NAME_MAX 16

@@ -118,7 +118,7 @@ eph_flow_key_set(struct eph_flow_key *k, uint64_t addrs, uint64_t tail)
 
 /*
  * One translation, one cache line. All fields: dp: rw by the owning worker
- * only; cp: none. "caller" = the NAT code (dataplane/nat.c); "table" = this
+ * only; cp: none. "caller" = the NAT code (dataplane/nat/nat.c); "table" = this
  * module. The table fills the tuple from the keys at insert and zeroes the
  * rest; the caller fills pool, flags, deltas, host, state and expire.
  */

@@ -4,7 +4,7 @@
 #include <rte_common.h>
 #include <rte_icmp.h>
 
-#include "dataplane/nat_icmp.h"
+#include "dataplane/nat/nat_icmp.h"
 
 #define IPV4_HDR_LEN ((uint16_t)sizeof(struct rte_ipv4_hdr))
 #define ICMP_HDR_LEN ((uint16_t)sizeof(struct rte_icmp_hdr))

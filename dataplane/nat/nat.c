@@ -16,14 +16,14 @@
 #include <rte_udp.h>
 
 #include "dataplane/dp.h"
-#include "dataplane/nat.h"
-#include "dataplane/nat_icmp.h"
-#include "dataplane/natlog.h"
-#include "dataplane/nat_rewrite.h"
-#include "dataplane/portalloc.h"
-#include "dataplane/portblock.h"
-#include "dataplane/session.h"
-#include "dataplane/tcp_state.h"
+#include "dataplane/nat/nat.h"
+#include "dataplane/nat/nat_icmp.h"
+#include "dataplane/nat/natlog.h"
+#include "dataplane/nat/nat_rewrite.h"
+#include "dataplane/ports/portalloc.h"
+#include "dataplane/ports/portblock.h"
+#include "dataplane/flow/session.h"
+#include "dataplane/flow/tcp_state.h"
 
 #define ETH_HDR_LEN     ((uint16_t)sizeof(struct rte_ether_hdr))
 #define IPV4_HDR_LEN    ((uint16_t)sizeof(struct rte_ipv4_hdr))

@@ -12,7 +12,7 @@
 
 #include <rte_ip.h>
 
-#include "dataplane/nat_rewrite.h"
+#include "dataplane/nat/nat_rewrite.h"
 
 /* The packet quoted by an ICMP error. */
 struct eph_icmp_quote {

@@ -83,7 +83,7 @@ enum eph_timeout_class {
 	EPH_TO_ESTABLISHED, /* RFC 5382: >= 2 h 4 min */
 };
 
-/* next = eph_tcp_fsm[state][dir][event] (dataplane/tcp_state.c). */
+/* next = eph_tcp_fsm[state][dir][event] (dataplane/flow/tcp_state.c). */
 extern const uint8_t eph_tcp_fsm[EPH_TCP_N_STATES][2][EPH_TCP_N_EVENTS];
 
 static inline enum eph_tcp_event
@@ -235,7 +235,7 @@ eph_tcp_track(uint32_t end[2], uint16_t *track, const struct rte_tcp_hdr *tcp, u
 /*
  * A SYN or SYN-ACK from side dir that took the connection from state `from`
  * to `to`: a (re)opening SYN starts tracking afresh, an answering SYN-ACK
- * sets its side (dataplane/tcp_state.c).
+ * sets its side (dataplane/flow/tcp_state.c).
  */
 void eph_tcp_track_syn(uint32_t end[2], uint16_t *track, const struct rte_tcp_hdr *tcp,
 		       uint16_t l4_len, int dir, uint8_t from, uint8_t to);

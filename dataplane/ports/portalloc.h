@@ -39,7 +39,7 @@
  * that never goes idle keeps about its peak live ports + 32 resting, plus
  * those still in quarantine, not its whole share (~2000 chunks, 470 KB).
  *
- * Beyond the share: lending (dataplane/nat.c). All sessions of an inside
+ * Beyond the share: lending (dataplane/nat/nat.c). All sessions of an inside
  * host live on its owner worker, so on its own share a host would get S =
  * range / n_workers ports towards one destination. When alloc answers
  * -ENOSPC, the NAT sends the flow's first packet round the other workers

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The NAT's TCP tracking table (the choices are explained in tcp_state.h). */
-#include "dataplane/tcp_state.h"
+#include "dataplane/flow/tcp_state.h"
 
 #define T(s) EPH_TCP_##s
 

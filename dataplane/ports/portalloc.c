@@ -66,7 +66,7 @@
 #include <rte_malloc.h>
 #include <rte_mempool.h>
 
-#include "dataplane/portalloc.h"
+#include "dataplane/ports/portalloc.h"
 
 #define PA_CHUNK_PORTS 32             /* power of two: the reservation divides by it */
 #define PA_STOCK       PA_CHUNK_PORTS /* released ports kept beyond the live ones (pa_take) */

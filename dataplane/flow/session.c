@@ -18,7 +18,7 @@
 #include <rte_random.h>
 #include <rte_vect.h>
 
-#include "dataplane/session.h"
+#include "dataplane/flow/session.h"
 
 /* timer_prev of a record on the free list (timer_next links the list). */
 #define SESS_FREE (UINT32_MAX - 1)

@@ -7,7 +7,7 @@
 #include <rte_errno.h>
 #include <rte_malloc.h>
 
-#include "dataplane/natlog.h"
+#include "dataplane/nat/natlog.h"
 
 static const char *const type_names[EPH_NATLOG_TYPE_MAX] = {
 #define EPH_NATLOG_TYPE_STR(name, str) [EPH_NATLOG_##name] = str,
