@@ -3,14 +3,22 @@
 #
 #   eph-h1 192.0.2.11 ┐                                     ┌ eph-srv 203.0.113.10
 #   eph-h2 192.0.2.12 ┴ eph-sw bridge ─ eph-in ─[gateway]─ eph-out ┘  198.51.100.10
+#                                                  │
+#                                                eph-lb ─ eph-bsw bridge ┬ eph-b1 198.18.0.11
+#                                                                        ┴ eph-b2 198.18.0.12 ...
 #
-# eph-in and eph-out stay in the root namespace without addresses: the gateway
-# opens them with net_af_packet. Everything else lives in eph-* namespaces.
+# eph-in, eph-out and eph-lb stay in the root namespace without addresses:
+# the gateway opens them with net_af_packet. Everything else lives in eph-*
+# namespaces. The backend network behind eph-lb (gateway 198.18.0.1) is where
+# a load balancer's backends sit; a configuration without a third port
+# leaves it unused.
 #
 #   scripts/testbed.sh up|down|status
 #
 # Environment:
 #   EPH_INSIDE_HOSTS=N   inside hosts eph-h1..eph-hN at 192.0.2.(10+i) (default 2)
+#   EPH_BACKENDS=N       backends eph-b1..eph-bN at 198.18.0.(10+i) (default 3;
+#                        0: no backend network and no eph-lb)
 #   EPH_SRV_ROUTES="P.." prefixes the server routes via 203.0.113.1
 #                        (default 192.0.2.0/24; add NAT pools here)
 #   EPH_GW=linux         put eph-in/eph-out in namespace eph-gw with a Linux
@@ -19,6 +27,7 @@
 set -euo pipefail
 
 HOSTS="${EPH_INSIDE_HOSTS:-2}"
+BACKENDS="${EPH_BACKENDS:-3}"
 SRV_ROUTES="${EPH_SRV_ROUTES:-192.0.2.0/24}"
 GW_MODE="${EPH_GW:-dpdk}"
 NFT_TABLE=eph_testbed
@@ -27,6 +36,7 @@ NFT_TABLE=eph_testbed
 MAC_IN=02:eb:01:00:00:01
 MAC_OUT=02:eb:02:00:00:01
 MAC_SRV=02:eb:02:00:00:0a
+MAC_LB=02:eb:03:00:00:01
 
 die() {
 	printf 'error: testbed: %s\n' "$*" >&2
@@ -83,18 +93,58 @@ root_isolate() {
 			chain out_ingress {
 				type filter hook ingress device "eph-out" priority 0; policy drop;
 			}
+			$(lb_ingress_chain)
 		}
 	EOF
+}
+
+lb_ingress_chain() {
+	[ "$BACKENDS" -gt 0 ] || return 0
+	printf 'chain lb_ingress {\n'
+	printf '\t\t\t\ttype filter hook ingress device "eph-lb" priority 0; policy drop;\n'
+	printf '\t\t\t}\n'
 }
 
 host_mac() {
 	printf '02:eb:01:00:00:%02x' "$((10 + $1))"
 }
 
+backend_mac() {
+	printf '02:eb:03:00:00:%02x' "$((10 + $1))"
+}
+
+# Backend network: a bridge in eph-bsw, the gateway's third port eph-lb on
+# it, backends eph-b1..N routed through the gateway (their replies cross it
+# whatever the forwarding mode).
+backends_up() {
+	local i ns
+	[ "$BACKENDS" -gt 0 ] || return 0
+	mkns eph-bsw
+	ip -n eph-bsw link add br0 type bridge stp_state 0 forward_delay 0 mcast_snooping 0
+	ip -n eph-bsw link set br0 mtu 1500 up
+	for ((i = 1; i <= BACKENDS; i++)); do
+		ns="eph-b$i"
+		mkns "$ns"
+		ip -n "$ns" link add eth0 address "$(backend_mac "$i")" type veth peer name "b$i" netns eph-bsw
+		ns_if_offload "$ns" eth0
+		ns_if_offload eph-bsw "b$i"
+		ip -n "$ns" link set eth0 mtu 1500 up
+		ip -n eph-bsw link set "b$i" mtu 1500 master br0 up
+		ip -n "$ns" addr add "198.18.0.$((10 + i))/24" dev eth0
+		ip -n "$ns" route add default via 198.18.0.1
+	done
+	ip link add eph-lb type veth peer name gw netns eph-bsw
+	ns_if_offload eph-bsw gw
+	ip -n eph-bsw link set gw mtu 1500 master br0 up
+}
+
 up() {
 	local i ns p
 	if ! [[ "$HOSTS" =~ ^[0-9]+$ ]] || [ "$HOSTS" -lt 1 ] || [ "$HOSTS" -gt 200 ]; then
 		die "EPH_INSIDE_HOSTS must be 1..200"
+	fi
+	if ! [[ "$BACKENDS" =~ ^[0-9]+$ ]] || [ "$BACKENDS" -gt 200 ]; then
+		die "EPH_BACKENDS must be 0..200"
 	fi
 	down
 	for cmd in ip ethtool sysctl; do
@@ -149,10 +199,13 @@ up() {
 		ip -n eph-srv addr add 198.51.100.10/32 dev lo
 	fi
 
+	backends_up
+
 	case "$GW_MODE" in
 	dpdk)
 		root_if_prepare eph-in "$MAC_IN"
 		root_if_prepare eph-out "$MAC_OUT"
+		[ "$BACKENDS" -eq 0 ] || root_if_prepare eph-lb "$MAC_LB"
 		root_isolate
 		;;
 	linux)
@@ -164,11 +217,17 @@ up() {
 		ip -n eph-gw addr add 192.0.2.1/24 dev eph-in
 		ip -n eph-gw addr add 203.0.113.1/24 dev eph-out
 		ip -n eph-gw route add 198.51.100.0/24 via 203.0.113.10
+		if [ "$BACKENDS" -gt 0 ]; then
+			ip link set eph-lb netns eph-gw
+			ip -n eph-gw link set eph-lb address "$MAC_LB" mtu 1500 up
+			ip -n eph-gw addr add 198.18.0.1/24 dev eph-lb
+		fi
 		nsx eph-gw sysctl -qw net.ipv4.ip_forward=1 >/dev/null
 		;;
 	*) die "EPH_GW must be dpdk or linux" ;;
 	esac
-	echo "testbed up: $HOSTS inside host(s), gateway ports eph-in eph-out ($GW_MODE)"
+	echo "testbed up: $HOSTS inside host(s), $BACKENDS backend(s)," \
+		"gateway ports eph-in eph-out$([ "$BACKENDS" -eq 0 ] || echo ' eph-lb') ($GW_MODE)"
 }
 
 # Remove everything up may have made; never fails.
@@ -181,6 +240,7 @@ down() {
 	# Deleting a namespace frees its veths; these catch half-made pairs.
 	ip link del eph-in 2>/dev/null || true
 	ip link del eph-out 2>/dev/null || true
+	ip link del eph-lb 2>/dev/null || true
 	return 0
 }
 
@@ -199,6 +259,7 @@ status() {
 	echo "[root]"
 	ip -br link show eph-in 2>/dev/null | sed 's/^/  /' || true
 	ip -br link show eph-out 2>/dev/null | sed 's/^/  /' || true
+	ip -br link show eph-lb 2>/dev/null | sed 's/^/  /' || true
 	if nft list table netdev "$NFT_TABLE" >/dev/null 2>&1; then
 		echo "  isolation: nft table netdev $NFT_TABLE"
 	fi
