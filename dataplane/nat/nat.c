@@ -2,7 +2,10 @@
 /*
  * SNAT44 packet path (see nat.h): session lookup and precomputed rewrite on
  * the established path; session creation, port allocation, ICMP errors,
- * handoff and expiry on the cold paths.
+ * handoff and expiry on the cold paths. The core reaches it through what
+ * eph_nat_register registers: the handler of pool next hops (outside ->
+ * inside) and the forward hook (inside -> outside); it sends through
+ * dataplane/output.h.
  */
 #include <assert.h>
 #include <limits.h>
@@ -2260,9 +2263,8 @@ nat_forward(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts, uint
 	bool outbound = w->dp->ports[in_port].role == EPH_ROLE_INSIDE;
 	uint32_t addr[EPH_MAX_BURST];
 	uint64_t pool[EPH_MAX_BURST];
-	struct rte_mbuf *tr[EPH_MAX_BURST];
-	uint32_t tr_nh[EPH_MAX_BURST];
-	struct eph_session_ahead tr_ahead[EPH_MAX_BURST];
+	struct rte_mbuf *left[EPH_MAX_BURST];
+	uint32_t left_nh[EPH_MAX_BURST];
 	uint16_t slot[EPH_MAX_BURST];
 	uint16_t n_tr = 0, n_left = 0;
 
@@ -2285,19 +2287,24 @@ nat_forward(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts, uint
 			pool[i] = (uint64_t)p;
 		}
 		if (pool[i] == 0) {
-			pkts[n_left] = m;
-			nh_idx[n_left++] = nh_idx[i];
+			left[n_left] = m;
+			left_nh[n_left++] = nh_idx[i];
 		} else if (!outbound) {
 			drop(w, m, EPH_DROP_nat_no_session);
 		} else {
-			tr[n_tr] = m;
-			tr_nh[n_tr] = nh_idx[i];
-			tr_ahead[n_tr] = ahead[i];
+			/* The common case compacts in place. */
+			pkts[n_tr] = m;
+			nh_idx[n_tr] = nh_idx[i];
+			ahead[n_tr] = ahead[i];
 			slot[n_tr++] = (uint16_t)(pool[i] - 1);
 		}
 	}
 	if (n_tr != 0)
-		eph_nat_in2out_burst(w, in_port, tr, slot, tr_nh, tr_ahead, n_tr);
+		eph_nat_in2out_burst(w, in_port, pkts, slot, nh_idx, ahead, n_tr);
+	for (uint16_t i = 0; i < n_left; i++) {
+		pkts[i] = left[i];
+		nh_idx[i] = left_nh[i];
+	}
 	return n_left;
 }
 
