@@ -207,6 +207,7 @@ struct route_gather {
 	struct rte_mbuf *kind[EPH_MAX_BURST];
 	uint32_t kind_nh[EPH_MAX_BURST];
 	uint8_t kind_type[EPH_MAX_BURST];
+	uint64_t kind_hash[EPH_MAX_BURST]; /* see session_hash */
 	struct eph_session_ahead kind_ahead[EPH_MAX_BURST];
 };
 
@@ -256,7 +257,7 @@ classify(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, uint32_t nh
 		g->mixed = true;
 	g->kind[g->n_kind] = m;
 	g->kind_type[g->n_kind] = type;
-	g->kind_ahead[g->n_kind] = eph_session_ahead_of(w, hash);
+	g->kind_hash[g->n_kind] = hash;
 	g->kind_nh[g->n_kind++] = nh_idx;
 }
 
@@ -268,6 +269,9 @@ kind_dispatch(struct eph_worker *w, uint16_t in_port, struct route_gather *g)
 	uint32_t nh_idx[EPH_MAX_BURST];
 	struct eph_session_ahead ahead[EPH_MAX_BURST];
 
+	/* By now their first buckets have had time to arrive: start on their records. */
+	for (uint16_t i = 0; i < g->n_kind; i++)
+		g->kind_ahead[i] = eph_session_ahead_of(w, g->kind_hash[i]);
 	if (likely(!g->mixed)) {
 		nh_ops[g->first_kind].input(w, in_port, g->kind, g->kind_nh, g->kind_ahead,
 					    g->n_kind);
