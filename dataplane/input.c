@@ -158,9 +158,10 @@ ipv4_validate(struct eph_worker *w, struct rte_mbuf *m)
 /*
  * A TCP or UDP packet's 5-tuple, as it is, is its session's key in either
  * direction (inside key outbound, outside key inbound). So the session
- * lookup can start at validation, several hundred cycles before NAT needs
- * the record: the hash, and the first bucket on its way. 0: not hashed
- * (no NAT on this worker, another protocol; NAT hashes those itself).
+ * lookup can start at validation, several hundred cycles before a feature
+ * (NAT) needs the record: the hash, and the first bucket on its way. 0: not
+ * hashed (no session table on this worker, another protocol; the feature
+ * hashes those itself).
  */
 static inline uint64_t
 session_hash(const struct eph_worker *w, const struct rte_mbuf *m, const struct rte_ipv4_hdr *ip)
