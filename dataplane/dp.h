@@ -147,6 +147,14 @@ int eph_dp_register_meta(struct eph_dp *dp);
 /* Worker lcore entry point (rte_eal_remote_launch); arg is struct eph_worker *. */
 int eph_worker_main(void *arg);
 
+/*
+ * A feature's work once per worker loop, after rx (its rings between
+ * workers, timers, control requests); now_tsc: the loop's TSC. Registered
+ * once at init, before workers start.
+ */
+typedef void (*eph_worker_poll_fn)(struct eph_worker *w, uint64_t now_tsc);
+void eph_worker_poll_register(eph_worker_poll_fn fn);
+
 /* Per-packet path of one received burst on port index in_port. */
 void eph_input_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts, uint16_t n);
 

@@ -4,8 +4,8 @@
  * the established path; session creation, port allocation, ICMP errors,
  * handoff and expiry on the cold paths. The core reaches it through what
  * eph_nat_register registers: the handler of pool next hops (outside ->
- * inside) and the forward hook (inside -> outside); it sends through
- * dataplane/output.h.
+ * inside), the forward hook (inside -> outside) and the per-loop poll; it
+ * sends through dataplane/output.h.
  */
 #include <assert.h>
 #include <limits.h>
@@ -2326,6 +2326,19 @@ pool_input(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts, const
 	eph_nat_out2in_burst(w, in_port, pkts, slot, ahead, n);
 }
 
+/* Once per worker loop: handoff rings, the session clock, control requests. */
+static void
+nat_poll(struct eph_worker *w, uint64_t now_tsc)
+{
+	if (!w->dp->nat.enabled)
+		return;
+	if (w->dp->n_workers > 1)
+		eph_nat_handoff_drain(w);
+	eph_nat_timers(w, now_tsc);
+	if (unlikely(w->nat.ctl_cur != NULL || !rte_ring_empty(w->nat.ctl)))
+		eph_nat_ctl_poll(w);
+}
+
 void
 eph_nat_register(void)
 {
@@ -2336,4 +2349,5 @@ eph_nat_register(void)
 
 	(void)eph_nh_register(EPH_NH_POOL, &pool_ops);
 	eph_output_hook_register(nat_forward);
+	eph_worker_poll_register(nat_poll);
 }

@@ -422,8 +422,9 @@ void eph_nat_timers(struct eph_worker *w, uint64_t now_tsc);
 
 /*
  * Register the NAT with the core: the handler of EPH_NH_POOL next hops
- * (outside -> inside) and the forward hook that translates routed packets
- * from NAT'd inside hosts. Called by eph_nat_setup.
+ * (outside -> inside), the forward hook that translates routed packets
+ * from NAT'd inside hosts, and the worker loop's poll (handoff rings,
+ * timers, control requests). Called by eph_nat_setup.
  */
 void eph_nat_register(void);
 
