@@ -84,6 +84,7 @@ eph_nat_setup(struct eph_dp *dp, const struct eph_conf *conf, FILE *err)
 	int ret;
 
 	memset(nat, 0, sizeof(*nat));
+	eph_nat_register();
 	if (conf->n_pools == 0)
 		return 0;
 

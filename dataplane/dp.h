@@ -23,6 +23,7 @@
 #include "dataplane/counters.h"
 #include "dataplane/nat/nat.h"
 #include "dataplane/neigh.h"
+#include "dataplane/output.h"
 #include "dataplane/route.h"
 
 #define EPH_MAX_BURST 256
@@ -146,6 +147,14 @@ int eph_dp_register_meta(struct eph_dp *dp);
 /* Worker lcore entry point (rte_eal_remote_launch); arg is struct eph_worker *. */
 int eph_worker_main(void *arg);
 
+/*
+ * A feature's work once per worker loop, after rx (its rings between
+ * workers, timers, control requests); now_tsc: the loop's TSC. Registered
+ * once at init, before workers start.
+ */
+typedef void (*eph_worker_poll_fn)(struct eph_worker *w, uint64_t now_tsc);
+void eph_worker_poll_register(eph_worker_poll_fn fn);
+
 /* Per-packet path of one received burst on port index in_port. */
 void eph_input_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts, uint16_t n);
 
@@ -165,10 +174,41 @@ eph_tx(struct eph_worker *w, uint16_t port, struct rte_mbuf *m)
 }
 
 /*
- * Send a packet NAT has translated: TTL, MTU, neighbour, transmit. nh_idx is
- * its FIB next hop, or UINT32_MAX to look the (new) destination up.
+ * Hand a packet to the control lcore (ARP, next hop to resolve), or drop
+ * it when the ring is full.
  */
-void eph_forward_nat(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, uint32_t nh_idx);
+static inline void
+eph_to_control(struct eph_worker *w, struct rte_mbuf *m, uint8_t kind, uint16_t in_port,
+	       uint16_t out_port, uint32_t nexthop)
+{
+	struct eph_pkt_meta *meta = eph_pkt_meta(w->dp, m);
+
+	meta->kind = kind;
+	meta->in_port = in_port;
+	meta->out_port = out_port;
+	meta->nexthop = nexthop;
+	if (rte_ring_mp_enqueue(w->dp->to_control, m) != 0) {
+		eph_count_drop(&w->stats, EPH_DROP_slow_ring_full);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	w->stats.to_control++;
+}
+
+/*
+ * The session lookahead of a packet whose session_hash is hash (0: none):
+ * by the time routing has its next hop, the first bucket has had time to
+ * arrive, so the candidate record (or second bucket) starts loading in turn.
+ */
+static inline struct eph_session_ahead
+eph_session_ahead_of(const struct eph_worker *w, uint64_t hash)
+{
+	return (struct eph_session_ahead){
+		.hash = hash,
+		.cand = hash != 0 ? eph_session_prefetch_record(w->nat.sessions, hash)
+				  : EPH_SESSION_NIL,
+	};
+}
 
 /* Slow paths (dataplane/icmp.c). */
 void eph_icmp_echo_input(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m);

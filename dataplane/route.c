@@ -30,6 +30,8 @@ eph_nh_type_name(enum eph_nh_type type)
 		return "gateway";
 	case EPH_NH_POOL:
 		return "pool";
+	case EPH_NH_TYPE_COUNT:
+		break;
 	}
 	return "?";
 }

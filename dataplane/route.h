@@ -21,7 +21,38 @@ enum eph_nh_type {
 	EPH_NH_CONNECTED, /* on-link: resolve the destination itself */
 	EPH_NH_GATEWAY,   /* via a next-hop router */
 	EPH_NH_POOL,      /* a NAT pool address: translate outside -> inside */
+	EPH_NH_TYPE_COUNT
 };
+
+/*
+ * Next-hop kinds past EPH_NH_GATEWAY belong to features: the input path
+ * checks the TTL of their packets (the error quotes what the sender sent),
+ * gathers each kind's packets of a burst and hands them to the handler the
+ * feature registered, one call per kind and burst. A new kind is one enum
+ * value above and one eph_nh_register() at the feature's init; a kind
+ * nobody registered is routed as no route.
+ */
+struct eph_worker;
+struct rte_mbuf;
+struct eph_session_ahead;
+
+struct eph_nh_ops {
+	const char *name;
+	/*
+	 * Packets of one burst received on in_port whose FIB next hops
+	 * (nh_idx[i]) are of this kind; ahead[i]: their session lookahead.
+	 * Consumes the mbufs.
+	 */
+	void (*input)(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts,
+		      const uint32_t *nh_idx, const struct eph_session_ahead *ahead, uint16_t n);
+};
+
+/*
+ * Register the handler of a feature's kind (control lcore, before workers
+ * start; again with the same ops is harmless). Returns 0, or -EINVAL for
+ * a kind of the core's own or out of range.
+ */
+int eph_nh_register(enum eph_nh_type type, const struct eph_nh_ops *ops);
 
 struct eph_nexthop {
 	uint8_t type;  /* enum eph_nh_type */

@@ -2,7 +2,8 @@
 /*
  * The worker lcore loop (after DPDK's l3fwd): poll every port's rx queue of
  * this worker, run the packet path, send what the control lcore queued for
- * us, flush buffered tx on a TSC timer, and report RCU quiescence.
+ * us, run the registered per-loop poll, flush buffered tx on a TSC timer,
+ * and report RCU quiescence.
  */
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -11,6 +12,15 @@
 #include "dataplane/dp.h"
 
 #define FROM_CONTROL_BURST 32
+
+/* A feature's work once per loop (handoff rings, timers). dp: ro; cp: set at init. */
+static eph_worker_poll_fn poll_hook;
+
+void
+eph_worker_poll_register(eph_worker_poll_fn fn)
+{
+	poll_hook = fn;
+}
 
 /* Packets the control lcore built or released (ARP, held packets): m->port is the port index. */
 static void
@@ -78,13 +88,8 @@ eph_worker_main(void *arg)
 		}
 		if (unlikely(!rte_ring_empty(w->from_control)))
 			drain_from_control(w);
-		if (dp->nat.enabled) {
-			if (dp->n_workers > 1)
-				eph_nat_handoff_drain(w);
-			eph_nat_timers(w, now);
-			if (unlikely(w->nat.ctl_cur != NULL || !rte_ring_empty(w->nat.ctl)))
-				eph_nat_ctl_poll(w);
-		}
+		if (poll_hook != NULL)
+			poll_hook(w, now);
 		w->stats.polls++;
 		w->stats.busy_polls += busy;
 		rte_rcu_qsbr_quiescent(dp->rcu, w->id);

@@ -460,4 +460,15 @@ eph_session_expire_pending(const struct eph_session_table *t, uint32_t now)
 	return (int32_t)(now - t->done) > 0 || overdue->next != t->max + EPH_SESSION_WHEEL_SLOTS;
 }
 
+/*
+ * What the input path learnt of a packet's session before handing it to a
+ * feature: the eph_session_hash of its 5-tuple in the worker's session
+ * table (for TCP and UDP the key as it is; 0: not computed) and the
+ * candidate eph_session_prefetch_record found (EPH_SESSION_NIL: none).
+ */
+struct eph_session_ahead {
+	uint64_t hash;
+	uint32_t cand;
+};
+
 #endif /* EPH_SESSION_H */

@@ -2,7 +2,10 @@
 /*
  * SNAT44 packet path (see nat.h): session lookup and precomputed rewrite on
  * the established path; session creation, port allocation, ICMP errors,
- * handoff and expiry on the cold paths.
+ * handoff and expiry on the cold paths. The core reaches it through what
+ * eph_nat_register registers: the handler of pool next hops (outside ->
+ * inside), the forward hook (inside -> outside) and the per-loop poll; it
+ * sends through dataplane/output.h.
  */
 #include <assert.h>
 #include <limits.h>
@@ -1106,7 +1109,7 @@ in2out_icmp_error(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m,
 	eph_nat_icmp_error_to_outside(ip, &q, s->out_addr, s->out_port,
 				      (struct eph_nat_delta){ s->l3_delta, s->l4_delta });
 	nw->ctr[EPH_NAT_icmp_errors_translated]++;
-	eph_forward_nat(w, in_port, m, nh_idx);
+	eph_output_send(w, in_port, m, nh_idx);
 }
 
 /*
@@ -1247,7 +1250,7 @@ in2out_owned(struct eph_worker *w, struct nat_pkt *p, unsigned int n)
 		out_nh[n_out++] = p[i].nh;
 	}
 	nw->ctr[EPH_NAT_in2out] += n_out;
-	eph_forward_nat_burst(w, out_port, out, out_nh, (uint16_t)n_out);
+	eph_output_send_burst(w, out_port, out, out_nh, (uint16_t)n_out);
 }
 
 /*
@@ -1271,7 +1274,7 @@ inside_host(const struct rte_ipv4_hdr *ip)
 void
 eph_nat_in2out_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts,
 		     const uint16_t *pool, const uint32_t *nh_idx,
-		     const struct eph_nat_lookahead *ahead, uint16_t n)
+		     const struct eph_session_ahead *ahead, uint16_t n)
 {
 	struct eph_dp *dp = w->dp;
 	struct nat_pkt own[NAT_BATCH];
@@ -1396,7 +1399,7 @@ out2in_icmp_error(struct eph_worker *w, uint16_t in_port, uint16_t pool, struct 
 	eph_nat_icmp_error_to_inside(ip, &q, s->in_addr, s->in_port,
 				     (struct eph_nat_delta){ s->l3_delta, s->l4_delta });
 	nw->ctr[EPH_NAT_icmp_errors_translated]++;
-	eph_forward_nat(w, in_port, m, UINT32_MAX);
+	eph_output_send(w, in_port, m, UINT32_MAX);
 }
 
 /*
@@ -1606,12 +1609,12 @@ out2in_owned(struct eph_worker *w, struct nat_pkt *p, unsigned int n)
 		out_nh[n_out++] = UINT32_MAX; /* where the inside address lives: looked up */
 	}
 	nw->ctr[EPH_NAT_out2in] += n_out;
-	eph_forward_nat_burst(w, out_port, out, out_nh, (uint16_t)n_out);
+	eph_output_send_burst(w, out_port, out, out_nh, (uint16_t)n_out);
 }
 
 void
 eph_nat_out2in_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts,
-		     const uint16_t *pool, const struct eph_nat_lookahead *ahead, uint16_t n)
+		     const uint16_t *pool, const struct eph_session_ahead *ahead, uint16_t n)
 {
 	struct eph_dp *dp = w->dp;
 	struct nat_pkt own[NAT_BATCH];
@@ -2202,4 +2205,149 @@ eph_nat_ctl_poll(struct eph_worker *w)
 		nw->ctl_cur = NULL;
 		__atomic_store_n(&c->done, true, __ATOMIC_RELEASE);
 	}
+}
+
+/*
+ * The pool of an ICMP error from inside: NAT translates it by the session
+ * it quotes, so it is the pool of the quoted packet's destination (the
+ * inside host), whoever sent the error, the host or a router towards it.
+ * src_pool: the sender's own (slot + 1, 0: none). Returns the pool slot +
+ * 1, 0 to route the error as it is (no NAT'd address in it: not the
+ * sender, nor either end of the quote), or -1 once it is dropped: it would
+ * take an inside address out untranslated.
+ */
+static __rte_noinline int
+inside_error_pool(struct eph_worker *w, struct rte_mbuf *m, uint64_t src_pool)
+{
+	struct rte_ipv4_hdr *ip = pkt_ip(m);
+	uint16_t len = rte_be_to_cpu_16(ip->total_length);
+	const struct rte_ipv4_hdr *inner =
+		(const struct rte_ipv4_hdr *)((const uint8_t *)(ip + 1) + sizeof(struct rte_icmp_hdr));
+	const uint8_t *quote_end = (const uint8_t *)ip + len;
+	struct eph_icmp_quote q;
+	unsigned int quoted_pool = 0, quoted_src_pool = 0;
+
+	if (quote_end >= (const uint8_t *)&inner->dst_addr)
+		quoted_src_pool = eph_nat_pool_of(&w->cfg->nat, rte_be_to_cpu_32(inner->src_addr));
+	if (quote_end >= (const uint8_t *)(inner + 1))
+		quoted_pool = eph_nat_pool_of(&w->cfg->nat, rte_be_to_cpu_32(inner->dst_addr));
+	if (quoted_pool != 0 && eph_icmp_error_quote(ip, len, &q))
+		return (int)quoted_pool;
+	/* Routed as it is only when no NAT'd inside address is in it, anywhere. */
+	if (quoted_pool == 0 && quoted_src_pool == 0 && src_pool == 0)
+		return 0;
+	drop(w, m, EPH_DROP_nat_icmp_untranslatable);
+	return -1;
+}
+
+static inline bool
+is_icmp_error(const struct rte_ipv4_hdr *ip)
+{
+	return ip->next_proto_id == IPPROTO_ICMP &&
+	       rte_be_to_cpu_16(ip->total_length) > IPV4_HDR_LEN &&
+	       eph_icmp_is_error(((const struct rte_icmp_hdr *)(ip + 1))->icmp_type);
+}
+
+/*
+ * The forward hook: routed packets crossing between an inside and an
+ * outside port. One lookup of their inside addresses in the pools'
+ * prefixes; those not NAT'd are left to the core to send as they are,
+ * the rest translated inside -> outside as a batch (outside -> inside, a
+ * NAT'd host is reachable only through its sessions: dropped).
+ */
+static uint16_t
+nat_forward(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts, uint32_t *nh_idx,
+	    struct eph_session_ahead *ahead, uint16_t n)
+{
+	const struct eph_nat_cfg *cfg = &w->cfg->nat;
+	bool outbound = w->dp->ports[in_port].role == EPH_ROLE_INSIDE;
+	uint32_t addr[EPH_MAX_BURST];
+	uint64_t pool[EPH_MAX_BURST];
+	struct rte_mbuf *left[EPH_MAX_BURST];
+	uint32_t left_nh[EPH_MAX_BURST];
+	uint16_t slot[EPH_MAX_BURST];
+	uint16_t n_tr = 0, n_left = 0;
+
+	if (cfg->n_active == 0)
+		return n;
+	for (uint16_t i = 0; i < n; i++) {
+		const struct rte_ipv4_hdr *ip = pkt_ip(pkts[i]);
+
+		addr[i] = rte_be_to_cpu_32(outbound ? ip->src_addr : ip->dst_addr);
+	}
+	rte_fib_lookup_bulk(cfg->inside, addr, pool, n);
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+
+		if (outbound && unlikely(is_icmp_error(pkt_ip(m)))) {
+			int p = inside_error_pool(w, m, pool[i]);
+
+			if (p < 0)
+				continue;
+			pool[i] = (uint64_t)p;
+		}
+		if (pool[i] == 0) {
+			left[n_left] = m;
+			left_nh[n_left++] = nh_idx[i];
+		} else if (!outbound) {
+			drop(w, m, EPH_DROP_nat_no_session);
+		} else {
+			/* The common case compacts in place. */
+			pkts[n_tr] = m;
+			nh_idx[n_tr] = nh_idx[i];
+			ahead[n_tr] = ahead[i];
+			slot[n_tr++] = (uint16_t)(pool[i] - 1);
+		}
+	}
+	if (n_tr != 0)
+		eph_nat_in2out_burst(w, in_port, pkts, slot, nh_idx, ahead, n_tr);
+	for (uint16_t i = 0; i < n_left; i++) {
+		pkts[i] = left[i];
+		nh_idx[i] = left_nh[i];
+	}
+	return n_left;
+}
+
+/* EPH_NH_POOL: packets to a pool address, translated outside -> inside. */
+static void
+pool_input(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts, const uint32_t *nh_idx,
+	   const struct eph_session_ahead *ahead, uint16_t n)
+{
+	const struct eph_nexthop *nh = w->cfg->routes->nh;
+	uint16_t slot[EPH_MAX_BURST];
+
+	if (unlikely(w->dp->ports[in_port].role == EPH_ROLE_INSIDE)) {
+		for (uint16_t i = 0; i < n; i++)
+			drop(w, pkts[i], EPH_DROP_nat_hairpin);
+		return;
+	}
+	for (uint16_t i = 0; i < n; i++)
+		slot[i] = nh[nh_idx[i]].port; /* a pool next hop's port is its pool's slot */
+	eph_nat_out2in_burst(w, in_port, pkts, slot, ahead, n);
+}
+
+/* Once per worker loop: handoff rings, the session clock, control requests. */
+static void
+nat_poll(struct eph_worker *w, uint64_t now_tsc)
+{
+	if (!w->dp->nat.enabled)
+		return;
+	if (w->dp->n_workers > 1)
+		eph_nat_handoff_drain(w);
+	eph_nat_timers(w, now_tsc);
+	if (unlikely(w->nat.ctl_cur != NULL || !rte_ring_empty(w->nat.ctl)))
+		eph_nat_ctl_poll(w);
+}
+
+void
+eph_nat_register(void)
+{
+	static const struct eph_nh_ops pool_ops = {
+		.name = "pool",
+		.input = pool_input,
+	};
+
+	(void)eph_nh_register(EPH_NH_POOL, &pool_ops);
+	eph_output_hook_register(nat_forward);
+	eph_worker_poll_register(nat_poll);
 }

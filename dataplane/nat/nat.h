@@ -399,17 +399,6 @@ void eph_nat_ctl_poll(struct eph_worker *w);
 
 
 /*
- * What the input path learnt of a packet's session before handing it to
- * NAT: the eph_session_hash of its 5-tuple in w's session table (for TCP
- * and UDP the key as it is; 0: not computed) and the candidate
- * eph_session_prefetch_record found (EPH_SESSION_NIL: none).
- */
-struct eph_nat_lookahead {
-	uint64_t hash;
-	uint32_t cand;
-};
-
-/*
  * Packet path entry points (dataplane/nat/nat.c), for the packets of one
  * received burst that routing gave to the NAT. They consume the mbufs.
  * Inside -> outside: pool[i] is the slot of the pool of pkts[i]'s source,
@@ -417,10 +406,10 @@ struct eph_nat_lookahead {
  */
 void eph_nat_in2out_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts,
 			  const uint16_t *pool, const uint32_t *nh_idx,
-			  const struct eph_nat_lookahead *ahead, uint16_t n);
+			  const struct eph_session_ahead *ahead, uint16_t n);
 /* Outside -> inside: pool[i] is the slot of the pool address pkts[i] is sent to (its route). */
 void eph_nat_out2in_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts,
-			  const uint16_t *pool, const struct eph_nat_lookahead *ahead,
+			  const uint16_t *pool, const struct eph_session_ahead *ahead,
 			  uint16_t n);
 /* Drain the handoff rings addressed to w. */
 void eph_nat_handoff_drain(struct eph_worker *w);
@@ -432,12 +421,12 @@ void eph_nat_handoff_drain(struct eph_worker *w);
 void eph_nat_timers(struct eph_worker *w, uint64_t now_tsc);
 
 /*
- * Send packets NAT has translated (dataplane/input.c): TTL, MTU, neighbour,
- * transmit, as eph_forward_nat, with one FIB lookup for all those whose
- * nh_idx[i] is UINT32_MAX (translated to an inside address).
+ * Register the NAT with the core: the handler of EPH_NH_POOL next hops
+ * (outside -> inside), the forward hook that translates routed packets
+ * from NAT'd inside hosts, and the worker loop's poll (handoff rings,
+ * timers, control requests). Called by eph_nat_setup.
  */
-void eph_forward_nat_burst(struct eph_worker *w, const uint16_t *in_port, struct rte_mbuf **pkts,
-			   uint32_t *nh_idx, uint16_t n);
+void eph_nat_register(void);
 
 /* Pool slot + 1 of an inside source address (host order), 0 when not NAT'd. */
 static inline unsigned int

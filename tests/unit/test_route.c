@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Route lookup: own addresses, connected subnets, broadcasts, longest-prefix match. */
+/*
+ * Route lookup: own addresses, connected subnets, broadcasts, longest-prefix
+ * match; registration of next-hop kinds.
+ */
+#include <errno.h>
 #include <stdlib.h>
 
 #include "tests/unit/harness.h"
@@ -114,6 +118,29 @@ test_bulk_matches_single(void **state)
 	}
 }
 
+static void
+nh_input_unused(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts,
+		const uint32_t *nh_idx, const struct eph_session_ahead *ahead, uint16_t n)
+{
+	(void)w, (void)in_port, (void)pkts, (void)nh_idx, (void)ahead, (void)n;
+	fail();
+}
+
+/* The core's own kinds and kinds out of range take no handler. */
+static void
+test_nh_register_refuses_core_kinds(void **state)
+{
+	const struct eph_nh_ops ops = { .name = "unused", .input = nh_input_unused };
+	const struct eph_nh_ops no_input = { .name = "unused" };
+
+	(void)state;
+	for (int t = EPH_NH_NONE; t <= EPH_NH_GATEWAY; t++)
+		assert_int_equal(eph_nh_register((enum eph_nh_type)t, &ops), -EINVAL);
+	assert_int_equal(eph_nh_register(EPH_NH_TYPE_COUNT, &ops), -EINVAL);
+	assert_int_equal(eph_nh_register(EPH_NH_POOL, NULL), -EINVAL);
+	assert_int_equal(eph_nh_register(EPH_NH_POOL, &no_input), -EINVAL);
+}
+
 int
 main(void)
 {
@@ -121,6 +148,7 @@ main(void)
 		cmocka_unit_test(test_testbed_table),
 		cmocka_unit_test(test_longest_prefix_match),
 		cmocka_unit_test(test_bulk_matches_single),
+		cmocka_unit_test(test_nh_register_refuses_core_kinds),
 	};
 
 	return cmocka_run_group_tests_name("route", tests, setup, teardown);

@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Output: routed packets from their next hop to the wire. TTL, MTU and the
+ * ICMP errors they call for, the registered forward hook for packets
+ * crossing between inside and outside ports, neighbour resolution (a miss
+ * goes to the control lcore, which holds the packet), MAC rewrite and
+ * buffered transmit. Also the way out for packets a feature rewrote, with
+ * one FIB lookup per batch for those whose destination changed.
+ */
+#include <rte_byteorder.h>
+#include <rte_ether.h>
+#include <rte_fib.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "dataplane/cksum.h"
+#include "dataplane/dp.h"
+#include "dataplane/output.h"
+
+#define ETH_HDR_LEN     ((uint16_t)sizeof(struct rte_ether_hdr))
+
+/* dp: ro; cp: written once at init, before workers start. */
+static eph_forward_hook_fn forward_hook;
+
+void
+eph_output_hook_register(eph_forward_hook_fn fn)
+{
+	forward_hook = fn;
+}
+
+static inline void
+drop(struct eph_worker *w, struct rte_mbuf *m, enum eph_drop_reason why)
+{
+	eph_count_drop(&w->stats, why);
+	rte_pktmbuf_free(m);
+}
+
+static inline struct rte_ipv4_hdr *
+pkt_ipv4(struct rte_mbuf *m)
+{
+	return rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, ETH_HDR_LEN);
+}
+
+/*
+ * Decrement the TTL (RFC 1812 5.3.1; the caller made sure it is > 1) and
+ * patch the header checksum: TTL is the high byte of its 16-bit word with
+ * the protocol, so the word drops by 0x0100 and the sum by the same (RFC
+ * 1624). One 16-bit load and store: a byte store read back as a word would
+ * wait for the store to retire (no store-to-load forwarding).
+ */
+static inline void
+ttl_dec(struct rte_ipv4_hdr *ip)
+{
+	uint16_t old, new;
+
+	memcpy(&old, &ip->time_to_live, sizeof(old));
+	new = (uint16_t)(old - RTE_BE16(0x0100));
+	memcpy(&ip->time_to_live, &new, sizeof(new));
+	ip->hdr_checksum = eph_cksum_update16(ip->hdr_checksum, old, new);
+}
+
+/* TTL, MAC rewrite and transmit: the last step of every routed packet. */
+static inline void
+transmit(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, const struct eph_nexthop *nh)
+{
+	struct eph_dp *dp = w->dp;
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+	uint32_t target = nh->type == EPH_NH_GATEWAY ? nh->gw : ip->dst_addr;
+	const struct rte_ether_addr *mac;
+
+	ttl_dec(ip);
+	mac = eph_neigh_lookup_cached(&dp->neigh, nh->port, target);
+	if (unlikely(mac == NULL)) {
+		/* The control lcore resolves it, holds the packet and sends it. */
+		eph_to_control(w, m, EPH_SLOW_RESOLVE, in_port, nh->port, target);
+		return;
+	}
+	rte_ether_addr_copy(mac, &eth->dst_addr);
+	rte_ether_addr_copy(&dp->ports[nh->port].mac, &eth->src_addr);
+	w->stats.forwarded++;
+	eph_tx(w, nh->port, m);
+}
+
+static inline bool
+too_big(const struct eph_dp *dp, const struct rte_ipv4_hdr *ip, const struct eph_nexthop *nh)
+{
+	return rte_be_to_cpu_16(ip->total_length) > dp->ports[nh->port].mtu;
+}
+
+void
+eph_output_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts,
+		 const uint32_t *nh_idx, const uint64_t *hash, uint16_t n)
+{
+	struct eph_dp *dp = w->dp;
+	const struct eph_nexthop *nhs = w->cfg->routes->nh;
+	enum eph_port_role in_role = dp->ports[in_port].role;
+	bool outbound = in_role == EPH_ROLE_INSIDE;
+	eph_forward_hook_fn hook = forward_hook;
+	struct rte_mbuf *cross[EPH_MAX_BURST];
+	uint32_t cross_nh[EPH_MAX_BURST];
+	struct eph_session_ahead cross_ahead[EPH_MAX_BURST];
+	uint16_t n_cross = 0;
+
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		const struct eph_nexthop *nh = &nhs[nh_idx[i]];
+		struct rte_ipv4_hdr *ip = pkt_ipv4(m);
+
+		if (unlikely(ip->time_to_live <= 1)) {
+			eph_icmp_error(w, in_port, m, EPH_ICMP_TIME_EXCEEDED,
+				       EPH_ICMP_TTL_IN_TRANSIT, 0);
+			drop(w, m, EPH_DROP_ttl_exceeded);
+			continue;
+		}
+		if (unlikely(too_big(dp, ip, nh))) {
+			if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_DF_FLAG))
+				eph_icmp_error(w, in_port, m, EPH_ICMP_DEST_UNREACH,
+					       EPH_ICMP_FRAG_NEEDED, dp->ports[nh->port].mtu);
+			drop(w, m, EPH_DROP_mtu_exceeded);
+			continue;
+		}
+		if (hook != NULL && in_role != dp->ports[nh->port].role) {
+			cross[n_cross] = m;
+			cross_nh[n_cross] = nh_idx[i];
+			cross_ahead[n_cross++] = eph_session_ahead_of(w, outbound ? hash[i] : 0);
+			continue;
+		}
+		transmit(w, in_port, m, nh);
+	}
+	if (n_cross != 0) {
+		uint16_t left = hook(w, in_port, cross, cross_nh, cross_ahead, n_cross);
+
+		for (uint16_t i = 0; i < left; i++)
+			transmit(w, in_port, cross[i], &nhs[cross_nh[i]]);
+	}
+}
+
+void
+eph_output_send(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, uint32_t nh_idx)
+{
+	struct eph_dp *dp = w->dp;
+	const struct eph_nexthop *nh;
+
+	if (nh_idx == UINT32_MAX) {
+		/* Rewritten to another destination: where does that live? */
+		const struct rte_ipv4_hdr *ip = pkt_ipv4(m);
+
+		nh = eph_route_lookup(w->cfg->routes, rte_be_to_cpu_32(ip->dst_addr));
+		if (nh->type != EPH_NH_CONNECTED && nh->type != EPH_NH_GATEWAY) {
+			drop(w, m, EPH_DROP_no_route);
+			return;
+		}
+		/* No ICMP: it would quote the rewritten packet. */
+		if (unlikely(too_big(dp, ip, nh))) {
+			drop(w, m, EPH_DROP_mtu_exceeded);
+			return;
+		}
+	} else {
+		nh = &w->cfg->routes->nh[nh_idx];
+	}
+	transmit(w, in_port, m, nh);
+}
+
+/* At most this many at once: the bulk FIB lookup's arrays live on the stack. */
+#define SEND_CHUNK 64
+
+void
+eph_output_send_burst(struct eph_worker *w, const uint16_t *in_port, struct rte_mbuf **pkts,
+		      uint32_t *nh_idx, uint16_t n)
+{
+	const struct eph_route_table *rt = w->cfg->routes;
+	struct eph_dp *dp = w->dp;
+
+	for (uint16_t base = 0; base < n; base += SEND_CHUNK) {
+		uint16_t end = (uint16_t)RTE_MIN(n, base + SEND_CHUNK);
+		uint32_t dst[SEND_CHUNK];
+		uint64_t found[SEND_CHUNK];
+		uint16_t which[SEND_CHUNK];
+		uint16_t k = 0;
+
+		/* Rewritten to other destinations: where do they live? */
+		for (uint16_t i = base; i < end; i++) {
+			if (nh_idx[i] != UINT32_MAX)
+				continue;
+			dst[k] = rte_be_to_cpu_32(pkt_ipv4(pkts[i])->dst_addr);
+			which[k++] = i;
+		}
+		if (k != 0)
+			rte_fib_lookup_bulk(rt->fib, dst, found, k);
+		for (uint16_t j = 0; j < k; j++) {
+			uint16_t i = which[j];
+			uint32_t x = found[j] < rt->n_nh ? (uint32_t)found[j] : 0;
+			const struct eph_nexthop *nh = &rt->nh[x];
+
+			if (nh->type != EPH_NH_CONNECTED && nh->type != EPH_NH_GATEWAY) {
+				drop(w, pkts[i], EPH_DROP_no_route);
+				pkts[i] = NULL;
+			} else if (unlikely(too_big(dp, pkt_ipv4(pkts[i]), nh))) {
+				/* No ICMP: it would quote the rewritten packet. */
+				drop(w, pkts[i], EPH_DROP_mtu_exceeded);
+				pkts[i] = NULL;
+			} else {
+				nh_idx[i] = x;
+			}
+		}
+		for (uint16_t i = base; i < end; i++)
+			if (pkts[i] != NULL)
+				transmit(w, in_port[i], pkts[i], &rt->nh[nh_idx[i]]);
+	}
+}
