@@ -93,6 +93,8 @@ build_cases(bool quick, struct bench_case *list)
 	n = add_case(list, n, "handoff", B_HANDOFF, IPPROTO_UDP, false, quick ? K : 64 * K, pkts);
 	/* sessions: per pass (own + borrowed, see run_borrow); packets: borrowed sessions timed */
 	n = add_case(list, n, "borrow", B_BORROW, IPPROTO_UDP, false, 16 * K, quick ? 16 * K : M);
+	/* sessions: backends of the largest table; packets: tables built */
+	n = add_case(list, n, "maglev_build", B_MAGLEV, 0, false, 1000, quick ? 6 : 30);
 	return n;
 }
 
@@ -300,6 +302,9 @@ print_json(const struct bench_ctx *x, const struct bench_result *r)
 		       "\"borrowed_cycles\":%.1f,\"borrowed_vs_own\":%.2f",
 		       r->own_ns, r->own_cycles, r->borrowed_ns, r->borrowed_cycles,
 		       r->borrowed_ns / r->own_ns);
+	if (r->maglev_ms[0] > 0)
+		printf(",\"maglev_ms_10\":%.3f,\"maglev_ms_100\":%.3f,\"maglev_ms_1000\":%.3f",
+		       r->maglev_ms[0], r->maglev_ms[1], r->maglev_ms[2]);
 	printf(",\"excluded_segments\":%" PRIu64 ",\"tsc_mhz\":%.0f}\n", t->excluded,
 	       x->tsc_hz / 1e6);
 	fflush(stdout);

@@ -61,6 +61,7 @@ enum bench_kind {
 	B_EXHAUSTED,
 	B_HANDOFF,
 	B_BORROW,
+	B_MAGLEV,
 };
 
 struct bench_case {
@@ -167,6 +168,8 @@ struct bench_result {
 	/* borrow only (0: not reported): per new session, port of the own share or borrowed */
 	double own_ns, own_cycles;
 	double borrowed_ns, borrowed_cycles;
+	/* maglev_build only (0: not reported): ms per table of 10, 100 and 1000 backends */
+	double maglev_ms[3];
 };
 
 /* The running case: its data plane and what the checks need. */

@@ -17,6 +17,7 @@
 #include <rte_ring.h>
 #include <rte_tcp.h>
 
+#include "dataplane/lb/maglev.h"
 #include "dataplane/ports/portalloc.h"
 #include "dataplane/flow/session.h"
 #include "dataplane/flow/tcp_state.h"
@@ -1040,6 +1041,83 @@ run_alloc(struct bench_ctx *x, struct bench_result *r)
 	free(seen);
 }
 
+/*
+ * Maglev tables as the control lcore builds them for a VIP: 10 and 100
+ * backends on 65537 slots, 1000 on 100003 (at least 100 slots a backend),
+ * weights mixed. Each size built c->packets / 3 times; the median build
+ * is reported per size. Checks: every slot names a backend with a weight,
+ * each holds its share to within one slot, and a rebuild is identical.
+ */
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void
+run_maglev(struct bench_ctx *x, struct bench_result *r)
+{
+	static const uint32_t sizes[3] = {10, 100, 1000};
+	const uint32_t builds = (uint32_t)RTE_MAX(x->c->packets / 3, (uint64_t)1);
+	struct eph_maglev_backend *b = calloc(1000, sizeof(*b));
+	uint16_t *t = malloc(100003 * sizeof(*t)), *again = malloc(100003 * sizeof(*again));
+	uint32_t *count = calloc(1000, sizeof(*count));
+	double *ms = calloc(builds, sizeof(*ms));
+
+	if (b == NULL || t == NULL || again == NULL || count == NULL || ms == NULL)
+		bench_fail(x, "no memory for the Maglev bench");
+	bench_timer_init(&r->t, x->tsc_hz);
+	for (unsigned int k = 0; k < 3; k++) {
+		uint32_t n = sizes[k], m = n == 1000 ? 100003 : EPH_MAGLEV_SIZE_DEFAULT;
+		uint64_t total = 0;
+
+		for (uint32_t i = 0; i < n; i++) {
+			b[i] = (struct eph_maglev_backend){
+				.addr = rte_cpu_to_be_32(B_IPV4(198, 18, i / 250, i % 250 + 1)),
+				.port = RTE_BE16(8080),
+				.weight = (uint16_t)(i % 7 == 3 ? 0 : 50 + (i * 37) % 200),
+			};
+			total += b[i].weight;
+		}
+		for (uint32_t j = 0; j < builds; j++) {
+			uint64_t t0 = rte_rdtsc();
+			int rc = eph_maglev_build(b, n, m, j == 0 ? t : again);
+
+			ms[j] = (double)(rte_rdtsc() - t0) * 1e3 / x->tsc_hz;
+			if (rc != 0)
+				bench_fail(x, "eph_maglev_build of %u backends: %d", n, rc);
+			r->t.cycles += rte_rdtsc() - t0;
+			r->t.units++;
+			if (j > 0 && memcmp(t, again, m * sizeof(*t)) != 0)
+				bench_fail(x, "two builds of %u backends differ", n);
+		}
+		memset(count, 0, n * sizeof(*count));
+		for (uint32_t s = 0; s < m; s++) {
+			if (t[s] >= n || b[t[s]].weight == 0)
+				bench_fail(x, "slot %u names backend %u of %u", s, t[s], n);
+			count[t[s]]++;
+		}
+		for (uint32_t i = 0; i < n; i++) {
+			double want = (double)m * b[i].weight / (double)total;
+
+			if (count[i] + 1 < want || count[i] > want + 1)
+				bench_fail(x, "backend %u of %u: %u slots, %.1f wanted", i, n,
+					   count[i], want);
+		}
+		qsort(ms, builds, sizeof(*ms), cmp_double);
+		r->maglev_ms[k] = ms[builds / 2];
+	}
+	r->sessions = 1000;
+	r->packets = r->t.units;
+	free(b);
+	free(t);
+	free(again);
+	free(count);
+	free(ms);
+}
+
 void
 bench_case_run(struct bench_ctx *x, struct bench_result *r)
 {
@@ -1068,6 +1146,9 @@ bench_case_run(struct bench_ctx *x, struct bench_result *r)
 		break;
 	case B_BORROW:
 		run_borrow(x, r);
+		break;
+	case B_MAGLEV:
+		run_maglev(x, r);
 		break;
 	}
 }
