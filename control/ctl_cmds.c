@@ -99,12 +99,14 @@ cmd_show_stats(void *arg, const json_t *args, json_t **result, struct eph_ctl_er
 	eph_stats_total(dp, &t);
 	for (unsigned int i = 0; i < dp->n_workers; i++) {
 		const struct eph_worker *w = dp->workers[i];
-		const struct eph_nat_worker *nw = &w->nat;
-		uint64_t s = dp->nat.enabled ? eph_nat_session_count(nw) : 0;
+		struct eph_nat_worker_stats nw;
+		uint64_t s;
 
+		eph_stats_nat_worker(dp, NULL, i, &nw);
+		s = nw.sessions;
 		sessions += s;
 		for (unsigned int c = 0; c < EPH_NAT_CTR_MAX; c++)
-			nat[c] += nw->ctr[c];
+			nat[c] += nw.ctr[c];
 		json_array_append_new(
 			workers,
 			json_pack("{s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "id", w->id,
@@ -113,8 +115,8 @@ cmd_show_stats(void *arg, const json_t *args, json_t **result, struct eph_ctl_er
 				  (json_int_t)eph_counters_drops(&w->stats), "polls",
 				  (json_int_t)w->stats.polls, "busy_polls",
 				  (json_int_t)w->stats.busy_polls, "sessions", (json_int_t)s,
-				  "handoff_in", (json_int_t)nw->ctr[EPH_NAT_handoff_in], "handoff_out",
-				  (json_int_t)nw->ctr[EPH_NAT_handoff_out]));
+				  "handoff_in", (json_int_t)nw.ctr[EPH_NAT_handoff_in], "handoff_out",
+				  (json_int_t)nw.ctr[EPH_NAT_handoff_out]));
 	}
 	for (unsigned int i = 0; i < EPH_DROP_MAX; i++)
 		if (t.drop[i] != 0)
@@ -314,7 +316,7 @@ cmd_show_destinations(void *arg, const json_t *args, json_t **result, struct eph
 	}
 	for (unsigned int w = 0; w < dp->n_workers && dp->nat.enabled; w++) {
 		struct eph_nat_top_entry e[EPH_NAT_TOP_N];
-		unsigned int k = eph_nat_top_read(&dp->workers[w]->nat, e);
+		unsigned int k = eph_stats_nat_top(dp, w, e);
 
 		for (unsigned int i = 0; i < k; i++)
 			rows[n++] = (struct dest_row){ .e = e[i], .worker = w };

@@ -15,7 +15,6 @@
 #include "control/ctl_cmds.h"
 #include "control/reconfig.h"
 #include "control/stats.h"
-#include "dataplane/nat/natlog.h"
 #include "dataplane/flow/session.h"
 #include "dataplane/flow/tcp_state.h"
 
@@ -75,26 +74,18 @@ render_nat(FILE *f, const struct eph_ctl_ctx *ctx, const struct eph_counters *t)
 {
 	const struct eph_dp *dp = ctx->dp;
 	const struct eph_nat_cfg *nat = &dp->cfg->nat;
-	uint64_t tcp[16] = { 0 }, udp = 0, icmp = 0, lost = 0, suppressed = 0;
-	uint64_t on_loan = 0, borrowed = 0;
-	uint64_t ctr[EPH_NAT_CTR_MAX] = { 0 };
+	struct eph_nat_worker_stats nt;
+	const uint64_t *tcp = nt.sessions_tcp, *ctr = nt.ctr;
+	uint64_t udp, icmp, lost, suppressed, on_loan, borrowed;
 	char a[INET_ADDRSTRLEN];
 
-	for (unsigned int w = 0; w < dp->n_workers; w++) {
-		const struct eph_nat_worker *nw = &dp->workers[w]->nat;
-
-		for (unsigned int s = 0; s < EPH_TCP_N_STATES; s++)
-			tcp[s] += nw->sessions_tcp[s];
-		udp += nw->sessions_udp;
-		icmp += nw->sessions_icmp;
-		for (unsigned int c = 0; c < EPH_NAT_CTR_MAX; c++)
-			ctr[c] += nw->ctr[c];
-		lost += eph_natlog_ring_lost(nw->log);
-		suppressed += nw->alerts_suppressed;
-		for (unsigned int b = 0; b < dp->n_workers; b++)
-			on_loan += __atomic_load_n(&nw->lent_to[b], __ATOMIC_RELAXED);
-		borrowed += __atomic_load_n(&nw->borrowed_live, __ATOMIC_RELAXED);
-	}
+	eph_stats_nat_total(dp, NULL, &nt);
+	udp = nt.sessions_udp;
+	icmp = nt.sessions_icmp;
+	lost = nt.log_lost;
+	suppressed = nt.alerts_suppressed;
+	on_loan = nt.ports_on_loan;
+	borrowed = nt.borrowed_live;
 	family(f, "ephemera_nat_sessions", "gauge", "Live NAT sessions by protocol and state.");
 	for (unsigned int s = 0; s < EPH_TCP_N_STATES; s++)
 		fprintf(f, "ephemera_nat_sessions{proto=\"tcp\",state=\"%s\"} %" PRId64 "\n",

@@ -2,12 +2,16 @@
 /* Counter totals and the human-readable report (see stats.h). */
 #include <arpa/inet.h>
 #include <inttypes.h>
+#include <assert.h>
 #include <string.h>
 
 #include <rte_ethdev.h>
+#include <rte_hash.h>
 
 #include "control/stats.h"
 #include "dataplane/flow/session.h"
+#include "dataplane/nat/natlog.h"
+#include "dataplane/ports/portalloc.h"
 
 static void
 counters_add(struct eph_counters *t, const struct eph_counters *c)
@@ -55,6 +59,77 @@ eph_stats_pool_addr(const struct eph_dp *dp, unsigned int pool, unsigned int slo
 		st->warnings +=
 			__atomic_load_n(&nw->occupancy_warnings[pool][slot], __ATOMIC_RELAXED);
 	}
+}
+
+void
+eph_stats_nat_worker(const struct eph_dp *dp, const struct eph_dp_cfg *cfg, unsigned int w,
+		     struct eph_nat_worker_stats *st)
+{
+	const struct eph_nat_worker *nw = &dp->workers[w]->nat;
+
+	memset(st, 0, sizeof(*st));
+	if (!dp->nat.enabled)
+		return; /* no NAT tables */
+	st->sessions = eph_nat_session_count(nw);
+	st->mappings = eph_nat_mapping_count(nw);
+	st->hosts = nw->hosts != NULL ? (uint64_t)rte_hash_count(nw->hosts) : 0;
+	st->inbound = nw->inbound;
+	for (unsigned int b = 0; b < dp->n_workers; b++)
+		st->ports_on_loan += __atomic_load_n(&nw->lent_to[b], __ATOMIC_RELAXED);
+	st->borrowed_live = __atomic_load_n(&nw->borrowed_live, __ATOMIC_RELAXED);
+	for (unsigned int s = 0; s < EPH_TCP_N_STATES; s++)
+		st->sessions_tcp[s] = nw->sessions_tcp[s];
+	st->sessions_udp = nw->sessions_udp;
+	st->sessions_icmp = nw->sessions_icmp;
+	for (unsigned int c = 0; c < EPH_NAT_CTR_MAX; c++)
+		st->ctr[c] = nw->ctr[c];
+	st->log_lost = nw->log != NULL ? eph_natlog_ring_lost(nw->log) : 0;
+	st->alerts_suppressed = nw->alerts_suppressed;
+	for (unsigned int p = 0; cfg != NULL && p < cfg->nat.n_slots; p++)
+		for (unsigned int g = 0; g < EPH_PA_GENS; g++) {
+			const struct eph_portalloc_stats *a;
+
+			if (!(cfg->nat.pools[p].gens & (1u << g)))
+				continue;
+			a = eph_portalloc_stats(nw->alloc[p][g]);
+			st->alloc_exhausted += a->exhausted;
+			st->alloc_no_memory += a->no_destination + a->no_chunk;
+			st->alloc_lost += a->lost;
+			st->alloc_bad_release += a->bad_release;
+			st->destinations += a->destinations;
+			st->alloc_chunks_in_use += a->chunks_in_use;
+		}
+}
+
+void
+eph_stats_nat_total(const struct eph_dp *dp, const struct eph_dp_cfg *cfg,
+		    struct eph_nat_worker_stats *st)
+{
+	uint64_t *sum = (uint64_t *)st;
+
+	static_assert(sizeof(*st) % sizeof(uint64_t) == 0, "only uint64_t fields");
+	memset(st, 0, sizeof(*st));
+	for (unsigned int w = 0; w < dp->n_workers; w++) {
+		struct eph_nat_worker_stats one;
+		const uint64_t *add = (const uint64_t *)&one;
+
+		eph_stats_nat_worker(dp, cfg, w, &one);
+		for (size_t i = 0; i < sizeof(*st) / sizeof(uint64_t); i++)
+			sum[i] += add[i];
+	}
+}
+
+unsigned int
+eph_stats_nat_top(const struct eph_dp *dp, unsigned int w,
+		  struct eph_nat_top_entry out[EPH_NAT_TOP_N])
+{
+	return eph_nat_top_read(&dp->workers[w]->nat, out);
+}
+
+void
+eph_stats_nat_refusals(const struct eph_dp *dp, unsigned int w, struct eph_nat_refusals *out)
+{
+	eph_nat_refusals_read(&dp->workers[w]->nat, out);
 }
 
 const char *
@@ -106,16 +181,12 @@ eph_stats_print(FILE *f, const struct eph_dp *dp, const struct eph_arp *arp)
 		   "\n", t.echo_replies, t.icmp_errors_sent, t.icmp_errors_suppressed);
 	if (dp->nat.enabled && dp->cfg != NULL) {
 		const struct eph_nat_cfg *cfg = &dp->cfg->nat;
-		uint64_t ctr[EPH_NAT_CTR_MAX] = { 0 };
-		uint64_t sessions = 0;
+		struct eph_nat_worker_stats nt;
+		const uint64_t *ctr = nt.ctr;
+		uint64_t sessions;
 
-		for (unsigned int i = 0; i < dp->n_workers; i++) {
-			const struct eph_nat_worker *nw = &dp->workers[i]->nat;
-
-			sessions += eph_nat_session_count(nw);
-			for (unsigned int c = 0; c < EPH_NAT_CTR_MAX; c++)
-				ctr[c] += nw->ctr[c];
-		}
+		eph_stats_nat_total(dp, NULL, &nt);
+		sessions = nt.sessions;
 		fprintf(f, "nat: sessions %" PRIu64 ", created %" PRIu64 ", expired %" PRIu64
 			   ", in2out %" PRIu64 ", out2in %" PRIu64 ", handoffs %" PRIu64 "\n",
 			sessions, ctr[EPH_NAT_sessions_created], ctr[EPH_NAT_sessions_expired],

@@ -7,6 +7,8 @@
 
 #include "control/arp.h"
 #include "dataplane/dp.h"
+#include "dataplane/flow/tcp_state.h"
+#include "dataplane/nat/nat.h"
 
 /* Sum of every worker's counters and the control lcore's. */
 void eph_stats_total(const struct eph_dp *dp, struct eph_counters *total);
@@ -23,6 +25,50 @@ struct eph_pool_addr_stats {
 
 void eph_stats_pool_addr(const struct eph_dp *dp, unsigned int pool, unsigned int slot,
 			 struct eph_pool_addr_stats *st);
+
+/*
+ * One worker's NAT figures, for every renderer (telemetry, metrics, the
+ * control socket, the shutdown report): they read these, never the
+ * worker's tables. Each figure is exact when read, read with relaxed loads
+ * while the worker runs; together they are not one consistent cut.
+ */
+struct eph_nat_worker_stats {
+	uint64_t sessions;      /* live sessions (loan records not counted) */
+	uint64_t mappings;      /* endpoint-independent mappings (idem) */
+	uint64_t hosts;         /* inside hosts with state here */
+	uint64_t inbound;       /* sessions opened from outside */
+	uint64_t destinations;  /* allocator destinations, every pool and generation */
+	uint64_t ports_on_loan; /* ports of this share lent to other workers */
+	uint64_t borrowed_live; /* sessions and mappings here on borrowed ports */
+	uint64_t sessions_tcp[EPH_TCP_N_STATES];
+	uint64_t sessions_udp;
+	uint64_t sessions_icmp;
+	uint64_t ctr[EPH_NAT_CTR_MAX];
+	/* The allocators': refusals of this share, no memory, losses and bad releases (must stay 0), FIFO chunks. */
+	uint64_t alloc_exhausted;
+	uint64_t alloc_no_memory;
+	uint64_t alloc_lost;
+	uint64_t alloc_bad_release;
+	uint64_t alloc_chunks_in_use;
+	uint64_t log_lost;          /* NAT log events the ring had no room for */
+	uint64_t alerts_suppressed; /* occupancy warnings over the rate limit */
+};
+
+/*
+ * Worker w's figures; the allocator ones need the configuration snapshot
+ * cfg that names the live pools and generations (NULL: left 0).
+ */
+void eph_stats_nat_worker(const struct eph_dp *dp, const struct eph_dp_cfg *cfg, unsigned int w,
+			  struct eph_nat_worker_stats *st);
+
+/* The same summed over every worker (destinations included). */
+void eph_stats_nat_total(const struct eph_dp *dp, const struct eph_dp_cfg *cfg,
+			 struct eph_nat_worker_stats *st);
+
+/* Worker w's busiest destinations and latest refusals (see nat.h). */
+unsigned int eph_stats_nat_top(const struct eph_dp *dp, unsigned int w,
+			       struct eph_nat_top_entry out[EPH_NAT_TOP_N]);
+void eph_stats_nat_refusals(const struct eph_dp *dp, unsigned int w, struct eph_nat_refusals *out);
 
 /* "192.0.2.1" from a network-order address. */
 const char *eph_ip_str(uint32_t ip_be, char *buf, size_t len);

@@ -15,9 +15,7 @@
 #include <rte_telemetry.h>
 
 #include "control/stats.h"
-#include "dataplane/nat/natlog.h"
 #include "control/telemetry.h"
-#include "dataplane/ports/portalloc.h"
 #include "dataplane/flow/session.h"
 
 static const struct eph_dp *tel_dp;
@@ -287,55 +285,35 @@ handle_nat(const char *cmd, const char *params, struct rte_tel_data *d)
 
 	rte_tel_data_start_dict(d);
 	for (unsigned int i = 0; i < tel_dp->n_workers && tel_dp->nat.enabled; i++) {
-		const struct eph_nat_worker *nw = &tel_dp->workers[i]->nat;
 		struct rte_tel_data *wd = rte_tel_data_alloc();
-		uint64_t exhausted = 0, no_dest = 0, lost = 0, bad_release = 0;
-		uint32_t dests = 0, chunks = 0;
+		struct eph_nat_worker_stats st;
 		char name[32];
 
 		if (wd == NULL) {
 			cfg_release();
 			return -ENOMEM;
 		}
-		for (unsigned int p = 0; p < cfg->nat.n_slots; p++)
-			for (unsigned int g = 0; g < EPH_PA_GENS; g++) {
-				const struct eph_portalloc_stats *st;
-
-				if (!(cfg->nat.pools[p].gens & (1u << g)))
-					continue;
-				st = eph_portalloc_stats(nw->alloc[p][g]);
-				exhausted += st->exhausted;
-				no_dest += st->no_destination + st->no_chunk;
-				lost += st->lost;
-				bad_release += st->bad_release;
-				dests += st->destinations;
-				chunks += st->chunks_in_use;
-			}
+		eph_stats_nat_worker(tel_dp, cfg, i, &st);
 		rte_tel_data_start_dict(wd);
-		uint64_t on_loan = 0;
-
-		for (unsigned int b = 0; b < tel_dp->n_workers; b++)
-			on_loan += __atomic_load_n(&nw->lent_to[b], __ATOMIC_RELAXED);
-		rte_tel_data_add_dict_u64(wd, "sessions", eph_nat_session_count(nw));
-		rte_tel_data_add_dict_u64(wd, "mappings", eph_nat_mapping_count(nw));
+		rte_tel_data_add_dict_u64(wd, "sessions", st.sessions);
+		rte_tel_data_add_dict_u64(wd, "mappings", st.mappings);
 		/* Ports of this share lent to others, and sessions here on ports lent by others. */
-		rte_tel_data_add_dict_u64(wd, "ports_on_loan", on_loan);
-		rte_tel_data_add_dict_u64(wd, "borrowed_live",
-					  __atomic_load_n(&nw->borrowed_live, __ATOMIC_RELAXED));
-		rte_tel_data_add_dict_u64(wd, "hosts", rte_hash_count(nw->hosts));
-		rte_tel_data_add_dict_u64(wd, "inbound_sessions", nw->inbound);
-		rte_tel_data_add_dict_u64(wd, "destinations", dests);
+		rte_tel_data_add_dict_u64(wd, "ports_on_loan", st.ports_on_loan);
+		rte_tel_data_add_dict_u64(wd, "borrowed_live", st.borrowed_live);
+		rte_tel_data_add_dict_u64(wd, "hosts", st.hosts);
+		rte_tel_data_add_dict_u64(wd, "inbound_sessions", st.inbound);
+		rte_tel_data_add_dict_u64(wd, "destinations", st.destinations);
 		for (unsigned int c = 0; c < EPH_NAT_CTR_MAX; c++)
-			rte_tel_data_add_dict_u64(wd, eph_nat_counter_names[c], nw->ctr[c]);
+			rte_tel_data_add_dict_u64(wd, eph_nat_counter_names[c], st.ctr[c]);
 		/* Refusals of this share, counted before any borrow serves them. */
-		rte_tel_data_add_dict_u64(wd, "alloc_exhausted", exhausted);
-		rte_tel_data_add_dict_u64(wd, "alloc_no_memory", no_dest);
+		rte_tel_data_add_dict_u64(wd, "alloc_exhausted", st.alloc_exhausted);
+		rte_tel_data_add_dict_u64(wd, "alloc_no_memory", st.alloc_no_memory);
 		/* Both must stay 0; with chunks_in_use they show that the allocator leaks nothing. */
-		rte_tel_data_add_dict_u64(wd, "alloc_lost", lost);
-		rte_tel_data_add_dict_u64(wd, "alloc_bad_release", bad_release);
-		rte_tel_data_add_dict_u64(wd, "alloc_chunks_in_use", chunks);
-		rte_tel_data_add_dict_u64(wd, "log_lost", nw->log != NULL ? nw->log->lost : 0);
-		rte_tel_data_add_dict_u64(wd, "alerts_suppressed", nw->alerts_suppressed);
+		rte_tel_data_add_dict_u64(wd, "alloc_lost", st.alloc_lost);
+		rte_tel_data_add_dict_u64(wd, "alloc_bad_release", st.alloc_bad_release);
+		rte_tel_data_add_dict_u64(wd, "alloc_chunks_in_use", st.alloc_chunks_in_use);
+		rte_tel_data_add_dict_u64(wd, "log_lost", st.log_lost);
+		rte_tel_data_add_dict_u64(wd, "alerts_suppressed", st.alerts_suppressed);
 		snprintf(name, sizeof(name), "worker%u", i);
 		rte_tel_data_add_dict_container(d, name, wd, 0);
 	}
@@ -421,7 +399,7 @@ handle_destinations(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_start_dict(d);
 	for (unsigned int w = 0; w < tel_dp->n_workers && tel_dp->nat.enabled; w++) {
 		struct eph_nat_top_entry top[EPH_NAT_TOP_N];
-		unsigned int n = eph_nat_top_read(&tel_dp->workers[w]->nat, top);
+		unsigned int n = eph_stats_nat_top(tel_dp, w, top);
 
 		for (unsigned int i = 0; i < n && shown < RTE_TEL_MAX_DICT_ENTRIES; i++) {
 			struct rte_tel_data *dd = rte_tel_data_alloc();
@@ -474,7 +452,7 @@ handle_refusals(const char *cmd, const char *params, struct rte_tel_data *d, boo
 	RTE_SET_USED(params);
 	rte_tel_data_start_dict(d);
 	for (unsigned int w = 0; w < tel_dp->n_workers && tel_dp->nat.enabled; w++) {
-		eph_nat_refusals_read(&tel_dp->workers[w]->nat, &r);
+		eph_stats_nat_refusals(tel_dp, w, &r);
 		for (unsigned int i = 0; i < EPH_NAT_REFUSAL_SLOTS; i++) {
 			struct rte_tel_data *e;
 			char ip[INET_ADDRSTRLEN];
