@@ -11,14 +11,16 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "control/limits.h"
+
 #define EPH_MAX_PORTS     16
 #define EPH_MAX_ROUTES    65536
-#define EPH_NAME_LEN      32
+#define EPH_NAME_LEN      (EPH_LIMIT_NAME_MAX + 1)
 #define EPH_DEVICE_LEN    256
 #define EPH_PATH_LEN      108 /* sun_path */
 #define EPH_MAX_EAL_ARGS  32
-#define EPH_MAX_POOLS     64
-#define EPH_MAX_POOL_ADDRS 4096
+#define EPH_MAX_POOLS     EPH_LIMIT_POOLS_MAX
+#define EPH_MAX_POOL_ADDRS EPH_LIMIT_POOL_ADDRS_MAX
 #define EPH_MAX_POOL_INSIDE 256
 
 enum eph_port_role {

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The idle timeouts' limits, in one table: what the YAML loader accepts,
- * what eph_conf_check lets through (reload and every change from the
- * control socket), what timeouts.set takes and what ephctl checks before
- * sending. Each has a hard range (outside it: refused) and the floor the
- * RFC that governs it sets (below it: taken, with a warning, because a
- * short timeout works but breaks applications that rely on the floor).
+ * Limits and defaults written once for every place that checks them: the
+ * YAML loader, eph_conf_check (reload and every change from the control
+ * socket), the control commands and ephctl, which checks before sending.
+ *
+ * The idle timeouts' table: each has a hard range (outside it: refused)
+ * and the floor the RFC that governs it sets (below it: taken, with a
+ * warning, because a short timeout works but breaks applications that
+ * rely on the floor). The other bounds: one table of ranges and defaults.
  *
  * Plain C and header only: ephctl, which links no DPDK, reads it too.
  */
@@ -14,6 +16,41 @@
 
 #include <stdint.h>
 #include <stdio.h>
+
+/* clang-format off */
+/*
+ * X(KIND, min, max, default, what is bounded). Constants EPH_LIMIT_PORT_MIN,
+ * EPH_LIMIT_PORT_MAX, EPH_LIMIT_PORT_DEFAULT and the like; 0 where there
+ * is no default.
+ */
+#define EPH_LIMIT_LIST(X) \
+	X(PORT, 1, 65535, 0, \
+	  "a TCP or UDP port: pools[].ports and exclude-ports, control.metrics-http, " \
+	  "pool set-range, the sessions filter's port") \
+	X(WELL_KNOWN_PORT, 1, 1023, 0, \
+	  "the well-known ports, which a pool's range never mixes with the others " \
+	  "(RFC 4787 REQ-3a); pools[].ports starts above them by default") \
+	X(NAME, 1, 31, 0, "characters of a port or pool name") \
+	X(POOLS, 0, 64, 0, "pools") \
+	X(POOL_ADDRS, 1, 4096, 0, \
+	  "addresses of one pool, reserve included; as many as one pool add-address names") \
+	X(SESSIONS_LIMIT, 1, 100000, 1000, "sessions one show sessions lists (limit)") \
+	X(DESTINATIONS_TOP, 1, 1000, 10, "destinations one show destinations lists (top)")
+/* clang-format on */
+
+enum {
+#define EPH_X(kind, min, max, def, what)                                                           \
+	EPH_LIMIT_##kind##_MIN = (min), EPH_LIMIT_##kind##_MAX = (max),                            \
+	EPH_LIMIT_##kind##_DEFAULT = (def),
+	EPH_LIMIT_LIST(EPH_X)
+#undef EPH_X
+};
+
+/* What a port or pool name is made of. */
+#define EPH_NAME_CHARS "abcdefghijklmnopqrstuvwxyz0123456789_-"
+
+/* control.socket when the file gives none, and where ephctl looks by default. */
+#define EPH_CTL_SOCKET_DEFAULT "/run/ephemera/ephemera.sock"
 
 /* clang-format off */
 /* X(KIND, name, min, max, floor, default, floor text, RFC, what breaks below the floor) */

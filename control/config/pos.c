@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Position index for configuration diagnostics (see config_pos.h): libyaml's
+ * Position index for configuration diagnostics (see pos.h): libyaml's
  * document API loads the file into a node tree, which is walked once to
  * record each node's key path and marks, then sorted for binary search.
  */
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config_pos.h"
+#include "control/config/pos.h"
 
 /* Deeper than any valid file; stops a hostile nesting from eating the stack. */
 #define POS_MAX_DEPTH 32

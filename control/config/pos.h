@@ -4,7 +4,7 @@
  * second time with libyaml's document API, every node recorded under its key
  * path ("ports[1].address") with the line and column of its key and value.
  * libcyaml maps values but forgets where they came from; this remembers.
- * Private to control/config*.c.
+ * Private to control/config/.
  */
 #ifndef EPH_CONFIG_POS_H
 #define EPH_CONFIG_POS_H

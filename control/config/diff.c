@@ -1,0 +1,441 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Differences between two configurations, for reload (eph_conf_diff): one
+ * human line per difference, and whether a running daemon can apply it.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "control/config/common.h"
+
+struct diff_ctx {
+	void (*emit)(void *arg, bool needs_restart, const char *change);
+	void *arg;
+	int n;
+};
+
+__attribute__((format(printf, 3, 4))) static void
+diff_line(struct diff_ctx *d, bool restart, const char *fmt, ...)
+{
+	char line[sizeof(((struct eph_conf_nat_log *)0)->file) * 2 + 64];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	d->n++;
+	if (d->emit != NULL)
+		d->emit(d->arg, restart, line);
+}
+
+static void
+diff_uint(struct diff_ctx *d, bool restart, const char *key, unsigned a, unsigned b)
+{
+	if (a != b)
+		diff_line(d, restart, "%s: %u -> %u", key, a, b);
+}
+
+static void
+diff_bool(struct diff_ctx *d, bool restart, const char *key, bool a, bool b)
+{
+	if (a != b)
+		diff_line(d, restart, "%s: %s -> %s", key, a ? "true" : "false",
+			  b ? "true" : "false");
+}
+
+/* Long or structured strings: that they changed is what matters. */
+static void
+diff_changed(struct diff_ctx *d, bool restart, const char *key, const char *a, const char *b)
+{
+	if (strcmp(a, b) != 0)
+		diff_line(d, restart, "%s changed", key);
+}
+
+static void
+diff_word(struct diff_ctx *d, bool restart, const char *key, const char *a, const char *b)
+{
+	if (strcmp(a, b) != 0)
+		diff_line(d, restart, "%s: %s -> %s", key, a[0] != '\0' ? a : "(none)",
+			  b[0] != '\0' ? b : "(none)");
+}
+
+static void
+diff_eal(struct diff_ctx *d, const struct eph_conf_eal *a, const struct eph_conf_eal *b)
+{
+	bool args_changed = a->n_args != b->n_args;
+	unsigned i;
+
+	diff_changed(d, true, "eal.lcores", a->lcores, b->lcores);
+	if (a->main_lcore != b->main_lcore)
+		diff_line(d, true, "eal.main-lcore: %d -> %d", a->main_lcore, b->main_lcore);
+	diff_bool(d, true, "eal.hugepages", a->hugepages, b->hugepages);
+	diff_uint(d, true, "eal.memory-mb", a->memory_mb, b->memory_mb);
+	diff_word(d, true, "eal.file-prefix", a->file_prefix, b->file_prefix);
+	diff_word(d, true, "eal.log-level", a->log_level, b->log_level);
+	for (i = 0; i < a->n_args && !args_changed && i < EPH_MAX_EAL_ARGS; i++)
+		args_changed = strcmp(a->args[i] != NULL ? a->args[i] : "",
+				      b->args[i] != NULL ? b->args[i] : "") != 0;
+	if (args_changed)
+		diff_line(d, true, "eal.args changed");
+}
+
+static void
+diff_ports(struct diff_ctx *d, const struct eph_conf *a, const struct eph_conf *b)
+{
+	char key[EPH_NAME_LEN + 32], x[16], y[16];
+	bool moved = false;
+	unsigned i;
+	int j;
+
+	for (i = 0; i < a->n_ports; i++) {
+		const struct eph_conf_port *p = &a->ports[i], *q;
+
+		j = eph_conf_port_by_name(b, p->name);
+		if (j < 0) {
+			diff_line(d, true, "ports[%s] removed", p->name);
+			continue;
+		}
+		moved = moved || (unsigned)j != i;
+		q = &b->ports[j];
+#define PKEY(k) (snprintf(key, sizeof(key), "ports[%s].%s", p->name, k), key)
+		diff_changed(d, true, PKEY("device"), p->device, q->device);
+		diff_word(d, true, PKEY("role"), eph_port_role_name(p->role),
+			  eph_port_role_name(q->role));
+		if (p->addr != q->addr || p->prefix_len != q->prefix_len)
+			diff_line(d, true, "%s: %s/%u -> %s/%u", PKEY("address"),
+				  eph_conf_ip_str(x, sizeof(x), p->addr), p->prefix_len,
+				  eph_conf_ip_str(y, sizeof(y), q->addr), q->prefix_len);
+		diff_uint(d, true, PKEY("mtu"), p->mtu, q->mtu);
+		diff_uint(d, true, PKEY("rx-desc"), p->rx_desc, q->rx_desc);
+		diff_uint(d, true, PKEY("tx-desc"), p->tx_desc, q->tx_desc);
+		diff_bool(d, true, PKEY("promiscuous"), p->promiscuous, q->promiscuous);
+#undef PKEY
+	}
+	for (i = 0; i < b->n_ports; i++)
+		if (eph_conf_port_by_name(a, b->ports[i].name) < 0)
+			diff_line(d, true, "ports[%s] added", b->ports[i].name);
+	if (moved)
+		diff_line(d, true, "ports: order changed");
+}
+
+static int
+route_cmp(const void *x, const void *y)
+{
+	const struct eph_conf_route *a = x, *b = y;
+
+	if (a->prefix != b->prefix)
+		return a->prefix < b->prefix ? -1 : 1;
+	return a->prefix_len < b->prefix_len ? -1 : a->prefix_len > b->prefix_len;
+}
+
+static const char *
+route_port_name(const struct eph_conf *conf, const struct eph_conf_route *rt)
+{
+	return rt->port < conf->n_ports ? conf->ports[rt->port].name : "?";
+}
+
+static void
+diff_route_line(struct diff_ctx *d, const struct eph_conf *conf, const struct eph_conf_route *rt,
+		const char *change)
+{
+	char p[16], v[16];
+
+	diff_line(d, false, "routes: %s/%u via %s (%s) %s",
+		  eph_conf_ip_str(p, sizeof(p), rt->prefix), rt->prefix_len,
+		  eph_conf_ip_str(v, sizeof(v), rt->via), route_port_name(conf, rt), change);
+}
+
+/* Tables of 64k routes: sorted copies, then one merge. 0 or -ENOMEM. */
+static int
+diff_routes(struct diff_ctx *d, const struct eph_conf *a, const struct eph_conf *b)
+{
+	struct eph_conf_route *ra, *rb;
+	bool oom = false;
+	unsigned i = 0, j = 0;
+	char p[16], x[16], y[16];
+
+	ra = eph_conf_copy_array(a->routes, a->n_routes, sizeof(*ra), &oom);
+	rb = eph_conf_copy_array(b->routes, b->n_routes, sizeof(*rb), &oom);
+	if (oom) {
+		free(ra);
+		free(rb);
+		return -ENOMEM;
+	}
+	if (ra != NULL)
+		qsort(ra, a->n_routes, sizeof(*ra), route_cmp);
+	if (rb != NULL)
+		qsort(rb, b->n_routes, sizeof(*rb), route_cmp);
+	while (i < a->n_routes || j < b->n_routes) {
+		int c = i == a->n_routes ? 1 : j == b->n_routes ? -1 : route_cmp(&ra[i], &rb[j]);
+
+		if (c < 0) {
+			diff_route_line(d, a, &ra[i++], "removed");
+		} else if (c > 0) {
+			diff_route_line(d, b, &rb[j++], "added");
+		} else {
+			const char *pa = route_port_name(a, &ra[i]),
+				   *pb = route_port_name(b, &rb[j]);
+
+			if (ra[i].via != rb[j].via || strcmp(pa, pb) != 0)
+				diff_line(d, false, "routes: %s/%u via %s (%s) -> via %s (%s)",
+					  eph_conf_ip_str(p, sizeof(p), ra[i].prefix),
+					  ra[i].prefix_len,
+					  eph_conf_ip_str(x, sizeof(x), ra[i].via), pa,
+					  eph_conf_ip_str(y, sizeof(y), rb[j].via), pb);
+			i++;
+			j++;
+		}
+	}
+	free(ra);
+	free(rb);
+	return 0;
+}
+
+static void
+diff_control(struct diff_ctx *d, const struct eph_conf_control *a, const struct eph_conf_control *b)
+{
+	char x[32], y[32], ip[16];
+
+	diff_word(d, true, "control.socket", a->socket, b->socket);
+	diff_word(d, true, "control.group", a->group, b->group);
+	diff_bool(d, true, "control.telemetry", a->telemetry, b->telemetry);
+	if (a->metrics_http != b->metrics_http ||
+	    (a->metrics_http &&
+	     (a->metrics_addr != b->metrics_addr || a->metrics_port != b->metrics_port))) {
+		if (a->metrics_http)
+			snprintf(x, sizeof(x), "%s:%u",
+				 eph_conf_ip_str(ip, sizeof(ip), a->metrics_addr), a->metrics_port);
+		else
+			snprintf(x, sizeof(x), "off");
+		if (b->metrics_http)
+			snprintf(y, sizeof(y), "%s:%u",
+				 eph_conf_ip_str(ip, sizeof(ip), b->metrics_addr), b->metrics_port);
+		else
+			snprintf(y, sizeof(y), "off");
+		diff_line(d, true, "control.metrics-http: %s -> %s", x, y);
+	}
+}
+
+static uint32_t
+array_at(const void *arr, size_t esize, unsigned i)
+{
+	return esize == sizeof(uint16_t) ? ((const uint16_t *)arr)[i] : ((const uint32_t *)arr)[i];
+}
+
+/* What a run of consecutive values is called, one or many. */
+struct run_words {
+	const char *one;
+	const char *many;
+	bool ip;
+};
+
+static void
+diff_run_line(struct diff_ctx *d, const char *pool, const struct run_words *w, uint32_t first,
+	      uint32_t last, const char *change)
+{
+	char x[16], y[16];
+
+	if (w->ip) {
+		eph_conf_ip_str(x, sizeof(x), first);
+		eph_conf_ip_str(y, sizeof(y), last);
+	} else {
+		snprintf(x, sizeof(x), "%u", first);
+		snprintf(y, sizeof(y), "%u", last);
+	}
+	if (first == last)
+		diff_line(d, false, "pool %s: %s %s %s", pool, w->one, x, change);
+	else
+		diff_line(d, false, "pool %s: %s %s-%s %s", pool, w->many, x, y, change);
+}
+
+/* Runs of consecutive values in ascending a but not in ascending b. */
+static void
+diff_runs(struct diff_ctx *d, const char *pool, const struct run_words *w, const void *a,
+	  unsigned na, const void *b, unsigned nb, size_t esize, const char *change)
+{
+	uint32_t first = 0, last = 0;
+	bool in_run = false;
+	unsigned i, j = 0;
+
+	for (i = 0; i < na; i++) {
+		uint32_t x = array_at(a, esize, i);
+		bool missing;
+
+		while (j < nb && array_at(b, esize, j) < x)
+			j++;
+		missing = j == nb || array_at(b, esize, j) != x;
+		if (missing && in_run && x == last + 1) {
+			last = x;
+			continue;
+		}
+		if (in_run)
+			diff_run_line(d, pool, w, first, last, change);
+		in_run = missing;
+		first = last = x;
+	}
+	if (in_run)
+		diff_run_line(d, pool, w, first, last, change);
+}
+
+static bool
+has_prefix(const struct eph_conf_pool *p, const struct eph_conf_prefix *pf)
+{
+	unsigned i;
+
+	for (i = 0; i < p->n_inside; i++)
+		if (p->inside[i].addr == pf->addr && p->inside[i].len == pf->len)
+			return true;
+	return false;
+}
+
+static void
+diff_pool_uint(struct diff_ctx *d, const char *pool, const char *key, unsigned a, unsigned b)
+{
+	if (a != b)
+		diff_line(d, false, "pool %s: %s %u -> %u", pool, key, a, b);
+}
+
+static void
+diff_pool_word(struct diff_ctx *d, bool restart, const char *pool, const char *key, const char *a,
+	       const char *b)
+{
+	if (strcmp(a, b) != 0)
+		diff_line(d, restart, "pool %s: %s %s -> %s", pool, key, a, b);
+}
+
+static const char *
+bool_word(bool b)
+{
+	return b ? "true" : "false";
+}
+
+static void
+diff_pool(struct diff_ctx *d, const struct eph_conf_pool *a, const struct eph_conf_pool *b)
+{
+	static const struct run_words addr_words = {"address", "addresses", true};
+	static const struct run_words reserve_words = {"reserve address", "reserve addresses",
+						       true};
+	static const struct run_words port_words = {"excluded port", "excluded ports", false};
+	const char *name = a->name;
+	char x[16];
+	unsigned i;
+
+	diff_runs(d, name, &addr_words, b->addrs, b->n_addrs, a->addrs, a->n_addrs,
+		  sizeof(uint32_t), "added");
+	diff_runs(d, name, &addr_words, a->addrs, a->n_addrs, b->addrs, b->n_addrs,
+		  sizeof(uint32_t), "removed (drains)");
+	diff_runs(d, name, &reserve_words, b->reserve, b->n_reserve, a->reserve, a->n_reserve,
+		  sizeof(uint32_t), "added");
+	diff_runs(d, name, &reserve_words, a->reserve, a->n_reserve, b->reserve, b->n_reserve,
+		  sizeof(uint32_t), "removed (drains)");
+	if (a->port_lo != b->port_lo || a->port_hi != b->port_hi)
+		diff_line(d, false, "pool %s: ports %u-%u -> %u-%u", name, a->port_lo, a->port_hi,
+			  b->port_lo, b->port_hi);
+	diff_runs(d, name, &port_words, b->excluded, b->n_excluded, a->excluded, a->n_excluded,
+		  sizeof(uint16_t), "added");
+	diff_runs(d, name, &port_words, a->excluded, a->n_excluded, b->excluded, b->n_excluded,
+		  sizeof(uint16_t), "removed");
+	for (i = 0; i < b->n_inside; i++)
+		if (!has_prefix(a, &b->inside[i]))
+			diff_line(d, false, "pool %s: inside %s/%u added", name,
+				  eph_conf_ip_str(x, sizeof(x), b->inside[i].addr),
+				  b->inside[i].len);
+	for (i = 0; i < a->n_inside; i++)
+		if (!has_prefix(b, &a->inside[i]))
+			diff_line(d, false, "pool %s: inside %s/%u removed", name,
+				  eph_conf_ip_str(x, sizeof(x), a->inside[i].addr),
+				  a->inside[i].len);
+	/* Sessions are keyed by mapping type: existing ones cannot switch. */
+	diff_pool_word(d, true, name, "mapping", eph_nat_mapping_name(a->mapping),
+		       eph_nat_mapping_name(b->mapping));
+	diff_pool_word(d, false, name, "filtering", eph_nat_filtering_name(a->filtering),
+		       eph_nat_filtering_name(b->filtering));
+	diff_pool_word(d, false, name, "pooling", eph_nat_pooling_name(a->pooling),
+		       eph_nat_pooling_name(b->pooling));
+	diff_pool_word(d, false, name, "port-preservation", bool_word(a->port_preservation),
+		       bool_word(b->port_preservation));
+	diff_pool_word(d, false, name, "port-parity", bool_word(a->port_parity),
+		       bool_word(b->port_parity));
+	diff_pool_word(d, false, name, "exhaustion-icmp", bool_word(a->exhaustion_icmp),
+		       bool_word(b->exhaustion_icmp));
+	diff_pool_uint(d, name, "max-sessions-per-host", a->max_sessions_per_host,
+		       b->max_sessions_per_host);
+	diff_pool_uint(d, name, "max-inbound-per-mapping", a->max_inbound_per_mapping,
+		       b->max_inbound_per_mapping);
+	diff_pool_uint(d, name, "quarantine-s", a->quarantine_s, b->quarantine_s);
+	diff_pool_uint(d, name, "warn-occupancy", a->warn_occupancy, b->warn_occupancy);
+	diff_pool_word(d, false, name, "log", eph_nat_log_mode_name(a->log),
+		       eph_nat_log_mode_name(b->log));
+	diff_pool_uint(d, name, "port-block-size", a->port_block_size, b->port_block_size);
+	diff_pool_uint(d, name, "max-blocks-per-host", a->max_blocks_per_host,
+		       b->max_blocks_per_host);
+}
+
+static int
+pool_by_name(const struct eph_conf *conf, const char *name)
+{
+	unsigned i;
+
+	for (i = 0; i < conf->n_pools && i < EPH_MAX_POOLS; i++)
+		if (strcmp(conf->pools[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+int
+eph_conf_diff(const struct eph_conf *old, const struct eph_conf *new,
+	      void (*emit)(void *arg, bool needs_restart, const char *change), void *arg)
+{
+	struct diff_ctx d = {emit, arg, 0};
+	unsigned i;
+	int j;
+
+	diff_eal(&d, &old->eal, &new->eal);
+	diff_ports(&d, old, new);
+	if (diff_routes(&d, old, new) < 0)
+		return -ENOMEM;
+
+	diff_uint(&d, true, "arp.reachable-s", old->arp.reachable_s, new->arp.reachable_s);
+	diff_uint(&d, true, "arp.retry-ms", old->arp.retry_ms, new->arp.retry_ms);
+	diff_uint(&d, true, "arp.retries", old->arp.retries, new->arp.retries);
+	diff_uint(&d, true, "arp.hold-packets", old->arp.hold_packets, new->arp.hold_packets);
+	diff_uint(&d, true, "arp.max-entries", old->arp.max_entries, new->arp.max_entries);
+	diff_uint(&d, true, "dataplane.burst", old->dataplane.burst, new->dataplane.burst);
+	diff_uint(&d, true, "dataplane.tx-drain-us", old->dataplane.tx_drain_us,
+		  new->dataplane.tx_drain_us);
+	diff_uint(&d, true, "dataplane.mbufs", old->dataplane.mbufs, new->dataplane.mbufs);
+	diff_uint(&d, true, "dataplane.icmp-rate", old->dataplane.icmp_rate,
+		  new->dataplane.icmp_rate);
+	diff_control(&d, &old->control, &new->control);
+
+	for (i = 0; i < old->n_pools && i < EPH_MAX_POOLS; i++) {
+		j = pool_by_name(new, old->pools[i].name);
+		if (j < 0)
+			diff_line(&d, false, "pool %s: removed (drains)", old->pools[i].name);
+		else
+			diff_pool(&d, &old->pools[i], &new->pools[j]);
+	}
+	for (i = 0; i < new->n_pools &&i < EPH_MAX_POOLS; i++)
+		if (pool_by_name(old, new->pools[i].name) < 0)
+			diff_line(&d, false, "pool %s: added", new->pools[i].name);
+
+	diff_uint(&d, false, "timeouts.udp", old->timeouts.udp, new->timeouts.udp);
+	diff_uint(&d, false, "timeouts.tcp-established", old->timeouts.tcp_established,
+		  new->timeouts.tcp_established);
+	diff_uint(&d, false, "timeouts.tcp-transitory", old->timeouts.tcp_transitory,
+		  new->timeouts.tcp_transitory);
+	diff_uint(&d, false, "timeouts.icmp", old->timeouts.icmp, new->timeouts.icmp);
+	diff_uint(&d, true, "nat.sessions-per-worker", old->nat.sessions_per_worker,
+		  new->nat.sessions_per_worker);
+	diff_uint(&d, true, "nat.destinations-per-worker", old->nat.destinations_per_worker,
+		  new->nat.destinations_per_worker);
+	diff_uint(&d, true, "nat.handoff-ring", old->nat.handoff_ring, new->nat.handoff_ring);
+	diff_word(&d, false, "nat-log.file", old->nat_log.file, new->nat_log.file);
+	diff_bool(&d, false, "nat-log.syslog", old->nat_log.syslog, new->nat_log.syslog);
+	diff_uint(&d, true, "nat-log.ring", old->nat_log.ring, new->nat_log.ring);
+	return d.n;
+}
