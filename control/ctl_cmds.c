@@ -25,8 +25,6 @@
 #include "dataplane/flow/session.h"
 #include "dataplane/flow/tcp_state.h"
 
-#define SESSIONS_DEFAULT_LIMIT 1000
-#define SESSIONS_MAX_LIMIT     100000
 #define WORKER_WAIT_MS         10000 /* a worker walks its whole table well within this */
 
 static const char *
@@ -303,11 +301,12 @@ cmd_show_destinations(void *arg, const json_t *args, json_t **result, struct eph
 	const struct eph_dp *dp = ctx->dp;
 	struct dest_row *rows;
 	unsigned int n = 0;
-	uint64_t top = 10;
+	uint64_t top = EPH_LIMIT_DESTINATIONS_TOP_DEFAULT;
 	json_t *list;
 
 	if (eph_ctl_args_allowed(args, (const char *const[]){ "top", NULL }, err) < 0 ||
-	    eph_ctl_arg_uint(args, "top", 1, 1000, &top, err) < 0)
+	    eph_ctl_arg_uint(args, "top", EPH_LIMIT_DESTINATIONS_TOP_MIN,
+			     EPH_LIMIT_DESTINATIONS_TOP_MAX, &top, err) < 0)
 		return -1;
 	rows = calloc((size_t)dp->n_workers * EPH_NAT_TOP_N + 1, sizeof(*rows));
 	if (rows == NULL) {
@@ -443,7 +442,7 @@ filter_parse(const struct eph_ctl_ctx *ctx, const json_t *args, struct eph_sessi
 			*any = true;
 		}
 	}
-	rc = eph_ctl_arg_uint(args, "port", 1, 65535, &port, err);
+	rc = eph_ctl_arg_uint(args, "port", EPH_LIMIT_PORT_MIN, EPH_LIMIT_PORT_MAX, &port, err);
 	if (rc < 0)
 		return -1;
 	if (rc > 0) {
@@ -634,12 +633,13 @@ cmd_show_sessions(void *arg, const json_t *args, struct eph_ctl_job **job, json_
 	struct eph_ctl_ctx *ctx = arg;
 	struct eph_dp *dp = ctx->dp;
 	struct eph_session_filter f;
-	uint64_t limit = SESSIONS_DEFAULT_LIMIT;
+	uint64_t limit = EPH_LIMIT_SESSIONS_LIMIT_DEFAULT;
 	struct workers_job *j;
 	bool any;
 
 	if (eph_ctl_args_allowed(args, filter_keys, err) < 0 || filter_parse(ctx, args, &f, &any, err) < 0 ||
-	    eph_ctl_arg_uint(args, "limit", 1, SESSIONS_MAX_LIMIT, &limit, err) < 0)
+	    eph_ctl_arg_uint(args, "limit", EPH_LIMIT_SESSIONS_LIMIT_MIN,
+			     EPH_LIMIT_SESSIONS_LIMIT_MAX, &limit, err) < 0)
 		return -1;
 	if (!dp->nat.enabled) {
 		*result = json_pack("{s:[], s:i, s:b}", "sessions", "matched", 0, "truncated", 0);
@@ -961,7 +961,8 @@ cmd_pool_set_range(void *arg, const json_t *args, json_t **result, struct eph_ct
 	if (eph_ctl_arg_port_range(args, "ports", &lo, &hi, err) <= 0) {
 		if (err->code[0] == '\0')
 			eph_ctl_errorf(err, EPH_CTL_E_INVALID_ARGUMENT,
-				       "args.ports: expected \"LO-HI\" with 1 <= LO <= HI <= 65535");
+				       "args.ports: expected \"LO-HI\" with %d <= LO <= HI <= %d",
+				       EPH_LIMIT_PORT_MIN, EPH_LIMIT_PORT_MAX);
 		return -1;
 	}
 	p = change_begin(ctx, args, &next, err);

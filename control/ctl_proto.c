@@ -538,6 +538,7 @@ eph_ctl_arg_port_range(const json_t *args, const char *key, uint16_t *lo, uint16
 		       struct eph_ctl_error *err)
 {
 	const json_t *v = arg_get(args, key);
+	char expected[64];
 	unsigned long a, b;
 	const char *s, *dash;
 
@@ -546,7 +547,7 @@ eph_ctl_arg_port_range(const json_t *args, const char *key, uint16_t *lo, uint16
 	if (json_is_integer(v)) {
 		json_int_t n = json_integer_value(v);
 
-		if (n < 1 || n > UINT16_MAX)
+		if (n < EPH_LIMIT_PORT_MIN || n > EPH_LIMIT_PORT_MAX)
 			goto bad;
 		*lo = *hi = (uint16_t)n;
 		return 1;
@@ -556,20 +557,22 @@ eph_ctl_arg_port_range(const json_t *args, const char *key, uint16_t *lo, uint16
 		goto bad;
 	dash = strchr(s, '-');
 	if (dash == NULL) {
-		if (!parse_dec(s, strlen(s), UINT16_MAX, &a))
+		if (!parse_dec(s, strlen(s), EPH_LIMIT_PORT_MAX, &a))
 			goto bad;
 		b = a;
-	} else if (!parse_dec(s, (size_t)(dash - s), UINT16_MAX, &a) ||
-		   !parse_dec(dash + 1, strlen(dash + 1), UINT16_MAX, &b)) {
+	} else if (!parse_dec(s, (size_t)(dash - s), EPH_LIMIT_PORT_MAX, &a) ||
+		   !parse_dec(dash + 1, strlen(dash + 1), EPH_LIMIT_PORT_MAX, &b)) {
 		goto bad;
 	}
-	if (a < 1 || a > b)
+	if (a < EPH_LIMIT_PORT_MIN || a > b)
 		goto bad;
 	*lo = (uint16_t)a;
 	*hi = (uint16_t)b;
 	return 1;
 bad:
-	return arg_expected(err, key, "\"LO-HI\" with 1 <= LO <= HI <= 65535", v);
+	snprintf(expected, sizeof(expected), "\"LO-HI\" with %d <= LO <= HI <= %d",
+		 EPH_LIMIT_PORT_MIN, EPH_LIMIT_PORT_MAX);
+	return arg_expected(err, key, expected, v);
 }
 
 int

@@ -15,10 +15,12 @@
 
 #include <jansson.h>
 
+#include "control/limits.h"
+
 #define EPH_CTL_PROTOCOL  1
 #define EPH_CTL_MAX_LINE  65536 /* bytes of a request before its newline */
 #define EPH_CTL_CMD_MAX   64    /* characters of a command name */
-#define EPH_CTL_SPAN_MAX  4096  /* addresses one address span may name */
+#define EPH_CTL_SPAN_MAX  EPH_LIMIT_POOL_ADDRS_MAX /* addresses one address span may name */
 
 /* Error codes of the protocol. */
 #define EPH_CTL_E_BAD_JSON         "bad-json"

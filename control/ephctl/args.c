@@ -111,12 +111,11 @@ ephctl_check_pool_name(const char *name, const char *s, char **err)
 	char q[QUOTE_MAX * 4 + 16];
 	size_t n = strlen(s);
 
-	if (n == 0 || n > EPHCTL_POOL_NAME_MAX ||
-	    strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_-") != n) {
+	if (n < EPH_LIMIT_NAME_MIN || n > EPH_LIMIT_NAME_MAX || strspn(s, EPH_NAME_CHARS) != n) {
 		set_err(err,
-			"%s: expected a pool name of 1 to %d characters from a-z, 0-9, '_' "
+			"%s: expected a pool name of %d to %d characters from a-z, 0-9, '_' "
 			"and '-', found %s",
-			name, EPHCTL_POOL_NAME_MAX, quote(q, sizeof(q), s));
+			name, EPH_LIMIT_NAME_MIN, EPH_LIMIT_NAME_MAX, quote(q, sizeof(q), s));
 		return -1;
 	}
 	return 0;
@@ -166,11 +165,24 @@ ephctl_check_prefix(const char *name, const char *s, char **err)
 	return 0;
 }
 
+/* The daemon takes at most as many addresses at once as a pool holds. */
+static int
+check_span_size(const char *name, const char *s, const char *what, unsigned long long n, char **err)
+{
+	char q[QUOTE_MAX * 4 + 16];
+
+	if (n <= EPH_LIMIT_POOL_ADDRS_MAX)
+		return 0;
+	set_err(err, "%s: the %s %s holds %llu addresses, expected at most %d", name, what,
+		quote(q, sizeof(q), s), n, EPH_LIMIT_POOL_ADDRS_MAX);
+	return -1;
+}
+
 int
 ephctl_check_address_set(const char *name, const char *s, char **err)
 {
 	char q[QUOTE_MAX * 4 + 16];
-	const char *dash = strchr(s, '-');
+	const char *dash = strchr(s, '-'), *slash = strchr(s, '/');
 	uint32_t lo, hi;
 
 	if (dash != NULL && ipv4_n(s, (size_t)(dash - s), &lo) &&
@@ -180,10 +192,12 @@ ephctl_check_address_set(const char *name, const char *s, char **err)
 				quote(q, sizeof(q), s));
 			return -1;
 		}
-		return 0;
+		return check_span_size(name, s, "range", (unsigned long long)hi - lo + 1, err);
 	}
 	if (dash == NULL && prefix_ok(s))
-		return 0;
+		return slash == NULL ? 0
+				     : check_span_size(name, s, "prefix",
+						       1ull << (32 - atoi(slash + 1)), err);
 	set_err(err,
 		"%s: expected an IPv4 address (203.0.113.104), a range "
 		"(203.0.113.104-203.0.113.107) or a prefix (203.0.113.104/30), found %s",
@@ -201,11 +215,11 @@ ephctl_check_port_range(const char *name, const char *s, char **err)
 	    all_digits(dash + 1, strlen(dash + 1))) {
 		long long lo = atoll(s), hi = atoll(dash + 1);
 
-		if (lo >= 1 && lo <= hi && hi <= 65535)
+		if (lo >= EPH_LIMIT_PORT_MIN && lo <= hi && hi <= EPH_LIMIT_PORT_MAX)
 			return 0;
 	}
-	set_err(err, "%s: expected \"LO-HI\" with 1 <= LO <= HI <= 65535, found %s", name,
-		quote(q, sizeof(q), s));
+	set_err(err, "%s: expected \"LO-HI\" with %d <= LO <= HI <= %d, found %s", name,
+		EPH_LIMIT_PORT_MIN, EPH_LIMIT_PORT_MAX, quote(q, sizeof(q), s));
 	return -1;
 }
 
@@ -255,11 +269,13 @@ filter_value(const struct filter *f, const char *value, json_t *args, char **err
 			return -1;
 		break;
 	case FILTER_PORT:
-		if (ephctl_parse_count(f->key, value, 0, 65535, &n, err) < 0)
+		if (ephctl_parse_count(f->key, value, EPH_LIMIT_PORT_MIN, EPH_LIMIT_PORT_MAX, &n,
+				       err) < 0)
 			return -1;
 		return json_object_set_new(args, f->key, json_integer(n));
 	case FILTER_LIMIT:
-		if (ephctl_parse_count(f->key, value, 1, EPHCTL_LIMIT_MAX, &n, err) < 0)
+		if (ephctl_parse_count(f->key, value, EPH_LIMIT_SESSIONS_LIMIT_MIN,
+				       EPH_LIMIT_SESSIONS_LIMIT_MAX, &n, err) < 0)
 			return -1;
 		return json_object_set_new(args, f->key, json_integer(n));
 	}

@@ -12,11 +12,6 @@
 
 #include <jansson.h>
 
-/* The protocol's bounds. */
-#define EPHCTL_LIMIT_MAX     100000
-#define EPHCTL_TOP_MAX       1000
-#define EPHCTL_POOL_NAME_MAX 31
-
 int ephctl_parse_count(const char *name, const char *s, long long lo, long long hi,
 		       long long *out, char **err);
 int ephctl_parse_seconds(const char *name, const char *s, double lo, double hi, double *out,

@@ -9,6 +9,7 @@
  * Exit status: 0 done; 1 the daemon refused; 2 bad command line (nothing
  * sent); 3 the daemon could not be reached or gave no valid answer in time.
  */
+#include <assert.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +23,7 @@
 #include "control/ephctl/top.h"
 #include "control/limits.h"
 
-#define DEFAULT_SOCKET   "/run/ephemera/ephemera.sock"
+#define DEFAULT_SOCKET   EPH_CTL_SOCKET_DEFAULT
 #define SOCKET_ENV       "EPHEMERA_SOCKET"
 #define TIMEOUT_S        10.0
 #define TIMEOUT_LONG_S   60.0 /* reload and sessions clear may walk every session */
@@ -111,7 +112,8 @@ parse_destinations(const struct command *cmd, int argc, char **argv, json_t *arg
 			return -1;
 		if (m == 0)
 			return unexpected(err, argv[i]);
-		if (ephctl_parse_count("--top", v, 1, EPHCTL_TOP_MAX, &n, err) < 0)
+		if (ephctl_parse_count("--top", v, EPH_LIMIT_DESTINATIONS_TOP_MIN,
+				       EPH_LIMIT_DESTINATIONS_TOP_MAX, &n, err) < 0)
 			return -1;
 		json_object_set_new(args, "top", json_integer(n));
 	}
@@ -213,6 +215,16 @@ render_timeouts(FILE *out, const json_t *result)
 	return ephctl_render_timeouts(out, stderr, result);
 }
 
+/* The help below spells out these limits of control/limits.h. */
+static_assert(EPH_LIMIT_PORT_MIN == 1 && EPH_LIMIT_PORT_MAX == 65535,
+	      "port N and LO-HI in the help");
+static_assert(EPH_LIMIT_SESSIONS_LIMIT_MIN == 1 && EPH_LIMIT_SESSIONS_LIMIT_MAX == 100000 &&
+		      EPH_LIMIT_SESSIONS_LIMIT_DEFAULT == 1000,
+	      "limit N in the help");
+static_assert(EPH_LIMIT_DESTINATIONS_TOP_MIN == 1 && EPH_LIMIT_DESTINATIONS_TOP_MAX == 1000 &&
+		      EPH_LIMIT_DESTINATIONS_TOP_DEFAULT == 10,
+	      "--top N in the help");
+
 static const struct command commands[] = {
 	{ "show", "stats", "show.stats", "show stats", "per-worker packets, drops, NAT counters",
 	  "Counters since the daemon started: per worker the packets received and sent,\n"
@@ -244,7 +256,7 @@ static const struct command commands[] = {
 	  "  inside IP[/LEN]      inside host or network\n"
 	  "  outside IP[/LEN]     outside (pool) address or network\n"
 	  "  remote IP[/LEN]      remote host or network\n"
-	  "  port N               inside, outside or remote port (0-65535)\n"
+	  "  port N               inside, outside or remote port (1-65535)\n"
 	  "  pool NAME            pool\n"
 	  "  limit N              show at most N sessions (1-100000, default 1000)\n"
 	  "When more sessions match than are shown, a last line says how many matched.\n"

@@ -438,6 +438,50 @@ test_timeout_args(void **state)
 	json_decref(args);
 }
 
+/* Ports, session limits and address spans: the daemon's bounds (control/limits.h). */
+static void
+test_limit_args(void **state)
+{
+	char *port0[] = { "port", "0" }, *port1[] = { "port", "1" };
+	char *limit[] = { "limit", "100001" };
+	json_t *args = json_object();
+	char *err = NULL;
+
+	(void)state;
+	assert_int_equal(ephctl_parse_filters(2, port0, true, args, &err), -1);
+	assert_string_equal(err, "port: expected a whole number from 1 to 65535, found \"0\"");
+	free(err);
+	err = NULL;
+	assert_int_equal(ephctl_parse_filters(2, limit, true, args, &err), -1);
+	assert_string_equal(err,
+			    "limit: expected a whole number from 1 to 100000, found \"100001\"");
+	free(err);
+	err = NULL;
+	assert_int_equal(ephctl_parse_filters(2, port1, true, args, &err), 0);
+	assert_int_equal(json_integer_value(json_object_get(args, "port")), 1);
+	json_decref(args);
+
+	assert_int_equal(ephctl_check_address_set("ADDRESS", "198.51.100.0/20", &err), 0);
+	assert_int_equal(ephctl_check_address_set("ADDRESS", "198.51.96.0/19", &err), -1);
+	assert_string_equal(err, "ADDRESS: the prefix \"198.51.96.0/19\" holds 8192 addresses, "
+				 "expected at most 4096");
+	free(err);
+	err = NULL;
+	assert_int_equal(
+		ephctl_check_address_set("ADDRESS", "198.51.100.0-198.51.116.0", &err), -1);
+	assert_string_equal(err, "ADDRESS: the range \"198.51.100.0-198.51.116.0\" holds 4097 "
+				 "addresses, expected at most 4096");
+	free(err);
+	err = NULL;
+	assert_int_equal(ephctl_check_address_set("ADDRESS", "198.51.100.7", &err), 0);
+	assert_int_equal(ephctl_check_port_range("LO-HI", "1-65535", &err), 0);
+	assert_int_equal(ephctl_check_port_range("LO-HI", "0-5", &err), -1);
+	assert_string_equal(err, "LO-HI: expected \"LO-HI\" with 1 <= LO <= HI <= 65535, found "
+				 "\"0-5\"");
+	free(err);
+	err = NULL;
+}
+
 static void
 test_json_verbatim(void **state)
 {
@@ -552,6 +596,7 @@ main(void)
 		cmocka_unit_test(test_changes),
 		cmocka_unit_test(test_timeouts_warnings_to_err),
 		cmocka_unit_test(test_timeout_args),
+		cmocka_unit_test(test_limit_args),
 		cmocka_unit_test(test_json_verbatim),
 		cmocka_unit_test(test_top_frame),
 	};
