@@ -22,6 +22,8 @@
 #define EPH_MAX_POOLS     EPH_LIMIT_POOLS_MAX
 #define EPH_MAX_POOL_ADDRS EPH_LIMIT_POOL_ADDRS_MAX
 #define EPH_MAX_POOL_INSIDE 256
+#define EPH_MAX_VIPS      EPH_LIMIT_VIPS_MAX
+#define EPH_MAX_VIP_BACKENDS EPH_LIMIT_VIP_BACKENDS_MAX
 
 enum eph_port_role {
 	EPH_ROLE_INSIDE,
@@ -146,6 +148,12 @@ struct eph_conf_pool {
 	enum eph_nat_log_mode log;
 	unsigned port_block_size;      /* ports per block with log: port-blocks */
 	unsigned max_blocks_per_host;  /* blocks one inside host may hold */
+	/*
+	 * A VIP's source of local addresses (full-NAT): the balancer alone uses
+	 * it (no inside prefixes), its replies come from the backends' side.
+	 */
+	bool balancer;
+	char vip[EPH_NAME_LEN]; /* "": a pools: entry; else made of that VIP's local-addresses */
 };
 
 /* Idle timeouts in seconds (RFC 4787 REQ-5, RFC 5382, RFC 5508, RFC 7857). */
@@ -160,6 +168,60 @@ struct eph_conf_nat {
 	unsigned sessions_per_worker;     /* session table size of each worker */
 	unsigned destinations_per_worker; /* port-allocator destination table size */
 	unsigned handoff_ring;            /* packets queued between two workers */
+};
+
+/* How a VIP's connections reach their backend. */
+enum eph_lb_forwarding {
+	EPH_LB_FULLNAT, /* default: client -> local-address:port, VIP -> backend */
+	EPH_LB_DNAT,    /* only the destination rewritten: backends route replies back */
+};
+
+/* What a VIP's new connection is hashed on to pick its backend. */
+enum eph_lb_hash {
+	EPH_LB_HASH_5TUPLE,    /* default */
+	EPH_LB_HASH_SOURCE_IP, /* affinity: one client, one backend */
+};
+
+/* How a connection over max-connections (or with no backend) is refused. */
+enum eph_lb_refusal {
+	EPH_LB_REFUSE_RESET,       /* default: TCP RST; UDP: ICMP port unreachable */
+	EPH_LB_REFUSE_UNREACHABLE, /* ICMP port unreachable for TCP too */
+	EPH_LB_REFUSE_DROP,        /* silently */
+};
+
+/* What happens to a removed backend's connections. */
+enum eph_lb_on_remove {
+	EPH_LB_REMOVE_DRAIN, /* default: they continue until they end */
+	EPH_LB_REMOVE_RESET, /* RST to both sides */
+};
+
+struct eph_conf_backend {
+	uint32_t addr;          /* host order */
+	uint16_t port;          /* 0 in the file: the VIP's port (filled in by the loader) */
+	uint32_t weight;        /* 0..65535; 0: drain */
+	unsigned max_connections; /* 0: no limit */
+};
+
+struct eph_conf_vip {
+	char name[EPH_NAME_LEN];
+	uint32_t addr;          /* host order */
+	uint16_t port;          /* 0: every port, the client's destination port kept */
+	uint8_t proto;          /* IPPROTO_TCP or IPPROTO_UDP */
+	unsigned n_backends;
+	struct eph_conf_backend *backends; /* malloc'd; sorted by address then port, unique */
+	enum eph_lb_forwarding forwarding;
+	/*
+	 * fullnat: where local ports come from, the index of a pool in
+	 * eph_conf.pools. A pool named by source-pool, or the pool the loader
+	 * makes of a local-addresses list (named as the VIP, balancer = true,
+	 * the VIP's name in pool->vip); -1 for dnat.
+	 */
+	int pool;
+	enum eph_lb_hash hash;
+	uint32_t maglev_size;   /* a prime >= 100 * n_backends */
+	unsigned max_connections; /* 0: no limit */
+	enum eph_lb_refusal refusal;
+	enum eph_lb_on_remove on_remove;
 };
 
 struct eph_conf {
@@ -177,6 +239,8 @@ struct eph_conf {
 	struct eph_conf_timeouts timeouts;
 	struct eph_conf_nat nat;
 	struct eph_conf_nat_log nat_log;
+	unsigned n_vips;
+	struct eph_conf_vip vips[EPH_MAX_VIPS];
 };
 
 /*

@@ -35,7 +35,13 @@
 	X(POOL_ADDRS, 1, 4096, 0, \
 	  "addresses of one pool, reserve included; as many as one pool add-address names") \
 	X(SESSIONS_LIMIT, 1, 100000, 1000, "sessions one show sessions lists (limit)") \
-	X(DESTINATIONS_TOP, 1, 1000, 10, "destinations one show destinations lists (top)")
+	X(DESTINATIONS_TOP, 1, 1000, 10, "destinations one show destinations lists (top)") \
+	X(VIPS, 0, 64, 0, "virtual IPs (vips)") \
+	X(VIP_BACKENDS, 0, 1024, 0, "backends of one VIP") \
+	X(BACKEND_WEIGHT, 0, 65535, 100, "a backend's weight (0: drain, no new connection)") \
+	X(MAGLEV_SIZE, 101, 4194301, 65537, \
+	  "slots of a VIP's Maglev table: a prime, at least 100 per backend") \
+	X(LOCAL_ADDRS, 1, 256, 0, "a VIP's local-addresses")
 /* clang-format on */
 
 enum {
