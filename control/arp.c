@@ -132,13 +132,23 @@ on_subnet(const struct eph_port *p, uint32_t ip)
 
 /*
  * Pool addresses on an outside port's subnet are answered for, so the
- * outside needs no route to the pool (proxy ARP for our own addresses).
+ * outside needs no route to the pool (proxy ARP for our own addresses);
+ * so are VIPs and the balancer's local addresses on any port's subnet
+ * (clients reach the one, backends answer the other).
  */
 static bool
 owns_pool_address(const struct eph_dp *dp, const struct eph_port *p, uint32_t ip)
 {
-	return p->role == EPH_ROLE_OUTSIDE && on_subnet(p, ip) &&
-	       eph_route_lookup(dp->cfg->routes, rte_be_to_cpu_32(ip))->type == EPH_NH_POOL;
+	const struct eph_nexthop *nh;
+
+	if (!on_subnet(p, ip))
+		return false;
+	nh = eph_route_lookup(dp->cfg->routes, rte_be_to_cpu_32(ip));
+	if (nh->type == EPH_NH_VIP)
+		return true;
+	if (nh->type != EPH_NH_POOL)
+		return false;
+	return p->role == EPH_ROLE_OUTSIDE || dp->cfg->nat.pools[nh->port].balancer;
 }
 
 static void

@@ -472,6 +472,7 @@ snapshot_pool(struct eph_nat_pool *np, const struct eph_rc_pool *p, int socket)
 	np->log = (uint8_t)c->log;
 	np->preservation = c->port_preservation;
 	np->exhaustion_icmp = c->exhaustion_icmp;
+	np->balancer = c->balancer;
 	np->warn_occupancy = (uint8_t)c->warn_occupancy;
 	np->max_per_host = c->max_sessions_per_host;
 	np->max_inbound_per_mapping = c->max_inbound_per_mapping;
@@ -558,7 +559,7 @@ snapshot_build(struct eph_reconfig *rc, const struct eph_conf *conf, const struc
 	if (cfg == NULL)
 		goto fail;
 	cfg->generation = rc->generation + 1;
-	cfg->nat.timeouts = (struct eph_nat_timeouts){
+	cfg->nat.timeouts = (struct eph_flow_timeouts){
 		.udp = conf->timeouts.udp * EPH_NAT_TICK_HZ,
 		.tcp_established = conf->timeouts.tcp_established * EPH_NAT_TICK_HZ,
 		.tcp_transitory = conf->timeouts.tcp_transitory * EPH_NAT_TICK_HZ,

@@ -54,7 +54,16 @@
 	X(nat_pool_removed, "packet handed over for a pool that a live change removed meanwhile")  \
 	X(nat_icmp_untranslatable, "ICMP error whose quoted packet cannot be translated")          \
 	X(nat_icmp_bad_checksum, "ICMP error to translate whose checksum does not verify")         \
-	X(nat_icmp_spoofed, "inside ICMP error not from the quoted host or the router towards it")
+	X(nat_icmp_spoofed, "inside ICMP error not from the quoted host or the router towards it") \
+	X(lb_no_connection, "balancer: TCP segment that is not a SYN, or a reply, with no connection") \
+	X(lb_no_vip, "balancer: packet to a VIP address on a port or protocol no VIP serves")   \
+	X(lb_no_backend, "balancer: new connection to a VIP with no usable backend (refused)")  \
+	X(lb_over_limit, "balancer: new connection over a VIP's or backend's max-connections (refused)") \
+	X(lb_no_port, "balancer: no local port left towards the chosen backend (refused)")      \
+	X(lb_table_full, "balancer: connection table full")                                     \
+	X(lb_unsupported, "balancer: protocol or ICMP type the balancer does not handle")       \
+	X(lb_backend_removed, "balancer: packet of a connection reset when its backend was removed") \
+	X(lb_icmp_untranslatable, "balancer: ICMP error whose quoted packet matches no connection")
 
 enum eph_drop_reason {
 #define EPH_DROP_ENUM(name, desc) EPH_DROP_##name,

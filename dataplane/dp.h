@@ -53,6 +53,8 @@ enum eph_slow_kind {
 	EPH_HANDOFF_OUT2IN, /* NAT: to the outside port's owner (out_port: pool, nexthop: generations tried) */
 	EPH_HANDOFF_BORROW, /* NAT: a new flow to a worker asked to lend a port (as IN2OUT, + loan_*) */
 	EPH_HANDOFF_LENT,   /* NAT: back to its borrower with the port lent (loan_port 0: none) */
+	EPH_HANDOFF_LB_CLIENT, /* balancer: from a client, to its connection's owner */
+	EPH_HANDOFF_LB_REPLY,  /* balancer: from a backend, to the owner of its local port */
 };
 
 struct eph_pkt_meta {

@@ -30,6 +30,8 @@ eph_nh_type_name(enum eph_nh_type type)
 		return "gateway";
 	case EPH_NH_POOL:
 		return "pool";
+	case EPH_NH_VIP:
+		return "vip";
 	case EPH_NH_TYPE_COUNT:
 		break;
 	}
@@ -71,13 +73,13 @@ eph_route_table_build(struct eph_route_table *rt, const struct eph_conf *conf,
 	struct rte_fib_conf fc = {
 		.type = RTE_FIB_DIR24_8,
 		.default_nh = 0,
-		.max_routes = conf->n_routes + 4 * conf->n_ports + 16 + n_pool_addrs,
+		.max_routes = conf->n_routes + 4 * conf->n_ports + 16 + n_pool_addrs + conf->n_vips,
 		.dir24_8 = { .nh_sz = EPH_FIB_NH_SZ, .num_tbl8 = EPH_FIB_TBL8 },
 	};
 	int ret;
 
 	memset(rt, 0, sizeof(*rt));
-	rt->max_nh = RTE_MIN(conf->n_routes + 3 * conf->n_ports + EPH_MAX_POOLS + 1,
+	rt->max_nh = RTE_MIN(conf->n_routes + 3 * conf->n_ports + EPH_MAX_POOLS + 2,
 			     (unsigned)EPH_FIB_MAX_NH);
 	rt->nh = rte_zmalloc_socket("eph_nexthops", rt->max_nh * sizeof(*rt->nh), 0, socket_id);
 	if (rt->nh == NULL)
@@ -115,6 +117,12 @@ eph_route_table_build(struct eph_route_table *rt, const struct eph_conf *conf,
 	/* Pool addresses are ours: replies to translated flows come back to them. */
 	for (unsigned int i = 0; i < n_pool_addrs; i++) {
 		ret = route_add(rt, pool_addrs[i].addr, 32, EPH_NH_POOL, pool_addrs[i].pool, 0);
+		if (ret < 0)
+			goto fail;
+	}
+	/* VIPs: several may share an address (other ports, protocols); the balancer tells them apart. */
+	for (unsigned int i = 0; i < conf->n_vips; i++) {
+		ret = route_add(rt, conf->vips[i].addr, 32, EPH_NH_VIP, 0, 0);
 		if (ret < 0)
 			goto fail;
 	}

@@ -21,6 +21,7 @@ enum eph_nh_type {
 	EPH_NH_CONNECTED, /* on-link: resolve the destination itself */
 	EPH_NH_GATEWAY,   /* via a next-hop router */
 	EPH_NH_POOL,      /* a NAT pool address: translate outside -> inside */
+	EPH_NH_VIP,       /* a load-balanced virtual address (dataplane/lb) */
 	EPH_NH_TYPE_COUNT
 };
 
@@ -77,7 +78,8 @@ struct eph_route_pool_addr {
 /*
  * Build the FIB for conf: own addresses, connected subnets, broadcasts,
  * static routes, and the given pool addresses (active, reserve and
- * draining alike: replies to their sessions come back to them). name must
+ * draining alike: replies to their sessions come back to them), and the
+ * addresses of conf's VIPs. name must
  * be unique in the process (rte_fib names are). Returns 0 or a negative errno.
  */
 int eph_route_table_build(struct eph_route_table *rt, const struct eph_conf *conf,

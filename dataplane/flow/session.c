@@ -69,14 +69,34 @@ keys_consistent(const struct eph_flow_key *in, const struct eph_flow_key *out)
 	return memcmp(in, out, sizeof(*in)) != 0;
 }
 
+/* Four-way: the keys need agree on the protocol alone. */
+static bool
+four_way_keys_consistent(const struct eph_flow_key *in, const struct eph_flow_key *out)
+{
+	if (in->proto != out->proto)
+		return false;
+	if ((in->pad[0] | in->pad[1] | in->pad[2] | out->pad[0] | out->pad[1] | out->pad[2]) != 0)
+		return false;
+	return memcmp(in, out, sizeof(*in)) != 0;
+}
+
 /* Whether key k is the key ref names in record s: rebuilt in registers, two compares. */
 static inline bool
-key_matches(const struct eph_session *s, uint32_t ref, const struct eph_flow_key *k)
+key_matches(const struct eph_session_table *t, const struct eph_session *s, uint32_t ref,
+	    const struct eph_flow_key *k)
 {
 	uint16_t remote_port = s->proto == IPPROTO_ICMP ? 0 : s->remote_port;
 	uint64_t w[2], addrs, tail;
 
-	if (ref & REF_OUT) {
+	if (unlikely(t->four_way)) {
+		if (ref & REF_OUT) {
+			addrs = eph_flow_addrs(s->reply_addr, s->out_addr);
+			tail = eph_flow_tail(eph_flow_ports(s->reply_port, s->out_port), s->proto);
+		} else {
+			addrs = eph_flow_addrs(s->in_addr, s->remote_addr);
+			tail = eph_flow_tail(eph_flow_ports(s->in_port, s->remote_port), s->proto);
+		}
+	} else if (ref & REF_OUT) {
 		addrs = eph_flow_addrs(s->remote_addr, s->out_addr);
 		tail = eph_flow_tail(eph_flow_ports(remote_port, s->out_port), s->proto);
 	} else {
@@ -105,7 +125,7 @@ bucket_find(const struct eph_session_table *t, const struct eph_session_bucket *
 	while (m != 0) {
 		uint32_t ref = b->ref[__builtin_ctz(m)];
 
-		if (key_matches(&t->sess[ref & REF_INDEX], ref, key))
+		if (key_matches(t, &t->sess[ref & REF_INDEX], ref, key))
 			return (int32_t)(ref & REF_INDEX);
 		m &= m - 1;
 	}
@@ -118,7 +138,7 @@ stash_find(const struct eph_session_table *t, const struct eph_flow_key *key, ui
 	for (uint32_t i = 0; i < t->n_stash; i++) {
 		uint32_t ref = t->stash[i].ref;
 
-		if (t->stash[i].hash == hash && key_matches(&t->sess[ref & REF_INDEX], ref, key))
+		if (t->stash[i].hash == hash && key_matches(t, &t->sess[ref & REF_INDEX], ref, key))
 			return (int32_t)(ref & REF_INDEX);
 	}
 	return -ENOENT;
@@ -490,6 +510,19 @@ eph_session_table_free(struct eph_session_table *t)
 	rte_free(t);
 }
 
+int
+eph_session_table_four_way(struct eph_session_table *t, const struct eph_session_table *seed_from)
+{
+	if (t->count != 0)
+		return -EBUSY;
+	t->four_way = true;
+	if (seed_from != NULL) {
+		t->seed[0] = seed_from->seed[0];
+		t->seed[1] = seed_from->seed[1];
+	}
+	return 0;
+}
+
 size_t
 eph_session_table_bytes(const struct eph_session_table *t)
 {
@@ -507,7 +540,8 @@ eph_session_insert(struct eph_session_table *t, const struct eph_flow_key *in_ke
 	uint32_t idx;
 	int ret;
 
-	if (!keys_consistent(in_key, out_key))
+	if (t->four_way ? !four_way_keys_consistent(in_key, out_key)
+			: !keys_consistent(in_key, out_key))
 		return -EINVAL;
 	idx = t->free_head;
 	if (idx == EPH_SESSION_NIL)
@@ -542,6 +576,10 @@ eph_session_insert(struct eph_session_table *t, const struct eph_flow_key *in_ke
 		.timer_next = EPH_SESSION_NIL,
 		.timer_prev = EPH_SESSION_NIL,
 	};
+	if (t->four_way) {
+		s->reply_addr = out_key->src_addr;
+		s->reply_port = out_key->src_port;
+	}
 	t->count++;
 	if (sp != NULL)
 		*sp = s;
@@ -628,7 +666,7 @@ eph_session_lookup_bulk(const struct eph_session_table *t, const struct eph_flow
 			continue;
 		s = &t->sess[ref & REF_INDEX];
 		todo &= ~(UINT64_C(1) << i);
-		if (likely(s->timer_prev != SESS_FREE && key_matches(s, ref, &keys[i]))) {
+		if (likely(s->timer_prev != SESS_FREE && key_matches(t, s, ref, &keys[i]))) {
 			idx[i] = (int32_t)(ref & REF_INDEX);
 			hits |= UINT64_C(1) << i;
 			continue;
@@ -688,7 +726,7 @@ eph_session_delete(struct eph_session_table *t, uint32_t idx)
 		return;
 	eph_session_in_key(s, &k);
 	index_del(t, eph_session_hash(t, &k), idx);
-	eph_session_out_key(s, &k);
+	eph_session_reply_key(t, s, &k);
 	index_del(t, eph_session_hash(t, &k), idx | REF_OUT);
 	if (timer_linked(s))
 		timer_unlink(t, idx);
@@ -758,7 +796,7 @@ expire_prefetch(const struct eph_session_table *t, uint32_t idx)
 	s = &t->sess[idx];
 	eph_session_in_key(s, &k);
 	eph_session_prefetch(t, eph_session_hash(t, &k));
-	eph_session_out_key(s, &k);
+	eph_session_reply_key(t, s, &k);
 	eph_session_prefetch(t, eph_session_hash(t, &k));
 }
 

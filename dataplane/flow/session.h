@@ -24,6 +24,14 @@
  * store, buckets, extendable buckets, free-slot rings) and one more cache
  * miss per lookup.
  *
+ * Records name four endpoints: the original direction's source and
+ * destination (in_addr:in_port -> remote_addr:remote_port) and the reply
+ * direction's (reply source -> out_addr:out_port). In a source-NAT table the
+ * reply comes from where the original went (reply source = remote); a
+ * four-way table (eph_session_table_four_way: full-NAT, destination NAT)
+ * keeps the reply source apart, in reply_addr:reply_port. The rest of the
+ * table works the same for both.
+ *
  * Timers: a single-level wheel of EPH_SESSION_WHEEL_SLOTS ticks, lists
  * linked through the records. The packet path refreshes a session by
  * moving s->expire later; the wheel re-files it when its old slot comes
@@ -147,11 +155,20 @@ struct eph_session {
 	/* table only: wheel list links, or the free list while the record is free. */
 	uint32_t timer_next;
 	uint32_t timer_prev;
-	uint32_t host; /* caller: per-inside-host counter index */
+	union {
+		uint32_t host;       /* caller, source NAT: per-inside-host counter index */
+		uint32_t reply_addr; /* four-way tables: the reply's source; table: set at insert */
+	};
 	/* caller: counters, wrap freely. */
-	uint32_t pkts_out; /* inside -> outside */
-	uint32_t pkts_in;  /* outside -> inside */
-	uint32_t created;  /* caller: tick of creation (logging) */
+	uint32_t pkts_out; /* inside -> outside (original direction) */
+	uint32_t pkts_in;  /* outside -> inside (reply direction) */
+	union {
+		uint32_t created;  /* caller, source NAT: tick of creation (logging) */
+		struct {
+			uint16_t reply_port; /* four-way: the reply's source port; table: at insert */
+			uint16_t target;     /* caller, four-way: what the flow was sent to */
+		};
+	};
 	union {
 		/* caller, TCP sessions: sequence space each side has used (tcp_state.h) */
 		uint32_t seq_end[2];
@@ -205,6 +222,7 @@ struct eph_session_table {
 	uint32_t done;                        /* last tick whose slot has been fully processed */
 	uint32_t n_timers;                    /* sessions linked in the wheel */
 	uint32_t n_stash;
+	bool four_way;                        /* reply source kept apart (see the top) */
 	struct eph_session_stash stash[EPH_SESSION_STASH];
 	struct eph_timer_link *heads;         /* [WHEEL_SLOTS + 1]: slots, then the overdue list */
 	uint64_t moves;                       /* entries displaced to make room (statistics) */
@@ -217,6 +235,16 @@ struct eph_session_table {
 struct eph_session_table *eph_session_table_create(const char *name, uint32_t max_sessions,
 						   int socket_id);
 void eph_session_table_free(struct eph_session_table *t);
+
+/*
+ * Make an empty table four-way: an insert's keys need share nothing but
+ * the protocol, and the reply key is rebuilt from reply_addr:reply_port.
+ * seed_from (NULL: none): take its hash keys, so that one hash of a
+ * packet's 5-tuple serves lookups in both tables. 0, or -EBUSY when t
+ * holds sessions.
+ */
+int eph_session_table_four_way(struct eph_session_table *t,
+			       const struct eph_session_table *seed_from);
 
 /*
  * Paired insert with rollback: both keys resolve to the same record, or
@@ -400,6 +428,19 @@ eph_session_out_key(const struct eph_session *s, struct eph_flow_key *k)
 
 	eph_flow_key_set(k, eph_flow_addrs(s->remote_addr, s->out_addr),
 			 eph_flow_tail(eph_flow_ports(remote_port, s->out_port), s->proto));
+}
+
+/* The reply-direction key of a record of table t (eph_session_out_key in a source-NAT table). */
+static inline void
+eph_session_reply_key(const struct eph_session_table *t, const struct eph_session *s,
+		      struct eph_flow_key *k)
+{
+	if (!t->four_way) {
+		eph_session_out_key(s, k);
+		return;
+	}
+	eph_flow_key_set(k, eph_flow_addrs(s->reply_addr, s->out_addr),
+			 eph_flow_tail(eph_flow_ports(s->reply_port, s->out_port), s->proto));
 }
 
 /* (Re)arm: file the session for tick expire (sets s->expire). */

@@ -25,6 +25,7 @@
 #include "dataplane/nat/nat_rewrite.h"
 #include "dataplane/ports/portalloc.h"
 #include "dataplane/ports/portblock.h"
+#include "dataplane/flow/flow.h"
 #include "dataplane/flow/session.h"
 #include "dataplane/flow/tcp_state.h"
 
@@ -43,6 +44,12 @@
 
 static_assert(NAT_BATCH <= EPH_SESSION_BULK_MAX, "a batch is one bulk lookup");
 static_assert(HANDOFF_BURST <= NAT_BATCH, "a handoff burst fits a batch");
+
+/*
+ * The balancer's handlers (nothing before it registers: no balancer pool
+ * exists then, and no handoff of its kinds).
+ */
+static struct eph_nat_balancer_ops balancer;
 
 /* One packet on its way through the NAT, with what routing or handoff decided for it. */
 struct nat_pkt {
@@ -76,52 +83,11 @@ drop(struct eph_worker *w, struct rte_mbuf *m, enum eph_drop_reason why)
 	rte_pktmbuf_free(m);
 }
 
-static inline struct rte_ipv4_hdr *
-pkt_ip(struct rte_mbuf *m)
-{
-	return rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, ETH_HDR_LEN);
-}
-
-/* Bytes of L4 present after a (validated, option-free) IPv4 header. */
-static inline uint16_t
-l4_len(const struct rte_ipv4_hdr *ip)
-{
-	return (uint16_t)(rte_be_to_cpu_16(ip->total_length) - IPV4_HDR_LEN);
-}
-
-/* The L4 header must be there in full for the fields NAT reads and writes. */
-static inline bool
-l4_complete(const struct rte_ipv4_hdr *ip)
-{
-	switch (ip->next_proto_id) {
-	case IPPROTO_TCP:
-		return l4_len(ip) >= sizeof(struct rte_tcp_hdr);
-	case IPPROTO_UDP:
-		return l4_len(ip) >= sizeof(struct rte_udp_hdr);
-	default:
-		return l4_len(ip) >= sizeof(struct rte_icmp_hdr);
-	}
-}
-
 /* The whole ICMP message verifies (cold: errors only; echo checksums are patched, not recomputed). */
 static bool
 icmp_cksum_ok(const struct rte_ipv4_hdr *ip)
 {
-	return rte_raw_cksum(ip + 1, l4_len(ip)) == 0xffff;
-}
-
-static uint32_t
-timeout_of(const struct eph_nat_timeouts *to, const struct eph_session *s)
-{
-	switch (s->proto) {
-	case IPPROTO_TCP:
-		return eph_tcp_timeout_class(s->state) == EPH_TO_ESTABLISHED ? to->tcp_established
-									     : to->tcp_transitory;
-	case IPPROTO_UDP:
-		return to->udp;
-	default:
-		return to->icmp;
-	}
+	return rte_raw_cksum(ip + 1, eph_l4_len(ip)) == 0xffff;
 }
 
 static inline const struct eph_nat_pool *
@@ -136,29 +102,18 @@ pool_cfg(const struct eph_worker *w, unsigned int pool)
  * changes nothing and is to be dropped (see tcp_state.h).
  */
 static inline bool
-session_touch(struct eph_nat_worker *nw, const struct eph_nat_timeouts *to, uint32_t idx,
+session_touch(struct eph_nat_worker *nw, const struct eph_flow_timeouts *to, uint32_t idx,
 	      struct eph_session *s, const struct rte_ipv4_hdr *ip, int dir)
 {
 	uint32_t expire;
+	uint8_t prev;
 
 	if (s->proto == IPPROTO_TCP) {
-		const struct rte_tcp_hdr *tcp = (const struct rte_tcp_hdr *)(ip + 1);
-		enum eph_tcp_event ev = eph_tcp_event(tcp->tcp_flags);
-		uint8_t next;
-
-		if (unlikely(ev == EPH_TCP_EV_RST) &&
-		    !eph_tcp_rst_acceptable(s->seq_end, s->tcp_track, tcp, dir))
+		if (!eph_flow_tcp_update(s, ip, dir, &prev))
 			return false;
-		next = s->state < EPH_TCP_N_STATES ? eph_tcp_fsm[s->state][dir][ev] : s->state;
-		if (unlikely(ev == EPH_TCP_EV_SYN || ev == EPH_TCP_EV_SYNACK))
-			eph_tcp_track_syn(s->seq_end, &s->tcp_track, tcp, l4_len(ip), dir, s->state,
-					  next);
-		else
-			eph_tcp_track(s->seq_end, &s->tcp_track, tcp, l4_len(ip), dir);
-		if (unlikely(next != s->state)) {
-			nw->sessions_tcp[s->state]--;
-			nw->sessions_tcp[next]++;
-			s->state = next;
+		if (unlikely(prev != s->state)) {
+			nw->sessions_tcp[prev]--;
+			nw->sessions_tcp[s->state]++;
 		}
 	}
 	if (dir == EPH_DIR_IN2OUT)
@@ -166,7 +121,7 @@ session_touch(struct eph_nat_worker *nw, const struct eph_nat_timeouts *to, uint
 	else
 		s->pkts_in++;
 	/* RFC 4787 REQ-6: outbound refreshes; inbound may, and TCP needs it to track state. */
-	expire = nw->now + timeout_of(to, s);
+	expire = nw->now + eph_flow_timeout(to, s);
 	/* Later: stored, the wheel re-files lazily; earlier (RST, last ACK): re-filed now. */
 	eph_session_refresh(nw->sessions, idx, expire);
 	return true;
@@ -186,7 +141,17 @@ handoff_as_is(struct eph_worker *w, unsigned int to, struct rte_mbuf *m)
 	return true;
 }
 
+static bool handoff(struct eph_worker *w, unsigned int owner, struct rte_mbuf *m, uint8_t kind,
+		    uint16_t in_port, uint16_t pool, uint32_t nh_idx);
+
 /* Hand m to worker `owner`: false (m dropped and counted) when the ring is full. */
+bool
+eph_nat_handoff(struct eph_worker *w, unsigned int owner, struct rte_mbuf *m, uint8_t kind,
+		uint16_t in_port, uint16_t aux, uint32_t nexthop)
+{
+	return handoff(w, owner, m, kind, in_port, aux, nexthop);
+}
+
 static bool
 handoff(struct eph_worker *w, unsigned int owner, struct rte_mbuf *m, uint8_t kind,
 	uint16_t in_port, uint16_t pool, uint32_t nh_idx)
@@ -822,6 +787,34 @@ release_session_port(struct eph_worker *w, const struct eph_session *s, bool cle
 	port_back(w, s->pool, s->flags, &f, s->out_addr, s->out_port, clean);
 }
 
+/* ---- the port service, for the balancer --------------------------- */
+
+int
+eph_nat_port_take(struct eph_worker *w, unsigned int pool, uint32_t first, uint32_t remote_addr,
+		  uint16_t remote_port, uint16_t src_port, uint8_t proto, uint32_t *addr,
+		  uint16_t *port, uint8_t *gen)
+{
+	const struct eph_nat_pool *p = pool_cfg(w, pool);
+	struct flow f = {
+		.in_port = src_port, .remote_addr = remote_addr, .remote_port = remote_port,
+		.proto = proto,
+	};
+
+	if (unlikely(p->state != EPH_POOL_ACTIVE || p->n_addrs == 0))
+		return -ENOSPC;
+	*gen = p->gen;
+	return take_port_from(w, pool, p, &f, first % p->n_addrs, true, TAKE_ALL, addr, port);
+}
+
+void
+eph_nat_port_give(struct eph_worker *w, unsigned int pool, uint8_t gen, uint32_t remote_addr,
+		  uint16_t remote_port, uint8_t proto, uint32_t addr, uint16_t port, bool clean)
+{
+	struct flow f = { .remote_addr = remote_addr, .remote_port = remote_port, .proto = proto };
+
+	give_port_back(w, pool, gen, &f, addr, port, clean);
+}
+
 /* A port another worker lent for a flow (handoff meta of a LENT packet). */
 struct nat_loan {
 	uint32_t out_addr; /* network order */
@@ -1039,7 +1032,7 @@ session_create(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, unsig
 	}
 	s->host = (uint32_t)(h - nw->host);
 	h->sessions++;
-	s->expire = nw->now + timeout_of(&w->cfg->nat.timeouts, s);
+	s->expire = nw->now + eph_flow_timeout(&w->cfg->nat.timeouts, s);
 	eph_session_schedule(nw->sessions, (uint32_t)idx, s->expire);
 	s->created = nw->now;
 	nw->ctr[EPH_NAT_sessions_created]++;
@@ -1079,7 +1072,7 @@ in2out_icmp_error(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m,
 	struct eph_session *s;
 	int32_t idx;
 
-	if (!eph_icmp_error_quote(ip, l4_len(ip) + IPV4_HDR_LEN, &q)) {
+	if (!eph_icmp_error_quote(ip, eph_l4_len(ip) + IPV4_HDR_LEN, &q)) {
 		drop(w, m, EPH_DROP_nat_icmp_untranslatable);
 		return;
 	}
@@ -1141,7 +1134,7 @@ in2out_new(struct eph_worker *w, const struct nat_pkt *p, const struct eph_flow_
 	};
 
 	if (k->proto == IPPROTO_TCP) {
-		const struct rte_tcp_hdr *tcp = (const struct rte_tcp_hdr *)(pkt_ip(p->m) + 1);
+		const struct rte_tcp_hdr *tcp = (const struct rte_tcp_hdr *)(eph_pkt_ip(p->m) + 1);
 
 		if ((tcp->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG | RTE_TCP_RST_FLAG)) !=
 		    RTE_TCP_SYN_FLAG) {
@@ -1186,7 +1179,7 @@ in2out_owned(struct eph_worker *w, struct nat_pkt *p, unsigned int n)
 {
 	struct eph_nat_worker *nw = &w->nat;
 	struct eph_session_table *t = nw->sessions;
-	const struct eph_nat_timeouts *to = &w->cfg->nat.timeouts;
+	const struct eph_flow_timeouts *to = &w->cfg->nat.timeouts;
 	struct eph_flow_key keys[NAT_BATCH];
 	uint64_t hash[NAT_BATCH];
 	uint32_t cand[NAT_BATCH];
@@ -1198,7 +1191,7 @@ in2out_owned(struct eph_worker *w, struct nat_pkt *p, unsigned int n)
 	unsigned int n_keys = 0, n_out = 0, n_opened = 0;
 
 	for (unsigned int i = 0; i < n; i++) {
-		struct rte_ipv4_hdr *ip = pkt_ip(p[i].m);
+		struct rte_ipv4_hdr *ip = eph_pkt_ip(p[i].m);
 		const uint8_t *l4 = (const uint8_t *)(ip + 1);
 		uint32_t ports;
 
@@ -1225,7 +1218,7 @@ in2out_owned(struct eph_worker *w, struct nat_pkt *p, unsigned int n)
 	eph_session_lookup_bulk(t, keys, hash, cand, n_keys, idx);
 
 	for (unsigned int i = 0; i < n_keys; i++) {
-		struct rte_ipv4_hdr *ip = pkt_ip(p[i].m);
+		struct rte_ipv4_hdr *ip = eph_pkt_ip(p[i].m);
 		struct eph_session *s;
 
 		/* An earlier packet of the batch may have opened this flow. */
@@ -1282,7 +1275,7 @@ eph_nat_in2out_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **p
 
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
-		const struct rte_ipv4_hdr *ip = pkt_ip(m);
+		const struct rte_ipv4_hdr *ip = eph_pkt_ip(m);
 		unsigned int owner;
 
 		if (unlikely(ip->next_proto_id != IPPROTO_TCP && ip->next_proto_id != IPPROTO_UDP &&
@@ -1290,7 +1283,7 @@ eph_nat_in2out_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **p
 			drop(w, m, EPH_DROP_nat_unsupported);
 			continue;
 		}
-		if (unlikely(!l4_complete(ip))) {
+		if (unlikely(!eph_l4_complete(ip))) {
 			drop(w, m, EPH_DROP_l4_truncated);
 			continue;
 		}
@@ -1339,7 +1332,7 @@ outside_port_of(struct eph_worker *w, struct rte_mbuf *m, struct rte_ipv4_hdr *i
 			return true;
 		}
 		if (eph_icmp_is_error(icmp->icmp_type)) {
-			if (!eph_icmp_error_quote(ip, l4_len(ip) + IPV4_HDR_LEN, &q)) {
+			if (!eph_icmp_error_quote(ip, eph_l4_len(ip) + IPV4_HDR_LEN, &q)) {
 				drop(w, m, EPH_DROP_nat_icmp_untranslatable);
 				return false;
 			}
@@ -1361,7 +1354,7 @@ out2in_icmp_error(struct eph_worker *w, uint16_t in_port, uint16_t pool, struct 
 	struct eph_session *s;
 	int32_t idx;
 
-	eph_icmp_error_quote(ip, l4_len(ip) + IPV4_HDR_LEN, &q); /* checked by outside_port_of */
+	eph_icmp_error_quote(ip, eph_l4_len(ip) + IPV4_HDR_LEN, &q); /* checked by outside_port_of */
 	if (!icmp_cksum_ok(ip)) {
 		drop(w, m, EPH_DROP_nat_icmp_bad_checksum);
 		return;
@@ -1441,7 +1434,7 @@ eim_inbound(struct eph_worker *w, const struct nat_pkt *pk, const struct eph_flo
 	if (p->filtering != EPH_FILTERING_ENDPOINT_INDEPENDENT)
 		return -1;
 	if (k->proto == IPPROTO_TCP &&
-	    (((const struct rte_tcp_hdr *)(pkt_ip(m) + 1))->tcp_flags &
+	    (((const struct rte_tcp_hdr *)(eph_pkt_ip(m) + 1))->tcp_flags &
 	     (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG | RTE_TCP_RST_FLAG)) != RTE_TCP_SYN_FLAG)
 		return -1; /* no session: maybe another worker's (or dropped as such) */
 	if (map->inbound >= p->max_inbound_per_mapping || nw->inbound >= nw->max_inbound) {
@@ -1540,7 +1533,7 @@ out2in_owned(struct eph_worker *w, struct nat_pkt *p, unsigned int n)
 {
 	struct eph_nat_worker *nw = &w->nat;
 	struct eph_session_table *t = nw->sessions;
-	const struct eph_nat_timeouts *to = &w->cfg->nat.timeouts;
+	const struct eph_flow_timeouts *to = &w->cfg->nat.timeouts;
 	struct eph_flow_key keys[NAT_BATCH];
 	uint64_t hash[NAT_BATCH];
 	uint32_t cand[NAT_BATCH];
@@ -1552,7 +1545,7 @@ out2in_owned(struct eph_worker *w, struct nat_pkt *p, unsigned int n)
 	unsigned int n_keys = 0, n_out = 0, n_opened = 0;
 
 	for (unsigned int i = 0; i < n; i++) {
-		struct rte_ipv4_hdr *ip = pkt_ip(p[i].m);
+		struct rte_ipv4_hdr *ip = eph_pkt_ip(p[i].m);
 		const uint8_t *l4 = (const uint8_t *)(ip + 1);
 		uint32_t ports;
 
@@ -1576,7 +1569,7 @@ out2in_owned(struct eph_worker *w, struct nat_pkt *p, unsigned int n)
 	eph_session_lookup_bulk(t, keys, hash, cand, n_keys, idx);
 
 	for (unsigned int i = 0; i < n_keys; i++) {
-		struct rte_ipv4_hdr *ip = pkt_ip(p[i].m);
+		struct rte_ipv4_hdr *ip = eph_pkt_ip(p[i].m);
 		struct eph_session *s;
 
 		/* An earlier packet of the batch may have opened this flow (EIM filtering). */
@@ -1612,6 +1605,18 @@ out2in_owned(struct eph_worker *w, struct nat_pkt *p, unsigned int n)
 	eph_output_send_burst(w, out_port, out, out_nh, (uint16_t)n_out);
 }
 
+unsigned int
+eph_nat_port_owner_of(const struct eph_worker *w, unsigned int pool, uint16_t port)
+{
+	uint32_t tried = 0;
+	unsigned int owner;
+
+	if (w->dp->n_workers == 1)
+		return w->id;
+	owner = next_port_owner(pool_cfg(w, pool), port, w->dp->n_workers, &tried);
+	return owner != UINT_MAX ? owner : eph_portalloc_owner(port, w->dp->n_workers);
+}
+
 void
 eph_nat_out2in_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts,
 		     const uint16_t *pool, const struct eph_session_ahead *ahead, uint16_t n)
@@ -1622,12 +1627,12 @@ eph_nat_out2in_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **p
 
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
-		struct rte_ipv4_hdr *ip = pkt_ip(m);
+		struct rte_ipv4_hdr *ip = eph_pkt_ip(m);
 		uint32_t tried = UINT32_MAX; /* one worker: every generation is its own */
 		unsigned int owner = w->id;
 		uint16_t port_be;
 
-		if (unlikely(!l4_complete(ip))) {
+		if (unlikely(!eph_l4_complete(ip))) {
 			drop(w, m, EPH_DROP_l4_truncated);
 			continue;
 		}
@@ -1804,7 +1809,7 @@ lend(struct eph_worker *w, struct rte_mbuf *m)
 	int32_t rec = -1;
 	struct flow f;
 
-	flow_of_inside(pkt_ip(m), &f);
+	flow_of_inside(eph_pkt_ip(m), &f);
 	if (nw->lent_to[borrower] < EPH_NAT_LOANS_MAX && p->state == EPH_POOL_ACTIVE &&
 	    !p->g[p->gen].blocks && p->n_addrs != 0) {
 		int32_t first = active_index(p, meta->loan_addr);
@@ -1864,7 +1869,7 @@ lent_arrive(struct eph_worker *w, struct rte_mbuf *m, struct nat_pkt *batch, uns
 	struct eph_session *s;
 	struct flow f;
 
-	flow_of_inside(pkt_ip(m), &f);
+	flow_of_inside(eph_pkt_ip(m), &f);
 	if (lent) {
 		nw->ctr[EPH_NAT_ports_borrowed]++;
 		nw->lend_hint = (uint16_t)eph_portalloc_owner(rte_be_to_cpu_16(loan.out_port),
@@ -1973,7 +1978,8 @@ eph_nat_handoff_drain(struct eph_worker *w)
 	for (unsigned int from = 0; from < dp->n_workers; from++) {
 		struct rte_ring *r = dp->nat.handoff[from * dp->n_workers + w->id];
 		struct nat_pkt in2out[HANDOFF_BURST], out2in[HANDOFF_BURST];
-		unsigned int n, n_in2out = 0, n_out2in = 0;
+		struct rte_mbuf *lb[HANDOFF_BURST];
+		unsigned int n, n_in2out = 0, n_out2in = 0, n_lb = 0;
 
 		if (r == NULL)
 			continue;
@@ -1995,6 +2001,8 @@ eph_nat_handoff_drain(struct eph_worker *w)
 				eph_input_reroute(w, meta->in_port, pkts[i]);
 			else if (unlikely(meta->kind == EPH_HANDOFF_BORROW))
 				lend(w, pkts[i]);
+			else if (meta->kind >= EPH_HANDOFF_LB_CLIENT)
+				lb[n_lb++] = pkts[i];
 			else if (meta->kind == EPH_HANDOFF_IN2OUT)
 				in2out[n_in2out++] = p;
 			else
@@ -2004,6 +2012,8 @@ eph_nat_handoff_drain(struct eph_worker *w)
 			in2out_owned(w, in2out, n_in2out);
 		if (n_out2in != 0)
 			out2in_owned(w, out2in, n_out2in);
+		if (n_lb != 0 && balancer.handoff_input != NULL)
+			balancer.handoff_input(w, lb, (uint16_t)n_lb);
 	}
 }
 
@@ -2219,7 +2229,7 @@ eph_nat_ctl_poll(struct eph_worker *w)
 static __rte_noinline int
 inside_error_pool(struct eph_worker *w, struct rte_mbuf *m, uint64_t src_pool)
 {
-	struct rte_ipv4_hdr *ip = pkt_ip(m);
+	struct rte_ipv4_hdr *ip = eph_pkt_ip(m);
 	uint16_t len = rte_be_to_cpu_16(ip->total_length);
 	const struct rte_ipv4_hdr *inner =
 		(const struct rte_ipv4_hdr *)((const uint8_t *)(ip + 1) + sizeof(struct rte_icmp_hdr));
@@ -2271,7 +2281,7 @@ nat_forward(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts, uint
 	if (cfg->n_active == 0)
 		return n;
 	for (uint16_t i = 0; i < n; i++) {
-		const struct rte_ipv4_hdr *ip = pkt_ip(pkts[i]);
+		const struct rte_ipv4_hdr *ip = eph_pkt_ip(pkts[i]);
 
 		addr[i] = rte_be_to_cpu_32(outbound ? ip->src_addr : ip->dst_addr);
 	}
@@ -2279,7 +2289,7 @@ nat_forward(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts, uint
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 
-		if (outbound && unlikely(is_icmp_error(pkt_ip(m)))) {
+		if (outbound && unlikely(is_icmp_error(eph_pkt_ip(m)))) {
 			int p = inside_error_pool(w, m, pool[i]);
 
 			if (p < 0)
@@ -2308,22 +2318,50 @@ nat_forward(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts, uint
 	return n_left;
 }
 
-/* EPH_NH_POOL: packets to a pool address, translated outside -> inside. */
+void
+eph_nat_balancer_register(const struct eph_nat_balancer_ops *ops)
+{
+	balancer = *ops;
+}
+
+/*
+ * EPH_NH_POOL: packets to a pool address, translated outside -> inside;
+ * those to a balancer pool's address (replies from backends) to the
+ * balancer.
+ */
 static void
 pool_input(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts, const uint32_t *nh_idx,
 	   const struct eph_session_ahead *ahead, uint16_t n)
 {
 	const struct eph_nexthop *nh = w->cfg->routes->nh;
 	uint16_t slot[EPH_MAX_BURST];
+	struct eph_session_ahead nat_ahead[EPH_MAX_BURST];
+	struct rte_mbuf *lb[EPH_MAX_BURST];
+	struct eph_session_ahead lb_ahead[EPH_MAX_BURST];
+	uint16_t lb_slot[EPH_MAX_BURST];
+	uint16_t n_nat = 0, n_lb = 0;
 
-	if (unlikely(w->dp->ports[in_port].role == EPH_ROLE_INSIDE)) {
-		for (uint16_t i = 0; i < n; i++)
+	for (uint16_t i = 0; i < n; i++) {
+		uint16_t s = nh[nh_idx[i]].port; /* a pool next hop's port is its pool's slot */
+
+		if (unlikely(pool_cfg(w, s)->balancer) && balancer.reply_input != NULL) {
+			lb[n_lb] = pkts[i];
+			lb_ahead[n_lb] = ahead[i];
+			lb_slot[n_lb++] = s;
+			continue;
+		}
+		if (unlikely(w->dp->ports[in_port].role == EPH_ROLE_INSIDE)) {
 			drop(w, pkts[i], EPH_DROP_nat_hairpin);
-		return;
+			continue;
+		}
+		pkts[n_nat] = pkts[i];
+		nat_ahead[n_nat] = ahead[i];
+		slot[n_nat++] = s;
 	}
-	for (uint16_t i = 0; i < n; i++)
-		slot[i] = nh[nh_idx[i]].port; /* a pool next hop's port is its pool's slot */
-	eph_nat_out2in_burst(w, in_port, pkts, slot, ahead, n);
+	if (n_lb != 0)
+		balancer.reply_input(w, in_port, lb, lb_slot, lb_ahead, n_lb);
+	if (n_nat != 0)
+		eph_nat_out2in_burst(w, in_port, pkts, slot, nat_ahead, n_nat);
 }
 
 /* Once per worker loop: handoff rings, the session clock, control requests. */

@@ -35,6 +35,7 @@
 #include <rte_seqcount.h>
 
 #include "control/config.h"
+#include "dataplane/flow/flow.h"
 #include "dataplane/flow/session.h"
 
 struct eph_session_table;
@@ -102,6 +103,7 @@ struct eph_nat_pool {
 	uint8_t log;               /* enum eph_nat_log_mode */
 	bool preservation;
 	bool exhaustion_icmp;
+	bool balancer;             /* the balancer's local addresses: replies go to it */
 	uint8_t warn_occupancy;    /* percent of a destination's share */
 	uint32_t max_per_host;     /* 0: no limit */
 	uint32_t max_inbound_per_mapping; /* endpoint-independent filtering: sessions from outside */
@@ -117,15 +119,7 @@ struct eph_nat_pool {
 	char name[EPH_NAME_LEN];
 };
 
-/* Idle timeouts in ticks. */
-struct eph_nat_timeouts {
-	uint32_t udp;
-	uint32_t tcp_established;
-	uint32_t tcp_transitory;
-	uint32_t icmp;
-};
-
-#define EPH_NAT_TICK_HZ 16 /* session clock: 1/16 s is plenty for timeouts of seconds */
+#define EPH_NAT_TICK_HZ EPH_FLOW_TICK_HZ
 
 /* The NAT part of a configuration snapshot. */
 struct eph_nat_cfg {
@@ -133,7 +127,7 @@ struct eph_nat_cfg {
 	unsigned int n_active;     /* pools in state ACTIVE */
 	struct eph_nat_pool pools[EPH_MAX_POOLS];
 	struct rte_fib *inside;    /* inside source prefix -> pool slot + 1 (0: no NAT) */
-	struct eph_nat_timeouts timeouts;
+	struct eph_flow_timeouts timeouts;
 };
 
 /* Shared NAT state, read-only after start. */
@@ -427,6 +421,48 @@ void eph_nat_timers(struct eph_worker *w, uint64_t now_tsc);
  * timers, control requests). Called by eph_nat_setup.
  */
 void eph_nat_register(void);
+
+/*
+ * The port service, for the balancer's full-NAT: ports of this worker's
+ * share of a pool's addresses, per destination, exactly as source NAT
+ * takes them (same allocators, generations, quarantine and counters), so
+ * replies find their worker by port. take: a port of w's share on the
+ * active addresses of pool, starting at index first (mod their number),
+ * for destination remote_addr:remote_port (network order) and proto;
+ * src_port: the client's port, tried first with port preservation. 0,
+ * -ENOSPC (exhausted on every address: counted per address) or -ENOMEM.
+ */
+int eph_nat_port_take(struct eph_worker *w, unsigned int pool, uint32_t first, uint32_t remote_addr,
+		      uint16_t remote_port, uint16_t src_port, uint8_t proto, uint32_t *addr,
+		      uint16_t *port, uint8_t *gen);
+/* Give a port eph_nat_port_take gave back (clean: reusable at once, else it rests). */
+void eph_nat_port_give(struct eph_worker *w, unsigned int pool, uint8_t gen, uint32_t remote_addr,
+		       uint16_t remote_port, uint8_t proto, uint32_t addr, uint16_t port, bool clean);
+/*
+ * The worker whose share holds port (host order) of pool, under the
+ * snapshot's allocator generations (one worker: w itself).
+ */
+unsigned int eph_nat_port_owner_of(const struct eph_worker *w, unsigned int pool, uint16_t port);
+
+/*
+ * Hand m to worker owner over the NAT's handoff rings, with kind and
+ * in_port, aux in the meta's out_port, nexthop in its nexthop: false (m
+ * dropped and counted) when the ring is full.
+ */
+bool eph_nat_handoff(struct eph_worker *w, unsigned int owner, struct rte_mbuf *m, uint8_t kind,
+		     uint16_t in_port, uint16_t aux, uint32_t nexthop);
+
+/*
+ * The balancer's entries into the NAT's paths: packets to the addresses of
+ * balancer pools (replies from backends; slot[i]: the pool), and handoffs
+ * of the balancer's kinds. Registered once at init.
+ */
+struct eph_nat_balancer_ops {
+	void (*reply_input)(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts,
+			    const uint16_t *slot, const struct eph_session_ahead *ahead, uint16_t n);
+	void (*handoff_input)(struct eph_worker *w, struct rte_mbuf **pkts, uint16_t n);
+};
+void eph_nat_balancer_register(const struct eph_nat_balancer_ops *ops);
 
 /* Pool slot + 1 of an inside source address (host order), 0 when not NAT'd. */
 static inline unsigned int

@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The L4 load balancer on the workers: virtual IPs (VIPs) onto backends.
+ *
+ * A connection's first packet (TCP SYN, or any UDP datagram with no
+ * connection) picks a backend from the VIP's weighted Maglev table
+ * (dataplane/lb/maglev.h) by a keyed hash of its 5-tuple or of the
+ * client's address; every later packet follows the connection record, so
+ * a table change never moves a connection. A record is one four-way entry
+ * of the flow layer's table (dataplane/flow/session.h): the client's key
+ * (client -> VIP) and the backend's (backend -> local address:port with
+ * full-NAT, backend -> client with destination NAT), one pair of checksum
+ * deltas for both directions.
+ *
+ * Ownership, per core as the NAT: a connection lives on one worker, found
+ * from the client side by a keyed hash of the client's address and port,
+ * and from the backend side by the local port, which the owner took from
+ * its own share of a balancer pool through the NAT's port service
+ * (eph_nat_port_take: per destination, so every backend gets the full
+ * range of every local address). A packet that arrives elsewhere is handed
+ * over on the NAT's rings. No lock, no atomic read-modify-write.
+ *
+ * Configuration: VIPs, backends and Maglev tables are part of the RCU
+ * snapshot (struct eph_dp_cfg), built by the control lcore (control/lb_setup.c):
+ * workers never wait for a rebuild. VIPs and backends keep stable slots
+ * across changes, so records and counters name them by slot.
+ */
+#ifndef EPH_LB_H
+#define EPH_LB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "control/config.h"
+#include "dataplane/flow/session.h"
+
+struct eph_worker;
+struct eph_dp;
+struct rte_mbuf;
+
+#define EPH_LB_BACKEND_BITS 10 /* a record's target: vip slot << BITS | backend slot */
+static_assert((1u << EPH_LB_BACKEND_BITS) >= EPH_MAX_VIP_BACKENDS, "backend slots fit a target");
+static_assert(EPH_MAX_VIPS << EPH_LB_BACKEND_BITS <= UINT16_MAX + 1, "targets fit 16 bits");
+
+enum eph_lb_backend_state {
+	EPH_LB_BACKEND_FREE,     /* slot unused */
+	EPH_LB_BACKEND_ACTIVE,   /* in the table (weight > 0) or draining by weight 0 */
+	EPH_LB_BACKEND_REMOVED,  /* removed: serves (drain) or resets (reset) its connections */
+};
+
+/* One backend of a VIP in a snapshot. */
+struct eph_lb_backend {
+	uint32_t addr;      /* network order */
+	uint16_t port;      /* network order; 0: the client's destination port */
+	uint16_t slot;      /* stable: counters and records name it */
+	uint32_t weight;
+	uint32_t max_conns; /* this worker's share of max-connections; 0: none */
+	uint8_t state;      /* enum eph_lb_backend_state */
+};
+
+/* One VIP in a snapshot. Arrays belong to the snapshot. */
+struct eph_lb_vip {
+	uint32_t addr;      /* network order */
+	uint16_t port;      /* network order; 0: every port */
+	uint8_t proto;
+	uint8_t slot;
+	uint8_t forwarding; /* enum eph_lb_forwarding */
+	uint8_t hash;       /* enum eph_lb_hash */
+	uint8_t refusal;    /* enum eph_lb_refusal */
+	uint8_t on_remove;  /* enum eph_lb_on_remove */
+	int16_t pool;       /* full-NAT: slot of the pool local ports come from */
+	uint32_t max_conns; /* this worker's share of max-connections; 0: none */
+	uint32_t maglev_size;
+	uint16_t *maglev;   /* [maglev_size]: index into backends[], or EPH_MAGLEV_NONE */
+	uint32_t n_backends;
+	struct eph_lb_backend *backends; /* the configured ones, then removed ones still serving */
+	uint16_t *by_slot;  /* [EPH_MAX_VIP_BACKENDS]: slot -> index into backends[], or UINT16_MAX */
+	char name[EPH_NAME_LEN];
+};
+
+/* The balancer's part of a configuration snapshot (NULL in it: no VIP). */
+struct eph_lb_cfg {
+	unsigned int n_vips;
+	struct eph_lb_vip vips[EPH_MAX_VIPS];
+	int8_t by_slot[EPH_MAX_VIPS]; /* slot -> index into vips[], or -1 */
+	bool dnat;                    /* some VIP forwards by destination NAT */
+};
+
+/* Per worker, per backend slot. dp: rw own; cp and telemetry: ro. */
+struct eph_lb_backend_stats {
+	uint64_t active;    /* gauge: +1 at open, -1 at close (wrap-around sums are exact) */
+	uint64_t total;
+	uint64_t pkts_to;   /* client -> backend */
+	uint64_t bytes_to;
+	uint64_t pkts_from; /* backend -> client */
+	uint64_t bytes_from;
+	uint64_t over_limit;
+	uint64_t no_port;
+};
+
+/* Per worker, per VIP slot. */
+struct eph_lb_vip_stats {
+	uint64_t active;
+	uint64_t total;
+	uint64_t no_backend;
+	uint64_t over_limit;
+	uint64_t no_port;
+};
+
+#define EPH_LB_COUNTERS(X)                                                             \
+	X(connections_created, "connections opened to a backend")                     \
+	X(connections_closed, "connections ended (idle timer, close, reset)")          \
+	X(client_packets, "packets from clients sent to backends")                     \
+	X(reply_packets, "packets from backends sent to clients")                      \
+	X(handoff_out, "packets handed to the connection's owner")                     \
+	X(handoff_in, "packets received from other workers")                           \
+	X(resets_sent, "TCP RSTs sent (refusals, removed backends)")                   \
+	X(icmp_errors_translated, "ICMP errors about connections translated")          \
+	X(syn_reopened, "SYNs that found their 5-tuple closing and opened anew")
+
+enum eph_lb_counter {
+#define EPH_LB_CTR_ENUM(name, desc) EPH_LB_##name,
+	EPH_LB_COUNTERS(EPH_LB_CTR_ENUM)
+#undef EPH_LB_CTR_ENUM
+	EPH_LB_CTR_MAX
+};
+
+extern const char *const eph_lb_counter_names[EPH_LB_CTR_MAX];
+extern const char *const eph_lb_counter_descs[EPH_LB_CTR_MAX];
+
+struct eph_lb_worker {
+	struct eph_session_table *conns;  /* four-way, the NAT table's hash keys */
+	uint32_t sweep;                   /* next record the removed-backend sweep visits */
+	uint64_t sweep_gen;               /* snapshot generation the sweep has finished */
+	uint64_t ctr[EPH_LB_CTR_MAX];
+	uint64_t conns_tcp;               /* gauges */
+	uint64_t conns_udp;
+	struct eph_lb_vip_stats vip[EPH_MAX_VIPS];
+	/* cp: allocated when the slot is first used, freed at teardown */
+	struct eph_lb_backend_stats *backend[EPH_MAX_VIPS]; /* [EPH_MAX_VIP_BACKENDS] */
+};
+
+/* Set up the per-worker tables (control lcore, before workers start). 0 or a negative errno. */
+int eph_lb_setup(struct eph_dp *dp, const struct eph_conf *conf, FILE *err);
+void eph_lb_teardown(struct eph_dp *dp);
+
+/*
+ * Per-backend counters for VIP slot on every worker, allocated before a
+ * snapshot naming the slot is published (control lcore). 0 or -ENOMEM.
+ */
+int eph_lb_stats_ensure(struct eph_dp *dp, unsigned int slot);
+
+/* Live connections of a worker (any thread: a gauge). */
+static inline uint32_t
+eph_lb_connection_count(const struct eph_lb_worker *lw)
+{
+	return lw == NULL || lw->conns == NULL ? 0 : eph_session_count(lw->conns);
+}
+
+/* Snapshot part: build from conf (stable slots chosen by the caller), free. */
+struct eph_lb_slots;
+void eph_lb_cfg_free(struct eph_lb_cfg *cfg);
+
+/* Register the balancer with the core and the NAT (VIP next hops, replies, handoffs, poll). */
+void eph_lb_register(void);
+
+#endif /* EPH_LB_H */
