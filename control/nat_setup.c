@@ -85,7 +85,7 @@ eph_nat_setup(struct eph_dp *dp, const struct eph_conf *conf, FILE *err)
 
 	memset(nat, 0, sizeof(*nat));
 	eph_nat_register();
-	if (conf->n_pools == 0)
+	if (conf->n_pools == 0 && conf->n_vips == 0)
 		return 0;
 
 	for (unsigned int i = 0; i < conf->n_pools; i++)

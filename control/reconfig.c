@@ -19,6 +19,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include "control/log.h"
+#include "control/lb_setup.h"
 #include "control/reconfig.h"
 #include "dataplane/ports/portalloc.h"
 #include "dataplane/ports/portblock.h"
@@ -430,6 +431,14 @@ plan_pool(struct eph_reconfig *rc, struct plan *pl, const struct eph_conf_pool *
 
 /* ---- snapshots ------------------------------------------------------- */
 
+/* Whether the workers have the balancer's tables (they come with the NAT's). */
+static bool
+lb_on(const struct eph_reconfig *rc)
+{
+	return rc->dp->n_workers != 0 && rc->dp->workers[0] != NULL &&
+	       rc->dp->workers[0]->lb != NULL;
+}
+
 static void
 snapshot_free(struct eph_dp_cfg *cfg)
 {
@@ -445,6 +454,7 @@ snapshot_free(struct eph_dp_cfg *cfg)
 		rte_free(p->all);
 	}
 	rte_fib_free(cfg->nat.inside);
+	eph_lb_cfg_free(cfg->lb);
 	if (cfg->routes != NULL) {
 		eph_route_table_free(cfg->routes);
 		rte_free(cfg->routes);
@@ -546,8 +556,9 @@ inside_fib_build(struct eph_dp_cfg *cfg, const struct eph_conf *conf, const stru
 
 static struct eph_dp_cfg *
 snapshot_build(struct eph_reconfig *rc, const struct eph_conf *conf, const struct plan *pl,
-	       FILE *err)
+	       const struct eph_lb_slots *lbs, FILE *err)
 {
+	int pool_slot[EPH_MAX_POOLS];
 	int socket = rc->socket;
 	struct eph_dp_cfg *cfg = rte_zmalloc_socket("eph_cfg", sizeof(*cfg), RTE_CACHE_LINE_SIZE,
 						    socket);
@@ -603,6 +614,14 @@ snapshot_build(struct eph_reconfig *rc, const struct eph_conf *conf, const struc
 		goto fail;
 	}
 	free(pa);
+	pa = NULL;
+	for (unsigned int i = 0; i < conf->n_pools; i++)
+		pool_slot[i] = find_slot(pl, conf->pools[i].name);
+	if (lbs != NULL) {
+		ret = eph_lb_cfg_build(rc->dp, lbs, conf, pool_slot, socket, &cfg->lb);
+		if (ret != 0)
+			goto fail;
+	}
 	return cfg;
 fail:
 	free(pa);
@@ -647,14 +666,16 @@ int
 eph_reconfig_apply(struct eph_reconfig *rc, const struct eph_conf *next, const char *what,
 		   FILE *err)
 {
+	struct eph_lb_slots *lbs = NULL;
 	struct eph_dp_cfg *cfg, *old;
 	struct eph_conf copy;
 	struct plan *pl;
 	int ret;
 
-	if (!rc->dp->nat.enabled && next->n_pools != 0) {
-		fprintf(err, "error: pools: NAT was off at start (no pools); adding pools needs "
-			     "a restart\n");
+	if (!rc->dp->nat.enabled && (next->n_pools != 0 || next->n_vips != 0)) {
+		fprintf(err, "error: %s: NAT was off at start (no pools, no vips); adding %s needs "
+			     "a restart\n", next->n_pools != 0 ? "pools" : "vips",
+			next->n_pools != 0 ? "pools" : "vips");
 		return -EINVAL;
 	}
 	pl = malloc(sizeof(*pl));
@@ -689,15 +710,25 @@ eph_reconfig_apply(struct eph_reconfig *rc, const struct eph_conf *next, const c
 			}
 		}
 	}
-	cfg = ret == 0 ? snapshot_build(rc, next, pl, err) : NULL;
+	if (ret == 0 && lb_on(rc)) {
+		lbs = eph_lb_slots_plan(rc->dp, rc->lb, next, err);
+		if (lbs == NULL)
+			ret = -EINVAL;
+	}
+	cfg = ret == 0 ? snapshot_build(rc, next, pl, lbs != NULL ? lbs : rc->lb, err) : NULL;
 	if (cfg == NULL) {
 		plan_free(pl, rc, true);
 		free(pl);
+		free(lbs);
 		eph_conf_free(&copy);
 		return ret != 0 ? ret : -ENOMEM;
 	}
 	old = publish(rc, cfg);
 	snapshot_free(old);
+	if (lbs != NULL) {
+		free(rc->lb);
+		rc->lb = lbs;
+	}
 	pools_commit(rc, pl);
 	plan_free(pl, rc, false);
 	free(pl);
@@ -712,8 +743,9 @@ unsigned int
 eph_reconfig_housekeeping(struct eph_reconfig *rc)
 {
 	uint8_t gone_gens[EPH_MAX_POOLS] = { 0 };
+	struct eph_lb_slots *lbs = eph_lb_slots_release(rc->dp, rc->lb);
 	struct eph_dp_cfg *cfg, *old;
-	unsigned int gone = 0;
+	unsigned int gone = lbs != NULL;
 	struct plan *pl;
 
 	for (unsigned int s = 0; s < EPH_MAX_POOLS; s++) {
@@ -763,11 +795,16 @@ eph_reconfig_housekeeping(struct eph_reconfig *rc)
 			p->state = EPH_POOL_FREE;
 		}
 	}
-	cfg = snapshot_build(rc, &rc->conf, pl, stderr);
+	cfg = snapshot_build(rc, &rc->conf, pl, lbs != NULL ? lbs : rc->lb, stderr);
 	if (cfg == NULL)
 		goto fail;
 	old = publish(rc, cfg);
 	snapshot_free(old);
+	if (lbs != NULL) {
+		free(rc->lb);
+		rc->lb = lbs;
+		lbs = NULL;
+	}
 	EPH_LOG(NOTICE, "configuration %" PRIu64 " applied (what finished draining let go)",
 		rc->generation);
 	/* Nothing reads them now: free drained generations, clear drained address slots. */
@@ -801,6 +838,7 @@ eph_reconfig_housekeeping(struct eph_reconfig *rc)
 	free(pl);
 	return gone;
 fail:
+	free(lbs);
 	if (pl != NULL) {
 		plan_free(pl, rc, false);
 		free(pl);
@@ -852,6 +890,7 @@ eph_reconfig_teardown(struct eph_reconfig *rc)
 			}
 		free(rc->pools[s].addrs);
 	}
+	free(rc->lb);
 	eph_conf_free(&rc->conf);
 	memset(rc, 0, sizeof(*rc));
 }

@@ -54,10 +54,13 @@ struct eph_rc_pool {
 	bool counters;             /* per-worker counter arrays exist for this slot */
 };
 
+struct eph_lb_slots;
+
 struct eph_reconfig {
 	struct eph_dp *dp;
 	struct eph_conf conf;      /* the configuration that runs (owned) */
 	struct eph_rc_pool pools[EPH_MAX_POOLS];
+	struct eph_lb_slots *lb;   /* the balancer's VIP and backend slots (control/lb_setup.h) */
 	uint64_t generation;
 	time_t changed_at;
 	char last_change[256];     /* what made the last change: "start", "reload", a command */

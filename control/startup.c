@@ -23,6 +23,7 @@
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
+#include "control/lb_setup.h"
 #include "control/reconfig.h"
 #include "control/startup.h"
 #include "control/log.h"
@@ -610,6 +611,8 @@ eph_dp_setup(struct eph_dp *dp, const struct eph_conf *conf, FILE *err)
 	}
 
 	ret = eph_nat_setup(dp, conf, err);
+	if (ret == 0)
+		ret = eph_lb_setup(dp, conf, err);
 	if (ret != 0)
 		goto fail_quiet;
 	/* Routes, pools and timeouts: the first configuration snapshot. */
@@ -653,6 +656,7 @@ eph_dp_teardown(struct eph_dp *dp)
 		free(dp->rc);
 		dp->rc = NULL;
 	}
+	eph_lb_teardown(dp);
 	eph_nat_teardown(dp);
 	for (unsigned int id = 0; id < RTE_MAX_LCORE; id++) {
 		struct eph_worker *w = dp->workers[id];

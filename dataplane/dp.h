@@ -75,6 +75,8 @@ struct eph_pkt_meta {
 
 struct eph_dp;
 struct eph_reconfig;
+struct eph_lb_cfg;
+struct eph_lb_worker;
 
 /*
  * Everything live reconfiguration may change, as one immutable snapshot.
@@ -86,6 +88,7 @@ struct eph_dp_cfg {
 	uint64_t generation;           /* 1 at start, +1 per change */
 	struct eph_route_table *routes;
 	struct eph_nat_cfg nat;
+	struct eph_lb_cfg *lb;         /* NULL: no VIP */
 };
 
 struct eph_worker {
@@ -104,6 +107,7 @@ struct eph_worker {
 	/* dp: rw own; cp and telemetry: ro */
 	struct eph_counters stats;
 	struct eph_nat_worker nat;
+	struct eph_lb_worker *lb;      /* NULL: the balancer is off (no NAT tables) */
 } __rte_cache_aligned;
 
 struct eph_dp {
@@ -155,7 +159,10 @@ int eph_worker_main(void *arg);
  * once at init, before workers start.
  */
 typedef void (*eph_worker_poll_fn)(struct eph_worker *w, uint64_t now_tsc);
-void eph_worker_poll_register(eph_worker_poll_fn fn);
+/* 0, or -ENOSPC (more than four); again with the same fn is harmless. */
+int eph_worker_poll_register(eph_worker_poll_fn fn);
+/* Every registered poll, in registration order (the loop; tests drive it). */
+void eph_worker_polls_run(struct eph_worker *w, uint64_t now_tsc);
 
 /* Per-packet path of one received burst on port index in_port. */
 void eph_input_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts, uint16_t n);

@@ -7,6 +7,8 @@
  * buffered transmit. Also the way out for packets a feature rewrote, with
  * one FIB lookup per batch for those whose destination changed.
  */
+#include <errno.h>
+
 #include <rte_byteorder.h>
 #include <rte_ether.h>
 #include <rte_fib.h>
@@ -20,13 +22,22 @@
 
 #define ETH_HDR_LEN     ((uint16_t)sizeof(struct rte_ether_hdr))
 
-/* dp: ro; cp: written once at init, before workers start. */
-static eph_forward_hook_fn forward_hook;
+#define MAX_HOOKS 4
 
-void
+/* dp: ro; cp: written at init, before workers start. In registration order. */
+static eph_forward_hook_fn forward_hooks[MAX_HOOKS];
+static unsigned int n_forward_hooks;
+
+int
 eph_output_hook_register(eph_forward_hook_fn fn)
 {
-	forward_hook = fn;
+	for (unsigned int i = 0; i < n_forward_hooks; i++)
+		if (forward_hooks[i] == fn)
+			return 0;
+	if (n_forward_hooks == MAX_HOOKS)
+		return -ENOSPC;
+	forward_hooks[n_forward_hooks++] = fn;
+	return 0;
 }
 
 static inline void
@@ -97,7 +108,7 @@ eph_output_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts,
 	const struct eph_nexthop *nhs = w->cfg->routes->nh;
 	enum eph_port_role in_role = dp->ports[in_port].role;
 	bool outbound = in_role == EPH_ROLE_INSIDE;
-	eph_forward_hook_fn hook = forward_hook;
+	bool hooked = n_forward_hooks != 0;
 	struct rte_mbuf *cross[EPH_MAX_BURST];
 	uint32_t cross_nh[EPH_MAX_BURST];
 	struct eph_session_ahead cross_ahead[EPH_MAX_BURST];
@@ -121,7 +132,7 @@ eph_output_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts,
 			drop(w, m, EPH_DROP_mtu_exceeded);
 			continue;
 		}
-		if (hook != NULL && in_role != dp->ports[nh->port].role) {
+		if (hooked && in_role != dp->ports[nh->port].role) {
 			cross[n_cross] = m;
 			cross_nh[n_cross] = nh_idx[i];
 			cross_ahead[n_cross++] = eph_session_ahead_of(w, outbound ? hash[i] : 0);
@@ -130,7 +141,10 @@ eph_output_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts,
 		transmit(w, in_port, m, nh);
 	}
 	if (n_cross != 0) {
-		uint16_t left = hook(w, in_port, cross, cross_nh, cross_ahead, n_cross);
+		uint16_t left = n_cross;
+
+		for (unsigned int h = 0; h < n_forward_hooks && left != 0; h++)
+			left = forward_hooks[h](w, in_port, cross, cross_nh, cross_ahead, left);
 
 		for (uint16_t i = 0; i < left; i++)
 			transmit(w, in_port, cross[i], &nhs[cross_nh[i]]);

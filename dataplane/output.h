@@ -41,7 +41,7 @@ void eph_output_send_burst(struct eph_worker *w, const uint16_t *in_port, struct
 			   uint32_t *nh_idx, uint16_t n);
 
 /*
- * The forward hook: gets the routed packets of one burst that cross
+ * A forward hook: gets the routed packets of one burst that cross
  * between an inside port and an outside one, already TTL and MTU checked
  * (nh_idx[i]: their FIB next hops; ahead[i]: their session lookahead when
  * they come from inside). It consumes the packets it takes and moves those
@@ -52,7 +52,11 @@ typedef uint16_t (*eph_forward_hook_fn)(struct eph_worker *w, uint16_t in_port,
 					struct rte_mbuf **pkts, uint32_t *nh_idx,
 					struct eph_session_ahead *ahead, uint16_t n);
 
-/* Register the forward hook (one; at init, before workers start). */
-void eph_output_hook_register(eph_forward_hook_fn fn);
+/*
+ * Register a forward hook (at init, before workers start; again with the
+ * same fn is harmless). Hooks see the packets in registration order, each
+ * what the ones before left. 0 or -ENOSPC.
+ */
+int eph_output_hook_register(eph_forward_hook_fn fn);
 
 #endif /* EPH_OUTPUT_H */

@@ -5,6 +5,8 @@
  * us, run the registered per-loop poll, flush buffered tx on a TSC timer,
  * and report RCU quiescence.
  */
+#include <errno.h>
+
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_ring.h>
@@ -13,13 +15,29 @@
 
 #define FROM_CONTROL_BURST 32
 
-/* A feature's work once per loop (handoff rings, timers). dp: ro; cp: set at init. */
-static eph_worker_poll_fn poll_hook;
+#define MAX_POLLS 4
 
-void
+/* Features' work once per loop (handoff rings, timers), in registration order. dp: ro; cp: set at init. */
+static eph_worker_poll_fn polls[MAX_POLLS];
+static unsigned int n_polls;
+
+int
 eph_worker_poll_register(eph_worker_poll_fn fn)
 {
-	poll_hook = fn;
+	for (unsigned int i = 0; i < n_polls; i++)
+		if (polls[i] == fn)
+			return 0;
+	if (n_polls == MAX_POLLS)
+		return -ENOSPC;
+	polls[n_polls++] = fn;
+	return 0;
+}
+
+void
+eph_worker_polls_run(struct eph_worker *w, uint64_t now_tsc)
+{
+	for (unsigned int i = 0; i < n_polls; i++)
+		polls[i](w, now_tsc);
 }
 
 /* Packets the control lcore built or released (ARP, held packets): m->port is the port index. */
@@ -88,8 +106,7 @@ eph_worker_main(void *arg)
 		}
 		if (unlikely(!rte_ring_empty(w->from_control)))
 			drain_from_control(w);
-		if (poll_hook != NULL)
-			poll_hook(w, now);
+		eph_worker_polls_run(w, now);
 		w->stats.polls++;
 		w->stats.busy_polls += busy;
 		rte_rcu_qsbr_quiescent(dp->rcu, w->id);

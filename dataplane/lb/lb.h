@@ -28,8 +28,10 @@
 #ifndef EPH_LB_H
 #define EPH_LB_H
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "control/config.h"
 #include "dataplane/flow/session.h"
@@ -41,6 +43,10 @@ struct rte_mbuf;
 #define EPH_LB_BACKEND_BITS 10 /* a record's target: vip slot << BITS | backend slot */
 static_assert((1u << EPH_LB_BACKEND_BITS) >= EPH_MAX_VIP_BACKENDS, "backend slots fit a target");
 static_assert(EPH_MAX_VIPS << EPH_LB_BACKEND_BITS <= UINT16_MAX + 1, "targets fit 16 bits");
+
+/* A connection record's flags: the allocator generation of its local port, and whether it has one. */
+#define EPH_LB_CONN_GEN  0x03
+#define EPH_LB_CONN_PORT 0x04
 
 enum eph_lb_backend_state {
 	EPH_LB_BACKEND_FREE,     /* slot unused */
@@ -84,6 +90,7 @@ struct eph_lb_cfg {
 	struct eph_lb_vip vips[EPH_MAX_VIPS];
 	int8_t by_slot[EPH_MAX_VIPS]; /* slot -> index into vips[], or -1 */
 	bool dnat;                    /* some VIP forwards by destination NAT */
+	unsigned int resets;          /* removed backends and VIPs whose connections are reset */
 };
 
 /* Per worker, per backend slot. dp: rw own; cp and telemetry: ro. */
@@ -140,16 +147,6 @@ struct eph_lb_worker {
 	struct eph_lb_backend_stats *backend[EPH_MAX_VIPS]; /* [EPH_MAX_VIP_BACKENDS] */
 };
 
-/* Set up the per-worker tables (control lcore, before workers start). 0 or a negative errno. */
-int eph_lb_setup(struct eph_dp *dp, const struct eph_conf *conf, FILE *err);
-void eph_lb_teardown(struct eph_dp *dp);
-
-/*
- * Per-backend counters for VIP slot on every worker, allocated before a
- * snapshot naming the slot is published (control lcore). 0 or -ENOMEM.
- */
-int eph_lb_stats_ensure(struct eph_dp *dp, unsigned int slot);
-
 /* Live connections of a worker (any thread: a gauge). */
 static inline uint32_t
 eph_lb_connection_count(const struct eph_lb_worker *lw)
@@ -157,9 +154,6 @@ eph_lb_connection_count(const struct eph_lb_worker *lw)
 	return lw == NULL || lw->conns == NULL ? 0 : eph_session_count(lw->conns);
 }
 
-/* Snapshot part: build from conf (stable slots chosen by the caller), free. */
-struct eph_lb_slots;
-void eph_lb_cfg_free(struct eph_lb_cfg *cfg);
 
 /* Register the balancer with the core and the NAT (VIP next hops, replies, handoffs, poll). */
 void eph_lb_register(void);

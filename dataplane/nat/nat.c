@@ -2386,6 +2386,6 @@ eph_nat_register(void)
 	};
 
 	(void)eph_nh_register(EPH_NH_POOL, &pool_ops);
-	eph_output_hook_register(nat_forward);
-	eph_worker_poll_register(nat_poll);
+	(void)eph_output_hook_register(nat_forward);
+	(void)eph_worker_poll_register(nat_poll);
 }
