@@ -187,6 +187,12 @@ eph_conf_free(struct eph_conf *conf)
 		p->n_addrs = p->n_excluded = p->n_inside = p->n_reserve = 0;
 	}
 	conf->n_pools = 0;
+	for (i = 0; i < EPH_MAX_VIPS; i++) {
+		free(conf->vips[i].backends);
+		conf->vips[i].backends = NULL;
+		conf->vips[i].n_backends = 0;
+	}
+	conf->n_vips = 0;
 }
 
 int
@@ -276,6 +282,8 @@ eph_conf_dup(struct eph_conf *dst, const struct eph_conf *src)
 		dst->pools[i].inside = NULL;
 		dst->pools[i].reserve = NULL;
 	}
+	for (i = 0; i < EPH_MAX_VIPS; i++)
+		dst->vips[i].backends = NULL;
 
 	for (i = 0; i < src->eal.n_args && i < EPH_MAX_EAL_ARGS && !oom; i++) {
 		if (src->eal.args[i] == NULL)
@@ -295,6 +303,10 @@ eph_conf_dup(struct eph_conf *dst, const struct eph_conf *src)
 		d->reserve =
 			eph_conf_copy_array(s->reserve, s->n_reserve, sizeof(*s->reserve), &oom);
 	}
+	for (i = 0; i < src->n_vips && !oom; i++)
+		dst->vips[i].backends = eph_conf_copy_array(src->vips[i].backends,
+							    src->vips[i].n_backends,
+							    sizeof(*src->vips[i].backends), &oom);
 	if (oom) {
 		eph_conf_free(dst);
 		return -ENOMEM;

@@ -1,0 +1,570 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The balancer through the worker's packet path on net_ring ports: clients
+ * on the outside port talk to VIPs, backends sit on the inside subnet and
+ * see the balancer's local address. What leaves each port is checked
+ * field by field, checksums by full recompute; counters say what the
+ * worker decided.
+ */
+#include <string.h>
+
+#include <rte_icmp.h>
+#include <rte_tcp.h>
+#include <rte_udp.h>
+
+#include "control/lb_setup.h"
+#include "control/reconfig.h"
+#include "dataplane/flow/session.h"
+#include "dataplane/flow/tcp_state.h"
+#include "dataplane/lb/lb.h"
+#include "tests/unit/harness.h"
+
+#define IN        0
+#define OUT       1
+#define IP_LEN    ((uint16_t)sizeof(struct rte_ipv4_hdr))
+#define VIP       T_IPV4(203, 0, 113, 80)
+#define VIP_EMPTY T_IPV4(203, 0, 113, 81)
+#define LOCAL     T_IPV4(192, 0, 2, 50)
+#define B1        T_IPV4(192, 0, 2, 21)
+#define B2        T_IPV4(192, 0, 2, 22)
+#define CLIENT    T_SERVER
+#define PORT_LO   20000
+#define PORT_HI   29999
+
+static struct eph_worker *w;
+static uint64_t clock_tsc;
+
+static uint32_t local_addrs[] = { LOCAL };
+static struct eph_conf_backend web_backends[] = {
+	{ .addr = B1, .port = 8080, .weight = 100 },
+	{ .addr = B2, .port = 8080, .weight = 100 },
+};
+static struct eph_conf_backend dns_backends[] = {
+	{ .addr = B1, .port = 53, .weight = 1 },
+	{ .addr = B2, .port = 53, .weight = 3 },
+};
+
+static void
+vip_defaults(struct eph_conf_vip *v, const char *name, uint32_t addr, uint16_t port, uint8_t proto)
+{
+	memset(v, 0, sizeof(*v));
+	snprintf(v->name, sizeof(v->name), "%s", name);
+	v->addr = addr;
+	v->port = port;
+	v->proto = proto;
+	v->forwarding = EPH_LB_FULLNAT;
+	v->pool = 0;
+	v->maglev_size = 65537;
+}
+
+static void
+with_vips(struct eph_conf *conf)
+{
+	struct eph_conf_pool *p = &conf->pools[0];
+
+	eph_conf_pool_defaults(p);
+	snprintf(p->name, sizeof(p->name), "web");
+	snprintf(p->vip, sizeof(p->vip), "web");
+	p->balancer = true;
+	p->pooling = EPH_POOLING_ARBITRARY;
+	p->addrs = local_addrs;
+	p->n_addrs = 1;
+	p->port_lo = PORT_LO;
+	p->port_hi = PORT_HI;
+	p->quarantine_s = 1;
+	conf->n_pools = 1;
+
+	vip_defaults(&conf->vips[0], "web", VIP, 80, IPPROTO_TCP);
+	conf->vips[0].backends = web_backends;
+	conf->vips[0].n_backends = 2;
+	vip_defaults(&conf->vips[1], "dns", VIP, 53, IPPROTO_UDP);
+	conf->vips[1].backends = dns_backends;
+	conf->vips[1].n_backends = 2;
+	vip_defaults(&conf->vips[2], "empty", VIP_EMPTY, 80, IPPROTO_TCP);
+	conf->n_vips = 3;
+
+	conf->timeouts.udp = 5;
+	conf->timeouts.tcp_transitory = 10;
+	conf->timeouts.tcp_established = 100;
+	conf->nat.sessions_per_worker = 8192;
+	conf->nat.destinations_per_worker = 1024;
+	conf->nat.handoff_ring = 256;
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	t_start_with("unit-lb", with_vips);
+	w = t_dp.workers[0];
+	t_neigh_add(OUT, CLIENT, &t_server_mac);
+	t_neigh_add(IN, B1, &t_host_mac);
+	t_neigh_add(IN, B2, &t_host_mac);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	t_conf.n_pools = 0; /* static arrays */
+	t_conf.n_vips = 0;
+	t_stop();
+	return 0;
+}
+
+/* Advance the flow clock by ticks, running the worker's polls (NAT clock, balancer timers). */
+static void
+advance(uint32_t ticks)
+{
+	if (clock_tsc == 0)
+		clock_tsc = t_dp.nat.start_tsc;
+	clock_tsc += (uint64_t)ticks * t_dp.nat.tick_tsc;
+	for (int i = 0; i < 256; i++)
+		eph_worker_polls_run(w, clock_tsc);
+}
+
+static int
+fresh(void **state)
+{
+	(void)state;
+	t_drain();
+	advance(400 * EPH_NAT_TICK_HZ);
+	assert_int_equal(eph_lb_connection_count(w->lb), 0);
+	return 0;
+}
+
+static struct rte_mbuf *
+l4_packet(uint16_t port, const struct rte_ether_addr *mac, uint32_t src, uint32_t dst,
+	  uint8_t proto, uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq, uint32_t ack)
+{
+	uint16_t len = proto == IPPROTO_TCP ? sizeof(struct rte_tcp_hdr) + 10
+					     : sizeof(struct rte_udp_hdr) + 10;
+	struct rte_mbuf *m = t_ipv4_packet(mac, port, src, dst, proto, 64, len);
+	struct rte_ipv4_hdr *ip = t_ip(m);
+	uint8_t *l4 = (uint8_t *)(ip + 1);
+	uint16_t sp = rte_cpu_to_be_16(sport), dp = rte_cpu_to_be_16(dport);
+
+	memcpy(l4, &sp, 2);
+	memcpy(l4 + 2, &dp, 2);
+	if (proto == IPPROTO_TCP) {
+		struct rte_tcp_hdr *t = (struct rte_tcp_hdr *)l4;
+
+		t->data_off = 5 << 4;
+		t->tcp_flags = flags;
+		t->sent_seq = rte_cpu_to_be_32(seq);
+		t->recv_ack = rte_cpu_to_be_32(ack);
+		t->rx_win = RTE_BE16(65535);
+		t->cksum = 0;
+		t->cksum = rte_ipv4_udptcp_cksum(ip, t);
+	} else {
+		struct rte_udp_hdr *u = (struct rte_udp_hdr *)l4;
+
+		u->dgram_len = rte_cpu_to_be_16(len);
+		u->dgram_cksum = 0;
+		u->dgram_cksum = rte_ipv4_udptcp_cksum(ip, u);
+	}
+	return m;
+}
+
+static void
+input(uint16_t port, struct rte_mbuf *m)
+{
+	eph_input_burst(w, port, &m, 1);
+}
+
+static void
+assert_checksums(struct rte_mbuf *m)
+{
+	struct rte_ipv4_hdr *ip = t_ip(m);
+	uint8_t *l4 = (uint8_t *)(ip + 1);
+	uint16_t l4_len = (uint16_t)(rte_be_to_cpu_16(ip->total_length) - IP_LEN);
+
+	assert_int_equal(rte_raw_cksum(ip, IP_LEN), 0xffff);
+	if (ip->next_proto_id == IPPROTO_ICMP)
+		assert_int_equal(rte_raw_cksum(l4, l4_len), 0xffff);
+	else
+		assert_int_equal(rte_ipv4_udptcp_cksum_verify(ip, l4), 0);
+}
+
+static uint16_t
+port_at(struct rte_mbuf *m, int off)
+{
+	uint16_t v;
+
+	memcpy(&v, (uint8_t *)(t_ip(m) + 1) + off, 2);
+	return rte_be_to_cpu_16(v);
+}
+
+static struct rte_mbuf *
+one_out(uint16_t p)
+{
+	struct rte_mbuf *out[4];
+
+	assert_int_equal(t_sent(p, out, 4), 1);
+	assert_checksums(out[0]);
+	return out[0];
+}
+
+static void
+none_out(void)
+{
+	struct rte_mbuf *out[4];
+
+	assert_int_equal(t_sent(IN, out, 4), 0);
+	assert_int_equal(t_sent(OUT, out, 4), 0);
+}
+
+/* A client's SYN to VIP:80 from cport: what the backend got (addresses, local port). */
+struct opened {
+	uint32_t backend;
+	uint16_t lport;
+};
+
+static struct opened
+open_tcp(uint16_t cport)
+{
+	struct rte_mbuf *m;
+	struct opened o;
+
+	input(OUT, l4_packet(OUT, &t_server_mac, CLIENT, VIP, IPPROTO_TCP, cport, 80,
+			     RTE_TCP_SYN_FLAG, 1000, 0));
+	m = one_out(IN);
+	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->src_addr), LOCAL);
+	o.backend = rte_be_to_cpu_32(t_ip(m)->dst_addr);
+	assert_true(o.backend == B1 || o.backend == B2);
+	o.lport = port_at(m, 0);
+	assert_in_range(o.lport, PORT_LO, PORT_HI);
+	assert_int_equal(port_at(m, 2), 8080);
+	rte_pktmbuf_free(m);
+	return o;
+}
+
+static void
+test_tcp_full_nat_round_trip(void **state)
+{
+	struct opened o;
+	struct rte_mbuf *m;
+	const struct rte_tcp_hdr *tcp;
+
+	(void)state;
+	o = open_tcp(40000);
+	/* The backend answers its peer, the local address: the client sees the VIP. */
+	input(IN, l4_packet(IN, &t_host_mac, o.backend, LOCAL, IPPROTO_TCP, 8080, o.lport,
+			    RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, 5000, 1001));
+	m = one_out(OUT);
+	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->src_addr), VIP);
+	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->dst_addr), CLIENT);
+	assert_int_equal(port_at(m, 0), 80);
+	assert_int_equal(port_at(m, 2), 40000);
+	tcp = (const struct rte_tcp_hdr *)(t_ip(m) + 1);
+	assert_int_equal(rte_be_to_cpu_32(tcp->sent_seq), 5000); /* full-NAT keeps sequence numbers */
+	rte_pktmbuf_free(m);
+	/* The handshake's last ACK, then data: the same backend and local port. */
+	input(OUT, l4_packet(OUT, &t_server_mac, CLIENT, VIP, IPPROTO_TCP, 40000, 80,
+			     RTE_TCP_ACK_FLAG, 1001, 5001));
+	m = one_out(IN);
+	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->dst_addr), o.backend);
+	assert_int_equal(port_at(m, 0), o.lport);
+	rte_pktmbuf_free(m);
+	assert_int_equal(eph_lb_connection_count(w->lb), 1);
+	assert_int_equal(eph_lb_active(&t_dp, 0, -1), 1);
+	assert_int_equal(w->lb->conns->sess[0].state, EPH_TCP_ESTABLISHED);
+}
+
+static void
+test_non_syn_without_connection_dropped(void **state)
+{
+	uint64_t before = t_drops(EPH_DROP_lb_no_connection);
+
+	(void)state;
+	input(OUT, l4_packet(OUT, &t_server_mac, CLIENT, VIP, IPPROTO_TCP, 40001, 80,
+			     RTE_TCP_ACK_FLAG, 1, 1));
+	none_out();
+	assert_int_equal(t_drops(EPH_DROP_lb_no_connection), before + 1);
+	/* A reply to a local port nobody opened. */
+	input(IN, l4_packet(IN, &t_host_mac, B1, LOCAL, IPPROTO_TCP, 8080, 20001,
+			    RTE_TCP_ACK_FLAG, 1, 1));
+	none_out();
+	assert_int_equal(t_drops(EPH_DROP_lb_no_connection), before + 2);
+}
+
+static void
+test_no_backend_refused_with_rst(void **state)
+{
+	uint64_t before = t_drops(EPH_DROP_lb_no_backend);
+	const struct rte_tcp_hdr *tcp;
+	struct rte_mbuf *m;
+
+	(void)state;
+	input(OUT, l4_packet(OUT, &t_server_mac, CLIENT, VIP_EMPTY, IPPROTO_TCP, 40002, 80,
+			     RTE_TCP_SYN_FLAG, 7000, 0));
+	m = one_out(OUT);
+	tcp = (const struct rte_tcp_hdr *)(t_ip(m) + 1);
+	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->src_addr), VIP_EMPTY);
+	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->dst_addr), CLIENT);
+	assert_int_equal(port_at(m, 0), 80);
+	assert_int_equal(port_at(m, 2), 40002);
+	assert_int_equal(tcp->tcp_flags, RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG);
+	assert_int_equal(rte_be_to_cpu_32(tcp->recv_ack), 7000 + 10 + 1); /* SYN + 10 bytes */
+	rte_pktmbuf_free(m);
+	assert_int_equal(t_drops(EPH_DROP_lb_no_backend), before + 1);
+	assert_int_equal(eph_lb_connection_count(w->lb), 0);
+}
+
+static void
+test_udp_flows_stick_and_follow_weights(void **state)
+{
+	unsigned int n = 3000, on_b2 = 0;
+	uint32_t first[3000];
+
+	(void)state;
+	for (unsigned int i = 0; i < n; i++) {
+		struct rte_mbuf *m;
+
+		input(OUT, l4_packet(OUT, &t_server_mac, CLIENT, VIP, IPPROTO_UDP,
+				     (uint16_t)(30000 + i), 53, 0, 0, 0));
+		m = one_out(IN);
+		first[i] = rte_be_to_cpu_32(t_ip(m)->dst_addr);
+		assert_int_equal(port_at(m, 2), 53);
+		on_b2 += first[i] == B2;
+		rte_pktmbuf_free(m);
+	}
+	/* Weights 1:3: 75 % on B2, within 3 points. */
+	assert_in_range(on_b2 * 1000 / n, 720, 780);
+	/* Every flow stays where it went. */
+	for (unsigned int i = 0; i < n; i += 7) {
+		struct rte_mbuf *m;
+
+		input(OUT, l4_packet(OUT, &t_server_mac, CLIENT, VIP, IPPROTO_UDP,
+				     (uint16_t)(30000 + i), 53, 0, 0, 0));
+		m = one_out(IN);
+		assert_int_equal(rte_be_to_cpu_32(t_ip(m)->dst_addr), first[i]);
+		rte_pktmbuf_free(m);
+	}
+	assert_int_equal(eph_lb_connection_count(w->lb), n);
+}
+
+static void
+test_icmp_frag_needed_from_backend(void **state)
+{
+	struct opened o = open_tcp(40003);
+	uint16_t quote_len = IP_LEN + 8;
+	struct rte_mbuf *m = t_ipv4_packet(&t_host_mac, IN, o.backend, LOCAL, IPPROTO_ICMP, 64,
+					   sizeof(struct rte_icmp_hdr) + quote_len);
+	struct rte_icmp_hdr *icmp = (struct rte_icmp_hdr *)(t_ip(m) + 1);
+	struct rte_ipv4_hdr *inner = (struct rte_ipv4_hdr *)(icmp + 1);
+	uint16_t sp = rte_cpu_to_be_16(o.lport), dp = RTE_BE16(8080);
+	uint16_t icmp_len = (uint16_t)(sizeof(*icmp) + quote_len);
+
+	(void)state;
+	/* What the backend was sent: local:lport -> backend:8080, too big for its link. */
+	memset(icmp, 0, icmp_len);
+	icmp->icmp_type = 3;
+	icmp->icmp_code = 4;
+	icmp->icmp_seq_nb = RTE_BE16(1400); /* next-hop MTU */
+	inner->version_ihl = RTE_IPV4_VHL_DEF;
+	inner->total_length = RTE_BE16(1500);
+	inner->time_to_live = 63;
+	inner->next_proto_id = IPPROTO_TCP;
+	inner->src_addr = rte_cpu_to_be_32(LOCAL);
+	inner->dst_addr = rte_cpu_to_be_32(o.backend);
+	inner->hdr_checksum = rte_ipv4_cksum(inner);
+	memcpy(inner + 1, &sp, 2);
+	memcpy((uint8_t *)(inner + 1) + 2, &dp, 2);
+	icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, icmp_len);
+	input(IN, m);
+
+	m = one_out(OUT);
+	icmp = (struct rte_icmp_hdr *)(t_ip(m) + 1);
+	inner = (struct rte_ipv4_hdr *)(icmp + 1);
+	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->src_addr), VIP);
+	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->dst_addr), CLIENT);
+	assert_int_equal(icmp->icmp_type, 3);
+	assert_int_equal(icmp->icmp_code, 4);
+	assert_int_equal(rte_be_to_cpu_16(icmp->icmp_seq_nb), 1400);
+	/* The quote is what the client sent: client:40003 -> VIP:80. */
+	assert_int_equal(rte_be_to_cpu_32(inner->src_addr), CLIENT);
+	assert_int_equal(rte_be_to_cpu_32(inner->dst_addr), VIP);
+	assert_int_equal(rte_raw_cksum(inner, IP_LEN), 0xffff);
+	memcpy(&sp, inner + 1, 2);
+	memcpy(&dp, (uint8_t *)(inner + 1) + 2, 2);
+	assert_int_equal(rte_be_to_cpu_16(sp), 40003);
+	assert_int_equal(rte_be_to_cpu_16(dp), 80);
+	rte_pktmbuf_free(m);
+	assert_int_equal(w->lb->ctr[EPH_LB_icmp_errors_translated], 1);
+}
+
+static void
+test_ping_vip_answered(void **state)
+{
+	uint16_t len = sizeof(struct rte_icmp_hdr) + 8;
+	struct rte_mbuf *m = t_ipv4_packet(&t_server_mac, OUT, CLIENT, VIP, IPPROTO_ICMP, 64, len);
+	struct rte_icmp_hdr *icmp = (struct rte_icmp_hdr *)(t_ip(m) + 1);
+
+	(void)state;
+	memset(icmp, 0, len);
+	icmp->icmp_type = RTE_IP_ICMP_ECHO_REQUEST;
+	icmp->icmp_ident = RTE_BE16(77);
+	icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, len);
+	input(OUT, m);
+	m = one_out(OUT);
+	icmp = (struct rte_icmp_hdr *)(t_ip(m) + 1);
+	assert_int_equal(icmp->icmp_type, RTE_IP_ICMP_ECHO_REPLY);
+	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->src_addr), VIP);
+	rte_pktmbuf_free(m);
+}
+
+static void
+test_syn_after_close_opens_anew(void **state)
+{
+	struct opened o = open_tcp(40004);
+	struct rte_mbuf *m;
+
+	(void)state;
+	input(IN, l4_packet(IN, &t_host_mac, o.backend, LOCAL, IPPROTO_TCP, 8080, o.lport,
+			    RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, 5000, 1001));
+	rte_pktmbuf_free(one_out(OUT));
+	input(OUT, l4_packet(OUT, &t_server_mac, CLIENT, VIP, IPPROTO_TCP, 40004, 80,
+			     RTE_TCP_ACK_FLAG | RTE_TCP_FIN_FLAG, 1001, 5001));
+	rte_pktmbuf_free(one_out(IN));
+	input(IN, l4_packet(IN, &t_host_mac, o.backend, LOCAL, IPPROTO_TCP, 8080, o.lport,
+			    RTE_TCP_ACK_FLAG | RTE_TCP_FIN_FLAG, 5001, 1002));
+	rte_pktmbuf_free(one_out(OUT));
+	input(OUT, l4_packet(OUT, &t_server_mac, CLIENT, VIP, IPPROTO_TCP, 40004, 80,
+			     RTE_TCP_ACK_FLAG, 1002, 5002));
+	rte_pktmbuf_free(one_out(IN));
+	assert_int_equal(w->lb->ctr[EPH_LB_syn_reopened], 0);
+	/* The client reuses the 5-tuple: a new connection, counted as such. */
+	input(OUT, l4_packet(OUT, &t_server_mac, CLIENT, VIP, IPPROTO_TCP, 40004, 80,
+			     RTE_TCP_SYN_FLAG, 90000, 0));
+	m = one_out(IN);
+	assert_int_equal(((const struct rte_tcp_hdr *)(t_ip(m) + 1))->tcp_flags, RTE_TCP_SYN_FLAG);
+	rte_pktmbuf_free(m);
+	assert_int_equal(w->lb->ctr[EPH_LB_syn_reopened], 1);
+	assert_int_equal(eph_lb_connection_count(w->lb), 1);
+}
+
+/* Apply a copy of the running configuration changed by edit; 0 on success. */
+static int
+apply_with(void (*edit)(struct eph_conf *c))
+{
+	struct eph_conf next;
+	int ret;
+
+	assert_int_equal(eph_conf_dup(&next, &t_dp.rc->conf), 0);
+	edit(&next);
+	ret = eph_reconfig_apply(t_dp.rc, &next, "test", stderr);
+	eph_conf_free(&next);
+	return ret;
+}
+
+static uint32_t removed_backend;
+static uint8_t removed_policy;
+
+/* Drop removed_backend from VIP web, with on-remove removed_policy. */
+static void
+remove_backend(struct eph_conf *c)
+{
+	struct eph_conf_vip *v = &c->vips[0];
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < v->n_backends; i++)
+		if (v->backends[i].addr != removed_backend)
+			v->backends[n++] = v->backends[i];
+	v->n_backends = n;
+	v->on_remove = removed_policy;
+}
+
+static void
+restore_backends(struct eph_conf *c)
+{
+	struct eph_conf_vip *v = &c->vips[0];
+
+	free(v->backends);
+	v->backends = malloc(sizeof(web_backends));
+	assert_non_null(v->backends);
+	memcpy(v->backends, web_backends, sizeof(web_backends));
+	v->n_backends = 2;
+	v->on_remove = EPH_LB_REMOVE_DRAIN;
+}
+
+static void
+test_removed_backend_drain_then_reset(void **state)
+{
+	struct opened o[8];
+	unsigned int n_b1 = 0;
+	struct rte_mbuf *out[32];
+	unsigned int n;
+
+	(void)state;
+	for (unsigned int i = 0; i < 8; i++) {
+		o[i] = open_tcp((uint16_t)(41000 + i));
+		input(IN, l4_packet(IN, &t_host_mac, o[i].backend, LOCAL, IPPROTO_TCP, 8080,
+				    o[i].lport, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, 5000, 1001));
+		rte_pktmbuf_free(one_out(OUT));
+		n_b1 += o[i].backend == B1;
+	}
+	assert_true(n_b1 > 0 && n_b1 < 8);
+
+	/* Drain: B1 leaves the table; its connections go on, new ones go to B2. */
+	removed_backend = B1;
+	removed_policy = EPH_LB_REMOVE_DRAIN;
+	assert_int_equal(apply_with(remove_backend), 0);
+	advance(1);
+	for (unsigned int i = 0; i < 8; i++) {
+		struct rte_mbuf *m;
+
+		input(OUT, l4_packet(OUT, &t_server_mac, CLIENT, VIP, IPPROTO_TCP,
+				     (uint16_t)(41000 + i), 80, RTE_TCP_ACK_FLAG, 1001, 5001));
+		m = one_out(IN);
+		assert_int_equal(rte_be_to_cpu_32(t_ip(m)->dst_addr), o[i].backend);
+		rte_pktmbuf_free(m);
+	}
+	for (unsigned int i = 0; i < 20; i++)
+		assert_int_equal(open_tcp((uint16_t)(42000 + i)).backend, B2);
+
+	/* Back, then removed again with reset: every B1 connection gets a RST on both sides. */
+	assert_int_equal(apply_with(restore_backends), 0);
+	removed_policy = EPH_LB_REMOVE_RESET;
+	assert_int_equal(apply_with(remove_backend), 0);
+	advance(1);
+	n = t_sent(OUT, out, 32);
+	assert_int_equal(n, n_b1);
+	for (unsigned int i = 0; i < n; i++) {
+		assert_checksums(out[i]);
+		assert_int_equal(((const struct rte_tcp_hdr *)(t_ip(out[i]) + 1))->tcp_flags,
+				 RTE_TCP_RST_FLAG);
+		assert_int_equal(rte_be_to_cpu_32(t_ip(out[i])->src_addr), VIP);
+		rte_pktmbuf_free(out[i]);
+	}
+	n = t_sent(IN, out, 32);
+	assert_int_equal(n, n_b1);
+	for (unsigned int i = 0; i < n; i++) {
+		assert_checksums(out[i]);
+		assert_int_equal(rte_be_to_cpu_32(t_ip(out[i])->dst_addr), B1);
+		assert_int_equal(rte_be_to_cpu_32(t_ip(out[i])->src_addr), LOCAL);
+		rte_pktmbuf_free(out[i]);
+	}
+	assert_int_equal(eph_lb_active(&t_dp, 0, -1), 8 - n_b1 + 20);
+	/* With no connection left, housekeeping frees the removed backend's slot. */
+	assert_true(eph_reconfig_housekeeping(t_dp.rc) >= 1);
+	assert_int_equal(apply_with(restore_backends), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_tcp_full_nat_round_trip, fresh),
+		cmocka_unit_test_setup(test_non_syn_without_connection_dropped, fresh),
+		cmocka_unit_test_setup(test_no_backend_refused_with_rst, fresh),
+		cmocka_unit_test_setup(test_udp_flows_stick_and_follow_weights, fresh),
+		cmocka_unit_test_setup(test_icmp_frag_needed_from_backend, fresh),
+		cmocka_unit_test_setup(test_ping_vip_answered, fresh),
+		cmocka_unit_test_setup(test_syn_after_close_opens_anew, fresh),
+		cmocka_unit_test_setup(test_removed_backend_drain_then_reset, fresh),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
