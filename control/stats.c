@@ -212,3 +212,82 @@ eph_stats_print(FILE *f, const struct eph_dp *dp, const struct eph_arp *arp)
 				eph_drop_descs[i]);
 	fprintf(f, "%-24s %12" PRIu64 "\n", "total", eph_counters_drops(&t));
 }
+
+/* ---- the balancer ------------------------------------------------------ */
+
+void
+eph_stats_lb_total(const struct eph_dp *dp, struct eph_lb_totals *st)
+{
+	memset(st, 0, sizeof(*st));
+	for (unsigned int i = 0; i < dp->n_workers; i++) {
+		const struct eph_lb_worker *lw = dp->workers[i]->lb;
+
+		if (lw == NULL)
+			continue;
+		st->connections += eph_lb_connection_count(lw);
+		st->connections_tcp += __atomic_load_n(&lw->conns_tcp, __ATOMIC_RELAXED);
+		st->connections_udp += __atomic_load_n(&lw->conns_udp, __ATOMIC_RELAXED);
+		for (unsigned int c = 0; c < EPH_LB_CTR_MAX; c++)
+			st->ctr[c] += __atomic_load_n(&lw->ctr[c], __ATOMIC_RELAXED);
+		st->table_max = lw->conns->max;
+		st->bytes += eph_session_table_bytes(lw->conns);
+	}
+}
+
+void
+eph_stats_lb_vip(const struct eph_dp *dp, const struct eph_lb_vip *v, struct eph_lb_vip_totals *st)
+{
+	memset(st, 0, sizeof(*st));
+	for (unsigned int i = 0; i < dp->n_workers; i++) {
+		const struct eph_lb_worker *lw = dp->workers[i]->lb;
+		const struct eph_lb_vip_stats *vs;
+
+		if (lw == NULL)
+			continue;
+		vs = &lw->vip[v->slot];
+		st->active += __atomic_load_n(&vs->active, __ATOMIC_RELAXED);
+		st->total += __atomic_load_n(&vs->total, __ATOMIC_RELAXED);
+		st->no_backend += __atomic_load_n(&vs->no_backend, __ATOMIC_RELAXED);
+		st->over_limit += __atomic_load_n(&vs->over_limit, __ATOMIC_RELAXED);
+		st->no_port += __atomic_load_n(&vs->no_port, __ATOMIC_RELAXED);
+	}
+	for (unsigned int b = 0; b < v->n_backends; b++) {
+		if (v->backends[b].state == EPH_LB_BACKEND_REMOVED) {
+			st->removed++;
+			continue;
+		}
+		st->backends++;
+		st->up += v->backends[b].weight != 0;
+	}
+}
+
+void
+eph_stats_lb_backend(const struct eph_dp *dp, const struct eph_lb_vip *v,
+		     const struct eph_lb_backend *b, struct eph_lb_backend_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	for (unsigned int i = 0; i < dp->n_workers; i++) {
+		const struct eph_lb_worker *lw = dp->workers[i]->lb;
+		const struct eph_lb_backend_stats *bs;
+
+		if (lw == NULL || lw->backend[v->slot] == NULL)
+			continue;
+		bs = &lw->backend[v->slot][b->slot];
+		st->active += __atomic_load_n(&bs->active, __ATOMIC_RELAXED);
+		st->total += __atomic_load_n(&bs->total, __ATOMIC_RELAXED);
+		st->pkts_to += __atomic_load_n(&bs->pkts_to, __ATOMIC_RELAXED);
+		st->bytes_to += __atomic_load_n(&bs->bytes_to, __ATOMIC_RELAXED);
+		st->pkts_from += __atomic_load_n(&bs->pkts_from, __ATOMIC_RELAXED);
+		st->bytes_from += __atomic_load_n(&bs->bytes_from, __ATOMIC_RELAXED);
+		st->over_limit += __atomic_load_n(&bs->over_limit, __ATOMIC_RELAXED);
+		st->no_port += __atomic_load_n(&bs->no_port, __ATOMIC_RELAXED);
+	}
+}
+
+const char *
+eph_lb_backend_state_name(const struct eph_lb_backend *b)
+{
+	if (b->state == EPH_LB_BACKEND_REMOVED)
+		return "removed";
+	return b->weight == 0 ? "draining" : "active";
+}

@@ -8,6 +8,7 @@
 #include "control/arp.h"
 #include "dataplane/dp.h"
 #include "dataplane/flow/tcp_state.h"
+#include "dataplane/lb/lb.h"
 #include "dataplane/nat/nat.h"
 
 /* Sum of every worker's counters and the control lcore's. */
@@ -69,6 +70,44 @@ void eph_stats_nat_total(const struct eph_dp *dp, const struct eph_dp_cfg *cfg,
 unsigned int eph_stats_nat_top(const struct eph_dp *dp, unsigned int w,
 			       struct eph_nat_top_entry out[EPH_NAT_TOP_N]);
 void eph_stats_nat_refusals(const struct eph_dp *dp, unsigned int w, struct eph_nat_refusals *out);
+
+/*
+ * The balancer's figures, summed over the workers, for the same renderers.
+ * A VIP or backend is named by its snapshot entry (struct eph_lb_vip /
+ * eph_lb_backend of cfg->lb); removed backends still draining are there
+ * too, with state EPH_LB_BACKEND_REMOVED.
+ */
+struct eph_lb_totals {
+	uint64_t connections;     /* live, every VIP */
+	uint64_t connections_tcp;
+	uint64_t connections_udp;
+	uint64_t ctr[EPH_LB_CTR_MAX];
+	uint64_t table_max;       /* connection records per worker */
+	uint64_t bytes;           /* heap of the connection tables, every worker */
+};
+
+void eph_stats_lb_total(const struct eph_dp *dp, struct eph_lb_totals *st);
+
+struct eph_lb_vip_totals {
+	uint64_t active;
+	uint64_t total;
+	uint64_t no_backend;
+	uint64_t over_limit;
+	uint64_t no_port;
+	unsigned int backends;    /* configured */
+	unsigned int up;          /* configured with weight > 0 */
+	unsigned int removed;     /* removed, connections still draining */
+};
+
+void eph_stats_lb_vip(const struct eph_dp *dp, const struct eph_lb_vip *v,
+		      struct eph_lb_vip_totals *st);
+
+/* Backend b of VIP v (st: the same fields as a worker's, summed). */
+void eph_stats_lb_backend(const struct eph_dp *dp, const struct eph_lb_vip *v,
+			  const struct eph_lb_backend *b, struct eph_lb_backend_stats *st);
+
+/* "active", "draining" (weight 0) or "removed". */
+const char *eph_lb_backend_state_name(const struct eph_lb_backend *b);
 
 /* "192.0.2.1" from a network-order address. */
 const char *eph_ip_str(uint32_t ip_be, char *buf, size_t len);
