@@ -95,6 +95,13 @@ build_cases(bool quick, struct bench_case *list)
 	n = add_case(list, n, "borrow", B_BORROW, IPPROTO_UDP, false, 16 * K, quick ? 16 * K : M);
 	/* sessions: backends of the largest table; packets: tables built */
 	n = add_case(list, n, "maglev_build", B_MAGLEV, 0, false, 1000, quick ? 6 : 30);
+	/* The balancer: full-NAT onto 16 backends (tests/bench/lb.c). */
+	n = add_case(list, n, "lb_new_connections", B_LB_NEW, IPPROTO_UDP, false, grow, grow);
+	n = add_case(list, n, "lb_established_64k", B_LB_ESTABLISHED, IPPROTO_UDP, false, 64 * K,
+		     pkts);
+	if (!quick)
+		n = add_case(list, n, "lb_established_1m", B_LB_ESTABLISHED, IPPROTO_UDP, false, M,
+			     pkts);
 	return n;
 }
 

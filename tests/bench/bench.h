@@ -62,6 +62,8 @@ enum bench_kind {
 	B_HANDOFF,
 	B_BORROW,
 	B_MAGLEV,
+	B_LB_NEW,
+	B_LB_ESTABLISHED,
 };
 
 struct bench_case {
@@ -219,6 +221,11 @@ void bench_neigh_add(struct bench_ctx *x, uint16_t port, uint32_t ip_host,
 		     const struct rte_ether_addr *mac);
 uint64_t bench_drops(struct bench_ctx *x, enum eph_drop_reason why);
 
+/* ---- lb.c: the balancer's cases --------------------------------------- */
+
+void bench_lb_conf(const struct bench_case *c, struct eph_conf *conf, unsigned int *n_pool);
+void bench_lb_run(struct bench_ctx *x, struct bench_result *r);
+
 /* ---- flows.c --------------------------------------------------------- */
 
 int bench_flows_init(struct bench_flows *f, uint32_t n, uint8_t proto, const uint16_t *hosts,
@@ -233,6 +240,10 @@ void bench_inside_packet(struct bench_ctx *x, const struct bench_flows *f, uint3
 /* The reply the remote sends to flow i's mapping, as it reaches the outside port. */
 void bench_reply_packet(struct bench_ctx *x, const struct bench_flows *f, uint32_t i,
 			uint8_t tcp_flags, struct rte_mbuf *m);
+/* Any frame of the bench's shape (B_FRAME_LEN bytes, TTL 64, full checksums); addresses host order. */
+void bench_frame(struct rte_mbuf *m, const struct rte_ether_addr *src_mac,
+		 const struct rte_ether_addr *dst_mac, uint32_t src, uint32_t dst, uint16_t sport,
+		 uint16_t dport, uint8_t proto, uint8_t tcp_flags, uint32_t tag);
 /* Swap MACs, addresses and ports in place: the packet becomes its reply. */
 void bench_turnaround(struct rte_mbuf *m);
 /* Set the TCP flags and recompute the TCP checksum (a SYN becomes a SYN-ACK). */

@@ -227,6 +227,20 @@ bench_reply_packet(struct bench_ctx *x, const struct bench_flows *f, uint32_t i,
 }
 
 void
+bench_frame(struct rte_mbuf *m, const struct rte_ether_addr *src_mac,
+	    const struct rte_ether_addr *dst_mac, uint32_t src, uint32_t dst, uint16_t sport,
+	    uint16_t dport, uint8_t proto, uint8_t tcp_flags, uint32_t tag)
+{
+	struct frame fr = {
+		.src_mac = *src_mac, .dst_mac = *dst_mac, .src = src, .dst = dst,
+		.sport = sport, .dport = dport, .proto = proto, .ttl = B_TTL,
+		.tcp_flags = tcp_flags, .tag = tag,
+	};
+
+	frame_write(mbuf_frame(m), &fr);
+}
+
+void
 bench_turnaround(struct rte_mbuf *m)
 {
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
