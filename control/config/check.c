@@ -149,7 +149,7 @@ check_pool(struct check_ctx *c, unsigned i)
 		check_err(c, path, MSG_EXCLUDED_ALL, p->port_lo, p->port_hi);
 
 	check_path(path, sizeof(path), c->conf, i, "inside");
-	if (n_inside == 0)
+	if (n_inside == 0 && !p->balancer)
 		check_err(c, path, "expected at least one inside prefix, found none");
 	for (k = 0; k < n_inside; k++) {
 		const struct eph_conf_prefix *pf = &p->inside[k];
@@ -291,7 +291,8 @@ check_pools_across(struct check_ctx *c, unsigned n_pools)
 	eph_conf_addr_clashes(items, n_items, check_addr_clash, c);
 	for (k = 0; k < n_items; k++) {
 		for (i = 0; i < conf->n_ports && i < EPH_MAX_PORTS; i++) {
-			if (eph_conf_pool_addr_port_clash(&conf->ports[i], items[k].addr, msg,
+			if (eph_conf_pool_addr_port_clash(&conf->ports[i], items[k].addr,
+							  conf->pools[items[k].pool].balancer, msg,
 							  sizeof(msg))) {
 				check_err(c,
 					  check_path(path, sizeof(path), conf, items[k].pool,

@@ -53,7 +53,8 @@ inside_later(const struct inside_item *x, const struct inside_item *y)
 
 /* A pool address that port p uses itself, or that only inside hosts can reach. */
 bool
-eph_conf_pool_addr_port_clash(const struct eph_conf_port *p, uint32_t addr, char *msg, size_t size)
+eph_conf_pool_addr_port_clash(const struct eph_conf_port *p, uint32_t addr, bool balancer, char *msg,
+			      size_t size)
 {
 	const char *name = p->name[0] != '\0' ? p->name : "?";
 	uint32_t m = eph_conf_prefix_mask(p->prefix_len);
@@ -69,7 +70,7 @@ eph_conf_pool_addr_port_clash(const struct eph_conf_port *p, uint32_t addr, char
 	else if (p->prefix_len <= 30 && (addr == (p->addr & m) || addr == ((p->addr & m) | ~m)))
 		snprintf(msg, size, "%s is the %s address of the subnet %s/%u of port '%s'", a,
 			 addr == (p->addr & m) ? "network" : "broadcast", b, p->prefix_len, name);
-	else if (p->role == EPH_ROLE_INSIDE && eph_conf_in_subnet(p, addr))
+	else if (!balancer && p->role == EPH_ROLE_INSIDE && eph_conf_in_subnet(p, addr))
 		snprintf(
 			msg, size,
 			"%s is on the subnet %s/%u of inside port '%s', expected addresses reached "

@@ -694,8 +694,10 @@ check_pool_addrs(struct vctx *v, struct eph_conf *conf, struct pool_state *ps,
 		struct addr_span *sp = item_span(ps, it);
 
 		for (i = 0; i < conf->n_ports && !sp->reported; i++) {
-			if (!st[i].addr_ok || !eph_conf_pool_addr_port_clash(
-						      &conf->ports[i], it->addr, msg, sizeof(msg)))
+			if (!st[i].addr_ok ||
+			    !eph_conf_pool_addr_port_clash(&conf->ports[i], it->addr,
+							   conf->pools[it->pool].balancer, msg,
+							   sizeof(msg)))
 				continue;
 			snprintf(path, sizeof(path), "pools[%u].%s[%u]", it->pool,
 				 eph_conf_list_key[it->list], it->entry);

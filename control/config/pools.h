@@ -118,9 +118,13 @@ int eph_conf_inside_item_cmp(const void *a, const void *b);
 #define MSG_EXCLUDED_OUTSIDE "excluded port %u is outside the pool's ports %u-%u"
 #define MSG_EXCLUDED_ALL     "every port of %u-%u is excluded, leaving none to allocate"
 
-/* A pool address that port p uses itself, or that only inside hosts can reach. */
-bool eph_conf_pool_addr_port_clash(const struct eph_conf_port *p, uint32_t addr, char *msg,
-				   size_t size);
+/*
+ * A pool address that port p uses itself, or that only inside hosts can
+ * reach (balancer: the balancer's local addresses, which backends on any
+ * port's subnet answer, may be there).
+ */
+bool eph_conf_pool_addr_port_clash(const struct eph_conf_port *p, uint32_t addr, bool balancer,
+				   char *msg, size_t size);
 /* A pool's port range: no port 0, lo <= hi, one side of 1024 (RFC 4787 REQ-3a). */
 bool eph_conf_pool_range_problem(unsigned lo, unsigned hi, char *msg, size_t size);
 /* A host is given whole blocks, so one block must fit in the range. */

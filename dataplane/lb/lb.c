@@ -1059,6 +1059,18 @@ lb_poll(struct eph_worker *w, uint64_t now_tsc)
 	}
 }
 
+static bool
+port_held(struct eph_worker *w, uint32_t addr, uint16_t port, uint32_t remote_addr,
+	  uint16_t remote_port, uint8_t proto)
+{
+	struct eph_flow_key k = {
+		.src_addr = remote_addr, .dst_addr = addr,
+		.src_port = remote_port, .dst_port = port, .proto = proto,
+	};
+
+	return w->lb != NULL && eph_session_lookup(w->lb->conns, &k) >= 0;
+}
+
 void
 eph_lb_register(void)
 {
@@ -1069,6 +1081,7 @@ eph_lb_register(void)
 	static const struct eph_nat_balancer_ops balancer_ops = {
 		.reply_input = reply_input,
 		.handoff_input = handoff_input,
+		.port_held = port_held,
 	};
 
 	(void)eph_nh_register(EPH_NH_VIP, &vip_ops);

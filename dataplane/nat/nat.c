@@ -455,6 +455,12 @@ held_by_old_generation(struct eph_nat_worker *nw, const struct eph_nat_pool *p,
 {
 	struct eph_flow_key k;
 
+	/* A balancer pool's ports are held by the balancer's connections. */
+	if (p->balancer)
+		return balancer.port_held != NULL &&
+		       balancer.port_held(container_of(nw, struct eph_worker, nat), out_addr,
+					  out_port, f->remote_addr, f->remote_port, f->proto);
+
 	if (p->mapping == EPH_MAPPING_ENDPOINT_INDEPENDENT) {
 		k = (struct eph_flow_key){ .dst_addr = out_addr, .dst_port = out_port,
 					   .proto = f->proto };

@@ -461,6 +461,13 @@ struct eph_nat_balancer_ops {
 	void (*reply_input)(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts,
 			    const uint16_t *slot, const struct eph_session_ahead *ahead, uint16_t n);
 	void (*handoff_input)(struct eph_worker *w, struct rte_mbuf **pkts, uint16_t n);
+	/*
+	 * Whether a connection holds local port addr:port towards
+	 * remote_addr:remote_port (network order): asked while an older
+	 * allocator generation of a balancer pool drains, as for sessions.
+	 */
+	bool (*port_held)(struct eph_worker *w, uint32_t addr, uint16_t port, uint32_t remote_addr,
+			  uint16_t remote_port, uint8_t proto);
 };
 void eph_nat_balancer_register(const struct eph_nat_balancer_ops *ops);
 

@@ -13,6 +13,7 @@
 
 #include "control/reconfig.h"
 #include "dataplane/flow/session.h"
+#include "dataplane/lb/lb.h"
 #include "tests/unit/harness.h"
 
 #define IN      0
@@ -23,6 +24,14 @@
 #define FAR_INSIDE    T_IPV4(10, 20, 0, 0) /* /16 behind the inside router */
 
 static uint32_t pool_addrs[] = { POOL_A };
+/* The balancer: UDP VIP 203.0.113.80:53 onto two inside backends, from local address .50. */
+#define LB_VIP    T_IPV4(203, 0, 113, 80)
+#define LB_LOCAL  T_IPV4(192, 0, 2, 150)
+static uint32_t lb_local[] = { LB_LOCAL };
+static struct eph_conf_backend lb_backends[] = {
+	{ .addr = T_IPV4(192, 0, 2, 21), .port = 53, .weight = 100 },
+	{ .addr = T_IPV4(192, 0, 2, 22), .port = 53, .weight = 100 },
+};
 /* The inside router (192.0.2.254) belongs to no pool. */
 static struct eph_conf_prefix pool_inside[] = { { T_IPV4(192, 0, 2, 0), 25 },
 						{ FAR_INSIDE, 16 } };
@@ -56,6 +65,27 @@ two_workers(struct eph_conf *conf)
 	};
 	conf->routes = routes;
 	conf->n_routes = 2;
+
+	p = &conf->pools[1];
+	eph_conf_pool_defaults(p);
+	snprintf(p->name, sizeof(p->name), "dns");
+	snprintf(p->vip, sizeof(p->vip), "dns");
+	p->balancer = true;
+	p->pooling = EPH_POOLING_ARBITRARY;
+	p->addrs = lb_local;
+	p->n_addrs = 1;
+	p->port_lo = 30000;
+	p->port_hi = 30999;
+	conf->n_pools = 2;
+	snprintf(conf->vips[0].name, sizeof(conf->vips[0].name), "dns");
+	conf->vips[0].addr = LB_VIP;
+	conf->vips[0].port = 53;
+	conf->vips[0].proto = IPPROTO_UDP;
+	conf->vips[0].backends = lb_backends;
+	conf->vips[0].n_backends = 2;
+	conf->vips[0].pool = 1;
+	conf->vips[0].maglev_size = 1009;
+	conf->n_vips = 1;
 }
 
 static int
@@ -77,6 +107,7 @@ teardown(void **state)
 	(void)state;
 	t_conf.n_pools = 0; /* static arrays */
 	t_conf.n_routes = 0;
+	t_conf.n_vips = 0;
 	t_stop();
 	return 0;
 }
@@ -351,6 +382,78 @@ test_inside_error_quoting_host_source(void **state)
 	assert_int_equal(t_drops(EPH_DROP_nat_icmp_untranslatable), untranslatable + 1);
 }
 
+/*
+ * The balancer with two workers: every client packet enters worker 0 and
+ * reaches its connection's owner; every backend reply enters worker 0 and
+ * reaches the owner of its local port. Each crosses exactly once, nothing
+ * is lost, and every reply leaves from the VIP to its client.
+ */
+static void
+test_lb_both_sides_handed_over(void **state)
+{
+	struct rte_mbuf *pkts[64];
+	uint16_t lport[64];
+	uint32_t backend[64];
+	unsigned int seen = 0;
+	uint64_t out0 = t_dp.workers[0]->lb->ctr[EPH_LB_handoff_out];
+
+	(void)state;
+	for (uint16_t i = 0; i < 64; i++) {
+		struct rte_mbuf *m = udp(OUT, &t_server_mac, T_SERVER, LB_VIP, 1000 + i, 53);
+
+		eph_input_burst(t_dp.workers[0], OUT, &m, 1);
+	}
+	for (unsigned int wk = 0; wk < 2; wk++) {
+		unsigned int n;
+
+		eph_nat_handoff_drain(t_dp.workers[wk]);
+		n = sent_by(wk, IN, pkts, RTE_DIM(pkts));
+		for (unsigned int j = 0; j < n; j++) {
+			const struct rte_udp_hdr *u = (const struct rte_udp_hdr *)(t_ip(pkts[j]) + 1);
+
+			assert_int_equal(rte_be_to_cpu_32(t_ip(pkts[j])->src_addr), LB_LOCAL);
+			/* The local port is of this worker's share: replies find it by port. */
+			assert_int_equal(rte_be_to_cpu_16(u->src_port) % 2, wk);
+			lport[seen] = rte_be_to_cpu_16(u->src_port);
+			backend[seen++] = rte_be_to_cpu_32(t_ip(pkts[j])->dst_addr);
+			rte_pktmbuf_free(pkts[j]);
+		}
+	}
+	assert_int_equal(seen, 64);
+	assert_true(t_dp.workers[0]->lb->ctr[EPH_LB_handoff_out] > out0);
+	assert_int_equal(eph_lb_connection_count(t_dp.workers[0]->lb) +
+				 eph_lb_connection_count(t_dp.workers[1]->lb),
+			 64);
+
+	/* The replies, all into worker 0. */
+	for (unsigned int i = 0; i < seen; i++) {
+		struct rte_mbuf *m = udp(IN, &t_host_mac, backend[i], LB_LOCAL, 53, lport[i]);
+
+		eph_input_burst(t_dp.workers[0], IN, &m, 1);
+	}
+	seen = 0;
+	for (unsigned int wk = 0; wk < 2; wk++) {
+		unsigned int n;
+
+		eph_nat_handoff_drain(t_dp.workers[wk]);
+		n = sent_by(wk, OUT, pkts, RTE_DIM(pkts));
+		for (unsigned int j = 0; j < n; j++) {
+			const struct rte_udp_hdr *u = (const struct rte_udp_hdr *)(t_ip(pkts[j]) + 1);
+
+			assert_int_equal(rte_be_to_cpu_32(t_ip(pkts[j])->src_addr), LB_VIP);
+			assert_int_equal(rte_be_to_cpu_32(t_ip(pkts[j])->dst_addr), T_SERVER);
+			assert_int_equal(rte_be_to_cpu_16(u->src_port), 53);
+			assert_in_range(rte_be_to_cpu_16(u->dst_port), 1000, 1063);
+			assert_int_equal(rte_ipv4_udptcp_cksum_verify(t_ip(pkts[j]), u), 0);
+			seen++;
+			rte_pktmbuf_free(pkts[j]);
+		}
+	}
+	assert_int_equal(seen, 64);
+	assert_int_equal(t_drops(EPH_DROP_lb_no_connection), 0);
+	assert_int_equal(t_drops(EPH_DROP_nat_handoff_full), 0);
+}
+
 int
 main(void)
 {
@@ -359,6 +462,7 @@ main(void)
 		cmocka_unit_test_setup(test_inside_router_error_translated, fresh),
 		cmocka_unit_test_setup(test_inside_errors_not_trusted, fresh),
 		cmocka_unit_test_setup(test_inside_error_quoting_host_source, fresh),
+		cmocka_unit_test_setup(test_lb_both_sides_handed_over, fresh),
 	};
 
 	return cmocka_run_group_tests_name("handoff", tests, setup, teardown);

@@ -24,6 +24,7 @@
 #define IP_LEN    ((uint16_t)sizeof(struct rte_ipv4_hdr))
 #define VIP       T_IPV4(203, 0, 113, 80)
 #define VIP_EMPTY T_IPV4(203, 0, 113, 81)
+#define VIP_DNAT  T_IPV4(203, 0, 113, 82)
 #define LOCAL     T_IPV4(192, 0, 2, 50)
 #define B1        T_IPV4(192, 0, 2, 21)
 #define B2        T_IPV4(192, 0, 2, 22)
@@ -38,6 +39,9 @@ static uint32_t local_addrs[] = { LOCAL };
 static struct eph_conf_backend web_backends[] = {
 	{ .addr = B1, .port = 8080, .weight = 100 },
 	{ .addr = B2, .port = 8080, .weight = 100 },
+};
+static struct eph_conf_backend direct_backends[] = {
+	{ .addr = B1, .port = 80, .weight = 100 },
 };
 static struct eph_conf_backend dns_backends[] = {
 	{ .addr = B1, .port = 53, .weight = 1 },
@@ -81,7 +85,12 @@ with_vips(struct eph_conf *conf)
 	conf->vips[1].backends = dns_backends;
 	conf->vips[1].n_backends = 2;
 	vip_defaults(&conf->vips[2], "empty", VIP_EMPTY, 80, IPPROTO_TCP);
-	conf->n_vips = 3;
+	vip_defaults(&conf->vips[3], "direct", VIP_DNAT, 80, IPPROTO_TCP);
+	conf->vips[3].forwarding = EPH_LB_DNAT;
+	conf->vips[3].pool = -1;
+	conf->vips[3].backends = direct_backends;
+	conf->vips[3].n_backends = 1;
+	conf->n_vips = 4;
 
 	conf->timeouts.udp = 5;
 	conf->timeouts.tcp_transitory = 10;
@@ -552,6 +561,37 @@ test_removed_backend_drain_then_reset(void **state)
 	assert_int_equal(apply_with(restore_backends), 0);
 }
 
+/* Destination NAT: the backend sees the client; its reply, routed through us, leaves from the VIP. */
+static void
+test_dnat_round_trip(void **state)
+{
+	struct rte_mbuf *m;
+
+	(void)state;
+	input(OUT, l4_packet(OUT, &t_server_mac, CLIENT, VIP_DNAT, IPPROTO_TCP, 40100, 80,
+			     RTE_TCP_SYN_FLAG, 1000, 0));
+	m = one_out(IN);
+	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->src_addr), CLIENT);
+	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->dst_addr), B1);
+	assert_int_equal(port_at(m, 0), 40100);
+	assert_int_equal(port_at(m, 2), 80);
+	rte_pktmbuf_free(m);
+	input(IN, l4_packet(IN, &t_host_mac, B1, CLIENT, IPPROTO_TCP, 80, 40100,
+			    RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, 5000, 1001));
+	m = one_out(OUT);
+	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->src_addr), VIP_DNAT);
+	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->dst_addr), CLIENT);
+	assert_int_equal(port_at(m, 0), 80);
+	assert_int_equal(port_at(m, 2), 40100);
+	rte_pktmbuf_free(m);
+	/* Traffic of the backend's that is no reply is routed as it is. */
+	input(IN, l4_packet(IN, &t_host_mac, B1, CLIENT, IPPROTO_TCP, 81, 40100,
+			    RTE_TCP_SYN_FLAG, 1, 0));
+	m = one_out(OUT);
+	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->src_addr), B1);
+	rte_pktmbuf_free(m);
+}
+
 int
 main(void)
 {
@@ -564,6 +604,7 @@ main(void)
 		cmocka_unit_test_setup(test_ping_vip_answered, fresh),
 		cmocka_unit_test_setup(test_syn_after_close_opens_anew, fresh),
 		cmocka_unit_test_setup(test_removed_backend_drain_then_reset, fresh),
+		cmocka_unit_test_setup(test_dnat_round_trip, fresh),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
