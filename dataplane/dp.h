@@ -210,13 +210,18 @@ eph_to_control(struct eph_worker *w, struct rte_mbuf *m, uint8_t kind, uint16_t 
  * arrive, so the candidate record (or second bucket) starts loading in turn.
  */
 static inline struct eph_session_ahead
-eph_session_ahead_of(const struct eph_worker *w, uint64_t hash)
+eph_session_ahead_in(const struct eph_session_table *t, uint64_t hash)
 {
 	return (struct eph_session_ahead){
 		.hash = hash,
-		.cand = hash != 0 ? eph_session_prefetch_record(w->nat.sessions, hash)
-				  : EPH_SESSION_NIL,
+		.cand = hash != 0 ? eph_session_prefetch_record(t, hash) : EPH_SESSION_NIL,
 	};
+}
+
+static inline struct eph_session_ahead
+eph_session_ahead_of(const struct eph_worker *w, uint64_t hash)
+{
+	return eph_session_ahead_in(w->nat.sessions, hash);
 }
 
 /* Slow paths (dataplane/icmp.c). */

@@ -271,8 +271,13 @@ kind_dispatch(struct eph_worker *w, uint16_t in_port, struct route_gather *g)
 	struct eph_session_ahead ahead[EPH_MAX_BURST];
 
 	/* By now their first buckets have had time to arrive: start on their records. */
-	for (uint16_t i = 0; i < g->n_kind; i++)
-		g->kind_ahead[i] = eph_session_ahead_of(w, g->kind_hash[i]);
+	for (uint16_t i = 0; i < g->n_kind; i++) {
+		const struct eph_nh_ops *ops = &nh_ops[g->kind_type[i]];
+
+		g->kind_ahead[i] = ops->flows == NULL
+					   ? eph_session_ahead_of(w, g->kind_hash[i])
+					   : eph_session_ahead_in(ops->flows(w), g->kind_hash[i]);
+	}
 	if (likely(!g->mixed)) {
 		nh_ops[g->first_kind].input(w, in_port, g->kind, g->kind_nh, g->kind_ahead,
 					    g->n_kind);

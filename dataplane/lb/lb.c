@@ -63,6 +63,7 @@ const char *const eph_lb_counter_descs[EPH_LB_CTR_MAX] = {
 struct lb_pkt {
 	struct rte_mbuf *m;
 	uint64_t hash; /* of its 5-tuple in the connection table, or 0: not computed */
+	uint32_t cand; /* candidate record (lookahead), or EPH_SESSION_NIL */
 	uint16_t in_port;
 };
 
@@ -578,6 +579,25 @@ icmp_error(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, bool from
 
 /* ---- client side ------------------------------------------------------- */
 
+/* The keys of a batch as the packets carry them (either side: a packet's 5-tuple is its key). */
+static inline void
+batch_keys(const struct eph_session_table *t, const struct lb_pkt *p, unsigned int n,
+	   struct eph_flow_key *keys, uint64_t *hash, uint32_t *cand)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		const struct rte_ipv4_hdr *ip = eph_pkt_ip(p[i].m);
+		uint64_t addrs, tail;
+		uint32_t ports;
+
+		memcpy(&addrs, &ip->src_addr, sizeof(addrs));
+		memcpy(&ports, ip + 1, sizeof(ports));
+		tail = eph_flow_tail(ports, ip->next_proto_id);
+		eph_flow_key_set(&keys[i], addrs, tail);
+		hash[i] = p[i].hash != 0 ? p[i].hash : eph_session_hash_halves(t, addrs, tail);
+		cand[i] = p[i].hash != 0 ? p[i].cand : EPH_SESSION_NIL;
+	}
+}
+
 /*
  * The owner's half, client -> backend, for up to LB_BATCH packets: one
  * pipelined lookup, then each packet: through its connection (opened
@@ -591,24 +611,15 @@ client_owned(struct eph_worker *w, struct lb_pkt *p, unsigned int n)
 	const struct eph_lb_cfg *c = w->cfg->lb;
 	struct eph_flow_key keys[LB_BATCH];
 	uint64_t hash[LB_BATCH];
+	uint32_t cand[LB_BATCH];
 	int32_t idx[LB_BATCH];
 	struct rte_mbuf *out[LB_BATCH];
 	uint16_t out_port[LB_BATCH];
 	uint32_t out_nh[LB_BATCH];
 	unsigned int n_out = 0;
 
-	for (unsigned int i = 0; i < n; i++) {
-		struct rte_ipv4_hdr *ip = eph_pkt_ip(p[i].m);
-		uint64_t addrs, tail;
-		uint32_t ports;
-
-		memcpy(&addrs, &ip->src_addr, sizeof(addrs));
-		memcpy(&ports, ip + 1, sizeof(ports));
-		tail = eph_flow_tail(ports, ip->next_proto_id);
-		eph_flow_key_set(&keys[i], addrs, tail);
-		hash[i] = p[i].hash != 0 ? p[i].hash : eph_session_hash_halves(t, addrs, tail);
-	}
-	eph_session_lookup_bulk(t, keys, hash, NULL, n, idx);
+	batch_keys(t, p, n, keys, hash, cand);
+	eph_session_lookup_bulk(t, keys, hash, cand, n, idx);
 
 	for (unsigned int i = 0; i < n; i++) {
 		struct rte_ipv4_hdr *ip = eph_pkt_ip(p[i].m);
@@ -733,7 +744,8 @@ client_input(struct eph_worker *w, struct rte_mbuf **pkts, const uint16_t *in_po
 			}
 		}
 		own[n_own++] = (struct lb_pkt){
-			.m = m, .hash = ahead != NULL ? ahead[i].hash : 0, .in_port = in_port[i],
+			.m = m, .hash = ahead != NULL ? ahead[i].hash : 0,
+			.cand = ahead != NULL ? ahead[i].cand : EPH_SESSION_NIL, .in_port = in_port[i],
 		};
 		if (n_own == LB_BATCH) {
 			client_owned(w, own, n_own);
@@ -742,6 +754,13 @@ client_input(struct eph_worker *w, struct rte_mbuf **pkts, const uint16_t *in_po
 	}
 	if (n_own != 0)
 		client_owned(w, own, n_own);
+}
+
+/* The VIP kind's packets are looked up in the connection table (input's lookahead). */
+static const struct eph_session_table *
+vip_flows(const struct eph_worker *w)
+{
+	return w->lb != NULL ? w->lb->conns : w->nat.sessions;
 }
 
 /* EPH_NH_VIP: packets to a VIP address. */
@@ -776,24 +795,15 @@ reply_owned(struct eph_worker *w, struct lb_pkt *p, unsigned int n)
 	const struct eph_lb_cfg *c = w->cfg->lb;
 	struct eph_flow_key keys[LB_BATCH];
 	uint64_t hash[LB_BATCH];
+	uint32_t cand[LB_BATCH];
 	int32_t idx[LB_BATCH];
 	struct rte_mbuf *out[LB_BATCH];
 	uint16_t out_port[LB_BATCH];
 	uint32_t out_nh[LB_BATCH];
 	unsigned int n_out = 0;
 
-	for (unsigned int i = 0; i < n; i++) {
-		struct rte_ipv4_hdr *ip = eph_pkt_ip(p[i].m);
-		uint64_t addrs, tail;
-		uint32_t ports;
-
-		memcpy(&addrs, &ip->src_addr, sizeof(addrs));
-		memcpy(&ports, ip + 1, sizeof(ports));
-		tail = eph_flow_tail(ports, ip->next_proto_id);
-		eph_flow_key_set(&keys[i], addrs, tail);
-		hash[i] = p[i].hash != 0 ? p[i].hash : eph_session_hash_halves(t, addrs, tail);
-	}
-	eph_session_lookup_bulk(t, keys, hash, NULL, n, idx);
+	batch_keys(t, p, n, keys, hash, cand);
+	eph_session_lookup_bulk(t, keys, hash, cand, n, idx);
 
 	for (unsigned int i = 0; i < n; i++) {
 		struct rte_ipv4_hdr *ip = eph_pkt_ip(p[i].m);
@@ -893,8 +903,10 @@ reply_input_at(struct eph_worker *w, struct rte_mbuf **pkts, const uint16_t *in_
 				continue;
 			}
 		}
+		/* The pool kind's lookahead went to the NAT's table: only its hash serves. */
 		own[n_own++] = (struct lb_pkt){
-			.m = m, .hash = ahead != NULL ? ahead[i].hash : 0, .in_port = in_port[i],
+			.m = m, .hash = ahead != NULL ? ahead[i].hash : 0, .cand = EPH_SESSION_NIL,
+			.in_port = in_port[i],
 		};
 		if (n_own == LB_BATCH) {
 			reply_owned(w, own, n_own);
@@ -973,7 +985,8 @@ dnat_forward(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts, uin
 			lb_handoff(w, owner, mine[i], EPH_HANDOFF_LB_REPLY, in_port);
 			continue;
 		}
-		reply_owned(w, &(struct lb_pkt){ .m = mine[i], .in_port = in_port }, 1);
+		reply_owned(w, &(struct lb_pkt){ .m = mine[i], .cand = EPH_SESSION_NIL, .in_port = in_port },
+			    1);
 	}
 	return n_left;
 }
@@ -1077,6 +1090,7 @@ eph_lb_register(void)
 	static const struct eph_nh_ops vip_ops = {
 		.name = "vip",
 		.input = vip_input,
+		.flows = vip_flows,
 	};
 	static const struct eph_nat_balancer_ops balancer_ops = {
 		.reply_input = reply_input,
