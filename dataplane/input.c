@@ -274,9 +274,11 @@ kind_dispatch(struct eph_worker *w, uint16_t in_port, struct route_gather *g)
 	for (uint16_t i = 0; i < g->n_kind; i++) {
 		const struct eph_nh_ops *ops = &nh_ops[g->kind_type[i]];
 
-		g->kind_ahead[i] = ops->flows == NULL
-					   ? eph_session_ahead_of(w, g->kind_hash[i])
-					   : eph_session_ahead_in(ops->flows(w), g->kind_hash[i]);
+		g->kind_ahead[i] =
+			ops->flows == NULL
+				? eph_session_ahead_of(w, g->kind_hash[i])
+				: eph_session_ahead_in(ops->flows(w, &w->cfg->routes->nh[g->kind_nh[i]]),
+						       g->kind_hash[i]);
 	}
 	if (likely(!g->mixed)) {
 		nh_ops[g->first_kind].input(w, in_port, g->kind, g->kind_nh, g->kind_ahead,

@@ -37,6 +37,7 @@ struct eph_worker;
 struct rte_mbuf;
 struct eph_session_ahead;
 struct eph_session_table;
+struct eph_nexthop;
 
 struct eph_nh_ops {
 	const char *name;
@@ -48,11 +49,12 @@ struct eph_nh_ops {
 	void (*input)(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts,
 		      const uint32_t *nh_idx, const struct eph_session_ahead *ahead, uint16_t n);
 	/*
-	 * The flow table this kind's packets are looked up in, for their
-	 * lookahead (NULL: the NAT's sessions). Its hash keys must be the
-	 * NAT table's (eph_session_table_four_way's seed_from).
+	 * The flow table the packets to next hop nh are looked up in, for
+	 * their lookahead (NULL: the NAT's sessions). Its hash keys must be
+	 * the NAT table's (eph_session_table_four_way's seed_from).
 	 */
-	const struct eph_session_table *(*flows)(const struct eph_worker *w);
+	const struct eph_session_table *(*flows)(const struct eph_worker *w,
+						 const struct eph_nexthop *nh);
 };
 
 /*

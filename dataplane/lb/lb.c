@@ -756,10 +756,17 @@ client_input(struct eph_worker *w, struct rte_mbuf **pkts, const uint16_t *in_po
 		client_owned(w, own, n_own);
 }
 
+static const struct eph_session_table *
+lb_flows(const struct eph_worker *w)
+{
+	return w->lb != NULL ? w->lb->conns : w->nat.sessions;
+}
+
 /* The VIP kind's packets are looked up in the connection table (input's lookahead). */
 static const struct eph_session_table *
-vip_flows(const struct eph_worker *w)
+vip_flows(const struct eph_worker *w, const struct eph_nexthop *nh)
 {
+	(void)nh;
 	return w->lb != NULL ? w->lb->conns : w->nat.sessions;
 }
 
@@ -903,10 +910,9 @@ reply_input_at(struct eph_worker *w, struct rte_mbuf **pkts, const uint16_t *in_
 				continue;
 			}
 		}
-		/* The pool kind's lookahead went to the NAT's table: only its hash serves. */
 		own[n_own++] = (struct lb_pkt){
-			.m = m, .hash = ahead != NULL ? ahead[i].hash : 0, .cand = EPH_SESSION_NIL,
-			.in_port = in_port[i],
+			.m = m, .hash = ahead != NULL ? ahead[i].hash : 0,
+			.cand = ahead != NULL ? ahead[i].cand : EPH_SESSION_NIL, .in_port = in_port[i],
 		};
 		if (n_own == LB_BATCH) {
 			reply_owned(w, own, n_own);
@@ -1096,6 +1102,7 @@ eph_lb_register(void)
 		.reply_input = reply_input,
 		.handoff_input = handoff_input,
 		.port_held = port_held,
+		.flows = lb_flows,
 	};
 
 	(void)eph_nh_register(EPH_NH_VIP, &vip_ops);

@@ -2383,12 +2383,22 @@ nat_poll(struct eph_worker *w, uint64_t now_tsc)
 		eph_nat_ctl_poll(w);
 }
 
+/* Replies to a balancer pool's addresses are looked up in the balancer's table. */
+static const struct eph_session_table *
+pool_flows(const struct eph_worker *w, const struct eph_nexthop *nh)
+{
+	if (unlikely(pool_cfg(w, nh->port)->balancer) && balancer.flows != NULL)
+		return balancer.flows(w);
+	return w->nat.sessions;
+}
+
 void
 eph_nat_register(void)
 {
 	static const struct eph_nh_ops pool_ops = {
 		.name = "pool",
 		.input = pool_input,
+		.flows = pool_flows,
 	};
 
 	(void)eph_nh_register(EPH_NH_POOL, &pool_ops);

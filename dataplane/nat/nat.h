@@ -468,6 +468,8 @@ struct eph_nat_balancer_ops {
 	 */
 	bool (*port_held)(struct eph_worker *w, uint32_t addr, uint16_t port, uint32_t remote_addr,
 			  uint16_t remote_port, uint8_t proto);
+	/* The table replies to balancer pools are looked up in (their lookahead). */
+	const struct eph_session_table *(*flows)(const struct eph_worker *w);
 };
 void eph_nat_balancer_register(const struct eph_nat_balancer_ops *ops);
 
