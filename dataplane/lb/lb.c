@@ -599,12 +599,46 @@ batch_keys(const struct eph_session_table *t, const struct lb_pkt *p, unsigned i
 }
 
 /*
- * The owner's half, client -> backend, for up to LB_BATCH packets: one
- * pipelined lookup, then each packet: through its connection (opened
- * here for a first packet), rewritten, sent.
+ * Record idx for client packet p, found by the batch's lookup (or -1):
+ * a SYN on a closing 5-tuple closes it and opens anew, a first packet
+ * opens. Returns the index, or -1 once the packet is dropped or refused.
+ */
+static inline int32_t
+client_conn(struct eph_worker *w, const struct lb_pkt *p, const struct eph_flow_key *key,
+	    uint64_t hash, int32_t idx, struct eph_session **sp)
+{
+	struct eph_lb_worker *lw = w->lb;
+	struct eph_session_table *t = lw->conns;
+	struct eph_session *s;
+
+	if (likely(idx >= 0)) {
+		s = eph_session_get(t, (uint32_t)idx);
+		if (likely(s->proto != IPPROTO_TCP) || likely(!tcp_reopenable(s->state)) ||
+		    !is_syn(eph_pkt_ip(p->m))) {
+			*sp = s;
+			return idx;
+		}
+		/* A new connection on an old 5-tuple: chosen afresh, never the stale backend. */
+		conn_close(w, (uint32_t)idx, eph_tcp_closed_cleanly(s->state));
+		lw->ctr[EPH_LB_syn_reopened]++;
+	}
+	/* An earlier packet of the batch may have opened it. */
+	idx = eph_session_lookup_with_hash(t, key, hash);
+	if (idx >= 0) {
+		*sp = eph_session_get(t, (uint32_t)idx);
+		return idx;
+	}
+	return conn_open(w, p, sp);
+}
+
+/*
+ * The owner's half for up to LB_BATCH packets of one side (dir: from the
+ * client, EPH_DIR_IN2OUT, or from the backend): one pipelined lookup, then
+ * each packet through its connection (a client's first packet opens one),
+ * rewritten (the reply with the delta's complement), sent.
  */
 static void
-client_owned(struct eph_worker *w, struct lb_pkt *p, unsigned int n)
+conns_owned(struct eph_worker *w, struct lb_pkt *p, unsigned int n, int dir)
 {
 	struct eph_lb_worker *lw = w->lb;
 	struct eph_session_table *t = lw->conns;
@@ -618,6 +652,8 @@ client_owned(struct eph_worker *w, struct lb_pkt *p, unsigned int n)
 	uint32_t out_nh[LB_BATCH];
 	unsigned int n_out = 0;
 
+	if (unlikely(n == 0))
+		return;
 	batch_keys(t, p, n, keys, hash, cand);
 	eph_session_lookup_bulk(t, keys, hash, cand, n, idx);
 
@@ -625,39 +661,36 @@ client_owned(struct eph_worker *w, struct lb_pkt *p, unsigned int n)
 		struct rte_ipv4_hdr *ip = eph_pkt_ip(p[i].m);
 		struct eph_session *s = NULL;
 
-		if (likely(idx[i] >= 0)) {
+		if (dir == EPH_DIR_IN2OUT) {
+			idx[i] = client_conn(w, &p[i], &keys[i], hash[i], idx[i], &s);
+			if (idx[i] < 0)
+				continue;
+		} else if (unlikely(idx[i] < 0)) {
+			drop(w, p[i].m, EPH_DROP_lb_no_connection);
+			continue;
+		} else {
 			s = eph_session_get(t, (uint32_t)idx[i]);
-			if (unlikely(s->proto == IPPROTO_TCP) && unlikely(tcp_reopenable(s->state)) &&
-			    is_syn(ip)) {
-				/* A new connection on an old 5-tuple: chosen afresh, never the stale backend. */
-				conn_close(w, (uint32_t)idx[i], eph_tcp_closed_cleanly(s->state));
-				lw->ctr[EPH_LB_syn_reopened]++;
-				idx[i] = -1;
-			} else if (unlikely(backend_reset(c, s))) {
-				conn_reset(w, p[i].in_port, (uint32_t)idx[i]);
-				drop(w, p[i].m, EPH_DROP_lb_backend_removed);
-				continue;
-			}
 		}
-		if (idx[i] < 0) {
-			/* An earlier packet of the batch may have opened it. */
-			idx[i] = eph_session_lookup_with_hash(t, &keys[i], hash[i]);
-			if (idx[i] >= 0)
-				s = eph_session_get(t, (uint32_t)idx[i]);
-			else if ((idx[i] = conn_open(w, &p[i], &s)) < 0)
-				continue;
+		if (unlikely(c == NULL || backend_reset(c, s))) {
+			conn_reset(w, p[i].in_port, (uint32_t)idx[i]);
+			drop(w, p[i].m, EPH_DROP_lb_backend_removed);
+			continue;
 		}
-		if (unlikely(!conn_touch(w, (uint32_t)idx[i], s, ip, EPH_DIR_IN2OUT))) {
+		if (unlikely(!conn_touch(w, (uint32_t)idx[i], s, ip, dir))) {
 			drop(w, p[i].m, EPH_DROP_nat_tcp_rst_out_of_window);
 			continue;
 		}
-		rewrite(ip, (uint8_t *)(ip + 1), s->out_addr, s->out_port, s->reply_addr,
-			s->reply_port, s->l3_delta, s->l4_delta);
+		if (dir == EPH_DIR_IN2OUT)
+			rewrite(ip, (uint8_t *)(ip + 1), s->out_addr, s->out_port, s->reply_addr,
+				s->reply_port, s->l3_delta, s->l4_delta);
+		else
+			rewrite(ip, (uint8_t *)(ip + 1), s->remote_addr, s->remote_port, s->in_addr,
+				s->in_port, (uint16_t)~s->l3_delta, (uint16_t)~s->l4_delta);
 		out[n_out] = p[i].m;
 		out_port[n_out] = p[i].in_port;
 		out_nh[n_out++] = UINT32_MAX;
 	}
-	lw->ctr[EPH_LB_client_packets] += n_out;
+	lw->ctr[dir == EPH_DIR_IN2OUT ? EPH_LB_client_packets : EPH_LB_reply_packets] += n_out;
 	eph_output_send_burst(w, out_port, out, out_nh, (uint16_t)n_out);
 }
 
@@ -748,12 +781,12 @@ client_input(struct eph_worker *w, struct rte_mbuf **pkts, const uint16_t *in_po
 			.cand = ahead != NULL ? ahead[i].cand : EPH_SESSION_NIL, .in_port = in_port[i],
 		};
 		if (n_own == LB_BATCH) {
-			client_owned(w, own, n_own);
+			conns_owned(w, own, n_own, EPH_DIR_IN2OUT);
 			n_own = 0;
 		}
 	}
 	if (n_own != 0)
-		client_owned(w, own, n_own);
+		conns_owned(w, own, n_own, EPH_DIR_IN2OUT);
 }
 
 static const struct eph_session_table *
@@ -789,56 +822,6 @@ vip_input(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts, const 
 }
 
 /* ---- backend side ------------------------------------------------------ */
-
-/*
- * The owner's half, backend -> client: one pipelined lookup of the reply
- * keys, then each packet rewritten back (the delta's complement) and sent.
- */
-static void
-reply_owned(struct eph_worker *w, struct lb_pkt *p, unsigned int n)
-{
-	struct eph_lb_worker *lw = w->lb;
-	struct eph_session_table *t = lw->conns;
-	const struct eph_lb_cfg *c = w->cfg->lb;
-	struct eph_flow_key keys[LB_BATCH];
-	uint64_t hash[LB_BATCH];
-	uint32_t cand[LB_BATCH];
-	int32_t idx[LB_BATCH];
-	struct rte_mbuf *out[LB_BATCH];
-	uint16_t out_port[LB_BATCH];
-	uint32_t out_nh[LB_BATCH];
-	unsigned int n_out = 0;
-
-	batch_keys(t, p, n, keys, hash, cand);
-	eph_session_lookup_bulk(t, keys, hash, cand, n, idx);
-
-	for (unsigned int i = 0; i < n; i++) {
-		struct rte_ipv4_hdr *ip = eph_pkt_ip(p[i].m);
-		struct eph_session *s;
-
-		if (unlikely(idx[i] < 0)) {
-			drop(w, p[i].m, EPH_DROP_lb_no_connection);
-			continue;
-		}
-		s = eph_session_get(t, (uint32_t)idx[i]);
-		if (unlikely(c == NULL || backend_reset(c, s))) {
-			conn_reset(w, p[i].in_port, (uint32_t)idx[i]);
-			drop(w, p[i].m, EPH_DROP_lb_backend_removed);
-			continue;
-		}
-		if (unlikely(!conn_touch(w, (uint32_t)idx[i], s, ip, EPH_DIR_OUT2IN))) {
-			drop(w, p[i].m, EPH_DROP_nat_tcp_rst_out_of_window);
-			continue;
-		}
-		rewrite(ip, (uint8_t *)(ip + 1), s->remote_addr, s->remote_port, s->in_addr,
-			s->in_port, (uint16_t)~s->l3_delta, (uint16_t)~s->l4_delta);
-		out[n_out] = p[i].m;
-		out_port[n_out] = p[i].in_port;
-		out_nh[n_out++] = UINT32_MAX;
-	}
-	lw->ctr[EPH_LB_reply_packets] += n_out;
-	eph_output_send_burst(w, out_port, out, out_nh, (uint16_t)n_out);
-}
 
 /*
  * An ICMP error to a local address (from a backend, or a router on the
@@ -915,12 +898,12 @@ reply_input_at(struct eph_worker *w, struct rte_mbuf **pkts, const uint16_t *in_
 			.cand = ahead != NULL ? ahead[i].cand : EPH_SESSION_NIL, .in_port = in_port[i],
 		};
 		if (n_own == LB_BATCH) {
-			reply_owned(w, own, n_own);
+			conns_owned(w, own, n_own, EPH_DIR_OUT2IN);
 			n_own = 0;
 		}
 	}
 	if (n_own != 0)
-		reply_owned(w, own, n_own);
+		conns_owned(w, own, n_own, EPH_DIR_OUT2IN);
 }
 
 /* Balancer pools' next hops (from the NAT's pool handler). */
@@ -951,7 +934,9 @@ dnat_forward(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts, uin
 {
 	const struct eph_lb_cfg *c = w->cfg->lb;
 	struct rte_mbuf *mine[EPH_MAX_BURST];
+	struct lb_pkt own[LB_BATCH];
 	uint16_t n_mine = 0, n_left = 0;
+	unsigned int n_own = 0;
 
 	(void)ahead;
 	if (c == NULL || !c->dnat || w->lb == NULL ||
@@ -991,9 +976,16 @@ dnat_forward(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts, uin
 			lb_handoff(w, owner, mine[i], EPH_HANDOFF_LB_REPLY, in_port);
 			continue;
 		}
-		reply_owned(w, &(struct lb_pkt){ .m = mine[i], .cand = EPH_SESSION_NIL, .in_port = in_port },
-			    1);
+		own[n_own++] = (struct lb_pkt){
+			.m = mine[i], .cand = EPH_SESSION_NIL, .in_port = in_port,
+		};
+		if (n_own == LB_BATCH) {
+			conns_owned(w, own, n_own, EPH_DIR_OUT2IN);
+			n_own = 0;
+		}
 	}
+	if (n_own != 0)
+		conns_owned(w, own, n_own, EPH_DIR_OUT2IN);
 	return n_left;
 }
 

@@ -173,3 +173,36 @@ t_neigh_add(uint16_t port, uint32_t ip_host, const struct rte_ether_addr *mac)
 	n = eph_neigh_set_mac(&t_dp.neigh, n, mac);
 	n->state = EPH_NEIGH_REACHABLE;
 }
+
+void
+t_assert_checksums(struct rte_mbuf *m)
+{
+	struct rte_ipv4_hdr *ip = t_ip(m);
+	uint8_t *l4 = (uint8_t *)(ip + 1);
+	uint16_t l4_len = (uint16_t)(rte_be_to_cpu_16(ip->total_length) - sizeof(*ip));
+
+	assert_int_equal(rte_raw_cksum(ip, sizeof(*ip)), 0xffff);
+	if (ip->next_proto_id == IPPROTO_ICMP)
+		assert_int_equal(rte_raw_cksum(l4, l4_len), 0xffff);
+	else
+		assert_int_equal(rte_ipv4_udptcp_cksum_verify(ip, l4), 0);
+}
+
+uint16_t
+t_l4_port(struct rte_mbuf *m, int off)
+{
+	uint16_t v;
+
+	memcpy(&v, (uint8_t *)(t_ip(m) + 1) + off, 2);
+	return rte_be_to_cpu_16(v);
+}
+
+struct rte_mbuf *
+t_one_out(uint16_t p)
+{
+	struct rte_mbuf *out[4];
+
+	assert_int_equal(t_sent(p, out, 4), 1);
+	t_assert_checksums(out[0]);
+	return out[0];
+}

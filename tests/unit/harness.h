@@ -60,6 +60,13 @@ unsigned int t_sent(uint16_t p, struct rte_mbuf **pkts, unsigned int max);
 /* Free whatever is waiting on every port and ring. */
 void t_drain(void);
 
+/* IP checksum, and the L4 checksum by full recompute (TCP/UDP with the pseudo-header, ICMP). */
+void t_assert_checksums(struct rte_mbuf *m);
+/* The 16-bit field at off in the L4 header, host order (0: source port, 2: destination). */
+uint16_t t_l4_port(struct rte_mbuf *m, int off);
+/* The one packet port p sent (checksums checked); fails unless exactly one. */
+struct rte_mbuf *t_one_out(uint16_t p);
+
 /* Sum of the drop counter over workers and the control lcore. */
 uint64_t t_drops(enum eph_drop_reason why);
 

@@ -183,39 +183,6 @@ input(uint16_t port, struct rte_mbuf *m)
 }
 
 static void
-assert_checksums(struct rte_mbuf *m)
-{
-	struct rte_ipv4_hdr *ip = t_ip(m);
-	uint8_t *l4 = (uint8_t *)(ip + 1);
-	uint16_t l4_len = (uint16_t)(rte_be_to_cpu_16(ip->total_length) - IP_LEN);
-
-	assert_int_equal(rte_raw_cksum(ip, IP_LEN), 0xffff);
-	if (ip->next_proto_id == IPPROTO_ICMP)
-		assert_int_equal(rte_raw_cksum(l4, l4_len), 0xffff);
-	else
-		assert_int_equal(rte_ipv4_udptcp_cksum_verify(ip, l4), 0);
-}
-
-static uint16_t
-port_at(struct rte_mbuf *m, int off)
-{
-	uint16_t v;
-
-	memcpy(&v, (uint8_t *)(t_ip(m) + 1) + off, 2);
-	return rte_be_to_cpu_16(v);
-}
-
-static struct rte_mbuf *
-one_out(uint16_t p)
-{
-	struct rte_mbuf *out[4];
-
-	assert_int_equal(t_sent(p, out, 4), 1);
-	assert_checksums(out[0]);
-	return out[0];
-}
-
-static void
 none_out(void)
 {
 	struct rte_mbuf *out[4];
@@ -238,13 +205,13 @@ open_tcp(uint16_t cport)
 
 	input(OUT, l4_packet(OUT, &t_server_mac, CLIENT, VIP, IPPROTO_TCP, cport, 80,
 			     RTE_TCP_SYN_FLAG, 1000, 0));
-	m = one_out(IN);
+	m = t_one_out(IN);
 	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->src_addr), LOCAL);
 	o.backend = rte_be_to_cpu_32(t_ip(m)->dst_addr);
 	assert_true(o.backend == B1 || o.backend == B2);
-	o.lport = port_at(m, 0);
+	o.lport = t_l4_port(m, 0);
 	assert_in_range(o.lport, PORT_LO, PORT_HI);
-	assert_int_equal(port_at(m, 2), 8080);
+	assert_int_equal(t_l4_port(m, 2), 8080);
 	rte_pktmbuf_free(m);
 	return o;
 }
@@ -261,20 +228,20 @@ test_tcp_full_nat_round_trip(void **state)
 	/* The backend answers its peer, the local address: the client sees the VIP. */
 	input(IN, l4_packet(IN, &t_host_mac, o.backend, LOCAL, IPPROTO_TCP, 8080, o.lport,
 			    RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, 5000, 1001));
-	m = one_out(OUT);
+	m = t_one_out(OUT);
 	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->src_addr), VIP);
 	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->dst_addr), CLIENT);
-	assert_int_equal(port_at(m, 0), 80);
-	assert_int_equal(port_at(m, 2), 40000);
+	assert_int_equal(t_l4_port(m, 0), 80);
+	assert_int_equal(t_l4_port(m, 2), 40000);
 	tcp = (const struct rte_tcp_hdr *)(t_ip(m) + 1);
 	assert_int_equal(rte_be_to_cpu_32(tcp->sent_seq), 5000); /* full-NAT keeps sequence numbers */
 	rte_pktmbuf_free(m);
 	/* The handshake's last ACK, then data: the same backend and local port. */
 	input(OUT, l4_packet(OUT, &t_server_mac, CLIENT, VIP, IPPROTO_TCP, 40000, 80,
 			     RTE_TCP_ACK_FLAG, 1001, 5001));
-	m = one_out(IN);
+	m = t_one_out(IN);
 	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->dst_addr), o.backend);
-	assert_int_equal(port_at(m, 0), o.lport);
+	assert_int_equal(t_l4_port(m, 0), o.lport);
 	rte_pktmbuf_free(m);
 	assert_int_equal(eph_lb_connection_count(w->lb), 1);
 	assert_int_equal(eph_lb_active(&t_dp, 0, -1), 1);
@@ -308,12 +275,12 @@ test_no_backend_refused_with_rst(void **state)
 	(void)state;
 	input(OUT, l4_packet(OUT, &t_server_mac, CLIENT, VIP_EMPTY, IPPROTO_TCP, 40002, 80,
 			     RTE_TCP_SYN_FLAG, 7000, 0));
-	m = one_out(OUT);
+	m = t_one_out(OUT);
 	tcp = (const struct rte_tcp_hdr *)(t_ip(m) + 1);
 	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->src_addr), VIP_EMPTY);
 	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->dst_addr), CLIENT);
-	assert_int_equal(port_at(m, 0), 80);
-	assert_int_equal(port_at(m, 2), 40002);
+	assert_int_equal(t_l4_port(m, 0), 80);
+	assert_int_equal(t_l4_port(m, 2), 40002);
 	assert_int_equal(tcp->tcp_flags, RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG);
 	assert_int_equal(rte_be_to_cpu_32(tcp->recv_ack), 7000 + 10 + 1); /* SYN + 10 bytes */
 	rte_pktmbuf_free(m);
@@ -333,9 +300,9 @@ test_udp_flows_stick_and_follow_weights(void **state)
 
 		input(OUT, l4_packet(OUT, &t_server_mac, CLIENT, VIP, IPPROTO_UDP,
 				     (uint16_t)(30000 + i), 53, 0, 0, 0));
-		m = one_out(IN);
+		m = t_one_out(IN);
 		first[i] = rte_be_to_cpu_32(t_ip(m)->dst_addr);
-		assert_int_equal(port_at(m, 2), 53);
+		assert_int_equal(t_l4_port(m, 2), 53);
 		on_b2 += first[i] == B2;
 		rte_pktmbuf_free(m);
 	}
@@ -347,7 +314,7 @@ test_udp_flows_stick_and_follow_weights(void **state)
 
 		input(OUT, l4_packet(OUT, &t_server_mac, CLIENT, VIP, IPPROTO_UDP,
 				     (uint16_t)(30000 + i), 53, 0, 0, 0));
-		m = one_out(IN);
+		m = t_one_out(IN);
 		assert_int_equal(rte_be_to_cpu_32(t_ip(m)->dst_addr), first[i]);
 		rte_pktmbuf_free(m);
 	}
@@ -384,7 +351,7 @@ test_icmp_frag_needed_from_backend(void **state)
 	icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, icmp_len);
 	input(IN, m);
 
-	m = one_out(OUT);
+	m = t_one_out(OUT);
 	icmp = (struct rte_icmp_hdr *)(t_ip(m) + 1);
 	inner = (struct rte_ipv4_hdr *)(icmp + 1);
 	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->src_addr), VIP);
@@ -417,7 +384,7 @@ test_ping_vip_answered(void **state)
 	icmp->icmp_ident = RTE_BE16(77);
 	icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, len);
 	input(OUT, m);
-	m = one_out(OUT);
+	m = t_one_out(OUT);
 	icmp = (struct rte_icmp_hdr *)(t_ip(m) + 1);
 	assert_int_equal(icmp->icmp_type, RTE_IP_ICMP_ECHO_REPLY);
 	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->src_addr), VIP);
@@ -433,21 +400,21 @@ test_syn_after_close_opens_anew(void **state)
 	(void)state;
 	input(IN, l4_packet(IN, &t_host_mac, o.backend, LOCAL, IPPROTO_TCP, 8080, o.lport,
 			    RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, 5000, 1001));
-	rte_pktmbuf_free(one_out(OUT));
+	rte_pktmbuf_free(t_one_out(OUT));
 	input(OUT, l4_packet(OUT, &t_server_mac, CLIENT, VIP, IPPROTO_TCP, 40004, 80,
 			     RTE_TCP_ACK_FLAG | RTE_TCP_FIN_FLAG, 1001, 5001));
-	rte_pktmbuf_free(one_out(IN));
+	rte_pktmbuf_free(t_one_out(IN));
 	input(IN, l4_packet(IN, &t_host_mac, o.backend, LOCAL, IPPROTO_TCP, 8080, o.lport,
 			    RTE_TCP_ACK_FLAG | RTE_TCP_FIN_FLAG, 5001, 1002));
-	rte_pktmbuf_free(one_out(OUT));
+	rte_pktmbuf_free(t_one_out(OUT));
 	input(OUT, l4_packet(OUT, &t_server_mac, CLIENT, VIP, IPPROTO_TCP, 40004, 80,
 			     RTE_TCP_ACK_FLAG, 1002, 5002));
-	rte_pktmbuf_free(one_out(IN));
+	rte_pktmbuf_free(t_one_out(IN));
 	assert_int_equal(w->lb->ctr[EPH_LB_syn_reopened], 0);
 	/* The client reuses the 5-tuple: a new connection, counted as such. */
 	input(OUT, l4_packet(OUT, &t_server_mac, CLIENT, VIP, IPPROTO_TCP, 40004, 80,
 			     RTE_TCP_SYN_FLAG, 90000, 0));
-	m = one_out(IN);
+	m = t_one_out(IN);
 	assert_int_equal(((const struct rte_tcp_hdr *)(t_ip(m) + 1))->tcp_flags, RTE_TCP_SYN_FLAG);
 	rte_pktmbuf_free(m);
 	assert_int_equal(w->lb->ctr[EPH_LB_syn_reopened], 1);
@@ -511,7 +478,7 @@ test_removed_backend_drain_then_reset(void **state)
 		o[i] = open_tcp((uint16_t)(41000 + i));
 		input(IN, l4_packet(IN, &t_host_mac, o[i].backend, LOCAL, IPPROTO_TCP, 8080,
 				    o[i].lport, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, 5000, 1001));
-		rte_pktmbuf_free(one_out(OUT));
+		rte_pktmbuf_free(t_one_out(OUT));
 		n_b1 += o[i].backend == B1;
 	}
 	assert_true(n_b1 > 0 && n_b1 < 8);
@@ -526,7 +493,7 @@ test_removed_backend_drain_then_reset(void **state)
 
 		input(OUT, l4_packet(OUT, &t_server_mac, CLIENT, VIP, IPPROTO_TCP,
 				     (uint16_t)(41000 + i), 80, RTE_TCP_ACK_FLAG, 1001, 5001));
-		m = one_out(IN);
+		m = t_one_out(IN);
 		assert_int_equal(rte_be_to_cpu_32(t_ip(m)->dst_addr), o[i].backend);
 		rte_pktmbuf_free(m);
 	}
@@ -541,7 +508,7 @@ test_removed_backend_drain_then_reset(void **state)
 	n = t_sent(OUT, out, 32);
 	assert_int_equal(n, n_b1);
 	for (unsigned int i = 0; i < n; i++) {
-		assert_checksums(out[i]);
+		t_assert_checksums(out[i]);
 		assert_int_equal(((const struct rte_tcp_hdr *)(t_ip(out[i]) + 1))->tcp_flags,
 				 RTE_TCP_RST_FLAG);
 		assert_int_equal(rte_be_to_cpu_32(t_ip(out[i])->src_addr), VIP);
@@ -550,7 +517,7 @@ test_removed_backend_drain_then_reset(void **state)
 	n = t_sent(IN, out, 32);
 	assert_int_equal(n, n_b1);
 	for (unsigned int i = 0; i < n; i++) {
-		assert_checksums(out[i]);
+		t_assert_checksums(out[i]);
 		assert_int_equal(rte_be_to_cpu_32(t_ip(out[i])->dst_addr), B1);
 		assert_int_equal(rte_be_to_cpu_32(t_ip(out[i])->src_addr), LOCAL);
 		rte_pktmbuf_free(out[i]);
@@ -570,24 +537,24 @@ test_dnat_round_trip(void **state)
 	(void)state;
 	input(OUT, l4_packet(OUT, &t_server_mac, CLIENT, VIP_DNAT, IPPROTO_TCP, 40100, 80,
 			     RTE_TCP_SYN_FLAG, 1000, 0));
-	m = one_out(IN);
+	m = t_one_out(IN);
 	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->src_addr), CLIENT);
 	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->dst_addr), B1);
-	assert_int_equal(port_at(m, 0), 40100);
-	assert_int_equal(port_at(m, 2), 80);
+	assert_int_equal(t_l4_port(m, 0), 40100);
+	assert_int_equal(t_l4_port(m, 2), 80);
 	rte_pktmbuf_free(m);
 	input(IN, l4_packet(IN, &t_host_mac, B1, CLIENT, IPPROTO_TCP, 80, 40100,
 			    RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, 5000, 1001));
-	m = one_out(OUT);
+	m = t_one_out(OUT);
 	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->src_addr), VIP_DNAT);
 	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->dst_addr), CLIENT);
-	assert_int_equal(port_at(m, 0), 80);
-	assert_int_equal(port_at(m, 2), 40100);
+	assert_int_equal(t_l4_port(m, 0), 80);
+	assert_int_equal(t_l4_port(m, 2), 40100);
 	rte_pktmbuf_free(m);
 	/* Traffic of the backend's that is no reply is routed as it is. */
 	input(IN, l4_packet(IN, &t_host_mac, B1, CLIENT, IPPROTO_TCP, 81, 40100,
 			    RTE_TCP_SYN_FLAG, 1, 0));
-	m = one_out(OUT);
+	m = t_one_out(OUT);
 	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->src_addr), B1);
 	rte_pktmbuf_free(m);
 }

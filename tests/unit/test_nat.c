@@ -151,43 +151,6 @@ input(uint16_t port, struct rte_mbuf *m)
 }
 
 static void
-assert_checksums(struct rte_mbuf *m)
-{
-	struct rte_ipv4_hdr *ip = t_ip(m);
-	uint8_t *l4 = (uint8_t *)(ip + 1);
-	uint16_t l4_len = (uint16_t)(rte_be_to_cpu_16(ip->total_length) - IP_LEN);
-
-	assert_int_equal(rte_raw_cksum(ip, IP_LEN), 0xffff);
-	if (ip->next_proto_id == IPPROTO_ICMP)
-		assert_int_equal(rte_raw_cksum(l4, l4_len), 0xffff);
-	else
-		assert_int_equal(rte_raw_cksum(l4, l4_len) + rte_ipv4_phdr_cksum(ip, 0) == 0xffff ||
-					 ((rte_raw_cksum(l4, l4_len) + rte_ipv4_phdr_cksum(ip, 0)) %
-					  0xffff) == 0,
-				 1);
-}
-
-static uint16_t
-port_at(struct rte_mbuf *m, int off)
-{
-	uint16_t v;
-
-	memcpy(&v, (uint8_t *)(t_ip(m) + 1) + off, 2);
-	return rte_be_to_cpu_16(v);
-}
-
-/* One packet out of port p, translated; returns it. */
-static struct rte_mbuf *
-one_out(uint16_t p)
-{
-	struct rte_mbuf *out[4];
-
-	assert_int_equal(t_sent(p, out, 4), 1);
-	assert_checksums(out[0]);
-	return out[0];
-}
-
-static void
 test_udp_round_trip(void **state)
 {
 	struct rte_mbuf *m;
@@ -195,28 +158,28 @@ test_udp_round_trip(void **state)
 
 	(void)state;
 	input(IN, l4_packet(IN, &t_host_mac, T_HOST, T_SERVER, IPPROTO_UDP, 5555, 53, 0));
-	m = one_out(OUT);
+	m = t_one_out(OUT);
 	assert_int_equal(t_ip(m)->src_addr, rte_cpu_to_be_32(POOL_A));
 	assert_int_equal(t_ip(m)->dst_addr, rte_cpu_to_be_32(T_SERVER));
-	out_port = port_at(m, 0);
+	out_port = t_l4_port(m, 0);
 	assert_in_range(out_port, PORT_LO, PORT_HI);
-	assert_int_equal(port_at(m, 2), 53);
+	assert_int_equal(t_l4_port(m, 2), 53);
 	assert_int_equal(t_ip(m)->time_to_live, 63);
 	rte_pktmbuf_free(m);
 
 	/* The answer comes back to the pool address and reaches the host's port. */
 	input(OUT, l4_packet(OUT, &t_server_mac, T_SERVER, POOL_A, IPPROTO_UDP, 53, out_port, 0));
-	m = one_out(IN);
+	m = t_one_out(IN);
 	assert_int_equal(t_ip(m)->src_addr, rte_cpu_to_be_32(T_SERVER));
 	assert_int_equal(t_ip(m)->dst_addr, rte_cpu_to_be_32(T_HOST));
-	assert_int_equal(port_at(m, 0), 53);
-	assert_int_equal(port_at(m, 2), 5555);
+	assert_int_equal(t_l4_port(m, 0), 53);
+	assert_int_equal(t_l4_port(m, 2), 5555);
 	rte_pktmbuf_free(m);
 
 	/* The same flow again uses the same session and port. */
 	input(IN, l4_packet(IN, &t_host_mac, T_HOST, T_SERVER, IPPROTO_UDP, 5555, 53, 0));
-	m = one_out(OUT);
-	assert_int_equal(port_at(m, 0), out_port);
+	m = t_one_out(OUT);
+	assert_int_equal(t_l4_port(m, 0), out_port);
 	rte_pktmbuf_free(m);
 	assert_int_equal(eph_session_count(w->nat.sessions), 1);
 }
@@ -252,15 +215,15 @@ test_tcp_needs_syn_and_closes(void **state)
 
 	input(IN, l4_packet(IN, &t_host_mac, T_HOST, T_SERVER, IPPROTO_TCP, 40000, 80,
 			    RTE_TCP_SYN_FLAG));
-	m = one_out(OUT);
-	out_port = port_at(m, 0);
+	m = t_one_out(OUT);
+	out_port = t_l4_port(m, 0);
 	rte_pktmbuf_free(m);
 	input(OUT, l4_packet(OUT, &t_server_mac, T_SERVER, POOL_A, IPPROTO_TCP, 80, out_port,
 			     RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG));
-	rte_pktmbuf_free(one_out(IN));
+	rte_pktmbuf_free(t_one_out(IN));
 	input(IN, l4_packet(IN, &t_host_mac, T_HOST, T_SERVER, IPPROTO_TCP, 40000, 80,
 			    RTE_TCP_ACK_FLAG));
-	rte_pktmbuf_free(one_out(OUT));
+	rte_pktmbuf_free(t_one_out(OUT));
 
 	/* Established: the 10 s transitory timeout does not apply. */
 	advance(20 * EPH_NAT_TICK_HZ);
@@ -269,13 +232,13 @@ test_tcp_needs_syn_and_closes(void **state)
 	/* Clean close, then the transitory timeout ends it and the port skips quarantine. */
 	input(IN, l4_packet(IN, &t_host_mac, T_HOST, T_SERVER, IPPROTO_TCP, 40000, 80,
 			    RTE_TCP_FIN_FLAG | RTE_TCP_ACK_FLAG));
-	rte_pktmbuf_free(one_out(OUT));
+	rte_pktmbuf_free(t_one_out(OUT));
 	input(OUT, l4_packet(OUT, &t_server_mac, T_SERVER, POOL_A, IPPROTO_TCP, 80, out_port,
 			     RTE_TCP_FIN_FLAG | RTE_TCP_ACK_FLAG));
-	rte_pktmbuf_free(one_out(IN));
+	rte_pktmbuf_free(t_one_out(IN));
 	input(IN, l4_packet(IN, &t_host_mac, T_HOST, T_SERVER, IPPROTO_TCP, 40000, 80,
 			    RTE_TCP_ACK_FLAG));
-	rte_pktmbuf_free(one_out(OUT));
+	rte_pktmbuf_free(t_one_out(OUT));
 	advance(11 * EPH_NAT_TICK_HZ);
 	assert_int_equal(eph_session_count(w->nat.sessions), 0);
 }
@@ -293,7 +256,7 @@ test_icmp_echo(void **state)
 	icmp->icmp_cksum = 0;
 	icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, 16);
 	input(IN, m);
-	m = one_out(OUT);
+	m = t_one_out(OUT);
 	icmp = (struct rte_icmp_hdr *)(t_ip(m) + 1);
 	assert_int_equal(t_ip(m)->src_addr, rte_cpu_to_be_32(POOL_A));
 	ident = icmp->icmp_ident;
@@ -309,7 +272,7 @@ test_icmp_echo(void **state)
 	icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, 16);
 	rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->dst_addr = t_dp.ports[OUT].mac;
 	input(OUT, m);
-	m = one_out(IN);
+	m = t_one_out(IN);
 	icmp = (struct rte_icmp_hdr *)(t_ip(m) + 1);
 	assert_int_equal(t_ip(m)->dst_addr, rte_cpu_to_be_32(T_HOST));
 	assert_int_equal(icmp->icmp_ident, RTE_BE16(777));
@@ -330,8 +293,8 @@ test_icmp_error_translated(void **state)
 	m = l4_packet(IN, &t_host_mac, T_HOST, T_REMOTE, IPPROTO_UDP, 6000, 33434, 0);
 	memcpy(sent, t_ip(m), sizeof(sent));
 	input(IN, m);
-	m = one_out(OUT);
-	out_port = port_at(m, 0);
+	m = t_one_out(OUT);
+	out_port = t_l4_port(m, 0);
 
 	err = t_ipv4_packet(&t_server_mac, OUT, T_SERVER, POOL_A, IPPROTO_ICMP, 64,
 			    sizeof(*icmp) + IP_LEN + 8);
@@ -343,7 +306,7 @@ test_icmp_error_translated(void **state)
 	rte_pktmbuf_free(m);
 	input(OUT, err);
 
-	m = one_out(IN);
+	m = t_one_out(IN);
 	ip = t_ip(m);
 	assert_int_equal(ip->dst_addr, rte_cpu_to_be_32(T_HOST));
 	icmp = (struct rte_icmp_hdr *)(ip + 1);
@@ -391,12 +354,12 @@ test_icmp_echo_all_zero_checksum(void **state)
 
 	(void)state;
 	input(IN, echo_packet(IN, &t_host_mac, T_HOST, T_SERVER, RTE_IP_ICMP_ECHO_REQUEST, 0, 0));
-	m = one_out(OUT);
+	m = t_one_out(OUT);
 	ident = rte_be_to_cpu_16(((struct rte_icmp_hdr *)(t_ip(m) + 1))->icmp_ident);
 	rte_pktmbuf_free(m);
 	input(OUT, echo_packet(OUT, &t_server_mac, T_SERVER, POOL_A, RTE_IP_ICMP_ECHO_REPLY, ident,
 			       0));
-	m = one_out(IN); /* checks the full sum */
+	m = t_one_out(IN); /* checks the full sum */
 	icmp = (struct rte_icmp_hdr *)(t_ip(m) + 1);
 	assert_int_equal(icmp->icmp_ident, 0);
 	assert_int_equal(icmp->icmp_cksum, 0xffff);
@@ -437,12 +400,12 @@ test_icmp_error_bad_checksum_dropped(void **state)
 	(void)state;
 	m = l4_packet(IN, &t_host_mac, T_HOST, T_SERVER, IPPROTO_UDP, 6001, 53, 0);
 	input(IN, m);
-	m = one_out(OUT);
-	out_port = port_at(m, 0);
+	m = t_one_out(OUT);
+	out_port = t_l4_port(m, 0);
 	memcpy(sent, t_ip(m), sizeof(sent));
 	rte_pktmbuf_free(m);
 	input(OUT, l4_packet(OUT, &t_server_mac, T_SERVER, POOL_A, IPPROTO_UDP, 53, out_port, 0));
-	m = one_out(IN);
+	m = t_one_out(IN);
 	memcpy(back, t_ip(m), sizeof(back));
 	rte_pktmbuf_free(m);
 
@@ -457,12 +420,12 @@ test_icmp_error_bad_checksum_dropped(void **state)
 	/* The same errors intact pass, translated, with valid checksums. */
 	input(OUT, icmp_error(OUT, &t_server_mac, T_SERVER, POOL_A,
 			      (const struct rte_ipv4_hdr *)sent, false));
-	m = one_out(IN);
+	m = t_one_out(IN);
 	assert_int_equal(t_ip(m)->dst_addr, rte_cpu_to_be_32(T_HOST));
 	rte_pktmbuf_free(m);
 	input(IN, icmp_error(IN, &t_host_mac, T_HOST, T_SERVER,
 			     (const struct rte_ipv4_hdr *)back, false));
-	m = one_out(OUT);
+	m = t_one_out(OUT);
 	assert_int_equal(t_ip(m)->src_addr, rte_cpu_to_be_32(POOL_A));
 	rte_pktmbuf_free(m);
 }
@@ -483,8 +446,8 @@ test_exhaustion_per_destination(void **state)
 	for (int i = 0; i < 16; i++) {
 		input(IN, l4_packet(IN, &t_host_mac, T_HOST, T_SERVER, IPPROTO_UDP,
 				    (uint16_t)(10000 + i), 9, 0));
-		m = one_out(OUT);
-		seen[i] = port_at(m, 0);
+		m = t_one_out(OUT);
+		seen[i] = t_l4_port(m, 0);
 		for (int k = 0; k < i; k++)
 			assert_int_not_equal(seen[k], seen[i]);
 		rte_pktmbuf_free(m);
@@ -513,11 +476,11 @@ test_exhaustion_per_destination(void **state)
 
 	/* Another destination port: its own 16 ports. */
 	input(IN, l4_packet(IN, &t_host_mac, T_HOST, T_SERVER, IPPROTO_UDP, 10016, 10, 0));
-	rte_pktmbuf_free(one_out(OUT));
+	rte_pktmbuf_free(t_one_out(OUT));
 	/* An existing flow still passes both ways. */
 	input(IN, l4_packet(IN, &t_host_mac, T_HOST, T_SERVER, IPPROTO_UDP, 10003, 9, 0));
-	m = one_out(OUT);
-	assert_int_equal(port_at(m, 0), seen[3]);
+	m = t_one_out(OUT);
+	assert_int_equal(t_l4_port(m, 0), seen[3]);
 	rte_pktmbuf_free(m);
 	assert_int_equal(w->nat.ports_in_use[0][0], 17);
 
@@ -529,7 +492,7 @@ test_exhaustion_per_destination(void **state)
 	assert_int_equal(t_sent(OUT, out, 4), 0); /* still resting */
 	advance(3 * EPH_NAT_TICK_HZ);
 	input(IN, l4_packet(IN, &t_host_mac, T_HOST, T_SERVER, IPPROTO_UDP, 10016, 9, 0));
-	rte_pktmbuf_free(one_out(OUT));
+	rte_pktmbuf_free(t_one_out(OUT));
 }
 
 static void
@@ -558,7 +521,7 @@ test_host_limit(void **state)
 	/* Another host is not affected. */
 	input(IN, l4_packet(IN, &t_host_mac, T_IPV4(192, 0, 2, 12), T_SERVER, IPPROTO_UDP, 12000,
 			    9, 0));
-	rte_pktmbuf_free(one_out(OUT));
+	rte_pktmbuf_free(t_one_out(OUT));
 	t_dp.cfg->nat.pools[0].max_per_host = 0;
 }
 
@@ -576,13 +539,13 @@ test_endpoint_independent(void **state)
 
 	(void)state;
 	input(IN, l4_packet(IN, &t_host_mac, EIM_HOST, T_SERVER, IPPROTO_UDP, 3478, 3478, 0));
-	m = one_out(OUT);
+	m = t_one_out(OUT);
 	assert_int_equal(t_ip(m)->src_addr, rte_cpu_to_be_32(POOL_B));
-	p1 = port_at(m, 0);
+	p1 = t_l4_port(m, 0);
 	rte_pktmbuf_free(m);
 	input(IN, l4_packet(IN, &t_host_mac, EIM_HOST, other, IPPROTO_UDP, 3478, 9000, 0));
-	m = one_out(OUT);
-	p2 = port_at(m, 0);
+	m = t_one_out(OUT);
+	p2 = t_l4_port(m, 0);
 	rte_pktmbuf_free(m);
 	assert_int_equal(p1, p2);
 	assert_int_equal(eph_session_count(w->nat.mappings), 1);
@@ -591,9 +554,9 @@ test_endpoint_independent(void **state)
 
 	/* A stranger reaches the mapping: a third session, same port. */
 	input(OUT, l4_packet(OUT, &t_server_mac, stranger, POOL_B, IPPROTO_UDP, 1234, p1, 0));
-	m = one_out(IN);
+	m = t_one_out(IN);
 	assert_int_equal(t_ip(m)->dst_addr, rte_cpu_to_be_32(EIM_HOST));
-	assert_int_equal(port_at(m, 2), 3478);
+	assert_int_equal(t_l4_port(m, 2), 3478);
 	rte_pktmbuf_free(m);
 	assert_int_equal(eph_session_count(w->nat.sessions), 3);
 
@@ -613,8 +576,8 @@ eim_mapping(uint8_t proto, uint16_t sport)
 
 	input(IN, l4_packet(IN, &t_host_mac, EIM_HOST, T_SERVER, proto, sport, 80,
 			    proto == IPPROTO_TCP ? RTE_TCP_SYN_FLAG : 0));
-	m = one_out(OUT);
-	port = port_at(m, 0);
+	m = t_one_out(OUT);
+	port = t_l4_port(m, 0);
 	rte_pktmbuf_free(m);
 	return port;
 }
@@ -645,9 +608,9 @@ test_eim_inbound_tcp_needs_syn(void **state)
 	/* A SYN does open one, delivered to the host's mapped port. */
 	input(OUT, l4_packet(OUT, &t_server_mac, T_IPV4(203, 0, 113, 30), POOL_B, IPPROTO_TCP, 999,
 			     port, RTE_TCP_SYN_FLAG));
-	m = one_out(IN);
+	m = t_one_out(IN);
 	assert_int_equal(t_ip(m)->dst_addr, rte_cpu_to_be_32(EIM_HOST));
-	assert_int_equal(port_at(m, 2), 4000);
+	assert_int_equal(t_l4_port(m, 2), 4000);
 	rte_pktmbuf_free(m);
 	assert_int_equal(eph_session_count(w->nat.sessions), 2);
 	assert_int_equal(w->nat.inbound, 1);
@@ -696,7 +659,7 @@ test_eim_inbound_limits(void **state)
 	port = eim_mapping(IPPROTO_UDP, 4001);
 	input(OUT, l4_packet(OUT, &t_server_mac, T_IPV4(203, 0, 113, 44), POOL_B, IPPROTO_UDP,
 			     7000, port, 0));
-	rte_pktmbuf_free(one_out(IN));
+	rte_pktmbuf_free(t_one_out(IN));
 	p->max_inbound_per_mapping = saved_map;
 	w->nat.max_inbound = saved_worker;
 }
@@ -745,15 +708,15 @@ tcp_handshake(uint16_t sport)
 
 	input(IN, tcp_seg(IN, &t_host_mac, T_HOST, T_SERVER, sport, 80, RTE_TCP_SYN_FLAG, ISN_IN,
 			  0, 0, 7));
-	m = one_out(OUT);
-	port = port_at(m, 0);
+	m = t_one_out(OUT);
+	port = t_l4_port(m, 0);
 	rte_pktmbuf_free(m);
 	input(OUT, tcp_seg(OUT, &t_server_mac, T_SERVER, POOL_A, 80, port,
 			   RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, ISN_OUT, ISN_IN + 1, 0, 7));
-	rte_pktmbuf_free(one_out(IN));
+	rte_pktmbuf_free(t_one_out(IN));
 	input(IN, tcp_seg(IN, &t_host_mac, T_HOST, T_SERVER, sport, 80, RTE_TCP_ACK_FLAG,
 			  ISN_IN + 1, ISN_OUT + 1, 100, -1));
-	rte_pktmbuf_free(one_out(OUT));
+	rte_pktmbuf_free(t_one_out(OUT));
 	return port;
 }
 
@@ -789,7 +752,7 @@ test_tcp_blind_rst_ignored(void **state)
 	for (uint32_t sent = 0; sent < 5000; sent += 1250) {
 		input(OUT, tcp_seg(OUT, &t_server_mac, T_SERVER, POOL_A, 80, port,
 				   RTE_TCP_ACK_FLAG, ISN_OUT + 1 + sent, ISN_IN + 101, 1250, -1));
-		rte_pktmbuf_free(one_out(IN));
+		rte_pktmbuf_free(t_one_out(IN));
 	}
 
 	/* Spoofed RSTs 2^31 and 2^24 away (W at scale 7 is 8 MiB), from outside and inside. */
@@ -811,7 +774,7 @@ test_tcp_blind_rst_ignored(void **state)
 	/* Spoofed data far ahead does not drag the window along for a later RST. */
 	input(OUT, tcp_seg(OUT, &t_server_mac, T_SERVER, POOL_A, 80, port, RTE_TCP_ACK_FLAG,
 			   ISN_OUT + 0x40000000u, ISN_IN + 101, 100, -1));
-	rte_pktmbuf_free(one_out(IN));
+	rte_pktmbuf_free(t_one_out(IN));
 	input(OUT, tcp_seg(OUT, &t_server_mac, T_SERVER, POOL_A, 80, port, RTE_TCP_RST_FLAG,
 			   ISN_OUT + 0x40000000u + 100, 0, 0, -1));
 	assert_int_equal(t_sent(IN, out, 4), 0);
@@ -820,8 +783,8 @@ test_tcp_blind_rst_ignored(void **state)
 	/* The server's real RST, at its end: passes and ends the connection. */
 	input(OUT, tcp_seg(OUT, &t_server_mac, T_SERVER, POOL_A, 80, port, RTE_TCP_RST_FLAG,
 			   ISN_OUT + 5001, 0, 0, -1));
-	m = one_out(IN);
-	assert_int_equal(port_at(m, 2), 41000);
+	m = t_one_out(IN);
+	assert_int_equal(t_l4_port(m, 2), 41000);
 	rte_pktmbuf_free(m);
 	assert_int_equal(only_session_state(), EPH_TCP_RST);
 }
@@ -839,8 +802,8 @@ test_tcp_rst_answers_syn(void **state)
 	(void)state;
 	input(IN, tcp_seg(IN, &t_host_mac, T_HOST, T_SERVER, 41001, 81, RTE_TCP_SYN_FLAG, ISN_IN,
 			  0, 0, -1));
-	m = one_out(OUT);
-	port = port_at(m, 0);
+	m = t_one_out(OUT);
+	port = t_l4_port(m, 0);
 	rte_pktmbuf_free(m);
 	input(OUT, tcp_seg(OUT, &t_server_mac, T_SERVER, POOL_A, 81, port,
 			   RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG, 0, ISN_IN + 7, 0, -1));
@@ -850,7 +813,7 @@ test_tcp_rst_answers_syn(void **state)
 	assert_int_equal(only_session_state(), EPH_TCP_SYN_SENT);
 	input(OUT, tcp_seg(OUT, &t_server_mac, T_SERVER, POOL_A, 81, port,
 			   RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG, 0, ISN_IN + 1, 0, -1));
-	rte_pktmbuf_free(one_out(IN));
+	rte_pktmbuf_free(t_one_out(IN));
 	assert_int_equal(only_session_state(), EPH_TCP_RST);
 }
 
@@ -871,37 +834,37 @@ test_tcp_reuse_stale_peer(void **state)
 	port = tcp_handshake(41002);
 	input(IN, tcp_seg(IN, &t_host_mac, T_HOST, T_SERVER, 41002, 80,
 			  RTE_TCP_FIN_FLAG | RTE_TCP_ACK_FLAG, ISN_IN + 101, ISN_OUT + 1, 0, -1));
-	rte_pktmbuf_free(one_out(OUT));
+	rte_pktmbuf_free(t_one_out(OUT));
 	input(OUT, tcp_seg(OUT, &t_server_mac, T_SERVER, POOL_A, 80, port,
 			   RTE_TCP_FIN_FLAG | RTE_TCP_ACK_FLAG, ISN_OUT + 1, ISN_IN + 102, 0, -1));
-	rte_pktmbuf_free(one_out(IN));
+	rte_pktmbuf_free(t_one_out(IN));
 	input(IN, tcp_seg(IN, &t_host_mac, T_HOST, T_SERVER, 41002, 80, RTE_TCP_ACK_FLAG,
 			  ISN_IN + 102, ISN_OUT + 2, 0, -1));
-	rte_pktmbuf_free(one_out(OUT));
+	rte_pktmbuf_free(t_one_out(OUT));
 	assert_int_equal(only_session_state(), EPH_TCP_TIME_WAIT);
 
 	input(IN, tcp_seg(IN, &t_host_mac, T_HOST, T_SERVER, 41002, 80, RTE_TCP_SYN_FLAG, isn2, 0,
 			  0, 7));
-	m = one_out(OUT);
-	assert_int_equal(port_at(m, 0), port);
+	m = t_one_out(OUT);
+	assert_int_equal(t_l4_port(m, 0), port);
 	rte_pktmbuf_free(m);
 	input(OUT, tcp_seg(OUT, &t_server_mac, T_SERVER, POOL_A, 80, port, RTE_TCP_ACK_FLAG,
 			   ISN_OUT + 2, ISN_IN + 102, 0, -1));
-	rte_pktmbuf_free(one_out(IN));
+	rte_pktmbuf_free(t_one_out(IN));
 	input(IN, tcp_seg(IN, &t_host_mac, T_HOST, T_SERVER, 41002, 80, RTE_TCP_RST_FLAG,
 			  ISN_IN + 102, 0, 0, -1));
-	rte_pktmbuf_free(one_out(OUT));
+	rte_pktmbuf_free(t_one_out(OUT));
 	assert_int_equal(only_session_state(), EPH_TCP_RST);
 
 	input(IN, tcp_seg(IN, &t_host_mac, T_HOST, T_SERVER, 41002, 80, RTE_TCP_SYN_FLAG, isn2, 0,
 			  0, 7));
-	rte_pktmbuf_free(one_out(OUT));
+	rte_pktmbuf_free(t_one_out(OUT));
 	input(OUT, tcp_seg(OUT, &t_server_mac, T_SERVER, POOL_A, 80, port,
 			   RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, 5000, isn2 + 1, 0, 7));
-	rte_pktmbuf_free(one_out(IN));
+	rte_pktmbuf_free(t_one_out(IN));
 	input(IN, tcp_seg(IN, &t_host_mac, T_HOST, T_SERVER, 41002, 80, RTE_TCP_ACK_FLAG, isn2 + 1,
 			  5001, 0, -1));
-	rte_pktmbuf_free(one_out(OUT));
+	rte_pktmbuf_free(t_one_out(OUT));
 	assert_int_equal(only_session_state(), EPH_TCP_ESTABLISHED);
 }
 
@@ -915,8 +878,8 @@ test_endpoint_dependent_filtering(void **state)
 
 	(void)state;
 	input(IN, l4_packet(IN, &t_host_mac, T_HOST, T_SERVER, IPPROTO_UDP, 3478, 3478, 0));
-	m = one_out(OUT);
-	p1 = port_at(m, 0);
+	m = t_one_out(OUT);
+	p1 = t_l4_port(m, 0);
 	rte_pktmbuf_free(m);
 	/* Same server, other source port: not the destination the host talked to. */
 	input(OUT, l4_packet(OUT, &t_server_mac, T_SERVER, POOL_A, IPPROTO_UDP, 3479, p1, 0));
@@ -937,19 +900,19 @@ test_new_flow_twice_in_one_burst(void **state)
 
 	(void)state;
 	input(IN, l4_packet(IN, &t_host_mac, T_HOST, T_SERVER, IPPROTO_UDP, 6100, 53, 0));
-	rte_pktmbuf_free(one_out(OUT));
+	rte_pktmbuf_free(t_one_out(OUT));
 	pkts[0] = l4_packet(IN, &t_host_mac, T_HOST, T_SERVER, IPPROTO_UDP, 6200, 53, 0);
 	pkts[1] = l4_packet(IN, &t_host_mac, T_HOST, T_SERVER, IPPROTO_UDP, 6100, 53, 0);
 	pkts[2] = l4_packet(IN, &t_host_mac, T_HOST, T_SERVER, IPPROTO_UDP, 6200, 53, 0);
 	eph_input_burst(w, IN, pkts, 3);
 	assert_int_equal(t_sent(OUT, out, 8), 3);
 	for (unsigned int i = 0; i < 3; i++) {
-		assert_checksums(out[i]);
+		t_assert_checksums(out[i]);
 		assert_int_equal(t_ip(out[i])->src_addr, rte_cpu_to_be_32(POOL_A));
 	}
-	port0 = port_at(out[0], 0);
-	assert_int_equal(port_at(out[2], 0), port0);
-	assert_int_not_equal(port_at(out[1], 0), port0);
+	port0 = t_l4_port(out[0], 0);
+	assert_int_equal(t_l4_port(out[2], 0), port0);
+	assert_int_not_equal(t_l4_port(out[1], 0), port0);
 	for (unsigned int i = 0; i < 3; i++)
 		rte_pktmbuf_free(out[i]);
 	assert_int_equal(eph_session_count(w->nat.sessions), 2);
