@@ -694,6 +694,21 @@ conns_owned(struct eph_worker *w, struct lb_pkt *p, unsigned int n, int dir)
 	eph_output_send_burst(w, out_port, out, out_nh, (uint16_t)n_out);
 }
 
+/* m joins the owner's batch own (ahead: its lookahead, or NULL); a full batch goes through. */
+static inline void
+own_add(struct eph_worker *w, struct lb_pkt *own, unsigned int *n_own, struct rte_mbuf *m,
+	const struct eph_session_ahead *ahead, uint16_t in_port, int dir)
+{
+	own[(*n_own)++] = (struct lb_pkt){
+		.m = m, .hash = ahead != NULL ? ahead->hash : 0,
+		.cand = ahead != NULL ? ahead->cand : EPH_SESSION_NIL, .in_port = in_port,
+	};
+	if (*n_own == LB_BATCH) {
+		conns_owned(w, own, *n_own, dir);
+		*n_own = 0;
+	}
+}
+
 /* Hand m to worker owner (kind: EPH_HANDOFF_LB_*). */
 static void
 lb_handoff(struct eph_worker *w, unsigned int owner, struct rte_mbuf *m, uint8_t kind,
@@ -776,14 +791,7 @@ client_input(struct eph_worker *w, struct rte_mbuf **pkts, const uint16_t *in_po
 				continue;
 			}
 		}
-		own[n_own++] = (struct lb_pkt){
-			.m = m, .hash = ahead != NULL ? ahead[i].hash : 0,
-			.cand = ahead != NULL ? ahead[i].cand : EPH_SESSION_NIL, .in_port = in_port[i],
-		};
-		if (n_own == LB_BATCH) {
-			conns_owned(w, own, n_own, EPH_DIR_IN2OUT);
-			n_own = 0;
-		}
+		own_add(w, own, &n_own, m, ahead != NULL ? &ahead[i] : NULL, in_port[i], EPH_DIR_IN2OUT);
 	}
 	if (n_own != 0)
 		conns_owned(w, own, n_own, EPH_DIR_IN2OUT);
@@ -893,14 +901,7 @@ reply_input_at(struct eph_worker *w, struct rte_mbuf **pkts, const uint16_t *in_
 				continue;
 			}
 		}
-		own[n_own++] = (struct lb_pkt){
-			.m = m, .hash = ahead != NULL ? ahead[i].hash : 0,
-			.cand = ahead != NULL ? ahead[i].cand : EPH_SESSION_NIL, .in_port = in_port[i],
-		};
-		if (n_own == LB_BATCH) {
-			conns_owned(w, own, n_own, EPH_DIR_OUT2IN);
-			n_own = 0;
-		}
+		own_add(w, own, &n_own, m, ahead != NULL ? &ahead[i] : NULL, in_port[i], EPH_DIR_OUT2IN);
 	}
 	if (n_own != 0)
 		conns_owned(w, own, n_own, EPH_DIR_OUT2IN);
@@ -976,13 +977,7 @@ dnat_forward(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts, uin
 			lb_handoff(w, owner, mine[i], EPH_HANDOFF_LB_REPLY, in_port);
 			continue;
 		}
-		own[n_own++] = (struct lb_pkt){
-			.m = mine[i], .cand = EPH_SESSION_NIL, .in_port = in_port,
-		};
-		if (n_own == LB_BATCH) {
-			conns_owned(w, own, n_own, EPH_DIR_OUT2IN);
-			n_own = 0;
-		}
+		own_add(w, own, &n_own, mine[i], NULL, in_port, EPH_DIR_OUT2IN);
 	}
 	if (n_own != 0)
 		conns_owned(w, own, n_own, EPH_DIR_OUT2IN);

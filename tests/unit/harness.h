@@ -60,6 +60,14 @@ unsigned int t_sent(uint16_t p, struct rte_mbuf **pkts, unsigned int max);
 /* Free whatever is waiting on every port and ring. */
 void t_drain(void);
 
+/*
+ * A TCP (flags, seq, ack; window 0, no options) or UDP packet with 10
+ * bytes of payload, checksums complete; ports host order.
+ */
+struct rte_mbuf *t_l4_packet(uint16_t in_port, const struct rte_ether_addr *mac, uint32_t src,
+			     uint32_t dst, uint8_t proto, uint16_t sport, uint16_t dport,
+			     uint8_t flags, uint32_t seq, uint32_t ack);
+
 /* IP checksum, and the L4 checksum by full recompute (TCP/UDP with the pseudo-header, ICMP). */
 void t_assert_checksums(struct rte_mbuf *m);
 /* The 16-bit field at off in the L4 header, host order (0: source port, 2: destination). */

@@ -143,39 +143,6 @@ fresh(void **state)
 	return 0;
 }
 
-static struct rte_mbuf *
-l4_packet(uint16_t port, const struct rte_ether_addr *mac, uint32_t src, uint32_t dst,
-	  uint8_t proto, uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq, uint32_t ack)
-{
-	uint16_t len = proto == IPPROTO_TCP ? sizeof(struct rte_tcp_hdr) + 10
-					     : sizeof(struct rte_udp_hdr) + 10;
-	struct rte_mbuf *m = t_ipv4_packet(mac, port, src, dst, proto, 64, len);
-	struct rte_ipv4_hdr *ip = t_ip(m);
-	uint8_t *l4 = (uint8_t *)(ip + 1);
-	uint16_t sp = rte_cpu_to_be_16(sport), dp = rte_cpu_to_be_16(dport);
-
-	memcpy(l4, &sp, 2);
-	memcpy(l4 + 2, &dp, 2);
-	if (proto == IPPROTO_TCP) {
-		struct rte_tcp_hdr *t = (struct rte_tcp_hdr *)l4;
-
-		t->data_off = 5 << 4;
-		t->tcp_flags = flags;
-		t->sent_seq = rte_cpu_to_be_32(seq);
-		t->recv_ack = rte_cpu_to_be_32(ack);
-		t->rx_win = RTE_BE16(65535);
-		t->cksum = 0;
-		t->cksum = rte_ipv4_udptcp_cksum(ip, t);
-	} else {
-		struct rte_udp_hdr *u = (struct rte_udp_hdr *)l4;
-
-		u->dgram_len = rte_cpu_to_be_16(len);
-		u->dgram_cksum = 0;
-		u->dgram_cksum = rte_ipv4_udptcp_cksum(ip, u);
-	}
-	return m;
-}
-
 static void
 input(uint16_t port, struct rte_mbuf *m)
 {
@@ -203,7 +170,7 @@ open_tcp(uint16_t cport)
 	struct rte_mbuf *m;
 	struct opened o;
 
-	input(OUT, l4_packet(OUT, &t_server_mac, CLIENT, VIP, IPPROTO_TCP, cport, 80,
+	input(OUT, t_l4_packet(OUT, &t_server_mac, CLIENT, VIP, IPPROTO_TCP, cport, 80,
 			     RTE_TCP_SYN_FLAG, 1000, 0));
 	m = t_one_out(IN);
 	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->src_addr), LOCAL);
@@ -226,7 +193,7 @@ test_tcp_full_nat_round_trip(void **state)
 	(void)state;
 	o = open_tcp(40000);
 	/* The backend answers its peer, the local address: the client sees the VIP. */
-	input(IN, l4_packet(IN, &t_host_mac, o.backend, LOCAL, IPPROTO_TCP, 8080, o.lport,
+	input(IN, t_l4_packet(IN, &t_host_mac, o.backend, LOCAL, IPPROTO_TCP, 8080, o.lport,
 			    RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, 5000, 1001));
 	m = t_one_out(OUT);
 	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->src_addr), VIP);
@@ -237,7 +204,7 @@ test_tcp_full_nat_round_trip(void **state)
 	assert_int_equal(rte_be_to_cpu_32(tcp->sent_seq), 5000); /* full-NAT keeps sequence numbers */
 	rte_pktmbuf_free(m);
 	/* The handshake's last ACK, then data: the same backend and local port. */
-	input(OUT, l4_packet(OUT, &t_server_mac, CLIENT, VIP, IPPROTO_TCP, 40000, 80,
+	input(OUT, t_l4_packet(OUT, &t_server_mac, CLIENT, VIP, IPPROTO_TCP, 40000, 80,
 			     RTE_TCP_ACK_FLAG, 1001, 5001));
 	m = t_one_out(IN);
 	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->dst_addr), o.backend);
@@ -254,12 +221,12 @@ test_non_syn_without_connection_dropped(void **state)
 	uint64_t before = t_drops(EPH_DROP_lb_no_connection);
 
 	(void)state;
-	input(OUT, l4_packet(OUT, &t_server_mac, CLIENT, VIP, IPPROTO_TCP, 40001, 80,
+	input(OUT, t_l4_packet(OUT, &t_server_mac, CLIENT, VIP, IPPROTO_TCP, 40001, 80,
 			     RTE_TCP_ACK_FLAG, 1, 1));
 	none_out();
 	assert_int_equal(t_drops(EPH_DROP_lb_no_connection), before + 1);
 	/* A reply to a local port nobody opened. */
-	input(IN, l4_packet(IN, &t_host_mac, B1, LOCAL, IPPROTO_TCP, 8080, 20001,
+	input(IN, t_l4_packet(IN, &t_host_mac, B1, LOCAL, IPPROTO_TCP, 8080, 20001,
 			    RTE_TCP_ACK_FLAG, 1, 1));
 	none_out();
 	assert_int_equal(t_drops(EPH_DROP_lb_no_connection), before + 2);
@@ -273,7 +240,7 @@ test_no_backend_refused_with_rst(void **state)
 	struct rte_mbuf *m;
 
 	(void)state;
-	input(OUT, l4_packet(OUT, &t_server_mac, CLIENT, VIP_EMPTY, IPPROTO_TCP, 40002, 80,
+	input(OUT, t_l4_packet(OUT, &t_server_mac, CLIENT, VIP_EMPTY, IPPROTO_TCP, 40002, 80,
 			     RTE_TCP_SYN_FLAG, 7000, 0));
 	m = t_one_out(OUT);
 	tcp = (const struct rte_tcp_hdr *)(t_ip(m) + 1);
@@ -298,7 +265,7 @@ test_udp_flows_stick_and_follow_weights(void **state)
 	for (unsigned int i = 0; i < n; i++) {
 		struct rte_mbuf *m;
 
-		input(OUT, l4_packet(OUT, &t_server_mac, CLIENT, VIP, IPPROTO_UDP,
+		input(OUT, t_l4_packet(OUT, &t_server_mac, CLIENT, VIP, IPPROTO_UDP,
 				     (uint16_t)(30000 + i), 53, 0, 0, 0));
 		m = t_one_out(IN);
 		first[i] = rte_be_to_cpu_32(t_ip(m)->dst_addr);
@@ -312,7 +279,7 @@ test_udp_flows_stick_and_follow_weights(void **state)
 	for (unsigned int i = 0; i < n; i += 7) {
 		struct rte_mbuf *m;
 
-		input(OUT, l4_packet(OUT, &t_server_mac, CLIENT, VIP, IPPROTO_UDP,
+		input(OUT, t_l4_packet(OUT, &t_server_mac, CLIENT, VIP, IPPROTO_UDP,
 				     (uint16_t)(30000 + i), 53, 0, 0, 0));
 		m = t_one_out(IN);
 		assert_int_equal(rte_be_to_cpu_32(t_ip(m)->dst_addr), first[i]);
@@ -398,21 +365,21 @@ test_syn_after_close_opens_anew(void **state)
 	struct rte_mbuf *m;
 
 	(void)state;
-	input(IN, l4_packet(IN, &t_host_mac, o.backend, LOCAL, IPPROTO_TCP, 8080, o.lport,
+	input(IN, t_l4_packet(IN, &t_host_mac, o.backend, LOCAL, IPPROTO_TCP, 8080, o.lport,
 			    RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, 5000, 1001));
 	rte_pktmbuf_free(t_one_out(OUT));
-	input(OUT, l4_packet(OUT, &t_server_mac, CLIENT, VIP, IPPROTO_TCP, 40004, 80,
+	input(OUT, t_l4_packet(OUT, &t_server_mac, CLIENT, VIP, IPPROTO_TCP, 40004, 80,
 			     RTE_TCP_ACK_FLAG | RTE_TCP_FIN_FLAG, 1001, 5001));
 	rte_pktmbuf_free(t_one_out(IN));
-	input(IN, l4_packet(IN, &t_host_mac, o.backend, LOCAL, IPPROTO_TCP, 8080, o.lport,
+	input(IN, t_l4_packet(IN, &t_host_mac, o.backend, LOCAL, IPPROTO_TCP, 8080, o.lport,
 			    RTE_TCP_ACK_FLAG | RTE_TCP_FIN_FLAG, 5001, 1002));
 	rte_pktmbuf_free(t_one_out(OUT));
-	input(OUT, l4_packet(OUT, &t_server_mac, CLIENT, VIP, IPPROTO_TCP, 40004, 80,
+	input(OUT, t_l4_packet(OUT, &t_server_mac, CLIENT, VIP, IPPROTO_TCP, 40004, 80,
 			     RTE_TCP_ACK_FLAG, 1002, 5002));
 	rte_pktmbuf_free(t_one_out(IN));
 	assert_int_equal(w->lb->ctr[EPH_LB_syn_reopened], 0);
 	/* The client reuses the 5-tuple: a new connection, counted as such. */
-	input(OUT, l4_packet(OUT, &t_server_mac, CLIENT, VIP, IPPROTO_TCP, 40004, 80,
+	input(OUT, t_l4_packet(OUT, &t_server_mac, CLIENT, VIP, IPPROTO_TCP, 40004, 80,
 			     RTE_TCP_SYN_FLAG, 90000, 0));
 	m = t_one_out(IN);
 	assert_int_equal(((const struct rte_tcp_hdr *)(t_ip(m) + 1))->tcp_flags, RTE_TCP_SYN_FLAG);
@@ -476,7 +443,7 @@ test_removed_backend_drain_then_reset(void **state)
 	(void)state;
 	for (unsigned int i = 0; i < 8; i++) {
 		o[i] = open_tcp((uint16_t)(41000 + i));
-		input(IN, l4_packet(IN, &t_host_mac, o[i].backend, LOCAL, IPPROTO_TCP, 8080,
+		input(IN, t_l4_packet(IN, &t_host_mac, o[i].backend, LOCAL, IPPROTO_TCP, 8080,
 				    o[i].lport, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, 5000, 1001));
 		rte_pktmbuf_free(t_one_out(OUT));
 		n_b1 += o[i].backend == B1;
@@ -491,7 +458,7 @@ test_removed_backend_drain_then_reset(void **state)
 	for (unsigned int i = 0; i < 8; i++) {
 		struct rte_mbuf *m;
 
-		input(OUT, l4_packet(OUT, &t_server_mac, CLIENT, VIP, IPPROTO_TCP,
+		input(OUT, t_l4_packet(OUT, &t_server_mac, CLIENT, VIP, IPPROTO_TCP,
 				     (uint16_t)(41000 + i), 80, RTE_TCP_ACK_FLAG, 1001, 5001));
 		m = t_one_out(IN);
 		assert_int_equal(rte_be_to_cpu_32(t_ip(m)->dst_addr), o[i].backend);
@@ -535,7 +502,7 @@ test_dnat_round_trip(void **state)
 	struct rte_mbuf *m;
 
 	(void)state;
-	input(OUT, l4_packet(OUT, &t_server_mac, CLIENT, VIP_DNAT, IPPROTO_TCP, 40100, 80,
+	input(OUT, t_l4_packet(OUT, &t_server_mac, CLIENT, VIP_DNAT, IPPROTO_TCP, 40100, 80,
 			     RTE_TCP_SYN_FLAG, 1000, 0));
 	m = t_one_out(IN);
 	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->src_addr), CLIENT);
@@ -543,7 +510,7 @@ test_dnat_round_trip(void **state)
 	assert_int_equal(t_l4_port(m, 0), 40100);
 	assert_int_equal(t_l4_port(m, 2), 80);
 	rte_pktmbuf_free(m);
-	input(IN, l4_packet(IN, &t_host_mac, B1, CLIENT, IPPROTO_TCP, 80, 40100,
+	input(IN, t_l4_packet(IN, &t_host_mac, B1, CLIENT, IPPROTO_TCP, 80, 40100,
 			    RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, 5000, 1001));
 	m = t_one_out(OUT);
 	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->src_addr), VIP_DNAT);
@@ -552,7 +519,7 @@ test_dnat_round_trip(void **state)
 	assert_int_equal(t_l4_port(m, 2), 40100);
 	rte_pktmbuf_free(m);
 	/* Traffic of the backend's that is no reply is routed as it is. */
-	input(IN, l4_packet(IN, &t_host_mac, B1, CLIENT, IPPROTO_TCP, 81, 40100,
+	input(IN, t_l4_packet(IN, &t_host_mac, B1, CLIENT, IPPROTO_TCP, 81, 40100,
 			    RTE_TCP_SYN_FLAG, 1, 0));
 	m = t_one_out(OUT);
 	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->src_addr), B1);

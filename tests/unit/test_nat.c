@@ -118,30 +118,7 @@ static struct rte_mbuf *
 l4_packet(uint16_t port, const struct rte_ether_addr *mac, uint32_t src, uint32_t dst,
 	  uint8_t proto, uint16_t sport, uint16_t dport, uint8_t tcp_flags)
 {
-	uint16_t len = proto == IPPROTO_TCP ? sizeof(struct rte_tcp_hdr) + 10
-					     : sizeof(struct rte_udp_hdr) + 10;
-	struct rte_mbuf *m = t_ipv4_packet(mac, port, src, dst, proto, 64, len);
-	struct rte_ipv4_hdr *ip = t_ip(m);
-	uint8_t *l4 = (uint8_t *)(ip + 1);
-	uint16_t sp = rte_cpu_to_be_16(sport), dp = rte_cpu_to_be_16(dport);
-
-	memcpy(l4, &sp, 2);
-	memcpy(l4 + 2, &dp, 2);
-	if (proto == IPPROTO_TCP) {
-		struct rte_tcp_hdr *t = (struct rte_tcp_hdr *)l4;
-
-		t->data_off = 5 << 4;
-		t->tcp_flags = tcp_flags;
-		t->cksum = 0;
-		t->cksum = rte_ipv4_udptcp_cksum(ip, t);
-	} else {
-		struct rte_udp_hdr *u = (struct rte_udp_hdr *)l4;
-
-		u->dgram_len = rte_cpu_to_be_16(len);
-		u->dgram_cksum = 0;
-		u->dgram_cksum = rte_ipv4_udptcp_cksum(ip, u);
-	}
-	return m;
+	return t_l4_packet(port, mac, src, dst, proto, sport, dport, tcp_flags, 0, 0);
 }
 
 static void
