@@ -719,44 +719,59 @@ lb_handoff(struct eph_worker *w, unsigned int owner, struct rte_mbuf *m, uint8_t
 }
 
 /*
- * A packet to a VIP that is not TCP or UDP: echo requests answered (ping
- * to a VIP), errors about connections translated, the rest dropped.
- * With several workers an error goes to the connection's owner first.
+ * An ICMP error about a connection's packet, from the client's side or the
+ * backend's (from_client; pool: the local address's pool, backend side):
+ * to the connection's owner (by the quoted client address and port, or
+ * the quoted local port), then translated for the other side.
  */
 static void
-client_icmp(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, bool owned)
+error_input(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, bool from_client,
+	    uint16_t pool, bool owned)
 {
 	struct rte_ipv4_hdr *ip = eph_pkt_ip(m);
 	const struct rte_icmp_hdr *icmp = (const struct rte_icmp_hdr *)(ip + 1);
 	struct eph_icmp_quote q;
 
-	if (ip->next_proto_id != IPPROTO_ICMP || !eph_l4_complete(ip)) {
-		drop(w, m, EPH_DROP_lb_unsupported);
-		return;
-	}
-	if (icmp->icmp_type == RTE_IP_ICMP_ECHO_REQUEST) {
-		eph_icmp_echo_input(w, in_port, m);
-		return;
-	}
-	if (!eph_icmp_is_error(icmp->icmp_type) ||
+	if (ip->next_proto_id != IPPROTO_ICMP || !eph_l4_complete(ip) ||
+	    !eph_icmp_is_error(icmp->icmp_type) ||
 	    rte_raw_cksum(icmp, eph_l4_len(ip)) != 0xffff ||
 	    !eph_icmp_error_quote(ip, rte_be_to_cpu_16(ip->total_length), &q) || q.l4_len < 4) {
 		drop(w, m, EPH_DROP_lb_unsupported);
 		return;
 	}
 	if (!owned && w->dp->n_workers > 1) {
-		uint16_t client_port;
 		unsigned int owner;
+		uint16_t port;
 
-		memcpy(&client_port, q.l4 + 2, sizeof(client_port)); /* the quote went to the client */
-		owner = client_owner(w->dp, q.ip->dst_addr, client_port);
+		if (from_client) {
+			memcpy(&port, q.l4 + 2, sizeof(port)); /* the quote went to the client */
+			owner = client_owner(w->dp, q.ip->dst_addr, port);
+		} else {
+			memcpy(&port, q.l4, sizeof(port)); /* the quote came from the local port */
+			owner = eph_nat_port_owner_of(w, pool, rte_be_to_cpu_16(port));
+		}
 		if (owner != w->id) {
-			lb_handoff(w, owner, m, EPH_HANDOFF_LB_CLIENT, in_port);
+			lb_handoff(w, owner, m, from_client ? EPH_HANDOFF_LB_CLIENT : EPH_HANDOFF_LB_REPLY,
+				   in_port);
 			return;
 		}
 	}
-	if (!icmp_error(w, in_port, m, true))
+	if (!icmp_error(w, in_port, m, from_client))
 		drop(w, m, EPH_DROP_lb_icmp_untranslatable);
+}
+
+/* Echo requests to a VIP or local address answered (ping), ICMP errors to error_input. */
+static void
+icmp_input(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, bool from_client,
+	   uint16_t pool, bool owned)
+{
+	struct rte_ipv4_hdr *ip = eph_pkt_ip(m);
+
+	if (ip->next_proto_id == IPPROTO_ICMP && eph_l4_complete(ip) &&
+	    ((const struct rte_icmp_hdr *)(ip + 1))->icmp_type == RTE_IP_ICMP_ECHO_REQUEST)
+		eph_icmp_echo_input(w, in_port, m);
+	else
+		error_input(w, in_port, m, from_client, pool, owned);
 }
 
 /* Client packets at their owner (owned: known to be, after a handoff). */
@@ -773,7 +788,7 @@ client_input(struct eph_worker *w, struct rte_mbuf **pkts, const uint16_t *in_po
 		struct rte_ipv4_hdr *ip = eph_pkt_ip(m);
 
 		if (unlikely(ip->next_proto_id != IPPROTO_TCP && ip->next_proto_id != IPPROTO_UDP)) {
-			client_icmp(w, in_port[i], m, owned);
+			icmp_input(w, in_port[i], m, true, 0, owned);
 			continue;
 		}
 		if (unlikely(!eph_l4_complete(ip))) {
@@ -831,39 +846,6 @@ vip_input(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts, const 
 
 /* ---- backend side ------------------------------------------------------ */
 
-/*
- * An ICMP error to a local address (from a backend, or a router on the
- * way to it): to the owner of the quoted local port, then translated.
- */
-static void
-reply_icmp(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, uint16_t pool, bool owned)
-{
-	struct rte_ipv4_hdr *ip = eph_pkt_ip(m);
-	const struct rte_icmp_hdr *icmp = (const struct rte_icmp_hdr *)(ip + 1);
-	struct eph_icmp_quote q;
-
-	if (ip->next_proto_id != IPPROTO_ICMP || !eph_l4_complete(ip) ||
-	    !eph_icmp_is_error(icmp->icmp_type) ||
-	    rte_raw_cksum(icmp, eph_l4_len(ip)) != 0xffff ||
-	    !eph_icmp_error_quote(ip, rte_be_to_cpu_16(ip->total_length), &q) || q.l4_len < 4) {
-		drop(w, m, EPH_DROP_lb_unsupported);
-		return;
-	}
-	if (!owned && w->dp->n_workers > 1) {
-		uint16_t lport;
-		unsigned int owner;
-
-		memcpy(&lport, q.l4, sizeof(lport)); /* the quote came from the local port */
-		owner = eph_nat_port_owner_of(w, pool, rte_be_to_cpu_16(lport));
-		if (owner != w->id) {
-			lb_handoff(w, owner, m, EPH_HANDOFF_LB_REPLY, in_port);
-			return;
-		}
-	}
-	if (!icmp_error(w, in_port, m, false))
-		drop(w, m, EPH_DROP_lb_icmp_untranslatable);
-}
-
 /* Replies at their owner: by the local port they are sent to. */
 static void
 reply_input_at(struct eph_worker *w, struct rte_mbuf **pkts, const uint16_t *in_port,
@@ -878,12 +860,7 @@ reply_input_at(struct eph_worker *w, struct rte_mbuf **pkts, const uint16_t *in_
 		struct rte_ipv4_hdr *ip = eph_pkt_ip(m);
 
 		if (unlikely(ip->next_proto_id != IPPROTO_TCP && ip->next_proto_id != IPPROTO_UDP)) {
-			if (ip->next_proto_id == IPPROTO_ICMP && eph_l4_complete(ip) &&
-			    ((const struct rte_icmp_hdr *)(ip + 1))->icmp_type ==
-				    RTE_IP_ICMP_ECHO_REQUEST)
-				eph_icmp_echo_input(w, in_port[i], m); /* ping to a local address */
-			else
-				reply_icmp(w, in_port[i], m, slot[i], owned);
+			icmp_input(w, in_port[i], m, false, slot[i], owned);
 			continue;
 		}
 		if (unlikely(!eph_l4_complete(ip))) {
