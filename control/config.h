@@ -273,6 +273,12 @@ const char *eph_nat_pooling_name(enum eph_nat_pooling p);
 
 const char *eph_nat_log_mode_name(enum eph_nat_log_mode m);
 
+/* The YAML words of the balancer's choices. */
+const char *eph_lb_forwarding_name(enum eph_lb_forwarding f);
+const char *eph_lb_hash_name(enum eph_lb_hash h);
+const char *eph_lb_refusal_name(enum eph_lb_refusal r);
+const char *eph_lb_on_remove_name(enum eph_lb_on_remove r);
+
 /*
  * Deep copy of src into dst (dst need not be initialised); free with
  * eph_conf_free. 0 or -ENOMEM (dst then holds nothing to free).

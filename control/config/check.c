@@ -15,6 +15,7 @@
 
 #include "control/config/common.h"
 #include "control/config/pools.h"
+#include "control/config/vips.h"
 
 struct check_ctx {
 	const struct eph_conf *conf;
@@ -334,6 +335,33 @@ check_timeouts(struct check_ctx *c)
 	}
 }
 
+static void
+report_check(void *arg, const char *path, const char *msg)
+{
+	check_err(arg, path, "%s", msg);
+}
+
+/* The VIPs' rules, and their integers against the loader's ranges. */
+static void
+check_vips(struct check_ctx *c)
+{
+	const struct eph_conf *conf = c->conf;
+	char path[96];
+
+	for (unsigned i = 0; i < conf->n_vips; i++) {
+		const struct eph_conf_vip *v = &conf->vips[i];
+
+		snprintf(path, sizeof(path), "vips[%s].max-connections", v->name);
+		check_int(c, path, "vips[].max-connections", v->max_connections);
+		for (unsigned k = 0; k < v->n_backends && k < EPH_MAX_VIP_BACKENDS; k++) {
+			snprintf(path, sizeof(path), "vips[%s].backends[%u].max-connections", v->name, k);
+			check_int(c, path, "vips[].backends[].max-connections",
+				  v->backends[k].max_connections);
+		}
+	}
+	eph_conf_vips_rules(conf, true, report_check, c);
+}
+
 int
 eph_conf_check(const struct eph_conf *conf, FILE *err)
 {
@@ -348,6 +376,11 @@ eph_conf_check(const struct eph_conf *conf, FILE *err)
 	for (i = 0; i < n_pools; i++)
 		check_pool(&c, i);
 	check_timeouts(&c);
+	if (conf->n_vips > EPH_MAX_VIPS)
+		check_err(&c, "vips", "expected at most %d VIPs, found %u", EPH_MAX_VIPS,
+			  conf->n_vips);
+	else
+		check_vips(&c);
 	if (check_pools_across(&c, n_pools) < 0) {
 		if (err != NULL)
 			fprintf(err, "error: out of memory while checking the configuration\n");

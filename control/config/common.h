@@ -39,6 +39,7 @@ struct raw_pool;
 struct raw_timeouts;
 struct raw_nat;
 struct raw_nat_log;
+struct raw_vip;
 
 struct raw_conf {
 	struct raw_eal *eal;
@@ -54,6 +55,8 @@ struct raw_conf {
 	struct raw_timeouts *timeouts;
 	struct raw_nat *nat;
 	struct raw_nat_log *nat_log;
+	struct raw_vip *vips;
+	unsigned vips_count;
 };
 
 /*
@@ -82,6 +85,7 @@ struct eph_conf_int_rule {
 extern const struct eph_conf_int_rule eph_conf_core_int_rules[];
 extern const struct eph_conf_int_rule eph_conf_ports_int_rules[];
 extern const struct eph_conf_int_rule eph_conf_pools_int_rules[];
+extern const struct eph_conf_int_rule eph_conf_vips_int_rules[];
 extern const struct eph_conf_int_rule *const eph_conf_int_rules[];
 
 /* The rule for path ("ports[1].mtu" finds "ports[].mtu"), or NULL. */

@@ -386,6 +386,96 @@ pool_by_name(const struct eph_conf *conf, const char *name)
 	return -1;
 }
 
+static int
+vip_by_name(const struct eph_conf *conf, const char *name)
+{
+	for (unsigned i = 0; i < conf->n_vips && i < EPH_MAX_VIPS; i++)
+		if (strcmp(conf->vips[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static const struct eph_conf_backend *
+backend_in(const struct eph_conf_vip *v, const struct eph_conf_backend *b)
+{
+	for (unsigned k = 0; k < v->n_backends; k++)
+		if (v->backends[k].addr == b->addr && v->backends[k].port == b->port)
+			return &v->backends[k];
+	return NULL;
+}
+
+/* One VIP's changes: all live (backends keep their connections, see control/lb_setup.h). */
+static void
+diff_vip(struct diff_ctx *d, const struct eph_conf *oc, const struct eph_conf_vip *a,
+	 const struct eph_conf *nc, const struct eph_conf_vip *b)
+{
+	const char *n = a->name;
+	char x[16], y[16];
+
+	if (a->addr != b->addr || a->port != b->port || a->proto != b->proto)
+		diff_line(d, false, "vip %s: %s:%u -> %s:%u (connections to the old one end)", n,
+			  eph_conf_ip_str(x, sizeof(x), a->addr), a->port,
+			  eph_conf_ip_str(y, sizeof(y), b->addr), b->port);
+	if (a->forwarding != b->forwarding)
+		diff_line(d, false, "vip %s: forwarding %s -> %s", n,
+			  eph_lb_forwarding_name(a->forwarding), eph_lb_forwarding_name(b->forwarding));
+	if (strcmp(a->pool >= 0 ? oc->pools[a->pool].name : "",
+		   b->pool >= 0 ? nc->pools[b->pool].name : "") != 0)
+		diff_line(d, false, "vip %s: local addresses from pool %s -> %s", n,
+			  a->pool >= 0 ? oc->pools[a->pool].name : "(none)",
+			  b->pool >= 0 ? nc->pools[b->pool].name : "(none)");
+	if (a->maglev_size != b->maglev_size)
+		diff_line(d, false, "vip %s: maglev-size %u -> %u", n, a->maglev_size, b->maglev_size);
+	if (a->hash != b->hash)
+		diff_line(d, false, "vip %s: hash %s -> %s", n, eph_lb_hash_name(a->hash),
+			  eph_lb_hash_name(b->hash));
+	if (a->max_connections != b->max_connections)
+		diff_line(d, false, "vip %s: max-connections %u -> %u", n, a->max_connections,
+			  b->max_connections);
+	if (a->refusal != b->refusal)
+		diff_line(d, false, "vip %s: refusal %s -> %s", n, eph_lb_refusal_name(a->refusal),
+			  eph_lb_refusal_name(b->refusal));
+	if (a->on_remove != b->on_remove)
+		diff_line(d, false, "vip %s: on-remove %s -> %s", n, eph_lb_on_remove_name(a->on_remove),
+			  eph_lb_on_remove_name(b->on_remove));
+	for (unsigned k = 0; k < a->n_backends; k++) {
+		const struct eph_conf_backend *ob = &a->backends[k], *nb = backend_in(b, ob);
+
+		eph_conf_ip_str(x, sizeof(x), ob->addr);
+		if (nb == NULL)
+			diff_line(d, false, "vip %s: backend %s:%u removed (%s)", n, x, ob->port,
+				  eph_lb_on_remove_name(b->on_remove));
+		else if (nb->weight != ob->weight)
+			diff_line(d, false, "vip %s: backend %s:%u weight %u -> %u", n, x, ob->port,
+				  ob->weight, nb->weight);
+		if (nb != NULL && nb->max_connections != ob->max_connections)
+			diff_line(d, false, "vip %s: backend %s:%u max-connections %u -> %u", n, x,
+				  ob->port, ob->max_connections, nb->max_connections);
+	}
+	for (unsigned k = 0; k < b->n_backends; k++)
+		if (backend_in(a, &b->backends[k]) == NULL)
+			diff_line(d, false, "vip %s: backend %s:%u added", n,
+				  eph_conf_ip_str(x, sizeof(x), b->backends[k].addr),
+				  b->backends[k].port);
+}
+
+static void
+diff_vips(struct diff_ctx *d, const struct eph_conf *old, const struct eph_conf *new)
+{
+	for (unsigned i = 0; i < old->n_vips && i < EPH_MAX_VIPS; i++) {
+		int j = vip_by_name(new, old->vips[i].name);
+
+		if (j < 0)
+			diff_line(d, false, "vip %s: removed (its connections are reset)",
+				  old->vips[i].name);
+		else
+			diff_vip(d, old, &old->vips[i], new, &new->vips[j]);
+	}
+	for (unsigned i = 0; i < new->n_vips && i < EPH_MAX_VIPS; i++)
+		if (vip_by_name(old, new->vips[i].name) < 0)
+			diff_line(d, false, "vip %s: added", new->vips[i].name);
+}
+
 int
 eph_conf_diff(const struct eph_conf *old, const struct eph_conf *new,
 	      void (*emit)(void *arg, bool needs_restart, const char *change), void *arg)
@@ -422,6 +512,8 @@ eph_conf_diff(const struct eph_conf *old, const struct eph_conf *new,
 	for (i = 0; i < new->n_pools &&i < EPH_MAX_POOLS; i++)
 		if (pool_by_name(old, new->pools[i].name) < 0)
 			diff_line(&d, false, "pool %s: added", new->pools[i].name);
+
+	diff_vips(&d, old, new);
 
 	diff_uint(&d, false, "timeouts.udp", old->timeouts.udp, new->timeouts.udp);
 	diff_uint(&d, false, "timeouts.tcp-established", old->timeouts.tcp_established,

@@ -35,6 +35,7 @@
 #include "control/config/core.h"
 #include "control/config/pools.h"
 #include "control/config/ports.h"
+#include "control/config/vips.h"
 
 /* ------------------------------------------------------------------------ */
 /* The top-level schema, from each section's fields */
@@ -61,6 +62,8 @@ static const cyaml_schema_field_t top_fields[] = {
 	CYAML_FIELD_MAPPING_PTR("nat", OPT_NULL, struct raw_conf, nat, eph_conf_nat_fields),
 	CYAML_FIELD_MAPPING_PTR("nat-log", OPT_NULL, struct raw_conf, nat_log,
 				eph_conf_nat_log_fields),
+	CYAML_FIELD_SEQUENCE("vips", OPT_NULL, struct raw_conf, vips, &eph_conf_vip_schema, 0,
+			     EPH_MAX_VIPS),
 	CYAML_FIELD_END,
 };
 
@@ -73,6 +76,7 @@ const struct eph_conf_int_rule *const eph_conf_int_rules[] = {
 	eph_conf_core_int_rules,
 	eph_conf_ports_int_rules,
 	eph_conf_pools_int_rules,
+	eph_conf_vips_int_rules,
 	NULL,
 };
 
@@ -95,6 +99,7 @@ validate(struct vctx *v, const struct raw_conf *r, struct eph_conf *conf)
 	eph_conf_validate_routes(v, r, conf, st);
 	nat_log_ok = eph_conf_validate_nat_log(v, r->nat_log, &conf->nat_log);
 	eph_conf_validate_pools(v, r, conf, st, !nat_log_ok);
+	eph_conf_validate_vips(v, r, conf);
 	eph_conf_validate_nat(v, r, conf);
 
 	eph_conf_validate_arp(v, r, conf);

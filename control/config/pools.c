@@ -15,6 +15,7 @@
 #include "control/config/common.h"
 #include "control/config/pools.h"
 #include "control/config/ports.h"
+#include "control/config/vips.h"
 
 /* Documented defaults. */
 #define DEF_POOL_PORT_LO            (EPH_LIMIT_WELL_KNOWN_PORT_MAX + 1)
@@ -472,6 +473,11 @@ validate_pool_inside(struct vctx *v, unsigned i, const struct raw_pool *r, struc
 	unsigned k;
 
 	snprintf(path, sizeof(path), "pools[%u].inside", i);
+	if (p->balancer) {
+		/* A VIP's source-pool: the balancer's alone (the VIP's rules say so if inside is there). */
+		if (r->inside_count == 0 || r->inside == NULL)
+			return;
+	}
 	if (r->inside_count == 0 || r->inside == NULL) {
 		e = eph_pos_find(v->idx, path);
 		if (e == NULL)
@@ -551,7 +557,7 @@ validate_pool_log(struct vctx *v, unsigned i, const struct raw_pool *r, struct e
 
 static void
 validate_pool(struct vctx *v, unsigned i, const struct raw_pool *r, struct eph_conf_pool *p,
-	      struct pool_state *ps)
+	      struct pool_state *ps, bool balancer)
 {
 	const struct eph_pos_entry *e;
 	char path[64], q[QLEN];
@@ -559,6 +565,7 @@ validate_pool(struct vctx *v, unsigned i, const struct raw_pool *r, struct eph_c
 
 #define PLPATH(key) (snprintf(path, sizeof(path), "pools[%u].%s", i, key), path)
 	eph_conf_pool_defaults(p);
+	p->balancer = balancer;
 
 	if (r->name == NULL) {
 		eph_conf_err(v, PLPATH("name"), "required key is missing");
@@ -921,7 +928,8 @@ eph_conf_validate_pools(struct vctx *v, const struct raw_conf *r, struct eph_con
 	memset(ps, 0, sizeof(ps));
 	conf->n_pools = r->pools_count;
 	for (i = 0; i < conf->n_pools; i++) {
-		validate_pool(v, i, &r->pools[i], &conf->pools[i], &ps[i]);
+		validate_pool(v, i, &r->pools[i], &conf->pools[i], &ps[i],
+			      eph_conf_raw_source_pool(r, r->pools[i].name));
 		/* A bad nat-log.file is reported once, there. */
 		if (!nat_log_reported &&
 		    eph_conf_log_dest_problem(conf, &conf->pools[i], msg, sizeof(msg))) {

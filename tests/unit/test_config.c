@@ -1651,7 +1651,7 @@ static const struct bad_case bad_cases[] = {
 	} },
 	{ "bad-top-sequence.yaml", 1, {
 		{ 2, 1, "",
-		  "expected a mapping of sections (eal, ports, routes, arp, dataplane, control, pools, timeouts, nat, nat-log), found a sequence" },
+		  "expected a mapping of sections (eal, ports, routes, arp, dataplane, control, pools, timeouts, nat, nat-log, vips), found a sequence" },
 	} },
 	{ "bad-port-scalar.yaml", 1, {
 		{ 10, 5, "ports[1]",
