@@ -273,6 +273,9 @@ const char *eph_nat_pooling_name(enum eph_nat_pooling p);
 
 const char *eph_nat_log_mode_name(enum eph_nat_log_mode m);
 
+/* A VIP's backends in their one order: by address, then port (every gateway builds one table). */
+void eph_conf_backends_sort(struct eph_conf_vip *v);
+
 /* The YAML words of the balancer's choices. */
 const char *eph_lb_forwarding_name(enum eph_lb_forwarding f);
 const char *eph_lb_hash_name(enum eph_lb_hash h);

@@ -1090,6 +1090,235 @@ fail:
 	return -1;
 }
 
+/* ---- the balancer ---------------------------------------------------- */
+
+static const struct eph_lb_vip *
+snapshot_vip(const struct eph_dp *dp, const char *name)
+{
+	const struct eph_lb_cfg *lb = dp->cfg->lb;
+
+	for (unsigned int i = 0; lb != NULL && i < lb->n_vips; i++)
+		if (strcmp(lb->vips[i].name, name) == 0)
+			return &lb->vips[i];
+	return NULL;
+}
+
+static int
+cmd_show_vips(void *arg, const json_t *args, json_t **result, struct eph_ctl_error *err)
+{
+	const struct eph_ctl_ctx *ctx = arg;
+	const struct eph_dp *dp = ctx->dp;
+	const struct eph_lb_cfg *lb = dp->cfg->lb;
+	json_t *vips = json_array();
+
+	if (eph_ctl_args_allowed(args, (const char *const[]){ NULL }, err) < 0) {
+		json_decref(vips);
+		return -1;
+	}
+	for (unsigned int i = 0; lb != NULL && i < lb->n_vips; i++) {
+		const struct eph_lb_vip *v = &lb->vips[i];
+		struct eph_lb_vip_totals st;
+
+		eph_stats_lb_vip(dp, v, &st);
+		json_array_append_new(
+			vips,
+			json_pack("{s:s, s:o, s:i, s:s, s:s, s:s, s:i, s:s, s:s, s:i, s:i, s:i, s:I, s:I, "
+				  "s:I, s:I, s:I, s:s}",
+				  "name", v->name, "address", ip_json(v->addr), "port",
+				  rte_be_to_cpu_16(v->port), "protocol", proto_name(v->proto),
+				  "forwarding", eph_lb_forwarding_name(v->forwarding), "scheduler",
+				  "maglev", "maglev_size", (int)v->maglev_size, "hash",
+				  eph_lb_hash_name(v->hash), "pool",
+				  v->pool >= 0 ? dp->cfg->nat.pools[v->pool].name : "", "backends",
+				  st.backends, "up", st.up, "removed", st.removed, "active",
+				  (json_int_t)st.active, "total", (json_int_t)st.total, "no_backend",
+				  (json_int_t)st.no_backend, "over_limit", (json_int_t)st.over_limit,
+				  "no_port", (json_int_t)st.no_port, "on_remove",
+				  eph_lb_on_remove_name(v->on_remove)));
+	}
+	*result = json_pack("{s:o}", "vips", vips);
+	return 0;
+}
+
+static int
+vip_arg(const json_t *args, char *name, struct eph_ctl_error *err)
+{
+	int rc = eph_ctl_arg_string(args, "vip", EPH_NAME_LEN - 1, name, EPH_NAME_LEN, err);
+
+	if (rc == 0)
+		eph_ctl_errorf(err, EPH_CTL_E_INVALID_ARGUMENT, "args.vip: expected a VIP name");
+	return rc > 0 ? 0 : -1;
+}
+
+static int
+cmd_show_backends(void *arg, const json_t *args, json_t **result, struct eph_ctl_error *err)
+{
+	const struct eph_ctl_ctx *ctx = arg;
+	const struct eph_dp *dp = ctx->dp;
+	const struct eph_lb_vip *v;
+	char name[EPH_NAME_LEN];
+	json_t *backends, *locals;
+
+	if (eph_ctl_args_allowed(args, (const char *const[]){ "vip", NULL }, err) < 0 ||
+	    vip_arg(args, name, err) < 0)
+		return -1;
+	v = snapshot_vip(dp, name);
+	if (v == NULL) {
+		eph_ctl_errorf(err, EPH_CTL_E_REFUSED, "args.vip: no VIP named \"%s\"", name);
+		return -1;
+	}
+	backends = json_array();
+	for (unsigned int k = 0; k < v->n_backends; k++) {
+		const struct eph_lb_backend *b = &v->backends[k];
+		struct eph_lb_backend_stats st;
+
+		eph_stats_lb_backend(dp, v, b, &st);
+		json_array_append_new(
+			backends,
+			json_pack("{s:o, s:i, s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+				  "address", ip_json(b->addr), "port",
+				  b->port != 0 ? rte_be_to_cpu_16(b->port) : 0, "state",
+				  eph_lb_backend_state_name(b), "weight", (int)b->weight, "active",
+				  (json_int_t)st.active, "total", (json_int_t)st.total,
+				  "pkts_to_backend", (json_int_t)st.pkts_to, "pkts_from_backend",
+				  (json_int_t)st.pkts_from, "bytes_to_backend", (json_int_t)st.bytes_to,
+				  "bytes_from_backend", (json_int_t)st.bytes_from, "over_limit",
+				  (json_int_t)st.over_limit, "no_port", (json_int_t)st.no_port));
+	}
+	locals = json_array();
+	if (v->pool >= 0) {
+		const struct eph_nat_pool *p = &dp->cfg->nat.pools[v->pool];
+
+		for (unsigned int a = 0; a < p->n_all; a++) {
+			struct eph_pool_addr_stats st;
+
+			eph_stats_pool_addr(dp, (unsigned int)v->pool, p->all[a].slot, &st);
+			json_array_append_new(
+				locals, json_pack("{s:o, s:I, s:I}", "address", ip_json(p->all[a].addr),
+						  "ports_in_use", (json_int_t)st.in_use, "exhausted",
+						  (json_int_t)st.exhausted));
+		}
+	}
+	*result = json_pack("{s:s, s:o, s:o}", "vip", v->name, "backends", backends,
+			    "local_addresses", locals);
+	return 0;
+}
+
+/*
+ * vip.backend: add, remove or set-weight (args.op) backend args.address
+ * [args.port, default the VIP's] of VIP args.vip, on a copy of the running
+ * configuration, checked and applied like every change.
+ */
+static int
+cmd_vip_backend(void *arg, const json_t *args, json_t **result, struct eph_ctl_error *err)
+{
+	struct eph_ctl_ctx *ctx = arg;
+	char name[EPH_NAME_LEN], op[16], what[160], a[16];
+	struct eph_conf_vip *v = NULL;
+	struct eph_conf_backend *b = NULL;
+	struct eph_conf next;
+	uint64_t port = 0, weight = EPH_LIMIT_BACKEND_WEIGHT_DEFAULT;
+	uint32_t addr;
+	bool add, remove;
+	int rc;
+
+	if (eph_ctl_args_allowed(args, (const char *const[]){ "op", "vip", "address", "port",
+								 "weight", NULL },
+				 err) < 0 ||
+	    vip_arg(args, name, err) < 0)
+		return -1;
+	rc = eph_ctl_arg_string(args, "op", sizeof(op) - 1, op, sizeof(op), err);
+	if (rc < 0)
+		return -1;
+	add = rc > 0 && strcmp(op, "add") == 0;
+	remove = rc > 0 && strcmp(op, "remove") == 0;
+	if (!add && !remove && (rc == 0 || strcmp(op, "set-weight") != 0)) {
+		eph_ctl_errorf(err, EPH_CTL_E_INVALID_ARGUMENT,
+			       "args.op: expected add, remove or set-weight");
+		return -1;
+	}
+	if (eph_ctl_arg_ipv4(args, "address", &addr, err) <= 0) {
+		if (err->code[0] == '\0')
+			eph_ctl_errorf(err, EPH_CTL_E_INVALID_ARGUMENT,
+				       "args.address: expected a backend's IPv4 address");
+		return -1;
+	}
+	if ((rc = eph_ctl_arg_uint(args, "port", EPH_LIMIT_PORT_MIN, EPH_LIMIT_PORT_MAX, &port,
+				   err)) < 0)
+		return -1;
+	rc = eph_ctl_arg_uint(args, "weight", EPH_LIMIT_BACKEND_WEIGHT_MIN,
+			      EPH_LIMIT_BACKEND_WEIGHT_MAX, &weight, err);
+	if (rc < 0)
+		return -1;
+	if (rc == 0 && !add && !remove) {
+		eph_ctl_errorf(err, EPH_CTL_E_INVALID_ARGUMENT,
+			       "args.weight: expected a weight from %d to %d",
+			       EPH_LIMIT_BACKEND_WEIGHT_MIN, EPH_LIMIT_BACKEND_WEIGHT_MAX);
+		return -1;
+	}
+	if (eph_conf_dup(&next, &ctx->dp->rc->conf) != 0) {
+		eph_ctl_errorf(err, EPH_CTL_E_INTERNAL, "out of memory");
+		return -1;
+	}
+	for (unsigned int i = 0; i < next.n_vips && v == NULL; i++)
+		if (strcmp(next.vips[i].name, name) == 0)
+			v = &next.vips[i];
+	if (v == NULL) {
+		eph_conf_free(&next);
+		eph_ctl_errorf(err, EPH_CTL_E_REFUSED, "args.vip: no VIP named \"%s\"", name);
+		return -1;
+	}
+	if (json_object_get(args, "port") == NULL)
+		port = v->port;
+	for (unsigned int k = 0; k < v->n_backends && b == NULL; k++)
+		if (v->backends[k].addr == addr && v->backends[k].port == port)
+			b = &v->backends[k];
+	snprintf(a, sizeof(a), "%u.%u.%u.%u", addr >> 24, (addr >> 16) & 0xff, (addr >> 8) & 0xff,
+		 addr & 0xff);
+	if (add == (b != NULL)) {
+		eph_conf_free(&next);
+		eph_ctl_errorf(err, EPH_CTL_E_REFUSED, "args.address: %s:%u %s vip %s", a,
+			       (unsigned int)port, add ? "is already a backend of" : "is no backend of",
+			       name);
+		return -1;
+	}
+	if (add) {
+		struct eph_conf_backend *nb;
+
+		if (v->n_backends >= EPH_MAX_VIP_BACKENDS) {
+			eph_conf_free(&next);
+			eph_ctl_errorf(err, EPH_CTL_E_REFUSED, "args.vip: vip %s has %u backends, the most",
+				       name, EPH_MAX_VIP_BACKENDS);
+			return -1;
+		}
+		nb = realloc(v->backends, (v->n_backends + 1) * sizeof(*nb));
+		if (nb == NULL) {
+			eph_conf_free(&next);
+			eph_ctl_errorf(err, EPH_CTL_E_INTERNAL, "out of memory");
+			return -1;
+		}
+		v->backends = nb;
+		nb[v->n_backends++] = (struct eph_conf_backend){
+			.addr = addr, .port = (uint16_t)port, .weight = (uint32_t)weight,
+		};
+		eph_conf_backends_sort(v);
+	} else if (remove) {
+		*b = v->backends[--v->n_backends];
+		eph_conf_backends_sort(v);
+	} else {
+		b->weight = (uint32_t)weight;
+	}
+	snprintf(what, sizeof(what), "vip backend %s %s %s:%u%s", op, name, a, (unsigned int)port,
+		 remove ? "" : (add ? " added" : " weight set"));
+	if (apply_change(ctx, &next, what, err) != 0)
+		return -1;
+	*result = json_pack("{s:s, s:s, s:o, s:i, s:i, s:I}", "vip", name, "op", op, "address",
+			    eph_ctl_json_ipv4(addr), "port", (int)port, "weight",
+			    remove ? 0 : (int)weight, "generation",
+			    (json_int_t)ctx->dp->rc->generation);
+	return 0;
+}
+
 static void
 diff_line(void *arg, bool needs_restart, const char *change)
 {
@@ -1216,6 +1445,11 @@ const struct eph_ctl_command eph_ctl_commands[] = {
 	CMD("pool.set-range", cmd_pool_set_range,
 	  "change a pool's port range; sessions on the old range drain"),
 	CMD("timeouts.set", cmd_timeouts_set, "change idle timeouts (seconds)"),
+	CMD("show.vips", cmd_show_vips, "VIPs: forwarding, backends, connections, refusals"),
+	CMD("show.backends", cmd_show_backends,
+	  "a VIP's backends: state, weight, connections, packets and bytes both ways"),
+	CMD("vip.backend", cmd_vip_backend,
+	  "add, remove or re-weight a VIP's backend (op add|remove|set-weight)"),
 	JOB("sessions.clear", cmd_sessions_clear, "delete the sessions matching a filter, or all"),
 	CMD("reload", cmd_reload, "re-read the configuration file and apply what changed"),
 	CMD("metrics", cmd_metrics, "Prometheus text exposition"),

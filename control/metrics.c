@@ -160,6 +160,84 @@ render_nat(FILE *f, const struct eph_ctl_ctx *ctx, const struct eph_counters *t)
 	fprintf(f, "ephemera_nat_log_events_lost_total %" PRIu64 "\n", lost);
 }
 
+/* The balancer: totals, per VIP, per backend (labels: names and addresses, nothing to escape). */
+static void
+render_lb(FILE *f, const struct eph_dp *dp)
+{
+	const struct eph_lb_cfg *lb = dp->cfg->lb;
+	struct eph_lb_totals tot;
+	char a[INET_ADDRSTRLEN];
+
+	eph_stats_lb_total(dp, &tot);
+	family(f, "ephemera_lb_connections", "gauge", "Live balancer connections by protocol.");
+	fprintf(f, "ephemera_lb_connections{proto=\"tcp\"} %" PRIu64 "\n", tot.connections_tcp);
+	fprintf(f, "ephemera_lb_connections{proto=\"udp\"} %" PRIu64 "\n", tot.connections_udp);
+	for (unsigned int c = 0; c < EPH_LB_CTR_MAX; c++) {
+		char name[96];
+
+		snprintf(name, sizeof(name), "ephemera_lb_%s_total", eph_lb_counter_names[c]);
+		family(f, name, "counter", eph_lb_counter_descs[c]);
+		fprintf(f, "%s %" PRIu64 "\n", name, tot.ctr[c]);
+	}
+	if (lb == NULL)
+		return;
+	family(f, "ephemera_lb_vip_connections", "gauge", "Live connections of a VIP.");
+	for (unsigned int i = 0; i < lb->n_vips; i++) {
+		struct eph_lb_vip_totals st;
+
+		eph_stats_lb_vip(dp, &lb->vips[i], &st);
+		fprintf(f, "ephemera_lb_vip_connections{vip=\"%s\"} %" PRIu64 "\n", lb->vips[i].name,
+			st.active);
+	}
+	family(f, "ephemera_lb_vip_connections_total", "counter", "Connections a VIP opened.");
+	family(f, "ephemera_lb_vip_refused_total", "counter",
+	       "New connections a VIP refused: no backend, over max-connections, no local port.");
+	for (unsigned int i = 0; i < lb->n_vips; i++) {
+		const char *n = lb->vips[i].name;
+		struct eph_lb_vip_totals st;
+
+		eph_stats_lb_vip(dp, &lb->vips[i], &st);
+		fprintf(f, "ephemera_lb_vip_connections_total{vip=\"%s\"} %" PRIu64 "\n", n,
+			st.total);
+		fprintf(f, "ephemera_lb_vip_refused_total{vip=\"%s\",reason=\"no_backend\"} %" PRIu64
+			   "\n", n, st.no_backend);
+		fprintf(f, "ephemera_lb_vip_refused_total{vip=\"%s\",reason=\"over_limit\"} %" PRIu64
+			   "\n", n, st.over_limit);
+		fprintf(f, "ephemera_lb_vip_refused_total{vip=\"%s\",reason=\"no_port\"} %" PRIu64
+			   "\n", n, st.no_port);
+	}
+	family(f, "ephemera_lb_backend_connections", "gauge", "Live connections of a backend.");
+	family(f, "ephemera_lb_backend_connections_total", "counter", "Connections a backend got.");
+	family(f, "ephemera_lb_backend_packets_total", "counter", "Packets to and from a backend.");
+	family(f, "ephemera_lb_backend_bytes_total", "counter", "Bytes to and from a backend.");
+	for (unsigned int i = 0; i < lb->n_vips; i++) {
+		const struct eph_lb_vip *v = &lb->vips[i];
+
+		for (unsigned int k = 0; k < v->n_backends; k++) {
+			const struct eph_lb_backend *b = &v->backends[k];
+			struct eph_lb_backend_stats st;
+			char labels[160];
+
+			eph_stats_lb_backend(dp, v, b, &st);
+			snprintf(labels, sizeof(labels), "vip=\"%s\",backend=\"%s:%u\"", v->name,
+				 ip(b->addr, a), rte_be_to_cpu_16(b->port));
+			fprintf(f, "ephemera_lb_backend_connections{%s,state=\"%s\"} %" PRIu64 "\n",
+				labels, eph_lb_backend_state_name(b), st.active);
+			fprintf(f, "ephemera_lb_backend_connections_total{%s} %" PRIu64 "\n", labels,
+				st.total);
+			fprintf(f, "ephemera_lb_backend_packets_total{%s,direction=\"to_backend\"} %" PRIu64
+				   "\n", labels, st.pkts_to);
+			fprintf(f,
+				"ephemera_lb_backend_packets_total{%s,direction=\"from_backend\"} %" PRIu64
+				"\n", labels, st.pkts_from);
+			fprintf(f, "ephemera_lb_backend_bytes_total{%s,direction=\"to_backend\"} %" PRIu64
+				   "\n", labels, st.bytes_to);
+			fprintf(f, "ephemera_lb_backend_bytes_total{%s,direction=\"from_backend\"} %" PRIu64
+				   "\n", labels, st.bytes_from);
+		}
+	}
+}
+
 char *
 eph_metrics_render(const struct eph_ctl_ctx *ctx)
 {
@@ -185,8 +263,10 @@ eph_metrics_render(const struct eph_ctl_ctx *ctx)
 	for (unsigned int i = 0; i < EPH_DROP_MAX; i++)
 		fprintf(f, "ephemera_drops_total{reason=\"%s\"} %" PRIu64 "\n", eph_drop_names[i],
 			t.drop[i]);
-	if (dp->nat.enabled)
+	if (dp->nat.enabled) {
 		render_nat(f, ctx, &t);
+		render_lb(f, dp);
+	}
 	if (ctx->server != NULL) {
 		const struct eph_ctl_server_stats *st = eph_ctl_server_stats(ctx->server);
 

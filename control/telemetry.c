@@ -322,6 +322,128 @@ handle_nat(const char *cmd, const char *params, struct rte_tel_data *d)
 }
 
 static const char *
+proto_name(uint8_t proto)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+		return "tcp";
+	case IPPROTO_UDP:
+		return "udp";
+	case IPPROTO_ICMP:
+		return "icmp";
+	}
+	return "?";
+}
+
+/* The balancer's totals: connections, counters, table size and bytes per record. */
+static int
+handle_lb(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct eph_lb_totals st;
+
+	RTE_SET_USED(cmd);
+	RTE_SET_USED(params);
+	eph_stats_lb_total(tel_dp, &st);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "connections", st.connections);
+	rte_tel_data_add_dict_u64(d, "connections_tcp", st.connections_tcp);
+	rte_tel_data_add_dict_u64(d, "connections_udp", st.connections_udp);
+	for (unsigned int c = 0; c < EPH_LB_CTR_MAX; c++)
+		rte_tel_data_add_dict_u64(d, eph_lb_counter_names[c], st.ctr[c]);
+	rte_tel_data_add_dict_u64(d, "connections_per_worker_max", st.table_max);
+	rte_tel_data_add_dict_u64(d, "table_bytes", st.bytes);
+	return 0;
+}
+
+/* Per VIP: what show vips says. */
+static int
+handle_lb_vips(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	const struct eph_dp_cfg *cfg = cfg_hold();
+	const struct eph_lb_cfg *lb = cfg->lb;
+
+	RTE_SET_USED(cmd);
+	RTE_SET_USED(params);
+	rte_tel_data_start_dict(d);
+	for (unsigned int i = 0; lb != NULL && i < lb->n_vips; i++) {
+		const struct eph_lb_vip *v = &lb->vips[i];
+		struct rte_tel_data *vd = rte_tel_data_alloc();
+		struct eph_lb_vip_totals st;
+		char ip[INET_ADDRSTRLEN];
+
+		if (vd == NULL) {
+			cfg_release();
+			return -ENOMEM;
+		}
+		eph_stats_lb_vip(tel_dp, v, &st);
+		rte_tel_data_start_dict(vd);
+		rte_tel_data_add_dict_string(vd, "address", eph_ip_str(v->addr, ip, sizeof(ip)));
+		rte_tel_data_add_dict_u64(vd, "port", rte_be_to_cpu_16(v->port));
+		rte_tel_data_add_dict_string(vd, "protocol", proto_name(v->proto));
+		rte_tel_data_add_dict_string(vd, "forwarding",
+					     eph_lb_forwarding_name((enum eph_lb_forwarding)v->forwarding));
+		rte_tel_data_add_dict_u64(vd, "backends", st.backends);
+		rte_tel_data_add_dict_u64(vd, "up", st.up);
+		rte_tel_data_add_dict_u64(vd, "removed", st.removed);
+		rte_tel_data_add_dict_u64(vd, "active", st.active);
+		rte_tel_data_add_dict_u64(vd, "total", st.total);
+		rte_tel_data_add_dict_u64(vd, "no_backend", st.no_backend);
+		rte_tel_data_add_dict_u64(vd, "over_limit", st.over_limit);
+		rte_tel_data_add_dict_u64(vd, "no_port", st.no_port);
+		rte_tel_data_add_dict_container(d, v->name, vd, 0);
+	}
+	cfg_release();
+	return 0;
+}
+
+/* Per backend of VIP params: what show backends says. */
+static int
+handle_lb_backends(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	const struct eph_dp_cfg *cfg = cfg_hold();
+	const struct eph_lb_cfg *lb = cfg->lb;
+	const struct eph_lb_vip *v = NULL;
+
+	RTE_SET_USED(cmd);
+	for (unsigned int i = 0; lb != NULL && params != NULL && i < lb->n_vips && v == NULL; i++)
+		if (strcmp(lb->vips[i].name, params) == 0)
+			v = &lb->vips[i];
+	if (v == NULL) {
+		cfg_release();
+		return -EINVAL; /* the parameter names no VIP */
+	}
+	rte_tel_data_start_dict(d);
+	for (unsigned int k = 0; k < v->n_backends && k < RTE_TEL_MAX_DICT_ENTRIES; k++) {
+		const struct eph_lb_backend *b = &v->backends[k];
+		struct rte_tel_data *bd = rte_tel_data_alloc();
+		struct eph_lb_backend_stats st;
+		char ip[INET_ADDRSTRLEN], name[64];
+
+		if (bd == NULL) {
+			cfg_release();
+			return -ENOMEM;
+		}
+		eph_stats_lb_backend(tel_dp, v, b, &st);
+		rte_tel_data_start_dict(bd);
+		rte_tel_data_add_dict_string(bd, "state", eph_lb_backend_state_name(b));
+		rte_tel_data_add_dict_u64(bd, "weight", b->weight);
+		rte_tel_data_add_dict_u64(bd, "active", st.active);
+		rte_tel_data_add_dict_u64(bd, "total", st.total);
+		rte_tel_data_add_dict_u64(bd, "pkts_to_backend", st.pkts_to);
+		rte_tel_data_add_dict_u64(bd, "pkts_from_backend", st.pkts_from);
+		rte_tel_data_add_dict_u64(bd, "bytes_to_backend", st.bytes_to);
+		rte_tel_data_add_dict_u64(bd, "bytes_from_backend", st.bytes_from);
+		rte_tel_data_add_dict_u64(bd, "over_limit", st.over_limit);
+		rte_tel_data_add_dict_u64(bd, "no_port", st.no_port);
+		snprintf(name, sizeof(name), "%s:%u", eph_ip_str(b->addr, ip, sizeof(ip)),
+			 rte_be_to_cpu_16(b->port));
+		rte_tel_data_add_dict_container(d, name, bd, 0);
+	}
+	cfg_release();
+	return 0;
+}
+
+static const char *
 addr_state_name(uint8_t state)
 {
 	switch (state) {
@@ -373,19 +495,6 @@ handle_pools(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
-static const char *
-proto_name(uint8_t proto)
-{
-	switch (proto) {
-	case IPPROTO_TCP:
-		return "tcp";
-	case IPPROTO_UDP:
-		return "udp";
-	case IPPROTO_ICMP:
-		return "icmp";
-	}
-	return "?";
-}
 
 /* The busiest destinations of every worker (refreshed by the workers each second). */
 static int
@@ -534,6 +643,13 @@ eph_telemetry_init(const struct eph_dp *dp, const struct eph_arp *arp)
 		  "Destinations refused most for want of a port, per worker. No parameters" },
 		{ "/ephemera/refused_hosts", handle_refused_hosts,
 		  "Inside hosts refused most, by reason, per worker. No parameters" },
+		{ "/ephemera/lb", handle_lb,
+		  "Balancer connections and counters, every worker. No parameters" },
+		{ "/ephemera/lb/vips", handle_lb_vips,
+		  "Per VIP: backends, connections, refusals. No parameters" },
+		{ "/ephemera/lb/backends", handle_lb_backends,
+		  "Per backend of a VIP: state, weight, connections, packets, bytes. "
+		  "Parameter: the VIP's name" },
 	};
 
 	tel_dp = dp;

@@ -548,6 +548,14 @@ local_pool(struct vctx *v, unsigned i, const struct raw_vip *r, struct eph_conf 
 	return (int)conf->n_pools++;
 }
 
+void
+eph_conf_backends_sort(struct eph_conf_vip *v)
+{
+	/* One order whatever the file's: every gateway builds the same Maglev table. */
+	if (v->n_backends > 1)
+		qsort(v->backends, v->n_backends, sizeof(*v->backends), cmp_backend);
+}
+
 static bool
 validate_backends(struct vctx *v, unsigned i, const struct raw_vip *r, struct eph_conf_vip *cv)
 {
@@ -592,8 +600,7 @@ validate_backends(struct vctx *v, unsigned i, const struct raw_vip *r, struct ep
 		else
 			cv->n_backends++;
 	}
-	/* One order whatever the file's: every gateway builds the same Maglev table. */
-	qsort(cv->backends, cv->n_backends, sizeof(*cv->backends), cmp_backend);
+	eph_conf_backends_sort(cv);
 	return ok;
 }
 

@@ -105,20 +105,33 @@ ephctl_parse_seconds(const char *name, const char *s, double lo, double hi, doub
 	return 0;
 }
 
-int
-ephctl_check_pool_name(const char *name, const char *s, char **err)
+/* A name of a pool or VIP (what) as the configuration spells them. */
+static int
+check_name(const char *name, const char *what, const char *s, char **err)
 {
 	char q[QUOTE_MAX * 4 + 16];
 	size_t n = strlen(s);
 
 	if (n < EPH_LIMIT_NAME_MIN || n > EPH_LIMIT_NAME_MAX || strspn(s, EPH_NAME_CHARS) != n) {
 		set_err(err,
-			"%s: expected a pool name of %d to %d characters from a-z, 0-9, '_' "
+			"%s: expected a %s name of %d to %d characters from a-z, 0-9, '_' "
 			"and '-', found %s",
-			name, EPH_LIMIT_NAME_MIN, EPH_LIMIT_NAME_MAX, quote(q, sizeof(q), s));
+			name, what, EPH_LIMIT_NAME_MIN, EPH_LIMIT_NAME_MAX, quote(q, sizeof(q), s));
 		return -1;
 	}
 	return 0;
+}
+
+int
+ephctl_check_pool_name(const char *name, const char *s, char **err)
+{
+	return check_name(name, "pool", s, err);
+}
+
+int
+ephctl_check_vip_name(const char *name, const char *s, char **err)
+{
+	return check_name(name, "VIP", s, err);
 }
 
 /* A dotted quad (inet_pton: exactly four decimal parts) of at most n bytes of s. */
@@ -389,4 +402,31 @@ ephctl_match_option(int argc, char **argv, int *i, const char *name, const char 
 	}
 	*value = argv[++*i];
 	return 1;
+}
+
+int
+ephctl_parse_backend(const char *name, const char *s, json_t *args, char **err)
+{
+	char q[QUOTE_MAX * 4 + 16], addr[INET_ADDRSTRLEN];
+	const char *colon = strchr(s, ':');
+	size_t n = colon != NULL ? (size_t)(colon - s) : strlen(s);
+	uint32_t a;
+	long long port;
+
+	if (!ipv4_n(s, n, &a)) {
+		set_err(err, "%s: expected a backend as ADDRESS or ADDRESS:PORT (198.18.0.11:8080), "
+			     "found %s",
+			name, quote(q, sizeof(q), s));
+		return -1;
+	}
+	memcpy(addr, s, n);
+	addr[n] = '\0';
+	json_object_set_new(args, "address", json_string(addr));
+	if (colon == NULL)
+		return 0;
+	if (parse_count_as(name, "a port after ':'", colon + 1, EPH_LIMIT_PORT_MIN,
+			   EPH_LIMIT_PORT_MAX, &port, err) < 0)
+		return -1;
+	json_object_set_new(args, "port", json_integer(port));
+	return 0;
 }

@@ -17,6 +17,9 @@ int ephctl_parse_count(const char *name, const char *s, long long lo, long long 
 int ephctl_parse_seconds(const char *name, const char *s, double lo, double hi, double *out,
 			 char **err);
 int ephctl_check_pool_name(const char *name, const char *s, char **err);
+int ephctl_check_vip_name(const char *name, const char *s, char **err);
+/* A backend ADDRESS[:PORT] into args.address (and args.port). */
+int ephctl_parse_backend(const char *name, const char *s, json_t *args, char **err);
 /* An address or a prefix: 192.0.2.11 or 192.0.2.0/24. */
 int ephctl_check_prefix(const char *name, const char *s, char **err);
 /* An address, a range A-B with A <= B, or a prefix. */

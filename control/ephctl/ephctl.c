@@ -210,6 +210,62 @@ parse_top(const struct command *cmd, int argc, char **argv, json_t *args, char *
 }
 
 static int
+parse_show_backends(const struct command *cmd, int argc, char **argv, json_t *args, char **err)
+{
+	if (argc == 0) {
+		*err = strdup("expected VIP, the name of a VIP (ephctl show vips lists them)");
+		return -1;
+	}
+	if (argc > 1)
+		return unexpected(err, argv[1]);
+	if (ephctl_check_vip_name("VIP", argv[0], err) < 0)
+		return -1;
+	json_object_set_new(args, "vip", json_string(argv[0]));
+	return 0;
+}
+
+/* add|remove|set-weight VIP ADDRESS[:PORT] [WEIGHT] */
+static int
+parse_vip_backend(const struct command *cmd, int argc, char **argv, json_t *args, char **err)
+{
+	bool add, set;
+	int want;
+	long long weight;
+
+	if (argc == 0 || (strcmp(argv[0], "add") != 0 && strcmp(argv[0], "remove") != 0 &&
+			  strcmp(argv[0], "set-weight") != 0)) {
+		if (asprintf(err, "expected add, remove or set-weight%s%s%s",
+			     argc == 0 ? "" : ", found \"", argc == 0 ? "" : argv[0],
+			     argc == 0 ? "" : "\"") < 0)
+			*err = NULL;
+		return -1;
+	}
+	add = strcmp(argv[0], "add") == 0;
+	set = strcmp(argv[0], "set-weight") == 0;
+	want = set ? 4 : 3;
+	if (argc < want) {
+		if (asprintf(err, "%s: expected VIP ADDRESS[:PORT]%s", argv[0],
+			     set ? " WEIGHT" : "") < 0)
+			*err = NULL;
+		return -1;
+	}
+	if (argc > (add ? 4 : want))
+		return unexpected(err, argv[add ? 4 : want]);
+	if (ephctl_check_vip_name("VIP", argv[1], err) < 0 ||
+	    ephctl_parse_backend("ADDRESS", argv[2], args, err) < 0)
+		return -1;
+	if (argc > 3) {
+		if (ephctl_parse_count("WEIGHT", argv[3], EPH_LIMIT_BACKEND_WEIGHT_MIN,
+				       EPH_LIMIT_BACKEND_WEIGHT_MAX, &weight, err) < 0)
+			return -1;
+		json_object_set_new(args, "weight", json_integer(weight));
+	}
+	json_object_set_new(args, "op", json_string(argv[0]));
+	json_object_set_new(args, "vip", json_string(argv[1]));
+	return 0;
+}
+
+static int
 render_timeouts(FILE *out, const json_t *result)
 {
 	return ephctl_render_timeouts(out, stderr, result);
@@ -221,6 +277,9 @@ static_assert(EPH_LIMIT_PORT_MIN == 1 && EPH_LIMIT_PORT_MAX == 65535,
 static_assert(EPH_LIMIT_SESSIONS_LIMIT_MIN == 1 && EPH_LIMIT_SESSIONS_LIMIT_MAX == 100000 &&
 		      EPH_LIMIT_SESSIONS_LIMIT_DEFAULT == 1000,
 	      "limit N in the help");
+static_assert(EPH_LIMIT_BACKEND_WEIGHT_MIN == 0 && EPH_LIMIT_BACKEND_WEIGHT_MAX == 65535 &&
+		      EPH_LIMIT_BACKEND_WEIGHT_DEFAULT == 100,
+	      "WEIGHT in the help");
 static_assert(EPH_LIMIT_DESTINATIONS_TOP_MIN == 1 && EPH_LIMIT_DESTINATIONS_TOP_MAX == 1000 &&
 		      EPH_LIMIT_DESTINATIONS_TOP_DEFAULT == 10,
 	      "--top N in the help");
@@ -310,6 +369,37 @@ static const struct command commands[] = {
 	  "Example:\n"
 	  "  ephctl pool set-range default 2048-4095\n",
 	  parse_set_range, ephctl_render_pool_set_range, TIMEOUT_S },
+	{ "show", "vips", "show.vips", "show vips", "VIPs: backends, connections, refusals",
+	  "Each VIP: address, port (* for every port) and protocol, forwarding (fullnat\n"
+	  "or dnat) and the pool its local addresses come from, backends configured, up\n"
+	  "(weight above 0) and removed but still draining, live and total connections,\n"
+	  "and the new connections refused: no backend, over max-connections, no local\n"
+	  "port left towards the backend.\n"
+	  "\n"
+	  "Example:\n"
+	  "  ephctl show vips\n",
+	  parse_none, ephctl_render_vips, TIMEOUT_S },
+	{ "show", "backends", "show.backends", "show backends VIP", "a VIP's backends",
+	  "VIP's backends: state (active, draining at weight 0, removed with connections\n"
+	  "left), weight, live and total connections, packets and bytes to and from each,\n"
+	  "refusals; then the local addresses with their ports in use and refusals.\n"
+	  "\n"
+	  "Example:\n"
+	  "  ephctl show backends web\n",
+	  parse_show_backends, ephctl_render_backends, TIMEOUT_S },
+	{ "vip", "backend", "vip.backend",
+	  "vip backend add|remove|set-weight VIP ADDRESS[:PORT] [WEIGHT]",
+	  "change a VIP's backends live",
+	  "add: a new backend (WEIGHT 0-65535, default 100); remove: its connections\n"
+	  "drain or are reset, as the VIP's on-remove says; set-weight: 0 drains it (no\n"
+	  "new connection, the existing ones go on). PORT defaults to the VIP's port.\n"
+	  "No existing connection moves to another backend.\n"
+	  "\n"
+	  "Examples:\n"
+	  "  ephctl vip backend add web 198.18.0.14 100\n"
+	  "  ephctl vip backend set-weight web 198.18.0.13:80 0\n"
+	  "  ephctl vip backend remove web 198.18.0.13\n",
+	  parse_vip_backend, ephctl_render_vip_backend, TIMEOUT_S },
 	{ "timeouts", "set", "timeouts.set", "timeouts set NAME SECONDS...", "change idle timeouts",
 	  "Set idle timeouts in seconds, at least one of:\n",
 	  parse_timeouts, render_timeouts, TIMEOUT_S },

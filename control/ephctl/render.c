@@ -1086,3 +1086,122 @@ ephctl_render_top(FILE *out, const struct ephctl_top_view *v)
 	}
 	return 0;
 }
+
+/* show.vips */
+
+int
+ephctl_render_vips(FILE *out, const json_t *result)
+{
+	static const char *const head[] = { "VIP",     "ADDRESS", "PORT",	"PROTO",
+					    "FORWARD", "BACKENDS", "UP",	"ACTIVE",
+					    "TOTAL",   "NO-BACKEND", "OVER-LIMIT", "NO-PORT" };
+	const json_t *vips = get(result, "vips");
+	const json_t *v;
+	struct table t;
+	size_t i;
+
+	if (!json_is_array(vips))
+		return -1;
+	if (json_array_size(vips) == 0) {
+		fprintf(out, "no VIPs configured\n");
+		return 0;
+	}
+	table_init(&t, 12, head, "lllllrrrrrrr");
+	json_array_foreach(vips, i, v) {
+		long long port = 0;
+
+		cell_of(&t, v, "name");
+		cell_of(&t, v, "address");
+		if (get_int(v, "port", &port) && port == 0)
+			cell(&t, "*");
+		else
+			cell_of(&t, v, "port");
+		cell_of(&t, v, "protocol");
+		cell_of(&t, v, "forwarding");
+		cell_of(&t, v, "backends");
+		cell_of(&t, v, "up");
+		cell_of(&t, v, "active");
+		cell_of(&t, v, "total");
+		cell_of(&t, v, "no_backend");
+		cell_of(&t, v, "over_limit");
+		cell_of(&t, v, "no_port");
+	}
+	table_print(out, &t, "");
+	table_free(&t);
+	return 0;
+}
+
+/* show.backends */
+
+int
+ephctl_render_backends(FILE *out, const json_t *result)
+{
+	static const char *const head[] = { "BACKEND", "PORT",	   "STATE",	 "WEIGHT",
+					    "ACTIVE",  "TOTAL",	   "PKTS-TO",	 "PKTS-FROM",
+					    "BYTES-TO", "BYTES-FROM", "OVER-LIMIT", "NO-PORT" };
+	static const char *const local_head[] = { "LOCAL-ADDRESS", "PORTS-IN-USE", "REFUSED" };
+	const json_t *backends = get(result, "backends"), *locals = get(result, "local_addresses");
+	const json_t *b;
+	struct table t;
+	size_t i;
+
+	if (!json_is_array(backends))
+		return -1;
+	fprintf(out, "vip %s\n", get_str(result, "vip", "-"));
+	if (json_array_size(backends) == 0) {
+		fprintf(out, "  no backends: new connections are refused\n");
+	} else {
+		table_init(&t, 12, head, "lrlrrrrrrrrr");
+		json_array_foreach(backends, i, b) {
+			cell_of(&t, b, "address");
+			cell_of(&t, b, "port");
+			cell_of(&t, b, "state");
+			cell_of(&t, b, "weight");
+			cell_of(&t, b, "active");
+			cell_of(&t, b, "total");
+			cell_of(&t, b, "pkts_to_backend");
+			cell_of(&t, b, "pkts_from_backend");
+			cell_of(&t, b, "bytes_to_backend");
+			cell_of(&t, b, "bytes_from_backend");
+			cell_of(&t, b, "over_limit");
+			cell_of(&t, b, "no_port");
+		}
+		table_print(out, &t, "  ");
+		table_free(&t);
+	}
+	if (json_is_array(locals) && json_array_size(locals) != 0) {
+		fputc('\n', out);
+		table_init(&t, 3, local_head, "lrr");
+		json_array_foreach(locals, i, b) {
+			cell_of(&t, b, "address");
+			cell_of(&t, b, "ports_in_use");
+			cell_of(&t, b, "exhausted");
+		}
+		table_print(out, &t, "  ");
+		table_free(&t);
+	}
+	return 0;
+}
+
+/* vip.backend */
+
+int
+ephctl_render_vip_backend(FILE *out, const json_t *result)
+{
+	const char *op = get_str(result, "op", "-");
+	long long port = 0, weight = 0;
+
+	if (!json_is_object(result))
+		return -1;
+	(void)get_int(result, "port", &port);
+	(void)get_int(result, "weight", &weight);
+	if (strcmp(op, "remove") == 0)
+		fprintf(out, "vip %s: backend %s:%lld removed", get_str(result, "vip", "-"),
+			get_str(result, "address", "-"), port);
+	else
+		fprintf(out, "vip %s: backend %s:%lld %s, weight %lld", get_str(result, "vip", "-"),
+			get_str(result, "address", "-"), port,
+			strcmp(op, "add") == 0 ? "added" : "re-weighted", weight);
+	print_generation(out, result);
+	return 0;
+}

@@ -35,6 +35,9 @@ int ephctl_render_timeouts(FILE *out, FILE *err, const json_t *result);
 int ephctl_render_cleared(FILE *out, const json_t *result);
 int ephctl_render_reload(FILE *out, const json_t *result);
 int ephctl_render_metrics(FILE *out, const json_t *result);
+int ephctl_render_vips(FILE *out, const json_t *result);
+int ephctl_render_backends(FILE *out, const json_t *result);
+int ephctl_render_vip_backend(FILE *out, const json_t *result);
 
 /* One screen of `ephctl top`, built from successive show.stats results. */
 struct ephctl_top_view {
