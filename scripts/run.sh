@@ -3,7 +3,9 @@
 # test bed, start the gateway (conf/ephemera.yaml: SNAT44 onto the pool
 # 203.0.113.100-103), pass real traffic through it, print what the far side
 # saw, the pool's ports while flows are held open, the blocked unsolicited
-# traffic and the gateway's counters, then tear everything down (also on
+# traffic and the gateway's counters; then the load balancer
+# (conf/examples/lb.yaml): curl to a VIP spread over three nginx backends
+# by weight, a weight changed live; then tear everything down (also on
 # Ctrl-C or error).
 #
 #   sudo scripts/run.sh            EPH_CONF=file to use another configuration
@@ -232,6 +234,47 @@ d = json.load(sys.stdin)
 print("\n".join("  %s: %s" % (k, v) for k, v in d.items() if v) or "  none")' || true
 }
 
+# The balancer: three nginx backends behind VIP 203.0.113.80, weights 1:2:3.
+balancer() {
+	local conf="$EPH_ROOT/conf/examples/lb.yaml" i lines
+	step "start ephemera -c conf/examples/lb.yaml: VIP web 203.0.113.80:80 onto eph-b1..3, weights 1:2:3"
+	for i in 1 2 3; do
+		cat >"$EPH_TMP/nginx-b$i.conf" <<-EOF
+			worker_processes 1;
+			daemon off;
+			pid $EPH_TMP/nginx-b$i.pid;
+			error_log $EPH_TMP/nginx-b$i.err;
+			events { worker_connections 1024; }
+			http {
+			    log_format peer '\$remote_addr:\$remote_port';
+			    access_log $EPH_TMP/access-b$i.log peer;
+			    server { listen 198.18.0.1$i:80; location / { return 200 "backend b$i\n"; } }
+			}
+		EOF
+		ip netns exec "eph-b$i" nginx -c "$EPH_TMP/nginx-b$i.conf" >/dev/null 2>&1 </dev/null &
+		EPH_CLEANUP_PIDS+=($!)
+	done
+	eph_start "$conf" "$EPH_TMP/ephemera-lb.log" || return 1
+	ctl show vips || true
+	step "curl to the VIP 12 times from the server's namespace"
+	for i in $(seq 12); do
+		ip netns exec eph-srv timeout 5 curl -sS "http://203.0.113.80/" || true
+	done | sort | uniq -c
+	echo "what backend b3 saw as its peers (the VIP's local addresses, not the client):"
+	sort -u "$EPH_TMP/access-b3.log" | head -n 3 | sed 's/^/  /'
+	ctl show backends web || true
+	step "weight of b3 to 0, live: its connections drain, new ones go to b1 and b2"
+	ctl vip backend set-weight web 198.18.0.13:80 0 || true
+	for i in $(seq 12); do
+		ip netns exec eph-srv timeout 5 curl -sS "http://203.0.113.80/" || true
+	done | sort | uniq -c
+	ctl show backends web || true
+	lines="$(wc -l <"$EPH_TMP/ephemera-lb.log")"
+	eph_stop
+	tail -n +"$((lines + 1))" "$EPH_TMP/ephemera-lb.log"
+	for pid in "${EPH_CLEANUP_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+}
+
 main() {
 	eph_need_root
 	eph_traps
@@ -257,6 +300,7 @@ main() {
 	eph_stop
 	tail -n +"$((lines + 1))" "$EPH_TMP/ephemera.log"
 	echo "ephemera exited with status $EPH_STATUS"
+	balancer || true
 	step "tear down"
 	"$EPH_ROOT/scripts/testbed.sh" down
 	echo "test bed removed"

@@ -13,6 +13,7 @@
 #   EPH_E2E_XDP=0        skip the pass with net_af_xdp ports
 #   EPH_E2E_NAT=0        skip the NAT passes
 #   EPH_E2E_CONTROL=0    skip the control-plane pass (ephctl, reload, metrics)
+#   EPH_E2E_LB=0         skip the balancer's passes
 #   EPH_E2E_FAULTS=0     skip the fault pass (mbufs, rings, ARP, SIGKILL)
 #   EPH_E2E_ASAN=1       also run the NAT tests against build-asan/ephemera
 #                        (ASan+UBSan; any report fails the pass)
@@ -55,6 +56,10 @@ NAT_TESTS=(pool_addresses ping_h1_srv route_static tcp_h1_download tcp_h2_downlo
 	udp_h1_srv ping_through flows_2000 unsolicited filtering tcp_rst_guard pool_telemetry)
 # The same with 2 and 3 workers on the machine's CPUs: handoffs between them.
 NAT_MW_TESTS=(pool_addresses ping_through flows_2000 unsolicited filtering)
+# The balancer (conf/examples/lb.yaml and lb_conf): nginx and lb_peer.py on
+# the backends eph-b1..3, clients in eph-srv; with 2 and 3 workers, handoffs.
+LB_TESTS=(lb_weights lb_long_lived lb_udp lb_no_backends lb_ping_vip lb_workers lb_bad_ctl)
+LB_MW_TESTS=(lb_workers lb_udp)
 # Small port ranges on one address: one host gets the whole range towards
 # one destination (ports borrowed across workers' shares), then refusals,
 # recovery (1, 2 and 3 workers; TCP only on the smallest range).
@@ -169,6 +174,16 @@ main() {
 		done
 	fi
 
+	if [ "${EPH_E2E_LB:-1}" = 1 ]; then
+		E2E_VDEV=af_packet
+		lb_conf >"$E2E_LOGDIR/ephemera-lb.yaml"
+		lb_pass lb_ "$E2E_LOGDIR/ephemera-lb.yaml" 1 "${LB_TESTS[@]}"
+		for n in ${EPH_E2E_WORKERS-2 3}; do
+			workers_conf "$n" <"$E2E_LOGDIR/ephemera-lb.yaml" >"$E2E_LOGDIR/ephemera-lb-w$n.yaml"
+			lb_pass "lb_w${n}_" "$E2E_LOGDIR/ephemera-lb-w$n.yaml" "$n" "${LB_MW_TESTS[@]}"
+		done
+	fi
+
 	if [ "${EPH_E2E_CONTROL:-1}" = 1 ]; then
 		E2E_VDEV=af_packet
 		control_conf "$conf" >"$E2E_LOGDIR/ephemera-control.yaml"
@@ -257,6 +272,63 @@ natrange_passes() {
 		workers_conf "$n" <"$base.yaml" >"$base-w$n.yaml"
 		nat_pass "natrange${size}_w${n}_" "$base-w$n.yaml" "$n" "${tests[@]}"
 	done
+}
+
+# lb_conf: the balancer's test configuration: conf/examples/lb.yaml with the
+# VIPs tests/e2e/test_lb.sh uses, TCP connections that go 2 s after they
+# close (a client reusing its port soon finds a fresh connection), mbufs
+# for three ports and up to three workers.
+lb_conf() {
+	without_sections vips timeouts dataplane <"$EPH_ROOT/conf/examples/lb.yaml"
+	cat <<-EOF
+
+		timeouts:
+		  tcp-transitory: 2
+		dataplane:
+		  mbufs: 32767
+		vips:
+		  - name: web
+		    address: 203.0.113.80
+		    port: 80
+		    local-addresses: [198.18.0.2-198.18.0.3]
+		    backends:
+		      - {address: 198.18.0.11, weight: 1}
+		      - {address: 198.18.0.12, weight: 2}
+		      - {address: 198.18.0.13, weight: 3}
+		  - name: echo
+		    address: 203.0.113.80
+		    port: 7
+		    protocol: udp
+		    local-addresses: [198.18.0.4]
+		    backends:
+		      - {address: 198.18.0.11, weight: 1}
+		      - {address: 198.18.0.12, weight: 2}
+		      - {address: 198.18.0.13, weight: 3}
+		  - name: hold
+		    address: 203.0.113.80
+		    port: 9000
+		    local-addresses: [198.18.0.5]
+		    backends: [{address: 198.18.0.11}, {address: 198.18.0.12}, {address: 198.18.0.13}]
+		  - name: hold-reset
+		    address: 203.0.113.80
+		    port: 9001
+		    on-remove: reset
+		    local-addresses: [198.18.0.6]
+		    backends: [{address: 198.18.0.11}, {address: 198.18.0.12}, {address: 198.18.0.13}]
+		  - name: empty
+		    address: 203.0.113.81
+		    port: 80
+		    local-addresses: [198.18.0.7]
+	EOF
+}
+
+# lb_pass PREFIX CONF WORKERS TESTS...: the balancer's tests on a daemon started from CONF.
+lb_pass() {
+	local pfx="$1" conf="$2"
+	E2E_LB_WORKERS="$3" LB_CTL_SOCK=/run/ephemera/ephemera.sock
+	shift 3
+	daemon_pass "$pfx" "$conf" "$@" || true
+	unset E2E_LB_WORKERS
 }
 
 # control_conf CONF: CONF with its control socket in a directory anyone may

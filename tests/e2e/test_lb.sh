@@ -1,0 +1,253 @@
+# shellcheck shell=bash
+# The balancer with real peers: nginx and lb_peer.py on the backends eph-b1..3
+# (198.18.0.11-13), clients in eph-srv (203.0.113.10) talking to the VIPs of
+# lb_conf (tests/e2e/run.sh): web 203.0.113.80:80 (weights 1:2:3, local
+# addresses 198.18.0.2-3), echo :7/udp (1:2:3), hold :9000 (on-remove drain),
+# hold-reset :9001 (on-remove reset), empty 203.0.113.81:80 (no backend).
+
+LB_VIP=203.0.113.80
+LB_PEER="$E2E_DIR/lb_peer.py"
+
+# lb_backends: nginx answering its name on :80 and lb_peer serve (TCP 9000,
+# 9001, UDP 7) on each backend, until the test ends. LB_SERVE_PID[i] and
+# LB_SERVE_REPORT[i] name the lb_peer servers.
+lb_backends() {
+	local i conf
+	LB_SERVE_PID=()
+	LB_SERVE_REPORT=()
+	for i in 1 2 3; do
+		conf="$T_DIR/nginx-b$i.conf"
+		cat >"$conf" <<-EOF
+			worker_processes 1;
+			daemon off;
+			pid $T_DIR/nginx-b$i.pid;
+			error_log $T_DIR/nginx-b$i.err;
+			events { worker_connections 4096; }
+			http {
+			    log_format peer '\$remote_addr \$remote_port \$msec \$request_time';
+			    access_log $T_DIR/access-b$i.log peer;
+			    keepalive_timeout 0;
+			    server {
+			        listen 198.18.0.1$i:80 backlog=4096;
+			        location / { return 200 "b$i\n"; }
+			    }
+			}
+		EOF
+		bg "eph-b$i" "$T_DIR/nginx-b$i.out" nginx -c "$conf"
+		bg "eph-b$i" "$T_DIR/serve-b$i.out" python3 -u "$LB_PEER" serve "b$i" "198.18.0.1$i" \
+			"$T_DIR/serve-b$i.json"
+		LB_SERVE_PID[i]=$BG_PID
+		LB_SERVE_REPORT[i]="$T_DIR/serve-b$i.json"
+	done
+	for i in 1 2 3; do
+		wait_listen "eph-b$i" tcp 80
+		wait_listen "eph-b$i" tcp 9001
+		wait_listen "eph-b$i" udp 7
+	done
+}
+
+# lb_serve_stop: stop the lb_peer servers, so that their reports are written.
+lb_serve_stop() {
+	local i
+	for i in 1 2 3; do
+		kill -TERM "${LB_SERVE_PID[i]}" 2>/dev/null || true
+		wait "${LB_SERVE_PID[i]}" 2>/dev/null || true
+	done
+}
+
+# lb_json FILE EXPR: a Python expression over j = the JSON in FILE.
+lb_json() {
+	python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+lb_ctl() { "$EPHCTL" -s "$LB_CTL_SOCK" "$@"; }
+
+# lb_shares FILE N: fail unless the bodies b1:b2:b3 in http's report FILE
+# are 1/6, 2/6, 3/6 of N within 3 points.
+lb_shares() {
+	python3 - "$1" "$2" <<-'EOF' || fail "$(cat "$T_DIR/shares.why" 2>/dev/null)"
+		import json, sys
+		r = json.load(open(sys.argv[1])); n = int(sys.argv[2])
+		why = []
+		if r["failures"]:
+		    why.append("%d requests failed: %s" % (r["failures"], r["first_failures"]))
+		for b, w in (("b1", 1), ("b2", 2), ("b3", 3)):
+		    got = r["counts"].get(b, 0) / n * 100
+		    if abs(got - w / 6 * 100) > 3:
+		        why.append("%s got %.1f%%, expected %.1f%% +- 3" % (b, got, w / 6 * 100))
+		open(sys.argv[1] + ".why", "w").write("; ".join(why))
+		sys.exit(1 if why else 0)
+	EOF
+}
+
+test_lb_weights() {
+	local n=3000 i
+	lb_backends
+	in_ns eph-srv python3 "$LB_PEER" http "http://$LB_VIP/" "$n" 20 >"$T_DIR/http.json"
+	cat "$T_DIR/http.json"
+	lb_shares "$T_DIR/http.json" "$n" || fail "$(cat "$T_DIR/http.json.why")"
+	# What the backends saw: only local addresses, ports of the pool's range,
+	# and no peer address and port twice at one time.
+	sleep 1
+	python3 - "$T_DIR" <<-'EOF' || fail "$(cat "$T_DIR/peers.why")"
+		import sys, collections
+		d = sys.argv[1]; why = []; total = 0
+		for i in (1, 2, 3):
+		    spans = collections.defaultdict(list)
+		    for line in open("%s/access-b%d.log" % (d, i)):
+		        addr, port, end, dur = line.split()
+		        total += 1
+		        if addr not in ("198.18.0.2", "198.18.0.3"):
+		            why.append("b%d saw peer %s" % (i, addr))
+		        if not 1024 <= int(port) <= 65535:
+		            why.append("b%d saw port %s" % (i, port))
+		        spans[(addr, port)].append((float(end) - float(dur), float(end)))
+		    for k, v in spans.items():
+		        v.sort()
+		        for a, b in zip(v, v[1:]):
+		            if b[0] < a[1]:
+		                why.append("b%d: %s:%s twice at once" % (i, k[0], k[1]))
+		if total != 3000:
+		    why.append("backends logged %d requests, 3000 were answered" % total)
+		open(d + "/peers.why", "w").write("; ".join(why[:5]))
+		sys.exit(1 if why else 0)
+	EOF
+	lb_ctl show vips --json >"$T_DIR/vips.json"
+	[ "$(lb_json "$T_DIR/vips.json" '[v["total"] for v in j["vips"] if v["name"]=="web"][0]')" -ge "$n" ] ||
+		fail "show vips counts fewer than $n connections for web"
+	lb_ctl show backends web
+}
+
+test_lb_long_lived() {
+	local i
+	lb_backends
+	# 300 connections on the drain VIP, 150 on the reset VIP, held 16 s.
+	in_ns eph-srv python3 "$LB_PEER" hold "$LB_VIP" 9000 300 16 "$T_DIR/hold.json" &
+	local hold=$!
+	in_ns eph-srv python3 "$LB_PEER" hold "$LB_VIP" 9001 150 16 "$T_DIR/hold-reset.json" &
+	local hold_reset=$!
+	sleep 4
+	# Weight 0: b3 drains; no new connection reaches it.
+	lb_ctl vip backend set-weight hold 198.18.0.13:9000 0
+	in_ns eph-srv python3 "$LB_PEER" hold "$LB_VIP" 9000 60 1 "$T_DIR/new-after-drain.json"
+	[ "$(lb_json "$T_DIR/new-after-drain.json" 'sum(1 for c in j if c["backend"]=="b3")')" = 0 ] ||
+		fail "new connections reached b3 at weight 0"
+	# A backend removed and added back (drain): no existing connection moves.
+	lb_ctl vip backend remove hold 198.18.0.11:9000
+	lb_ctl vip backend add hold 198.18.0.11:9000 100
+	lb_ctl vip backend set-weight hold 198.18.0.13:9000 100
+	# Removed with on-remove reset: only its own connections end.
+	lb_ctl vip backend remove hold-reset 198.18.0.12:9001
+	wait "$hold" "$hold_reset"
+	python3 - "$T_DIR" <<-'EOF' || fail "$(cat "$T_DIR/hold.why")"
+		import json, sys
+		d = sys.argv[1]; why = []
+		drain = json.load(open(d + "/hold.json"))
+		reset = json.load(open(d + "/hold-reset.json"))
+		bad = [c for c in drain if c["broken"] or c["changed"] or c["backend"] is None]
+		if bad:
+		    why.append("drain VIP: %d of 300 connections broke or moved, e.g. %s" % (len(bad), bad[:2]))
+		on_b2 = [c for c in reset if c["backend"] == "b2"]
+		others = [c for c in reset if c["backend"] != "b2"]
+		if not on_b2:
+		    why.append("no connection of the reset VIP was on b2")
+		if any(not c["broken"] for c in on_b2):
+		    why.append("%d connections on the removed b2 were not reset" % sum(1 for c in on_b2 if not c["broken"]))
+		if any(c["broken"] or c["changed"] for c in others):
+		    why.append("connections on the other backends broke: %s" % [c for c in others if c["broken"]][:2])
+		open(d + "/hold.why", "w").write("; ".join(why))
+		print("drain: %d ok; reset: %d on b2 reset, %d others ok" % (300 - len(bad), len(on_b2), len(others)))
+		sys.exit(1 if why else 0)
+	EOF
+	lb_serve_stop
+	# The far side saw the resets: b2's server counted them.
+	[ "$(lb_json "${LB_SERVE_REPORT[2]}" 'j["reset"]')" -gt 0 ] ||
+		fail "b2's server saw no connection reset"
+}
+
+test_lb_udp() {
+	lb_backends
+	in_ns eph-srv python3 "$LB_PEER" udp "$LB_VIP" 7 600 >"$T_DIR/udp.json"
+	cat "$T_DIR/udp.json"
+	python3 - "$T_DIR/udp.json" <<-'EOF' || fail "$(cat "$T_DIR/udp.why")"
+		import json, sys
+		r = json.load(open(sys.argv[1])); why = []
+		if r["moved"]: why.append("%d datagrams reached another backend than their flow's first" % r["moved"])
+		if r["lost"]: why.append("%d datagrams unanswered" % r["lost"])
+		for b, w in (("b1", 1), ("b2", 2), ("b3", 3)):
+		    got = r["per_backend"].get(b, 0) / 600 * 100
+		    if abs(got - w / 6 * 100) > 6: why.append("%s got %.1f%% of flows, expected %.1f%% +- 6" % (b, got, w / 6 * 100))
+		open(sys.argv[1].replace(".json", ".why"), "w").write("; ".join(why))
+		sys.exit(1 if why else 0)
+	EOF
+}
+
+test_lb_no_backends() {
+	local t0 rc=0 before after
+	before="$(lb_ctl show vips --json | python3 -c 'import json,sys; print([v["no_backend"] for v in json.load(sys.stdin)["vips"] if v["name"]=="empty"][0])')"
+	t0=$EPOCHREALTIME
+	in_ns eph-srv curl -sS -m 5 -o /dev/null http://203.0.113.81/ 2>"$T_DIR/curl.err" || rc=$?
+	cat "$T_DIR/curl.err"
+	assert_eq "$rc" 7 "curl exit status (7: connection refused)"
+	python3 -c "import sys; sys.exit(0 if $EPOCHREALTIME - $t0 < 1 else 1)" ||
+		fail "refusal took over a second"
+	after="$(lb_ctl show vips --json | python3 -c 'import json,sys; print([v["no_backend"] for v in json.load(sys.stdin)["vips"] if v["name"]=="empty"][0])')"
+	[ "$after" -gt "$before" ] || fail "no_backend did not count the refusal ($before -> $after)"
+}
+
+test_lb_ping_vip() {
+	in_ns eph-srv ping -c 3 -i 0.2 -W 1 "$LB_VIP" >"$T_DIR/ping.out" || { cat "$T_DIR/ping.out"; fail "no echo reply from the VIP"; }
+	assert_contains "$(cat "$T_DIR/ping.out")" "3 received" "ping to the VIP"
+}
+
+# The weights with several workers: handed-over packets, nothing lost.
+test_lb_workers() {
+	local n=600
+	lb_backends
+	in_ns eph-srv python3 "$LB_PEER" http "http://$LB_VIP/" "$n" 20 >"$T_DIR/http.json"
+	cat "$T_DIR/http.json"
+	[ "$(lb_json "$T_DIR/http.json" 'j["failures"]')" = 0 ] || fail "requests failed"
+	[ "$(lb_json "$T_DIR/http.json" 'sum(j["counts"].values())')" = "$n" ] || fail "answers missing"
+	if [ "${E2E_LB_WORKERS:-1}" -gt 1 ]; then
+		local handed
+		handed="$(eph_tm --get handoff_in /ephemera/lb)"
+		echo "handed over: $handed"
+		[ "$handed" -gt 0 ] || fail "no packet was handed over between workers"
+	fi
+	lb_ctl show stats --json >"$T_DIR/stats.json"
+	for r in lb_no_connection nat_handoff_full lb_table_full; do
+		[ "$(lb_json "$T_DIR/stats.json" "j.get('drops', {}).get('$r', 0)")" = 0 ] ||
+			fail "drops $r"
+	done
+}
+
+# Bad ephctl arguments: a clear message, a non-zero exit, nothing changed.
+test_lb_bad_ctl() {
+	local before after out rc
+	before="$(lb_ctl show backends web --json)"
+	while IFS='|' read -r args want; do
+		rc=0
+		# shellcheck disable=SC2086 # word splitting of the case's arguments
+		out="$(lb_ctl vip backend $args 2>&1)" || rc=$?
+		[ "$rc" != 0 ] || fail "vip backend $args: exit 0"
+		assert_contains "$out" "$want" "vip backend $args"
+	done <<-'EOF'
+		add nope 198.18.0.11|no VIP named
+		add web 198.18.0.300|ADDRESS
+		add web 198.18.0.11:80|already a backend
+		set-weight web 198.18.0.11:80 70000|WEIGHT
+		set-weight web 198.18.0.11:80|WEIGHT
+		remove web 198.18.0.99:80|no backend of
+		move web 198.18.0.11|expected add, remove or set-weight
+		add web 10.99.0.1:80|not routable
+		add web 198.18.0.12:0|ADDRESS
+	EOF
+	rc=0
+	out="$(lb_ctl show backends nope 2>&1)" || rc=$?
+	[ "$rc" != 0 ] || fail "show backends nope: exit 0"
+	assert_contains "$out" "no VIP named" "show backends of an unknown VIP"
+	after="$(lb_ctl show backends web --json)"
+	[ "$(echo "$before" | python3 -c 'import json,sys; print([(b["address"],b["port"],b["weight"]) for b in json.load(sys.stdin)["backends"]])')" = \
+	  "$(echo "$after" | python3 -c 'import json,sys; print([(b["address"],b["port"],b["weight"]) for b in json.load(sys.stdin)["backends"]])')" ] ||
+		fail "the backends changed after refused commands"
+}
