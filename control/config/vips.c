@@ -430,8 +430,11 @@ expand_entry(struct vctx *v, const char *path, const char *s, uint32_t *out, uns
 			return false;
 		}
 	} else if (strchr(s, '/') != NULL) {
-		if (eph_conf_parse_prefix(s, &first, &len) != PFX_OK || len < 16) {
-			eph_conf_err(v, path, "expected a prefix of length 16 to 32, found %s",
+		if (eph_conf_parse_prefix(s, &first, &len) != PFX_OK || len < 16 ||
+		    (first & ~eph_conf_prefix_mask(len)) != 0) {
+			eph_conf_err(v, path,
+				     "expected a network of prefix length 16 to 32 without host bits, "
+				     "found %s",
 				     eph_conf_quote(q, sizeof(q), s));
 			return false;
 		}

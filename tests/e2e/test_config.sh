@@ -114,3 +114,25 @@ test_start_no_hugepages() {
 	assert_match "$ST_LAST" "[Hh]uge" "last stderr line must say hugepages are missing"
 	mountpoint -q /dev/hugepages || fail "/dev/hugepages lost its mount outside the test"
 }
+
+test_check_lb_example() {
+	check_run "$EPH_ROOT/conf/examples/lb.yaml"
+	assert_eq "$CK_RC" 0 "--check exit status of conf/examples/lb.yaml"
+	assert_contains "$CK_OUT" "configuration ok" "--check stdout"
+}
+
+# A VIP's bad weight, an unknown source pool, a backend no route reaches:
+# each named with its file:line and key.
+test_check_lb_bad() {
+	local f="$T_DIR/bad-lb.yaml" line
+	sed -e 's|- {address: 198.18.0.12, weight: 2}|- {address: 198.18.0.12, weight: 70000}|' \
+		-e 's|local-addresses: \[198.18.0.4\]|source-pool: nope|' \
+		-e 's|- {address: 198.18.0.13}|- {address: 10.99.0.13}|' \
+		"$EPH_ROOT/conf/examples/lb.yaml" >"$f"
+	check_run "$f"
+	assert_eq "$CK_RC" 2 "--check exit status for bad VIPs"
+	line="$(line_of "$f" "weight: 70000")"
+	assert_match "$CK_ERR" "$f:$line:[0-9]+: error: vips\[0\]\.backends\[1\]\.weight: expected an integer from 0 to 65535" "the bad weight"
+	line="$(line_of "$f" "source-pool: nope")"
+	assert_match "$CK_ERR" "$f:$line:[0-9]+: error: vips\[1\]\.source-pool: no pool named" "the unknown pool"
+}

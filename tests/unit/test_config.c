@@ -10,6 +10,7 @@
 #endif
 #include <errno.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -622,6 +623,108 @@ test_example_nat_pools(void **state)
 	assert_int_equal(conf.pools[1].n_excluded, 101);
 	assert_int_equal(conf.pools[1].mapping, EPH_MAPPING_ENDPOINT_INDEPENDENT);
 	assert_int_equal(conf.pools[1].filtering, EPH_FILTERING_ENDPOINT_INDEPENDENT);
+	eph_conf_free(&conf);
+}
+
+/* The vips section: every key read, defaults filled, backends sorted, local addresses a pool. */
+static void
+test_vips(void **state)
+{
+	const struct eph_conf_vip *v;
+	const struct eph_conf_pool *p;
+	struct eph_conf conf, copy;
+	struct output out;
+	char path[PATH_MAX];
+
+	(void)state;
+	data_path(path, sizeof(path), "conf/good-vips.yaml");
+	assert_int_equal(load(path, &conf, &out), 0);
+	assert_string_equal(out.buf, "");
+	free(out.buf);
+	assert_int_equal(conf.n_vips, 3);
+	v = &conf.vips[0];
+	assert_string_equal(v->name, "web");
+	assert_int_equal(v->addr, IP(203, 0, 113, 80));
+	assert_int_equal(v->port, 80);
+	assert_int_equal(v->proto, IPPROTO_TCP);
+	assert_int_equal(v->forwarding, EPH_LB_FULLNAT);
+	assert_int_equal(v->pool, 0);
+	assert_true(conf.pools[0].balancer);
+	assert_int_equal(conf.pools[0].n_inside, 0);
+	assert_int_equal(v->maglev_size, 1009);
+	assert_int_equal(v->hash, EPH_LB_HASH_SOURCE_IP);
+	assert_int_equal(v->max_connections, 5000);
+	assert_int_equal(v->refusal, EPH_LB_REFUSE_UNREACHABLE);
+	assert_int_equal(v->on_remove, EPH_LB_REMOVE_RESET);
+	/* Sorted by address whatever the file's order; port and weight defaulted. */
+	assert_int_equal(v->n_backends, 3);
+	assert_int_equal(v->backends[0].addr, IP(10, 20, 0, 2));
+	assert_int_equal(v->backends[0].port, 8080);
+	assert_int_equal(v->backends[0].weight, 3);
+	assert_int_equal(v->backends[0].max_connections, 100);
+	assert_int_equal(v->backends[1].addr, IP(192, 0, 2, 11));
+	assert_int_equal(v->backends[1].weight, 0);
+	assert_int_equal(v->backends[2].addr, IP(192, 0, 2, 12));
+	assert_int_equal(v->backends[2].port, 80);
+	assert_int_equal(v->backends[2].weight, 100);
+	/* local-addresses: a pool named as the VIP, the balancer's, addresses expanded. */
+	v = &conf.vips[1];
+	assert_int_equal(v->proto, IPPROTO_UDP);
+	assert_int_equal(v->maglev_size, 65537);
+	assert_int_equal(v->hash, EPH_LB_HASH_5TUPLE);
+	assert_int_equal(v->refusal, EPH_LB_REFUSE_RESET);
+	assert_int_equal(v->on_remove, EPH_LB_REMOVE_DRAIN);
+	assert_int_equal(conf.n_pools, 2);
+	assert_int_equal(v->pool, 1);
+	p = &conf.pools[1];
+	assert_string_equal(p->name, "dns");
+	assert_string_equal(p->vip, "dns");
+	assert_true(p->balancer);
+	assert_int_equal(p->pooling, EPH_POOLING_ARBITRARY);
+	assert_int_equal(p->n_addrs, 5);
+	assert_int_equal(p->addrs[0], IP(192, 0, 2, 220));
+	assert_int_equal(p->addrs[4], IP(192, 0, 2, 231));
+	/* Destination NAT of every port: no pool, the backend keeps the client's port. */
+	v = &conf.vips[2];
+	assert_int_equal(v->forwarding, EPH_LB_DNAT);
+	assert_int_equal(v->pool, -1);
+	assert_int_equal(v->port, 0);
+	assert_int_equal(v->backends[0].port, 0);
+
+	/* The loaded file passes the checks of a change in memory; a copy is equal. */
+	assert_int_equal(eph_conf_check(&conf, NULL), 0);
+	assert_int_equal(eph_conf_dup(&copy, &conf), 0);
+	assert_ptr_not_equal(copy.vips[0].backends, conf.vips[0].backends);
+	assert_int_equal(eph_conf_diff(&conf, &copy, NULL, NULL), 0);
+	/* A change in memory breaking a rule is refused by name. */
+	copy.vips[0].backends[2].weight = 0;
+	copy.vips[0].backends[0].weight = 0;
+	assert_int_equal(eph_conf_check(&copy, NULL), -EINVAL);
+	copy.vips[0].backends[0].weight = 7;
+	assert_int_equal(eph_conf_check(&copy, NULL), 0);
+	assert_int_equal(eph_conf_diff(&conf, &copy, NULL, NULL), 2);
+	copy.vips[1].addr = IP(203, 0, 113, 1);
+	assert_int_equal(eph_conf_check(&copy, NULL), -EINVAL);
+	eph_conf_free(&copy);
+	eph_conf_free(&conf);
+}
+
+static void
+test_example_lb(void **state)
+{
+	struct eph_conf conf;
+	struct output out;
+	char path[PATH_MAX];
+
+	(void)state;
+	data_path(path, sizeof(path), "../../conf/examples/lb.yaml");
+	assert_int_equal(load(path, &conf, &out), 0);
+	assert_string_equal(out.buf, "");
+	free(out.buf);
+	assert_int_equal(conf.n_vips, 2);
+	assert_int_equal(conf.vips[0].n_backends, 3);
+	assert_int_equal(conf.vips[0].backends[2].weight, 3);
+	assert_int_equal(conf.n_pools, 3); /* default, and the two VIPs' local addresses */
 	eph_conf_free(&conf);
 }
 
@@ -1471,7 +1574,7 @@ static const struct bad_case bad_cases[] = {
 	} },
 	{ "bad-unknown-top.yaml", 1, {
 		{ 17, 1, "firewall",
-		  "unknown key, expected one of eal, ports, routes, arp, dataplane, control, pools, timeouts, nat, nat-log" },
+		  "unknown key, expected one of eal, ports, routes, arp, dataplane, control, pools, timeouts, nat, nat-log, vips" },
 	} },
 	{ "bad-unknown-nested.yaml", 1, {
 		{ 4, 3, "eal.memory_mb",
@@ -1648,6 +1751,26 @@ static const struct bad_case bad_cases[] = {
 	{ "bad-too-many-args.yaml", 1, {
 		{ 5, 224, "eal.args[32]",
 		  "too many entries, at most 32 allowed" },
+	} },
+	{ "bad-vips.yaml", 7, {
+		{ 17, 14, "vips[0].address",
+		  "203.0.113.1 is the address of port 'out', expected an address of its own" },
+		{ 21, 9, "vips[0].backends[0]",
+		  "backend 10.9.9.9 is not routable" },
+		{ 26, 18, "vips[1].source-pool",
+		  "pool nat has inside prefixes: a VIP's source-pool serves the balancer alone" },
+		{ 27, 18, "vips[1].maglev-size",
+		  "expected a prime number (1 backends: a prime from 101 to 4194301, 65537 by default), found 1000" },
+		{ 29, 7, "vips[1].backends",
+		  "every backend has weight 0" },
+		{ 31, 14, "vips[2].address",
+		  "203.0.113.80 port 80 tcp is already vip b: one VIP per address, port and protocol" },
+		{ 36, 9, "vips[2].backends[1]",
+		  "duplicate backend 192.0.2.11:80" },
+	} },
+	{ "bad-vip-pool.yaml", 1, {
+		{ 14, 18, "vips[0].source-pool",
+		  "no pool named \"nope\" in pools:" },
 	} },
 	{ "bad-top-sequence.yaml", 1, {
 		{ 2, 1, "",
@@ -1944,6 +2067,8 @@ main(void)
 		cmocka_unit_test(test_many_routes),
 		cmocka_unit_test(test_pools),
 		cmocka_unit_test(test_example_nat_pools),
+		cmocka_unit_test(test_vips),
+		cmocka_unit_test(test_example_lb),
 		cmocka_unit_test(test_pool_warnings),
 		cmocka_unit_test(test_timeout_limits),
 		cmocka_unit_test(test_many_pools),
