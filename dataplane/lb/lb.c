@@ -1018,15 +1018,14 @@ sweep(struct eph_worker *w, const struct eph_lb_cfg *c)
 		lw->sweep_gen = w->cfg->generation;
 }
 
-static void
-lb_poll(struct eph_worker *w, uint64_t now_tsc)
+bool
+eph_lb_poll(struct eph_worker *w)
 {
 	struct eph_lb_worker *lw = w->lb;
 	const struct eph_lb_cfg *c = w->cfg->lb;
 
-	(void)now_tsc;
 	if (lw == NULL)
-		return;
+		return false;
 	/* The NAT's poll keeps the flow clock (w->nat.now). */
 	if (eph_session_expire_pending(lw->conns, w->nat.now))
 		eph_session_expire(lw->conns, w->nat.now, EXPIRE_BUDGET, conn_expired, w);
@@ -1040,6 +1039,15 @@ lb_poll(struct eph_worker *w, uint64_t now_tsc)
 		if (lw->sweep_gen == w->cfg->generation)
 			lw->sweep = 0;
 	}
+	return eph_session_expire_pending(lw->conns, w->nat.now) ||
+	       lw->sweep_gen != w->cfg->generation;
+}
+
+static void
+lb_poll(struct eph_worker *w, uint64_t now_tsc)
+{
+	(void)now_tsc;
+	(void)eph_lb_poll(w);
 }
 
 static bool

@@ -155,6 +155,13 @@ eph_lb_connection_count(const struct eph_lb_worker *lw)
 }
 
 
+/*
+ * The worker loop's balancer work: expire connections on the flow clock
+ * (the NAT's poll advances it), sweep after a change that resets removed
+ * backends. Returns whether work is left for the next call.
+ */
+bool eph_lb_poll(struct eph_worker *w);
+
 /* Register the balancer with the core and the NAT (VIP next hops, replies, handoffs, poll). */
 void eph_lb_register(void);
 

@@ -49,6 +49,7 @@
 #include "control/stats.h"
 #include "dataplane/cksum.h"
 #include "dataplane/dp.h"
+#include "dataplane/lb/lb.h"
 #include "dataplane/nat/natlog.h"
 #include "dataplane/ports/portalloc.h"
 #include "dataplane/ports/portblock.h"
@@ -122,6 +123,45 @@ static struct eph_conf_prefix blk_inside[] = {
 	{FZ_IPV4(192, 0, 2, 248), 30}, {FZ_IPV4(192, 0, 2, 252), 31},
 };
 static struct eph_conf_route routes[2];
+/*
+ * The balancer: a TCP and a UDP VIP on the outside subnet onto backends in
+ * the lab (behind the inside router), full-NAT from a local address of the
+ * outside subnet, and a destination-NAT VIP.
+ */
+#define VIP      FZ_IPV4(203, 0, 113, 140)
+#define VIP_DNAT FZ_IPV4(203, 0, 113, 141)
+static uint32_t lb_local[] = {FZ_IPV4(203, 0, 113, 150)};
+static struct eph_conf_backend lb_backends[] = {
+	{.addr = FZ_IPV4(10, 20, 0, 11), .port = 8080, .weight = 1},
+	{.addr = FZ_IPV4(10, 20, 0, 12), .port = 8080, .weight = 2},
+};
+static struct eph_conf_backend lb_udp_backends[] = {
+	{.addr = FZ_IPV4(10, 20, 0, 11), .port = 53, .weight = 100},
+	{.addr = FZ_IPV4(10, 20, 0, 12), .port = 53, .weight = 100},
+};
+static struct eph_conf_backend lb_dnat_backends[] = {
+	{.addr = FZ_IPV4(10, 20, 0, 13), .port = 0, .weight = 100},
+};
+
+static void
+add_vip(const char *name, uint32_t addr, uint16_t port, uint8_t proto,
+	struct eph_conf_backend *b, unsigned int n, int pool)
+{
+	struct eph_conf_vip *v = &conf.vips[conf.n_vips++];
+
+	memset(v, 0, sizeof(*v));
+	snprintf(v->name, sizeof(v->name), "%s", name);
+	v->addr = addr;
+	v->port = port;
+	v->proto = proto;
+	v->backends = b;
+	v->n_backends = n;
+	v->forwarding = pool >= 0 ? EPH_LB_FULLNAT : EPH_LB_DNAT;
+	v->pool = pool;
+	v->maglev_size = 1009;
+	v->max_connections = 64; /* the limit is reachable */
+	v->on_remove = EPH_LB_REMOVE_RESET;
+}
 
 static struct eph_conf_pool *
 add_pool(const char *name, uint32_t *addrs, unsigned int n_addrs, struct eph_conf_prefix *inside,
@@ -207,6 +247,18 @@ conf_build(void)
 	p->max_blocks_per_host = 2;
 	p->exhaustion_icmp = true;
 
+	/* The balancer's local address: a pool of its own, small so that no_port is reachable. */
+	p = add_pool("lb", lb_local, 1, NULL, 0, 60000, 60031);
+	p->balancer = true;
+	p->pooling = EPH_POOLING_ARBITRARY;
+	snprintf(p->vip, sizeof(p->vip), "web");
+	add_vip("web", VIP, 80, IPPROTO_TCP, lb_backends, RTE_DIM(lb_backends),
+		(int)conf.n_pools - 1);
+	add_vip("dns", VIP, 53, IPPROTO_UDP, lb_udp_backends, RTE_DIM(lb_udp_backends),
+		(int)conf.n_pools - 1);
+	add_vip("direct", VIP_DNAT, 0, IPPROTO_TCP, lb_dnat_backends, RTE_DIM(lb_dnat_backends),
+		-1);
+
 	conf.timeouts.udp = 5;
 	conf.timeouts.tcp_established = 30;
 	conf.timeouts.tcp_transitory = 4;
@@ -247,6 +299,9 @@ timers(void)
 			if (!w->nat.timers_pending)
 				break;
 		}
+		/* The balancer's connections and its sweep run on the NAT's clock. */
+		for (int k = 0; k < 1000 && eph_lb_poll(w); k++)
+			;
 	}
 }
 
@@ -296,6 +351,29 @@ clear_sessions(void)
 		if (eph_session_count(dp.workers[i]->nat.sessions) != 0)
 			fz_fail(TARGET, NULL, 0, "worker %u: %u sessions or loans left after clearing",
 				i, eph_session_count(dp.workers[i]->nat.sessions));
+}
+
+/* With every connection gone: no record, no gauge, no live count on any VIP or backend. */
+static void
+audit_lb(void)
+{
+	for (unsigned int i = 0; i < dp.n_workers; i++) {
+		const struct eph_lb_worker *lw = dp.workers[i]->lb;
+
+		if (eph_lb_connection_count(lw) != 0 || lw->conns_tcp != 0 || lw->conns_udp != 0)
+			fz_fail(TARGET, NULL, 0, "worker %u: %u balancer connections left", i,
+				eph_lb_connection_count(lw));
+		for (unsigned int v = 0; v < EPH_MAX_VIPS; v++) {
+			if (lw->vip[v].active != 0)
+				fz_fail(TARGET, NULL, 0, "worker %u vip slot %u: %" PRIu64 " active", i,
+					v, lw->vip[v].active);
+			for (unsigned int b = 0; lw->backend[v] != NULL && b < EPH_MAX_VIP_BACKENDS; b++)
+				if (lw->backend[v][b].active != 0)
+					fz_fail(TARGET, NULL, 0,
+						"worker %u vip slot %u backend %u: %" PRIu64 " active", i,
+						v, b, lw->backend[v][b].active);
+		}
+	}
 }
 
 static void
@@ -1103,8 +1181,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 * left held.
 	 */
 	clear_sessions();
+	/* The balancer's connections end by their timers (the longest: TCP established). */
+	advance((conf.timeouts.tcp_established + 1) * EPH_NAT_TICK_HZ);
 	advance((QUARANTINE_S + 1) * EPH_NAT_TICK_HZ);
 	audit_empty();
+	audit_lb();
 	drain_events();
 
 	/* Every mbuf back in the pool: the data plane sends or frees what it is given. */

@@ -23,6 +23,7 @@ ROUTER, REMOTE, LAB_ROUTER = "203.0.113.10", "198.51.100.10", "192.0.2.254"
 HOST_EDM, HOST_EIM, HOST_EDF, HOST_BLK = "192.0.2.11", "192.0.2.70", "192.0.2.130", "192.0.2.200"
 LAB_HOST = "10.20.1.5"
 POOL_EDM, POOL_EIM = "203.0.113.100", "203.0.113.110"
+VIP, VIP_DNAT, LB_LOCAL = "203.0.113.140", "203.0.113.141", "203.0.113.150"
 
 MAC_PORT = (bytes([2, 0, 0, 0, 0, 1]), bytes([2, 0, 0, 0, 1, 1]))
 MAC_PEER = (bytes([2, 0, 0, 0, 0, 0x11]), bytes([2, 0, 0, 0, 0, 0x10]))
@@ -240,6 +241,35 @@ def seeds():
                    rec(OUT, eth(OUT, ip_udp(REMOTE, POOL_EDM, 53, 1)), fix=True, bind=0,
                        end=True) + clock(510) + clock(510) +
                    rec(OUT, eth(OUT, ip_udp(REMOTE, POOL_EDM, 53, 1)), fix=True, bind=0))
+    # The balancer: a client's TCP connection to the VIP on several workers, the
+    # backend's answers bound to what the inside port sent last, a UDP flow, a
+    # destination-NAT connection, an ICMP error from a backend, a refused SYN.
+    for w in range(3):
+        cport = 40000 + w
+        s["lb-tcp-w%d" % w] = (
+            rec(OUT, eth(OUT, ip_tcp(REMOTE, VIP, cport, 80, SYN)), worker=w, end=True) +
+            rec(IN, eth(IN, ip("10.20.0.11", LB_LOCAL, 6,
+                               tcp("10.20.0.11", LB_LOCAL, 8080, 1, SYN | ACK, 5000, 1001))),
+                fix=True, bind=LAST, worker=(w + 1) % 3, end=True) +
+            rec(OUT, eth(OUT, ip(REMOTE, VIP, 6,
+                                 tcp(REMOTE, VIP, cport, 80, ACK, 1001, 5001, b"GET /"))),
+                worker=w, end=True) +
+            rec(OUT, eth(OUT, ip(REMOTE, VIP, 6, tcp(REMOTE, VIP, cport, 80, FIN | ACK, 1006,
+                                                    5001))), worker=w, end=True) + clock(100))
+    s["lb-udp"] = (rec(OUT, eth(OUT, ip_udp(REMOTE, VIP, 5353, 53)), end=True) +
+                   rec(IN, eth(IN, ip_udp("10.20.0.12", LB_LOCAL, 53, 1)), fix=True, bind=LAST,
+                       end=True))
+    s["lb-dnat"] = (rec(OUT, eth(OUT, ip_tcp(REMOTE, VIP_DNAT, 41000, 443, SYN)), end=True) +
+                    rec(IN, eth(IN, ip("10.20.0.13", REMOTE, 6,
+                                       tcp("10.20.0.13", REMOTE, 443, 41000, SYN | ACK, 7000,
+                                           1001))), end=True))
+    s["lb-icmp-backend"] = (
+        rec(OUT, eth(OUT, ip_tcp(REMOTE, VIP, 42000, 80, SYN)), end=True) +
+        rec(IN, eth(IN, quote_error("10.20.0.11", LB_LOCAL, 3, 4,
+                                    ip_tcp(LB_LOCAL, "10.20.0.11", 60000, 8080, SYN),
+                                    rest=b"\0\0\x05\x78")), fix=True, end=True))
+    s["lb-no-vip-port"] = rec(OUT, eth(OUT, ip_tcp(REMOTE, VIP, 43000, 81, SYN)), end=True)
+    s["lb-ping"] = rec(OUT, eth(OUT, ip(REMOTE, VIP, 1, echo(8, 7))), end=True)
     return s
 
 
