@@ -270,16 +270,24 @@ kind_dispatch(struct eph_worker *w, uint16_t in_port, struct route_gather *g)
 	uint32_t nh_idx[EPH_MAX_BURST];
 	struct eph_session_ahead ahead[EPH_MAX_BURST];
 
-	/* By now their first buckets have had time to arrive: start on their records. */
+	const struct eph_session_table *flows[EPH_MAX_BURST];
+
+	/*
+	 * By now the first buckets input started loading (in the NAT's table)
+	 * have had time to arrive: start on their records. A kind whose flows
+	 * live in another table (the balancer's) loads its buckets now, all
+	 * of the batch at once, before the records.
+	 */
 	for (uint16_t i = 0; i < g->n_kind; i++) {
 		const struct eph_nh_ops *ops = &nh_ops[g->kind_type[i]];
 
-		g->kind_ahead[i] =
-			ops->flows == NULL
-				? eph_session_ahead_of(w, g->kind_hash[i])
-				: eph_session_ahead_in(ops->flows(w, &w->cfg->routes->nh[g->kind_nh[i]]),
-						       g->kind_hash[i]);
+		flows[i] = ops->flows == NULL ? w->nat.sessions
+					      : ops->flows(w, &w->cfg->routes->nh[g->kind_nh[i]]);
+		if (flows[i] != w->nat.sessions && g->kind_hash[i] != 0)
+			eph_session_prefetch(flows[i], g->kind_hash[i]);
 	}
+	for (uint16_t i = 0; i < g->n_kind; i++)
+		g->kind_ahead[i] = eph_session_ahead_in(flows[i], g->kind_hash[i]);
 	if (likely(!g->mixed)) {
 		nh_ops[g->first_kind].input(w, in_port, g->kind, g->kind_nh, g->kind_ahead,
 					    g->n_kind);
