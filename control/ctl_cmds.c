@@ -357,12 +357,14 @@ cmd_show_config(void *arg, const json_t *args, json_t **result, struct eph_ctl_e
 	const struct eph_ctl_ctx *ctx = arg;
 	const struct eph_reconfig *rc = ctx->dp->rc;
 	const struct eph_conf *c = &rc->conf;
-	json_t *pools;
+	json_t *pools, *vips = json_array();
 	char when[32];
 	struct tm tm;
 
-	if (eph_ctl_args_allowed(args, (const char *const[]){ NULL }, err) < 0)
+	if (eph_ctl_args_allowed(args, (const char *const[]){ NULL }, err) < 0) {
+		json_decref(vips);
 		return -1;
+	}
 	pools = json_array();
 	gmtime_r(&rc->changed_at, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -395,14 +397,37 @@ cmd_show_config(void *arg, const json_t *args, json_t **result, struct eph_ctl_e
 				  eph_nat_log_mode_name(p->log), "port_block_size",
 				  p->port_block_size, "max_blocks_per_host", p->max_blocks_per_host));
 	}
-	*result = json_pack("{s:s, s:I, s:s, s:s, s:o, s:{s:i, s:i, s:i, s:i}, s:{s:o, s:b}}",
+	for (unsigned int i = 0; i < c->n_vips; i++) {
+		const struct eph_conf_vip *v = &c->vips[i];
+		json_t *backends = json_array();
+
+		for (unsigned int k = 0; k < v->n_backends; k++)
+			json_array_append_new(
+				backends,
+				json_pack("{s:o, s:i, s:i, s:i}", "address",
+					  eph_ctl_json_ipv4(v->backends[k].addr), "port",
+					  v->backends[k].port, "weight", (int)v->backends[k].weight,
+					  "max_connections", (int)v->backends[k].max_connections));
+		json_array_append_new(
+			vips,
+			json_pack("{s:s, s:o, s:i, s:s, s:s, s:s, s:i, s:s, s:i, s:s, s:s, s:o}", "name",
+				  v->name, "address", eph_ctl_json_ipv4(v->addr), "port", v->port,
+				  "protocol", proto_name(v->proto), "forwarding",
+				  eph_lb_forwarding_name(v->forwarding), "source_pool",
+				  v->pool >= 0 ? c->pools[v->pool].name : "", "maglev_size",
+				  (int)v->maglev_size, "hash", eph_lb_hash_name(v->hash),
+				  "max_connections", (int)v->max_connections, "refusal",
+				  eph_lb_refusal_name(v->refusal), "on_remove",
+				  eph_lb_on_remove_name(v->on_remove), "backends", backends));
+	}
+	*result = json_pack("{s:s, s:I, s:s, s:s, s:o, s:{s:i, s:i, s:i, s:i}, s:{s:o, s:b}, s:o}",
 			    "path", ctx->conf_path, "generation", (json_int_t)rc->generation,
 			    "changed_at", when, "last_change", rc->last_change, "pools", pools,
 			    "timeouts", "udp", c->timeouts.udp, "tcp_established",
 			    c->timeouts.tcp_established, "tcp_transitory", c->timeouts.tcp_transitory,
 			    "icmp", c->timeouts.icmp, "nat_log", "file",
 			    c->nat_log.file[0] ? json_string(c->nat_log.file) : json_null(), "syslog",
-			    c->nat_log.syslog);
+			    c->nat_log.syslog, "vips", vips);
 	return 0;
 }
 
