@@ -582,6 +582,38 @@ test_top_frame(void **state)
 	json_decref(dests);
 }
 
+/* A backend ADDRESS[:PORT] and a VIP's name, as ephctl checks them before sending. */
+static void
+test_backend_args(void **state)
+{
+	json_t *args = json_object();
+	char *err = NULL;
+
+	(void)state;
+	assert_int_equal(ephctl_parse_backend("ADDRESS", "198.18.0.11:8080", args, &err), 0);
+	assert_string_equal(json_string_value(json_object_get(args, "address")), "198.18.0.11");
+	assert_int_equal(json_integer_value(json_object_get(args, "port")), 8080);
+	json_object_clear(args);
+	assert_int_equal(ephctl_parse_backend("ADDRESS", "198.18.0.11", args, &err), 0);
+	assert_null(json_object_get(args, "port"));
+	assert_int_equal(ephctl_parse_backend("ADDRESS", "198.18.0.300", args, &err), -1);
+	assert_non_null(strstr(err, "ADDRESS: expected a backend as ADDRESS or ADDRESS:PORT"));
+	free(err);
+	err = NULL;
+	assert_int_equal(ephctl_parse_backend("ADDRESS", "198.18.0.11:0", args, &err), -1);
+	assert_non_null(strstr(err, "from 1 to 65535"));
+	free(err);
+	err = NULL;
+	assert_int_equal(ephctl_parse_backend("ADDRESS", "198.18.0.11:70000", args, &err), -1);
+	free(err);
+	err = NULL;
+	assert_int_equal(ephctl_check_vip_name("VIP", "web-1", &err), 0);
+	assert_int_equal(ephctl_check_vip_name("VIP", "Web", &err), -1);
+	assert_non_null(strstr(err, "expected a VIP name of 1 to 31 characters"));
+	free(err);
+	json_decref(args);
+}
+
 int
 main(void)
 {
@@ -597,6 +629,7 @@ main(void)
 		cmocka_unit_test(test_timeouts_warnings_to_err),
 		cmocka_unit_test(test_timeout_args),
 		cmocka_unit_test(test_limit_args),
+		cmocka_unit_test(test_backend_args),
 		cmocka_unit_test(test_json_verbatim),
 		cmocka_unit_test(test_top_frame),
 	};
