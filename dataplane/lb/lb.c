@@ -46,6 +46,7 @@
 #define OWNER_SALT        0x9e3779b9u
 
 static_assert(LB_BATCH <= EPH_SESSION_BULK_MAX, "a batch is one bulk lookup");
+static_assert(EPH_LB_CONN_GEN == EPH_PA_GENS - 1, "a record's flags hold its port's generation");
 
 const char *const eph_lb_counter_names[EPH_LB_CTR_MAX] = {
 #define EPH_LB_CTR_NAME(name, desc) [EPH_LB_##name] = #name,
@@ -157,15 +158,14 @@ rewrite(struct rte_ipv4_hdr *ip, uint8_t *l4, uint32_t src, uint16_t sport, uint
  * into (src:sport -> dst:dport); the reply's is its complement.
  */
 static struct eph_nat_delta
-conn_delta(uint8_t proto, uint32_t client, uint16_t cport, uint32_t vip, uint16_t vport,
-	   uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport)
+conn_delta(uint32_t client, uint16_t cport, uint32_t vip, uint16_t vport, uint32_t src,
+	   uint16_t sport, uint32_t dst, uint16_t dport)
 {
 	uint16_t a = eph_delta_words(client, src, 0, 0, true, false);
 	uint16_t b = eph_delta_words(vip, dst, 0, 0, true, false);
 	uint16_t c = eph_delta_words(client, src, cport, sport, true, true);
 	uint16_t d = eph_delta_words(vip, dst, vport, dport, true, true);
 
-	(void)proto;
 	return (struct eph_nat_delta){
 		.l3 = eph_cksum_fold((uint32_t)a + b),
 		.l4 = eph_cksum_fold((uint32_t)c + d),
@@ -433,8 +433,7 @@ conn_open(struct eph_worker *w, const struct lb_pkt *p, struct eph_session **sp)
 		drop(w, p->m, idx == -EEXIST ? EPH_DROP_lb_no_connection : EPH_DROP_lb_table_full);
 		return -1;
 	}
-	d = conn_delta(ip->next_proto_id, ip->src_addr, cport, ip->dst_addr, vport, laddr, lport,
-		       b->addr, bport);
+	d = conn_delta(ip->src_addr, cport, ip->dst_addr, vport, laddr, lport, b->addr, bport);
 	s->l3_delta = d.l3;
 	s->l4_delta = d.l4;
 	s->state = ip->next_proto_id == IPPROTO_TCP ? EPH_TCP_CLOSED : EPH_SESS_ACTIVE;

@@ -15,7 +15,7 @@
 #   EPH_E2E_CONTROL=0    skip the control-plane pass (ephctl, reload, metrics)
 #   EPH_E2E_LB=0         skip the balancer's passes
 #   EPH_E2E_FAULTS=0     skip the fault pass (mbufs, rings, ARP, SIGKILL)
-#   EPH_E2E_ASAN=1       also run the NAT tests against build-asan/ephemera
+#   EPH_E2E_ASAN=1       also run the NAT and balancer tests against build-asan/ephemera
 #                        (ASan+UBSan; any report fails the pass)
 #   EPH_E2E_WORKERS="2 3" worker counts of the extra NAT passes (lcores mapped
 #                        onto the machine's CPUs; "" for none)
@@ -60,6 +60,7 @@ NAT_MW_TESTS=(pool_addresses ping_through flows_2000 unsolicited filtering)
 # the backends eph-b1..3, clients in eph-srv; with 2 and 3 workers, handoffs.
 LB_TESTS=(lb_weights lb_long_lived lb_udp lb_no_backends lb_ping_vip lb_workers lb_bad_ctl)
 LB_MW_TESTS=(lb_workers lb_udp)
+LB_ASAN_TESTS=(lb_weights lb_long_lived lb_udp lb_no_backends lb_ping_vip lb_bad_ctl)
 # Small port ranges on one address: one host gets the whole range towards
 # one destination (ports borrowed across workers' shares), then refusals,
 # recovery (1, 2 and 3 workers; TCP only on the smallest range).
@@ -198,7 +199,11 @@ main() {
 
 	if [ "${EPH_E2E_ASAN:-0}" = 1 ]; then
 		E2E_VDEV=af_packet
-		asan_pass nat_asan_ "$conf" "${NAT_TESTS[@]}"
+		asan_pass nat_asan_ "$conf" nat_pass "${NAT_TESTS[@]}"
+		if [ "${EPH_E2E_LB:-1}" = 1 ]; then
+			lb_conf >"$E2E_LOGDIR/ephemera-lb.yaml"
+			asan_pass lb_asan_ "$E2E_LOGDIR/ephemera-lb.yaml" lb_pass "${LB_ASAN_TESTS[@]}"
+		fi
 	fi
 
 	e2e_summary
@@ -367,13 +372,13 @@ control_pass() {
 	rmdir "${CONTROL_SOCK%/*}" 2>/dev/null || true
 }
 
-# asan_pass PREFIX CONF TESTS...: the NAT tests against the ASan+UBSan
+# asan_pass PREFIX CONF PASS TESTS...: a pass (nat_pass, lb_pass) against the ASan+UBSan
 # build, every finding fatal and written to $E2E_LOGDIR/PREFIXsan.PID;
 # PREFIXsanitizers fails on any report, in those files or the daemon's log
 # (LeakSanitizer runs when the daemon exits on SIGTERM).
 asan_pass() {
-	local pfx="$1" conf="$2" bin="$EPH_ROOT/build-asan/ephemera" saved="$EPH_BIN"
-	shift 2
+	local pfx="$1" conf="$2" pass="$3" bin="$EPH_ROOT/build-asan/ephemera" saved="$EPH_BIN"
+	shift 3
 	if [ ! -x "$bin" ]; then
 		e2e_fail "${pfx}daemon_start" "$bin is not built"
 		return 0
@@ -383,7 +388,7 @@ asan_pass() {
 	ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:detect_leaks=1:print_summary=1:log_path=$E2E_SAN_LOG" \
 		LSAN_OPTIONS="suppressions=$EPH_ROOT/scripts/lsan.supp:print_suppressions=0" \
 		UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1:print_summary=1:log_path=$E2E_SAN_LOG" \
-		nat_pass "$pfx" "$conf" 1 sanitizers_loaded "$@"
+		"$pass" "$pfx" "$conf" 1 sanitizers_loaded "$@"
 	EPH_BIN="$saved"
 	e2e_run "${pfx}sanitizers" test_sanitizers
 }
