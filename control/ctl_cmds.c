@@ -1275,6 +1275,11 @@ cmd_vip_backend(void *arg, const json_t *args, json_t **result, struct eph_ctl_e
 			      EPH_LIMIT_BACKEND_WEIGHT_MAX, &weight, err);
 	if (rc < 0)
 		return -1;
+	if (rc > 0 && remove) {
+		eph_ctl_errorf(err, EPH_CTL_E_INVALID_ARGUMENT,
+			       "args.weight: remove takes no weight");
+		return -1;
+	}
 	if (rc == 0 && !add && !remove) {
 		eph_ctl_errorf(err, EPH_CTL_E_INVALID_ARGUMENT,
 			       "args.weight: expected a weight from %d to %d",

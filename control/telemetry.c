@@ -352,6 +352,10 @@ handle_lb(const char *cmd, const char *params, struct rte_tel_data *d)
 		rte_tel_data_add_dict_u64(d, eph_lb_counter_names[c], st.ctr[c]);
 	rte_tel_data_add_dict_u64(d, "connections_per_worker_max", st.table_max);
 	rte_tel_data_add_dict_u64(d, "table_bytes", st.bytes);
+	rte_tel_data_add_dict_u64(d, "bytes_per_connection",
+				  st.table_max != 0 && tel_dp->n_workers != 0
+					  ? st.bytes / (st.table_max * tel_dp->n_workers)
+					  : 0);
 	return 0;
 }
 
