@@ -173,8 +173,8 @@ render_lb_vips(FILE *f, const struct eph_dp *dp, const struct eph_lb_cfg *lb)
 		eph_stats_lb_vip(dp, &lb->vips[i], &st[i]);
 	family(f, "ephemera_lb_vip_connections", "gauge", "Live connections of a VIP.");
 	for (unsigned int i = 0; i < lb->n_vips; i++)
-		fprintf(f, "ephemera_lb_vip_connections{vip=\"%s\"} %" PRIu64 "\n", lb->vips[i].name,
-			st[i].active);
+		fprintf(f, "ephemera_lb_vip_connections{vip=\"%s\"} %" PRIu64 "\n",
+			lb->vips[i].name, st[i].active);
 	family(f, "ephemera_lb_vip_connections_total", "counter", "Connections a VIP opened.");
 	for (unsigned int i = 0; i < lb->n_vips; i++)
 		fprintf(f, "ephemera_lb_vip_connections_total{vip=\"%s\"} %" PRIu64 "\n",
@@ -185,8 +185,9 @@ render_lb_vips(FILE *f, const struct eph_dp *dp, const struct eph_lb_cfg *lb)
 		const uint64_t n[] = { st[i].no_backend, st[i].over_limit, st[i].no_port };
 
 		for (unsigned int r = 0; r < RTE_DIM(reasons); r++)
-			fprintf(f, "ephemera_lb_vip_refused_total{vip=\"%s\",reason=\"%s\"} %" PRIu64
-				   "\n",
+			fprintf(f,
+				"ephemera_lb_vip_refused_total{vip=\"%s\",reason=\"%s\"} %" PRIu64
+				"\n",
 				lb->vips[i].name, reasons[r], n[r]);
 	}
 	free(st);
@@ -216,8 +217,9 @@ render_lb_backends(FILE *f, const struct eph_dp *dp, const struct eph_lb_cfg *lb
 
 			eph_stats_lb_backend(dp, v, &v->backends[b], &st[k]);
 			state[k] = eph_lb_backend_state_name(&v->backends[b]);
-			snprintf(labels[k], sizeof(labels[k]), "vip=\"%s\",backend=\"%s:%u\"", v->name,
-				 ip(v->backends[b].addr, a), rte_be_to_cpu_16(v->backends[b].port));
+			snprintf(labels[k], sizeof(labels[k]), "vip=\"%s\",backend=\"%s:%u\"",
+				 v->name, ip(v->backends[b].addr, a),
+				 rte_be_to_cpu_16(v->backends[b].port));
 		}
 	}
 	family(f, "ephemera_lb_backend_connections", "gauge",
@@ -232,7 +234,8 @@ render_lb_backends(FILE *f, const struct eph_dp *dp, const struct eph_lb_cfg *lb
 	family(f, "ephemera_lb_backend_packets_total", "counter", "Packets to and from a backend.");
 	for (k = 0; k < n; k++)
 		fprintf(f,
-			"ephemera_lb_backend_packets_total{%s,direction=\"to_backend\"} %" PRIu64 "\n"
+			"ephemera_lb_backend_packets_total{%s,direction=\"to_backend\"} %" PRIu64
+			"\n"
 			"ephemera_lb_backend_packets_total{%s,direction=\"from_backend\"} %" PRIu64
 			"\n",
 			labels[k], st[k].pkts_to, labels[k], st[k].pkts_from);
@@ -240,7 +243,8 @@ render_lb_backends(FILE *f, const struct eph_dp *dp, const struct eph_lb_cfg *lb
 	for (k = 0; k < n; k++)
 		fprintf(f,
 			"ephemera_lb_backend_bytes_total{%s,direction=\"to_backend\"} %" PRIu64 "\n"
-			"ephemera_lb_backend_bytes_total{%s,direction=\"from_backend\"} %" PRIu64 "\n",
+			"ephemera_lb_backend_bytes_total{%s,direction=\"from_backend\"} %" PRIu64
+			"\n",
 			labels[k], st[k].bytes_to, labels[k], st[k].bytes_from);
 out:
 	free(st);

@@ -337,8 +337,8 @@ static const struct command commands[] = {
 	  parse_set_range, ephctl_render_pool_set_range, TIMEOUT_S },
 	{ "show", "vips", "show.vips", "show vips", "VIPs: backends, connections, refusals",
 	  "Each VIP: address, port (* for every port) and protocol, forwarding (fullnat\n"
-	  "or dnat) and the pool its local addresses come from, backends configured, up\n"
-	  "(weight above 0) and removed but still draining, live and total connections,\n"
+	  "or dnat), the size of its Maglev table, backends configured, up (weight\n"
+	  "above 0) and removed but still draining, live and total connections,\n"
 	  "and the new connections refused: no backend, over max-connections, no local\n"
 	  "port left towards the backend.\n"
 	  "\n"

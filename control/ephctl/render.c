@@ -1092,10 +1092,10 @@ ephctl_render_top(FILE *out, const struct ephctl_top_view *v)
 int
 ephctl_render_vips(FILE *out, const json_t *result)
 {
-	static const char *const head[] = { "VIP",	  "ADDRESS",	"PORT",	   "PROTO",
-					    "FORWARD",	  "MAGLEV",	"BACKENDS", "UP",
-					    "REMOVED",	  "ACTIVE",	"TOTAL",    "NO-BACKEND",
-					    "OVER-LIMIT", "NO-PORT" };
+	static const char *const head[] = {
+		"VIP",    "ADDRESS", "PORT",   "PROTO", "FORWARD",    "MAGLEV",     "BACKENDS",
+		"UP",     "REMOVED", "ACTIVE", "TOTAL", "NO-BACKEND", "OVER-LIMIT", "NO-PORT",
+	};
 	const json_t *vips = get(result, "vips");
 	const json_t *v;
 	struct table t;

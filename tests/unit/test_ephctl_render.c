@@ -708,7 +708,8 @@ test_vip_backend_args(void **state)
 		  " 'weight': 300}",
 		  NULL },
 		{ "set-weight web 198.18.0.14 0",
-		  "{'op': 'set-weight', 'vip': 'web', 'address': '198.18.0.14', 'weight': 0}", NULL },
+		  "{'op': 'set-weight', 'vip': 'web', 'address': '198.18.0.14', 'weight': 0}",
+		  NULL },
 		{ "remove web 198.18.0.14:80",
 		  "{'op': 'remove', 'vip': 'web', 'address': '198.18.0.14', 'port': 80}", NULL },
 		{ "", NULL, "expected add, remove or set-weight" },
@@ -753,7 +754,8 @@ test_vip_backend_args(void **state)
 			if (ephctl_parse_vip_backend(argc, argv, args, &err) != 0)
 				fail_msg("%s: %s", cases[i].words, err);
 			if (!json_equal(args, want))
-				fail_msg("%s: args %s", cases[i].words, json_dumps(args, JSON_SORT_KEYS));
+				fail_msg("%s: args %s", cases[i].words,
+					 json_dumps(args, JSON_SORT_KEYS));
 			json_decref(want);
 		} else {
 			assert_int_equal(ephctl_parse_vip_backend(argc, argv, args, &err), -1);

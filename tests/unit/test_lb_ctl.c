@@ -23,6 +23,7 @@
 #define VIP       T_IPV4(203, 0, 113, 80)
 #define VIP_EMPTY T_IPV4(203, 0, 113, 81)
 #define VIP_DNAT  T_IPV4(203, 0, 113, 82)
+#define VIP_ANY   T_IPV4(203, 0, 113, 83)
 #define LOCAL     T_IPV4(192, 0, 2, 50)
 #define B1        T_IPV4(192, 0, 2, 21)
 #define B2        T_IPV4(192, 0, 2, 22)
@@ -44,6 +45,9 @@ static struct eph_conf_backend web_backends[] = {
 static struct eph_conf_backend direct_backends[] = {
 	{ .addr = B1, .port = 80, .weight = 100 },
 };
+static struct eph_conf_backend any_backends[] = {
+	{ .addr = B2, .port = 0, .weight = 100 },
+};
 
 static void
 vip_defaults(struct eph_conf_vip *v, const char *name, uint32_t addr, uint16_t port)
@@ -58,7 +62,10 @@ vip_defaults(struct eph_conf_vip *v, const char *name, uint32_t addr, uint16_t p
 	v->maglev_size = 65537;
 }
 
-/* web: full-NAT onto B1, B2 :8080; empty: no backend; direct: destination NAT onto B1:80. */
+/*
+ * web: full-NAT onto B1, B2 :8080; empty: no backend; direct: destination
+ * NAT onto B1:80; any: every port, destination NAT onto B2.
+ */
 static void
 with_vips(struct eph_conf *conf)
 {
@@ -87,7 +94,12 @@ with_vips(struct eph_conf *conf)
 	conf->vips[2].pool = -1;
 	conf->vips[2].backends = direct_backends;
 	conf->vips[2].n_backends = 1;
-	conf->n_vips = 3;
+	vip_defaults(&conf->vips[3], "any", VIP_ANY, 0);
+	conf->vips[3].forwarding = EPH_LB_DNAT;
+	conf->vips[3].pool = -1;
+	conf->vips[3].backends = any_backends;
+	conf->vips[3].n_backends = 1;
+	conf->n_vips = 4;
 
 	conf->timeouts.udp = 5;
 	conf->timeouts.tcp_transitory = 10;
@@ -142,15 +154,24 @@ command(const char *name)
 	return NULL;
 }
 
-/* Run name with args (a JSON text): 0 with *result, or -1 with err. */
+/* Run name with args (JSON with single quotes): 0 with *result, or -1 with err. */
 static int
 call(const char *name, const char *args_text, json_t **result, struct eph_ctl_error *err)
 {
-	json_t *args = args_text != NULL ? json_loads(args_text, 0, NULL) : NULL;
+	json_t *args = NULL;
 	int rc;
 
-	if (args_text != NULL)
+	if (args_text != NULL) {
+		char *s = strdup(args_text);
+
+		assert_non_null(s);
+		for (char *c = s; *c != '\0'; c++)
+			if (*c == '\'')
+				*c = '"';
+		args = json_loads(s, 0, NULL);
+		free(s);
 		assert_non_null(args);
+	}
 	memset(err, 0, sizeof(*err));
 	*result = NULL;
 	rc = command(name)->fn(&ctx, args, result, err);
@@ -165,7 +186,8 @@ call_ok(const char *name, const char *args_text)
 	json_t *r;
 
 	if (call(name, args_text, &r, &err) != 0)
-		fail_msg("%s %s: %s %s", name, args_text != NULL ? args_text : "", err.code, err.message);
+		fail_msg("%s %s: %s %s", name, args_text != NULL ? args_text : "", err.code,
+			 err.message);
 	assert_non_null(r);
 	return r;
 }
@@ -309,7 +331,7 @@ test_show_vips_and_backends(void **state)
 	rte_pktmbuf_free(m);
 
 	r = call_ok("show.vips", NULL);
-	assert_int_equal(json_array_size(json_object_get(r, "vips")), 3);
+	assert_int_equal(json_array_size(json_object_get(r, "vips")), 4);
 	v = vip_row(r, "web");
 	assert_string_equal(str_of(v, "address"), "203.0.113.80");
 	assert_int_equal(int_of(v, "port"), 80);
@@ -332,9 +354,10 @@ test_show_vips_and_backends(void **state)
 	v = vip_row(r, "direct");
 	assert_string_equal(str_of(v, "forwarding"), "dnat");
 	assert_int_equal(int_of(v, "total"), 0);
+	assert_int_equal(int_of(vip_row(r, "any"), "port"), 0);
 	json_decref(r);
 
-	r = call_ok("show.backends", "{\"vip\": \"web\"}");
+	r = call_ok("show.backends", "{'vip': 'web'}");
 	assert_string_equal(str_of(r, "vip"), "web");
 	assert_int_equal(json_array_size(json_object_get(r, "backends")), 2);
 	row = backend_row(r, "192.0.2.21", 8080);
@@ -362,8 +385,13 @@ test_show_vips_and_backends(void **state)
 	assert_int_equal(int_of(row, "exhausted"), 0);
 	json_decref(r);
 
+	/* The refusal is a drop of its own wherever drops are listed. */
+	r = call_ok("show.stats", NULL);
+	assert_int_equal(int_of(json_object_get(r, "drops"), "lb_no_backend"), 1);
+	json_decref(r);
+
 	/* Destination NAT takes no local address. */
-	r = call_ok("show.backends", "{\"vip\": \"direct\"}");
+	r = call_ok("show.backends", "{'vip': 'direct'}");
 	assert_int_equal(json_array_size(json_object_get(r, "backends")), 1);
 	assert_int_equal(json_array_size(json_object_get(r, "local_addresses")), 0);
 	json_decref(r);
@@ -376,12 +404,12 @@ test_show_backends_bad_vip(void **state)
 	json_t *r;
 
 	(void)state;
-	assert_int_equal(call("show.backends", "{\"vip\": \"nope\"}", &r, &err), -1);
+	assert_int_equal(call("show.backends", "{'vip': 'nope'}", &r, &err), -1);
 	assert_string_equal(err.code, EPH_CTL_E_REFUSED);
 	assert_string_equal(err.message, "args.vip: no VIP named \"nope\"");
 	assert_int_equal(call("show.backends", NULL, &r, &err), -1);
 	assert_string_equal(err.code, EPH_CTL_E_INVALID_ARGUMENT);
-	assert_int_equal(call("show.backends", "{\"vip\": \"web\", \"x\": 1}", &r, &err), -1);
+	assert_int_equal(call("show.backends", "{'vip': 'web', 'x': 1}", &r, &err), -1);
 	assert_string_equal(err.code, EPH_CTL_E_INVALID_ARGUMENT);
 }
 
@@ -397,14 +425,14 @@ test_backend_add_set_weight_remove(void **state)
 
 	(void)state;
 	/* add, the VIP's port by default: B3:80. */
-	r = call_ok("vip.backend", "{\"op\": \"add\", \"vip\": \"web\", \"address\": \"192.0.2.23\"}");
+	r = call_ok("vip.backend", "{'op': 'add', 'vip': 'web', 'address': '192.0.2.23'}");
 	assert_int_equal(int_of(r, "port"), 80);
 	assert_int_equal(int_of(r, "weight"), 100);
 	assert_int_equal(int_of(r, "generation"), gen + 1);
 	json_decref(r);
 	/* and an explicit port and weight: B3:8080 */
-	r = call_ok("vip.backend", "{\"op\": \"add\", \"vip\": \"web\", \"address\": \"192.0.2.23\","
-				   " \"port\": 8080, \"weight\": 300}");
+	r = call_ok("vip.backend", "{'op': 'add', 'vip': 'web', 'address': '192.0.2.23',"
+				   " 'port': 8080, 'weight': 300}");
 	assert_int_equal(int_of(r, "generation"), gen + 2);
 	json_decref(r);
 	advance(1);
@@ -416,6 +444,12 @@ test_backend_add_set_weight_remove(void **state)
 	b = snapshot_backend("web", B3, 8080);
 	assert_non_null(b);
 	assert_int_equal(b->weight, 300);
+	/* A VIP of every port: its backends take none. */
+	r = call_ok("vip.backend", "{'op': 'add', 'vip': 'any', 'address': '192.0.2.23'}");
+	assert_int_equal(int_of(r, "port"), 0);
+	json_decref(r);
+	advance(1);
+	assert_non_null(snapshot_backend("any", B3, 0));
 	/* The running configuration keeps them sorted: address, then port. */
 	{
 		const struct eph_conf_vip *cv = &t_dp.rc->conf.vips[0];
@@ -429,15 +463,15 @@ test_backend_add_set_weight_remove(void **state)
 		assert_int_equal(cv->backends[3].port, 8080);
 	}
 	/* B3:80 had no connection: gone at once. */
-	r = call_ok("vip.backend", "{\"op\": \"remove\", \"vip\": \"web\", \"address\": \"192.0.2.23\","
-				   " \"port\": 80}");
+	r = call_ok("vip.backend", "{'op': 'remove', 'vip': 'web', 'address': '192.0.2.23',"
+				   " 'port': 80}");
 	json_decref(r);
 	advance(1);
 	assert_null(snapshot_backend("web", B3, 80));
 
 	/* set-weight B1 0: B1 drains, new connections go elsewhere. */
-	r = call_ok("vip.backend", "{\"op\": \"set-weight\", \"vip\": \"web\", \"address\": "
-				   "\"192.0.2.21\", \"port\": 8080, \"weight\": 0}");
+	r = call_ok("vip.backend", "{'op': 'set-weight', 'vip': 'web', 'address': "
+				   "'192.0.2.21', 'port': 8080, 'weight': 0}");
 	assert_int_equal(int_of(r, "weight"), 0);
 	json_decref(r);
 	advance(1);
@@ -453,7 +487,7 @@ test_backend_add_set_weight_remove(void **state)
 	}
 	assert_int_equal(seen[0], 0);
 	assert_true(seen[1] > 0 && seen[2] > 0);
-	r = call_ok("show.backends", "{\"vip\": \"web\"}");
+	r = call_ok("show.backends", "{'vip': 'web'}");
 	assert_string_equal(str_of(backend_row(r, "192.0.2.21", 8080), "state"), "draining");
 	assert_int_equal(int_of(backend_row(r, "192.0.2.21", 8080), "weight"), 0);
 	json_decref(r);
@@ -463,10 +497,10 @@ test_backend_add_set_weight_remove(void **state)
 	json_decref(r);
 
 	/* Back to 100, and B3:8080 removed: the table is the start's again. */
-	json_decref(call_ok("vip.backend", "{\"op\": \"set-weight\", \"vip\": \"web\", \"address\": "
-					   "\"192.0.2.21\", \"port\": 8080, \"weight\": 100}"));
-	json_decref(call_ok("vip.backend", "{\"op\": \"remove\", \"vip\": \"web\", \"address\": "
-					   "\"192.0.2.23\", \"port\": 8080}"));
+	json_decref(call_ok("vip.backend", "{'op': 'set-weight', 'vip': 'web', 'address': "
+					   "'192.0.2.21', 'port': 8080, 'weight': 100}"));
+	json_decref(call_ok("vip.backend", "{'op': 'remove', 'vip': 'web', 'address': "
+					   "'192.0.2.23', 'port': 8080}"));
 	advance(1);
 	assert_int_equal(t_dp.rc->conf.vips[0].backends[0].addr, B1);
 	assert_int_equal(t_dp.rc->conf.vips[0].n_backends, 2);
@@ -479,7 +513,7 @@ test_backend_add_set_weight_remove(void **state)
 	assert_int_equal(int_of(vip_row(r, "web"), "backends"), 2);
 	assert_int_equal(int_of(vip_row(r, "web"), "removed"), 1);
 	json_decref(r);
-	assert_int_equal(generation(), gen + 6);
+	assert_int_equal(generation(), gen + 7);
 }
 
 /* Every refusal names its argument, and the running configuration stays as it was. */
@@ -489,39 +523,42 @@ test_backend_bad_arguments(void **state)
 	static const struct {
 		const char *args, *code, *message; /* what the message says */
 	} bad[] = {
-		{ "{\"op\": \"add\", \"vip\": \"nope\", \"address\": \"192.0.2.23\"}",
+		{ "{'op': 'add', 'vip': 'nope', 'address': '192.0.2.23'}",
 		  EPH_CTL_E_REFUSED, "args.vip: no VIP named \"nope\"" },
-		{ "{\"op\": \"add\", \"address\": \"192.0.2.23\"}", EPH_CTL_E_INVALID_ARGUMENT,
+		{ "{'op': 'add', 'address': '192.0.2.23'}", EPH_CTL_E_INVALID_ARGUMENT,
 		  "args.vip: expected a VIP name" },
-		{ "{\"op\": \"frob\", \"vip\": \"web\", \"address\": \"192.0.2.23\"}",
+		{ "{'op': 'frob', 'vip': 'web', 'address': '192.0.2.23'}",
 		  EPH_CTL_E_INVALID_ARGUMENT, "args.op: expected add, remove or set-weight" },
-		{ "{\"op\": \"add\", \"vip\": \"web\", \"address\": \"192.0.2.21\", \"port\": 8080}",
-		  EPH_CTL_E_REFUSED, "args.address: 192.0.2.21:8080 is already a backend of vip web" },
-		{ "{\"op\": \"remove\", \"vip\": \"web\", \"address\": \"192.0.2.21\"}",
+		{ "{'op': 'add', 'vip': 'web', 'address': '192.0.2.21', 'port': 8080}",
+		  EPH_CTL_E_REFUSED,
+		  "args.address: 192.0.2.21:8080 is already a backend of vip web" },
+		{ "{'op': 'remove', 'vip': 'web', 'address': '192.0.2.21'}",
 		  EPH_CTL_E_REFUSED, "args.address: 192.0.2.21:80 is no backend of vip web" },
-		{ "{\"op\": \"set-weight\", \"vip\": \"web\", \"address\": \"192.0.2.99\", \"port\": "
-		  "8080, \"weight\": 5}",
+		{ "{'op': 'set-weight', 'vip': 'web', 'address': '192.0.2.99', 'port': "
+		  "8080, 'weight': 5}",
 		  EPH_CTL_E_REFUSED, "args.address: 192.0.2.99:8080 is no backend of vip web" },
-		{ "{\"op\": \"set-weight\", \"vip\": \"web\", \"address\": \"192.0.2.21\", \"port\": "
+		{ "{'op': 'set-weight', 'vip': 'web', 'address': '192.0.2.21', 'port': "
 		  "8080}",
 		  EPH_CTL_E_INVALID_ARGUMENT, "args.weight: expected a weight from 0 to 65535" },
-		{ "{\"op\": \"remove\", \"vip\": \"web\", \"address\": \"192.0.2.21\", \"port\": 8080,"
-		  " \"weight\": 5}",
+		{ "{'op': 'remove', 'vip': 'web', 'address': '192.0.2.21', 'port': 8080,"
+		  " 'weight': 5}",
 		  EPH_CTL_E_INVALID_ARGUMENT, "args.weight: remove takes no weight" },
-		{ "{\"op\": \"add\", \"vip\": \"web\", \"address\": \"192.0.2.300\"}",
+		{ "{'op': 'add', 'vip': 'web', 'address': '192.0.2.300'}",
 		  EPH_CTL_E_INVALID_ARGUMENT, "args.address: expected " },
-		{ "{\"op\": \"add\", \"vip\": \"web\", \"address\": \"192.0.2.23\", \"weight\": 65536}",
+		{ "{'op': 'add', 'vip': 'web', 'address': '192.0.2.23', 'weight': 65536}",
 		  EPH_CTL_E_INVALID_ARGUMENT, "args.weight: expected " },
-		{ "{\"op\": \"add\", \"vip\": \"web\", \"address\": \"192.0.2.23\", \"weight\": -1}",
+		{ "{'op': 'add', 'vip': 'web', 'address': '192.0.2.23', 'weight': -1}",
 		  EPH_CTL_E_INVALID_ARGUMENT, "args.weight: expected " },
-		{ "{\"op\": \"add\", \"vip\": \"web\", \"address\": \"192.0.2.23\", \"port\": 0}",
+		{ "{'op': 'add', 'vip': 'web', 'address': '192.0.2.23', 'port': 0}",
 		  EPH_CTL_E_INVALID_ARGUMENT, "args.port: expected " },
-		{ "{\"op\": \"add\", \"vip\": \"web\", \"address\": \"192.0.2.23\", \"port\": 65536}",
+		{ "{'op': 'add', 'vip': 'web', 'address': '192.0.2.23', 'port': 65536}",
 		  EPH_CTL_E_INVALID_ARGUMENT, "args.port: expected " },
-		{ "{\"op\": \"add\", \"vip\": \"web\", \"address\": \"192.0.2.23\", \"colour\": 1}",
+		{ "{'op': 'add', 'vip': 'web', 'address': '192.0.2.23', 'colour': 1}",
 		  EPH_CTL_E_INVALID_ARGUMENT, "args: unknown key \"colour\"" },
-		/* Through eph_conf_check: a backend no port's subnet reaches. */
-		{ "{\"op\": \"add\", \"vip\": \"web\", \"address\": \"10.9.9.9\"}",
+		/* Through eph_conf_check: a port on a VIP of every port, an unreachable backend. */
+		{ "{'op': 'add', 'vip': 'any', 'address': '192.0.2.23', 'port': 8080}",
+		  EPH_CTL_E_INVALID_ARGUMENT, "on a VIP of every port (port 0): expected no port" },
+		{ "{'op': 'add', 'vip': 'web', 'address': '10.9.9.9'}",
 		  EPH_CTL_E_INVALID_ARGUMENT, "backend 10.9.9.9 is not routable" },
 	};
 	uint64_t gen = generation();
