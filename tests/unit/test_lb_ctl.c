@@ -637,6 +637,55 @@ test_metrics(void **state)
 	json_decref(r);
 }
 
+/* VIP direct onto B1 ports 1 to 1024: as many backends as a VIP may have. */
+static void
+full_direct(struct eph_conf *c)
+{
+	struct eph_conf_vip *v = &c->vips[2];
+
+	free(v->backends);
+	v->backends = calloc(EPH_MAX_VIP_BACKENDS, sizeof(*v->backends));
+	assert_non_null(v->backends);
+	for (unsigned int k = 0; k < EPH_MAX_VIP_BACKENDS; k++)
+		v->backends[k] = (struct eph_conf_backend){
+			.addr = B1, .port = (uint16_t)(k + 1), .weight = 1,
+		};
+	v->n_backends = EPH_MAX_VIP_BACKENDS;
+	v->maglev_size = 102407; /* the first prime of at least 100 a backend */
+}
+
+static void
+test_backend_limit(void **state)
+{
+	struct eph_ctl_error err;
+	struct eph_conf next;
+	uint64_t gen;
+	json_t *r;
+
+	(void)state;
+	assert_int_equal(eph_conf_dup(&next, &t_dp.rc->conf), 0);
+	full_direct(&next);
+	assert_int_equal(eph_conf_check(&next, stderr), 0);
+	assert_int_equal(eph_reconfig_apply(t_dp.rc, &next, "test", stderr), 0);
+	eph_conf_free(&next);
+	gen = generation();
+	assert_int_equal(call("vip.backend",
+			      "{'op': 'add', 'vip': 'direct', 'address': '192.0.2.22'}", &r, &err),
+			 -1);
+	assert_string_equal(err.code, EPH_CTL_E_REFUSED);
+	assert_string_equal(err.message, "args.vip: vip direct already has 1024 backends, the most "
+					 "one VIP may have");
+	assert_int_equal(generation(), gen);
+	assert_int_equal(t_dp.rc->conf.vips[2].n_backends, EPH_MAX_VIP_BACKENDS);
+	/* One out, one in. */
+	json_decref(call_ok("vip.backend", "{'op': 'remove', 'vip': 'direct', 'address': "
+					   "'192.0.2.21', 'port': 1024}"));
+	json_decref(call_ok("vip.backend", "{'op': 'add', 'vip': 'direct', 'address': "
+					   "'192.0.2.22'}"));
+	assert_int_equal(t_dp.rc->conf.vips[2].n_backends, EPH_MAX_VIP_BACKENDS);
+	assert_int_equal(generation(), gen + 2);
+}
+
 int
 main(void)
 {
@@ -646,6 +695,7 @@ main(void)
 		cmocka_unit_test(test_metrics),
 		cmocka_unit_test(test_backend_bad_arguments),
 		cmocka_unit_test(test_backend_add_set_weight_remove),
+		cmocka_unit_test(test_backend_limit),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
