@@ -8,13 +8,18 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <jansson.h>
+#include <rte_eal.h>
 #include <rte_tcp.h>
 
 #include "control/ctl_cmds.h"
 #include "control/reconfig.h"
 #include "control/stats.h"
+#include "control/telemetry.h"
 #include "dataplane/lb/lb.h"
 #include "tests/unit/harness.h"
 
@@ -101,6 +106,7 @@ with_vips(struct eph_conf *conf)
 	conf->vips[3].n_backends = 1;
 	conf->n_vips = 4;
 
+	conf->control.telemetry = true;
 	conf->timeouts.udp = 5;
 	conf->timeouts.tcp_transitory = 10;
 	conf->timeouts.tcp_established = 100;
@@ -116,6 +122,7 @@ setup(void **state)
 	t_start_with("unit-lb-ctl", with_vips);
 	ctx = (struct eph_ctl_ctx){ .dp = &t_dp, .conf_path = "/nonexistent", .alerts = &alerts };
 	w = t_dp.workers[0];
+	assert_int_equal(eph_telemetry_init(&t_dp, NULL), 0);
 	t_neigh_add(OUT, CLIENT, &t_server_mac);
 	t_neigh_add(IN, B1, &t_host_mac);
 	t_neigh_add(IN, B2, &t_host_mac);
@@ -395,6 +402,101 @@ test_show_vips_and_backends(void **state)
 	assert_int_equal(json_array_size(json_object_get(r, "backends")), 1);
 	assert_int_equal(json_array_size(json_object_get(r, "local_addresses")), 0);
 	json_decref(r);
+}
+
+/* One DPDK telemetry command through the process's own telemetry socket: its value. */
+static json_t *
+telemetry(const char *command)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	static char buf[1 << 16];
+	json_t *reply, *value;
+	const char *comma = strchr(command, ',');
+	char key[64];
+	ssize_t n;
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+
+	assert_true(fd >= 0);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/dpdk_telemetry.v2",
+		 rte_eal_get_runtime_dir());
+	assert_int_equal(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	assert_true(recv(fd, buf, sizeof(buf), 0) > 0); /* the greeting */
+	assert_int_equal(send(fd, command, strlen(command), 0), (ssize_t)strlen(command));
+	n = recv(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	reply = json_loads(buf, 0, NULL);
+	assert_non_null(reply);
+	snprintf(key, sizeof(key), "%.*s", comma != NULL ? (int)(comma - command) : 63, command);
+	value = json_incref(json_object_get(reply, key));
+	json_decref(reply);
+	return value;
+}
+
+/* After test_show_vips_and_backends: the endpoints say what show.vips and show.backends said. */
+static void
+test_telemetry(void **state)
+{
+	json_t *lb, *vips, *backends;
+	const json_t *b1, *b2;
+
+	(void)state;
+	lb = telemetry("/ephemera/lb");
+	assert_non_null(lb);
+	assert_int_equal(int_of(lb, "connections"), 6);
+	assert_int_equal(int_of(lb, "connections_tcp"), 6);
+	assert_int_equal(int_of(lb, "connections_udp"), 0);
+	assert_int_equal(int_of(lb, "connections_created"), 6);
+	assert_int_equal(int_of(lb, "client_packets"), 6);
+	assert_int_equal(int_of(lb, "reply_packets"), 6);
+	assert_true(int_of(lb, "connections_per_worker_max") > 0);
+	assert_true(int_of(lb, "table_bytes") > 0);
+	assert_true(int_of(lb, "bytes_per_connection") > 0);
+	json_decref(lb);
+
+	vips = telemetry("/ephemera/lb/vips");
+	assert_non_null(vips);
+	assert_string_equal(str_of(json_object_get(vips, "web"), "address"), "203.0.113.80");
+	assert_int_equal(int_of(json_object_get(vips, "web"), "active"), 6);
+	assert_int_equal(int_of(json_object_get(vips, "web"), "backends"), 2);
+	assert_string_equal(str_of(json_object_get(vips, "direct"), "forwarding"), "dnat");
+	assert_int_equal(int_of(json_object_get(vips, "empty"), "no_backend"), 1);
+	assert_int_equal(int_of(json_object_get(vips, "any"), "port"), 0);
+	json_decref(vips);
+
+	backends = telemetry("/ephemera/lb/backends,web");
+	assert_non_null(backends);
+	/* Entries "0", "1"... in the VIP's order: by address, then port. */
+	assert_int_equal(json_object_size(backends), 2);
+	b1 = json_object_get(backends, "0");
+	b2 = json_object_get(backends, "1");
+	assert_non_null(b1);
+	assert_non_null(b2);
+	assert_string_equal(str_of(b1, "address"), "192.0.2.21");
+	assert_int_equal(int_of(b1, "port"), 8080);
+	assert_string_equal(str_of(b2, "address"), "192.0.2.22");
+	assert_string_equal(str_of(b1, "state"), "active");
+	assert_int_equal(int_of(b1, "weight"), 100);
+	assert_int_equal(int_of(b1, "active") + int_of(b2, "active"), 6);
+	assert_int_equal(int_of(b1, "pkts_from_backend") + int_of(b2, "pkts_from_backend"), 6);
+	assert_int_equal(int_of(b1, "bytes_to_backend"), 50 * int_of(b1, "total"));
+	json_decref(backends);
+
+	/* An unknown VIP, or none: an error, no value. */
+	backends = telemetry("/ephemera/lb/backends,nope");
+	assert_true(backends == NULL || json_is_null(backends));
+	json_decref(backends);
+	backends = telemetry("/ephemera/lb/backends");
+	assert_true(backends == NULL || json_is_null(backends));
+	json_decref(backends);
+
+	/* The drop reasons list the balancer's. */
+	lb = telemetry("/ephemera/drops");
+	assert_non_null(lb);
+	assert_int_equal(int_of(lb, "lb_no_backend"), 1);
+	assert_int_equal(int_of(lb, "lb_no_vip"), 0);
+	json_decref(lb);
 }
 
 static void
@@ -691,6 +793,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_show_vips_and_backends),
+		cmocka_unit_test(test_telemetry),
 		cmocka_unit_test(test_show_backends_bad_vip),
 		cmocka_unit_test(test_metrics),
 		cmocka_unit_test(test_backend_bad_arguments),
