@@ -1275,6 +1275,11 @@ cmd_vip_backend(void *arg, const json_t *args, json_t **result, struct eph_ctl_e
 			      EPH_LIMIT_BACKEND_WEIGHT_MAX, &weight, err);
 	if (rc < 0)
 		return -1;
+	if (rc > 0 && remove) {
+		eph_ctl_errorf(err, EPH_CTL_E_INVALID_ARGUMENT,
+			       "args.weight: remove takes no weight");
+		return -1;
+	}
 	if (rc == 0 && !add && !remove) {
 		eph_ctl_errorf(err, EPH_CTL_E_INVALID_ARGUMENT,
 			       "args.weight: expected a weight from %d to %d",
@@ -1312,7 +1317,9 @@ cmd_vip_backend(void *arg, const json_t *args, json_t **result, struct eph_ctl_e
 
 		if (v->n_backends >= EPH_MAX_VIP_BACKENDS) {
 			eph_conf_free(&next);
-			eph_ctl_errorf(err, EPH_CTL_E_REFUSED, "args.vip: vip %s has %u backends, the most",
+			eph_ctl_errorf(err, EPH_CTL_E_REFUSED,
+				       "args.vip: vip %s already has %u backends, the most one VIP "
+				       "may have",
 				       name, EPH_MAX_VIP_BACKENDS);
 			return -1;
 		}

@@ -160,13 +160,104 @@ render_nat(FILE *f, const struct eph_ctl_ctx *ctx, const struct eph_counters *t)
 	fprintf(f, "ephemera_nat_log_events_lost_total %" PRIu64 "\n", lost);
 }
 
+/* Per VIP, each family's samples together. */
+static void
+render_lb_vips(FILE *f, const struct eph_dp *dp, const struct eph_lb_cfg *lb)
+{
+	static const char *const reasons[] = { "no_backend", "over_limit", "no_port" };
+	struct eph_lb_vip_totals *st = calloc(lb->n_vips + 1, sizeof(*st));
+
+	if (st == NULL)
+		return;
+	for (unsigned int i = 0; i < lb->n_vips; i++)
+		eph_stats_lb_vip(dp, &lb->vips[i], &st[i]);
+	family(f, "ephemera_lb_vip_connections", "gauge", "Live connections of a VIP.");
+	for (unsigned int i = 0; i < lb->n_vips; i++)
+		fprintf(f, "ephemera_lb_vip_connections{vip=\"%s\"} %" PRIu64 "\n",
+			lb->vips[i].name, st[i].active);
+	family(f, "ephemera_lb_vip_connections_total", "counter", "Connections a VIP opened.");
+	for (unsigned int i = 0; i < lb->n_vips; i++)
+		fprintf(f, "ephemera_lb_vip_connections_total{vip=\"%s\"} %" PRIu64 "\n",
+			lb->vips[i].name, st[i].total);
+	family(f, "ephemera_lb_vip_refused_total", "counter",
+	       "New connections a VIP refused: no backend, over max-connections, no local port.");
+	for (unsigned int i = 0; i < lb->n_vips; i++) {
+		const uint64_t n[] = { st[i].no_backend, st[i].over_limit, st[i].no_port };
+
+		for (unsigned int r = 0; r < RTE_DIM(reasons); r++)
+			fprintf(f,
+				"ephemera_lb_vip_refused_total{vip=\"%s\",reason=\"%s\"} %" PRIu64
+				"\n",
+				lb->vips[i].name, reasons[r], n[r]);
+	}
+	free(st);
+}
+
+/* Per backend of every VIP (removed ones still draining too), each family's samples together. */
+static void
+render_lb_backends(FILE *f, const struct eph_dp *dp, const struct eph_lb_cfg *lb)
+{
+	struct eph_lb_backend_stats *st;
+	char (*labels)[160];
+	const char **state;
+	unsigned int n = 0, k = 0;
+
+	for (unsigned int i = 0; i < lb->n_vips; i++)
+		n += lb->vips[i].n_backends;
+	st = calloc(n + 1, sizeof(*st));
+	labels = calloc(n + 1, sizeof(*labels));
+	state = calloc(n + 1, sizeof(*state));
+	if (st == NULL || labels == NULL || state == NULL)
+		goto out;
+	for (unsigned int i = 0; i < lb->n_vips; i++) {
+		const struct eph_lb_vip *v = &lb->vips[i];
+
+		for (unsigned int b = 0; b < v->n_backends; b++, k++) {
+			char a[INET_ADDRSTRLEN];
+
+			eph_stats_lb_backend(dp, v, &v->backends[b], &st[k]);
+			state[k] = eph_lb_backend_state_name(&v->backends[b]);
+			snprintf(labels[k], sizeof(labels[k]), "vip=\"%s\",backend=\"%s:%u\"",
+				 v->name, ip(v->backends[b].addr, a),
+				 rte_be_to_cpu_16(v->backends[b].port));
+		}
+	}
+	family(f, "ephemera_lb_backend_connections", "gauge",
+	       "Live connections of a backend, with its state (active, draining, removed).");
+	for (k = 0; k < n; k++)
+		fprintf(f, "ephemera_lb_backend_connections{%s,state=\"%s\"} %" PRIu64 "\n",
+			labels[k], state[k], st[k].active);
+	family(f, "ephemera_lb_backend_connections_total", "counter", "Connections a backend got.");
+	for (k = 0; k < n; k++)
+		fprintf(f, "ephemera_lb_backend_connections_total{%s} %" PRIu64 "\n", labels[k],
+			st[k].total);
+	family(f, "ephemera_lb_backend_packets_total", "counter", "Packets to and from a backend.");
+	for (k = 0; k < n; k++)
+		fprintf(f,
+			"ephemera_lb_backend_packets_total{%s,direction=\"to_backend\"} %" PRIu64
+			"\n"
+			"ephemera_lb_backend_packets_total{%s,direction=\"from_backend\"} %" PRIu64
+			"\n",
+			labels[k], st[k].pkts_to, labels[k], st[k].pkts_from);
+	family(f, "ephemera_lb_backend_bytes_total", "counter", "Bytes to and from a backend.");
+	for (k = 0; k < n; k++)
+		fprintf(f,
+			"ephemera_lb_backend_bytes_total{%s,direction=\"to_backend\"} %" PRIu64 "\n"
+			"ephemera_lb_backend_bytes_total{%s,direction=\"from_backend\"} %" PRIu64
+			"\n",
+			labels[k], st[k].bytes_to, labels[k], st[k].bytes_from);
+out:
+	free(st);
+	free(labels);
+	free(state);
+}
+
 /* The balancer: totals, per VIP, per backend (labels: names and addresses, nothing to escape). */
 static void
 render_lb(FILE *f, const struct eph_dp *dp)
 {
 	const struct eph_lb_cfg *lb = dp->cfg->lb;
 	struct eph_lb_totals tot;
-	char a[INET_ADDRSTRLEN];
 
 	eph_stats_lb_total(dp, &tot);
 	family(f, "ephemera_lb_connections", "gauge", "Live balancer connections by protocol.");
@@ -181,61 +272,8 @@ render_lb(FILE *f, const struct eph_dp *dp)
 	}
 	if (lb == NULL)
 		return;
-	family(f, "ephemera_lb_vip_connections", "gauge", "Live connections of a VIP.");
-	for (unsigned int i = 0; i < lb->n_vips; i++) {
-		struct eph_lb_vip_totals st;
-
-		eph_stats_lb_vip(dp, &lb->vips[i], &st);
-		fprintf(f, "ephemera_lb_vip_connections{vip=\"%s\"} %" PRIu64 "\n", lb->vips[i].name,
-			st.active);
-	}
-	family(f, "ephemera_lb_vip_connections_total", "counter", "Connections a VIP opened.");
-	family(f, "ephemera_lb_vip_refused_total", "counter",
-	       "New connections a VIP refused: no backend, over max-connections, no local port.");
-	for (unsigned int i = 0; i < lb->n_vips; i++) {
-		const char *n = lb->vips[i].name;
-		struct eph_lb_vip_totals st;
-
-		eph_stats_lb_vip(dp, &lb->vips[i], &st);
-		fprintf(f, "ephemera_lb_vip_connections_total{vip=\"%s\"} %" PRIu64 "\n", n,
-			st.total);
-		fprintf(f, "ephemera_lb_vip_refused_total{vip=\"%s\",reason=\"no_backend\"} %" PRIu64
-			   "\n", n, st.no_backend);
-		fprintf(f, "ephemera_lb_vip_refused_total{vip=\"%s\",reason=\"over_limit\"} %" PRIu64
-			   "\n", n, st.over_limit);
-		fprintf(f, "ephemera_lb_vip_refused_total{vip=\"%s\",reason=\"no_port\"} %" PRIu64
-			   "\n", n, st.no_port);
-	}
-	family(f, "ephemera_lb_backend_connections", "gauge", "Live connections of a backend.");
-	family(f, "ephemera_lb_backend_connections_total", "counter", "Connections a backend got.");
-	family(f, "ephemera_lb_backend_packets_total", "counter", "Packets to and from a backend.");
-	family(f, "ephemera_lb_backend_bytes_total", "counter", "Bytes to and from a backend.");
-	for (unsigned int i = 0; i < lb->n_vips; i++) {
-		const struct eph_lb_vip *v = &lb->vips[i];
-
-		for (unsigned int k = 0; k < v->n_backends; k++) {
-			const struct eph_lb_backend *b = &v->backends[k];
-			struct eph_lb_backend_stats st;
-			char labels[160];
-
-			eph_stats_lb_backend(dp, v, b, &st);
-			snprintf(labels, sizeof(labels), "vip=\"%s\",backend=\"%s:%u\"", v->name,
-				 ip(b->addr, a), rte_be_to_cpu_16(b->port));
-			fprintf(f, "ephemera_lb_backend_connections{%s,state=\"%s\"} %" PRIu64 "\n",
-				labels, eph_lb_backend_state_name(b), st.active);
-			fprintf(f, "ephemera_lb_backend_connections_total{%s} %" PRIu64 "\n", labels,
-				st.total);
-			fprintf(f, "ephemera_lb_backend_packets_total{%s,direction=\"to_backend\"} %" PRIu64
-				   "\n", labels, st.pkts_to);
-			fprintf(f,
-				"ephemera_lb_backend_packets_total{%s,direction=\"from_backend\"} %" PRIu64
-				"\n", labels, st.pkts_from);
-			fprintf(f, "ephemera_lb_backend_bytes_total{%s,direction=\"to_backend\"} %" PRIu64
-				   "\n", labels, st.bytes_to);
-			fprintf(f, "ephemera_lb_backend_bytes_total{%s,direction=\"from_backend\"} %" PRIu64
-				   "\n", labels, st.bytes_from);
-		}
-	}
+	render_lb_vips(f, dp, lb);
+	render_lb_backends(f, dp, lb);
 }
 
 char *

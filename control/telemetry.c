@@ -352,6 +352,10 @@ handle_lb(const char *cmd, const char *params, struct rte_tel_data *d)
 		rte_tel_data_add_dict_u64(d, eph_lb_counter_names[c], st.ctr[c]);
 	rte_tel_data_add_dict_u64(d, "connections_per_worker_max", st.table_max);
 	rte_tel_data_add_dict_u64(d, "table_bytes", st.bytes);
+	rte_tel_data_add_dict_u64(d, "bytes_per_connection",
+				  st.table_max != 0 && tel_dp->n_workers != 0
+					  ? st.bytes / (st.table_max * tel_dp->n_workers)
+					  : 0);
 	return 0;
 }
 
@@ -417,7 +421,7 @@ handle_lb_backends(const char *cmd, const char *params, struct rte_tel_data *d)
 		const struct eph_lb_backend *b = &v->backends[k];
 		struct rte_tel_data *bd = rte_tel_data_alloc();
 		struct eph_lb_backend_stats st;
-		char ip[INET_ADDRSTRLEN], name[64];
+		char ip[INET_ADDRSTRLEN];
 
 		if (bd == NULL) {
 			cfg_release();
@@ -425,6 +429,8 @@ handle_lb_backends(const char *cmd, const char *params, struct rte_tel_data *d)
 		}
 		eph_stats_lb_backend(tel_dp, v, b, &st);
 		rte_tel_data_start_dict(bd);
+		rte_tel_data_add_dict_string(bd, "address", eph_ip_str(b->addr, ip, sizeof(ip)));
+		rte_tel_data_add_dict_u64(bd, "port", rte_be_to_cpu_16(b->port));
 		rte_tel_data_add_dict_string(bd, "state", eph_lb_backend_state_name(b));
 		rte_tel_data_add_dict_u64(bd, "weight", b->weight);
 		rte_tel_data_add_dict_u64(bd, "active", st.active);
@@ -435,9 +441,8 @@ handle_lb_backends(const char *cmd, const char *params, struct rte_tel_data *d)
 		rte_tel_data_add_dict_u64(bd, "bytes_from_backend", st.bytes_from);
 		rte_tel_data_add_dict_u64(bd, "over_limit", st.over_limit);
 		rte_tel_data_add_dict_u64(bd, "no_port", st.no_port);
-		snprintf(name, sizeof(name), "%s:%u", eph_ip_str(b->addr, ip, sizeof(ip)),
-			 rte_be_to_cpu_16(b->port));
-		rte_tel_data_add_dict_container(d, name, bd, 0);
+		/* Keyed by index like /ephemera/pools: telemetry names take no '.' or ':'. */
+		add_entry(d, k, bd);
 	}
 	cfg_release();
 	return 0;

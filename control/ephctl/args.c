@@ -430,3 +430,46 @@ ephctl_parse_backend(const char *name, const char *s, json_t *args, char **err)
 	json_object_set_new(args, "port", json_integer(port));
 	return 0;
 }
+
+int
+ephctl_parse_vip_backend(int argc, char **argv, json_t *args, char **err)
+{
+	char q[QUOTE_MAX * 4 + 16];
+	bool add, set;
+	int want;
+	long long weight;
+
+	if (argc == 0 || (strcmp(argv[0], "add") != 0 && strcmp(argv[0], "remove") != 0 &&
+			  strcmp(argv[0], "set-weight") != 0)) {
+		if (argc == 0)
+			set_err(err, "expected add, remove or set-weight");
+		else
+			set_err(err, "expected add, remove or set-weight, found %s",
+				quote(q, sizeof(q), argv[0]));
+		return -1;
+	}
+	add = strcmp(argv[0], "add") == 0;
+	set = strcmp(argv[0], "set-weight") == 0;
+	want = set ? 4 : 3;
+	if (argc < want) {
+		set_err(err, "%s: expected VIP ADDRESS[:PORT]%s%s", argv[0], set ? " WEIGHT" : "",
+			add ? " [WEIGHT]" : "");
+		return -1;
+	}
+	if (argc > (add ? 4 : want)) {
+		set_err(err, "unexpected argument %s", quote(q, sizeof(q), argv[add ? 4 : want]));
+		return -1;
+	}
+	if (ephctl_check_vip_name("VIP", argv[1], err) < 0 ||
+	    ephctl_parse_backend("ADDRESS", argv[2], args, err) < 0)
+		return -1;
+	if (argc > 3) {
+		if (parse_count_as("WEIGHT", "a weight", argv[3], EPH_LIMIT_BACKEND_WEIGHT_MIN,
+				   EPH_LIMIT_BACKEND_WEIGHT_MAX, &weight, err) < 0)
+			return -1;
+		json_object_set_new(args, "weight", json_integer(weight));
+	}
+	json_object_set_new(args, "op", json_string(argv[0]));
+	json_object_set_new(args, "vip", json_string(argv[1]));
+	return 0;
+}

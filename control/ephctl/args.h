@@ -20,6 +20,12 @@ int ephctl_check_pool_name(const char *name, const char *s, char **err);
 int ephctl_check_vip_name(const char *name, const char *s, char **err);
 /* A backend ADDRESS[:PORT] into args.address (and args.port). */
 int ephctl_parse_backend(const char *name, const char *s, json_t *args, char **err);
+/*
+ * vip backend add|remove|set-weight VIP ADDRESS[:PORT] [WEIGHT]: argv from
+ * the operation on, into args (op, vip, address, port, weight) with the
+ * limits of control/limits.h; -1 with *err (malloc'd) otherwise.
+ */
+int ephctl_parse_vip_backend(int argc, char **argv, json_t *args, char **err);
 /* An address or a prefix: 192.0.2.11 or 192.0.2.0/24. */
 int ephctl_check_prefix(const char *name, const char *s, char **err);
 /* An address, a range A-B with A <= B, or a prefix. */

@@ -228,41 +228,7 @@ parse_show_backends(const struct command *cmd, int argc, char **argv, json_t *ar
 static int
 parse_vip_backend(const struct command *cmd, int argc, char **argv, json_t *args, char **err)
 {
-	bool add, set;
-	int want;
-	long long weight;
-
-	if (argc == 0 || (strcmp(argv[0], "add") != 0 && strcmp(argv[0], "remove") != 0 &&
-			  strcmp(argv[0], "set-weight") != 0)) {
-		if (asprintf(err, "expected add, remove or set-weight%s%s%s",
-			     argc == 0 ? "" : ", found \"", argc == 0 ? "" : argv[0],
-			     argc == 0 ? "" : "\"") < 0)
-			*err = NULL;
-		return -1;
-	}
-	add = strcmp(argv[0], "add") == 0;
-	set = strcmp(argv[0], "set-weight") == 0;
-	want = set ? 4 : 3;
-	if (argc < want) {
-		if (asprintf(err, "%s: expected VIP ADDRESS[:PORT]%s", argv[0],
-			     set ? " WEIGHT" : "") < 0)
-			*err = NULL;
-		return -1;
-	}
-	if (argc > (add ? 4 : want))
-		return unexpected(err, argv[add ? 4 : want]);
-	if (ephctl_check_vip_name("VIP", argv[1], err) < 0 ||
-	    ephctl_parse_backend("ADDRESS", argv[2], args, err) < 0)
-		return -1;
-	if (argc > 3) {
-		if (ephctl_parse_count("WEIGHT", argv[3], EPH_LIMIT_BACKEND_WEIGHT_MIN,
-				       EPH_LIMIT_BACKEND_WEIGHT_MAX, &weight, err) < 0)
-			return -1;
-		json_object_set_new(args, "weight", json_integer(weight));
-	}
-	json_object_set_new(args, "op", json_string(argv[0]));
-	json_object_set_new(args, "vip", json_string(argv[1]));
-	return 0;
+	return ephctl_parse_vip_backend(argc, argv, args, err);
 }
 
 static int
@@ -371,8 +337,8 @@ static const struct command commands[] = {
 	  parse_set_range, ephctl_render_pool_set_range, TIMEOUT_S },
 	{ "show", "vips", "show.vips", "show vips", "VIPs: backends, connections, refusals",
 	  "Each VIP: address, port (* for every port) and protocol, forwarding (fullnat\n"
-	  "or dnat) and the pool its local addresses come from, backends configured, up\n"
-	  "(weight above 0) and removed but still draining, live and total connections,\n"
+	  "or dnat), the size of its Maglev table, backends configured, up (weight\n"
+	  "above 0) and removed but still draining, live and total connections,\n"
 	  "and the new connections refused: no backend, over max-connections, no local\n"
 	  "port left towards the backend.\n"
 	  "\n"

@@ -1092,9 +1092,10 @@ ephctl_render_top(FILE *out, const struct ephctl_top_view *v)
 int
 ephctl_render_vips(FILE *out, const json_t *result)
 {
-	static const char *const head[] = { "VIP",     "ADDRESS", "PORT",	"PROTO",
-					    "FORWARD", "BACKENDS", "UP",	"ACTIVE",
-					    "TOTAL",   "NO-BACKEND", "OVER-LIMIT", "NO-PORT" };
+	static const char *const head[] = {
+		"VIP",    "ADDRESS", "PORT",   "PROTO", "FORWARD",    "MAGLEV",     "BACKENDS",
+		"UP",     "REMOVED", "ACTIVE", "TOTAL", "NO-BACKEND", "OVER-LIMIT", "NO-PORT",
+	};
 	const json_t *vips = get(result, "vips");
 	const json_t *v;
 	struct table t;
@@ -1106,7 +1107,7 @@ ephctl_render_vips(FILE *out, const json_t *result)
 		fprintf(out, "no VIPs configured\n");
 		return 0;
 	}
-	table_init(&t, 12, head, "lllllrrrrrrr");
+	table_init(&t, 14, head, "lllllrrrrrrrrr");
 	json_array_foreach(vips, i, v) {
 		long long port = 0;
 
@@ -1118,8 +1119,10 @@ ephctl_render_vips(FILE *out, const json_t *result)
 			cell_of(&t, v, "port");
 		cell_of(&t, v, "protocol");
 		cell_of(&t, v, "forwarding");
+		cell_of(&t, v, "maglev_size");
 		cell_of(&t, v, "backends");
 		cell_of(&t, v, "up");
+		cell_of(&t, v, "removed");
 		cell_of(&t, v, "active");
 		cell_of(&t, v, "total");
 		cell_of(&t, v, "no_backend");
@@ -1153,8 +1156,13 @@ ephctl_render_backends(FILE *out, const json_t *result)
 	} else {
 		table_init(&t, 12, head, "lrlrrrrrrrrr");
 		json_array_foreach(backends, i, b) {
+			long long port = 0;
+
 			cell_of(&t, b, "address");
-			cell_of(&t, b, "port");
+			if (get_int(b, "port", &port) && port == 0)
+				cell(&t, "*"); /* a VIP of every port: the client's port */
+			else
+				cell_of(&t, b, "port");
 			cell_of(&t, b, "state");
 			cell_of(&t, b, "weight");
 			cell_of(&t, b, "active");

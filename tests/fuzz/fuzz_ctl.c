@@ -2,7 +2,7 @@
 /*
  * libFuzzer target: the control protocol as the daemon serves it. The
  * daemon's own command table runs against a real data plane (EAL without
- * hugepages, net_ring ports, three pools; the workers are not launched, so
+ * hugepages, net_ring ports, three pools, two VIPs; the workers are not launched, so
  * requests to them return at once) behind the real control socket: each
  * run connects, sends the input, closes its side and polls the server
  * until it has answered and closed. Oracles besides no crash, no leak and
@@ -12,8 +12,9 @@
  *  - every answer a JSON object with "v", a boolean "ok", and "result"
  *    (an object) or "error" (string "code" and "message"), and the id of
  *    its request (null when the request is not an object with one).
- * A run that changed the configuration (pool, range, timeout commands,
- * reload) puts the start configuration back, so that a saved input replays.
+ * A run that changed the configuration (pool, range, timeout, VIP backend
+ * commands, reload) puts the start configuration back, so that a saved
+ * input replays.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -65,7 +66,7 @@ static char *answers;
 static size_t answers_cap;
 static bool trace; /* FUZZ_TRACE=1: the DPDK heap after each run, for triage */
 
-/* The daemon's configuration for this run: two net_ring ports and a pool of each kind. */
+/* The daemon's configuration for this run: two net_ring ports, a pool of each kind, two VIPs. */
 static const char conf_text[] = "eal:\n"
 				"  lcores: \"%s\"\n"
 				"  main-lcore: 0\n"
@@ -116,6 +117,22 @@ static const char conf_text[] = "eal:\n"
 				"    inside: [192.0.2.192/26]\n"
 				"    log: port-blocks\n"
 				"    port-block-size: 64\n"
+				"vips:\n"
+				"  - name: web\n"
+				"    address: 203.0.113.80\n"
+				"    port: 80\n"
+				"    protocol: tcp\n"
+				"    local-addresses: [203.0.113.90]\n"
+				"    backends:\n"
+				"      - {address: 192.0.2.21, weight: 1}\n"
+				"      - {address: 192.0.2.22, port: 8080, weight: 2}\n"
+				"  - name: any\n"
+				"    address: 203.0.113.81\n"
+				"    port: 0\n"
+				"    protocol: udp\n"
+				"    forwarding: dnat\n"
+				"    backends:\n"
+				"      - {address: 10.20.0.13}\n"
 				"nat-log:\n"
 				"  syslog: true\n"
 				"timeouts:\n"

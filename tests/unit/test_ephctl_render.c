@@ -614,6 +614,162 @@ test_backend_args(void **state)
 	json_decref(args);
 }
 
+static void
+test_vips(void **state)
+{
+	(void)state;
+	check(ephctl_render_vips, "{'vips': []}", "no VIPs configured\n");
+	check(ephctl_render_vips,
+	      "{'vips': ["
+	      " {'name': 'web', 'address': '203.0.113.80', 'port': 80, 'protocol': 'tcp',"
+	      "  'forwarding': 'fullnat', 'scheduler': 'maglev', 'maglev_size': 65537,"
+	      "  'backends': 3, 'up': 2, 'removed': 1, 'active': 1375, 'total': 90210,"
+	      "  'no_backend': 0, 'over_limit': 12, 'no_port': 3},"
+	      " {'name': 'dns-any', 'address': '203.0.113.81', 'port': 0, 'protocol': 'udp',"
+	      "  'forwarding': 'dnat', 'scheduler': 'maglev', 'maglev_size': 1021,"
+	      "  'backends': 0, 'up': 0, 'removed': 0, 'active': 0, 'total': 0,"
+	      "  'no_backend': 7, 'over_limit': 0, 'no_port': 0}]}",
+	      "VIP      ADDRESS       PORT  PROTO  FORWARD  MAGLEV  BACKENDS  UP  REMOVED  ACTIVE"
+	      "  TOTAL  NO-BACKEND  OVER-LIMIT  NO-PORT\n"
+	      "web      203.0.113.80  80    tcp    fullnat   65537         3   2        1    1375"
+	      "  90210           0          12        3\n"
+	      "dns-any  203.0.113.81  *     udp    dnat       1021         0   0        0       0"
+	      "      0           7           0        0\n");
+}
+
+static void
+test_backends(void **state)
+{
+	(void)state;
+	check(ephctl_render_backends,
+	      "{'vip': 'web', 'backends': ["
+	      " {'address': '198.18.0.11', 'port': 8080, 'state': 'active', 'weight': 100,"
+	      "  'active': 12, 'total': 340, 'pkts_to_backend': 5000, 'pkts_from_backend': 4800,"
+	      "  'bytes_to_backend': 400000, 'bytes_from_backend': 7200000, 'over_limit': 0,"
+	      "  'no_port': 0},"
+	      " {'address': '198.18.0.12', 'port': 8080, 'state': 'draining', 'weight': 0,"
+	      "  'active': 1, 'total': 2, 'pkts_to_backend': 9, 'pkts_from_backend': 8,"
+	      "  'bytes_to_backend': 900, 'bytes_from_backend': 800, 'over_limit': 4,"
+	      "  'no_port': 5}],"
+	      " 'local_addresses': ["
+	      " {'address': '198.18.0.1', 'ports_in_use': 13, 'exhausted': 5}]}",
+	      "vip web\n"
+	      "  BACKEND      PORT  STATE     WEIGHT  ACTIVE  TOTAL  PKTS-TO  PKTS-FROM  BYTES-TO"
+	      "  BYTES-FROM  OVER-LIMIT  NO-PORT\n"
+	      "  198.18.0.11  8080  active       100      12    340     5000       4800    400000"
+	      "     7200000           0        0\n"
+	      "  198.18.0.12  8080  draining       0       1      2        9          8       900"
+	      "         800           4        5\n"
+	      "\n"
+	      "  LOCAL-ADDRESS  PORTS-IN-USE  REFUSED\n"
+	      "  198.18.0.1               13        5\n");
+	/* Destination NAT: no local address; a VIP of every port: backends without one. */
+	check(ephctl_render_backends,
+	      "{'vip': 'any', 'backends': ["
+	      " {'address': '198.18.0.11', 'port': 0, 'state': 'removed', 'weight': 100,"
+	      "  'active': 1, 'total': 1, 'pkts_to_backend': 1, 'pkts_from_backend': 0,"
+	      "  'bytes_to_backend': 60, 'bytes_from_backend': 0, 'over_limit': 0,"
+	      "  'no_port': 0}], 'local_addresses': []}",
+	      "vip any\n"
+	      "  BACKEND      PORT  STATE    WEIGHT  ACTIVE  TOTAL  PKTS-TO  PKTS-FROM  BYTES-TO"
+	      "  BYTES-FROM  OVER-LIMIT  NO-PORT\n"
+	      "  198.18.0.11     *  removed     100       1      1        1          0        60"
+	      "           0           0        0\n");
+	check(ephctl_render_backends, "{'vip': 'empty', 'backends': [], 'local_addresses': []}",
+	      "vip empty\n"
+	      "  no backends: new connections are refused\n");
+	check(ephctl_render_vip_backend,
+	      "{'vip': 'web', 'op': 'add', 'address': '198.18.0.14', 'port': 80, 'weight': 100,"
+	      " 'generation': 7}",
+	      "vip web: backend 198.18.0.14:80 added, weight 100 (generation 7)\n");
+	check(ephctl_render_vip_backend,
+	      "{'vip': 'web', 'op': 'set-weight', 'address': '198.18.0.14', 'port': 80,"
+	      " 'weight': 0, 'generation': 8}",
+	      "vip web: backend 198.18.0.14:80 re-weighted, weight 0 (generation 8)\n");
+	check(ephctl_render_vip_backend,
+	      "{'vip': 'web', 'op': 'remove', 'address': '198.18.0.14', 'port': 80, 'weight': 0,"
+	      " 'generation': 9}",
+	      "vip web: backend 198.18.0.14:80 removed (generation 9)\n");
+}
+
+/* vip backend's arguments: parsed, or refused naming the argument, before any request. */
+static void
+test_vip_backend_args(void **state)
+{
+	static const struct {
+		const char *words; /* space-separated, from the operation on */
+		const char *args;  /* the request's args, or NULL: refused with error */
+		const char *error;
+	} cases[] = {
+		{ "add web 198.18.0.14", "{'op': 'add', 'vip': 'web', 'address': '198.18.0.14'}",
+		  NULL },
+		{ "add web 198.18.0.14:8080 300",
+		  "{'op': 'add', 'vip': 'web', 'address': '198.18.0.14', 'port': 8080,"
+		  " 'weight': 300}",
+		  NULL },
+		{ "set-weight web 198.18.0.14 0",
+		  "{'op': 'set-weight', 'vip': 'web', 'address': '198.18.0.14', 'weight': 0}",
+		  NULL },
+		{ "remove web 198.18.0.14:80",
+		  "{'op': 'remove', 'vip': 'web', 'address': '198.18.0.14', 'port': 80}", NULL },
+		{ "", NULL, "expected add, remove or set-weight" },
+		{ "drain web 198.18.0.14", NULL,
+		  "expected add, remove or set-weight, found \"drain\"" },
+		{ "add web", NULL, "add: expected VIP ADDRESS[:PORT] [WEIGHT]" },
+		{ "set-weight web 198.18.0.14", NULL,
+		  "set-weight: expected VIP ADDRESS[:PORT] WEIGHT" },
+		{ "remove web 198.18.0.14 5", NULL, "unexpected argument \"5\"" },
+		{ "add web 198.18.0.14 5 6", NULL, "unexpected argument \"6\"" },
+		{ "add Web! 198.18.0.14", NULL,
+		  "VIP: expected a VIP name of 1 to 31 characters from a-z, 0-9, '_' and '-', "
+		  "found \"Web!\"" },
+		{ "add web 198.18.0.300", NULL,
+		  "ADDRESS: expected a backend as ADDRESS or ADDRESS:PORT (198.18.0.11:8080), "
+		  "found \"198.18.0.300\"" },
+		{ "add web 198.18.0.14:0", NULL,
+		  "ADDRESS: expected a port after ':' from 1 to 65535, found \"0\"" },
+		{ "add web 198.18.0.14:65536", NULL,
+		  "ADDRESS: expected a port after ':' from 1 to 65535, found \"65536\"" },
+		{ "add web 198.18.0.14:", NULL,
+		  "ADDRESS: expected a port after ':' from 1 to 65535, found \"\"" },
+		{ "add web 198.18.0.14 65536", NULL,
+		  "WEIGHT: expected a weight from 0 to 65535, found \"65536\"" },
+		{ "set-weight web 198.18.0.14 -1", NULL,
+		  "WEIGHT: expected a weight from 0 to 65535, found \"-1\"" },
+	};
+
+	(void)state;
+	for (unsigned int i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *words = strdup(cases[i].words), *argv[8], *save = NULL, *err = NULL;
+		json_t *args = json_object();
+		int argc = 0;
+
+		assert_non_null(words);
+		for (char *t = strtok_r(words, " ", &save); t != NULL && argc < 8;
+		     t = strtok_r(NULL, " ", &save))
+			argv[argc++] = t;
+		if (cases[i].args != NULL) {
+			json_t *want = load(cases[i].args);
+
+			if (ephctl_parse_vip_backend(argc, argv, args, &err) != 0)
+				fail_msg("%s: %s", cases[i].words, err);
+			if (!json_equal(args, want))
+				fail_msg("%s: args %s", cases[i].words,
+					 json_dumps(args, JSON_SORT_KEYS));
+			json_decref(want);
+		} else {
+			assert_int_equal(ephctl_parse_vip_backend(argc, argv, args, &err), -1);
+			assert_non_null(err);
+			if (strcmp(err, cases[i].error) != 0)
+				fail_msg("%s: \"%s\", expected \"%s\"", cases[i].words, err,
+					 cases[i].error);
+		}
+		free(err);
+		json_decref(args);
+		free(words);
+	}
+}
+
 int
 main(void)
 {
@@ -630,6 +786,9 @@ main(void)
 		cmocka_unit_test(test_timeout_args),
 		cmocka_unit_test(test_limit_args),
 		cmocka_unit_test(test_backend_args),
+		cmocka_unit_test(test_vips),
+		cmocka_unit_test(test_backends),
+		cmocka_unit_test(test_vip_backend_args),
 		cmocka_unit_test(test_json_verbatim),
 		cmocka_unit_test(test_top_frame),
 	};
