@@ -238,3 +238,32 @@ t_l4_packet(uint16_t in_port, const struct rte_ether_addr *mac, uint32_t src, ui
 	}
 	return m;
 }
+
+void
+t_vip(struct eph_conf_vip *v, const char *name, uint32_t addr, uint16_t port, uint8_t proto)
+{
+	memset(v, 0, sizeof(*v));
+	snprintf(v->name, sizeof(v->name), "%s", name);
+	v->addr = addr;
+	v->port = port;
+	v->proto = proto;
+	v->forwarding = EPH_LB_FULLNAT;
+	v->pool = 0;
+	v->maglev_size = 65537;
+}
+
+void
+t_balancer_pool(struct eph_conf_pool *p, const char *vip, uint32_t *addrs, unsigned int n,
+		uint16_t lo, uint16_t hi)
+{
+	eph_conf_pool_defaults(p);
+	snprintf(p->name, sizeof(p->name), "%s", vip);
+	snprintf(p->vip, sizeof(p->vip), "%s", vip);
+	p->balancer = true;
+	p->pooling = EPH_POOLING_ARBITRARY;
+	p->addrs = addrs;
+	p->n_addrs = n;
+	p->port_lo = lo;
+	p->port_hi = hi;
+	p->quarantine_s = 1;
+}

@@ -75,6 +75,12 @@ uint16_t t_l4_port(struct rte_mbuf *m, int off);
 /* The one packet port p sent (checksums checked); fails unless exactly one. */
 struct rte_mbuf *t_one_out(uint16_t p);
 
+/* A full-NAT VIP (pool 0) of maglev-size 65537 with no backend; the caller sets the rest. */
+void t_vip(struct eph_conf_vip *v, const char *name, uint32_t addr, uint16_t port, uint8_t proto);
+/* A pool of the balancer's local addresses (those of VIP vip), ports lo-hi, 1 s quarantine. */
+void t_balancer_pool(struct eph_conf_pool *p, const char *vip, uint32_t *addrs, unsigned int n,
+		     uint16_t lo, uint16_t hi);
+
 /* Sum of the drop counter over workers and the control lcore. */
 uint64_t t_drops(enum eph_drop_reason why);
 

@@ -49,43 +49,19 @@ static struct eph_conf_backend dns_backends[] = {
 };
 
 static void
-vip_defaults(struct eph_conf_vip *v, const char *name, uint32_t addr, uint16_t port, uint8_t proto)
-{
-	memset(v, 0, sizeof(*v));
-	snprintf(v->name, sizeof(v->name), "%s", name);
-	v->addr = addr;
-	v->port = port;
-	v->proto = proto;
-	v->forwarding = EPH_LB_FULLNAT;
-	v->pool = 0;
-	v->maglev_size = 65537;
-}
-
-static void
 with_vips(struct eph_conf *conf)
 {
-	struct eph_conf_pool *p = &conf->pools[0];
-
-	eph_conf_pool_defaults(p);
-	snprintf(p->name, sizeof(p->name), "web");
-	snprintf(p->vip, sizeof(p->vip), "web");
-	p->balancer = true;
-	p->pooling = EPH_POOLING_ARBITRARY;
-	p->addrs = local_addrs;
-	p->n_addrs = 1;
-	p->port_lo = PORT_LO;
-	p->port_hi = PORT_HI;
-	p->quarantine_s = 1;
+	t_balancer_pool(&conf->pools[0], "web", local_addrs, 1, PORT_LO, PORT_HI);
 	conf->n_pools = 1;
 
-	vip_defaults(&conf->vips[0], "web", VIP, 80, IPPROTO_TCP);
+	t_vip(&conf->vips[0], "web", VIP, 80, IPPROTO_TCP);
 	conf->vips[0].backends = web_backends;
 	conf->vips[0].n_backends = 2;
-	vip_defaults(&conf->vips[1], "dns", VIP, 53, IPPROTO_UDP);
+	t_vip(&conf->vips[1], "dns", VIP, 53, IPPROTO_UDP);
 	conf->vips[1].backends = dns_backends;
 	conf->vips[1].n_backends = 2;
-	vip_defaults(&conf->vips[2], "empty", VIP_EMPTY, 80, IPPROTO_TCP);
-	vip_defaults(&conf->vips[3], "direct", VIP_DNAT, 80, IPPROTO_TCP);
+	t_vip(&conf->vips[2], "empty", VIP_EMPTY, 80, IPPROTO_TCP);
+	t_vip(&conf->vips[3], "direct", VIP_DNAT, 80, IPPROTO_TCP);
 	conf->vips[3].forwarding = EPH_LB_DNAT;
 	conf->vips[3].pool = -1;
 	conf->vips[3].backends = direct_backends;

@@ -54,19 +54,6 @@ static struct eph_conf_backend any_backends[] = {
 	{ .addr = B2, .port = 0, .weight = 100 },
 };
 
-static void
-vip_defaults(struct eph_conf_vip *v, const char *name, uint32_t addr, uint16_t port)
-{
-	memset(v, 0, sizeof(*v));
-	snprintf(v->name, sizeof(v->name), "%s", name);
-	v->addr = addr;
-	v->port = port;
-	v->proto = IPPROTO_TCP;
-	v->forwarding = EPH_LB_FULLNAT;
-	v->pool = 0;
-	v->maglev_size = 65537;
-}
-
 /*
  * web: full-NAT onto B1, B2 :8080; empty: no backend; direct: destination
  * NAT onto B1:80; any: every port, destination NAT onto B2.
@@ -74,32 +61,21 @@ vip_defaults(struct eph_conf_vip *v, const char *name, uint32_t addr, uint16_t p
 static void
 with_vips(struct eph_conf *conf)
 {
-	struct eph_conf_pool *p = &conf->pools[0];
-
-	eph_conf_pool_defaults(p);
-	snprintf(p->name, sizeof(p->name), "web");
-	snprintf(p->vip, sizeof(p->vip), "web");
-	p->balancer = true;
-	p->pooling = EPH_POOLING_ARBITRARY;
-	p->addrs = local_addrs;
-	p->n_addrs = 1;
-	p->port_lo = PORT_LO;
-	p->port_hi = PORT_HI;
-	p->quarantine_s = 1;
+	t_balancer_pool(&conf->pools[0], "web", local_addrs, 1, PORT_LO, PORT_HI);
 	conf->n_pools = 1;
 
-	vip_defaults(&conf->vips[0], "web", VIP, 80);
+	t_vip(&conf->vips[0], "web", VIP, 80, IPPROTO_TCP);
 	conf->vips[0].backends = web_backends;
 	conf->vips[0].n_backends = 2;
-	vip_defaults(&conf->vips[1], "empty", VIP_EMPTY, 80);
+	t_vip(&conf->vips[1], "empty", VIP_EMPTY, 80, IPPROTO_TCP);
 	conf->vips[1].forwarding = EPH_LB_DNAT;
 	conf->vips[1].pool = -1;
-	vip_defaults(&conf->vips[2], "direct", VIP_DNAT, 80);
+	t_vip(&conf->vips[2], "direct", VIP_DNAT, 80, IPPROTO_TCP);
 	conf->vips[2].forwarding = EPH_LB_DNAT;
 	conf->vips[2].pool = -1;
 	conf->vips[2].backends = direct_backends;
 	conf->vips[2].n_backends = 1;
-	vip_defaults(&conf->vips[3], "any", VIP_ANY, 0);
+	t_vip(&conf->vips[3], "any", VIP_ANY, 0, IPPROTO_TCP);
 	conf->vips[3].forwarding = EPH_LB_DNAT;
 	conf->vips[3].pool = -1;
 	conf->vips[3].backends = any_backends;
