@@ -267,3 +267,15 @@ t_balancer_pool(struct eph_conf_pool *p, const char *vip, uint32_t *addrs, unsig
 	p->port_hi = hi;
 	p->quarantine_s = 1;
 }
+
+void
+t_advance(struct eph_worker *w, uint32_t ticks)
+{
+	static uint64_t clock_tsc;
+
+	if (clock_tsc < t_dp.nat.start_tsc)
+		clock_tsc = t_dp.nat.start_tsc;
+	clock_tsc += (uint64_t)ticks * t_dp.nat.tick_tsc;
+	for (int i = 0; i < 256; i++)
+		eph_worker_polls_run(w, clock_tsc);
+}

@@ -75,6 +75,9 @@ uint16_t t_l4_port(struct rte_mbuf *m, int off);
 /* The one packet port p sent (checksums checked); fails unless exactly one. */
 struct rte_mbuf *t_one_out(uint16_t p);
 
+/* Advance the flow clock by ticks and run worker w's polls (NAT clock, balancer timers). */
+void t_advance(struct eph_worker *w, uint32_t ticks);
+
 /* A full-NAT VIP (pool 0) of maglev-size 65537 with no backend; the caller sets the rest. */
 void t_vip(struct eph_conf_vip *v, const char *name, uint32_t addr, uint16_t port, uint8_t proto);
 /* A pool of the balancer's local addresses (those of VIP vip), ports lo-hi, 1 s quarantine. */

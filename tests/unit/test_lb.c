@@ -33,7 +33,6 @@
 #define PORT_HI   29999
 
 static struct eph_worker *w;
-static uint64_t clock_tsc;
 
 static uint32_t local_addrs[] = { LOCAL };
 static struct eph_conf_backend web_backends[] = {
@@ -98,23 +97,12 @@ teardown(void **state)
 	return 0;
 }
 
-/* Advance the flow clock by ticks, running the worker's polls (NAT clock, balancer timers). */
-static void
-advance(uint32_t ticks)
-{
-	if (clock_tsc == 0)
-		clock_tsc = t_dp.nat.start_tsc;
-	clock_tsc += (uint64_t)ticks * t_dp.nat.tick_tsc;
-	for (int i = 0; i < 256; i++)
-		eph_worker_polls_run(w, clock_tsc);
-}
-
 static int
 fresh(void **state)
 {
 	(void)state;
 	t_drain();
-	advance(400 * EPH_NAT_TICK_HZ);
+	t_advance(w, 400 * EPH_NAT_TICK_HZ);
 	assert_int_equal(eph_lb_connection_count(w->lb), 0);
 	return 0;
 }
@@ -430,7 +418,7 @@ test_removed_backend_drain_then_reset(void **state)
 	removed_backend = B1;
 	removed_policy = EPH_LB_REMOVE_DRAIN;
 	assert_int_equal(apply_with(remove_backend), 0);
-	advance(1);
+	t_advance(w, 1);
 	for (unsigned int i = 0; i < 8; i++) {
 		struct rte_mbuf *m;
 
@@ -447,7 +435,7 @@ test_removed_backend_drain_then_reset(void **state)
 	assert_int_equal(apply_with(restore_backends), 0);
 	removed_policy = EPH_LB_REMOVE_RESET;
 	assert_int_equal(apply_with(remove_backend), 0);
-	advance(1);
+	t_advance(w, 1);
 	n = t_sent(OUT, out, 32);
 	assert_int_equal(n, n_b1);
 	for (unsigned int i = 0; i < n; i++) {

@@ -38,7 +38,6 @@
 #define PORT_HI   29999
 
 static struct eph_worker *w;
-static uint64_t clock_tsc;
 static struct eph_alert_counts alerts;
 static struct eph_ctl_ctx ctx;
 
@@ -114,17 +113,6 @@ teardown(void **state)
 	t_conf.n_vips = 0;
 	t_stop();
 	return 0;
-}
-
-/* Advance the flow clock by ticks, running the worker's polls (snapshot, balancer timers). */
-static void
-advance(uint32_t ticks)
-{
-	if (clock_tsc == 0)
-		clock_tsc = t_dp.nat.start_tsc;
-	clock_tsc += (uint64_t)ticks * t_dp.nat.tick_tsc;
-	for (int i = 0; i < 256; i++)
-		eph_worker_polls_run(w, clock_tsc);
 }
 
 static const struct eph_ctl_command *
@@ -513,7 +501,7 @@ test_backend_add_set_weight_remove(void **state)
 				   " 'port': 8080, 'weight': 300}");
 	assert_int_equal(int_of(r, "generation"), gen + 2);
 	json_decref(r);
-	advance(1);
+	t_advance(w, 1);
 	v = snapshot_vip("web");
 	assert_int_equal(v->n_backends, 4);
 	b = snapshot_backend("web", B3, 80);
@@ -526,7 +514,7 @@ test_backend_add_set_weight_remove(void **state)
 	r = call_ok("vip.backend", "{'op': 'add', 'vip': 'any', 'address': '192.0.2.23'}");
 	assert_int_equal(int_of(r, "port"), 0);
 	json_decref(r);
-	advance(1);
+	t_advance(w, 1);
 	assert_non_null(snapshot_backend("any", B3, 0));
 	/* The running configuration keeps them sorted: address, then port. */
 	{
@@ -544,7 +532,7 @@ test_backend_add_set_weight_remove(void **state)
 	r = call_ok("vip.backend", "{'op': 'remove', 'vip': 'web', 'address': '192.0.2.23',"
 				   " 'port': 80}");
 	json_decref(r);
-	advance(1);
+	t_advance(w, 1);
 	assert_null(snapshot_backend("web", B3, 80));
 
 	/* set-weight B1 0: B1 drains, new connections go elsewhere. */
@@ -552,7 +540,7 @@ test_backend_add_set_weight_remove(void **state)
 				   "'192.0.2.21', 'port': 8080, 'weight': 0}");
 	assert_int_equal(int_of(r, "weight"), 0);
 	json_decref(r);
-	advance(1);
+	t_advance(w, 1);
 	b = snapshot_backend("web", B1, 8080);
 	assert_non_null(b);
 	assert_int_equal(b->weight, 0);
@@ -579,7 +567,7 @@ test_backend_add_set_weight_remove(void **state)
 					   "'192.0.2.21', 'port': 8080, 'weight': 100}"));
 	json_decref(call_ok("vip.backend", "{'op': 'remove', 'vip': 'web', 'address': "
 					   "'192.0.2.23', 'port': 8080}"));
-	advance(1);
+	t_advance(w, 1);
 	assert_int_equal(t_dp.rc->conf.vips[0].backends[0].addr, B1);
 	assert_int_equal(t_dp.rc->conf.vips[0].n_backends, 2);
 	assert_int_equal(snapshot_backend("web", B1, 8080)->weight, 100);
