@@ -91,12 +91,14 @@ test_lb_weights() {
 	sleep 1
 	python3 - "$T_DIR" <<-'EOF' || fail "$(cat "$T_DIR/peers.why")"
 		import sys, collections
-		d = sys.argv[1]; why = []; total = 0
+		d = sys.argv[1]; why = []; total = 0; logged = {}
 		for i in (1, 2, 3):
 		    spans = collections.defaultdict(list)
+		    logged[i] = 0
 		    for line in open("%s/access-b%d.log" % (d, i)):
 		        addr, port, end, dur = line.split()
 		        total += 1
+		        logged[i] += 1
 		        if addr not in ("198.18.0.2", "198.18.0.3"):
 		            why.append("b%d saw peer %s" % (i, addr))
 		        if not 1024 <= int(port) <= 65535:
@@ -109,6 +111,10 @@ test_lb_weights() {
 		                why.append("b%d: %s:%s twice at once" % (i, k[0], k[1]))
 		if total != 3000:
 		    why.append("backends logged %d requests, 3000 were answered" % total)
+		for i in (1, 2, 3):
+		    got = logged[i] / 3000 * 100
+		    if abs(got - i / 6 * 100) > 3:
+		        why.append("b%d logged %.1f%% of the requests, expected %.1f%% +- 3" % (i, got, i / 6 * 100))
 		open(d + "/peers.why", "w").write("; ".join(why[:5]))
 		sys.exit(1 if why else 0)
 	EOF
@@ -163,6 +169,15 @@ test_lb_long_lived() {
 	# The far side saw the resets: b2's server counted them.
 	[ "$(lb_json "${LB_SERVE_REPORT[2]}" 'j["reset"]')" -gt 0 ] ||
 		fail "b2's server saw no connection reset"
+	# Every connection of the clients (300 + 150 + 60) reached one backend,
+	# and none is left open there.
+	local peers=0 live=0
+	for i in 1 2 3; do
+		peers=$((peers + $(lb_json "${LB_SERVE_REPORT[i]}" 'len(j["tcp_peers"])')))
+		live=$((live + $(lb_json "${LB_SERVE_REPORT[i]}" 'j["live"]')))
+	done
+	assert_eq "$peers" 510 "connections the backends accepted"
+	assert_eq "$live" 0 "connections still open at the backends"
 }
 
 test_lb_udp() {
@@ -182,8 +197,14 @@ test_lb_udp() {
 	EOF
 }
 
+# lb_drop REASON: the daemon's drop count for REASON.
+lb_drop() {
+	lb_ctl show stats --json | python3 -c 'import json,sys; print(json.load(sys.stdin).get("drops", {}).get(sys.argv[1], 0))' "$1"
+}
+
 test_lb_no_backends() {
-	local t0 rc=0 before after
+	local t0 rc=0 before after drops
+	drops="$(lb_drop lb_no_backend)"
 	before="$(lb_ctl show vips --json | python3 -c 'import json,sys; print([v["no_backend"] for v in json.load(sys.stdin)["vips"] if v["name"]=="empty"][0])')"
 	t0=$EPOCHREALTIME
 	in_ns eph-srv curl -sS -m 5 -o /dev/null http://203.0.113.81/ 2>"$T_DIR/curl.err" || rc=$?
@@ -193,6 +214,8 @@ test_lb_no_backends() {
 		fail "refusal took over a second"
 	after="$(lb_ctl show vips --json | python3 -c 'import json,sys; print([v["no_backend"] for v in json.load(sys.stdin)["vips"] if v["name"]=="empty"][0])')"
 	[ "$after" -gt "$before" ] || fail "no_backend did not count the refusal ($before -> $after)"
+	after="$(lb_drop lb_no_backend)"
+	[ "$after" -gt "$drops" ] || fail "drop reason lb_no_backend did not count the refusal ($drops -> $after)"
 }
 
 test_lb_ping_vip() {
