@@ -1512,6 +1512,54 @@ test_diff(void **state)
 	eph_conf_free(&old);
 }
 
+/* The balancer's lines, all live; a VIP's own local-addresses pool has no pool lines. */
+static void
+test_diff_vips(void **state)
+{
+	static const struct change want[] = {
+		{false, "vip web: maglev-size 1009 -> 65537"},
+		{false, "vip web: backend 192.0.2.11:80 weight 0 -> 5"},
+		{false, "vip web: backend 192.0.2.12:80 removed (reset)"},
+		{false, "vip web: backend 192.0.2.14:80 added"},
+		{false, "vip dns: 203.0.113.80:53 udp -> 203.0.113.80:5353 udp (connections to the "
+			"old one end)"},
+		{false, "vip dns: local address 192.0.2.224 added"},
+		{false, "vip dns: local addresses 192.0.2.222-192.0.2.223 removed (drains)"},
+		{false, "vip dns: backend 192.0.2.11:53 removed (drain)"},
+		{false, "vip dns: backend 192.0.2.11:5353 added"},
+		{false, "vip any: removed (its connections are reset)"},
+		{false, "vip mail: added"},
+	};
+	struct eph_conf old, new;
+	struct changes got = {0};
+
+	(void)state;
+	load_ok("conf/good-vips.yaml", &old);
+	load_ok("conf/good-vips-changed.yaml", &new);
+	assert_int_equal(new.n_pools, 3); /* lbpool, dns's and mail's local addresses */
+	eph_conf_diff(&old, &new, collect, &got);
+	assert_changes(&got, want, sizeof(want) / sizeof(want[0]));
+
+	memset(&got, 0, sizeof(got));
+	assert_int_equal(eph_conf_diff(&new, &old, collect, &got),
+			 (int)(sizeof(want) / sizeof(want[0])));
+	assert_string_equal(got.line[5], "vip dns: local addresses 192.0.2.222-192.0.2.223 added");
+	assert_string_equal(got.line[9], "vip mail: removed (its connections are reset)");
+	assert_string_equal(got.line[10], "vip any: added");
+
+	/* From a source-pool to local-addresses: one line, no pool lines. */
+	new.vips[0].pool = 1;
+	snprintf(new.pools[1].vip, sizeof(new.pools[1].vip), "web");
+	memset(&got, 0, sizeof(got));
+	eph_conf_diff(&old, &new, collect, &got);
+	assert_string_equal(got.line[0], "vip web: local addresses from pool lbpool -> local-addresses");
+	new.vips[0].pool = 0;
+	snprintf(new.pools[1].vip, sizeof(new.pools[1].vip), "dns");
+
+	eph_conf_free(&new);
+	eph_conf_free(&old);
+}
+
 /* A ports-only change and a nat-log.file change: restart, then none. */
 static void
 test_diff_restart(void **state)
@@ -1755,7 +1803,7 @@ static const struct bad_case bad_cases[] = {
 	{ "bad-vips.yaml", 7, {
 		{ 17, 14, "vips[0].address",
 		  "203.0.113.1 is the address of port 'out', expected an address of its own" },
-		{ 21, 9, "vips[0].backends[0]",
+		{ 22, 9, "vips[0].backends[1]",
 		  "backend 10.9.9.9 is not routable" },
 		{ 26, 18, "vips[1].source-pool",
 		  "pool nat has inside prefixes: a VIP's source-pool serves the balancer alone" },
@@ -2079,6 +2127,7 @@ main(void)
 		cmocka_unit_test(test_dup),
 		cmocka_unit_test(test_check),
 		cmocka_unit_test(test_diff),
+		cmocka_unit_test(test_diff_vips),
 		cmocka_unit_test(test_diff_restart),
 		{ "bad-yaml-indent.yaml", test_bad, NULL, NULL, (void *)&bad_cases[0] },
 		{ "bad-yaml-quote.yaml", test_bad, NULL, NULL, (void *)&bad_cases[1] },
