@@ -428,6 +428,7 @@ port_setup(struct eph_dp *dp, unsigned int idx, const struct eph_conf_port *cp, 
 	}
 	port->port_id = pid;
 	port->mtu = cp->mtu;
+	port->mss_clamp = cp->mss_clamp;
 	port->addr = rte_cpu_to_be_32(cp->addr);
 	port->mask = rte_cpu_to_be_32(cp->prefix_len ? ~0u << (32 - cp->prefix_len) : 0);
 	port->role = cp->role;

@@ -94,6 +94,8 @@ struct eph_counters {
 	uint64_t from_control;           /* packets the control lcore gave us to send */
 	uint64_t polls;
 	uint64_t busy_polls;             /* polls that received something */
+	uint64_t mss_clamped;            /* TCP SYNs whose MSS option was lowered */
+	uint64_t mss_bad_options;        /* TCP SYNs left alone: options malformed */
 	struct eph_port_counters port[EPH_MAX_PORTS];
 	uint64_t drop[EPH_DROP_MAX];
 } __rte_cache_aligned;

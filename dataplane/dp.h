@@ -38,6 +38,7 @@
 struct eph_port {
 	uint16_t port_id;          /* DPDK port id */
 	uint16_t mtu;
+	uint16_t mss_clamp;        /* ports[].mss-clamp: EPH_MSS_CLAMP_OFF/AUTO or the limit */
 	uint32_t addr;             /* network order */
 	uint32_t mask;             /* network order */
 	struct rte_ether_addr mac;

@@ -15,6 +15,7 @@
 #include <rte_ip.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
+#include <rte_tcp.h>
 
 #include "dataplane/cksum.h"
 #include "dataplane/dp.h"
@@ -71,6 +72,93 @@ ttl_dec(struct rte_ipv4_hdr *ip)
 	ip->hdr_checksum = eph_cksum_update16(ip->hdr_checksum, old, new);
 }
 
+/*
+ * MSS clamping (ports[].mss-clamp) of a TCP SYN or SYN-ACK leaving through
+ * out_port: an MSS option above the limit is lowered to it and the TCP
+ * checksum patched (RFC 1624). A SYN without an MSS option is left alone
+ * (its peer assumes 536, below every limit). Options that run past the
+ * header or carry a length below 2 are left untouched and counted.
+ */
+static void
+mss_clamp(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, uint16_t out_port)
+{
+	const struct eph_dp *dp = w->dp;
+	uint16_t cfg = dp->ports[out_port].mss_clamp, limit;
+	struct rte_ipv4_hdr *ip = pkt_ipv4(m);
+	struct rte_tcp_hdr *tcp;
+	uint16_t ihl, tot, thl;
+	uint8_t *opt;
+
+	if (likely(cfg == EPH_MSS_CLAMP_OFF) || ip->next_proto_id != IPPROTO_TCP)
+		return;
+	/* Only a first fragment carries the TCP header. */
+	if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK))
+		return;
+	ihl = (uint16_t)((ip->version_ihl & 0x0f) * 4);
+	tot = rte_be_to_cpu_16(ip->total_length);
+	if (tot < ihl + sizeof(*tcp) || m->data_len < ETH_HDR_LEN + ihl + sizeof(*tcp))
+		return;
+	tcp = (struct rte_tcp_hdr *)((uint8_t *)ip + ihl);
+	if (!(tcp->tcp_flags & RTE_TCP_SYN_FLAG))
+		return;
+	thl = (uint16_t)((tcp->data_off >> 4) * 4);
+	if (thl == sizeof(*tcp))
+		return;
+	if (thl < sizeof(*tcp) || ihl + thl > tot || ETH_HDR_LEN + ihl + thl > m->data_len) {
+		w->stats.mss_bad_options++;
+		return;
+	}
+	if (cfg == EPH_MSS_CLAMP_AUTO) {
+		uint16_t mtu = dp->ports[out_port].mtu;
+
+		if (in_port < dp->n_ports)
+			mtu = RTE_MIN(mtu, dp->ports[in_port].mtu);
+		limit = (uint16_t)(mtu - 40);
+	} else {
+		limit = cfg;
+	}
+	opt = (uint8_t *)(tcp + 1);
+	for (uint16_t i = 0, n = (uint16_t)(thl - sizeof(*tcp)); i < n;) {
+		uint16_t old, new;
+
+		if (opt[i] == 0) /* end of option list */
+			return;
+		if (opt[i] == 1) { /* no-operation */
+			i++;
+			continue;
+		}
+		if (i + 1 >= n || opt[i + 1] < 2 || i + opt[i + 1] > n) {
+			w->stats.mss_bad_options++;
+			return;
+		}
+		if (opt[i] != 2) { /* not MSS */
+			i = (uint16_t)(i + opt[i + 1]);
+			continue;
+		}
+		if (opt[i + 1] != 4) {
+			w->stats.mss_bad_options++;
+			return;
+		}
+		memcpy(&old, &opt[i + 2], sizeof(old));
+		if (rte_be_to_cpu_16(old) <= limit)
+			return;
+		new = rte_cpu_to_be_16(limit);
+		memcpy(&opt[i + 2], &new, sizeof(new));
+		/*
+		 * Options start on a 16-bit boundary; an MSS at an odd offset
+		 * straddles two checksum words, where its bytes weigh as the
+		 * byte-swapped value (one's-complement sums rotate with the offset).
+		 */
+		if ((i & 1) == 0)
+			tcp->cksum = eph_cksum_update16(tcp->cksum, old, new);
+		else
+			tcp->cksum = eph_cksum_update16(tcp->cksum, rte_bswap16(old),
+							rte_bswap16(new));
+		w->stats.mss_clamped++;
+		return;
+	}
+}
+
 /* TTL, MAC rewrite and transmit: the last step of every routed packet. */
 static inline void
 transmit(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, const struct eph_nexthop *nh)
@@ -82,6 +170,7 @@ transmit(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, const struc
 	const struct rte_ether_addr *mac;
 
 	ttl_dec(ip);
+	mss_clamp(w, in_port, m, nh->port);
 	mac = eph_neigh_lookup_cached(&dp->neigh, nh->port, target);
 	if (unlikely(mac == NULL)) {
 		/* The control lcore resolves it, holds the packet and sends it. */
