@@ -72,6 +72,8 @@ handle_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "from_control", t.from_control);
 	rte_tel_data_add_dict_u64(d, "mss_clamped", t.mss_clamped);
 	rte_tel_data_add_dict_u64(d, "mss_bad_options", t.mss_bad_options);
+	rte_tel_data_add_dict_u64(d, "fragmented", t.fragmented);
+	rte_tel_data_add_dict_u64(d, "fragments_sent", t.fragments_sent);
 	rte_tel_data_add_dict_u64(d, "neighbours", tel_dp->neigh.n_entries);
 	return 0;
 }

@@ -124,6 +124,7 @@ struct eph_dp {
 	struct rte_rcu_qsbr *rcu;       /* workers report quiescence every loop */
 	struct rte_ring *to_control;    /* MP/SC: workers -> control lcore */
 	struct rte_mempool *pool;
+	struct rte_mempool *indirect_pool; /* payload references of egress fragments */
 	int meta_offset;                /* mbuf dynfield holding struct eph_pkt_meta */
 	unsigned int burst;
 	uint64_t tsc_hz;

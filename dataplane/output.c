@@ -13,6 +13,7 @@
 #include <rte_ether.h>
 #include <rte_fib.h>
 #include <rte_ip.h>
+#include <rte_ip_frag.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 #include <rte_tcp.h>
@@ -159,9 +160,22 @@ mss_clamp(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, uint16_t o
 	}
 }
 
-/* TTL, MAC rewrite and transmit: the last step of every routed packet. */
+static inline bool
+too_big(const struct eph_dp *dp, const struct rte_ipv4_hdr *ip, const struct eph_nexthop *nh)
+{
+	return rte_be_to_cpu_16(ip->total_length) > dp->ports[nh->port].mtu;
+}
+
+static inline bool
+dont_fragment(const struct rte_ipv4_hdr *ip)
+{
+	return (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_DF_FLAG)) != 0;
+}
+
+/* TTL, MSS clamping, MAC rewrite and transmit of a packet that fits the egress MTU. */
 static inline void
-transmit(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, const struct eph_nexthop *nh)
+transmit_one(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m,
+	     const struct eph_nexthop *nh)
 {
 	struct eph_dp *dp = w->dp;
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
@@ -183,10 +197,77 @@ transmit(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, const struc
 	eph_tx(w, nh->port, m);
 }
 
-static inline bool
-too_big(const struct eph_dp *dp, const struct rte_ipv4_hdr *ip, const struct eph_nexthop *nh)
+/* Fragments of one packet at most: 9600 bytes at an MTU of 576 are 18. */
+#define MAX_FRAGS 64
+
+/*
+ * RFC 791 fragmentation of a packet larger than the egress MTU with DF
+ * clear. rte_ipv4_fragment_packet gives each fragment a header in a direct
+ * mbuf of the data plane's pool and its payload as an indirect mbuf
+ * pointing into m; each is then copied into its one buffer (ports transmit
+ * single buffers) and goes the way of any other packet. The header
+ * checksum DPDK leaves zero is computed here.
+ */
+static void
+fragment(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m,
+	 const struct eph_nexthop *nh)
 {
-	return rte_be_to_cpu_16(ip->total_length) > dp->ports[nh->port].mtu;
+	struct eph_dp *dp = w->dp;
+	struct rte_mbuf *frags[MAX_FRAGS];
+	uint16_t rx_port = m->port;
+	int32_t n;
+
+	rte_pktmbuf_adj(m, ETH_HDR_LEN);
+	n = rte_ipv4_fragment_packet(m, frags, MAX_FRAGS, dp->ports[nh->port].mtu, dp->pool,
+				     dp->indirect_pool);
+	if (n < 0) {
+		drop(w, m, n == -ENOMEM ? EPH_DROP_frag_no_mbuf : EPH_DROP_frag_failed);
+		return;
+	}
+	rte_pktmbuf_free(m); /* the fragments hold their own references to its data */
+	w->stats.fragmented++;
+	for (int32_t i = 0; i < n; i++) {
+		struct rte_mbuf *f = frags[i];
+		struct rte_ether_hdr *eth;
+		struct rte_ipv4_hdr *ip;
+
+		if (rte_pktmbuf_linearize(f) != 0) {
+			drop(w, f, EPH_DROP_frag_no_mbuf);
+			continue;
+		}
+		eth = (struct rte_ether_hdr *)rte_pktmbuf_prepend(f, ETH_HDR_LEN);
+		if (eth == NULL) {
+			drop(w, f, EPH_DROP_frag_no_mbuf);
+			continue;
+		}
+		eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+		ip = (struct rte_ipv4_hdr *)(eth + 1);
+		ip->hdr_checksum = 0;
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+		f->port = rx_port;
+		w->stats.fragments_sent++;
+		transmit_one(w, in_port, f, nh);
+	}
+}
+
+/*
+ * The last step of every routed packet: one larger than the egress MTU is
+ * fragmented when DF is clear (the callers dealt with DF set), the rest
+ * sent as they are.
+ */
+static inline void
+transmit(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, const struct eph_nexthop *nh)
+{
+	const struct rte_ipv4_hdr *ip = pkt_ipv4(m);
+
+	if (unlikely(too_big(w->dp, ip, nh))) {
+		if (dont_fragment(ip))
+			drop(w, m, EPH_DROP_mtu_exceeded);
+		else
+			fragment(w, in_port, m, nh);
+		return;
+	}
+	transmit_one(w, in_port, m, nh);
 }
 
 void
@@ -214,10 +295,10 @@ eph_output_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts,
 			drop(w, m, EPH_DROP_ttl_exceeded);
 			continue;
 		}
-		if (unlikely(too_big(dp, ip, nh))) {
-			if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_DF_FLAG))
-				eph_icmp_error(w, in_port, m, EPH_ICMP_DEST_UNREACH,
-					       EPH_ICMP_FRAG_NEEDED, dp->ports[nh->port].mtu);
+		/* DF clear: fragmented at transmit, after a forward hook's rewrite. */
+		if (unlikely(too_big(dp, ip, nh)) && dont_fragment(ip)) {
+			eph_icmp_error(w, in_port, m, EPH_ICMP_DEST_UNREACH, EPH_ICMP_FRAG_NEEDED,
+				       dp->ports[nh->port].mtu);
 			drop(w, m, EPH_DROP_mtu_exceeded);
 			continue;
 		}
@@ -243,7 +324,6 @@ eph_output_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts,
 void
 eph_output_send(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, uint32_t nh_idx)
 {
-	struct eph_dp *dp = w->dp;
 	const struct eph_nexthop *nh;
 
 	if (nh_idx == UINT32_MAX) {
@@ -255,11 +335,12 @@ eph_output_send(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, uint
 			drop(w, m, EPH_DROP_no_route);
 			return;
 		}
-		/* No ICMP: it would quote the rewritten packet. */
-		if (unlikely(too_big(dp, ip, nh))) {
-			drop(w, m, EPH_DROP_mtu_exceeded);
-			return;
-		}
+		/*
+		 * Too big with DF set: dropped by transmit, counted mtu_exceeded,
+		 * without ICMP: it would quote the rewritten packet, whose
+		 * addresses and ports the sender would not recognise. DF clear:
+		 * fragmented there.
+		 */
 	} else {
 		nh = &w->cfg->routes->nh[nh_idx];
 	}
@@ -274,7 +355,6 @@ eph_output_send_burst(struct eph_worker *w, const uint16_t *in_port, struct rte_
 		      uint32_t *nh_idx, uint16_t n)
 {
 	const struct eph_route_table *rt = w->cfg->routes;
-	struct eph_dp *dp = w->dp;
 
 	for (uint16_t base = 0; base < n; base += SEND_CHUNK) {
 		uint16_t end = (uint16_t)RTE_MIN(n, base + SEND_CHUNK);
@@ -300,11 +380,8 @@ eph_output_send_burst(struct eph_worker *w, const uint16_t *in_port, struct rte_
 			if (nh->type != EPH_NH_CONNECTED && nh->type != EPH_NH_GATEWAY) {
 				drop(w, pkts[i], EPH_DROP_no_route);
 				pkts[i] = NULL;
-			} else if (unlikely(too_big(dp, pkt_ipv4(pkts[i]), nh))) {
-				/* No ICMP: it would quote the rewritten packet. */
-				drop(w, pkts[i], EPH_DROP_mtu_exceeded);
-				pkts[i] = NULL;
 			} else {
+				/* Too big: as in eph_output_send, transmit fragments or drops. */
 				nh_idx[i] = x;
 			}
 		}

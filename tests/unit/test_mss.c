@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * MSS clamping (ports[].mss-clamp) on real DPDK ports (net_ring): TCP SYNs
- * and SYN-ACKs built byte by byte, pushed through eph_input_burst, and the
- * MSS option and TCP checksum of what the egress port sent checked.
+ * MSS clamping (ports[].mss-clamp) and egress fragmentation on real DPDK
+ * ports (net_ring): TCP SYNs and SYN-ACKs built byte by byte, pushed through
+ * eph_input_burst, and the MSS option and TCP checksum of what the egress
+ * port sent checked; datagrams larger than the egress MTU fragmented (DF
+ * clear) and the fragments reassembled, or refused with ICMP (DF set).
  */
 #include <string.h>
 
@@ -15,11 +17,18 @@
 
 static struct eph_worker *w;
 
+/* Buffers large enough for a 3000-byte datagram in one mbuf. */
+static void
+jumbo(struct eph_conf *conf)
+{
+	conf->ports[IN].mtu = 9000;
+}
+
 static int
 setup(void **state)
 {
 	(void)state;
-	t_start("unit-mss");
+	t_start_with("unit-mss", jumbo);
 	w = t_dp.workers[0];
 	t_neigh_add(OUT, T_SERVER, &t_server_mac);
 	t_neigh_add(IN, T_HOST, &t_host_mac);
@@ -222,6 +231,78 @@ test_malformed_untouched_counted(void **state)
 	assert_int_equal(w->stats.mss_clamped, clamped);
 }
 
+/* A 3000-byte UDP datagram, DF clear, leaving a 1500-byte MTU port: three fragments. */
+static void
+test_fragment_udp(void **state)
+{
+	struct rte_mbuf *m = t_ipv4_packet(&t_host_mac, IN, T_HOST, T_SERVER, IPPROTO_UDP, 64,
+					   3000 - 20);
+	static uint8_t orig[3000], got[3000];
+	static const struct { uint16_t off, len; bool mf; } want[] = {
+		{ 0, 1500, true }, { 1480, 1500, true }, { 2960, 40, false },
+	};
+	uint64_t fragmented = w->stats.fragmented, sent = w->stats.fragments_sent;
+	struct rte_mbuf *out[8];
+	unsigned int n;
+
+	(void)state;
+	t_dp.ports[IN].mtu = 9000;
+	memcpy(orig, t_ip(m), sizeof(orig));
+	eph_input_burst(w, IN, &m, 1);
+	n = t_sent(OUT, out, RTE_DIM(out));
+	assert_int_equal(n, RTE_DIM(want));
+	memset(got, 0, sizeof(got));
+	for (unsigned int i = 0; i < n; i++) {
+		struct rte_ipv4_hdr *ip = t_ip(out[i]);
+		uint16_t fo = rte_be_to_cpu_16(ip->fragment_offset);
+		uint16_t len = rte_be_to_cpu_16(ip->total_length);
+
+		assert_int_equal(out[i]->nb_segs, 1);
+		assert_int_equal(out[i]->pkt_len, 14u + len);
+		assert_int_equal(rte_raw_cksum(ip, sizeof(*ip)), 0xffff);
+		assert_int_equal((fo & RTE_IPV4_HDR_OFFSET_MASK) * 8, want[i].off);
+		assert_int_equal(len, want[i].len);
+		assert_int_equal((fo & RTE_IPV4_HDR_MF_FLAG) != 0, want[i].mf);
+		assert_int_equal(fo & RTE_IPV4_HDR_DF_FLAG, 0);
+		assert_int_equal(ip->time_to_live, 63);
+		assert_int_equal(ip->packet_id, RTE_BE16(0x1234));
+		assert_int_equal(ip->src_addr, rte_cpu_to_be_32(T_HOST));
+		assert_int_equal(ip->dst_addr, rte_cpu_to_be_32(T_SERVER));
+		memcpy(got + 20 + want[i].off, ip + 1, len - 20u);
+		rte_pktmbuf_free(out[i]);
+	}
+	assert_memory_equal(got + 20, orig + 20, sizeof(orig) - 20);
+	assert_int_equal(w->stats.fragmented, fragmented + 1);
+	assert_int_equal(w->stats.fragments_sent, sent + 3);
+}
+
+/* DF set: nothing leaves, ICMP fragmentation needed with the next-hop MTU goes back. */
+static void
+test_df_frag_needed(void **state)
+{
+	struct rte_mbuf *m = t_ipv4_packet(&t_host_mac, IN, T_HOST, T_SERVER, IPPROTO_UDP, 64,
+					   3000 - 20);
+	uint64_t drops = t_drops(EPH_DROP_mtu_exceeded);
+	struct rte_mbuf *out[4];
+	const uint8_t *icmp;
+
+	(void)state;
+	t_dp.ports[IN].mtu = 9000;
+	t_ip(m)->fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
+	t_ip(m)->hdr_checksum = 0;
+	t_ip(m)->hdr_checksum = rte_ipv4_cksum(t_ip(m));
+	eph_input_burst(w, IN, &m, 1);
+	assert_int_equal(t_sent(OUT, out, 4), 0);
+	assert_int_equal(t_sent(IN, out, 4), 1);
+	t_assert_checksums(out[0]);
+	icmp = (const uint8_t *)(t_ip(out[0]) + 1);
+	assert_int_equal(icmp[0], EPH_ICMP_DEST_UNREACH);
+	assert_int_equal(icmp[1], EPH_ICMP_FRAG_NEEDED);
+	assert_int_equal(icmp[6] << 8 | icmp[7], 1500);
+	assert_int_equal(t_drops(EPH_DROP_mtu_exceeded), drops + 1);
+	rte_pktmbuf_free(out[0]);
+}
+
 int
 main(void)
 {
@@ -234,7 +315,9 @@ main(void)
 		cmocka_unit_test_setup(test_below_limit_untouched, per_test_reset),
 		cmocka_unit_test_setup(test_not_syn_untouched, per_test_reset),
 		cmocka_unit_test_setup(test_malformed_untouched_counted, per_test_reset),
+		cmocka_unit_test_setup(test_fragment_udp, per_test_reset),
+		cmocka_unit_test_setup(test_df_frag_needed, per_test_reset),
 	};
 
-	return cmocka_run_group_tests_name("mss clamp", tests, setup, teardown);
+	return cmocka_run_group_tests_name("mss clamp and fragmentation", tests, setup, teardown);
 }
