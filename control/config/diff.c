@@ -56,6 +56,18 @@ diff_changed(struct diff_ctx *d, bool restart, const char *key, const char *a, c
 		diff_line(d, restart, "%s changed", key);
 }
 
+/* ports[].mss-clamp as written: off, auto or the limit. */
+static const char *
+mss_clamp_str(char *buf, size_t size, uint16_t v)
+{
+	if (v == EPH_MSS_CLAMP_OFF)
+		return "off";
+	if (v == EPH_MSS_CLAMP_AUTO)
+		return "auto";
+	snprintf(buf, size, "%u", v);
+	return buf;
+}
+
 static void
 diff_word(struct diff_ctx *d, bool restart, const char *key, const char *a, const char *b)
 {
@@ -114,6 +126,8 @@ diff_ports(struct diff_ctx *d, const struct eph_conf *a, const struct eph_conf *
 		diff_uint(d, true, PKEY("rx-desc"), p->rx_desc, q->rx_desc);
 		diff_uint(d, true, PKEY("tx-desc"), p->tx_desc, q->tx_desc);
 		diff_bool(d, true, PKEY("promiscuous"), p->promiscuous, q->promiscuous);
+		diff_word(d, true, PKEY("mss-clamp"), mss_clamp_str(x, sizeof(x), p->mss_clamp),
+			  mss_clamp_str(y, sizeof(y), q->mss_clamp));
 #undef PKEY
 	}
 	for (i = 0; i < b->n_ports; i++)

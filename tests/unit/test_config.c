@@ -1630,7 +1630,7 @@ static const struct bad_case bad_cases[] = {
 	} },
 	{ "bad-unknown-port-key.yaml", 1, {
 		{ 14, 5, "ports[1].vlan",
-		  "unknown key, expected one of name, device, role, address, mtu, rx-desc, tx-desc, promiscuous" },
+		  "unknown key, expected one of name, device, role, address, mtu, rx-desc, tx-desc, promiscuous, mss-clamp" },
 	} },
 	{ "bad-type-int.yaml", 1, {
 		{ 18, 10, "dataplane.burst",
@@ -2048,6 +2048,12 @@ static const struct bad_case bad_cases[] = {
 		{ 15, 30, "pools[0].max-inbound-per-mapping",
 		  "expected an integer from 1 to 65535, found 0" },
 	} },
+	{ "bad-mss-clamp.yaml", 2, {
+		{ 9, 16, "ports[0].mss-clamp",
+		  "expected off, auto or an MSS of 88 to 65495 bytes, found \"40\"" },
+		{ 14, 16, "ports[1].mss-clamp",
+		  "expected off, auto or an MSS of 88 to 65495 bytes, found \"always\"" },
+	} },
 };
 /* clang-format on */
 
@@ -2099,6 +2105,33 @@ test_bad(void **state)
 	free(out.buf);
 }
 
+/* ports[].mss-clamp: off by default, auto, a fixed limit; a change needs a restart. */
+static void
+test_mss_clamp(void **state)
+{
+	struct eph_conf conf, other;
+	struct changes got = {0};
+
+	(void)state;
+	load_ok("conf/mss-clamp.yaml", &conf);
+	assert_int_equal(conf.ports[0].mss_clamp, EPH_MSS_CLAMP_AUTO);
+	assert_int_equal(conf.ports[1].mss_clamp, 1360);
+	load_ok("conf/good-control.yaml", &other);
+	assert_int_equal(other.ports[0].mss_clamp, EPH_MSS_CLAMP_OFF);
+	eph_conf_free(&other);
+
+	assert_int_equal(eph_conf_dup(&other, &conf), 0);
+	other.ports[0].mss_clamp = EPH_MSS_CLAMP_OFF;
+	other.ports[1].mss_clamp = EPH_MSS_CLAMP_AUTO;
+	assert_int_equal(eph_conf_diff(&conf, &other, collect, &got), 2);
+	assert_string_equal(got.line[0], "ports[inside].mss-clamp: auto -> off");
+	assert_true(got.restart[0]);
+	assert_string_equal(got.line[1], "ports[outside].mss-clamp: 1360 -> auto");
+	assert_true(got.restart[1]);
+	eph_conf_free(&other);
+	eph_conf_free(&conf);
+}
+
 int
 main(void)
 {
@@ -2129,6 +2162,7 @@ main(void)
 		cmocka_unit_test(test_diff),
 		cmocka_unit_test(test_diff_vips),
 		cmocka_unit_test(test_diff_restart),
+		cmocka_unit_test(test_mss_clamp),
 		{ "bad-yaml-indent.yaml", test_bad, NULL, NULL, (void *)&bad_cases[0] },
 		{ "bad-yaml-quote.yaml", test_bad, NULL, NULL, (void *)&bad_cases[1] },
 		{ "bad-unknown-top.yaml", test_bad, NULL, NULL, (void *)&bad_cases[2] },
@@ -2217,6 +2251,7 @@ main(void)
 		{ "bad-control-group.yaml", test_bad, NULL, NULL, (void *)&bad_cases[85] },
 		{ "bad-metrics-http-type.yaml", test_bad, NULL, NULL, (void *)&bad_cases[86] },
 		{ "bad-pool-inbound-zero.yaml", test_bad, NULL, NULL, (void *)&bad_cases[87] },
+		{ "bad-mss-clamp.yaml", test_bad, NULL, NULL, (void *)&bad_cases[88] },
 	};
 	/* clang-format on */
 
