@@ -52,7 +52,14 @@ struct eph_conf_port {
 	uint16_t rx_desc;
 	uint16_t tx_desc;
 	bool promiscuous;
+	uint16_t mss_clamp;     /* EPH_MSS_CLAMP_OFF, EPH_MSS_CLAMP_AUTO or the limit */
 };
+
+/* ports[].mss-clamp: off, auto (min(ingress MTU, egress MTU) - 40) or a fixed limit. */
+#define EPH_MSS_CLAMP_OFF  0
+#define EPH_MSS_CLAMP_AUTO UINT16_MAX
+#define EPH_MSS_CLAMP_MIN  88
+#define EPH_MSS_CLAMP_MAX  65495
 
 struct eph_conf_route {
 	uint32_t prefix;        /* host order, host bits cleared */

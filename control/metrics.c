@@ -54,6 +54,11 @@ render_workers(FILE *f, const struct eph_dp *dp)
 	for (unsigned int w = 0; w < dp->n_workers; w++)
 		fprintf(f, "ephemera_worker_polls_total{worker=\"%u\"} %" PRIu64 "\n", w,
 			dp->workers[w]->stats.polls);
+	family(f, "ephemera_worker_mss_clamped_total", "counter",
+	       "TCP SYNs whose MSS option a worker lowered (ports[].mss-clamp).");
+	for (unsigned int w = 0; w < dp->n_workers; w++)
+		fprintf(f, "ephemera_worker_mss_clamped_total{worker=\"%u\"} %" PRIu64 "\n", w,
+			dp->workers[w]->stats.mss_clamped);
 }
 
 static void

@@ -33,6 +33,7 @@ RTE_LOG_REGISTER(eph_logtype, user.ephemera, NOTICE);
 #define TO_CONTROL_RING_SIZE   4096
 #define FROM_CONTROL_RING_SIZE 1024
 #define MEMPOOL_CACHE          256
+#define INDIRECT_MBUFS         8191 /* 2^n - 1: egress fragments' payload references */
 #define ETH_OVERHEAD           (RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN + 2 * 4 /* VLAN tags */)
 
 /* ---- lcores ---------------------------------------------------------- */
@@ -428,6 +429,7 @@ port_setup(struct eph_dp *dp, unsigned int idx, const struct eph_conf_port *cp, 
 	}
 	port->port_id = pid;
 	port->mtu = cp->mtu;
+	port->mss_clamp = cp->mss_clamp;
 	port->addr = rte_cpu_to_be_32(cp->addr);
 	port->mask = rte_cpu_to_be_32(cp->prefix_len ? ~0u << (32 - cp->prefix_len) : 0);
 	port->role = cp->role;
@@ -573,6 +575,20 @@ eph_dp_setup(struct eph_dp *dp, const struct eph_conf *conf, FILE *err)
 			rte_strerror(rte_errno));
 		return -ENOMEM;
 	}
+	/*
+	 * Egress fragmentation (rte_ipv4_fragment_packet) points each fragment's
+	 * payload at the original packet through an indirect mbuf, which lives
+	 * only until the fragment is copied into one buffer (output.c): a few
+	 * bursts' worth of fragments per worker is plenty.
+	 */
+	dp->indirect_pool = rte_pktmbuf_pool_create("eph_indirect", INDIRECT_MBUFS, MEMPOOL_CACHE,
+						    0, 0, socket);
+	if (dp->indirect_pool == NULL) {
+		fprintf(err, "ephemera: error: cannot allocate %u indirect mbufs: %s; raise "
+			     "eal.memory-mb\n", INDIRECT_MBUFS, rte_strerror(rte_errno));
+		ret = -ENOMEM;
+		goto fail;
+	}
 	ret = eph_dp_register_meta(dp);
 	if (ret != 0)
 		goto fail;
@@ -685,6 +701,8 @@ eph_dp_teardown(struct eph_dp *dp)
 	}
 	rte_free(dp->rcu);
 	rte_mempool_free(dp->pool);
+	rte_mempool_free(dp->indirect_pool);
+	dp->indirect_pool = NULL;
 	dp->rcu = NULL;
 	dp->to_control = NULL;
 	dp->pool = NULL;

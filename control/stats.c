@@ -25,6 +25,10 @@ counters_add(struct eph_counters *t, const struct eph_counters *c)
 	t->from_control += c->from_control;
 	t->polls += c->polls;
 	t->busy_polls += c->busy_polls;
+	t->mss_clamped += c->mss_clamped;
+	t->mss_bad_options += c->mss_bad_options;
+	t->fragmented += c->fragmented;
+	t->fragments_sent += c->fragments_sent;
 	for (unsigned int p = 0; p < EPH_MAX_PORTS; p++) {
 		t->port[p].rx += c->port[p].rx;
 		t->port[p].tx += c->port[p].tx;

@@ -70,6 +70,10 @@ handle_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "icmp_errors_rate_limited", t.icmp_errors_suppressed);
 	rte_tel_data_add_dict_u64(d, "to_control", t.to_control);
 	rte_tel_data_add_dict_u64(d, "from_control", t.from_control);
+	rte_tel_data_add_dict_u64(d, "mss_clamped", t.mss_clamped);
+	rte_tel_data_add_dict_u64(d, "mss_bad_options", t.mss_bad_options);
+	rte_tel_data_add_dict_u64(d, "fragmented", t.fragmented);
+	rte_tel_data_add_dict_u64(d, "fragments_sent", t.fragments_sent);
 	rte_tel_data_add_dict_u64(d, "neighbours", tel_dp->neigh.n_entries);
 	return 0;
 }
@@ -158,6 +162,7 @@ handle_workers(const char *cmd, const char *params, struct rte_tel_data *d)
 		rte_tel_data_add_dict_u64(wd, "from_control", w->stats.from_control);
 		rte_tel_data_add_dict_u64(wd, "polls", w->stats.polls);
 		rte_tel_data_add_dict_u64(wd, "busy_polls", w->stats.busy_polls);
+		rte_tel_data_add_dict_u64(wd, "mss_clamped", w->stats.mss_clamped);
 		snprintf(name, sizeof(name), "worker%u", w->id);
 		rte_tel_data_add_dict_container(d, name, wd, 0);
 	}

@@ -31,7 +31,9 @@
 	X(ip_bad_source, "source is zero, loopback, broadcast or multicast")                       \
 	X(ttl_exceeded, "TTL would reach zero; ICMP time exceeded sent if allowed")                \
 	X(no_route, "no route to the destination")                                                 \
-	X(mtu_exceeded, "packet larger than the egress MTU")                                       \
+	X(mtu_exceeded, "packet larger than the egress MTU with DF set (ICMP sent if it can quote it)") \
+	X(frag_failed, "packet larger than the egress MTU that could not be fragmented")           \
+	X(frag_no_mbuf, "no mbuf for a fragment of a packet larger than the egress MTU")           \
 	X(local_unsupported, "addressed to the gateway but not an ICMP echo request")              \
 	X(icmp_invalid, "ICMP to the gateway truncated or with a bad checksum")                    \
 	X(neigh_hold_full, "next hop unresolved and its hold queue (or the neighbour table) is full")                       \
@@ -94,6 +96,10 @@ struct eph_counters {
 	uint64_t from_control;           /* packets the control lcore gave us to send */
 	uint64_t polls;
 	uint64_t busy_polls;             /* polls that received something */
+	uint64_t mss_clamped;            /* TCP SYNs whose MSS option was lowered */
+	uint64_t mss_bad_options;        /* TCP SYNs left alone: options malformed */
+	uint64_t fragmented;             /* packets larger than the egress MTU split (DF clear) */
+	uint64_t fragments_sent;         /* fragments they were split into */
 	struct eph_port_counters port[EPH_MAX_PORTS];
 	uint64_t drop[EPH_DROP_MAX];
 } __rte_cache_aligned;

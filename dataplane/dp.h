@@ -38,6 +38,7 @@
 struct eph_port {
 	uint16_t port_id;          /* DPDK port id */
 	uint16_t mtu;
+	uint16_t mss_clamp;        /* ports[].mss-clamp: EPH_MSS_CLAMP_OFF/AUTO or the limit */
 	uint32_t addr;             /* network order */
 	uint32_t mask;             /* network order */
 	struct rte_ether_addr mac;
@@ -123,6 +124,7 @@ struct eph_dp {
 	struct rte_rcu_qsbr *rcu;       /* workers report quiescence every loop */
 	struct rte_ring *to_control;    /* MP/SC: workers -> control lcore */
 	struct rte_mempool *pool;
+	struct rte_mempool *indirect_pool; /* payload references of egress fragments */
 	int meta_offset;                /* mbuf dynfield holding struct eph_pkt_meta */
 	unsigned int burst;
 	uint64_t tsc_hz;

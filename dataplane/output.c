@@ -13,8 +13,10 @@
 #include <rte_ether.h>
 #include <rte_fib.h>
 #include <rte_ip.h>
+#include <rte_ip_frag.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
+#include <rte_tcp.h>
 
 #include "dataplane/cksum.h"
 #include "dataplane/dp.h"
@@ -71,9 +73,109 @@ ttl_dec(struct rte_ipv4_hdr *ip)
 	ip->hdr_checksum = eph_cksum_update16(ip->hdr_checksum, old, new);
 }
 
-/* TTL, MAC rewrite and transmit: the last step of every routed packet. */
+/*
+ * MSS clamping (ports[].mss-clamp) of a TCP SYN or SYN-ACK leaving through
+ * out_port: an MSS option above the limit is lowered to it and the TCP
+ * checksum patched (RFC 1624). A SYN without an MSS option is left alone
+ * (its peer assumes 536, below every limit). Options that run past the
+ * header or carry a length below 2 are left untouched and counted.
+ */
+static void
+mss_clamp(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, uint16_t out_port)
+{
+	const struct eph_dp *dp = w->dp;
+	uint16_t cfg = dp->ports[out_port].mss_clamp, limit;
+	struct rte_ipv4_hdr *ip = pkt_ipv4(m);
+	struct rte_tcp_hdr *tcp;
+	uint16_t ihl, tot, thl;
+	uint8_t *opt;
+
+	if (likely(cfg == EPH_MSS_CLAMP_OFF) || ip->next_proto_id != IPPROTO_TCP)
+		return;
+	/* Only a first fragment carries the TCP header. */
+	if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK))
+		return;
+	ihl = (uint16_t)((ip->version_ihl & 0x0f) * 4);
+	tot = rte_be_to_cpu_16(ip->total_length);
+	if (tot < ihl + sizeof(*tcp) || m->data_len < ETH_HDR_LEN + ihl + sizeof(*tcp))
+		return;
+	tcp = (struct rte_tcp_hdr *)((uint8_t *)ip + ihl);
+	if (!(tcp->tcp_flags & RTE_TCP_SYN_FLAG))
+		return;
+	thl = (uint16_t)((tcp->data_off >> 4) * 4);
+	if (thl == sizeof(*tcp))
+		return;
+	if (thl < sizeof(*tcp) || ihl + thl > tot || ETH_HDR_LEN + ihl + thl > m->data_len) {
+		w->stats.mss_bad_options++;
+		return;
+	}
+	if (cfg == EPH_MSS_CLAMP_AUTO) {
+		uint16_t mtu = dp->ports[out_port].mtu;
+
+		if (in_port < dp->n_ports)
+			mtu = RTE_MIN(mtu, dp->ports[in_port].mtu);
+		limit = (uint16_t)(mtu - 40);
+	} else {
+		limit = cfg;
+	}
+	opt = (uint8_t *)(tcp + 1);
+	for (uint16_t i = 0, n = (uint16_t)(thl - sizeof(*tcp)); i < n;) {
+		uint16_t old, new;
+
+		if (opt[i] == 0) /* end of option list */
+			return;
+		if (opt[i] == 1) { /* no-operation */
+			i++;
+			continue;
+		}
+		if (i + 1 >= n || opt[i + 1] < 2 || i + opt[i + 1] > n) {
+			w->stats.mss_bad_options++;
+			return;
+		}
+		if (opt[i] != 2) { /* not MSS */
+			i = (uint16_t)(i + opt[i + 1]);
+			continue;
+		}
+		if (opt[i + 1] != 4) {
+			w->stats.mss_bad_options++;
+			return;
+		}
+		memcpy(&old, &opt[i + 2], sizeof(old));
+		if (rte_be_to_cpu_16(old) <= limit)
+			return;
+		new = rte_cpu_to_be_16(limit);
+		memcpy(&opt[i + 2], &new, sizeof(new));
+		/*
+		 * Options start on a 16-bit boundary; an MSS at an odd offset
+		 * straddles two checksum words, where its bytes weigh as the
+		 * byte-swapped value (one's-complement sums rotate with the offset).
+		 */
+		if ((i & 1) == 0)
+			tcp->cksum = eph_cksum_update16(tcp->cksum, old, new);
+		else
+			tcp->cksum = eph_cksum_update16(tcp->cksum, rte_bswap16(old),
+							rte_bswap16(new));
+		w->stats.mss_clamped++;
+		return;
+	}
+}
+
+static inline bool
+too_big(const struct eph_dp *dp, const struct rte_ipv4_hdr *ip, const struct eph_nexthop *nh)
+{
+	return rte_be_to_cpu_16(ip->total_length) > dp->ports[nh->port].mtu;
+}
+
+static inline bool
+dont_fragment(const struct rte_ipv4_hdr *ip)
+{
+	return (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_DF_FLAG)) != 0;
+}
+
+/* TTL, MSS clamping, MAC rewrite and transmit of a packet that fits the egress MTU. */
 static inline void
-transmit(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, const struct eph_nexthop *nh)
+transmit_one(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m,
+	     const struct eph_nexthop *nh)
 {
 	struct eph_dp *dp = w->dp;
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
@@ -82,6 +184,7 @@ transmit(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, const struc
 	const struct rte_ether_addr *mac;
 
 	ttl_dec(ip);
+	mss_clamp(w, in_port, m, nh->port);
 	mac = eph_neigh_lookup_cached(&dp->neigh, nh->port, target);
 	if (unlikely(mac == NULL)) {
 		/* The control lcore resolves it, holds the packet and sends it. */
@@ -94,10 +197,77 @@ transmit(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, const struc
 	eph_tx(w, nh->port, m);
 }
 
-static inline bool
-too_big(const struct eph_dp *dp, const struct rte_ipv4_hdr *ip, const struct eph_nexthop *nh)
+/* Fragments of one packet at most: 9600 bytes at an MTU of 576 are 18. */
+#define MAX_FRAGS 64
+
+/*
+ * RFC 791 fragmentation of a packet larger than the egress MTU with DF
+ * clear. rte_ipv4_fragment_packet gives each fragment a header in a direct
+ * mbuf of the data plane's pool and its payload as an indirect mbuf
+ * pointing into m; each is then copied into its one buffer (ports transmit
+ * single buffers) and goes the way of any other packet. The header
+ * checksum DPDK leaves zero is computed here.
+ */
+static void
+fragment(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m,
+	 const struct eph_nexthop *nh)
 {
-	return rte_be_to_cpu_16(ip->total_length) > dp->ports[nh->port].mtu;
+	struct eph_dp *dp = w->dp;
+	struct rte_mbuf *frags[MAX_FRAGS];
+	uint16_t rx_port = m->port;
+	int32_t n;
+
+	rte_pktmbuf_adj(m, ETH_HDR_LEN);
+	n = rte_ipv4_fragment_packet(m, frags, MAX_FRAGS, dp->ports[nh->port].mtu, dp->pool,
+				     dp->indirect_pool);
+	if (n < 0) {
+		drop(w, m, n == -ENOMEM ? EPH_DROP_frag_no_mbuf : EPH_DROP_frag_failed);
+		return;
+	}
+	rte_pktmbuf_free(m); /* the fragments hold their own references to its data */
+	w->stats.fragmented++;
+	for (int32_t i = 0; i < n; i++) {
+		struct rte_mbuf *f = frags[i];
+		struct rte_ether_hdr *eth;
+		struct rte_ipv4_hdr *ip;
+
+		if (rte_pktmbuf_linearize(f) != 0) {
+			drop(w, f, EPH_DROP_frag_no_mbuf);
+			continue;
+		}
+		eth = (struct rte_ether_hdr *)rte_pktmbuf_prepend(f, ETH_HDR_LEN);
+		if (eth == NULL) {
+			drop(w, f, EPH_DROP_frag_no_mbuf);
+			continue;
+		}
+		eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+		ip = (struct rte_ipv4_hdr *)(eth + 1);
+		ip->hdr_checksum = 0;
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+		f->port = rx_port;
+		w->stats.fragments_sent++;
+		transmit_one(w, in_port, f, nh);
+	}
+}
+
+/*
+ * The last step of every routed packet: one larger than the egress MTU is
+ * fragmented when DF is clear (the callers dealt with DF set), the rest
+ * sent as they are.
+ */
+static inline void
+transmit(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, const struct eph_nexthop *nh)
+{
+	const struct rte_ipv4_hdr *ip = pkt_ipv4(m);
+
+	if (unlikely(too_big(w->dp, ip, nh))) {
+		if (dont_fragment(ip))
+			drop(w, m, EPH_DROP_mtu_exceeded);
+		else
+			fragment(w, in_port, m, nh);
+		return;
+	}
+	transmit_one(w, in_port, m, nh);
 }
 
 void
@@ -125,10 +295,10 @@ eph_output_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts,
 			drop(w, m, EPH_DROP_ttl_exceeded);
 			continue;
 		}
-		if (unlikely(too_big(dp, ip, nh))) {
-			if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_DF_FLAG))
-				eph_icmp_error(w, in_port, m, EPH_ICMP_DEST_UNREACH,
-					       EPH_ICMP_FRAG_NEEDED, dp->ports[nh->port].mtu);
+		/* DF clear: fragmented at transmit, after a forward hook's rewrite. */
+		if (unlikely(too_big(dp, ip, nh)) && dont_fragment(ip)) {
+			eph_icmp_error(w, in_port, m, EPH_ICMP_DEST_UNREACH, EPH_ICMP_FRAG_NEEDED,
+				       dp->ports[nh->port].mtu);
 			drop(w, m, EPH_DROP_mtu_exceeded);
 			continue;
 		}
@@ -154,7 +324,6 @@ eph_output_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts,
 void
 eph_output_send(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, uint32_t nh_idx)
 {
-	struct eph_dp *dp = w->dp;
 	const struct eph_nexthop *nh;
 
 	if (nh_idx == UINT32_MAX) {
@@ -166,11 +335,12 @@ eph_output_send(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, uint
 			drop(w, m, EPH_DROP_no_route);
 			return;
 		}
-		/* No ICMP: it would quote the rewritten packet. */
-		if (unlikely(too_big(dp, ip, nh))) {
-			drop(w, m, EPH_DROP_mtu_exceeded);
-			return;
-		}
+		/*
+		 * Too big with DF set: dropped by transmit, counted mtu_exceeded,
+		 * without ICMP: it would quote the rewritten packet, whose
+		 * addresses and ports the sender would not recognise. DF clear:
+		 * fragmented there.
+		 */
 	} else {
 		nh = &w->cfg->routes->nh[nh_idx];
 	}
@@ -185,7 +355,6 @@ eph_output_send_burst(struct eph_worker *w, const uint16_t *in_port, struct rte_
 		      uint32_t *nh_idx, uint16_t n)
 {
 	const struct eph_route_table *rt = w->cfg->routes;
-	struct eph_dp *dp = w->dp;
 
 	for (uint16_t base = 0; base < n; base += SEND_CHUNK) {
 		uint16_t end = (uint16_t)RTE_MIN(n, base + SEND_CHUNK);
@@ -211,11 +380,8 @@ eph_output_send_burst(struct eph_worker *w, const uint16_t *in_port, struct rte_
 			if (nh->type != EPH_NH_CONNECTED && nh->type != EPH_NH_GATEWAY) {
 				drop(w, pkts[i], EPH_DROP_no_route);
 				pkts[i] = NULL;
-			} else if (unlikely(too_big(dp, pkt_ipv4(pkts[i]), nh))) {
-				/* No ICMP: it would quote the rewritten packet. */
-				drop(w, pkts[i], EPH_DROP_mtu_exceeded);
-				pkts[i] = NULL;
 			} else {
+				/* Too big: as in eph_output_send, transmit fragments or drops. */
 				nh_idx[i] = x;
 			}
 		}

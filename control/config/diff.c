@@ -4,6 +4,7 @@
  * human line per difference, and whether a running daemon can apply it.
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -53,6 +54,18 @@ diff_changed(struct diff_ctx *d, bool restart, const char *key, const char *a, c
 {
 	if (strcmp(a, b) != 0)
 		diff_line(d, restart, "%s changed", key);
+}
+
+/* ports[].mss-clamp as written: off, auto or the limit. */
+static const char *
+mss_clamp_str(char *buf, size_t size, uint16_t v)
+{
+	if (v == EPH_MSS_CLAMP_OFF)
+		return "off";
+	if (v == EPH_MSS_CLAMP_AUTO)
+		return "auto";
+	snprintf(buf, size, "%u", v);
+	return buf;
 }
 
 static void
@@ -113,6 +126,8 @@ diff_ports(struct diff_ctx *d, const struct eph_conf *a, const struct eph_conf *
 		diff_uint(d, true, PKEY("rx-desc"), p->rx_desc, q->rx_desc);
 		diff_uint(d, true, PKEY("tx-desc"), p->tx_desc, q->tx_desc);
 		diff_bool(d, true, PKEY("promiscuous"), p->promiscuous, q->promiscuous);
+		diff_word(d, true, PKEY("mss-clamp"), mss_clamp_str(x, sizeof(x), p->mss_clamp),
+			  mss_clamp_str(y, sizeof(y), q->mss_clamp));
 #undef PKEY
 	}
 	for (i = 0; i < b->n_ports; i++)
@@ -234,7 +249,7 @@ struct run_words {
 };
 
 static void
-diff_run_line(struct diff_ctx *d, const char *pool, const struct run_words *w, uint32_t first,
+diff_run_line(struct diff_ctx *d, const char *who, const struct run_words *w, uint32_t first,
 	      uint32_t last, const char *change)
 {
 	char x[16], y[16];
@@ -247,14 +262,14 @@ diff_run_line(struct diff_ctx *d, const char *pool, const struct run_words *w, u
 		snprintf(y, sizeof(y), "%u", last);
 	}
 	if (first == last)
-		diff_line(d, false, "pool %s: %s %s %s", pool, w->one, x, change);
+		diff_line(d, false, "%s: %s %s %s", who, w->one, x, change);
 	else
-		diff_line(d, false, "pool %s: %s %s-%s %s", pool, w->many, x, y, change);
+		diff_line(d, false, "%s: %s %s-%s %s", who, w->many, x, y, change);
 }
 
-/* Runs of consecutive values in ascending a but not in ascending b. */
+/* Runs of consecutive values in ascending a but not in b; who is "pool NAME" or "vip NAME". */
 static void
-diff_runs(struct diff_ctx *d, const char *pool, const struct run_words *w, const void *a,
+diff_runs(struct diff_ctx *d, const char *who, const struct run_words *w, const void *a,
 	  unsigned na, const void *b, unsigned nb, size_t esize, const char *change)
 {
 	uint32_t first = 0, last = 0;
@@ -273,12 +288,12 @@ diff_runs(struct diff_ctx *d, const char *pool, const struct run_words *w, const
 			continue;
 		}
 		if (in_run)
-			diff_run_line(d, pool, w, first, last, change);
+			diff_run_line(d, who, w, first, last, change);
 		in_run = missing;
 		first = last = x;
 	}
 	if (in_run)
-		diff_run_line(d, pool, w, first, last, change);
+		diff_run_line(d, who, w, first, last, change);
 }
 
 static bool
@@ -321,23 +336,24 @@ diff_pool(struct diff_ctx *d, const struct eph_conf_pool *a, const struct eph_co
 						       true};
 	static const struct run_words port_words = {"excluded port", "excluded ports", false};
 	const char *name = a->name;
-	char x[16];
+	char x[16], who[8 + EPH_NAME_LEN];
 	unsigned i;
 
-	diff_runs(d, name, &addr_words, b->addrs, b->n_addrs, a->addrs, a->n_addrs,
+	snprintf(who, sizeof(who), "pool %s", name);
+	diff_runs(d, who, &addr_words, b->addrs, b->n_addrs, a->addrs, a->n_addrs,
 		  sizeof(uint32_t), "added");
-	diff_runs(d, name, &addr_words, a->addrs, a->n_addrs, b->addrs, b->n_addrs,
+	diff_runs(d, who, &addr_words, a->addrs, a->n_addrs, b->addrs, b->n_addrs,
 		  sizeof(uint32_t), "removed (drains)");
-	diff_runs(d, name, &reserve_words, b->reserve, b->n_reserve, a->reserve, a->n_reserve,
+	diff_runs(d, who, &reserve_words, b->reserve, b->n_reserve, a->reserve, a->n_reserve,
 		  sizeof(uint32_t), "added");
-	diff_runs(d, name, &reserve_words, a->reserve, a->n_reserve, b->reserve, b->n_reserve,
+	diff_runs(d, who, &reserve_words, a->reserve, a->n_reserve, b->reserve, b->n_reserve,
 		  sizeof(uint32_t), "removed (drains)");
 	if (a->port_lo != b->port_lo || a->port_hi != b->port_hi)
 		diff_line(d, false, "pool %s: ports %u-%u -> %u-%u", name, a->port_lo, a->port_hi,
 			  b->port_lo, b->port_hi);
-	diff_runs(d, name, &port_words, b->excluded, b->n_excluded, a->excluded, a->n_excluded,
+	diff_runs(d, who, &port_words, b->excluded, b->n_excluded, a->excluded, a->n_excluded,
 		  sizeof(uint16_t), "added");
-	diff_runs(d, name, &port_words, a->excluded, a->n_excluded, b->excluded, b->n_excluded,
+	diff_runs(d, who, &port_words, a->excluded, a->n_excluded, b->excluded, b->n_excluded,
 		  sizeof(uint16_t), "removed");
 	for (i = 0; i < b->n_inside; i++)
 		if (!has_prefix(a, &b->inside[i]))
@@ -380,8 +396,9 @@ pool_by_name(const struct eph_conf *conf, const char *name)
 {
 	unsigned i;
 
+	/* A VIP's local-addresses pool is the VIP's lines' business, not a pool of pools:. */
 	for (i = 0; i < conf->n_pools && i < EPH_MAX_POOLS; i++)
-		if (strcmp(conf->pools[i].name, name) == 0)
+		if (conf->pools[i].vip[0] == '\0' && strcmp(conf->pools[i].name, name) == 0)
 			return (int)i;
 	return -1;
 }
@@ -404,26 +421,53 @@ backend_in(const struct eph_conf_vip *v, const struct eph_conf_backend *b)
 	return NULL;
 }
 
+/* Where a VIP's local addresses come from, for its diff line. */
+static const char *
+vip_source(const struct eph_conf_pool *p, char *buf, size_t size)
+{
+	if (p == NULL)
+		return "none (dnat)";
+	if (p->vip[0] != '\0')
+		return "local-addresses";
+	snprintf(buf, size, "pool %s", p->name);
+	return buf;
+}
+
 /* One VIP's changes: all live (backends keep their connections, see control/lb_setup.h). */
 static void
 diff_vip(struct diff_ctx *d, const struct eph_conf *oc, const struct eph_conf_vip *a,
 	 const struct eph_conf *nc, const struct eph_conf_vip *b)
 {
+	static const struct run_words local_words = {"local address", "local addresses", true};
+	const struct eph_conf_pool *op, *np;
 	const char *n = a->name;
-	char x[16], y[16];
+	char x[16], y[16], who[8 + EPH_NAME_LEN], sx[8 + EPH_NAME_LEN], sy[8 + EPH_NAME_LEN];
 
 	if (a->addr != b->addr || a->port != b->port || a->proto != b->proto)
-		diff_line(d, false, "vip %s: %s:%u -> %s:%u (connections to the old one end)", n,
-			  eph_conf_ip_str(x, sizeof(x), a->addr), a->port,
-			  eph_conf_ip_str(y, sizeof(y), b->addr), b->port);
+		diff_line(d, false, "vip %s: %s:%u %s -> %s:%u %s (connections to the old one end)",
+			  n, eph_conf_ip_str(x, sizeof(x), a->addr), a->port,
+			  a->proto == IPPROTO_UDP ? "udp" : "tcp",
+			  eph_conf_ip_str(y, sizeof(y), b->addr), b->port,
+			  b->proto == IPPROTO_UDP ? "udp" : "tcp");
 	if (a->forwarding != b->forwarding)
 		diff_line(d, false, "vip %s: forwarding %s -> %s", n,
 			  eph_lb_forwarding_name(a->forwarding), eph_lb_forwarding_name(b->forwarding));
-	if (strcmp(a->pool >= 0 ? oc->pools[a->pool].name : "",
-		   b->pool >= 0 ? nc->pools[b->pool].name : "") != 0)
-		diff_line(d, false, "vip %s: local addresses from pool %s -> %s", n,
-			  a->pool >= 0 ? oc->pools[a->pool].name : "(none)",
-			  b->pool >= 0 ? nc->pools[b->pool].name : "(none)");
+	op = a->pool >= 0 && (unsigned)a->pool < oc->n_pools ? &oc->pools[a->pool] : NULL;
+	np = b->pool >= 0 && (unsigned)b->pool < nc->n_pools ? &nc->pools[b->pool] : NULL;
+	/* From or to dnat, the forwarding line says it. */
+	if (op == NULL || np == NULL)
+		;
+	else if (strcmp(op->name, np->name) != 0 || (op->vip[0] == '\0') != (np->vip[0] == '\0'))
+		diff_line(d, false, "vip %s: local addresses from %s -> %s", n,
+			  vip_source(op, sx, sizeof(sx)), vip_source(np, sy, sizeof(sy)));
+	else if (op->vip[0] != '\0') {
+		/* Its own local-addresses, whose pool the pool lines leave out. */
+		snprintf(who, sizeof(who), "vip %s", n);
+		diff_runs(d, who, &local_words, np->addrs, np->n_addrs, op->addrs, op->n_addrs,
+			  sizeof(uint32_t), "added");
+		diff_runs(d, who, &local_words, op->addrs, op->n_addrs, np->addrs, np->n_addrs,
+			  sizeof(uint32_t), "removed (drains)");
+	}
 	if (a->maglev_size != b->maglev_size)
 		diff_line(d, false, "vip %s: maglev-size %u -> %u", n, a->maglev_size, b->maglev_size);
 	if (a->hash != b->hash)
@@ -503,14 +547,16 @@ eph_conf_diff(const struct eph_conf *old, const struct eph_conf *new,
 	diff_control(&d, &old->control, &new->control);
 
 	for (i = 0; i < old->n_pools && i < EPH_MAX_POOLS; i++) {
+		if (old->pools[i].vip[0] != '\0')
+			continue;
 		j = pool_by_name(new, old->pools[i].name);
 		if (j < 0)
 			diff_line(&d, false, "pool %s: removed (drains)", old->pools[i].name);
 		else
 			diff_pool(&d, &old->pools[i], &new->pools[j]);
 	}
-	for (i = 0; i < new->n_pools &&i < EPH_MAX_POOLS; i++)
-		if (pool_by_name(old, new->pools[i].name) < 0)
+	for (i = 0; i < new->n_pools && i < EPH_MAX_POOLS; i++)
+		if (new->pools[i].vip[0] == '\0' && pool_by_name(old, new->pools[i].name) < 0)
 			diff_line(&d, false, "pool %s: added", new->pools[i].name);
 
 	diff_vips(&d, old, new);

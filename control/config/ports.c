@@ -5,6 +5,7 @@
  * schema fields, defaults, integer rules and checks.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,7 @@ static const cyaml_schema_field_t port_fields[] = {
 	CYAML_FIELD_INT_PTR("rx-desc", OPT, struct raw_port, rx_desc),
 	CYAML_FIELD_INT_PTR("tx-desc", OPT, struct raw_port, tx_desc),
 	CYAML_FIELD_BOOL_PTR("promiscuous", OPT, struct raw_port, promiscuous),
+	CYAML_FIELD_STRING_PTR("mss-clamp", OPT, struct raw_port, mss_clamp, 0, CYAML_UNLIMITED),
 	CYAML_FIELD_END,
 };
 
@@ -182,6 +184,33 @@ validate_address(struct vctx *v, const char *path, const char *s, struct eph_con
 	*ok = true;
 }
 
+/* ports[].mss-clamp: off, auto or a limit in EPH_MSS_CLAMP_MIN..EPH_MSS_CLAMP_MAX. */
+static void
+validate_mss_clamp(struct vctx *v, const char *path, const char *s, uint16_t *out)
+{
+	char q[80];
+	unsigned long n;
+	char *end;
+
+	if (strcmp(s, "off") == 0) {
+		*out = EPH_MSS_CLAMP_OFF;
+		return;
+	}
+	if (strcmp(s, "auto") == 0) {
+		*out = EPH_MSS_CLAMP_AUTO;
+		return;
+	}
+	errno = 0;
+	n = s[0] >= '0' && s[0] <= '9' ? strtoul(s, &end, 10) : 0;
+	if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0 || n < EPH_MSS_CLAMP_MIN ||
+	    n > EPH_MSS_CLAMP_MAX) {
+		eph_conf_err(v, path, "expected off, auto or an MSS of %d to %d bytes, found %s",
+			     EPH_MSS_CLAMP_MIN, EPH_MSS_CLAMP_MAX, eph_conf_quote(q, sizeof(q), s));
+		return;
+	}
+	*out = (uint16_t)n;
+}
+
 static void
 validate_port(struct vctx *v, unsigned i, const struct raw_port *r, struct eph_conf_port *p,
 	      struct port_state *st)
@@ -253,6 +282,8 @@ validate_port(struct vctx *v, unsigned i, const struct raw_port *r, struct eph_c
 	eph_conf_u16(v, PPATH("rx-desc"), r->rx_desc, &p->rx_desc);
 	eph_conf_u16(v, PPATH("tx-desc"), r->tx_desc, &p->tx_desc);
 	eph_conf_bool(v, PPATH("promiscuous"), r->promiscuous, &p->promiscuous);
+	if (r->mss_clamp != NULL)
+		validate_mss_clamp(v, PPATH("mss-clamp"), r->mss_clamp, &p->mss_clamp);
 #undef PPATH
 }
 

@@ -23,6 +23,7 @@ struct raw_port {
 	int64_t *rx_desc;
 	int64_t *tx_desc;
 	bool *promiscuous;
+	char *mss_clamp;
 };
 
 struct raw_route {

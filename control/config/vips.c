@@ -691,11 +691,51 @@ validate_vip(struct vctx *v, unsigned i, const struct raw_vip *r, struct eph_con
 	return ok;
 }
 
-/* The rules' reports, at the key's position in the file. */
+struct report_ctx {
+	struct vctx *v;
+	const struct raw_conf *r;
+	const struct eph_conf *conf;
+};
+
+/* Whether the file's entry rb is backend b of a VIP of port vip_port. */
+static bool
+raw_backend_is(const struct raw_backend *rb, uint16_t vip_port, const struct eph_conf_backend *b)
+{
+	uint32_t a;
+
+	return rb->address != NULL && eph_conf_parse_ipv4(rb->address, strlen(rb->address), &a) &&
+	       a == b->addr && (rb->port != NULL ? *rb->port : vip_port) == b->port;
+}
+
+/*
+ * The rules' reports, at the key's position in the file. They name backends
+ * in sorted order: backends[k] is found back as the file's entry (the same
+ * address and port, the same rank among equal ones).
+ */
 static void
 report_at(void *arg, const char *path, const char *msg)
 {
-	eph_conf_err(arg, path, "%s", msg);
+	const struct report_ctx *rc = arg;
+	unsigned i, k, rank = 0;
+	char fpath[96];
+	int n = 0;
+
+	if (sscanf(path, "vips[%u].backends[%u]%n", &i, &k, &n) == 2 && n > 0 &&
+	    i < rc->conf->n_vips && i < rc->r->vips_count && k < rc->conf->vips[i].n_backends) {
+		const struct eph_conf_vip *cv = &rc->conf->vips[i];
+		const struct raw_vip *rv = &rc->r->vips[i];
+		const struct eph_conf_backend *b = &cv->backends[k];
+
+		for (unsigned j = 0; j < k; j++)
+			rank += cv->backends[j].addr == b->addr && cv->backends[j].port == b->port;
+		for (unsigned j = 0; rv->backends != NULL && j < rv->backends_count; j++)
+			if (raw_backend_is(&rv->backends[j], cv->port, b) && rank-- == 0) {
+				snprintf(fpath, sizeof(fpath), "vips[%u].backends[%u]%s", i, j, path + n);
+				eph_conf_err(rc->v, fpath, "%s", msg);
+				return;
+			}
+	}
+	eph_conf_err(rc->v, path, "%s", msg);
 }
 
 void
@@ -708,6 +748,9 @@ eph_conf_validate_vips(struct vctx *v, const struct raw_conf *r, struct eph_conf
 	conf->n_vips = r->vips_count;
 	for (unsigned i = 0; i < conf->n_vips; i++)
 		ok = validate_vip(v, i, &r->vips[i], conf) && ok;
-	if (ok)
-		eph_conf_vips_rules(conf, false, report_at, v);
+	if (ok) {
+		struct report_ctx rc = {v, r, conf};
+
+		eph_conf_vips_rules(conf, false, report_at, &rc);
+	}
 }

@@ -35,7 +35,7 @@ for f in "$E2E_DIR"/test_*.sh; do
 	. "$f"
 done
 
-CONFIG_TESTS=(check_ok check_bad_value check_unknown_key check_bad_syntax check_lb_example check_lb_bad
+CONFIG_TESTS=(check_ok check_bad_value check_unknown_key check_bad_syntax check_lb_example check_lb_bad check_lb_rules
 	check_bad_route check_missing_file)
 STARTUP_TESTS=(start_bad_device start_no_hugepages)
 TRAFFIC_TESTS=(arp_gateway ping_h1_srv ping_srv_h1 ping_gw_inside ping_gw_outside

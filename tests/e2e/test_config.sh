@@ -136,3 +136,22 @@ test_check_lb_bad() {
 	line="$(line_of "$f" "source-pool: nope")"
 	assert_match "$CK_ERR" "$f:$line:[0-9]+: error: vips\[1\]\.source-pool: no pool named" "the unknown pool"
 }
+
+# Rules across keys, once every key reads: a backend no route reaches
+# (reported at its own line though sorted first), two VIPs on one address,
+# port and protocol, a Maglev size that is not prime.
+test_check_lb_rules() {
+	local f="$T_DIR/bad-lb-rules.yaml" line
+	sed -e 's|- {address: 198.18.0.13, weight: 3}|- {address: 10.99.0.13, weight: 3}|' \
+		-e 's|port: 7$|port: 80|' -e 's|protocol: udp|protocol: tcp|' \
+		-e 's|local-addresses: \[198.18.0.4\]|local-addresses: [198.18.0.4]\n    maglev-size: 1000|' \
+		"$EPH_ROOT/conf/examples/lb.yaml" >"$f"
+	check_run "$f"
+	assert_eq "$CK_RC" 2 "--check exit status for VIPs breaking rules"
+	line="$(line_of "$f" "10.99.0.13")"
+	assert_match "$CK_ERR" "$f:$line:[0-9]+: error: vips\[0\]\.backends\[2\]: backend 10\.99\.0\.13 is not routable" "the unroutable backend"
+	line="$(grep -n "address: 203.0.113.80" "$f" | sed -n 2p | cut -d: -f1)"
+	assert_match "$CK_ERR" "$f:$line:[0-9]+: error: vips\[1\]\.address: 203\.0\.113\.80 port 80 tcp is already vip web" "the second VIP on one address"
+	line="$(line_of "$f" "maglev-size: 1000")"
+	assert_match "$CK_ERR" "$f:$line:[0-9]+: error: vips\[1\]\.maglev-size: expected a prime number" "the Maglev size"
+}

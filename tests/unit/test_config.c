@@ -1512,6 +1512,54 @@ test_diff(void **state)
 	eph_conf_free(&old);
 }
 
+/* The balancer's lines, all live; a VIP's own local-addresses pool has no pool lines. */
+static void
+test_diff_vips(void **state)
+{
+	static const struct change want[] = {
+		{false, "vip web: maglev-size 1009 -> 65537"},
+		{false, "vip web: backend 192.0.2.11:80 weight 0 -> 5"},
+		{false, "vip web: backend 192.0.2.12:80 removed (reset)"},
+		{false, "vip web: backend 192.0.2.14:80 added"},
+		{false, "vip dns: 203.0.113.80:53 udp -> 203.0.113.80:5353 udp (connections to the "
+			"old one end)"},
+		{false, "vip dns: local address 192.0.2.224 added"},
+		{false, "vip dns: local addresses 192.0.2.222-192.0.2.223 removed (drains)"},
+		{false, "vip dns: backend 192.0.2.11:53 removed (drain)"},
+		{false, "vip dns: backend 192.0.2.11:5353 added"},
+		{false, "vip any: removed (its connections are reset)"},
+		{false, "vip mail: added"},
+	};
+	struct eph_conf old, new;
+	struct changes got = {0};
+
+	(void)state;
+	load_ok("conf/good-vips.yaml", &old);
+	load_ok("conf/good-vips-changed.yaml", &new);
+	assert_int_equal(new.n_pools, 3); /* lbpool, dns's and mail's local addresses */
+	eph_conf_diff(&old, &new, collect, &got);
+	assert_changes(&got, want, sizeof(want) / sizeof(want[0]));
+
+	memset(&got, 0, sizeof(got));
+	assert_int_equal(eph_conf_diff(&new, &old, collect, &got),
+			 (int)(sizeof(want) / sizeof(want[0])));
+	assert_string_equal(got.line[5], "vip dns: local addresses 192.0.2.222-192.0.2.223 added");
+	assert_string_equal(got.line[9], "vip mail: removed (its connections are reset)");
+	assert_string_equal(got.line[10], "vip any: added");
+
+	/* From a source-pool to local-addresses: one line, no pool lines. */
+	new.vips[0].pool = 1;
+	snprintf(new.pools[1].vip, sizeof(new.pools[1].vip), "web");
+	memset(&got, 0, sizeof(got));
+	eph_conf_diff(&old, &new, collect, &got);
+	assert_string_equal(got.line[0], "vip web: local addresses from pool lbpool -> local-addresses");
+	new.vips[0].pool = 0;
+	snprintf(new.pools[1].vip, sizeof(new.pools[1].vip), "dns");
+
+	eph_conf_free(&new);
+	eph_conf_free(&old);
+}
+
 /* A ports-only change and a nat-log.file change: restart, then none. */
 static void
 test_diff_restart(void **state)
@@ -1582,7 +1630,7 @@ static const struct bad_case bad_cases[] = {
 	} },
 	{ "bad-unknown-port-key.yaml", 1, {
 		{ 14, 5, "ports[1].vlan",
-		  "unknown key, expected one of name, device, role, address, mtu, rx-desc, tx-desc, promiscuous" },
+		  "unknown key, expected one of name, device, role, address, mtu, rx-desc, tx-desc, promiscuous, mss-clamp" },
 	} },
 	{ "bad-type-int.yaml", 1, {
 		{ 18, 10, "dataplane.burst",
@@ -1755,7 +1803,7 @@ static const struct bad_case bad_cases[] = {
 	{ "bad-vips.yaml", 7, {
 		{ 17, 14, "vips[0].address",
 		  "203.0.113.1 is the address of port 'out', expected an address of its own" },
-		{ 21, 9, "vips[0].backends[0]",
+		{ 22, 9, "vips[0].backends[1]",
 		  "backend 10.9.9.9 is not routable" },
 		{ 26, 18, "vips[1].source-pool",
 		  "pool nat has inside prefixes: a VIP's source-pool serves the balancer alone" },
@@ -2000,6 +2048,12 @@ static const struct bad_case bad_cases[] = {
 		{ 15, 30, "pools[0].max-inbound-per-mapping",
 		  "expected an integer from 1 to 65535, found 0" },
 	} },
+	{ "bad-mss-clamp.yaml", 2, {
+		{ 9, 16, "ports[0].mss-clamp",
+		  "expected off, auto or an MSS of 88 to 65495 bytes, found \"40\"" },
+		{ 14, 16, "ports[1].mss-clamp",
+		  "expected off, auto or an MSS of 88 to 65495 bytes, found \"always\"" },
+	} },
 };
 /* clang-format on */
 
@@ -2051,6 +2105,33 @@ test_bad(void **state)
 	free(out.buf);
 }
 
+/* ports[].mss-clamp: off by default, auto, a fixed limit; a change needs a restart. */
+static void
+test_mss_clamp(void **state)
+{
+	struct eph_conf conf, other;
+	struct changes got = {0};
+
+	(void)state;
+	load_ok("conf/mss-clamp.yaml", &conf);
+	assert_int_equal(conf.ports[0].mss_clamp, EPH_MSS_CLAMP_AUTO);
+	assert_int_equal(conf.ports[1].mss_clamp, 1360);
+	load_ok("conf/good-control.yaml", &other);
+	assert_int_equal(other.ports[0].mss_clamp, EPH_MSS_CLAMP_OFF);
+	eph_conf_free(&other);
+
+	assert_int_equal(eph_conf_dup(&other, &conf), 0);
+	other.ports[0].mss_clamp = EPH_MSS_CLAMP_OFF;
+	other.ports[1].mss_clamp = EPH_MSS_CLAMP_AUTO;
+	assert_int_equal(eph_conf_diff(&conf, &other, collect, &got), 2);
+	assert_string_equal(got.line[0], "ports[inside].mss-clamp: auto -> off");
+	assert_true(got.restart[0]);
+	assert_string_equal(got.line[1], "ports[outside].mss-clamp: 1360 -> auto");
+	assert_true(got.restart[1]);
+	eph_conf_free(&other);
+	eph_conf_free(&conf);
+}
+
 int
 main(void)
 {
@@ -2079,7 +2160,9 @@ main(void)
 		cmocka_unit_test(test_dup),
 		cmocka_unit_test(test_check),
 		cmocka_unit_test(test_diff),
+		cmocka_unit_test(test_diff_vips),
 		cmocka_unit_test(test_diff_restart),
+		cmocka_unit_test(test_mss_clamp),
 		{ "bad-yaml-indent.yaml", test_bad, NULL, NULL, (void *)&bad_cases[0] },
 		{ "bad-yaml-quote.yaml", test_bad, NULL, NULL, (void *)&bad_cases[1] },
 		{ "bad-unknown-top.yaml", test_bad, NULL, NULL, (void *)&bad_cases[2] },
@@ -2168,6 +2251,7 @@ main(void)
 		{ "bad-control-group.yaml", test_bad, NULL, NULL, (void *)&bad_cases[85] },
 		{ "bad-metrics-http-type.yaml", test_bad, NULL, NULL, (void *)&bad_cases[86] },
 		{ "bad-pool-inbound-zero.yaml", test_bad, NULL, NULL, (void *)&bad_cases[87] },
+		{ "bad-mss-clamp.yaml", test_bad, NULL, NULL, (void *)&bad_cases[88] },
 	};
 	/* clang-format on */
 

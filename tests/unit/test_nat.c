@@ -896,11 +896,58 @@ test_new_flow_twice_in_one_burst(void **state)
 	assert_int_equal(w->nat.ports_in_use[0][0], 2);
 }
 
+/* Translated, then larger than the egress MTU with DF clear: fragmented after the rewrite. */
+static void
+test_fragmented_after_translation(void **state)
+{
+	struct rte_mbuf *m = t_ipv4_packet(&t_host_mac, IN, T_HOST, T_SERVER, IPPROTO_UDP, 64, 1380);
+	struct rte_udp_hdr *u = (struct rte_udp_hdr *)(t_ip(m) + 1);
+	static uint8_t whole[1400];
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)whole;
+	uint16_t mtu = t_dp.ports[OUT].mtu;
+	struct rte_mbuf *out[4];
+	unsigned int n, off = 0;
+
+	(void)state;
+	u->src_port = RTE_BE16(5555);
+	u->dst_port = RTE_BE16(53);
+	u->dgram_len = RTE_BE16(1380);
+	u->dgram_cksum = 0;
+	u->dgram_cksum = rte_ipv4_udptcp_cksum(t_ip(m), u);
+	t_dp.ports[OUT].mtu = 1000;
+	input(IN, m);
+	t_dp.ports[OUT].mtu = mtu;
+	n = t_sent(OUT, out, 4);
+	assert_int_equal(n, 2);
+	for (unsigned int i = 0; i < n; i++) {
+		struct rte_ipv4_hdr *f = t_ip(out[i]);
+		uint16_t len = rte_be_to_cpu_16(f->total_length);
+
+		assert_int_equal(rte_raw_cksum(f, IP_LEN), 0xffff);
+		assert_int_equal(f->src_addr, rte_cpu_to_be_32(POOL_A));
+		assert_int_equal((rte_be_to_cpu_16(f->fragment_offset) &
+				  RTE_IPV4_HDR_OFFSET_MASK) * 8, off);
+		if (i == 0)
+			memcpy(whole, f, IP_LEN);
+		memcpy(whole + IP_LEN + off, f + 1, len - IP_LEN);
+		off += len - IP_LEN;
+		rte_pktmbuf_free(out[i]);
+	}
+	assert_int_equal(off, 1380);
+	/* Reassembled: the translated datagram's UDP checksum verifies. */
+	ip->total_length = RTE_BE16(1400);
+	ip->fragment_offset = 0;
+	assert_int_equal(rte_ipv4_udptcp_cksum_verify(ip, ip + 1), 0);
+	assert_int_equal(rte_be_to_cpu_16(((struct rte_udp_hdr *)(ip + 1))->src_port) >= PORT_LO,
+			 true);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_udp_round_trip, fresh),
+		cmocka_unit_test_setup(test_fragmented_after_translation, fresh),
 		cmocka_unit_test_setup(test_new_flow_twice_in_one_burst, fresh),
 		cmocka_unit_test_setup(test_unsolicited_dropped, fresh),
 		cmocka_unit_test_setup(test_tcp_needs_syn_and_closes, fresh),
