@@ -836,6 +836,13 @@ check_frame(const struct burst *b, uint16_t port, const uint8_t *f, uint16_t len
 		fz_fail(TARGET, f, len, "inside source address left the outside port");
 
 	l4_len = (uint16_t)(total - IP_LEN);
+	/*
+	 * A fragment the gateway cut from a datagram over the egress MTU (input
+	 * never forwards fragments): its L4 checksum covers the whole datagram,
+	 * which the unit tests reassemble and verify.
+	 */
+	if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK))
+		return;
 	switch (ip->next_proto_id) {
 	case IPPROTO_TCP:
 	case IPPROTO_UDP:
