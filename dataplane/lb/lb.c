@@ -773,11 +773,18 @@ icmp_input(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, bool from
 		error_input(w, in_port, m, from_client, pool, owned);
 }
 
-/* Client packets at their owner (owned: known to be, after a handoff). */
+/*
+ * Packets of one side (dir: from clients, EPH_DIR_IN2OUT, or from backends
+ * to the local addresses of pools slot[i]) to their connection's owner: by
+ * the client's address and port, or by the local port. owned: known to be
+ * there already, after a handoff.
+ */
 static void
-client_input(struct eph_worker *w, struct rte_mbuf **pkts, const uint16_t *in_port,
-	     const struct eph_session_ahead *ahead, uint16_t n, bool owned)
+side_input(struct eph_worker *w, struct rte_mbuf **pkts, const uint16_t *in_port,
+	   const uint16_t *slot, const struct eph_session_ahead *ahead, uint16_t n, bool owned,
+	   int dir)
 {
+	bool from_client = dir == EPH_DIR_IN2OUT;
 	struct eph_dp *dp = w->dp;
 	struct lb_pkt own[LB_BATCH];
 	unsigned int n_own = 0;
@@ -787,7 +794,7 @@ client_input(struct eph_worker *w, struct rte_mbuf **pkts, const uint16_t *in_po
 		struct rte_ipv4_hdr *ip = eph_pkt_ip(m);
 
 		if (unlikely(ip->next_proto_id != IPPROTO_TCP && ip->next_proto_id != IPPROTO_UDP)) {
-			icmp_input(w, in_port[i], m, true, 0, owned);
+			icmp_input(w, in_port[i], m, from_client, from_client ? 0 : slot[i], owned);
 			continue;
 		}
 		if (unlikely(!eph_l4_complete(ip))) {
@@ -795,20 +802,28 @@ client_input(struct eph_worker *w, struct rte_mbuf **pkts, const uint16_t *in_po
 			continue;
 		}
 		if (!owned && dp->n_workers > 1) {
-			uint16_t cport;
+			const uint8_t *l4 = (const uint8_t *)(ip + 1);
 			unsigned int owner;
+			uint16_t port;
 
-			memcpy(&cport, ip + 1, sizeof(cport));
-			owner = client_owner(dp, ip->src_addr, cport);
+			if (from_client) {
+				memcpy(&port, l4, sizeof(port));
+				owner = client_owner(dp, ip->src_addr, port);
+			} else {
+				memcpy(&port, l4 + 2, sizeof(port));
+				owner = eph_nat_port_owner_of(w, slot[i], rte_be_to_cpu_16(port));
+			}
 			if (owner != w->id) {
-				lb_handoff(w, owner, m, EPH_HANDOFF_LB_CLIENT, in_port[i]);
+				lb_handoff(w, owner, m,
+					   from_client ? EPH_HANDOFF_LB_CLIENT : EPH_HANDOFF_LB_REPLY,
+					   in_port[i]);
 				continue;
 			}
 		}
-		own_add(w, own, &n_own, m, ahead != NULL ? &ahead[i] : NULL, in_port[i], EPH_DIR_IN2OUT);
+		own_add(w, own, &n_own, m, ahead != NULL ? &ahead[i] : NULL, in_port[i], dir);
 	}
 	if (n_own != 0)
-		conns_owned(w, own, n_own, EPH_DIR_IN2OUT);
+		conns_owned(w, own, n_own, dir);
 }
 
 static const struct eph_session_table *
@@ -840,48 +855,10 @@ vip_input(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts, const 
 	}
 	for (uint16_t i = 0; i < n; i++)
 		ports[i] = in_port;
-	client_input(w, pkts, ports, ahead, n, false);
+	side_input(w, pkts, ports, NULL, ahead, n, false, EPH_DIR_IN2OUT);
 }
 
 /* ---- backend side ------------------------------------------------------ */
-
-/* Replies at their owner: by the local port they are sent to. */
-static void
-reply_input_at(struct eph_worker *w, struct rte_mbuf **pkts, const uint16_t *in_port,
-	       const uint16_t *slot, const struct eph_session_ahead *ahead, uint16_t n, bool owned)
-{
-	struct eph_dp *dp = w->dp;
-	struct lb_pkt own[LB_BATCH];
-	unsigned int n_own = 0;
-
-	for (uint16_t i = 0; i < n; i++) {
-		struct rte_mbuf *m = pkts[i];
-		struct rte_ipv4_hdr *ip = eph_pkt_ip(m);
-
-		if (unlikely(ip->next_proto_id != IPPROTO_TCP && ip->next_proto_id != IPPROTO_UDP)) {
-			icmp_input(w, in_port[i], m, false, slot[i], owned);
-			continue;
-		}
-		if (unlikely(!eph_l4_complete(ip))) {
-			drop(w, m, EPH_DROP_l4_truncated);
-			continue;
-		}
-		if (!owned && dp->n_workers > 1) {
-			uint16_t lport;
-			unsigned int owner;
-
-			memcpy(&lport, (const uint8_t *)(ip + 1) + 2, sizeof(lport));
-			owner = eph_nat_port_owner_of(w, slot[i], rte_be_to_cpu_16(lport));
-			if (owner != w->id) {
-				lb_handoff(w, owner, m, EPH_HANDOFF_LB_REPLY, in_port[i]);
-				continue;
-			}
-		}
-		own_add(w, own, &n_own, m, ahead != NULL ? &ahead[i] : NULL, in_port[i], EPH_DIR_OUT2IN);
-	}
-	if (n_own != 0)
-		conns_owned(w, own, n_own, EPH_DIR_OUT2IN);
-}
 
 /* Balancer pools' next hops (from the NAT's pool handler). */
 static void
@@ -897,7 +874,7 @@ reply_input(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts, cons
 	}
 	for (uint16_t i = 0; i < n; i++)
 		ports[i] = in_port;
-	reply_input_at(w, pkts, ports, slot, ahead, n, false);
+	side_input(w, pkts, ports, slot, ahead, n, false, EPH_DIR_OUT2IN);
 }
 
 /*
@@ -988,9 +965,9 @@ handoff_input(struct eph_worker *w, struct rte_mbuf **pkts, uint16_t n)
 		}
 	}
 	if (n_client != 0)
-		client_input(w, client, client_port, NULL, n_client, true);
+		side_input(w, client, client_port, NULL, NULL, n_client, true, EPH_DIR_IN2OUT);
 	if (n_reply != 0)
-		reply_input_at(w, reply, reply_port, reply_slot, NULL, n_reply, true);
+		side_input(w, reply, reply_port, reply_slot, NULL, n_reply, true, EPH_DIR_OUT2IN);
 }
 
 /* ---- per loop ---------------------------------------------------------- */
