@@ -17,6 +17,7 @@
 #define EPH_MAX_ROUTES    65536
 #define EPH_NAME_LEN      (EPH_LIMIT_NAME_MAX + 1)
 #define EPH_DEVICE_LEN    256
+#define EPH_IFNAME_LEN    16 /* a Linux interface name and its NUL (IFNAMSIZ) */
 #define EPH_PATH_LEN      108 /* sun_path */
 #define EPH_MAX_EAL_ARGS  32
 #define EPH_MAX_POOLS     EPH_LIMIT_POOLS_MAX
@@ -53,6 +54,7 @@ struct eph_conf_port {
 	uint16_t tx_desc;
 	bool promiscuous;
 	uint16_t mss_clamp;     /* EPH_MSS_CLAMP_OFF, EPH_MSS_CLAMP_AUTO or the limit */
+	char kernel_if[EPH_IFNAME_LEN]; /* kernel interface of the port's own traffic; "": none */
 };
 
 /* ports[].mss-clamp: off, auto (min(ingress MTU, egress MTU) - 40) or a fixed limit. */
@@ -81,6 +83,7 @@ struct eph_conf_dataplane {
 	unsigned tx_drain_us;   /* buffered tx is flushed at least this often */
 	unsigned mbufs;         /* mbufs in the packet pool */
 	unsigned icmp_rate;     /* ICMP errors generated per second per worker; 0 = none */
+	unsigned kernel_rate;   /* packets per second per worker to kernel interfaces; 0 = no limit */
 };
 
 struct eph_conf_control {

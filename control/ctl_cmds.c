@@ -154,7 +154,7 @@ cmd_show_ports(void *arg, const json_t *args, json_t **result, struct eph_ctl_er
 		json_array_append_new(
 			ports,
 			json_pack("{s:s, s:s, s:s, s:o, s:s, s:i, s:b, s:I, s:I, s:I, s:I, s:I, s:I, "
-				  "s:I, s:I}",
+				  "s:I, s:I, s:o, s:I, s:I}",
 				  "name", p->name, "device", cp->device, "role",
 				  eph_port_role_name(p->role), "address",
 				  json_sprintf("%u.%u.%u.%u/%u", cp->addr >> 24, (cp->addr >> 16) & 0xff,
@@ -166,7 +166,10 @@ cmd_show_ports(void *arg, const json_t *args, json_t **result, struct eph_ctl_er
 				  "tx_packets", (json_int_t)t.port[i].tx, "rx_bytes",
 				  (json_int_t)hw.ibytes, "tx_bytes", (json_int_t)hw.obytes, "rx_missed",
 				  (json_int_t)hw.imissed, "rx_errors", (json_int_t)hw.ierrors,
-				  "tx_errors", (json_int_t)hw.oerrors));
+				  "tx_errors", (json_int_t)hw.oerrors, "kernel_interface",
+				  p->has_kernel ? json_string(p->kernel_if) : json_null(), "to_kernel",
+				  (json_int_t)t.port[i].to_kernel, "from_kernel",
+				  (json_int_t)t.port[i].from_kernel));
 	}
 	*result = json_pack("{s:o}", "ports", ports);
 	return 0;

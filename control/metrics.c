@@ -72,6 +72,16 @@ render_ports(FILE *f, const struct eph_dp *dp, const struct eph_counters *t)
 	for (unsigned int p = 0; p < dp->n_ports; p++)
 		fprintf(f, "ephemera_port_tx_packets_total{port=\"%s\"} %" PRIu64 "\n",
 			dp->ports[p].name, t->port[p].tx);
+	family(f, "ephemera_port_kernel_packets_total", "counter",
+	       "Packets between a port and its kernel interface (ports[].kernel-interface).");
+	for (unsigned int p = 0; p < dp->n_ports; p++) {
+		if (!dp->ports[p].has_kernel)
+			continue;
+		fprintf(f, "ephemera_port_kernel_packets_total{port=\"%s\",direction=\"to_kernel\"} "
+			   "%" PRIu64 "\n", dp->ports[p].name, t->port[p].to_kernel);
+		fprintf(f, "ephemera_port_kernel_packets_total{port=\"%s\",direction=\"from_kernel\"} "
+			   "%" PRIu64 "\n", dp->ports[p].name, t->port[p].from_kernel);
+	}
 }
 
 static void

@@ -23,6 +23,7 @@
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
+#include "control/kernel_if.h"
 #include "control/lb_setup.h"
 #include "control/reconfig.h"
 #include "control/startup.h"
@@ -559,6 +560,7 @@ eph_dp_setup(struct eph_dp *dp, const struct eph_conf *conf, FILE *err)
 		max_mtu = RTE_MAX(max_mtu, conf->ports[i].mtu);
 	}
 	needed += (dp->n_workers + 1) * (MEMPOOL_CACHE + EPH_MAX_BURST) + TO_CONTROL_RING_SIZE;
+	needed += eph_kernel_if_mbufs(conf, dp->n_workers);
 	if (conf->dataplane.mbufs < needed) {
 		fprintf(err, "ephemera: error: dataplane.mbufs %u is too few for %u ports x %u "
 			     "workers: at least %u are needed (or lower rx-desc/tx-desc)\n",
@@ -649,6 +651,9 @@ eph_dp_setup(struct eph_dp *dp, const struct eph_conf *conf, FILE *err)
 		if (ret != 0)
 			goto fail_quiet;
 		dp->n_ports_up++;
+		ret = eph_kernel_if_setup(dp, i, &conf->ports[i], err);
+		if (ret != 0)
+			goto fail_quiet;
 	}
 	return 0;
 fail:
@@ -663,6 +668,7 @@ void
 eph_dp_teardown(struct eph_dp *dp)
 {
 	for (unsigned int i = 0; i < dp->n_ports_up; i++) {
+		eph_kernel_if_teardown(dp, i);
 		rte_eth_dev_stop(dp->ports[i].port_id);
 		rte_eth_dev_close(dp->ports[i].port_id);
 	}

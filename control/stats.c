@@ -32,6 +32,8 @@ counters_add(struct eph_counters *t, const struct eph_counters *c)
 	for (unsigned int p = 0; p < EPH_MAX_PORTS; p++) {
 		t->port[p].rx += c->port[p].rx;
 		t->port[p].tx += c->port[p].tx;
+		t->port[p].to_kernel += c->port[p].to_kernel;
+		t->port[p].from_kernel += c->port[p].from_kernel;
 	}
 	for (unsigned int i = 0; i < EPH_DROP_MAX; i++)
 		t->drop[i] += c->drop[i];

@@ -126,6 +126,9 @@ handle_ports(const char *cmd, const char *params, struct rte_tel_data *d)
 		rte_tel_data_add_dict_u64(pd, "link_up", link.link_status);
 		rte_tel_data_add_dict_u64(pd, "rx", t.port[i].rx);
 		rte_tel_data_add_dict_u64(pd, "tx", t.port[i].tx);
+		rte_tel_data_add_dict_string(pd, "kernel_interface", p->has_kernel ? p->kernel_if : "");
+		rte_tel_data_add_dict_u64(pd, "to_kernel", t.port[i].to_kernel);
+		rte_tel_data_add_dict_u64(pd, "from_kernel", t.port[i].from_kernel);
 		rte_tel_data_add_dict_u64(pd, "hw_rx_packets", hw.ipackets);
 		rte_tel_data_add_dict_u64(pd, "hw_tx_packets", hw.opackets);
 		rte_tel_data_add_dict_u64(pd, "hw_rx_bytes", hw.ibytes);

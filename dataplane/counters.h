@@ -34,7 +34,11 @@
 	X(mtu_exceeded, "packet larger than the egress MTU with DF set (ICMP sent if it can quote it)") \
 	X(frag_failed, "packet larger than the egress MTU that could not be fragmented")           \
 	X(frag_no_mbuf, "no mbuf for a fragment of a packet larger than the egress MTU")           \
-	X(local_unsupported, "addressed to the gateway but not an ICMP echo request")              \
+	X(local_unsupported, "addressed to the gateway, not an ICMP echo request, and the port has no kernel interface") \
+	X(kernel_rate_limited, "to a kernel interface over dataplane.kernel-rate")                 \
+	X(kernel_tx_full, "kernel interface did not take the packet")                              \
+	X(kernel_unsupported, "from a kernel interface: not IPv4, or a malformed header")          \
+	X(kernel_no_route, "from a kernel interface to no on-link or routed next hop (a VIP, a pool)") \
 	X(icmp_invalid, "ICMP to the gateway truncated or with a bad checksum")                    \
 	X(neigh_hold_full, "next hop unresolved and its hold queue (or the neighbour table) is full")                       \
 	X(neigh_unresolved, "next hop did not answer ARP; held packets dropped")                   \
@@ -84,6 +88,8 @@ extern const char *const eph_drop_descs[EPH_DROP_MAX];
 struct eph_port_counters {
 	uint64_t rx;
 	uint64_t tx;
+	uint64_t to_kernel;   /* to the port's kernel interface */
+	uint64_t from_kernel; /* from it, sent on by the data plane */
 };
 
 struct eph_counters {

@@ -44,6 +44,12 @@ struct eph_port {
 	struct rte_ether_addr mac;
 	enum eph_port_role role;
 	char name[EPH_NAME_LEN];
+	/* Its kernel interface (ports[].kernel-interface, dataplane/kernel.c), or none. */
+	bool has_kernel;
+	uint16_t kernel_port_id;          /* DPDK port (net_tap): a queue per worker */
+	struct rte_ether_addr kernel_mac; /* the kernel interface's own MAC */
+	char kernel_if[EPH_IFNAME_LEN];
+	char kernel_vdev[RTE_DEV_NAME_MAX_LEN]; /* cp: to remove it at teardown */
 };
 
 /* Why a packet went to the control lcore, carried in the mbuf's dynfield. */
@@ -104,6 +110,9 @@ struct eph_worker {
 	const struct eph_dp_cfg *cfg;  /* this loop's snapshot */
 	uint64_t icmp_tokens;
 	uint64_t icmp_last_tsc;
+	uint64_t kernel_tokens;        /* packets it may still write to kernel interfaces */
+	uint64_t kernel_last_tsc;      /* last refill */
+	uint64_t kernel_polled_tsc;    /* last read of its kernel interface queues */
 
 	/* dp: rw own; cp and telemetry: ro */
 	struct eph_counters stats;
@@ -130,6 +139,9 @@ struct eph_dp {
 	uint64_t tsc_hz;
 	uint64_t drain_tsc;             /* tx flush interval in TSC cycles */
 	uint64_t icmp_rate;             /* ICMP errors per second per worker */
+	uint64_t kernel_rate;           /* packets per second per worker to the kernel; 0: no limit */
+	uint64_t kernel_poll_tsc;       /* interval between reads of the kernel interfaces */
+	unsigned int n_kernel;          /* ports with a kernel interface (cp: counts them up) */
 	const struct eph_conf *conf;
 
 	/* cp only */
@@ -225,6 +237,16 @@ eph_session_ahead_of(const struct eph_worker *w, uint64_t hash)
 {
 	return eph_session_ahead_in(w->nat.sessions, hash);
 }
+
+/*
+ * A packet to one of the gateway's own addresses, owned by port index
+ * owner (dataplane/kernel.c): echo requests answered, the rest to that
+ * port's kernel interface, or dropped when it has none.
+ */
+void eph_local_input(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, uint16_t owner);
+
+/* The worker poll that reads the kernel interfaces (registered when a port has one). */
+void eph_kernel_poll(struct eph_worker *w, uint64_t now_tsc);
 
 /* Slow paths (dataplane/icmp.c). */
 void eph_icmp_echo_input(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m);

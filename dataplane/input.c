@@ -232,7 +232,7 @@ classify(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, uint32_t nh
 		g->fwd_nh[g->n_fwd++] = nh_idx;
 		return;
 	case EPH_NH_LOCAL:
-		eph_icmp_echo_input(w, in_port, m);
+		eph_local_input(w, in_port, m, nh->port);
 		return;
 	case EPH_NH_BCAST:
 		drop(w, m, EPH_DROP_ip_not_unicast);

@@ -172,10 +172,13 @@ dont_fragment(const struct rte_ipv4_hdr *ip)
 	return (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_DF_FLAG)) != 0;
 }
 
-/* TTL, MSS clamping, MAC rewrite and transmit of a packet that fits the egress MTU. */
+/*
+ * TTL (forwarded packets; the gateway's own keep theirs), MSS clamping, MAC
+ * rewrite and transmit of a packet that fits the egress MTU.
+ */
 static inline void
 transmit_one(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m,
-	     const struct eph_nexthop *nh)
+	     const struct eph_nexthop *nh, bool forwarded)
 {
 	struct eph_dp *dp = w->dp;
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
@@ -183,7 +186,8 @@ transmit_one(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m,
 	uint32_t target = nh->type == EPH_NH_GATEWAY ? nh->gw : ip->dst_addr;
 	const struct rte_ether_addr *mac;
 
-	ttl_dec(ip);
+	if (forwarded)
+		ttl_dec(ip);
 	mss_clamp(w, in_port, m, nh->port);
 	mac = eph_neigh_lookup_cached(&dp->neigh, nh->port, target);
 	if (unlikely(mac == NULL)) {
@@ -193,7 +197,7 @@ transmit_one(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m,
 	}
 	rte_ether_addr_copy(mac, &eth->dst_addr);
 	rte_ether_addr_copy(&dp->ports[nh->port].mac, &eth->src_addr);
-	w->stats.forwarded++;
+	w->stats.forwarded += forwarded;
 	eph_tx(w, nh->port, m);
 }
 
@@ -210,7 +214,7 @@ transmit_one(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m,
  */
 static void
 fragment(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m,
-	 const struct eph_nexthop *nh)
+	 const struct eph_nexthop *nh, bool forwarded)
 {
 	struct eph_dp *dp = w->dp;
 	struct rte_mbuf *frags[MAX_FRAGS];
@@ -246,7 +250,7 @@ fragment(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m,
 		ip->hdr_checksum = rte_ipv4_cksum(ip);
 		f->port = rx_port;
 		w->stats.fragments_sent++;
-		transmit_one(w, in_port, f, nh);
+		transmit_one(w, in_port, f, nh, forwarded);
 	}
 }
 
@@ -256,7 +260,8 @@ fragment(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m,
  * sent as they are.
  */
 static inline void
-transmit(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, const struct eph_nexthop *nh)
+transmit_as(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m,
+	    const struct eph_nexthop *nh, bool forwarded)
 {
 	const struct rte_ipv4_hdr *ip = pkt_ipv4(m);
 
@@ -264,10 +269,16 @@ transmit(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, const struc
 		if (dont_fragment(ip))
 			drop(w, m, EPH_DROP_mtu_exceeded);
 		else
-			fragment(w, in_port, m, nh);
+			fragment(w, in_port, m, nh, forwarded);
 		return;
 	}
-	transmit_one(w, in_port, m, nh);
+	transmit_one(w, in_port, m, nh, forwarded);
+}
+
+static inline void
+transmit(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, const struct eph_nexthop *nh)
+{
+	transmit_as(w, in_port, m, nh, true);
 }
 
 void
@@ -389,4 +400,18 @@ eph_output_send_burst(struct eph_worker *w, const uint16_t *in_port, struct rte_
 			if (pkts[i] != NULL)
 				transmit(w, in_port[i], pkts[i], &rt->nh[nh_idx[i]]);
 	}
+}
+
+void
+eph_output_originate(struct eph_worker *w, uint16_t port, struct rte_mbuf *m)
+{
+	const struct rte_ipv4_hdr *ip = pkt_ipv4(m);
+	const struct eph_nexthop *nh;
+
+	nh = eph_route_lookup(w->cfg->routes, rte_be_to_cpu_32(ip->dst_addr));
+	if (nh->type != EPH_NH_CONNECTED && nh->type != EPH_NH_GATEWAY) {
+		drop(w, m, EPH_DROP_kernel_no_route);
+		return;
+	}
+	transmit_as(w, port, m, nh, false);
 }

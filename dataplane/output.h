@@ -41,6 +41,14 @@ void eph_output_send_burst(struct eph_worker *w, const uint16_t *in_port, struct
 			   uint32_t *nh_idx, uint16_t n);
 
 /*
+ * Send a packet of the gateway's own (from port index port's kernel
+ * interface): routed, too big ones fragmented (DF clear) or dropped, no
+ * TTL decrement, no forward hook. Destinations that are no on-link or
+ * routed next hop (the gateway's addresses, VIPs, pools) are dropped.
+ */
+void eph_output_originate(struct eph_worker *w, uint16_t port, struct rte_mbuf *m);
+
+/*
  * A forward hook: gets the routed packets of one burst that cross
  * between an inside port and an outside one, already TTL and MTU checked
  * (nh_idx[i]: their FIB next hops; ahead[i]: their session lookahead when

@@ -29,6 +29,8 @@
 #define DEF_TX_DRAIN_US  100
 #define DEF_MBUFS        16383
 #define DEF_ICMP_RATE    1000
+/* Each packet to a kernel interface is a system call on the worker: a flood at the gateway's own address costs it at most ~10% of a core. */
+#define DEF_KERNEL_RATE  100000
 #define DEF_METRICS_ADDR 0x7f000001 /* 127.0.0.1 */
 #define DEF_METRICS_PORT 9469
 
@@ -63,6 +65,7 @@ const cyaml_schema_field_t eph_conf_dataplane_fields[] = {
 	CYAML_FIELD_INT_PTR("tx-drain-us", OPT, struct raw_dataplane, tx_drain_us),
 	CYAML_FIELD_INT_PTR("mbufs", OPT, struct raw_dataplane, mbufs),
 	CYAML_FIELD_INT_PTR("icmp-rate", OPT, struct raw_dataplane, icmp_rate),
+	CYAML_FIELD_INT_PTR("kernel-rate", OPT, struct raw_dataplane, kernel_rate),
 	CYAML_FIELD_END,
 };
 
@@ -88,6 +91,7 @@ const struct eph_conf_int_rule eph_conf_core_int_rules[] = {
 	{ "dataplane.tx-drain-us", 1,        100000,   false },
 	{ "dataplane.mbufs",       1024,     16777215, false },
 	{ "dataplane.icmp-rate",   0,        1000000,  false },
+	{ "dataplane.kernel-rate", 0,        10000000, false },
 	{ NULL, 0, 0, false },
 };
 /* clang-format on */
@@ -117,6 +121,7 @@ eph_conf_core_defaults(struct eph_conf *conf)
 	conf->dataplane.tx_drain_us = DEF_TX_DRAIN_US;
 	conf->dataplane.mbufs = DEF_MBUFS;
 	conf->dataplane.icmp_rate = DEF_ICMP_RATE;
+	conf->dataplane.kernel_rate = DEF_KERNEL_RATE;
 	snprintf(conf->control.socket, sizeof(conf->control.socket), "%s", EPH_CTL_SOCKET_DEFAULT);
 	conf->control.telemetry = true;
 	conf->control.metrics_http = false;
@@ -244,6 +249,8 @@ eph_conf_validate_dataplane(struct vctx *v, const struct raw_conf *r, struct eph
 		eph_conf_uint(v, "dataplane.tx-drain-us", d->tx_drain_us,
 			      &conf->dataplane.tx_drain_us);
 		eph_conf_uint(v, "dataplane.icmp-rate", d->icmp_rate, &conf->dataplane.icmp_rate);
+		eph_conf_uint(v, "dataplane.kernel-rate", d->kernel_rate,
+			      &conf->dataplane.kernel_rate);
 		/* rte_mempool is sized best at 2^n - 1 elements. */
 		if (eph_conf_uint(v, "dataplane.mbufs", d->mbufs, &conf->dataplane.mbufs)) {
 			if (d->mbufs != NULL &&

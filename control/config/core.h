@@ -37,6 +37,7 @@ struct raw_dataplane {
 	int64_t *tx_drain_us;
 	int64_t *mbufs;
 	int64_t *icmp_rate;
+	int64_t *kernel_rate;
 };
 
 struct raw_control {

@@ -128,6 +128,7 @@ diff_ports(struct diff_ctx *d, const struct eph_conf *a, const struct eph_conf *
 		diff_bool(d, true, PKEY("promiscuous"), p->promiscuous, q->promiscuous);
 		diff_word(d, true, PKEY("mss-clamp"), mss_clamp_str(x, sizeof(x), p->mss_clamp),
 			  mss_clamp_str(y, sizeof(y), q->mss_clamp));
+		diff_word(d, true, PKEY("kernel-interface"), p->kernel_if, q->kernel_if);
 #undef PKEY
 	}
 	for (i = 0; i < b->n_ports; i++)
@@ -544,6 +545,8 @@ eph_conf_diff(const struct eph_conf *old, const struct eph_conf *new,
 	diff_uint(&d, true, "dataplane.mbufs", old->dataplane.mbufs, new->dataplane.mbufs);
 	diff_uint(&d, true, "dataplane.icmp-rate", old->dataplane.icmp_rate,
 		  new->dataplane.icmp_rate);
+	diff_uint(&d, true, "dataplane.kernel-rate", old->dataplane.kernel_rate,
+		  new->dataplane.kernel_rate);
 	diff_control(&d, &old->control, &new->control);
 
 	for (i = 0; i < old->n_pools && i < EPH_MAX_POOLS; i++) {

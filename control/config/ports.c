@@ -14,6 +14,9 @@
 #include "control/config/common.h"
 #include "control/config/ports.h"
 
+/* Characters of a Linux interface name this file accepts (dev_valid_name is laxer). */
+#define IFNAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-."
+
 /* Documented defaults. */
 #define DEF_MTU  1500
 #define DEF_DESC 1024
@@ -37,6 +40,8 @@ static const cyaml_schema_field_t port_fields[] = {
 	CYAML_FIELD_INT_PTR("tx-desc", OPT, struct raw_port, tx_desc),
 	CYAML_FIELD_BOOL_PTR("promiscuous", OPT, struct raw_port, promiscuous),
 	CYAML_FIELD_STRING_PTR("mss-clamp", OPT, struct raw_port, mss_clamp, 0, CYAML_UNLIMITED),
+	CYAML_FIELD_STRING_PTR("kernel-interface", OPT, struct raw_port, kernel_interface, 0,
+			       CYAML_UNLIMITED),
 	CYAML_FIELD_END,
 };
 
@@ -211,6 +216,25 @@ validate_mss_clamp(struct vctx *v, const char *path, const char *s, uint16_t *ou
 	*out = (uint16_t)n;
 }
 
+/* ports[].kernel-interface: off, or the name of a Linux interface the gateway creates. */
+static void
+validate_kernel_if(struct vctx *v, const char *path, const char *s, char *out)
+{
+	char q[80];
+
+	if (strcmp(s, "off") == 0)
+		return;
+	if (s[0] == '\0' || strlen(s) >= EPH_IFNAME_LEN || strcmp(s, ".") == 0 ||
+	    strcmp(s, "..") == 0 || !eph_conf_only_chars(s, IFNAME_CHARS)) {
+		eph_conf_err(v, path,
+			     "expected off or an interface name of 1 to %d characters from a-z, "
+			     "A-Z, 0-9, '_', '-' and '.', found %s",
+			     EPH_IFNAME_LEN - 1, eph_conf_quote(q, sizeof(q), s));
+		return;
+	}
+	snprintf(out, EPH_IFNAME_LEN, "%s", s);
+}
+
 static void
 validate_port(struct vctx *v, unsigned i, const struct raw_port *r, struct eph_conf_port *p,
 	      struct port_state *st)
@@ -284,6 +308,8 @@ validate_port(struct vctx *v, unsigned i, const struct raw_port *r, struct eph_c
 	eph_conf_bool(v, PPATH("promiscuous"), r->promiscuous, &p->promiscuous);
 	if (r->mss_clamp != NULL)
 		validate_mss_clamp(v, PPATH("mss-clamp"), r->mss_clamp, &p->mss_clamp);
+	if (r->kernel_interface != NULL)
+		validate_kernel_if(v, PPATH("kernel-interface"), r->kernel_interface, p->kernel_if);
 #undef PPATH
 }
 
@@ -340,6 +366,12 @@ eph_conf_validate_ports(struct vctx *v, const struct raw_conf *r, struct eph_con
 				snprintf(path, sizeof(path), "ports[%u].device", i);
 				eph_conf_err(v, path, "device '%s' is already used by port '%s'",
 					     st[i].dev_key, o->name[0] ? o->name : "?");
+			}
+			if (p->kernel_if[0] != '\0' && strcmp(p->kernel_if, o->kernel_if) == 0) {
+				snprintf(path, sizeof(path), "ports[%u].kernel-interface", i);
+				eph_conf_err(v, path,
+					     "kernel interface '%s' is already used by port '%s'",
+					     p->kernel_if, o->name[0] ? o->name : "?");
 			}
 			if (st[i].addr_ok && st[j].addr_ok) {
 				uint8_t len = p->prefix_len < o->prefix_len ? p->prefix_len

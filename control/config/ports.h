@@ -24,6 +24,7 @@ struct raw_port {
 	int64_t *tx_desc;
 	bool *promiscuous;
 	char *mss_clamp;
+	char *kernel_interface;
 };
 
 struct raw_route {

@@ -401,11 +401,13 @@ int
 ephctl_render_ports(FILE *out, const json_t *result)
 {
 	static const char *const id_head[] = { "NAME", "ROLE", "ADDRESS", "MAC", "MTU", "LINK",
-					       "DEVICE" };
+					       "KERNEL", "DEVICE" };
 	static const char *const ctr_head[] = { "NAME", "RX", "TX", "RX-BYTES", "TX-BYTES",
-						"RX-MISSED", "RX-ERRORS", "TX-ERRORS" };
+						"RX-MISSED", "RX-ERRORS", "TX-ERRORS", "TO-KERNEL",
+						"FROM-KERNEL" };
 	static const char *const ctr_key[] = { "rx_packets", "tx_packets", "rx_bytes", "tx_bytes",
-					       "rx_missed", "rx_errors", "tx_errors" };
+					       "rx_missed", "rx_errors", "tx_errors", "to_kernel",
+					       "from_kernel" };
 	const json_t *ports = get(result, "ports");
 	const json_t *p;
 	struct table t;
@@ -417,7 +419,7 @@ ephctl_render_ports(FILE *out, const json_t *result)
 		fprintf(out, "no ports\n");
 		return 0;
 	}
-	table_init(&t, 7, id_head, "lllllll");
+	table_init(&t, 8, id_head, "llllllll");
 	json_array_foreach(ports, i, p) {
 		cell_of(&t, p, "name");
 		cell_of(&t, p, "role");
@@ -425,16 +427,17 @@ ephctl_render_ports(FILE *out, const json_t *result)
 		cell_of(&t, p, "mac");
 		cell_of(&t, p, "mtu");
 		cell_link(&t, p);
+		cell_of(&t, p, "kernel_interface");
 		cell_of(&t, p, "device");
 	}
 	table_print(out, &t, "");
 	table_free(&t);
 	fputc('\n', out);
 
-	table_init(&t, 8, ctr_head, "lrrrrrrr");
+	table_init(&t, 10, ctr_head, "lrrrrrrrrr");
 	json_array_foreach(ports, i, p) {
 		cell_of(&t, p, "name");
-		for (unsigned int k = 0; k < 7; k++)
+		for (size_t k = 0; k < sizeof(ctr_key) / sizeof(ctr_key[0]); k++)
 			cell_of(&t, p, ctr_key[k]);
 	}
 	table_print(out, &t, "");

@@ -58,9 +58,12 @@ NAT_TESTS=(pool_addresses ping_h1_srv route_static tcp_h1_download tcp_h2_downlo
 NAT_MW_TESTS=(pool_addresses ping_through flows_2000 unsolicited filtering)
 # The balancer (conf/examples/lb.yaml and lb_conf): nginx and lb_peer.py on
 # the backends eph-b1..3, clients in eph-srv; with 2 and 3 workers, handoffs.
-LB_TESTS=(lb_weights lb_long_lived lb_udp lb_no_backends lb_ping_vip lb_workers lb_bad_ctl)
-LB_MW_TESTS=(lb_workers lb_udp)
-LB_ASAN_TESTS=(lb_weights lb_long_lived lb_udp lb_no_backends lb_ping_vip lb_bad_ctl)
+# The backends port has a kernel interface (kernel_*: the host's own tools through it).
+LB_TESTS=(lb_weights lb_long_lived lb_udp lb_no_backends lb_ping_vip lb_workers lb_bad_ctl
+	kernel_path kernel_none_outside)
+LB_MW_TESTS=(lb_workers lb_udp kernel_path)
+LB_ASAN_TESTS=(lb_weights lb_long_lived lb_udp lb_no_backends lb_ping_vip lb_bad_ctl
+	kernel_path)
 # Small port ranges on one address: one host gets the whole range towards
 # one destination (ports borrowed across workers' shares), then refusals,
 # recovery (1, 2 and 3 workers; TCP only on the smallest range).

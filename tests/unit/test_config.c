@@ -1630,7 +1630,7 @@ static const struct bad_case bad_cases[] = {
 	} },
 	{ "bad-unknown-port-key.yaml", 1, {
 		{ 14, 5, "ports[1].vlan",
-		  "unknown key, expected one of name, device, role, address, mtu, rx-desc, tx-desc, promiscuous, mss-clamp" },
+		  "unknown key, expected one of name, device, role, address, mtu, rx-desc, tx-desc, promiscuous, mss-clamp, kernel-interface" },
 	} },
 	{ "bad-type-int.yaml", 1, {
 		{ 18, 10, "dataplane.burst",
@@ -2048,6 +2048,16 @@ static const struct bad_case bad_cases[] = {
 		{ 15, 30, "pools[0].max-inbound-per-mapping",
 		  "expected an integer from 1 to 65535, found 0" },
 	} },
+	{ "bad-kernel-interface.yaml", 4, {
+		{ 9, 23, "ports[0].kernel-interface",
+		  "expected off or an interface name of 1 to 15 characters from a-z, A-Z, 0-9, '_', '-' and '.', found \"eph-kernel-inside0\"" },
+		{ 14, 23, "ports[1].kernel-interface",
+		  "expected off or an interface name of 1 to 15 characters from a-z, A-Z, 0-9, '_', '-' and '.', found \"eph k/out\"" },
+		{ 24, 23, "ports[3].kernel-interface",
+		  "kernel interface 'eph-k' is already used by port 'backends'" },
+		{ 27, 16, "dataplane.kernel-rate",
+		  "expected an integer from 0 to 10000000, found -1" },
+	} },
 	{ "bad-mss-clamp.yaml", 2, {
 		{ 9, 16, "ports[0].mss-clamp",
 		  "expected off, auto or an MSS of 88 to 65495 bytes, found \"40\"" },
@@ -2132,12 +2142,46 @@ test_mss_clamp(void **state)
 	eph_conf_free(&conf);
 }
 
+/* ports[].kernel-interface: none by default, a name or off; dataplane.kernel-rate; restarts. */
+static void
+test_kernel_interface(void **state)
+{
+	struct eph_conf conf, other;
+	struct changes got = {0};
+
+	(void)state;
+	load_ok("conf/kernel-interface.yaml", &conf);
+	assert_string_equal(conf.ports[0].kernel_if, "eph-k-in");
+	assert_string_equal(conf.ports[1].kernel_if, "");
+	assert_string_equal(conf.ports[2].kernel_if, "ephk.lb_2");
+	assert_int_equal(conf.dataplane.kernel_rate, 5000);
+	load_ok("conf/good-control.yaml", &other);
+	assert_string_equal(other.ports[0].kernel_if, "");
+	assert_int_equal(other.dataplane.kernel_rate, 100000);
+	eph_conf_free(&other);
+
+	assert_int_equal(eph_conf_dup(&other, &conf), 0);
+	other.ports[0].kernel_if[0] = '\0';
+	snprintf(other.ports[1].kernel_if, sizeof(other.ports[1].kernel_if), "eph-k-out");
+	other.dataplane.kernel_rate = 0;
+	assert_int_equal(eph_conf_diff(&conf, &other, collect, &got), 3);
+	assert_string_equal(got.line[0], "ports[inside].kernel-interface: eph-k-in -> (none)");
+	assert_true(got.restart[0]);
+	assert_string_equal(got.line[1], "ports[outside].kernel-interface: (none) -> eph-k-out");
+	assert_true(got.restart[1]);
+	assert_string_equal(got.line[2], "dataplane.kernel-rate: 5000 -> 0");
+	assert_true(got.restart[2]);
+	eph_conf_free(&other);
+	eph_conf_free(&conf);
+}
+
 int
 main(void)
 {
 	/* clang-format off */
 	static const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_shipped_example),
+		cmocka_unit_test(test_kernel_interface),
 		cmocka_unit_test(test_every_key),
 		cmocka_unit_test(test_minimal_defaults),
 		cmocka_unit_test(test_defaults),
@@ -2251,7 +2295,8 @@ main(void)
 		{ "bad-control-group.yaml", test_bad, NULL, NULL, (void *)&bad_cases[85] },
 		{ "bad-metrics-http-type.yaml", test_bad, NULL, NULL, (void *)&bad_cases[86] },
 		{ "bad-pool-inbound-zero.yaml", test_bad, NULL, NULL, (void *)&bad_cases[87] },
-		{ "bad-mss-clamp.yaml", test_bad, NULL, NULL, (void *)&bad_cases[88] },
+		{ "bad-kernel-interface.yaml", test_bad, NULL, NULL, (void *)&bad_cases[88] },
+		{ "bad-mss-clamp.yaml", test_bad, NULL, NULL, (void *)&bad_cases[89] },
 	};
 	/* clang-format on */
 

@@ -152,26 +152,27 @@ test_ports(void **state)
 	      "  'address': '192.0.2.1/24', 'mac': '02:00:00:00:00:01', 'mtu': 1500,"
 	      "  'link_up': true, 'speed_mbps': 10000, 'rx_packets': 194, 'tx_packets': 224,"
 	      "  'rx_bytes': 19400,"
-	      "  'tx_bytes': 22400, 'rx_missed': 0, 'rx_errors': 0, 'tx_errors': 0},"
+	      "  'tx_bytes': 22400, 'rx_missed': 0, 'rx_errors': 0, 'tx_errors': 0,"
+	      "  'kernel_interface': 'eph-k-in', 'to_kernel': 12, 'from_kernel': 9},"
 	      " {'name': 'outside', 'device': '0000:3b:00.0', 'role': 'outside',"
 	      "  'address': '203.0.113.1/24', 'mac': '02:00:00:00:00:02', 'mtu': 9000,"
 	      "  'link_up': false, 'speed_mbps': 0, 'rx_packets': 1229, 'tx_packets': 183,"
 	      "  'rx_bytes': 122900, 'tx_bytes': 18300, 'rx_missed': 3, 'rx_errors': 1,"
-	      "  'tx_errors': 0},"
+	      "  'tx_errors': 0, 'kernel_interface': null, 'to_kernel': 0, 'from_kernel': 0},"
 	      " {'name': 'mgmt', 'device': 'net_memif0', 'role': 'inside', 'address': '10.0.0.1/8',"
 	      "  'mac': '02:00:00:00:00:03', 'mtu': 1500, 'link_up': true, 'speed_mbps': 2500}]}",
-	      "NAME     ROLE     ADDRESS         MAC                MTU   LINK          DEVICE\n"
-	      "inside   inside   192.0.2.1/24    02:00:00:00:00:01  1500  up 10 Gb/s    "
+	      "NAME     ROLE     ADDRESS         MAC                MTU   LINK          KERNEL    DEVICE\n"
+	      "inside   inside   192.0.2.1/24    02:00:00:00:00:01  1500  up 10 Gb/s    eph-k-in  "
 	      "net_af_packet0,iface=eph-in\n"
-	      "outside  outside  203.0.113.1/24  02:00:00:00:00:02  9000  down          "
+	      "outside  outside  203.0.113.1/24  02:00:00:00:00:02  9000  down          -         "
 	      "0000:3b:00.0\n"
-	      "mgmt     inside   10.0.0.1/8      02:00:00:00:00:03  1500  up 2500 Mb/s  "
+	      "mgmt     inside   10.0.0.1/8      02:00:00:00:00:03  1500  up 2500 Mb/s  -         "
 	      "net_memif0\n"
 	      "\n"
-	      "NAME       RX   TX  RX-BYTES  TX-BYTES  RX-MISSED  RX-ERRORS  TX-ERRORS\n"
-	      "inside    194  224     19400     22400          0          0          0\n"
-	      "outside  1229  183    122900     18300          3          1          0\n"
-	      "mgmt        -    -         -         -          -          -          -\n");
+	      "NAME       RX   TX  RX-BYTES  TX-BYTES  RX-MISSED  RX-ERRORS  TX-ERRORS  TO-KERNEL  FROM-KERNEL\n"
+	      "inside    194  224     19400     22400          0          0          0         12            9\n"
+	      "outside  1229  183    122900     18300          3          1          0          0            0\n"
+	      "mgmt        -    -         -         -          -          -          -          -            -\n");
 	check(ephctl_render_ports, "{'ports': []}", "no ports\n");
 }
 
