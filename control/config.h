@@ -205,11 +205,55 @@ enum eph_lb_on_remove {
 	EPH_LB_REMOVE_RESET, /* RST to both sides */
 };
 
+/* What a backend's active health check does (vips[].health-check.type). */
+enum eph_health_type {
+	EPH_HEALTH_NONE, /* no active check: up unless passive detection ejects it */
+	EPH_HEALTH_TCP,  /* a TCP connection opens within the timeout */
+	EPH_HEALTH_HTTP, /* GET path over HTTP/1.1 answers a status of expect */
+	EPH_HEALTH_UDP,  /* a datagram of send gets any datagram back */
+};
+
+#define EPH_HEALTH_PATH_LEN   256
+#define EPH_HEALTH_HOST_LEN   256
+#define EPH_HEALTH_SEND_LEN   256
+#define EPH_HEALTH_EXPECT_LEN 64
+#define EPH_HEALTH_STATUS_MAX 599
+
+/* An active health check (vips[].health-check, or a backend's own). */
+struct eph_conf_health {
+	enum eph_health_type type;
+	uint16_t port;            /* 0: the backend's port */
+	unsigned interval_ms;
+	unsigned timeout_ms;      /* <= interval_ms: one check at a time per backend */
+	unsigned rise;            /* consecutive passes that bring a down backend up */
+	unsigned fall;            /* consecutive failures that take an up backend down */
+	char path[EPH_HEALTH_PATH_LEN];     /* http */
+	char host[EPH_HEALTH_HOST_LEN];     /* http Host header; "": the backend's address */
+	char expect[EPH_HEALTH_EXPECT_LEN]; /* http statuses as written, "200-299" */
+	uint8_t expect_set[(EPH_HEALTH_STATUS_MAX + 8) / 8]; /* the same, one bit a status */
+	char send[EPH_HEALTH_SEND_LEN];     /* udp payload */
+};
+
+/* Passive detection (vips[].outlier-detection): connection failures the workers see. */
+struct eph_conf_outlier {
+	unsigned failures;        /* this many within window_ms eject a backend; 0: off */
+	unsigned window_ms;
+	unsigned ejection_ms;     /* without an active check, back after this long */
+};
+
+/* A VIP whose backends are all down (vips[].all-down). */
+enum eph_lb_all_down {
+	EPH_LB_ALL_DOWN_KEEP,   /* default: the last backends up keep their share of the table */
+	EPH_LB_ALL_DOWN_REFUSE, /* new connections refused as with no backend */
+};
+
 struct eph_conf_backend {
 	uint32_t addr;          /* host order */
 	uint16_t port;          /* 0 in the file: the VIP's port (filled in by the loader) */
 	uint32_t weight;        /* 0..65535; 0: drain */
 	unsigned max_connections; /* 0: no limit */
+	bool own_health;        /* health: its own check, not the VIP's */
+	struct eph_conf_health health;
 };
 
 struct eph_conf_vip {
@@ -232,6 +276,9 @@ struct eph_conf_vip {
 	unsigned max_connections; /* 0: no limit */
 	enum eph_lb_refusal refusal;
 	enum eph_lb_on_remove on_remove;
+	struct eph_conf_health health;    /* every backend's, unless it has its own */
+	struct eph_conf_outlier outlier;
+	enum eph_lb_all_down all_down;
 };
 
 struct eph_conf {
@@ -291,6 +338,14 @@ const char *eph_lb_forwarding_name(enum eph_lb_forwarding f);
 const char *eph_lb_hash_name(enum eph_lb_hash h);
 const char *eph_lb_refusal_name(enum eph_lb_refusal r);
 const char *eph_lb_on_remove_name(enum eph_lb_on_remove r);
+const char *eph_lb_all_down_name(enum eph_lb_all_down a);
+const char *eph_health_type_name(enum eph_health_type t);
+
+/* Whether two health checks are the same. */
+bool eph_conf_health_equal(const struct eph_conf_health *a, const struct eph_conf_health *b);
+
+/* The port the gateway reaches a (host order) through: its subnet's, or a route's; -1: none. */
+int eph_conf_egress_port(const struct eph_conf *conf, uint32_t a);
 
 /*
  * Deep copy of src into dst (dst need not be initialised); free with

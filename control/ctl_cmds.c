@@ -1199,11 +1199,25 @@ cmd_show_backends(void *arg, const json_t *args, json_t **result, struct eph_ctl
 	for (unsigned int k = 0; k < v->n_backends; k++) {
 		const struct eph_lb_backend *b = &v->backends[k];
 		struct eph_lb_backend_stats st;
+		struct eph_health_status hs;
+		json_t *health;
 
 		eph_stats_lb_backend(dp, v, b, &st);
+		eph_stats_lb_health(dp, v, b, &hs);
+		health = json_pack("{s:s, s:b, s:b, s:b, s:b, s:s?, s:I, s:I, s:I, s:I, s:I, s:I, "
+				   "s:s?, s:I}",
+				   "state", hs.up ? "up" : "down", "checked", hs.checked, "passive",
+				   hs.passive, "ejected",
+				   hs.ejected, "kept", hs.kept, "last", hs.checks ? hs.last : NULL,
+				   "latency_us", (json_int_t)hs.latency_us, "checks",
+				   (json_int_t)hs.checks, "failed", (json_int_t)hs.failed,
+				   "connect_failures", (json_int_t)st.connect_failures, "downs",
+				   (json_int_t)hs.downs, "ups", (json_int_t)hs.ups, "reason",
+				   hs.reason[0] ? hs.reason : NULL, "since_s",
+				   (json_int_t)(hs.since_ms / 1000));
 		json_array_append_new(
 			backends,
-			json_pack("{s:o, s:i, s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+			json_pack("{s:o, s:i, s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
 				  "address", ip_json(b->addr), "port",
 				  b->port != 0 ? rte_be_to_cpu_16(b->port) : 0, "state",
 				  eph_lb_backend_state_name(b), "weight", (int)b->weight, "active",
@@ -1211,7 +1225,8 @@ cmd_show_backends(void *arg, const json_t *args, json_t **result, struct eph_ctl
 				  "pkts_to_backend", (json_int_t)st.pkts_to, "pkts_from_backend",
 				  (json_int_t)st.pkts_from, "bytes_to_backend", (json_int_t)st.bytes_to,
 				  "bytes_from_backend", (json_int_t)st.bytes_from, "over_limit",
-				  (json_int_t)st.over_limit, "no_port", (json_int_t)st.no_port));
+				  (json_int_t)st.over_limit, "no_port", (json_int_t)st.no_port, "health",
+				  health));
 	}
 	locals = json_array();
 	if (v->pool >= 0) {
@@ -1482,7 +1497,7 @@ const struct eph_ctl_command eph_ctl_commands[] = {
 	CMD("timeouts.set", cmd_timeouts_set, "change idle timeouts (seconds)"),
 	CMD("show.vips", cmd_show_vips, "VIPs: forwarding, backends, connections, refusals"),
 	CMD("show.backends", cmd_show_backends,
-	  "a VIP's backends: state, weight, connections, packets and bytes both ways"),
+	  "a VIP's backends: state, health, weight, connections, packets and bytes both ways"),
 	CMD("vip.backend", cmd_vip_backend,
 	  "add, remove or re-weight a VIP's backend (op add|remove|set-weight)"),
 	JOB("sessions.clear", cmd_sessions_clear, "delete the sessions matching a filter, or all"),

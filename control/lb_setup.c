@@ -12,6 +12,7 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 
+#include "control/health.h"
 #include "control/lb_setup.h"
 #include "control/log.h"
 #include "dataplane/flow/session.h"
@@ -304,7 +305,8 @@ per_worker(unsigned int limit, unsigned int n_workers)
 
 static int
 vip_build(struct eph_dp *dp, struct eph_lb_vip *v, unsigned int slot,
-	  const struct eph_lb_slot_vip *sv, const struct eph_conf_vip *cv, int pool, int socket)
+	  const struct eph_lb_slot_vip *sv, const struct eph_conf_vip *cv, int pool,
+	  struct eph_health *health, int socket)
 {
 	struct eph_maglev_backend mb[EPH_MAX_VIP_BACKENDS];
 	unsigned int n = 0, n_removed = 0;
@@ -339,6 +341,8 @@ vip_build(struct eph_dp *dp, struct eph_lb_vip *v, unsigned int slot,
 	for (unsigned int k = 0; k < cv->n_backends; k++) {
 		const struct eph_conf_backend *cb = &cv->backends[k];
 		int bs = backend_slot_of(sv, cb->addr, cb->port);
+		/* A backend down by its health checks stays configured, out of the table. */
+		bool serving = eph_health_serving(health, cv->name, cb->addr, cb->port);
 
 		if (bs < 0)
 			return -EINVAL;
@@ -348,11 +352,11 @@ vip_build(struct eph_dp *dp, struct eph_lb_vip *v, unsigned int slot,
 			.slot = (uint16_t)bs,
 			.weight = cb->weight,
 			.max_conns = per_worker(cb->max_connections, dp->n_workers),
-			.state = EPH_LB_BACKEND_ACTIVE,
+			.state = serving ? EPH_LB_BACKEND_ACTIVE : EPH_LB_BACKEND_DOWN,
 		};
 		mb[n] = (struct eph_maglev_backend){
 			.addr = v->backends[n].addr, .port = v->backends[n].port,
-			.weight = (uint16_t)cb->weight,
+			.weight = serving ? (uint16_t)cb->weight : 0,
 		};
 		v->by_slot[bs] = (uint16_t)n++;
 	}
@@ -375,7 +379,8 @@ vip_build(struct eph_dp *dp, struct eph_lb_vip *v, unsigned int slot,
 
 int
 eph_lb_cfg_build(struct eph_dp *dp, const struct eph_lb_slots *slots, const struct eph_conf *conf,
-		 const int *pool_slot, int socket, struct eph_lb_cfg **out)
+		 const int *pool_slot, struct eph_health *health, int socket,
+		 struct eph_lb_cfg **out)
 {
 	struct eph_lb_cfg *c;
 	bool any = false;
@@ -417,10 +422,13 @@ eph_lb_cfg_build(struct eph_dp *dp, const struct eph_lb_slots *slots, const stru
 			goto fail;
 		}
 		ret = vip_build(dp, &c->vips[c->n_vips], (unsigned int)slot, &slots->vip[slot], cv,
-				pool, socket);
+				pool, health, socket);
 		c->n_vips++; /* freed with the rest, built or not */
 		if (ret != 0)
 			goto fail;
+		for (unsigned int b = 0; b < c->vips[c->n_vips - 1].n_backends; b++)
+			c->resets += c->vips[c->n_vips - 1].backends[b].state == EPH_LB_BACKEND_DOWN &&
+				     cv->on_remove == EPH_LB_REMOVE_RESET;
 		c->by_slot[slot] = (int8_t)(c->n_vips - 1);
 		c->dnat |= cv->forwarding == EPH_LB_DNAT;
 	}
@@ -429,4 +437,37 @@ eph_lb_cfg_build(struct eph_dp *dp, const struct eph_lb_slots *slots, const stru
 fail:
 	eph_lb_cfg_free(c);
 	return ret;
+}
+
+void
+eph_lb_report_failures(const struct eph_dp *dp, struct eph_lb_slots *slots,
+		       struct eph_health *health, uint64_t now_ms)
+{
+	if (slots == NULL || health == NULL)
+		return;
+	for (unsigned int v = 0; v < EPH_MAX_VIPS; v++) {
+		struct eph_lb_slot_vip *sv = &slots->vip[v];
+
+		if (sv->state != EPH_LB_BACKEND_ACTIVE)
+			continue;
+		for (unsigned int b = 0; b < EPH_MAX_VIP_BACKENDS; b++) {
+			struct eph_lb_slot_backend *sb = &sv->b[b];
+			uint64_t sum = 0;
+
+			if (sb->state != EPH_LB_BACKEND_ACTIVE)
+				continue;
+			for (unsigned int i = 0; i < dp->n_workers; i++) {
+				const struct eph_lb_worker *lw = dp->workers[i]->lb;
+
+				if (lw != NULL && lw->backend[v] != NULL)
+					sum += __atomic_load_n(&lw->backend[v][b].connect_failures,
+							       __ATOMIC_RELAXED);
+			}
+			if (sum == sb->failures_seen)
+				continue;
+			eph_health_passive(health, sv->name, sb->addr, sb->port,
+					   sum - sb->failures_seen, now_ms);
+			sb->failures_seen = sum;
+		}
+	}
 }

@@ -19,11 +19,14 @@
 #include "dataplane/dp.h"
 #include "dataplane/lb/lb.h"
 
+struct eph_health;
+
 struct eph_lb_slot_backend {
 	uint32_t addr;  /* host order */
 	uint16_t port;  /* host order */
 	uint8_t state;  /* enum eph_lb_backend_state */
 	bool fresh;     /* newly taken: its counters start from zero */
+	uint64_t failures_seen; /* connection failures already reported to health */
 };
 
 struct eph_lb_slot_vip {
@@ -58,12 +61,21 @@ struct eph_lb_slots *eph_lb_slots_release(const struct eph_dp *dp, const struct 
 
 /*
  * The balancer's part of a snapshot for conf under slots; pool_slot[i]:
- * the NAT slot of conf->pools[i]. *out is NULL when there is no VIP at
- * all. 0 or a negative errno.
+ * the NAT slot of conf->pools[i]; health: which backends are out of the
+ * tables (NULL: none). *out is NULL when there is no VIP at all. 0 or a
+ * negative errno.
  */
 int eph_lb_cfg_build(struct eph_dp *dp, const struct eph_lb_slots *slots,
-		     const struct eph_conf *conf, const int *pool_slot, int socket,
-		     struct eph_lb_cfg **out);
+		     const struct eph_conf *conf, const int *pool_slot, struct eph_health *health,
+		     int socket, struct eph_lb_cfg **out);
+
+/*
+ * Passive detection's input: report to health the connection failures the
+ * workers counted against each active backend since the last call
+ * (slots->...failures_seen keeps the running sums). Control lcore.
+ */
+void eph_lb_report_failures(const struct eph_dp *dp, struct eph_lb_slots *slots,
+			    struct eph_health *health, uint64_t now_ms);
 void eph_lb_cfg_free(struct eph_lb_cfg *cfg);
 
 /* Live connections to VIP slot v (backend slot b, or all of the VIP's with b < 0), all workers. */

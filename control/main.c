@@ -26,6 +26,8 @@
 #include "control/config.h"
 #include "control/ctl_cmds.h"
 #include "control/ctl_server.h"
+#include "control/health.h"
+#include "control/lb_setup.h"
 #include "control/log.h"
 #include "control/metrics_http.h"
 #include "control/natlog_writer.h"
@@ -52,6 +54,7 @@ static struct eph_arp arp;
 static struct eph_ctl_ctx ctl_ctx;
 static struct eph_ctl_server *ctl_server;
 static struct eph_metrics_http *metrics_http;
+static struct eph_health *health;
 static struct eph_natlog_writer *natlog;
 static struct eph_conf_nat_log natlog_conf; /* what natlog was opened with */
 static struct eph_alert_counts alerts;
@@ -204,9 +207,12 @@ control_loop(void)
 		if (metrics_http != NULL)
 			eph_metrics_http_poll(metrics_http);
 		natlog_drain();
+		if (health != NULL)
+			eph_reconfig_health(dp.rc);
 		if (now >= next_second) {
 			/* Drained pools, addresses and port ranges leave the snapshot. */
 			eph_reconfig_housekeeping(dp.rc);
+			eph_lb_report_failures(&dp, dp.rc->lb, health, eph_health_now_ms());
 			next_second = now + rte_get_tsc_hz();
 		}
 		if (n == 0)
@@ -287,6 +293,17 @@ run(const char *prog)
 		goto stop;
 	}
 
+	if (dp.nat.enabled) {
+		/* The balancer's health checks: from the start, on a thread of their own. */
+		health = eph_health_create(stderr);
+		if (health == NULL || eph_health_configure(health, &dp.rc->conf) != 0) {
+			fprintf(stderr, "ephemera: error: health checks could not start\n");
+			ret = EXIT_RUNTIME;
+			goto stop;
+		}
+		dp.rc->health = health;
+	}
+
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		for (unsigned int i = 0; i < dp.n_workers; i++)
 			if (dp.workers[i]->lcore == lcore)
@@ -304,6 +321,9 @@ run(const char *prog)
 stop:
 	__atomic_store_n(&dp.quit, true, __ATOMIC_RELAXED);
 	rte_eal_mp_wait_lcore();
+	if (dp.rc != NULL)
+		dp.rc->health = NULL;
+	eph_health_destroy(health);
 	natlog_drain();
 	eph_natlog_writer_close(natlog);
 	eph_metrics_http_close(metrics_http);

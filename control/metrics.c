@@ -212,6 +212,7 @@ render_lb_vips(FILE *f, const struct eph_dp *dp, const struct eph_lb_cfg *lb)
 static void
 render_lb_backends(FILE *f, const struct eph_dp *dp, const struct eph_lb_cfg *lb)
 {
+	struct eph_health_status *hs;
 	struct eph_lb_backend_stats *st;
 	char (*labels)[160];
 	const char **state;
@@ -222,7 +223,8 @@ render_lb_backends(FILE *f, const struct eph_dp *dp, const struct eph_lb_cfg *lb
 	st = calloc(n + 1, sizeof(*st));
 	labels = calloc(n + 1, sizeof(*labels));
 	state = calloc(n + 1, sizeof(*state));
-	if (st == NULL || labels == NULL || state == NULL)
+	hs = calloc(n + 1, sizeof(*hs));
+	if (st == NULL || labels == NULL || state == NULL || hs == NULL)
 		goto out;
 	for (unsigned int i = 0; i < lb->n_vips; i++) {
 		const struct eph_lb_vip *v = &lb->vips[i];
@@ -231,6 +233,7 @@ render_lb_backends(FILE *f, const struct eph_dp *dp, const struct eph_lb_cfg *lb
 			char a[INET_ADDRSTRLEN];
 
 			eph_stats_lb_backend(dp, v, &v->backends[b], &st[k]);
+			eph_stats_lb_health(dp, v, &v->backends[b], &hs[k]);
 			state[k] = eph_lb_backend_state_name(&v->backends[b]);
 			snprintf(labels[k], sizeof(labels[k]), "vip=\"%s\",backend=\"%s:%u\"",
 				 v->name, ip(v->backends[b].addr, a),
@@ -238,7 +241,7 @@ render_lb_backends(FILE *f, const struct eph_dp *dp, const struct eph_lb_cfg *lb
 		}
 	}
 	family(f, "ephemera_lb_backend_connections", "gauge",
-	       "Live connections of a backend, with its state (active, draining, removed).");
+	       "Live connections of a backend, with its state (active, draining, down, removed).");
 	for (k = 0; k < n; k++)
 		fprintf(f, "ephemera_lb_backend_connections{%s,state=\"%s\"} %" PRIu64 "\n",
 			labels[k], state[k], st[k].active);
@@ -261,10 +264,39 @@ render_lb_backends(FILE *f, const struct eph_dp *dp, const struct eph_lb_cfg *lb
 			"ephemera_lb_backend_bytes_total{%s,direction=\"from_backend\"} %" PRIu64
 			"\n",
 			labels[k], st[k].bytes_to, labels[k], st[k].bytes_from);
+	family(f, "ephemera_lb_backend_up", "gauge",
+	       "1 while a backend passes its health checks (or has none) and is not ejected.");
+	for (k = 0; k < n; k++)
+		fprintf(f, "ephemera_lb_backend_up{%s} %d\n", labels[k], hs[k].up ? 1 : 0);
+	family(f, "ephemera_lb_backend_health_checks_total", "counter",
+	       "Active health checks of a backend, by result.");
+	for (k = 0; k < n; k++)
+		fprintf(f,
+			"ephemera_lb_backend_health_checks_total{%s,result=\"pass\"} %" PRIu64 "\n"
+			"ephemera_lb_backend_health_checks_total{%s,result=\"fail\"} %" PRIu64 "\n",
+			labels[k], hs[k].checks - hs[k].failed, labels[k], hs[k].failed);
+	family(f, "ephemera_lb_backend_health_check_latency_seconds", "gauge",
+	       "Time the last passing health check of a backend took.");
+	for (k = 0; k < n; k++)
+		fprintf(f, "ephemera_lb_backend_health_check_latency_seconds{%s} %.6f\n", labels[k],
+			hs[k].latency_us / 1e6);
+	family(f, "ephemera_lb_backend_transitions_total", "counter",
+	       "A backend's health transitions, to down and back up.");
+	for (k = 0; k < n; k++)
+		fprintf(f,
+			"ephemera_lb_backend_transitions_total{%s,to=\"down\"} %" PRIu64 "\n"
+			"ephemera_lb_backend_transitions_total{%s,to=\"up\"} %" PRIu64 "\n",
+			labels[k], hs[k].downs, labels[k], hs[k].ups);
+	family(f, "ephemera_lb_backend_connect_failures_total", "counter",
+	       "New connections a backend refused (RST to SYN) or did not answer (passive detection).");
+	for (k = 0; k < n; k++)
+		fprintf(f, "ephemera_lb_backend_connect_failures_total{%s} %" PRIu64 "\n", labels[k],
+			st[k].connect_failures);
 out:
 	free(st);
 	free(labels);
 	free(state);
+	free(hs);
 }
 
 /* The balancer: totals, per VIP, per backend (labels: names and addresses, nothing to escape). */

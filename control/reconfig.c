@@ -18,6 +18,7 @@
 #include <rte_random.h>
 #include <rte_rcu_qsbr.h>
 
+#include "control/health.h"
 #include "control/log.h"
 #include "control/lb_setup.h"
 #include "control/reconfig.h"
@@ -618,7 +619,7 @@ snapshot_build(struct eph_reconfig *rc, const struct eph_conf *conf, const struc
 	for (unsigned int i = 0; i < conf->n_pools; i++)
 		pool_slot[i] = find_slot(pl, conf->pools[i].name);
 	if (lbs != NULL) {
-		ret = eph_lb_cfg_build(rc->dp, lbs, conf, pool_slot, socket, &cfg->lb);
+		ret = eph_lb_cfg_build(rc->dp, lbs, conf, pool_slot, rc->health, socket, &cfg->lb);
 		if (ret != 0)
 			goto fail;
 	}
@@ -734,9 +735,44 @@ eph_reconfig_apply(struct eph_reconfig *rc, const struct eph_conf *next, const c
 	free(pl);
 	eph_conf_free(&rc->conf);
 	rc->conf = copy;
+	if (rc->health != NULL && eph_health_configure(rc->health, &rc->conf) != 0)
+		EPH_LOG(WARNING, "health checks keep the previous backends (out of memory)");
 	snprintf(rc->last_change, sizeof(rc->last_change), "%s", what);
 	EPH_LOG(NOTICE, "configuration %" PRIu64 " applied (%s)", rc->generation, what);
 	return 0;
+}
+
+int
+eph_reconfig_health(struct eph_reconfig *rc)
+{
+	struct eph_dp_cfg *cfg, *old;
+	struct plan *pl;
+	uint64_t g;
+
+	if (rc->health == NULL || !lb_on(rc))
+		return 0;
+	g = eph_health_generation(rc->health);
+	if (g == rc->health_seen)
+		return 0;
+	pl = malloc(sizeof(*pl));
+	if (pl == NULL || plan_copy(pl, rc) != 0) {
+		if (pl != NULL)
+			plan_free(pl, rc, false);
+		free(pl);
+		return -ENOMEM;
+	}
+	cfg = snapshot_build(rc, &rc->conf, pl, rc->lb, stderr);
+	plan_free(pl, rc, false);
+	free(pl);
+	if (cfg == NULL)
+		return -ENOMEM; /* tried again on the next call */
+	old = publish(rc, cfg);
+	snapshot_free(old);
+	rc->health_seen = g;
+	snprintf(rc->last_change, sizeof(rc->last_change), "backend health");
+	EPH_LOG(NOTICE, "configuration %" PRIu64 " applied (backend health changed)",
+		rc->generation);
+	return 1;
 }
 
 unsigned int

@@ -55,12 +55,15 @@ struct eph_rc_pool {
 };
 
 struct eph_lb_slots;
+struct eph_health;
 
 struct eph_reconfig {
 	struct eph_dp *dp;
 	struct eph_conf conf;      /* the configuration that runs (owned) */
 	struct eph_rc_pool pools[EPH_MAX_POOLS];
 	struct eph_lb_slots *lb;   /* the balancer's VIP and backend slots (control/lb_setup.h) */
+	struct eph_health *health; /* backends' health (control/health.h); NULL: all up */
+	uint64_t health_seen;      /* the health generation the snapshot was built from */
 	uint64_t generation;
 	time_t changed_at;
 	char last_change[256];     /* what made the last change: "start", "reload", a command */
@@ -83,6 +86,13 @@ int eph_reconfig_apply(struct eph_reconfig *rc, const struct eph_conf *next, con
 
 /* Drop what has finished draining (call about once a second). Returns how many things went. */
 unsigned int eph_reconfig_housekeeping(struct eph_reconfig *rc);
+
+/*
+ * Rebuild the snapshot when backends' health changed since the last one
+ * (rc->health): 1 when it did, 0 when nothing changed, -ENOMEM (tried
+ * again on the next call). Control lcore, cheap when nothing changed.
+ */
+int eph_reconfig_health(struct eph_reconfig *rc);
 
 /* Live ports of a pool (slot) per generation, summed over workers: what drains. */
 uint64_t eph_reconfig_gen_live(const struct eph_reconfig *rc, unsigned int pool, unsigned int gen);

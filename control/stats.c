@@ -8,6 +8,7 @@
 #include <rte_ethdev.h>
 #include <rte_hash.h>
 
+#include "control/reconfig.h"
 #include "control/stats.h"
 #include "dataplane/flow/session.h"
 #include "dataplane/nat/natlog.h"
@@ -287,6 +288,7 @@ eph_stats_lb_backend(const struct eph_dp *dp, const struct eph_lb_vip *v,
 		st->bytes_from += __atomic_load_n(&bs->bytes_from, __ATOMIC_RELAXED);
 		st->over_limit += __atomic_load_n(&bs->over_limit, __ATOMIC_RELAXED);
 		st->no_port += __atomic_load_n(&bs->no_port, __ATOMIC_RELAXED);
+		st->connect_failures += __atomic_load_n(&bs->connect_failures, __ATOMIC_RELAXED);
 	}
 }
 
@@ -295,5 +297,20 @@ eph_lb_backend_state_name(const struct eph_lb_backend *b)
 {
 	if (b->state == EPH_LB_BACKEND_REMOVED)
 		return "removed";
+	if (b->state == EPH_LB_BACKEND_DOWN)
+		return "down";
 	return b->weight == 0 ? "draining" : "active";
+}
+
+void
+eph_stats_lb_health(const struct eph_dp *dp, const struct eph_lb_vip *v,
+		    const struct eph_lb_backend *b, struct eph_health_status *hs)
+{
+	struct eph_health *h = dp->rc != NULL ? dp->rc->health : NULL;
+
+	if (h == NULL || eph_health_status(h, v->name, rte_be_to_cpu_32(b->addr),
+					   rte_be_to_cpu_16(b->port), hs) != 0) {
+		memset(hs, 0, sizeof(*hs));
+		hs->up = b->state != EPH_LB_BACKEND_DOWN;
+	}
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "control/arp.h"
+#include "control/health.h"
 #include "dataplane/dp.h"
 #include "dataplane/flow/tcp_state.h"
 #include "dataplane/lb/lb.h"
@@ -106,8 +107,12 @@ void eph_stats_lb_vip(const struct eph_dp *dp, const struct eph_lb_vip *v,
 void eph_stats_lb_backend(const struct eph_dp *dp, const struct eph_lb_vip *v,
 			  const struct eph_lb_backend *b, struct eph_lb_backend_stats *st);
 
-/* "active", "draining" (weight 0) or "removed". */
+/* "active", "draining" (weight 0), "down" (health checks) or "removed". */
 const char *eph_lb_backend_state_name(const struct eph_lb_backend *b);
+
+/* Backend b's health (control/health.h); zeroed and "up" when nothing checks it. */
+void eph_stats_lb_health(const struct eph_dp *dp, const struct eph_lb_vip *v,
+			 const struct eph_lb_backend *b, struct eph_health_status *hs);
 
 /* "192.0.2.1" from a network-order address. */
 const char *eph_ip_str(uint32_t ip_be, char *buf, size_t len);

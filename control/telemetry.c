@@ -429,6 +429,7 @@ handle_lb_backends(const char *cmd, const char *params, struct rte_tel_data *d)
 		const struct eph_lb_backend *b = &v->backends[k];
 		struct rte_tel_data *bd = rte_tel_data_alloc();
 		struct eph_lb_backend_stats st;
+		struct eph_health_status hs;
 		char ip[INET_ADDRSTRLEN];
 
 		if (bd == NULL) {
@@ -449,6 +450,15 @@ handle_lb_backends(const char *cmd, const char *params, struct rte_tel_data *d)
 		rte_tel_data_add_dict_u64(bd, "bytes_from_backend", st.bytes_from);
 		rte_tel_data_add_dict_u64(bd, "over_limit", st.over_limit);
 		rte_tel_data_add_dict_u64(bd, "no_port", st.no_port);
+		eph_stats_lb_health(tel_dp, v, b, &hs);
+		rte_tel_data_add_dict_string(bd, "health", hs.up ? "up" : "down");
+		rte_tel_data_add_dict_string(bd, "last_check", hs.checks ? hs.last : "");
+		rte_tel_data_add_dict_u64(bd, "latency_us", hs.latency_us);
+		rte_tel_data_add_dict_u64(bd, "checks", hs.checks);
+		rte_tel_data_add_dict_u64(bd, "checks_failed", hs.failed);
+		rte_tel_data_add_dict_u64(bd, "connect_failures", st.connect_failures);
+		rte_tel_data_add_dict_u64(bd, "downs", hs.downs);
+		rte_tel_data_add_dict_u64(bd, "ups", hs.ups);
 		/* Keyed by index like /ephemera/pools: telemetry names take no '.' or ':'. */
 		add_entry(d, k, bd);
 	}

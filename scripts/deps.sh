@@ -13,7 +13,7 @@ PACKAGES=(
 	# build
 	build-essential pkg-config meson ninja-build
 	libdpdk-dev dpdk dpdk-dev libnuma-dev libcyaml-dev libyaml-dev libcmocka-dev
-	libjansson-dev libmicrohttpd-dev
+	libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev
 	# fuzzing (scripts/fuzz.sh): clang and its libFuzzer runtime
 	clang libclang-rt-14-dev
 	# test bed and end-to-end tests

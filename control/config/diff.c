@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "control/config/common.h"
+#include "control/config/health.h"
 
 struct diff_ctx {
 	void (*emit)(void *arg, bool needs_restart, const char *change);
@@ -483,6 +484,16 @@ diff_vip(struct diff_ctx *d, const struct eph_conf *oc, const struct eph_conf_vi
 	if (a->on_remove != b->on_remove)
 		diff_line(d, false, "vip %s: on-remove %s -> %s", n, eph_lb_on_remove_name(a->on_remove),
 			  eph_lb_on_remove_name(b->on_remove));
+	if (!eph_conf_health_equal(&a->health, &b->health))
+		diff_line(d, false, "vip %s: health-check %s -> %s", n,
+			  eph_health_type_name(a->health.type), eph_health_type_name(b->health.type));
+	if (memcmp(&a->outlier, &b->outlier, sizeof(a->outlier)) != 0)
+		diff_line(d, false, "vip %s: outlier-detection failures %u in %u ms -> %u in %u ms", n,
+			  a->outlier.failures, a->outlier.window_ms, b->outlier.failures,
+			  b->outlier.window_ms);
+	if (a->all_down != b->all_down)
+		diff_line(d, false, "vip %s: all-down %s -> %s", n, eph_lb_all_down_name(a->all_down),
+			  eph_lb_all_down_name(b->all_down));
 	for (unsigned k = 0; k < a->n_backends; k++) {
 		const struct eph_conf_backend *ob = &a->backends[k], *nb = backend_in(b, ob);
 
@@ -496,6 +507,9 @@ diff_vip(struct diff_ctx *d, const struct eph_conf *oc, const struct eph_conf_vi
 		if (nb != NULL && nb->max_connections != ob->max_connections)
 			diff_line(d, false, "vip %s: backend %s:%u max-connections %u -> %u", n, x,
 				  ob->port, ob->max_connections, nb->max_connections);
+		if (nb != NULL && (ob->own_health != nb->own_health ||
+				   !eph_conf_health_equal(&ob->health, &nb->health)))
+			diff_line(d, false, "vip %s: backend %s:%u health-check changed", n, x, ob->port);
 	}
 	for (unsigned k = 0; k < b->n_backends; k++)
 		if (backend_in(a, &b->backends[k]) == NULL)

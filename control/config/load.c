@@ -77,6 +77,7 @@ const struct eph_conf_int_rule *const eph_conf_int_rules[] = {
 	eph_conf_ports_int_rules,
 	eph_conf_pools_int_rules,
 	eph_conf_vips_int_rules,
+	eph_conf_health_int_rules,
 	NULL,
 };
 

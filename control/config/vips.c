@@ -57,11 +57,18 @@ static const cyaml_strval_t on_remove_strings[] = {
 	{"reset", EPH_LB_REMOVE_RESET},
 };
 
+static const cyaml_strval_t all_down_strings[] = {
+	{"keep", EPH_LB_ALL_DOWN_KEEP},
+	{"refuse", EPH_LB_ALL_DOWN_REFUSE},
+};
+
 static const cyaml_schema_field_t backend_fields[] = {
 	CYAML_FIELD_STRING_PTR("address", OPT, struct raw_backend, address, 0, CYAML_UNLIMITED),
 	CYAML_FIELD_INT_PTR("port", OPT, struct raw_backend, port),
 	CYAML_FIELD_INT_PTR("weight", OPT, struct raw_backend, weight),
 	CYAML_FIELD_INT_PTR("max-connections", OPT, struct raw_backend, max_connections),
+	CYAML_FIELD_MAPPING_PTR("health-check", OPT_NULL, struct raw_backend, health_check,
+				eph_conf_health_fields),
 	CYAML_FIELD_END,
 };
 
@@ -93,6 +100,12 @@ static const cyaml_schema_field_t vip_fields[] = {
 			     on_remove_strings, CYAML_ARRAY_LEN(on_remove_strings)),
 	CYAML_FIELD_SEQUENCE("backends", OPT_NULL, struct raw_vip, backends, &backend_schema, 0,
 			     EPH_LIMIT_VIP_BACKENDS_MAX),
+	CYAML_FIELD_MAPPING_PTR("health-check", OPT_NULL, struct raw_vip, health_check,
+				eph_conf_health_fields),
+	CYAML_FIELD_MAPPING_PTR("outlier-detection", OPT_NULL, struct raw_vip, outlier_detection,
+				eph_conf_outlier_fields),
+	CYAML_FIELD_ENUM_PTR("all-down", OPT | CYAML_FLAG_STRICT, struct raw_vip, all_down,
+			     all_down_strings, CYAML_ARRAY_LEN(all_down_strings)),
 	CYAML_FIELD_END,
 };
 
@@ -150,6 +163,9 @@ eph_conf_vip_defaults(struct eph_conf_vip *v)
 	v->maglev_size = DEF_MAGLEV_SIZE;
 	v->refusal = EPH_LB_REFUSE_RESET;
 	v->on_remove = EPH_LB_REMOVE_DRAIN;
+	eph_conf_health_defaults(&v->health);
+	eph_conf_outlier_defaults(&v->outlier);
+	v->all_down = EPH_LB_ALL_DOWN_KEEP;
 }
 
 bool
@@ -234,6 +250,58 @@ routable(const struct eph_conf *conf, uint32_t a)
 	return false;
 }
 
+int
+eph_conf_egress_port(const struct eph_conf *conf, uint32_t a)
+{
+	int best = -1, best_len = -1;
+
+	for (unsigned i = 0; i < conf->n_ports; i++)
+		if (eph_conf_in_subnet(&conf->ports[i], a))
+			return (int)i;
+	for (unsigned i = 0; conf->routes != NULL && i < conf->n_routes; i++) {
+		const struct eph_conf_route *r = &conf->routes[i];
+
+		if ((a & eph_conf_prefix_mask(r->prefix_len)) == r->prefix && r->prefix_len > best_len) {
+			best = r->port;
+			best_len = r->prefix_len;
+		}
+	}
+	return best;
+}
+
+/*
+ * Active checks run from the gateway's own kernel, through the kernel
+ * interface of the port a backend is reached by (control/health.c).
+ */
+static void
+rules_health(const struct rules *ru, unsigned i, unsigned k, const char *key)
+{
+	const struct eph_conf *conf = ru->conf;
+	const struct eph_conf_backend *b = &conf->vips[i].backends[k];
+	const struct eph_conf_health *h = b->own_health ? &b->health : &conf->vips[i].health;
+	char path[64], a[16];
+	int port;
+
+	if (h->type == EPH_HEALTH_NONE)
+		return;
+	if (b->own_health)
+		snprintf(path, sizeof(path), "%s.health-check", key);
+	else
+		snprintf(path, sizeof(path), "health-check");
+	eph_conf_ip_str(a, sizeof(a), b->addr);
+	if (h->port == 0 && b->port == 0)
+		rule(ru, i, path,
+		     "backend %s serves every port: expected health-check.port, the port to check",
+		     a);
+	port = eph_conf_egress_port(conf, b->addr);
+	if (port >= 0 && conf->ports[port].kernel_if[0] == '\0')
+		rule(ru, i, path,
+		     "backend %s is reached through port '%s', which has no kernel-interface: "
+		     "health checks run from the gateway's kernel through it, expected "
+		     "ports[%s].kernel-interface",
+		     a, conf->ports[port].name, conf->ports[port].name);
+}
+
 static void
 rules_backends(const struct rules *ru, unsigned i)
 {
@@ -275,6 +343,7 @@ rules_backends(const struct rules *ru, unsigned i)
 			rule(ru, i, key, "expected a backend port 1 to 65535");
 		if (k > 0 && v->backends[k - 1].addr == b->addr && v->backends[k - 1].port == b->port)
 			rule(ru, i, key, "duplicate backend %s:%u", a, b->port);
+		rules_health(ru, i, k, key);
 	}
 	if (v->n_backends > 0 && up == 0)
 		rule(ru, i, "backends",
@@ -597,6 +666,10 @@ validate_backends(struct vctx *v, unsigned i, const struct raw_vip *r, struct ep
 		if (!eph_conf_uint(v, BPATH(".max-connections"), rb->max_connections,
 				   &b->max_connections))
 			bad = true;
+		b->own_health = rb->health_check != NULL;
+		if (!eph_conf_validate_health(v, BPATH(".health-check"), rb->health_check,
+					      &b->health))
+			bad = true;
 #undef BPATH
 		if (bad)
 			ok = false;
@@ -653,6 +726,11 @@ validate_vip(struct vctx *v, unsigned i, const struct raw_vip *r, struct eph_con
 	ok = eph_conf_uint(v, VPATH("maglev-size"), r->maglev_size, &cv->maglev_size) && ok;
 	ok = eph_conf_uint(v, VPATH("max-connections"), r->max_connections, &cv->max_connections) &&
 	     ok;
+	ok = eph_conf_validate_health(v, VPATH("health-check"), r->health_check, &cv->health) && ok;
+	ok = eph_conf_validate_outlier(v, VPATH("outlier-detection"), r->outlier_detection,
+				       &cv->outlier) && ok;
+	if (r->all_down != NULL)
+		cv->all_down = (enum eph_lb_all_down)*r->all_down;
 	ok = validate_backends(v, i, r, cv) && ok;
 
 	if (cv->forwarding == EPH_LB_DNAT) {

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "control/config/common.h"
+#include "control/config/health.h"
 #include "control/config/ports.h"
 
 struct raw_backend {
@@ -14,6 +15,7 @@ struct raw_backend {
 	int64_t *port;
 	int64_t *weight;
 	int64_t *max_connections;
+	struct raw_health *health_check;
 };
 
 struct raw_vip {
@@ -33,6 +35,9 @@ struct raw_vip {
 	enum eph_lb_on_remove *on_remove;
 	struct raw_backend *backends;
 	unsigned backends_count;
+	struct raw_health *health_check;
+	struct raw_outlier *outlier_detection;
+	int *all_down;
 };
 
 extern const cyaml_schema_value_t eph_conf_vip_schema;

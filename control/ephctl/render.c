@@ -1139,6 +1139,59 @@ ephctl_render_vips(FILE *out, const json_t *result)
 
 /* show.backends */
 
+/* The backends' health: state, the last check and why the state last changed. */
+static void
+backends_health(FILE *out, const json_t *backends)
+{
+	static const char *const head[] = { "BACKEND", "PORT",   "HEALTH", "LAST-CHECK",
+					    "LATENCY", "CHECKS", "FAILED", "CONN-FAILURES",
+					    "DOWNS",   "SINCE",  "REASON" };
+	const json_t *b;
+	struct table t;
+	bool any = false;
+	size_t i;
+
+	json_array_foreach(backends, i, b)
+		any |= json_is_true(get(get(b, "health"), "checked")) ||
+		       json_is_true(get(get(b, "health"), "passive"));
+	if (!any)
+		return; /* nothing watches these backends' health */
+	table_init(&t, 11, head, "lrllrrrrrrl");
+	json_array_foreach(backends, i, b) {
+		const json_t *h = get(b, "health");
+		long long us = 0, port = 0;
+
+		cell_of(&t, b, "address");
+		if (get_int(b, "port", &port) && port == 0)
+			cell(&t, "*");
+		else
+			cell_of(&t, b, "port");
+		if (json_is_true(get(h, "kept")))
+			cell(&t, "down (kept)");
+		else if (json_is_true(get(h, "ejected")))
+			cell(&t, "down (ejected)");
+		else
+			cell_of(&t, h, "state");
+		if (!json_is_true(get(h, "checked")))
+			cell(&t, "not checked");
+		else
+			cell_of(&t, h, "last");
+		if (get_int(h, "latency_us", &us) && us > 0)
+			cell(&t, us >= 10000 ? "%lld ms" : "%lld us", us >= 10000 ? us / 1000 : us);
+		else
+			cell(&t, "-");
+		cell_of(&t, h, "checks");
+		cell_of(&t, h, "failed");
+		cell_of(&t, h, "connect_failures");
+		cell_of(&t, h, "downs");
+		cell_duration(&t, h, "since_s");
+		cell_of(&t, h, "reason");
+	}
+	fputc('\n', out);
+	table_print(out, &t, "  ");
+	table_free(&t);
+}
+
 int
 ephctl_render_backends(FILE *out, const json_t *result)
 {
@@ -1179,6 +1232,7 @@ ephctl_render_backends(FILE *out, const json_t *result)
 		}
 		table_print(out, &t, "  ");
 		table_free(&t);
+		backends_health(out, backends);
 	}
 	if (json_is_array(locals) && json_array_size(locals) != 0) {
 		fputc('\n', out);

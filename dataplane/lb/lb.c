@@ -207,6 +207,9 @@ conn_expired(struct eph_session_table *t, uint32_t idx, void *arg)
 	struct eph_worker *w = arg;
 	const struct eph_session *s = eph_session_get(t, idx);
 
+	/* The backend never answered the SYN: a failure for passive detection. */
+	if (s->proto == IPPROTO_TCP && s->state == EPH_TCP_SYN_SENT)
+		bstats(w->lb, s->target)->connect_failures++;
 	conn_close(w, idx, s->proto == IPPROTO_TCP && eph_tcp_closed_cleanly(s->state));
 }
 
@@ -285,7 +288,7 @@ backend_reset(const struct eph_lb_cfg *c, const struct eph_session *s)
 	if (v == NULL)
 		return true; /* the VIP is gone */
 	b = backend_of_slot(v, s->target & ((1u << EPH_LB_BACKEND_BITS) - 1));
-	return b == NULL || (b->state == EPH_LB_BACKEND_REMOVED &&
+	return b == NULL || (b->state != EPH_LB_BACKEND_ACTIVE &&
 			     v->on_remove == EPH_LB_REMOVE_RESET);
 }
 
@@ -452,6 +455,14 @@ conn_open(struct eph_worker *w, const struct lb_pkt *p, struct eph_session **sp)
 	return idx;
 }
 
+/* A TCP SYN alone (no ACK): what may open, or reopen, a connection. */
+static inline bool
+is_syn(const struct rte_ipv4_hdr *ip)
+{
+	return ip->next_proto_id == IPPROTO_TCP &&
+	       eph_tcp_event(((const struct rte_tcp_hdr *)(ip + 1))->tcp_flags) == EPH_TCP_EV_SYN;
+}
+
 /*
  * A packet passes through connection idx in direction dir: TCP state,
  * counters, idle timer. false: a RST outside the window (drop it).
@@ -467,6 +478,14 @@ conn_touch(struct eph_worker *w, uint32_t idx, struct eph_session *s,
 
 	if (s->proto == IPPROTO_TCP && !eph_flow_tcp_update(s, ip, dir, &prev))
 		return false;
+	/*
+	 * Passive detection (control/health.c): the backend refused the SYN
+	 * (RST), or the client sent its SYN again, having had no SYN-ACK
+	 * within its retransmission timeout.
+	 */
+	if (unlikely(prev == EPH_TCP_SYN_SENT) && s->proto == IPPROTO_TCP &&
+	    (s->state == EPH_TCP_RST || (dir == EPH_DIR_IN2OUT && is_syn(ip))))
+		bs->connect_failures++;
 	if (dir == EPH_DIR_IN2OUT) {
 		s->pkts_out++;
 		bs->pkts_to++;
@@ -481,13 +500,6 @@ conn_touch(struct eph_worker *w, uint32_t idx, struct eph_session *s,
 	return true;
 }
 
-/* A TCP SYN alone (no ACK): what may open, or reopen, a connection. */
-static inline bool
-is_syn(const struct rte_ipv4_hdr *ip)
-{
-	return ip->next_proto_id == IPPROTO_TCP &&
-	       eph_tcp_event(((const struct rte_tcp_hdr *)(ip + 1))->tcp_flags) == EPH_TCP_EV_SYN;
-}
 
 /* Closing or closed: a new SYN on the 5-tuple is a new connection, maybe to another backend. */
 static inline bool

@@ -52,6 +52,8 @@ enum eph_lb_backend_state {
 	EPH_LB_BACKEND_FREE,     /* slot unused */
 	EPH_LB_BACKEND_ACTIVE,   /* in the table (weight > 0) or draining by weight 0 */
 	EPH_LB_BACKEND_REMOVED,  /* removed: serves (drain) or resets (reset) its connections */
+	EPH_LB_BACKEND_DOWN,     /* configured but failing its health checks: out of the table,
+				    its connections as a removed one's */
 };
 
 /* One backend of a VIP in a snapshot. */
@@ -103,6 +105,7 @@ struct eph_lb_backend_stats {
 	uint64_t bytes_from;
 	uint64_t over_limit;
 	uint64_t no_port;
+	uint64_t connect_failures; /* SYNs it refused (RST), or did not answer in time */
 };
 
 /* Per worker, per VIP slot. */

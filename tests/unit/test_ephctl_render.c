@@ -676,6 +676,38 @@ test_backends(void **state)
 	      "  BYTES-FROM  OVER-LIMIT  NO-PORT\n"
 	      "  198.18.0.11     *  removed     100       1      1        1          0        60"
 	      "           0           0        0\n");
+	/* Health checks: each backend's state, last check and the reason of its last change. */
+	check(ephctl_render_backends,
+	      "{'vip': 'web', 'backends': ["
+	      " {'address': '198.18.0.11', 'port': 80, 'state': 'active', 'weight': 1,"
+	      "  'active': 3, 'total': 9, 'pkts_to_backend': 1, 'pkts_from_backend': 1,"
+	      "  'bytes_to_backend': 1, 'bytes_from_backend': 1, 'over_limit': 0, 'no_port': 0,"
+	      "  'health': {'state': 'up', 'checked': true, 'passive': false, 'ejected': false,"
+	      "   'kept': false, 'last': 'HTTP 200', 'latency_us': 412, 'checks': 57, 'failed': 0,"
+	      "   'connect_failures': 0, 'downs': 0, 'ups': 0, 'reason': null, 'since_s': 120}},"
+	      " {'address': '198.18.0.12', 'port': 80, 'state': 'down', 'weight': 2,"
+	      "  'active': 0, 'total': 4, 'pkts_to_backend': 1, 'pkts_from_backend': 1,"
+	      "  'bytes_to_backend': 1, 'bytes_from_backend': 1, 'over_limit': 0, 'no_port': 0,"
+	      "  'health': {'state': 'down', 'checked': true, 'passive': true, 'ejected': false,"
+	      "   'kept': false, 'last': 'HTTP 500, not expected', 'latency_us': 23000,"
+	      "   'checks': 57, 'failed': 3, 'connect_failures': 2, 'downs': 1, 'ups': 0,"
+	      "   'reason': '3 http checks failed, the last: HTTP 500, not expected',"
+	      "   'since_s': 4}}],"
+	      " 'local_addresses': []}",
+	      "vip web\n"
+	      "  BACKEND      PORT  STATE   WEIGHT  ACTIVE  TOTAL  PKTS-TO  PKTS-FROM  BYTES-TO"
+	      "  BYTES-FROM  OVER-LIMIT  NO-PORT\n"
+	      "  198.18.0.11    80  active       1       3      9        1          1         1"
+	      "           1           0        0\n"
+	      "  198.18.0.12    80  down         2       0      4        1          1         1"
+	      "           1           0        0\n"
+	      "\n"
+	      "  BACKEND      PORT  HEALTH  LAST-CHECK              LATENCY  CHECKS  FAILED"
+	      "  CONN-FAILURES  DOWNS  SINCE  REASON\n"
+	      "  198.18.0.11    80  up      HTTP 200                 412 us      57       0"
+	      "              0      0  2m00s  -\n"
+	      "  198.18.0.12    80  down    HTTP 500, not expected    23 ms      57       3"
+	      "              2      1     4s  3 http checks failed, the last: HTTP 500, not expected\n");
 	check(ephctl_render_backends, "{'vip': 'empty', 'backends': [], 'local_addresses': []}",
 	      "vip empty\n"
 	      "  no backends: new connections are refused\n");
