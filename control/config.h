@@ -196,6 +196,12 @@ enum eph_lb_refusal {
 	EPH_LB_REFUSE_DROP,        /* silently */
 };
 
+/* Whether a VIP's connections start with a PROXY protocol header towards the backend. */
+enum eph_lb_proxy {
+	EPH_LB_PROXY_OFF, /* default */
+	EPH_LB_PROXY_V2,  /* the binary header of version 2 (TCP full-NAT VIPs only) */
+};
+
 /* What happens to a removed backend's connections. */
 enum eph_lb_on_remove {
 	EPH_LB_REMOVE_DRAIN, /* default: they continue until they end */
@@ -229,6 +235,7 @@ struct eph_conf_vip {
 	unsigned max_connections; /* 0: no limit */
 	enum eph_lb_refusal refusal;
 	enum eph_lb_on_remove on_remove;
+	enum eph_lb_proxy proxy;
 };
 
 struct eph_conf {
@@ -288,6 +295,7 @@ const char *eph_lb_forwarding_name(enum eph_lb_forwarding f);
 const char *eph_lb_hash_name(enum eph_lb_hash h);
 const char *eph_lb_refusal_name(enum eph_lb_refusal r);
 const char *eph_lb_on_remove_name(enum eph_lb_on_remove r);
+const char *eph_lb_proxy_name(enum eph_lb_proxy p);
 
 /*
  * Deep copy of src into dst (dst need not be initialised); free with

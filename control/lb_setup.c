@@ -320,6 +320,8 @@ vip_build(struct eph_dp *dp, struct eph_lb_vip *v, unsigned int slot,
 		.hash = (uint8_t)cv->hash,
 		.refusal = (uint8_t)cv->refusal,
 		.on_remove = (uint8_t)cv->on_remove,
+		.proxy = (uint8_t)(cv->proto == IPPROTO_TCP && cv->forwarding == EPH_LB_FULLNAT
+					   ? cv->proxy : EPH_LB_PROXY_OFF),
 		.pool = (int16_t)pool,
 		.max_conns = per_worker(cv->max_connections, dp->n_workers),
 		.maglev_size = cv->maglev_size,

@@ -482,6 +482,9 @@ diff_vip(struct diff_ctx *d, const struct eph_conf *oc, const struct eph_conf_vi
 	if (a->on_remove != b->on_remove)
 		diff_line(d, false, "vip %s: on-remove %s -> %s", n, eph_lb_on_remove_name(a->on_remove),
 			  eph_lb_on_remove_name(b->on_remove));
+	if (a->proxy != b->proxy)
+		diff_line(d, false, "vip %s: proxy-protocol %s -> %s (new connections)", n,
+			  eph_lb_proxy_name(a->proxy), eph_lb_proxy_name(b->proxy));
 	for (unsigned k = 0; k < a->n_backends; k++) {
 		const struct eph_conf_backend *ob = &a->backends[k], *nb = backend_in(b, ob);
 
