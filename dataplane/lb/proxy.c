@@ -143,10 +143,19 @@ eph_lb_proxy_to_backend(struct eph_lb_worker *lw, struct eph_session *s, uint32_
 {
 	struct rte_ipv4_hdr *ip = eph_pkt_ip(m);
 	struct rte_tcp_hdr *tcp = (struct rte_tcp_hdr *)(ip + 1);
-	struct eph_lb_conn_ext *e = &lw->ext[idx];
+	struct eph_lb_conn_ext *e;
 	uint8_t flags = tcp->tcp_flags;
-	uint32_t seq = rte_be_to_cpu_32(tcp->sent_seq), new;
+	uint32_t seq, new;
 
+	/* Once the backend has the header, every segment but a SYN moves by 28: no ISN to read. */
+	if (likely((s->flags & EPH_LB_CONN_PROXY_ACKED) && !(flags & RTE_TCP_SYN_FLAG))) {
+		new = rte_cpu_to_be_32(rte_be_to_cpu_32(tcp->sent_seq) + EPH_PP2_LEN);
+		tcp->cksum = eph_cksum_update32(tcp->cksum, tcp->sent_seq, new);
+		tcp->sent_seq = new;
+		return true;
+	}
+	e = &lw->ext[idx];
+	seq = rte_be_to_cpu_32(tcp->sent_seq);
 	if (unlikely(flags & RTE_TCP_SYN_FLAG)) {
 		uint16_t thl = (uint16_t)((tcp->data_off >> 4) * 4);
 
@@ -171,9 +180,12 @@ eph_lb_proxy_to_backend(struct eph_lb_worker *lw, struct eph_session *s, uint32_
 	return true;
 }
 
-/* The backend's TCP options: SACK edges to the client's space, the SYN-ACK's MSS lowered. */
+/*
+ * The backend's TCP options: SACK edges to the client's space (the ISN
+ * read only then), the SYN-ACK's MSS lowered.
+ */
 static void
-options_to_client(struct eph_lb_worker *lw, struct rte_tcp_hdr *tcp, uint16_t thl, uint32_t isn)
+options_to_client(struct eph_lb_worker *lw, struct rte_tcp_hdr *tcp, uint16_t thl, uint32_t idx)
 {
 	uint8_t *opt = (uint8_t *)(tcp + 1);
 	uint16_t n = (uint16_t)(thl - TCP_HDR_LEN);
@@ -198,7 +210,7 @@ options_to_client(struct eph_lb_worker *lw, struct rte_tcp_hdr *tcp, uint16_t th
 				return;
 			}
 			for (uint16_t k = (uint16_t)(i + 2); k < i + opt[i + 1]; k += 4)
-				field_to_client(tcp, &opt[k], odd, isn);
+				field_to_client(tcp, &opt[k], odd, lw->ext[idx].client_isn);
 		} else if (opt[i] == TCPOPT_MSS && syn) {
 			uint16_t old, new;
 
@@ -226,10 +238,20 @@ eph_lb_proxy_to_client(struct eph_lb_worker *lw, struct eph_session *s, uint32_t
 {
 	struct rte_ipv4_hdr *ip = eph_pkt_ip(m);
 	struct rte_tcp_hdr *tcp = (struct rte_tcp_hdr *)(ip + 1);
-	uint32_t isn = lw->ext[idx].client_isn;
 	uint16_t thl = (uint16_t)((tcp->data_off >> 4) * 4);
 
-	if (tcp->tcp_flags & RTE_TCP_ACK_FLAG) {
+	if (likely(s->flags & EPH_LB_CONN_PROXY_ACKED) && (tcp->tcp_flags & RTE_TCP_ACK_FLAG)) {
+		/*
+		 * The backend has the header: its acks lie past it, minus 28 for
+		 * the client. An old one reordered behind comes out below ISN+1,
+		 * which the client takes for the old ack it is.
+		 */
+		uint32_t new = rte_cpu_to_be_32(rte_be_to_cpu_32(tcp->recv_ack) - EPH_PP2_LEN);
+
+		tcp->cksum = eph_cksum_update32(tcp->cksum, tcp->recv_ack, new);
+		tcp->recv_ack = new;
+	} else if (tcp->tcp_flags & RTE_TCP_ACK_FLAG) {
+		uint32_t isn = lw->ext[idx].client_isn;
 		uint32_t past = rte_be_to_cpu_32(tcp->recv_ack) - (isn + 1);
 
 		/* Acknowledged past the header: from now on ISN+1 is where the data starts. */
@@ -242,7 +264,7 @@ eph_lb_proxy_to_client(struct eph_lb_worker *lw, struct eph_session *s, uint32_t
 		if (thl > eph_l4_len(ip))
 			lw->ctr[EPH_LB_proxy_bad_options]++;
 		else
-			options_to_client(lw, tcp, thl, isn);
+			options_to_client(lw, tcp, thl, idx);
 	}
 }
 
