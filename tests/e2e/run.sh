@@ -58,9 +58,11 @@ NAT_TESTS=(pool_addresses ping_h1_srv route_static tcp_h1_download tcp_h2_downlo
 NAT_MW_TESTS=(pool_addresses ping_through flows_2000 unsolicited filtering)
 # The balancer (conf/examples/lb.yaml and lb_conf): nginx and lb_peer.py on
 # the backends eph-b1..3, clients in eph-srv; with 2 and 3 workers, handoffs.
-LB_TESTS=(lb_weights lb_long_lived lb_udp lb_no_backends lb_ping_vip lb_workers lb_bad_ctl)
-LB_MW_TESTS=(lb_workers lb_udp)
-LB_ASAN_TESTS=(lb_weights lb_long_lived lb_udp lb_no_backends lb_ping_vip lb_bad_ctl)
+LB_TESTS=(lb_weights lb_long_lived lb_udp lb_no_backends lb_ping_vip lb_workers lb_bad_ctl
+	lb_proxy_protocol)
+LB_MW_TESTS=(lb_workers lb_udp lb_proxy_protocol)
+LB_ASAN_TESTS=(lb_weights lb_long_lived lb_udp lb_no_backends lb_ping_vip lb_bad_ctl
+	lb_proxy_protocol)
 # Small port ranges on one address: one host gets the whole range towards
 # one destination (ports borrowed across workers' shares), then refusals,
 # recovery (1, 2 and 3 workers; TCP only on the smallest range).
@@ -324,6 +326,12 @@ lb_conf() {
 		    address: 203.0.113.81
 		    port: 80
 		    local-addresses: [198.18.0.7]
+		  - name: proxied
+		    address: 203.0.113.80
+		    port: 8080
+		    proxy-protocol: v2
+		    local-addresses: [198.18.0.8]
+		    backends: [{address: 198.18.0.11}, {address: 198.18.0.12}, {address: 198.18.0.13}]
 	EOF
 }
 
