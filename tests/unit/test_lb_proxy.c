@@ -12,6 +12,7 @@
 #include <rte_tcp.h>
 
 #include "control/lb_setup.h"
+#include "control/reconfig.h"
 #include "dataplane/flow/session.h"
 #include "dataplane/flow/tcp_state.h"
 #include "dataplane/lb/lb.h"
@@ -455,6 +456,64 @@ test_no_room_dropped(void **state)
 	rte_pktmbuf_free(m);
 }
 
+/* Apply a copy of the running configuration changed by edit; 0 on success. */
+static int
+apply_with(void (*edit)(struct eph_conf *c))
+{
+	struct eph_conf next;
+	int ret;
+
+	assert_int_equal(eph_conf_dup(&next, &t_dp.rc->conf), 0);
+	edit(&next);
+	ret = eph_reconfig_apply(t_dp.rc, &next, "test", stderr);
+	eph_conf_free(&next);
+	return ret;
+}
+
+static void
+remove_backend_reset(struct eph_conf *c)
+{
+	c->vips[0].n_backends = 0;
+	c->vips[0].on_remove = EPH_LB_REMOVE_RESET;
+}
+
+static void
+restore_backend(struct eph_conf *c)
+{
+	free(c->vips[0].backends);
+	c->vips[0].backends = malloc(sizeof(backends));
+	assert_non_null(c->vips[0].backends);
+	memcpy(c->vips[0].backends, backends, sizeof(backends));
+	c->vips[0].n_backends = 1;
+	c->vips[0].on_remove = EPH_LB_REMOVE_DRAIN;
+}
+
+/* The backend removed with on-remove: reset: its RST carries the sequence number it expects. */
+static void
+test_reset_in_backend_space(void **state)
+{
+	static const uint8_t data[10] = "0123456789";
+	struct rte_mbuf *m;
+
+	(void)state;
+	handshake_to_synack(0);
+	rte_pktmbuf_free(from_client(RTE_TCP_ACK_FLAG, ISN + 1, B_ISN + 1, NULL, 0, data, 10));
+	rte_pktmbuf_free(from_backend(RTE_TCP_ACK_FLAG, B_ISN + 1, ISN + 11 + PP, NULL, 0, NULL, 0));
+	assert_int_equal(apply_with(remove_backend_reset), 0);
+	t_advance(w, 1);
+	m = t_one_out(IN);
+	assert_int_equal(tcp_of(m)->tcp_flags, RTE_TCP_RST_FLAG);
+	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->dst_addr), B1);
+	assert_int_equal(seq_of(m), ISN + 11 + PP);
+	rte_pktmbuf_free(m);
+	m = t_one_out(OUT);
+	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->dst_addr), CLIENT);
+	assert_int_equal(seq_of(m), B_ISN + 1);
+	rte_pktmbuf_free(m);
+	assert_true(eph_reconfig_housekeeping(t_dp.rc) >= 1);
+	assert_int_equal(apply_with(restore_backend), 0);
+}
+
 int
 main(void)
 {
@@ -466,6 +525,7 @@ main(void)
 		cmocka_unit_test_setup(test_fin_first_carries_header, fresh),
 		cmocka_unit_test_setup(test_icmp_quote_translated, fresh),
 		cmocka_unit_test_setup(test_no_room_dropped, fresh),
+		cmocka_unit_test_setup(test_reset_in_backend_space, fresh),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
