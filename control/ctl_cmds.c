@@ -410,7 +410,8 @@ cmd_show_config(void *arg, const json_t *args, json_t **result, struct eph_ctl_e
 					  "max_connections", (int)v->backends[k].max_connections));
 		json_array_append_new(
 			vips,
-			json_pack("{s:s, s:o, s:i, s:s, s:s, s:s, s:i, s:s, s:i, s:s, s:s, s:s, s:o}", "name",
+			json_pack("{s:s, s:o, s:i, s:s, s:s, s:s, s:i, s:s, s:i, s:s, s:s, s:s, s:o}",
+				  "name",
 				  v->name, "address", eph_ctl_json_ipv4(v->addr), "port", v->port,
 				  "protocol", proto_name(v->proto), "forwarding",
 				  eph_lb_forwarding_name(v->forwarding), "source_pool",

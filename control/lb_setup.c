@@ -309,7 +309,8 @@ ext_prepare(struct eph_dp *dp)
 
 		if (lw == NULL || lw->ext != NULL)
 			continue;
-		lw->ext = rte_zmalloc_socket("eph_lb_ext", (size_t)lw->conns->max * sizeof(*lw->ext),
+		lw->ext = rte_zmalloc_socket("eph_lb_ext",
+					     (size_t)lw->conns->max * sizeof(*lw->ext),
 					     RTE_CACHE_LINE_SIZE,
 					     (int)rte_lcore_to_socket_id(dp->workers[i]->lcore));
 		if (lw->ext == NULL)

@@ -269,7 +269,8 @@ conn_reset(struct eph_worker *w, uint16_t in_port, uint32_t idx)
 					      ? s->seq_end[EPH_DIR_IN2OUT] : 0;
 
 		/* The tracker keeps the client's space; the backend counts the PROXY header too. */
-		if ((s->flags & EPH_LB_CONN_PROXY) && (s->tcp_track & EPH_TCP_END_KNOWN(EPH_DIR_IN2OUT)))
+		if ((s->flags & EPH_LB_CONN_PROXY) &&
+		    (s->tcp_track & EPH_TCP_END_KNOWN(EPH_DIR_IN2OUT)))
 			to_backend = eph_lb_proxy_seq_to_backend(w->lb, s, idx, to_backend);
 
 		send_rst(w, in_port, s->remote_addr, s->remote_port, s->in_addr, s->in_port,
@@ -448,7 +449,8 @@ conn_open(struct eph_worker *w, const struct lb_pkt *p, struct eph_session **sp)
 	s->pool = (uint8_t)(v->pool >= 0 ? v->pool : 0);
 	s->flags = flags;
 	if (flags & EPH_LB_CONN_PROXY)
-		lw->ext[idx].client_isn = rte_be_to_cpu_32(((const struct rte_tcp_hdr *)l4)->sent_seq);
+		lw->ext[idx].client_isn =
+			rte_be_to_cpu_32(((const struct rte_tcp_hdr *)l4)->sent_seq);
 	s->target = (uint16_t)(v->slot << EPH_LB_BACKEND_BITS | b->slot);
 	s->expire = w->nat.now + eph_flow_timeout(&w->cfg->nat.timeouts, s);
 	eph_session_schedule(lw->conns, (uint32_t)idx, s->expire);

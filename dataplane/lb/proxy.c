@@ -32,8 +32,7 @@ static const uint8_t pp2_signature[12] = {
 };
 
 void
-eph_pp2_header(uint8_t out[EPH_PP2_LEN], uint32_t src, uint16_t sport, uint32_t dst,
-	       uint16_t dport)
+eph_pp2_header(uint8_t out[EPH_PP2_LEN], uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport)
 {
 	uint16_t len = RTE_BE16(PP2_ADDR_LEN);
 
@@ -62,7 +61,7 @@ cksum_update32_at(uint16_t cksum, uint32_t old, uint32_t new, bool odd)
 				  rte_bswap16(eph_cksum_fold((new >> 16) + (new & 0xffff))));
 }
 
-/* A number of the backend's space (host order) in the client's: a number inside the header is ISN+1. */
+/* A backend's number (host order) in the client's space: one inside the header is ISN+1. */
 static inline uint32_t
 to_client(uint32_t isn, uint32_t n)
 {
@@ -85,7 +84,7 @@ eph_lb_proxy_seq_to_backend(const struct eph_lb_worker *lw, const struct eph_ses
 	return to_backend(lw->ext[idx].client_isn, s->flags, seq);
 }
 
-/* The backend's number at p (offset parity odd) into the client's space, the TCP checksum patched. */
+/* The backend's number at p (offset parity odd) into the client's space, checksum patched. */
 static inline void
 field_to_client(struct rte_tcp_hdr *tcp, uint8_t *p, bool odd, uint32_t isn)
 {
@@ -220,7 +219,8 @@ options_to_client(struct eph_lb_worker *lw, struct rte_tcp_hdr *tcp, uint16_t th
 			}
 			memcpy(&old, &opt[i + 2], sizeof(old));
 			if (rte_be_to_cpu_16(old) >= MSS_FLOOR + EPH_PP2_LEN) {
-				new = rte_cpu_to_be_16((uint16_t)(rte_be_to_cpu_16(old) - EPH_PP2_LEN));
+				new = rte_cpu_to_be_16(
+					(uint16_t)(rte_be_to_cpu_16(old) - EPH_PP2_LEN));
 				memcpy(&opt[i + 2], &new, sizeof(new));
 				tcp->cksum = odd ? eph_cksum_update16(tcp->cksum, rte_bswap16(old),
 								      rte_bswap16(new))

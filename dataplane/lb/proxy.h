@@ -54,7 +54,7 @@ void eph_pp2_header(uint8_t out[EPH_PP2_LEN], uint32_t src, uint16_t sport, uint
 bool eph_lb_proxy_to_backend(struct eph_lb_worker *lw, struct eph_session *s, uint32_t idx,
 			     struct rte_mbuf *m);
 
-/* A backend's segment m of connection idx, before it is tracked: acks and SACK back, MSS lowered. */
+/* A backend's segment m of connection idx, before it is tracked: acks, SACK, MSS. */
 void eph_lb_proxy_to_client(struct eph_lb_worker *lw, struct eph_session *s, uint32_t idx,
 			    struct rte_mbuf *m);
 

@@ -274,9 +274,11 @@ handshake(struct bench_ctx *x, struct lb_map *map, uint32_t base, uint16_t k,
 	}
 	through(x, pkts, k, B_IN, B_OUT, "the backends' ACKs");
 	for (uint16_t j = 0; j < k; j++) {
-		check_to_client(x, base + j, pkts[j]);
-		if (rte_be_to_cpu_32(tcp_of(pkts[j])->recv_ack) != client_isn(base + j) + 1 + TCP_DATA)
-			mismatch(x, base + j, "the backend's ack is not in the client's space");
+		uint32_t i = base + j;
+
+		check_to_client(x, i, pkts[j]);
+		if (rte_be_to_cpu_32(tcp_of(pkts[j])->recv_ack) != client_isn(i) + 1 + TCP_DATA)
+			mismatch(x, i, "the backend's ack is not in the client's space");
 	}
 }
 
@@ -315,7 +317,7 @@ open_connections(struct bench_ctx *x, struct lb_map *map, uint32_t n, struct ben
 	fail_if_dropped(x, "while opening connections");
 }
 
-/* The balancer's bytes per connection: its table (records, index, wheel) and side array over its size. */
+/* The balancer's bytes per connection: its table (records, index, wheel) and side array. */
 static double
 bytes_per_connection(struct bench_ctx *x)
 {
@@ -361,7 +363,7 @@ run_established(struct bench_ctx *x, struct lb_map *map, struct bench_result *r)
 			if (c->proto != IPPROTO_TCP)
 				continue;
 			if (rte_be_to_cpu_32(tcp_of(pkts[j])->sent_seq) != next - TCP_DATA)
-				mismatch(x, fi[j], "client data not at its place in the backend's space");
+				mismatch(x, fi[j], "client data misplaced in the backend's space");
 			tcp_numbers(pkts[j], RTE_TCP_ACK_FLAG, backend_isn(fi[j]) + 1, next);
 		}
 		bench_timer_start(&r->t);

@@ -86,7 +86,7 @@ fresh(void **state)
 	return 0;
 }
 
-/* A TCP segment with options opt[olen] (a multiple of 4) and payload pay[plen]; checksums complete. */
+/* A TCP segment with options opt[olen] (olen a multiple of 4) and payload pay[plen]. */
 static struct rte_mbuf *
 seg(uint16_t port, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport, uint8_t flags,
     uint32_t seq, uint32_t ack, const uint8_t *opt, uint16_t olen, const uint8_t *pay,
@@ -207,7 +207,7 @@ handshake_to_synack(unsigned int opt_at)
 	assert_int_equal(w->lb->ctr[EPH_LB_proxy_mss_lowered], 1);
 }
 
-/* The handshake's last ACK carries the header; ACKed by the backend, the client's data is shifted. */
+/* The handshake's last ACK carries the header; once it is ACKed, the client's data shifts. */
 static void
 test_header_on_handshake_ack(void **state)
 {
