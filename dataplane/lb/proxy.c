@@ -118,7 +118,7 @@ header_insert(struct eph_lb_worker *lw, struct rte_mbuf *m)
 	    m->nb_segs != 1 || !RTE_MBUF_DIRECT(m) || rte_mbuf_refcnt_read(m) != 1 ||
 	    rte_pktmbuf_headroom(m) < EPH_PP2_LEN || m->data_len < ETH_HDR_LEN + tot)
 		return false;
-	/* Ethernet padding would sit between the header and nothing: gone. */
+	/* Ethernet padding after the datagram (a short pure ACK has some) is not carried on. */
 	if (m->data_len > ETH_HDR_LEN + tot)
 		(void)rte_pktmbuf_trim(m, (uint16_t)(m->data_len - ETH_HDR_LEN - tot));
 	from = rte_pktmbuf_mtod(m, uint8_t *);

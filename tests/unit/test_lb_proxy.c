@@ -438,6 +438,87 @@ test_icmp_quote_translated(void **state)
 	rte_pktmbuf_free(m);
 }
 
+/* Data on the SYN (TCP Fast Open) starts at ISN+1: the header goes in front of it. */
+static void
+test_syn_data_behind_header(void **state)
+{
+	static const uint8_t data[10] = "0123456789";
+	struct rte_mbuf *m;
+
+	(void)state;
+	m = from_client(RTE_TCP_SYN_FLAG, ISN, 0, NULL, 0, data, 10);
+	assert_int_equal(seq_of(m), ISN);
+	assert_int_equal(tcp_of(m)->tcp_flags, RTE_TCP_SYN_FLAG);
+	assert_int_equal(payload_len(m), PP + 10);
+	assert_memory_equal(payload(m), expected_header, PP);
+	assert_memory_equal(payload(m) + PP, data, 10);
+	lport = t_l4_port(m, 0);
+	rte_pktmbuf_free(m);
+	/* A backend that takes no data on a SYN acks ISN+1: the client sends it again, header first. */
+	rte_pktmbuf_free(from_backend(RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, B_ISN, ISN + 1, NULL, 0,
+				      NULL, 0));
+	m = from_client(RTE_TCP_ACK_FLAG, ISN + 1, B_ISN + 1, NULL, 0, data, 10);
+	assert_int_equal(seq_of(m), ISN + 1);
+	assert_int_equal(payload_len(m), PP + 10);
+	rte_pktmbuf_free(m);
+	assert_int_equal(w->lb->ctr[EPH_LB_proxy_headers], 2);
+}
+
+/* A client's error quoting the backend's segment: the backend reads its own ack number. */
+static void
+test_icmp_from_client_quote(void **state)
+{
+	uint16_t quote_len = IP_LEN + 20;
+	uint16_t icmp_len = (uint16_t)(sizeof(struct rte_icmp_hdr) + quote_len);
+	struct rte_mbuf *m;
+	struct rte_icmp_hdr *icmp;
+	struct rte_ipv4_hdr *inner;
+	struct rte_tcp_hdr *qt;
+
+	(void)state;
+	handshake_to_synack(0);
+	rte_pktmbuf_free(from_client(RTE_TCP_ACK_FLAG, ISN + 1, B_ISN + 1, NULL, 0, NULL, 0));
+	rte_pktmbuf_free(from_backend(RTE_TCP_ACK_FLAG, B_ISN + 1, ISN + 1 + PP, NULL, 0, NULL, 0));
+
+	/* What the client got: VIP:80 -> client:40000, ack ISN+1+500 in its space. */
+	m = t_ipv4_packet(&t_server_mac, OUT, CLIENT, VIP, IPPROTO_ICMP, 64, icmp_len);
+	icmp = (struct rte_icmp_hdr *)(t_ip(m) + 1);
+	inner = (struct rte_ipv4_hdr *)(icmp + 1);
+	qt = (struct rte_tcp_hdr *)(inner + 1);
+	memset(icmp, 0, icmp_len);
+	icmp->icmp_type = 3;
+	icmp->icmp_code = 3;
+	*inner = (struct rte_ipv4_hdr){
+		.version_ihl = RTE_IPV4_VHL_DEF,
+		.total_length = RTE_BE16(40),
+		.time_to_live = 63,
+		.next_proto_id = IPPROTO_TCP,
+		.src_addr = rte_cpu_to_be_32(VIP),
+		.dst_addr = rte_cpu_to_be_32(CLIENT),
+	};
+	inner->hdr_checksum = rte_ipv4_cksum(inner);
+	qt->src_port = RTE_BE16(80);
+	qt->dst_port = RTE_BE16(40000);
+	qt->sent_seq = rte_cpu_to_be_32(B_ISN + 1);
+	qt->recv_ack = rte_cpu_to_be_32(ISN + 1 + 500);
+	qt->data_off = 5 << 4;
+	qt->tcp_flags = RTE_TCP_ACK_FLAG;
+	qt->cksum = rte_ipv4_udptcp_cksum(inner, qt);
+	icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, icmp_len);
+	input(OUT, m);
+
+	m = t_one_out(IN);
+	inner = (struct rte_ipv4_hdr *)((struct rte_icmp_hdr *)(t_ip(m) + 1) + 1);
+	qt = (struct rte_tcp_hdr *)(inner + 1);
+	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->dst_addr), B1);
+	assert_int_equal(rte_be_to_cpu_32(inner->src_addr), B1);
+	assert_int_equal(rte_be_to_cpu_32(qt->sent_seq), B_ISN + 1);
+	assert_int_equal(rte_be_to_cpu_32(qt->recv_ack), ISN + 1 + 500 + PP);
+	/* The quoted segment's own checksum still verifies after both rewrites. */
+	assert_int_equal(rte_ipv4_udptcp_cksum_verify(inner, qt), 0);
+	rte_pktmbuf_free(m);
+}
+
 /* A shared buffer cannot take the header: dropped and counted, nothing sent. */
 static void
 test_no_room_dropped(void **state)
@@ -524,6 +605,8 @@ main(void)
 		cmocka_unit_test_setup(test_rst_both_ways, fresh),
 		cmocka_unit_test_setup(test_fin_first_carries_header, fresh),
 		cmocka_unit_test_setup(test_icmp_quote_translated, fresh),
+		cmocka_unit_test_setup(test_syn_data_behind_header, fresh),
+		cmocka_unit_test_setup(test_icmp_from_client_quote, fresh),
 		cmocka_unit_test_setup(test_no_room_dropped, fresh),
 		cmocka_unit_test_setup(test_reset_in_backend_space, fresh),
 	};
