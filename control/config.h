@@ -199,6 +199,12 @@ enum eph_lb_refusal {
 	EPH_LB_REFUSE_DROP,        /* silently */
 };
 
+/* Whether a VIP's connections start with a PROXY protocol header towards the backend. */
+enum eph_lb_proxy {
+	EPH_LB_PROXY_OFF, /* default */
+	EPH_LB_PROXY_V2,  /* the binary header of version 2 (TCP full-NAT VIPs only) */
+};
+
 /* What happens to a removed backend's connections. */
 enum eph_lb_on_remove {
 	EPH_LB_REMOVE_DRAIN, /* default: they continue until they end */
@@ -279,6 +285,7 @@ struct eph_conf_vip {
 	struct eph_conf_health health;    /* every backend's, unless it has its own */
 	struct eph_conf_outlier outlier;
 	enum eph_lb_all_down all_down;
+	enum eph_lb_proxy proxy;
 };
 
 struct eph_conf {
@@ -346,6 +353,7 @@ bool eph_conf_health_equal(const struct eph_conf_health *a, const struct eph_con
 
 /* The port the gateway reaches a (host order) through: its subnet's, or a route's; -1: none. */
 int eph_conf_egress_port(const struct eph_conf *conf, uint32_t a);
+const char *eph_lb_proxy_name(enum eph_lb_proxy p);
 
 /*
  * Deep copy of src into dst (dst need not be initialised); free with

@@ -57,6 +57,7 @@ eph_lb_teardown(struct eph_dp *dp)
 		if (w == NULL || w->lb == NULL)
 			continue;
 		eph_session_table_free(w->lb->conns);
+		rte_free(w->lb->ext);
 		for (unsigned int v = 0; v < EPH_MAX_VIPS; v++)
 			rte_free(w->lb->backend[v]);
 		rte_free(w->lb);
@@ -296,6 +297,29 @@ stats_prepare(struct eph_dp *dp, unsigned int v, const struct eph_lb_slot_vip *s
 	return 0;
 }
 
+/*
+ * The side array of every worker, once some VIP needs it: allocated before
+ * the snapshot that enables such a VIP is published, kept until teardown
+ * (a record's flag, not the snapshot, says whether a connection uses it).
+ */
+static int
+ext_prepare(struct eph_dp *dp)
+{
+	for (unsigned int i = 0; i < dp->n_workers; i++) {
+		struct eph_lb_worker *lw = dp->workers[i]->lb;
+
+		if (lw == NULL || lw->ext != NULL)
+			continue;
+		lw->ext = rte_zmalloc_socket("eph_lb_ext",
+					     (size_t)lw->conns->max * sizeof(*lw->ext),
+					     RTE_CACHE_LINE_SIZE,
+					     (int)rte_lcore_to_socket_id(dp->workers[i]->lcore));
+		if (lw->ext == NULL)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 /* A per-worker share of a limit: rounded up, so that the workers together allow at least it. */
 static uint32_t
 per_worker(unsigned int limit, unsigned int n_workers)
@@ -322,6 +346,8 @@ vip_build(struct eph_dp *dp, struct eph_lb_vip *v, unsigned int slot,
 		.hash = (uint8_t)cv->hash,
 		.refusal = (uint8_t)cv->refusal,
 		.on_remove = (uint8_t)cv->on_remove,
+		.proxy = (uint8_t)(cv->proto == IPPROTO_TCP && cv->forwarding == EPH_LB_FULLNAT
+					   ? cv->proxy : EPH_LB_PROXY_OFF),
 		.pool = (int16_t)pool,
 		.max_conns = per_worker(cv->max_connections, dp->n_workers),
 		.maglev_size = cv->maglev_size,
@@ -431,6 +457,11 @@ eph_lb_cfg_build(struct eph_dp *dp, const struct eph_lb_slots *slots, const stru
 				     cv->on_remove == EPH_LB_REMOVE_RESET;
 		c->by_slot[slot] = (int8_t)(c->n_vips - 1);
 		c->dnat |= cv->forwarding == EPH_LB_DNAT;
+		if (c->vips[c->n_vips - 1].proxy != EPH_LB_PROXY_OFF) {
+			ret = ext_prepare(dp);
+			if (ret != 0)
+				goto fail;
+		}
 	}
 	*out = c;
 	return 0;

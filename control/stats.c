@@ -238,6 +238,8 @@ eph_stats_lb_total(const struct eph_dp *dp, struct eph_lb_totals *st)
 			st->ctr[c] += __atomic_load_n(&lw->ctr[c], __ATOMIC_RELAXED);
 		st->table_max = lw->conns->max;
 		st->bytes += eph_session_table_bytes(lw->conns);
+		if (lw->ext != NULL)
+			st->bytes += (uint64_t)lw->conns->max * sizeof(*lw->ext);
 	}
 }
 

@@ -69,7 +69,8 @@
 	X(lb_table_full, "balancer: connection table full")                                     \
 	X(lb_unsupported, "balancer: protocol or ICMP type the balancer does not handle")       \
 	X(lb_backend_removed, "balancer: packet of a connection reset when its backend was removed") \
-	X(lb_icmp_untranslatable, "balancer: ICMP error whose quoted packet matches no connection")
+	X(lb_icmp_untranslatable, "balancer: ICMP error whose quoted packet matches no connection") \
+	X(lb_proxy_no_room, "balancer: segment to carry a PROXY header with no room for it (headroom, shared or chained buffer)")
 
 enum eph_drop_reason {
 #define EPH_DROP_ENUM(name, desc) EPH_DROP_##name,

@@ -494,6 +494,9 @@ diff_vip(struct diff_ctx *d, const struct eph_conf *oc, const struct eph_conf_vi
 	if (a->all_down != b->all_down)
 		diff_line(d, false, "vip %s: all-down %s -> %s", n, eph_lb_all_down_name(a->all_down),
 			  eph_lb_all_down_name(b->all_down));
+	if (a->proxy != b->proxy)
+		diff_line(d, false, "vip %s: proxy-protocol %s -> %s (new connections)", n,
+			  eph_lb_proxy_name(a->proxy), eph_lb_proxy_name(b->proxy));
 	for (unsigned k = 0; k < a->n_backends; k++) {
 		const struct eph_conf_backend *ob = &a->backends[k], *nb = backend_in(b, ob);
 

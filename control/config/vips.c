@@ -62,6 +62,11 @@ static const cyaml_strval_t all_down_strings[] = {
 	{"refuse", EPH_LB_ALL_DOWN_REFUSE},
 };
 
+static const cyaml_strval_t proxy_strings[] = {
+	{"off", EPH_LB_PROXY_OFF},
+	{"v2", EPH_LB_PROXY_V2},
+};
+
 static const cyaml_schema_field_t backend_fields[] = {
 	CYAML_FIELD_STRING_PTR("address", OPT, struct raw_backend, address, 0, CYAML_UNLIMITED),
 	CYAML_FIELD_INT_PTR("port", OPT, struct raw_backend, port),
@@ -98,6 +103,8 @@ static const cyaml_schema_field_t vip_fields[] = {
 			     refusal_strings, CYAML_ARRAY_LEN(refusal_strings)),
 	CYAML_FIELD_ENUM_PTR("on-remove", OPT | CYAML_FLAG_STRICT, struct raw_vip, on_remove,
 			     on_remove_strings, CYAML_ARRAY_LEN(on_remove_strings)),
+	CYAML_FIELD_ENUM_PTR("proxy-protocol", OPT | CYAML_FLAG_STRICT, struct raw_vip, proxy,
+			     proxy_strings, CYAML_ARRAY_LEN(proxy_strings)),
 	CYAML_FIELD_SEQUENCE("backends", OPT_NULL, struct raw_vip, backends, &backend_schema, 0,
 			     EPH_LIMIT_VIP_BACKENDS_MAX),
 	CYAML_FIELD_MAPPING_PTR("health-check", OPT_NULL, struct raw_vip, health_check,
@@ -152,6 +159,12 @@ eph_lb_on_remove_name(enum eph_lb_on_remove r)
 	return r == EPH_LB_REMOVE_RESET ? "reset" : "drain";
 }
 
+const char *
+eph_lb_proxy_name(enum eph_lb_proxy p)
+{
+	return p == EPH_LB_PROXY_V2 ? "v2" : "off";
+}
+
 void
 eph_conf_vip_defaults(struct eph_conf_vip *v)
 {
@@ -166,6 +179,7 @@ eph_conf_vip_defaults(struct eph_conf_vip *v)
 	eph_conf_health_defaults(&v->health);
 	eph_conf_outlier_defaults(&v->outlier);
 	v->all_down = EPH_LB_ALL_DOWN_KEEP;
+	v->proxy = EPH_LB_PROXY_OFF;
 }
 
 bool
@@ -439,6 +453,14 @@ eph_conf_vips_rules(const struct eph_conf *conf, bool by_name,
 				rule(&ru, i, "local-addresses", "pool %s holds them, but the VIP uses %s",
 				     conf->pools[p].name,
 				     v->pool >= 0 ? conf->pools[v->pool].name : "none");
+		if (v->proxy != EPH_LB_PROXY_OFF &&
+		    (v->proto != IPPROTO_TCP || v->forwarding != EPH_LB_FULLNAT))
+			rule(&ru, i, "proxy-protocol",
+			     "%s on a %s %s VIP: the header goes in front of the TCP stream a "
+			     "local address opens to the backend, expected protocol: tcp and "
+			     "forwarding: fullnat (or proxy-protocol: off)",
+			     eph_lb_proxy_name(v->proxy), v->proto == IPPROTO_UDP ? "udp" : "tcp",
+			     eph_lb_forwarding_name(v->forwarding));
 		rules_forwarding(&ru, i);
 		rules_backends(&ru, i);
 	}
@@ -723,6 +745,8 @@ validate_vip(struct vctx *v, unsigned i, const struct raw_vip *r, struct eph_con
 		cv->refusal = *r->refusal;
 	if (r->on_remove != NULL)
 		cv->on_remove = *r->on_remove;
+	if (r->proxy != NULL)
+		cv->proxy = *r->proxy;
 	ok = eph_conf_uint(v, VPATH("maglev-size"), r->maglev_size, &cv->maglev_size) && ok;
 	ok = eph_conf_uint(v, VPATH("max-connections"), r->max_connections, &cv->max_connections) &&
 	     ok;

@@ -33,6 +33,7 @@ struct raw_vip {
 	int64_t *max_connections;
 	enum eph_lb_refusal *refusal;
 	enum eph_lb_on_remove *on_remove;
+	enum eph_lb_proxy *proxy;
 	struct raw_backend *backends;
 	unsigned backends_count;
 	struct raw_health *health_check;

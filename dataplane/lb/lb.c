@@ -26,6 +26,7 @@
 #include "dataplane/flow/tcp_state.h"
 #include "dataplane/lb/lb.h"
 #include "dataplane/lb/maglev.h"
+#include "dataplane/lb/proxy.h"
 #include "dataplane/nat/nat.h"
 #include "dataplane/nat/nat_icmp.h"
 #include "dataplane/nat/nat_rewrite.h"
@@ -270,6 +271,11 @@ conn_reset(struct eph_worker *w, uint16_t in_port, uint32_t idx)
 		uint32_t to_backend = s->tcp_track & EPH_TCP_END_KNOWN(EPH_DIR_IN2OUT)
 					      ? s->seq_end[EPH_DIR_IN2OUT] : 0;
 
+		/* The tracker keeps the client's space; the backend counts the PROXY header too. */
+		if ((s->flags & EPH_LB_CONN_PROXY) &&
+		    (s->tcp_track & EPH_TCP_END_KNOWN(EPH_DIR_IN2OUT)))
+			to_backend = eph_lb_proxy_seq_to_backend(w->lb, s, idx, to_backend);
+
 		send_rst(w, in_port, s->remote_addr, s->remote_port, s->in_addr, s->in_port,
 			 to_client);
 		send_rst(w, in_port, s->out_addr, s->out_port, s->reply_addr, s->reply_port,
@@ -416,6 +422,9 @@ conn_open(struct eph_worker *w, const struct lb_pkt *p, struct eph_session **sp)
 			return -1;
 		}
 		flags = (uint8_t)(gen | EPH_LB_CONN_PORT);
+		/* The side array exists before a snapshot with a PROXY VIP is published. */
+		if (v->proxy == EPH_LB_PROXY_V2 && lw->ext != NULL)
+			flags |= EPH_LB_CONN_PROXY;
 	} else {
 		laddr = ip->src_addr;
 		lport = cport;
@@ -442,6 +451,9 @@ conn_open(struct eph_worker *w, const struct lb_pkt *p, struct eph_session **sp)
 	s->state = ip->next_proto_id == IPPROTO_TCP ? EPH_TCP_CLOSED : EPH_SESS_ACTIVE;
 	s->pool = (uint8_t)(v->pool >= 0 ? v->pool : 0);
 	s->flags = flags;
+	if (flags & EPH_LB_CONN_PROXY)
+		lw->ext[idx].client_isn =
+			rte_be_to_cpu_32(((const struct rte_tcp_hdr *)l4)->sent_seq);
 	s->target = (uint16_t)(v->slot << EPH_LB_BACKEND_BITS | b->slot);
 	s->expire = w->nat.now + eph_flow_timeout(&w->cfg->nat.timeouts, s);
 	eph_session_schedule(lw->conns, (uint32_t)idx, s->expire);
@@ -575,12 +587,16 @@ icmp_error(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, bool from
 		/* Quote vip -> client becomes backend -> local; the error goes to the backend. */
 		quote_rewrite(&q, s->reply_addr, s->reply_port, s->out_addr, s->out_port,
 			      s->l3_delta, s->l4_delta);
+		if (s->flags & EPH_LB_CONN_PROXY)
+			eph_lb_proxy_quote(lw, s, (uint32_t)idx, &q, true);
 		error_finish(ip, s->flags & EPH_LB_CONN_PORT ? s->out_addr : ip->src_addr,
 			     s->reply_addr);
 	} else {
 		/* Quote local -> backend becomes client -> vip; the error goes to the client from the VIP. */
 		quote_rewrite(&q, s->in_addr, s->in_port, s->remote_addr, s->remote_port,
 			      (uint16_t)~s->l3_delta, (uint16_t)~s->l4_delta);
+		if (s->flags & EPH_LB_CONN_PROXY)
+			eph_lb_proxy_quote(lw, s, (uint32_t)idx, &q, false);
 		error_finish(ip, s->remote_addr, s->in_addr);
 	}
 	lw->ctr[EPH_LB_icmp_errors_translated]++;
@@ -687,9 +703,19 @@ conns_owned(struct eph_worker *w, struct lb_pkt *p, unsigned int n, int dir)
 			drop(w, p[i].m, EPH_DROP_lb_backend_removed);
 			continue;
 		}
+		/* The tracker sees the client's sequence space (proxy.h). */
+		if (unlikely(s->flags & EPH_LB_CONN_PROXY) && dir == EPH_DIR_OUT2IN)
+			eph_lb_proxy_to_client(lw, s, (uint32_t)idx[i], p[i].m);
 		if (unlikely(!conn_touch(w, (uint32_t)idx[i], s, ip, dir))) {
 			drop(w, p[i].m, EPH_DROP_nat_tcp_rst_out_of_window);
 			continue;
+		}
+		if (unlikely(s->flags & EPH_LB_CONN_PROXY) && dir == EPH_DIR_IN2OUT) {
+			if (!eph_lb_proxy_to_backend(lw, s, (uint32_t)idx[i], p[i].m)) {
+				drop(w, p[i].m, EPH_DROP_lb_proxy_no_room);
+				continue;
+			}
+			ip = eph_pkt_ip(p[i].m);
 		}
 		if (dir == EPH_DIR_IN2OUT)
 			rewrite(ip, (uint8_t *)(ip + 1), s->out_addr, s->out_port, s->reply_addr,

@@ -44,9 +44,26 @@ struct rte_mbuf;
 static_assert((1u << EPH_LB_BACKEND_BITS) >= EPH_MAX_VIP_BACKENDS, "backend slots fit a target");
 static_assert(EPH_MAX_VIPS << EPH_LB_BACKEND_BITS <= UINT16_MAX + 1, "targets fit 16 bits");
 
-/* A connection record's flags: the allocator generation of its local port, and whether it has one. */
-#define EPH_LB_CONN_GEN  0x03
-#define EPH_LB_CONN_PORT 0x04
+/*
+ * A connection record's flags: the allocator generation of its local port,
+ * whether it has one, whether a PROXY v2 header leads its stream to the
+ * backend (dataplane/lb/proxy.h), and whether the backend acknowledged it.
+ */
+#define EPH_LB_CONN_GEN         0x03
+#define EPH_LB_CONN_PORT        0x04
+#define EPH_LB_CONN_PROXY       0x08
+#define EPH_LB_CONN_PROXY_ACKED 0x10
+
+/*
+ * What a connection needs beyond its record, which is full: one entry per
+ * record of the worker's table, indexed like it. Only the PROXY header's
+ * sequence shift needs one, so the array exists only once some VIP has
+ * proxy-protocol: 4 bytes per connection of the table's size (1 MiB per
+ * worker at the default 262144), whether the connections use it or not.
+ */
+struct eph_lb_conn_ext {
+	uint32_t client_isn; /* host order: the client's initial sequence number */
+};
 
 enum eph_lb_backend_state {
 	EPH_LB_BACKEND_FREE,     /* slot unused */
@@ -76,6 +93,7 @@ struct eph_lb_vip {
 	uint8_t hash;       /* enum eph_lb_hash */
 	uint8_t refusal;    /* enum eph_lb_refusal */
 	uint8_t on_remove;  /* enum eph_lb_on_remove */
+	uint8_t proxy;      /* enum eph_lb_proxy (TCP full-NAT only) */
 	int16_t pool;       /* full-NAT: slot of the pool local ports come from */
 	uint32_t max_conns; /* this worker's share of max-connections; 0: none */
 	uint32_t maglev_size;
@@ -126,7 +144,10 @@ struct eph_lb_vip_stats {
 	X(handoff_in, "packets received from other workers")                           \
 	X(resets_sent, "TCP RSTs sent (refusals, removed backends)")                   \
 	X(icmp_errors_translated, "ICMP errors about connections translated")          \
-	X(syn_reopened, "SYNs that found their 5-tuple closing and opened anew")
+	X(syn_reopened, "SYNs that found their 5-tuple closing and opened anew")            \
+	X(proxy_headers, "PROXY v2 headers sent to backends (again for a retransmitted start)") \
+	X(proxy_mss_lowered, "backends' SYN-ACKs whose MSS was lowered for the PROXY header") \
+	X(proxy_bad_options, "backends' segments of PROXY connections with malformed TCP options, left alone")
 
 enum eph_lb_counter {
 #define EPH_LB_CTR_ENUM(name, desc) EPH_LB_##name,
@@ -140,6 +161,11 @@ extern const char *const eph_lb_counter_descs[EPH_LB_CTR_MAX];
 
 struct eph_lb_worker {
 	struct eph_session_table *conns;  /* four-way, the NAT table's hash keys */
+	/*
+	 * [conns->max], or NULL. cp: allocated before the first snapshot with a
+	 * PROXY VIP is published, freed at teardown; dp: rw own.
+	 */
+	struct eph_lb_conn_ext *ext;
 	uint32_t sweep;                   /* next record the removed-backend sweep visits */
 	uint64_t sweep_gen;               /* snapshot generation the sweep has finished */
 	uint64_t ctr[EPH_LB_CTR_MAX];

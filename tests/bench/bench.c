@@ -102,6 +102,11 @@ build_cases(bool quick, struct bench_case *list)
 	if (!quick)
 		n = add_case(list, n, "lb_established_1m", B_LB_ESTABLISHED, IPPROTO_UDP, false, M,
 			     pkts);
+	/* TCP data both ways: a plain VIP, and one whose connections carry a PROXY header. */
+	n = add_case(list, n, "lb_established_tcp_64k", B_LB_ESTABLISHED, IPPROTO_TCP, false,
+		     64 * K, pkts);
+	n = add_case(list, n, "lb_established_tcp_proxy_64k", B_LB_PROXY, IPPROTO_TCP, false,
+		     64 * K, pkts);
 	return n;
 }
 

@@ -64,6 +64,7 @@ enum bench_kind {
 	B_MAGLEV,
 	B_LB_NEW,
 	B_LB_ESTABLISHED,
+	B_LB_PROXY, /* established, TCP, through a VIP with proxy-protocol v2 */
 };
 
 struct bench_case {

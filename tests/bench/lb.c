@@ -4,18 +4,23 @@
  * VIP with 16 backends on the inside subnet, full-NAT from four local
  * addresses. lb_new_connections: every packet opens a connection (Maglev
  * choice, a local port per backend, the record). lb_established: client
- * packets in, the backend's replies back, through open connections. What
- * comes out is checked field by field with full checksums, untimed.
+ * packets in, the backend's replies back, through open connections. The
+ * TCP cases open their connections by a handshake (untimed; through a VIP
+ * with proxy-protocol v2 the handshake's last ACK takes the header), then
+ * time data segments both ways. What comes out is checked field by field
+ * with full checksums, untimed.
  */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <rte_ip.h>
+#include <rte_tcp.h>
 #include <rte_udp.h>
 
 #include "dataplane/flow/session.h"
 #include "dataplane/lb/lb.h"
+#include "dataplane/lb/proxy.h"
 #include "tests/bench/bench.h"
 
 #define LB_VIP        B_IPV4(203, 0, 113, 80)
@@ -59,6 +64,7 @@ bench_lb_conf(const struct bench_case *c, struct eph_conf *conf, unsigned int *n
 	v->addr = LB_VIP;
 	v->port = LB_VIP_PORT;
 	v->proto = c->proto;
+	v->proxy = c->kind == B_LB_PROXY ? EPH_LB_PROXY_V2 : EPH_LB_PROXY_OFF;
 	v->backends = backends;
 	v->n_backends = LB_N_BACKENDS;
 	v->forwarding = EPH_LB_FULLNAT;
@@ -82,11 +88,69 @@ client_port(uint32_t i)
 	return (uint16_t)(1024 + (i >> 6));
 }
 
-static void
-client_packet(struct bench_ctx *x, uint32_t i, struct rte_mbuf *m)
+/* TCP: each side's initial sequence number; every frame carries 6 bytes of data. */
+#define TCP_DATA 6u
+
+static uint32_t
+client_isn(uint32_t i)
 {
+	return i * 2654435761u;
+}
+
+static uint32_t
+backend_isn(uint32_t i)
+{
+	return ~i * 40503u;
+}
+
+static struct rte_tcp_hdr *
+tcp_of(struct rte_mbuf *m)
+{
+	return rte_pktmbuf_mtod_offset(m, struct rte_tcp_hdr *,
+				       sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv4_hdr));
+}
+
+/* A TCP frame's flags, sequence and acknowledgement numbers, its checksum made again (untimed). */
+static void
+tcp_numbers(struct rte_mbuf *m, uint8_t flags, uint32_t seq, uint32_t ack)
+{
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *,
+							  sizeof(struct rte_ether_hdr));
+	struct rte_tcp_hdr *tcp = tcp_of(m);
+
+	tcp->tcp_flags = flags;
+	tcp->sent_seq = rte_cpu_to_be_32(seq);
+	tcp->recv_ack = rte_cpu_to_be_32(ack);
+	tcp->cksum = 0;
+	tcp->cksum = rte_ipv4_udptcp_cksum(ip, tcp);
+}
+
+/* Client i's packet: a datagram, or a TCP segment with flags, seq and ack. */
+static void
+client_packet(struct bench_ctx *x, uint32_t i, struct rte_mbuf *m, uint8_t flags, uint32_t seq,
+	      uint32_t ack)
+{
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *,
+							  sizeof(struct rte_ether_hdr));
+
 	bench_frame(m, &x->router_mac, &x->dp.ports[B_OUT].mac, client_addr(i), LB_VIP,
-		    client_port(i), LB_VIP_PORT, IPPROTO_UDP, 0, i);
+		    client_port(i), LB_VIP_PORT, x->c->proto, flags, i);
+	if (x->c->proto != IPPROTO_TCP)
+		return;
+	/* A SYN carries no data: the frame's last bytes become Ethernet padding. */
+	if (flags & RTE_TCP_SYN_FLAG) {
+		ip->total_length = rte_cpu_to_be_16(sizeof(*ip) + sizeof(struct rte_tcp_hdr));
+		ip->hdr_checksum = 0;
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+	}
+	tcp_numbers(m, flags, seq, ack);
+}
+
+/* The client's number n as the backend sees it: past the PROXY header, if there is one. */
+static uint32_t
+at_backend(const struct bench_ctx *x, uint32_t n)
+{
+	return x->c->kind == B_LB_PROXY ? n + EPH_PP2_LEN : n;
 }
 
 /* Where each connection went: local address index << 24 | backend << 16 | local port. */
@@ -159,6 +223,65 @@ fail_if_dropped(struct bench_ctx *x, const char *when)
 				   bench_drops(x, (enum eph_drop_reason)d), eph_drop_names[d], when);
 }
 
+/* One side's k packets in on port in, k out on port out (checksums checked by the caller). */
+static void
+through(struct bench_ctx *x, struct rte_mbuf **pkts, uint16_t k, uint16_t in, uint16_t out,
+	const char *what)
+{
+	struct eph_worker *w = x->dp.workers[0];
+	uint16_t got;
+
+	eph_input_burst(w, in, pkts, k);
+	got = bench_sent(x, w, out, pkts, k);
+	if (got != k)
+		bench_fail(x, "%s: %u of %u packets came out", what, got, k);
+}
+
+/*
+ * The rest of the TCP handshake of connections [base, base + k), whose SYNs
+ * are in pkts as they reached the backends: SYN-ACK, the client's ACK with
+ * its first data (the PROXY header in front of it), the backend's ACK.
+ */
+static void
+handshake(struct bench_ctx *x, struct lb_map *map, uint32_t base, uint16_t k,
+	  struct rte_mbuf **pkts)
+{
+	for (uint16_t j = 0; j < k; j++) {
+		uint32_t i = base + j;
+
+		bench_turnaround(pkts[j]);
+		tcp_numbers(pkts[j], RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, backend_isn(i),
+			    client_isn(i) + 1);
+	}
+	through(x, pkts, k, B_IN, B_OUT, "SYN-ACK");
+	for (uint16_t j = 0; j < k; j++) {
+		uint32_t i = base + j;
+
+		check_to_client(x, i, pkts[j]);
+		client_packet(x, i, pkts[j], RTE_TCP_ACK_FLAG, client_isn(i) + 1,
+			      backend_isn(i) + 1);
+	}
+	through(x, pkts, k, B_OUT, B_IN, "handshake ACK");
+	for (uint16_t j = 0; j < k; j++) {
+		uint32_t i = base + j;
+
+		check_to_backend(x, map, i, pkts[j]);
+		if (rte_be_to_cpu_32(tcp_of(pkts[j])->sent_seq) != client_isn(i) + 1)
+			mismatch(x, i, "the first data does not start at ISN+1");
+		bench_turnaround(pkts[j]);
+		tcp_numbers(pkts[j], RTE_TCP_ACK_FLAG, backend_isn(i) + 1,
+			    at_backend(x, client_isn(i) + 1 + TCP_DATA));
+	}
+	through(x, pkts, k, B_IN, B_OUT, "the backends' ACKs");
+	for (uint16_t j = 0; j < k; j++) {
+		uint32_t i = base + j;
+
+		check_to_client(x, i, pkts[j]);
+		if (rte_be_to_cpu_32(tcp_of(pkts[j])->recv_ack) != client_isn(i) + 1 + TCP_DATA)
+			mismatch(x, i, "the backend's ack is not in the client's space");
+	}
+}
+
 /* Open connections [0, n): client packet in, one packet out to a backend. Timed when t is set. */
 static void
 open_connections(struct bench_ctx *x, struct lb_map *map, uint32_t n, struct bench_timer *t)
@@ -172,7 +295,8 @@ open_connections(struct bench_ctx *x, struct lb_map *map, uint32_t n, struct ben
 		uint16_t k = (uint16_t)RTE_MIN((uint32_t)B_BURST, n - base), got;
 
 		for (uint16_t j = 0; j < k; j++)
-			client_packet(x, base + j, pkts[j]);
+			client_packet(x, base + j, pkts[j], RTE_TCP_SYN_FLAG, client_isn(base + j),
+				      0);
 		if (t != NULL)
 			bench_timer_start(t);
 		eph_input_burst(w, B_OUT, pkts, k);
@@ -183,6 +307,8 @@ open_connections(struct bench_ctx *x, struct lb_map *map, uint32_t n, struct ben
 			bench_fail(x, "opening: %u of %u packets came out", got, k);
 		for (uint16_t j = 0; j < k; j++)
 			check_to_backend(x, map, base + j, pkts[j]);
+		if (x->c->proto == IPPROTO_TCP)
+			handshake(x, map, base, k, pkts);
 		bench_progress(x, "opening connections", base + k, n);
 	}
 	rte_pktmbuf_free_bulk(pkts, B_BURST);
@@ -191,13 +317,15 @@ open_connections(struct bench_ctx *x, struct lb_map *map, uint32_t n, struct ben
 	fail_if_dropped(x, "while opening connections");
 }
 
-/* The balancer's bytes per connection: its table (records, index, wheel) over its size. */
+/* The balancer's bytes per connection: its table (records, index, wheel) and side array. */
 static double
 bytes_per_connection(struct bench_ctx *x)
 {
-	const struct eph_session_table *t = x->dp.workers[0]->lb->conns;
+	const struct eph_lb_worker *lw = x->dp.workers[0]->lb;
+	const struct eph_session_table *t = lw->conns;
+	size_t ext = lw->ext != NULL ? (size_t)t->max * sizeof(*lw->ext) : 0;
 
-	return (double)eph_session_table_bytes(t) / t->max;
+	return (double)(eph_session_table_bytes(t) + ext) / t->max;
 }
 
 static void
@@ -217,8 +345,10 @@ run_established(struct bench_ctx *x, struct lb_map *map, struct bench_result *r)
 		const uint32_t *fi = &seq[b * B_BURST];
 		uint16_t n;
 
+		/* TCP: the client's next data, behind its first; the backend's ack of it. */
 		for (unsigned int j = 0; j < B_BURST; j++)
-			client_packet(x, fi[j], pkts[j]);
+			client_packet(x, fi[j], pkts[j], RTE_TCP_ACK_FLAG,
+				      client_isn(fi[j]) + 1 + TCP_DATA, backend_isn(fi[j]) + 1);
 		bench_timer_start(&r->t);
 		eph_input_burst(w, B_OUT, pkts, B_BURST);
 		n = bench_sent(x, w, B_IN, pkts, B_BURST);
@@ -226,8 +356,15 @@ run_established(struct bench_ctx *x, struct lb_map *map, struct bench_result *r)
 		if (n != B_BURST)
 			bench_fail(x, "client -> backend: %u of %u came out", n, B_BURST);
 		for (unsigned int j = 0; j < B_BURST; j++) {
+			uint32_t next = at_backend(x, client_isn(fi[j]) + 1 + 2 * TCP_DATA);
+
 			check_to_backend(x, map, fi[j], pkts[j]);
 			bench_turnaround(pkts[j]); /* the backend answers its peer */
+			if (c->proto != IPPROTO_TCP)
+				continue;
+			if (rte_be_to_cpu_32(tcp_of(pkts[j])->sent_seq) != next - TCP_DATA)
+				mismatch(x, fi[j], "client data misplaced in the backend's space");
+			tcp_numbers(pkts[j], RTE_TCP_ACK_FLAG, backend_isn(fi[j]) + 1, next);
 		}
 		bench_timer_start(&r->t);
 		eph_input_burst(w, B_IN, pkts, B_BURST);
@@ -235,8 +372,13 @@ run_established(struct bench_ctx *x, struct lb_map *map, struct bench_result *r)
 		bench_timer_stop(&r->t, B_BURST);
 		if (n != B_BURST)
 			bench_fail(x, "backend -> client: %u of %u came out", n, B_BURST);
-		for (unsigned int j = 0; j < B_BURST; j++)
+		for (unsigned int j = 0; j < B_BURST; j++) {
 			check_to_client(x, fi[j], pkts[j]);
+			if (c->proto == IPPROTO_TCP &&
+			    rte_be_to_cpu_32(tcp_of(pkts[j])->recv_ack) !=
+				    client_isn(fi[j]) + 1 + 2 * TCP_DATA)
+				mismatch(x, fi[j], "the backend's ack not in the client's space");
+		}
 		bench_progress(x, "traffic", b + 1, bursts);
 	}
 	bench_timer_done(&r->t);

@@ -60,10 +60,10 @@ NAT_MW_TESTS=(pool_addresses ping_through flows_2000 unsolicited filtering)
 # the backends eph-b1..3, clients in eph-srv; with 2 and 3 workers, handoffs.
 # The backends port has a kernel interface (kernel_*: the host's own tools through it).
 LB_TESTS=(lb_weights lb_long_lived lb_udp lb_no_backends lb_ping_vip lb_workers lb_bad_ctl
-	kernel_path kernel_none_outside)
-LB_MW_TESTS=(lb_workers lb_udp kernel_path)
+	lb_proxy_protocol kernel_path kernel_none_outside)
+LB_MW_TESTS=(lb_workers lb_udp lb_proxy_protocol kernel_path)
 LB_ASAN_TESTS=(lb_weights lb_long_lived lb_udp lb_no_backends lb_ping_vip lb_bad_ctl
-	kernel_path)
+	lb_proxy_protocol kernel_path)
 # Small port ranges on one address: one host gets the whole range towards
 # one destination (ports borrowed across workers' shares), then refusals,
 # recovery (1, 2 and 3 workers; TCP only on the smallest range).
@@ -327,6 +327,12 @@ lb_conf() {
 		    address: 203.0.113.81
 		    port: 80
 		    local-addresses: [198.18.0.7]
+		  - name: proxied
+		    address: 203.0.113.80
+		    port: 8080
+		    proxy-protocol: v2
+		    local-addresses: [198.18.0.8]
+		    backends: [{address: 198.18.0.11}, {address: 198.18.0.12}, {address: 198.18.0.13}]
 	EOF
 }
 

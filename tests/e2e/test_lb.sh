@@ -3,7 +3,8 @@
 # (198.18.0.11-13), clients in eph-srv (203.0.113.10) talking to the VIPs of
 # lb_conf (tests/e2e/run.sh): web 203.0.113.80:80 (weights 1:2:3, local
 # addresses 198.18.0.2-3), echo :7/udp (1:2:3), hold :9000 (on-remove drain),
-# hold-reset :9001 (on-remove reset), empty 203.0.113.81:80 (no backend).
+# hold-reset :9001 (on-remove reset), empty 203.0.113.81:80 (no backend),
+# proxied :8080 (proxy-protocol v2, local address 198.18.0.8).
 
 LB_VIP=203.0.113.80
 LB_PEER="$E2E_DIR/lb_peer.py"
@@ -277,4 +278,85 @@ test_lb_bad_ctl() {
 	[ "$(echo "$before" | python3 -c 'import json,sys; print([(b["address"],b["port"],b["weight"]) for b in json.load(sys.stdin)["backends"]])')" = \
 	  "$(echo "$after" | python3 -c 'import json,sys; print([(b["address"],b["port"],b["weight"]) for b in json.load(sys.stdin)["backends"]])')" ] ||
 		fail "the backends changed after refused commands"
+}
+
+# proxy-protocol v2 (VIP proxied, 203.0.113.80:8080, local address
+# 198.18.0.8): nginx on the backends reads the header (listen ...
+# proxy_protocol) and logs the client's address and port from it. Every
+# client's address and port, as curl used them, is logged exactly once,
+# behind the local address; several MB go down and up intact (sha256).
+test_lb_proxy_protocol() {
+	local i k n=30 vip="http://$LB_VIP:8080" conf up
+	mkdir -p "$T_DIR/www"
+	head -c 8M /dev/urandom >"$T_DIR/www/big"
+	head -c 6M /dev/urandom >"$T_DIR/upload"
+	defer "rm -f '$T_DIR/www/big' '$T_DIR/upload' '$T_DIR/down' '$T_DIR'/up-b*/up/file"
+	for i in 1 2 3; do
+		mkdir -p "$T_DIR/up-b$i" "$T_DIR/tmp-b$i"
+		conf="$T_DIR/nginx-pp-b$i.conf"
+		cat >"$conf" <<-EOF
+			user root;
+			worker_processes 1;
+			daemon off;
+			pid $T_DIR/nginx-pp-b$i.pid;
+			error_log $T_DIR/nginx-pp-b$i.err;
+			events { worker_connections 1024; }
+			http {
+			    log_format pp '\$proxy_protocol_addr:\$proxy_protocol_port \$remote_addr \$request_method \$uri \$status';
+			    access_log $T_DIR/pp-b$i.log pp;
+			    client_body_temp_path $T_DIR/tmp-b$i;
+			    client_max_body_size 64m;
+			    keepalive_timeout 0;
+			    server {
+			        listen 198.18.0.1$i:8080 proxy_protocol;
+			        root $T_DIR/www;
+			        location /up/ { root $T_DIR/up-b$i; dav_methods PUT; create_full_put_path on; }
+			        location = / { return 200 "b$i\n"; }
+			    }
+			}
+		EOF
+		bg "eph-b$i" "$T_DIR/nginx-pp-b$i.out" nginx -c "$conf"
+	done
+	for i in 1 2 3; do
+		wait_listen "eph-b$i" tcp 8080
+	done
+	for ((k = 0; k < n; k++)); do
+		in_ns eph-srv curl -sSf -m 10 -o /dev/null -w '%{local_ip}:%{local_port}\n' "$vip/" \
+			>>"$T_DIR/clients" || fail "request $k through the PROXY VIP failed"
+	done
+	in_ns eph-srv curl -sSf -m 60 -o "$T_DIR/down" -w '%{local_ip}:%{local_port}\n' "$vip/big" \
+		>>"$T_DIR/clients" || fail "the download failed"
+	assert_file_eq "$T_DIR/www/big" "$T_DIR/down" "8 MB download"
+	in_ns eph-srv curl -sSf -m 60 -o /dev/null -T "$T_DIR/upload" -w '%{local_ip}:%{local_port}\n' \
+		"$vip/up/file" >>"$T_DIR/clients" || fail "the upload failed"
+	up="$(ls "$T_DIR"/up-b*/up/file 2>/dev/null)"
+	[ "$(wc -w <<<"$up")" = 1 ] || fail "the upload landed on $(wc -w <<<"$up") backends"
+	assert_file_eq "$T_DIR/upload" "$up" "6 MB upload"
+	sleep 0.5
+	python3 - "$T_DIR" "$((n + 2))" <<-'PY' || fail "$(cat "$T_DIR/pp.why")"
+		import collections, glob, sys
+		d, n = sys.argv[1], int(sys.argv[2]); why = []
+		clients = collections.Counter(l.strip() for l in open(d + "/clients") if l.strip())
+		logged = collections.Counter()
+		for f in glob.glob(d + "/pp-b*.log"):
+		    for line in open(f):
+		        pp, peer, method, uri, status = line.split()
+		        logged[pp] += 1
+		        if peer != "198.18.0.8":
+		            why.append("%s: peer %s, expected the local address 198.18.0.8" % (f[-8:], peer))
+		        if status not in ("200", "201", "204"):
+		            why.append("%s %s answered %s" % (method, uri, status))
+		if sum(clients.values()) != n:
+		    why.append("%d clients recorded, %d expected" % (sum(clients.values()), n))
+		if logged != clients:
+		    missing = list((clients - logged).elements())[:3]
+		    extra = list((logged - clients).elements())[:3]
+		    why.append("the backends' PROXY addresses differ from the clients': missing %s, not a client %s" % (missing, extra))
+		open(d + "/pp.why", "w").write("; ".join(why[:5]))
+		print("%d clients, each logged once with its own address and port" % len(clients))
+		sys.exit(1 if why else 0)
+	PY
+	[ "$(eph_tm --get proxy_headers /ephemera/lb)" -ge "$((n + 2))" ] ||
+		fail "proxy_headers counts fewer than $((n + 2)) headers"
+	assert_eq "$(lb_drop lb_proxy_no_room)" 0 "drops lb_proxy_no_room"
 }

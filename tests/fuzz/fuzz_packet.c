@@ -126,7 +126,7 @@ static struct eph_conf_route routes[2];
 /*
  * The balancer: a TCP and a UDP VIP on the outside subnet onto backends in
  * the lab (behind the inside router), full-NAT from a local address of the
- * outside subnet, and a destination-NAT VIP.
+ * outside subnet, a destination-NAT VIP, and a TCP VIP with proxy-protocol v2.
  */
 #define VIP      FZ_IPV4(203, 0, 113, 140)
 #define VIP_DNAT FZ_IPV4(203, 0, 113, 141)
@@ -258,6 +258,9 @@ conf_build(void)
 		(int)conf.n_pools - 1);
 	add_vip("direct", VIP_DNAT, 0, IPPROTO_TCP, lb_dnat_backends, RTE_DIM(lb_dnat_backends),
 		-1);
+	add_vip("proxied", VIP, 8443, IPPROTO_TCP, lb_backends, RTE_DIM(lb_backends),
+		(int)conf.n_pools - 1);
+	conf.vips[conf.n_vips - 1].proxy = EPH_LB_PROXY_V2;
 
 	conf.timeouts.udp = 5;
 	conf.timeouts.tcp_established = 30;

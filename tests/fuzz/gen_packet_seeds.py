@@ -66,8 +66,9 @@ def udp(src, dst, sport, dport, data=b"fuzz", zero=False):
     return h[:6] + struct.pack("!H", c) + h[8:]
 
 
-def tcp(src, dst, sport, dport, flags, seq=1000, ack=0, data=b""):
-    h = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, flags, 65535, 0, 0) + data
+def tcp(src, dst, sport, dport, flags, seq=1000, ack=0, data=b"", opts=b""):
+    h = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, (5 + len(opts) // 4) << 4, flags,
+                    65535, 0, 0) + opts + data
     c = csum(pseudo(src, dst, 6, len(h)) + h)
     return h[:16] + struct.pack("!H", c) + h[18:]
 
@@ -256,6 +257,30 @@ def seeds():
                 worker=w, end=True) +
             rec(OUT, eth(OUT, ip(REMOTE, VIP, 6, tcp(REMOTE, VIP, cport, 80, FIN | ACK, 1006,
                                                     5001))), worker=w, end=True) + clock(100))
+    # proxy-protocol v2 (VIP port 8443): MSS options, the header on the handshake's
+    # last ACK, a SACK of the backend's, the start sent again, a RST.
+    mss = bytes([2, 4, 0x05, 0xB4])
+    for w in range(3):
+        cport = 44000 + w
+        s["lb-proxy-w%d" % w] = (
+            rec(OUT, eth(OUT, ip(REMOTE, VIP, 6, tcp(REMOTE, VIP, cport, 8443, SYN, 1000, 0,
+                                                     opts=mss))), worker=w, end=True) +
+            rec(IN, eth(IN, ip("10.20.0.11", LB_LOCAL, 6,
+                               tcp("10.20.0.11", LB_LOCAL, 8080, 1, SYN | ACK, 5000, 1001,
+                                   opts=mss + bytes([1, 1, 4, 2])))),
+                fix=True, bind=LAST, worker=(w + 1) % 3, end=True) +
+            rec(OUT, eth(OUT, ip(REMOTE, VIP, 6, tcp(REMOTE, VIP, cport, 8443, ACK, 1001, 5001))),
+                worker=w, end=True) +
+            rec(OUT, eth(OUT, ip(REMOTE, VIP, 6, tcp(REMOTE, VIP, cport, 8443, ACK, 1001, 5001,
+                                                     b"GET /"))), worker=w, end=True) +
+            rec(IN, eth(IN, ip("10.20.0.11", LB_LOCAL, 6,
+                               tcp("10.20.0.11", LB_LOCAL, 8080, 1, ACK, 5001, 1029,
+                                   opts=bytes([1, 1, 5, 10]) + struct.pack("!II", 1100, 1200)))),
+                fix=True, bind=LAST, end=True) +
+            rec(OUT, eth(OUT, ip(REMOTE, VIP, 6, tcp(REMOTE, VIP, cport, 8443, ACK, 1001, 5001,
+                                                     b"GET /"))), worker=w, end=True) +
+            rec(OUT, eth(OUT, ip(REMOTE, VIP, 6, tcp(REMOTE, VIP, cport, 8443, RST, 1006))),
+                worker=w, end=True) + clock(100))
     s["lb-udp"] = (rec(OUT, eth(OUT, ip_udp(REMOTE, VIP, 5353, 53)), end=True) +
                    rec(IN, eth(IN, ip_udp("10.20.0.12", LB_LOCAL, 53, 1)), fix=True, bind=LAST,
                        end=True))

@@ -656,6 +656,7 @@ test_vips(void **state)
 	assert_int_equal(v->max_connections, 5000);
 	assert_int_equal(v->refusal, EPH_LB_REFUSE_UNREACHABLE);
 	assert_int_equal(v->on_remove, EPH_LB_REMOVE_RESET);
+	assert_int_equal(v->proxy, EPH_LB_PROXY_V2);
 	/* Sorted by address whatever the file's order; port and weight defaulted. */
 	assert_int_equal(v->n_backends, 3);
 	assert_int_equal(v->backends[0].addr, IP(10, 20, 0, 2));
@@ -674,6 +675,7 @@ test_vips(void **state)
 	assert_int_equal(v->hash, EPH_LB_HASH_5TUPLE);
 	assert_int_equal(v->refusal, EPH_LB_REFUSE_RESET);
 	assert_int_equal(v->on_remove, EPH_LB_REMOVE_DRAIN);
+	assert_int_equal(v->proxy, EPH_LB_PROXY_OFF);
 	assert_int_equal(conf.n_pools, 2);
 	assert_int_equal(v->pool, 1);
 	p = &conf.pools[1];
@@ -1556,6 +1558,24 @@ test_diff_vips(void **state)
 	new.vips[0].pool = 0;
 	snprintf(new.pools[1].vip, sizeof(new.pools[1].vip), "dns");
 
+	/* proxy-protocol: one line, live (new connections take it). */
+	new.vips[0].proxy = EPH_LB_PROXY_OFF;
+	memset(&got, 0, sizeof(got));
+	assert_int_equal(eph_conf_diff(&old, &new, collect, &got),
+			 (int)(sizeof(want) / sizeof(want[0])) + 1);
+	for (unsigned int i = 0, found = 0; i <= got.n; i++) {
+		if (i == got.n) {
+			assert_int_equal(found, 1);
+			break;
+		}
+		if (strstr(got.line[i], "proxy-protocol") == NULL)
+			continue;
+		assert_string_equal(got.line[i], "vip web: proxy-protocol v2 -> off (new connections)");
+		assert_false(got.restart[i]);
+		found++;
+	}
+	new.vips[0].proxy = EPH_LB_PROXY_V2;
+
 	eph_conf_free(&new);
 	eph_conf_free(&old);
 }
@@ -1815,6 +1835,16 @@ static const struct bad_case bad_cases[] = {
 		  "203.0.113.80 port 80 tcp is already vip b: one VIP per address, port and protocol" },
 		{ 36, 9, "vips[2].backends[1]",
 		  "duplicate backend 192.0.2.11:80" },
+	} },
+	{ "bad-vip-proxy.yaml", 2, {
+		{ 17, 21, "vips[0].proxy-protocol",
+		  "v2 on a udp fullnat VIP: the header goes in front of the TCP stream a local address opens to the backend, expected protocol: tcp and forwarding: fullnat (or proxy-protocol: off)" },
+		{ 22, 21, "vips[1].proxy-protocol",
+		  "v2 on a tcp dnat VIP" },
+	} },
+	{ "bad-vip-proxy-word.yaml", 1, {
+		{ 16, 21, "vips[0].proxy-protocol",
+		  "expected one of off, v2, found \"v1\"" },
 	} },
 	{ "bad-vip-pool.yaml", 1, {
 		{ 14, 18, "vips[0].source-pool",
