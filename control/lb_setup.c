@@ -257,6 +257,16 @@ eph_lb_slots_release(const struct eph_dp *dp, const struct eph_lb_slots *cur)
 	return s;
 }
 
+void
+eph_lb_slots_settle(struct eph_lb_slots *slots)
+{
+	for (unsigned int i = 0; i < EPH_MAX_VIPS; i++) {
+		slots->vip[i].fresh = false;
+		for (unsigned int b = 0; b < EPH_MAX_VIP_BACKENDS; b++)
+			slots->vip[i].b[b].fresh = false;
+	}
+}
+
 /* ---- the snapshot part ------------------------------------------------- */
 
 void

@@ -59,6 +59,9 @@ struct eph_lb_slots *eph_lb_slots_plan(const struct eph_dp *dp, const struct eph
  */
 struct eph_lb_slots *eph_lb_slots_release(const struct eph_dp *dp, const struct eph_lb_slots *cur);
 
+/* Slots whose snapshot is published: no slot is newly taken any more (counters stay). */
+void eph_lb_slots_settle(struct eph_lb_slots *slots);
+
 /*
  * The balancer's part of a snapshot for conf under slots; pool_slot[i]:
  * the NAT slot of conf->pools[i]; health: which backends are out of the

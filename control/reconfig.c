@@ -633,6 +633,20 @@ fail:
 	return NULL;
 }
 
+/*
+ * The slots a published snapshot was built with become the running ones.
+ * Their counters were zeroed for it where a slot was newly taken: that is
+ * done, so the next snapshot built from them (a health change, drained
+ * pools) must not zero them again.
+ */
+static void
+lb_slots_commit(struct eph_reconfig *rc, struct eph_lb_slots *lbs)
+{
+	free(rc->lb);
+	rc->lb = lbs;
+	eph_lb_slots_settle(lbs);
+}
+
 /* Publish cfg; when this returns no worker reads the old snapshot any more. */
 static struct eph_dp_cfg *
 publish(struct eph_reconfig *rc, struct eph_dp_cfg *cfg)
@@ -726,10 +740,8 @@ eph_reconfig_apply(struct eph_reconfig *rc, const struct eph_conf *next, const c
 	}
 	old = publish(rc, cfg);
 	snapshot_free(old);
-	if (lbs != NULL) {
-		free(rc->lb);
-		rc->lb = lbs;
-	}
+	if (lbs != NULL)
+		lb_slots_commit(rc, lbs);
 	pools_commit(rc, pl);
 	plan_free(pl, rc, false);
 	free(pl);
@@ -837,8 +849,7 @@ eph_reconfig_housekeeping(struct eph_reconfig *rc)
 	old = publish(rc, cfg);
 	snapshot_free(old);
 	if (lbs != NULL) {
-		free(rc->lb);
-		rc->lb = lbs;
+		lb_slots_commit(rc, lbs);
 		lbs = NULL;
 	}
 	EPH_LOG(NOTICE, "configuration %" PRIu64 " applied (what finished draining let go)",

@@ -59,11 +59,13 @@ NAT_MW_TESTS=(pool_addresses ping_through flows_2000 unsolicited filtering)
 # The balancer (conf/examples/lb.yaml and lb_conf): nginx and lb_peer.py on
 # the backends eph-b1..3, clients in eph-srv; with 2 and 3 workers, handoffs.
 # The backends port has a kernel interface (kernel_*: the host's own tools through it).
+# Health checks (health_*) reach the backends through that interface.
 LB_TESTS=(lb_weights lb_long_lived lb_udp lb_no_backends lb_ping_vip lb_workers lb_bad_ctl
-	lb_proxy_protocol kernel_path kernel_none_outside)
-LB_MW_TESTS=(lb_workers lb_udp lb_proxy_protocol kernel_path)
+	lb_proxy_protocol kernel_path kernel_none_outside health_down_up health_http_500
+	health_passive health_all_down)
+LB_MW_TESTS=(lb_workers lb_udp lb_proxy_protocol kernel_path health_down_up)
 LB_ASAN_TESTS=(lb_weights lb_long_lived lb_udp lb_no_backends lb_ping_vip lb_bad_ctl
-	lb_proxy_protocol kernel_path)
+	lb_proxy_protocol kernel_path health_down_up health_http_500)
 # Small port ranges on one address: one host gets the whole range towards
 # one destination (ports borrowed across workers' shares), then refusals,
 # recovery (1, 2 and 3 workers; TCP only on the smallest range).
@@ -333,6 +335,37 @@ lb_conf() {
 		    proxy-protocol: v2
 		    local-addresses: [198.18.0.8]
 		    backends: [{address: 198.18.0.11}, {address: 198.18.0.12}, {address: 198.18.0.13}]
+		  - name: checked
+		    address: 203.0.113.82
+		    port: 9000
+		    local-addresses: [198.18.0.9]
+		    health-check: {type: tcp, interval: 1s, timeout: 500ms, fall: 2, rise: 2}
+		    backends: [{address: 198.18.0.11}, {address: 198.18.0.12}, {address: 198.18.0.13}]
+		  - name: checked-http
+		    address: 203.0.113.82
+		    port: 8090
+		    local-addresses: [198.18.0.10]
+		    health-check: {type: http, path: /health, expect: 200-299, interval: 1s, timeout: 500ms, fall: 2, rise: 2}
+		    backends: [{address: 198.18.0.11}, {address: 198.18.0.12}, {address: 198.18.0.13}]
+		  - name: passive
+		    address: 203.0.113.82
+		    port: 9001
+		    local-addresses: [198.18.0.20]
+		    outlier-detection: {failures: 3, window: 10s, ejection: 5s}
+		    backends: [{address: 198.18.0.11}, {address: 198.18.0.13, port: 9997}]
+		  - name: strict
+		    address: 203.0.113.82
+		    port: 9998
+		    all-down: refuse
+		    local-addresses: [198.18.0.21]
+		    health-check: {type: tcp, interval: 500ms, timeout: 200ms, fall: 2, rise: 2}
+		    backends: [{address: 198.18.0.11}, {address: 198.18.0.12}]
+		  - name: lenient
+		    address: 203.0.113.82
+		    port: 9999
+		    local-addresses: [198.18.0.22]
+		    health-check: {type: tcp, interval: 500ms, timeout: 200ms, fall: 2, rise: 2}
+		    backends: [{address: 198.18.0.11}, {address: 198.18.0.12}]
 	EOF
 }
 
