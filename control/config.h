@@ -229,6 +229,9 @@ struct eph_conf_vip {
 	unsigned max_connections; /* 0: no limit */
 	enum eph_lb_refusal refusal;
 	enum eph_lb_on_remove on_remove;
+	/* SYN flood guards (README: VIP keys) */
+	unsigned half_open_per_worker;  /* 0: automatic, nat.sessions-per-worker / 16 */
+	unsigned new_connections_per_s; /* 0: no limit */
 };
 
 struct eph_conf {

@@ -31,6 +31,8 @@ struct raw_vip {
 	int64_t *max_connections;
 	enum eph_lb_refusal *refusal;
 	enum eph_lb_on_remove *on_remove;
+	int64_t *half_open_per_worker;   /* SYN flood guards */
+	int64_t *new_connections_per_s;
 	struct raw_backend *backends;
 	unsigned backends_count;
 };

@@ -47,6 +47,8 @@ static_assert(EPH_MAX_VIPS << EPH_LB_BACKEND_BITS <= UINT16_MAX + 1, "targets fi
 /* A connection record's flags: the allocator generation of its local port, and whether it has one. */
 #define EPH_LB_CONN_GEN  0x03
 #define EPH_LB_CONN_PORT 0x04
+/* A TCP connection still in its handshake, linked on its VIP's half-open list (see below). */
+#define EPH_LB_CONN_HALF_OPEN 0x80
 
 enum eph_lb_backend_state {
 	EPH_LB_BACKEND_FREE,     /* slot unused */
@@ -81,6 +83,16 @@ struct eph_lb_vip {
 	uint32_t n_backends;
 	struct eph_lb_backend *backends; /* the configured ones, then removed ones still serving */
 	uint16_t *by_slot;  /* [EPH_MAX_VIP_BACKENDS]: slot -> index into backends[], or UINT16_MAX */
+	/*
+	 * SYN flood guards. max_half_open: this worker's bound on the VIP's
+	 * connections in their handshake (never 0 in a snapshot). New
+	 * connections per second as a GCRA token bucket in TSC cycles:
+	 * rate_cost per connection, rate_burst the bucket (one second of this
+	 * worker's share); rate_cost 0: no limit.
+	 */
+	uint32_t max_half_open;
+	uint64_t rate_cost;
+	uint64_t rate_burst;
 	char name[EPH_NAME_LEN];
 };
 
@@ -112,6 +124,9 @@ struct eph_lb_vip_stats {
 	uint64_t no_backend;
 	uint64_t over_limit;
 	uint64_t no_port;
+	uint64_t half_open;          /* gauge: connections in their handshake */
+	uint64_t half_open_replaced; /* the oldest half-open one ended for a new SYN at the bound */
+	uint64_t rate_limited;       /* new connections refused over new-connections-per-s */
 };
 
 #define EPH_LB_COUNTERS(X)                                                             \
@@ -123,7 +138,9 @@ struct eph_lb_vip_stats {
 	X(handoff_in, "packets received from other workers")                           \
 	X(resets_sent, "TCP RSTs sent (refusals, removed backends)")                   \
 	X(icmp_errors_translated, "ICMP errors about connections translated")          \
-	X(syn_reopened, "SYNs that found their 5-tuple closing and opened anew")
+	X(syn_reopened, "SYNs that found their 5-tuple closing and opened anew")            \
+	X(half_open_replaced, "half-open connections ended for a new SYN at the VIP's bound") \
+	X(rate_limited, "new connections refused over a VIP's new-connections-per-s")
 
 enum eph_lb_counter {
 #define EPH_LB_CTR_ENUM(name, desc) EPH_LB_##name,
@@ -145,6 +162,20 @@ struct eph_lb_worker {
 	struct eph_lb_vip_stats vip[EPH_MAX_VIPS];
 	/* cp: allocated when the slot is first used, freed at teardown */
 	struct eph_lb_backend_stats *backend[EPH_MAX_VIPS]; /* [EPH_MAX_VIP_BACKENDS] */
+	/*
+	 * SYN flood guards, dp only. A VIP's half-open connections (TCP, no
+	 * handshake completed: CLOSED, SYN_SENT, SYN_RCVD) in the order they
+	 * opened, oldest first, linked through half_open_link (cp: allocated
+	 * with the table, [2 * max]: next and prev of each record). rate_tat:
+	 * each VIP's token bucket (GCRA's theoretical arrival time, TSC), on
+	 * now_tsc, the loop's TSC as the balancer's poll last saw it.
+	 */
+	uint32_t *half_open_link;
+	uint32_t half_open_head[EPH_MAX_VIPS];
+	uint32_t half_open_tail[EPH_MAX_VIPS];
+	uint64_t rate_tat[EPH_MAX_VIPS];
+	uint64_t now_tsc;
+	uint32_t closes; /* connections ended, wraps: a batch's indexes are stale once it moves */
 };
 
 /* Live connections of a worker (any thread: a gauge). */
