@@ -656,6 +656,8 @@ test_vips(void **state)
 	assert_int_equal(v->max_connections, 5000);
 	assert_int_equal(v->refusal, EPH_LB_REFUSE_UNREACHABLE);
 	assert_int_equal(v->on_remove, EPH_LB_REMOVE_RESET);
+	assert_int_equal(v->half_open_per_worker, 2048);
+	assert_int_equal(v->new_connections_per_s, 1000);
 	/* Sorted by address whatever the file's order; port and weight defaulted. */
 	assert_int_equal(v->n_backends, 3);
 	assert_int_equal(v->backends[0].addr, IP(10, 20, 0, 2));
@@ -674,6 +676,8 @@ test_vips(void **state)
 	assert_int_equal(v->hash, EPH_LB_HASH_5TUPLE);
 	assert_int_equal(v->refusal, EPH_LB_REFUSE_RESET);
 	assert_int_equal(v->on_remove, EPH_LB_REMOVE_DRAIN);
+	assert_int_equal(v->half_open_per_worker, 0); /* automatic */
+	assert_int_equal(v->new_connections_per_s, 0); /* no limit */
 	assert_int_equal(conf.n_pools, 2);
 	assert_int_equal(v->pool, 1);
 	p = &conf.pools[1];
@@ -705,6 +709,20 @@ test_vips(void **state)
 	assert_int_equal(eph_conf_diff(&conf, &copy, NULL, NULL), 2);
 	copy.vips[1].addr = IP(203, 0, 113, 1);
 	assert_int_equal(eph_conf_check(&copy, NULL), -EINVAL);
+	copy.vips[1].addr = conf.vips[1].addr;
+	assert_int_equal(eph_conf_check(&copy, NULL), 0);
+	/* The SYN flood guards: a bound above the table, one on a udp VIP, a rate out of range. */
+	copy.vips[0].half_open_per_worker = copy.nat.sessions_per_worker + 1;
+	assert_int_equal(eph_conf_check(&copy, NULL), -EINVAL);
+	copy.vips[0].half_open_per_worker = copy.nat.sessions_per_worker;
+	assert_int_equal(eph_conf_check(&copy, NULL), 0);
+	copy.vips[1].half_open_per_worker = 10;
+	assert_int_equal(eph_conf_check(&copy, NULL), -EINVAL);
+	copy.vips[1].half_open_per_worker = 0;
+	copy.vips[1].new_connections_per_s = 100000001;
+	assert_int_equal(eph_conf_check(&copy, NULL), -EINVAL);
+	copy.vips[1].new_connections_per_s = 100000000;
+	assert_int_equal(eph_conf_check(&copy, NULL), 0);
 	eph_conf_free(&copy);
 	eph_conf_free(&conf);
 }
@@ -1518,6 +1536,8 @@ test_diff_vips(void **state)
 {
 	static const struct change want[] = {
 		{false, "vip web: maglev-size 1009 -> 65537"},
+		{false, "vip web: half-open-per-worker 2048 -> 0"},
+		{false, "vip web: new-connections-per-s 1000 -> 500"},
 		{false, "vip web: backend 192.0.2.11:80 weight 0 -> 5"},
 		{false, "vip web: backend 192.0.2.12:80 removed (reset)"},
 		{false, "vip web: backend 192.0.2.14:80 added"},
@@ -1543,9 +1563,11 @@ test_diff_vips(void **state)
 	memset(&got, 0, sizeof(got));
 	assert_int_equal(eph_conf_diff(&new, &old, collect, &got),
 			 (int)(sizeof(want) / sizeof(want[0])));
-	assert_string_equal(got.line[5], "vip dns: local addresses 192.0.2.222-192.0.2.223 added");
-	assert_string_equal(got.line[9], "vip mail: removed (its connections are reset)");
-	assert_string_equal(got.line[10], "vip any: added");
+	assert_string_equal(got.line[1], "vip web: half-open-per-worker 0 -> 2048");
+	assert_string_equal(got.line[2], "vip web: new-connections-per-s 500 -> 1000");
+	assert_string_equal(got.line[7], "vip dns: local addresses 192.0.2.222-192.0.2.223 added");
+	assert_string_equal(got.line[11], "vip mail: removed (its connections are reset)");
+	assert_string_equal(got.line[12], "vip any: added");
 
 	/* From a source-pool to local-addresses: one line, no pool lines. */
 	new.vips[0].pool = 1;
@@ -1815,6 +1837,26 @@ static const struct bad_case bad_cases[] = {
 		  "203.0.113.80 port 80 tcp is already vip b: one VIP per address, port and protocol" },
 		{ 36, 9, "vips[2].backends[1]",
 		  "duplicate backend 192.0.2.11:80" },
+	} },
+	{ "bad-vip-flood.yaml", 4, {
+		{ 20, 27, "vips[0].half-open-per-worker",
+		  "expected an integer from 0 to 67108864, found -1" },
+		{ 21, 28, "vips[0].new-connections-per-s",
+		  "expected an integer from 0 to 100000000, found 100000001" },
+		{ 26, 27, "vips[1].half-open-per-worker",
+		  "expected an integer from 0 to 67108864, found 67108865" },
+		{ 27, 28, "vips[1].new-connections-per-s",
+		  "expected an integer from 0 to 100000000, found -5" },
+	} },
+	{ "bad-vip-rate-word.yaml", 1, {
+		{ 19, 28, "vips[0].new-connections-per-s",
+		  "expected an integer from 0 to 100000000, found \"fast\"" },
+	} },
+	{ "bad-vip-half-open.yaml", 2, {
+		{ 21, 27, "vips[0].half-open-per-worker",
+		  "70000, expected at most nat.sessions-per-worker (65536): the bound keeps a SYN flood to a share of the connection table" },
+		{ 27, 27, "vips[1].half-open-per-worker",
+		  "a udp VIP has no half-open connections" },
 	} },
 	{ "bad-vip-pool.yaml", 1, {
 		{ 14, 18, "vips[0].source-pool",
