@@ -58,7 +58,8 @@ NAT_TESTS=(pool_addresses ping_h1_srv route_static tcp_h1_download tcp_h2_downlo
 NAT_MW_TESTS=(pool_addresses ping_through flows_2000 unsolicited filtering)
 # The balancer (conf/examples/lb.yaml and lb_conf): nginx and lb_peer.py on
 # the backends eph-b1..3, clients in eph-srv; with 2 and 3 workers, handoffs.
-LB_TESTS=(lb_weights lb_long_lived lb_udp lb_no_backends lb_ping_vip lb_workers lb_bad_ctl)
+LB_TESTS=(lb_weights lb_long_lived lb_udp lb_no_backends lb_ping_vip lb_workers lb_bad_ctl
+	lb_syn_flood lb_rate_limit)
 LB_MW_TESTS=(lb_workers lb_udp)
 LB_ASAN_TESTS=(lb_weights lb_long_lived lb_udp lb_no_backends lb_ping_vip lb_bad_ctl)
 # Small port ranges on one address: one host gets the whole range towards
@@ -282,7 +283,8 @@ natrange_passes() {
 # lb_conf: the balancer's test configuration: conf/examples/lb.yaml with the
 # VIPs tests/e2e/test_lb.sh uses, TCP connections that go 2 s after they
 # close (a client reusing its port soon finds a fresh connection), mbufs
-# for three ports and up to three workers.
+# for three ports and up to three workers. shield (the default bound on
+# half-open connections) takes a SYN flood, rate allows 20 new connections a second.
 lb_conf() {
 	without_sections vips timeouts dataplane <"$EPH_ROOT/conf/examples/lb.yaml"
 	cat <<-EOF
@@ -324,6 +326,20 @@ lb_conf() {
 		    address: 203.0.113.81
 		    port: 80
 		    local-addresses: [198.18.0.7]
+		  - name: shield
+		    address: 203.0.113.80
+		    port: 9002
+		    local-addresses: [198.18.0.8]
+		    backends:
+		      - {address: 198.18.0.11, port: 9000}
+		      - {address: 198.18.0.12, port: 9000}
+		      - {address: 198.18.0.13, port: 9000}
+		  - name: rate
+		    address: 203.0.113.80
+		    port: 9003
+		    new-connections-per-s: 20
+		    local-addresses: [198.18.0.9]
+		    backends: [{address: 198.18.0.11, port: 9000}]
 	EOF
 }
 
