@@ -64,6 +64,7 @@ enum bench_kind {
 	B_MAGLEV,
 	B_LB_NEW,
 	B_LB_ESTABLISHED,
+	B_LB_SYN_FLOOD,
 };
 
 struct bench_case {
