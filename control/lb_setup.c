@@ -21,9 +21,8 @@
 static int
 half_open_setup(struct eph_lb_worker *lw, int socket)
 {
-	lw->half_open_link = rte_malloc_socket("eph_lb_half_open",
-					       2 * (size_t)lw->conns->max * sizeof(uint32_t), 0,
-					       socket);
+	lw->half_open_link = rte_malloc_socket(
+		"eph_lb_half_open", 2 * (size_t)lw->conns->max * sizeof(uint32_t), 0, socket);
 	if (lw->half_open_link == NULL)
 		return -ENOMEM;
 	for (unsigned int v = 0; v < EPH_MAX_VIPS; v++) {

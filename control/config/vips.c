@@ -23,7 +23,7 @@
 #define DEF_WEIGHT      EPH_LIMIT_BACKEND_WEIGHT_DEFAULT
 #define DEF_MAGLEV_SIZE EPH_LIMIT_MAGLEV_SIZE_DEFAULT
 #define MAX_CONNECTIONS 16777216
-#define MAX_HALF_OPEN   67108864   /* the largest nat.sessions-per-worker */
+#define MAX_HALF_OPEN   67108864 /* the largest nat.sessions-per-worker */
 #define MAX_NEW_CONNECTIONS_PER_S 100000000
 
 /* ------------------------------------------------------------------------ */

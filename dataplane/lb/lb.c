@@ -285,14 +285,6 @@ half_open_replace(struct eph_worker *w, uint16_t in_port, unsigned int vslot)
 	conn_close(w, idx, true);
 }
 
-/*
- * The guards for a new connection to v (m: its first packet): false once
- * m is refused over the rate; at the half-open bound, room made.
- */
-static inline bool
-flood_guard(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m,
-	    const struct eph_lb_vip *v);
-
 /* ---- connection life ------------------------------------------------ */
 
 static void
@@ -467,9 +459,12 @@ refuse(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, const struct 
 	rte_pktmbuf_free(m);
 }
 
+/*
+ * The SYN flood guards for a new connection to v (m: its first packet):
+ * false once m is refused over the rate; at the half-open bound, room made.
+ */
 static inline bool
-flood_guard(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m,
-	    const struct eph_lb_vip *v)
+flood_guard(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, const struct eph_lb_vip *v)
 {
 	struct eph_lb_worker *lw = w->lb;
 
