@@ -180,9 +180,9 @@ conn_delta(uint32_t client, uint16_t cport, uint32_t vip, uint16_t vport, uint32
  * the transitory timeout. Two guards, each per worker and per VIP, no
  * atomics:
  *
- * - Half-open bound (half-open-per-worker). At the bound, a new SYN
- *   replaces the VIP's oldest half-open connection rather than being
- *   refused. Refusing would leave the bound full of the flood's entries
+ * - Half-open bound (half-open-per-worker). At the bound (or at the VIP's
+ *   max-connections), a new SYN replaces the VIP's oldest half-open
+ *   connection rather than being refused. Refusing would leave the bound full of the flood's entries
  *   for the whole transitory timeout, so no legitimate client would get
  *   in; replacing gives every handshake bound / flood-rate seconds to
  *   complete (a syncache's choice), which at the default bound and any
@@ -474,7 +474,13 @@ flood_guard(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, const st
 		refuse(w, in_port, m, v, EPH_DROP_lb_rate_limited);
 		return false;
 	}
-	if (v->proto == IPPROTO_TCP && lw->vip[v->slot].half_open >= v->max_half_open)
+	/*
+	 * At max-connections too: else a flood would fill that limit with
+	 * handshakes it never completes and lock every client out.
+	 */
+	if (v->proto == IPPROTO_TCP &&
+	    (lw->vip[v->slot].half_open >= v->max_half_open ||
+	     (v->max_conns != 0 && lw->vip[v->slot].active >= v->max_conns)))
 		half_open_replace(w, in_port, v->slot);
 	return true;
 }

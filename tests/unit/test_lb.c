@@ -640,6 +640,68 @@ test_half_open_bound_replaces_oldest(void **state)
 }
 
 static void
+guard_max_connections(struct eph_conf *c)
+{
+	c->vips[4].max_connections = GUARD_HALF_OPEN - 1;
+}
+
+static void
+guard_no_max_connections(struct eph_conf *c)
+{
+	c->vips[4].max_connections = 0;
+}
+
+/* At max-connections a SYN replaces the oldest half-open connection; only established ones refuse it. */
+static void
+test_half_open_replaced_at_max_connections(void **state)
+{
+	const struct eph_lb_vip *v;
+	const struct eph_lb_vip_stats *vs;
+	uint64_t over = t_drops(EPH_DROP_lb_over_limit);
+	uint16_t lport[3], l;
+	struct rte_mbuf *out[4];
+	uint64_t replaced;
+
+	(void)state;
+	assert_int_equal(apply_with(guard_max_connections), 0);
+	v = vip_named("guard");
+	vs = &w->lb->vip[v->slot];
+	assert_int_equal(v->max_conns, GUARD_HALF_OPEN - 1);
+	lport[0] = syn_to(VIP_GUARD, 47000);
+	lport[1] = syn_to(VIP_GUARD, 47001);
+	handshake(VIP_GUARD, 47001, lport[1]);
+	lport[2] = syn_to(VIP_GUARD, 47002);
+	assert_int_equal(vs->active, 3);
+	replaced = vs->half_open_replaced;
+	/* At the limit, below the half-open bound: 47000 makes room. */
+	input(OUT, t_l4_packet(OUT, &t_server_mac, CLIENT, VIP_GUARD, IPPROTO_TCP, 47003, 80,
+			     RTE_TCP_SYN_FLAG, 1000, 0));
+	assert_int_equal(t_sent(IN, out, 4), 2);
+	assert_int_equal(((const struct rte_tcp_hdr *)(t_ip(out[0]) + 1))->tcp_flags,
+			 RTE_TCP_RST_FLAG);
+	assert_int_equal(t_l4_port(out[0], 0), lport[0]);
+	l = t_l4_port(out[1], 0);
+	rte_pktmbuf_free(out[0]);
+	rte_pktmbuf_free(out[1]);
+	assert_int_equal(vs->half_open_replaced, replaced + 1);
+	assert_int_equal(vs->active, 3);
+	/* Every connection established: the limit refuses, as before. */
+	handshake(VIP_GUARD, 47002, lport[2]);
+	handshake(VIP_GUARD, 47003, l);
+	assert_int_equal(vs->half_open, 0);
+	input(OUT, t_l4_packet(OUT, &t_server_mac, CLIENT, VIP_GUARD, IPPROTO_TCP, 47004, 80,
+			     RTE_TCP_SYN_FLAG, 1000, 0));
+	out[0] = t_one_out(OUT);
+	assert_int_equal(((const struct rte_tcp_hdr *)(t_ip(out[0]) + 1))->tcp_flags,
+			 RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG);
+	rte_pktmbuf_free(out[0]);
+	none_out();
+	assert_int_equal(t_drops(EPH_DROP_lb_over_limit), over + 1);
+	assert_int_equal(vs->half_open_replaced, replaced + 1);
+	assert_int_equal(apply_with(guard_no_max_connections), 0);
+}
+
+static void
 test_half_open_expire_on_transitory_timeout(void **state)
 {
 	const struct eph_lb_vip *v = vip_named("guard");
@@ -737,6 +799,7 @@ main(void)
 		cmocka_unit_test_setup(test_removed_backend_drain_then_reset, fresh),
 		cmocka_unit_test_setup(test_dnat_round_trip, fresh),
 		cmocka_unit_test_setup(test_half_open_bound_replaces_oldest, fresh),
+		cmocka_unit_test_setup(test_half_open_replaced_at_max_connections, fresh),
 		cmocka_unit_test_setup(test_half_open_expire_on_transitory_timeout, fresh),
 		cmocka_unit_test_setup(test_rate_limit_refuses_and_refills, fresh),
 	};
