@@ -61,7 +61,7 @@ NAT_MW_TESTS=(pool_addresses ping_through flows_2000 unsolicited filtering)
 LB_TESTS=(lb_weights lb_long_lived lb_udp lb_no_backends lb_ping_vip lb_workers lb_bad_ctl
 	lb_syn_flood lb_rate_limit)
 LB_MW_TESTS=(lb_workers lb_udp)
-LB_ASAN_TESTS=(lb_weights lb_long_lived lb_udp lb_no_backends lb_ping_vip lb_bad_ctl)
+LB_ASAN_TESTS=(lb_weights lb_long_lived lb_udp lb_no_backends lb_ping_vip lb_bad_ctl lb_rate_limit)
 # Small port ranges on one address: one host gets the whole range towards
 # one destination (ports borrowed across workers' shares), then refusals,
 # recovery (1, 2 and 3 workers; TCP only on the smallest range).
