@@ -286,6 +286,9 @@ struct eph_conf_vip {
 	struct eph_conf_outlier outlier;
 	enum eph_lb_all_down all_down;
 	enum eph_lb_proxy proxy;
+	/* SYN flood guards (README: VIP keys) */
+	unsigned half_open_per_worker;  /* 0: automatic, nat.sessions-per-worker / 16 */
+	unsigned new_connections_per_s; /* 0: no limit */
 };
 
 struct eph_conf {

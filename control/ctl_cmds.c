@@ -354,6 +354,16 @@ addr_list_json(const uint32_t *a, unsigned int n)
 	return l;
 }
 
+/* A VIP's SYN flood guards in its show.config entry o (0: automatic bound, no rate limit). */
+static void
+conf_vip_flood_json(json_t *o, const struct eph_conf_vip *v)
+{
+	if (o == NULL)
+		return;
+	json_object_set_new(o, "half_open_per_worker", json_integer(v->half_open_per_worker));
+	json_object_set_new(o, "new_connections_per_s", json_integer(v->new_connections_per_s));
+}
+
 static int
 cmd_show_config(void *arg, const json_t *args, json_t **result, struct eph_ctl_error *err)
 {
@@ -424,6 +434,7 @@ cmd_show_config(void *arg, const json_t *args, json_t **result, struct eph_ctl_e
 				  eph_lb_refusal_name(v->refusal), "on_remove",
 				  eph_lb_on_remove_name(v->on_remove), "proxy_protocol",
 				  eph_lb_proxy_name(v->proxy), "backends", backends));
+		conf_vip_flood_json(json_array_get(vips, json_array_size(vips) - 1), v);
 	}
 	*result = json_pack("{s:s, s:I, s:s, s:s, s:o, s:{s:i, s:i, s:i, s:i}, s:{s:o, s:b}, s:o}",
 			    "path", ctx->conf_path, "generation", (json_int_t)rc->generation,
@@ -1133,6 +1144,19 @@ snapshot_vip(const struct eph_dp *dp, const char *name)
 	return NULL;
 }
 
+/* A VIP's SYN flood guards in its show.vips entry o: the bound per worker, live and refusals. */
+static void
+vip_flood_json(json_t *o, const struct eph_lb_vip *v, const struct eph_lb_vip_totals *st)
+{
+	if (o == NULL)
+		return;
+	json_object_set_new(o, "half_open_per_worker", json_integer(v->max_half_open));
+	json_object_set_new(o, "half_open", json_integer((json_int_t)st->half_open));
+	json_object_set_new(o, "half_open_replaced",
+			    json_integer((json_int_t)st->half_open_replaced));
+	json_object_set_new(o, "rate_limited", json_integer((json_int_t)st->rate_limited));
+}
+
 static int
 cmd_show_vips(void *arg, const json_t *args, json_t **result, struct eph_ctl_error *err)
 {
@@ -1166,6 +1190,7 @@ cmd_show_vips(void *arg, const json_t *args, json_t **result, struct eph_ctl_err
 				  "no_port", (json_int_t)st.no_port, "on_remove",
 				  eph_lb_on_remove_name(v->on_remove), "proxy_protocol",
 				  eph_lb_proxy_name((enum eph_lb_proxy)v->proxy)));
+		vip_flood_json(json_array_get(vips, json_array_size(vips) - 1), v, &st);
 	}
 	*result = json_pack("{s:o}", "vips", vips);
 	return 0;

@@ -18,6 +18,21 @@
 #include "dataplane/flow/session.h"
 #include "dataplane/lb/maglev.h"
 
+/* The SYN flood guards' per-worker part: the half-open lists' links, empty lists. */
+static int
+half_open_setup(struct eph_lb_worker *lw, int socket)
+{
+	lw->half_open_link = rte_malloc_socket(
+		"eph_lb_half_open", 2 * (size_t)lw->conns->max * sizeof(uint32_t), 0, socket);
+	if (lw->half_open_link == NULL)
+		return -ENOMEM;
+	for (unsigned int v = 0; v < EPH_MAX_VIPS; v++) {
+		lw->half_open_head[v] = EPH_SESSION_NIL;
+		lw->half_open_tail[v] = EPH_SESSION_NIL;
+	}
+	return 0;
+}
+
 int
 eph_lb_setup(struct eph_dp *dp, const struct eph_conf *conf, FILE *err)
 {
@@ -38,6 +53,8 @@ eph_lb_setup(struct eph_dp *dp, const struct eph_conf *conf, FILE *err)
 			goto nomem;
 		/* One hash of a packet's 5-tuple, made at input, serves both tables. */
 		(void)eph_session_table_four_way(w->lb->conns, w->nat.sessions);
+		if (half_open_setup(w->lb, socket) != 0)
+			goto nomem;
 	}
 	return 0;
 nomem:
@@ -58,6 +75,7 @@ eph_lb_teardown(struct eph_dp *dp)
 			continue;
 		eph_session_table_free(w->lb->conns);
 		rte_free(w->lb->ext);
+		rte_free(w->lb->half_open_link);
 		for (unsigned int v = 0; v < EPH_MAX_VIPS; v++)
 			rte_free(w->lb->backend[v]);
 		rte_free(w->lb);
@@ -337,6 +355,34 @@ per_worker(unsigned int limit, unsigned int n_workers)
 	return limit == 0 ? 0 : (uint32_t)((limit + n_workers - 1) / n_workers);
 }
 
+/* Share of a worker's table a VIP's half-open connections may hold when the VIP does not say. */
+#define HALF_OPEN_SHARE 16
+
+/*
+ * The SYN flood guards of VIP v: this worker's half-open bound (the VIP's,
+ * or 1/HALF_OPEN_SHARE of the connection table) and its share of
+ * new-connections-per-s as a bucket of one second.
+ */
+static void
+vip_flood_guards(const struct eph_dp *dp, struct eph_lb_vip *v, const struct eph_conf_vip *cv,
+		 const struct eph_conf *conf)
+{
+	uint32_t table = conf->nat.sessions_per_worker;
+	uint32_t share = per_worker(cv->new_connections_per_s, dp->n_workers);
+
+	for (unsigned int i = 0; i < dp->n_workers; i++)
+		if (dp->workers[i]->lb != NULL)
+			table = dp->workers[i]->lb->conns->max; /* the table's, restart-only */
+	v->max_half_open = cv->half_open_per_worker != 0 ? cv->half_open_per_worker
+							 : RTE_MAX(table / HALF_OPEN_SHARE, 1u);
+	v->rate_cost = 0;
+	v->rate_burst = 0;
+	if (share != 0) {
+		v->rate_cost = RTE_MAX(dp->tsc_hz / share, (uint64_t)1);
+		v->rate_burst = v->rate_cost * share;
+	}
+}
+
 static int
 vip_build(struct eph_dp *dp, struct eph_lb_vip *v, unsigned int slot,
 	  const struct eph_lb_slot_vip *sv, const struct eph_conf_vip *cv, int pool,
@@ -465,6 +511,7 @@ eph_lb_cfg_build(struct eph_dp *dp, const struct eph_lb_slots *slots, const stru
 		for (unsigned int b = 0; b < c->vips[c->n_vips - 1].n_backends; b++)
 			c->resets += c->vips[c->n_vips - 1].backends[b].state == EPH_LB_BACKEND_DOWN &&
 				     cv->on_remove == EPH_LB_REMOVE_RESET;
+		vip_flood_guards(dp, &c->vips[c->n_vips - 1], cv, conf);
 		c->by_slot[slot] = (int8_t)(c->n_vips - 1);
 		c->dnat |= cv->forwarding == EPH_LB_DNAT;
 		if (c->vips[c->n_vips - 1].proxy != EPH_LB_PROXY_OFF) {

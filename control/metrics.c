@@ -175,11 +175,28 @@ render_nat(FILE *f, const struct eph_ctl_ctx *ctx, const struct eph_counters *t)
 	fprintf(f, "ephemera_nat_log_events_lost_total %" PRIu64 "\n", lost);
 }
 
+/* The half-open connections of each VIP (SYN flood guard), and those a new SYN replaced. */
+static void
+render_lb_vips_half_open(FILE *f, const struct eph_lb_cfg *lb, const struct eph_lb_vip_totals *st)
+{
+	family(f, "ephemera_lb_vip_half_open_connections", "gauge",
+	       "Connections of a VIP whose TCP handshake has not completed.");
+	for (unsigned int i = 0; i < lb->n_vips; i++)
+		fprintf(f, "ephemera_lb_vip_half_open_connections{vip=\"%s\"} %" PRIu64 "\n",
+			lb->vips[i].name, st[i].half_open);
+	family(f, "ephemera_lb_vip_half_open_replaced_total", "counter",
+	       "Half-open connections a VIP ended for a new SYN at half-open-per-worker.");
+	for (unsigned int i = 0; i < lb->n_vips; i++)
+		fprintf(f, "ephemera_lb_vip_half_open_replaced_total{vip=\"%s\"} %" PRIu64 "\n",
+			lb->vips[i].name, st[i].half_open_replaced);
+}
+
 /* Per VIP, each family's samples together. */
 static void
 render_lb_vips(FILE *f, const struct eph_dp *dp, const struct eph_lb_cfg *lb)
 {
-	static const char *const reasons[] = { "no_backend", "over_limit", "no_port" };
+	static const char *const reasons[] = { "no_backend", "over_limit", "no_port",
+					       "rate_limited" };
 	struct eph_lb_vip_totals *st = calloc(lb->n_vips + 1, sizeof(*st));
 
 	if (st == NULL)
@@ -195,9 +212,11 @@ render_lb_vips(FILE *f, const struct eph_dp *dp, const struct eph_lb_cfg *lb)
 		fprintf(f, "ephemera_lb_vip_connections_total{vip=\"%s\"} %" PRIu64 "\n",
 			lb->vips[i].name, st[i].total);
 	family(f, "ephemera_lb_vip_refused_total", "counter",
-	       "New connections a VIP refused: no backend, over max-connections, no local port.");
+	       "New connections a VIP refused: no backend, over max-connections, no local port, "
+	       "over new-connections-per-s.");
 	for (unsigned int i = 0; i < lb->n_vips; i++) {
-		const uint64_t n[] = { st[i].no_backend, st[i].over_limit, st[i].no_port };
+		const uint64_t n[] = { st[i].no_backend, st[i].over_limit, st[i].no_port,
+				       st[i].rate_limited };
 
 		for (unsigned int r = 0; r < RTE_DIM(reasons); r++)
 			fprintf(f,
@@ -205,6 +224,7 @@ render_lb_vips(FILE *f, const struct eph_dp *dp, const struct eph_lb_cfg *lb)
 				"\n",
 				lb->vips[i].name, reasons[r], n[r]);
 	}
+	render_lb_vips_half_open(f, lb, st);
 	free(st);
 }
 

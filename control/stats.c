@@ -259,6 +259,9 @@ eph_stats_lb_vip(const struct eph_dp *dp, const struct eph_lb_vip *v, struct eph
 		st->no_backend += __atomic_load_n(&vs->no_backend, __ATOMIC_RELAXED);
 		st->over_limit += __atomic_load_n(&vs->over_limit, __ATOMIC_RELAXED);
 		st->no_port += __atomic_load_n(&vs->no_port, __ATOMIC_RELAXED);
+		st->half_open += __atomic_load_n(&vs->half_open, __ATOMIC_RELAXED);
+		st->half_open_replaced += __atomic_load_n(&vs->half_open_replaced, __ATOMIC_RELAXED);
+		st->rate_limited += __atomic_load_n(&vs->rate_limited, __ATOMIC_RELAXED);
 	}
 	for (unsigned int b = 0; b < v->n_backends; b++) {
 		if (v->backends[b].state == EPH_LB_BACKEND_REMOVED) {

@@ -95,6 +95,9 @@ struct eph_lb_vip_totals {
 	uint64_t no_backend;
 	uint64_t over_limit;
 	uint64_t no_port;
+	uint64_t half_open;          /* SYN flood guards (struct eph_lb_vip_stats) */
+	uint64_t half_open_replaced;
+	uint64_t rate_limited;
 	unsigned int backends;    /* configured */
 	unsigned int up;          /* configured with weight > 0 */
 	unsigned int removed;     /* removed, connections still draining */

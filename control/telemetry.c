@@ -402,6 +402,9 @@ handle_lb_vips(const char *cmd, const char *params, struct rte_tel_data *d)
 		rte_tel_data_add_dict_u64(vd, "no_backend", st.no_backend);
 		rte_tel_data_add_dict_u64(vd, "over_limit", st.over_limit);
 		rte_tel_data_add_dict_u64(vd, "no_port", st.no_port);
+		rte_tel_data_add_dict_u64(vd, "half_open", st.half_open);
+		rte_tel_data_add_dict_u64(vd, "half_open_replaced", st.half_open_replaced);
+		rte_tel_data_add_dict_u64(vd, "rate_limited", st.rate_limited);
 		rte_tel_data_add_dict_container(d, v->name, vd, 0);
 	}
 	cfg_release();

@@ -65,6 +65,7 @@
 	X(lb_no_vip, "balancer: packet to a VIP address on a port or protocol no VIP serves")   \
 	X(lb_no_backend, "balancer: new connection to a VIP with no usable backend (refused)")  \
 	X(lb_over_limit, "balancer: new connection over a VIP's or backend's max-connections (refused)") \
+	X(lb_rate_limited, "balancer: new connection over a VIP's new-connections-per-s (refused)") \
 	X(lb_no_port, "balancer: no local port left towards the chosen backend (refused)")      \
 	X(lb_table_full, "balancer: connection table full")                                     \
 	X(lb_unsupported, "balancer: protocol or ICMP type the balancer does not handle")       \

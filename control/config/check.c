@@ -353,6 +353,10 @@ check_vips(struct check_ctx *c)
 
 		snprintf(path, sizeof(path), "vips[%s].max-connections", v->name);
 		check_int(c, path, "vips[].max-connections", v->max_connections);
+		snprintf(path, sizeof(path), "vips[%s].half-open-per-worker", v->name);
+		check_int(c, path, "vips[].half-open-per-worker", v->half_open_per_worker);
+		snprintf(path, sizeof(path), "vips[%s].new-connections-per-s", v->name);
+		check_int(c, path, "vips[].new-connections-per-s", v->new_connections_per_s);
 		for (unsigned k = 0; k < v->n_backends && k < EPH_MAX_VIP_BACKENDS; k++) {
 			snprintf(path, sizeof(path), "vips[%s].backends[%u].max-connections", v->name, k);
 			check_int(c, path, "vips[].backends[].max-connections",

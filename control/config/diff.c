@@ -435,6 +435,18 @@ vip_source(const struct eph_conf_pool *p, char *buf, size_t size)
 	return buf;
 }
 
+/* The SYN flood guards' lines (0: automatic bound, no rate limit). */
+static void
+diff_vip_flood_guards(struct diff_ctx *d, const struct eph_conf_vip *a, const struct eph_conf_vip *b)
+{
+	if (a->half_open_per_worker != b->half_open_per_worker)
+		diff_line(d, false, "vip %s: half-open-per-worker %u -> %u", a->name,
+			  a->half_open_per_worker, b->half_open_per_worker);
+	if (a->new_connections_per_s != b->new_connections_per_s)
+		diff_line(d, false, "vip %s: new-connections-per-s %u -> %u", a->name,
+			  a->new_connections_per_s, b->new_connections_per_s);
+}
+
 /* One VIP's changes: all live (backends keep their connections, see control/lb_setup.h). */
 static void
 diff_vip(struct diff_ctx *d, const struct eph_conf *oc, const struct eph_conf_vip *a,
@@ -497,6 +509,7 @@ diff_vip(struct diff_ctx *d, const struct eph_conf *oc, const struct eph_conf_vi
 	if (a->proxy != b->proxy)
 		diff_line(d, false, "vip %s: proxy-protocol %s -> %s (new connections)", n,
 			  eph_lb_proxy_name(a->proxy), eph_lb_proxy_name(b->proxy));
+	diff_vip_flood_guards(d, a, b);
 	for (unsigned k = 0; k < a->n_backends; k++) {
 		const struct eph_conf_backend *ob = &a->backends[k], *nb = backend_in(b, ob);
 

@@ -100,8 +100,8 @@ validate(struct vctx *v, const struct raw_conf *r, struct eph_conf *conf)
 	eph_conf_validate_routes(v, r, conf, st);
 	nat_log_ok = eph_conf_validate_nat_log(v, r->nat_log, &conf->nat_log);
 	eph_conf_validate_pools(v, r, conf, st, !nat_log_ok);
+	eph_conf_validate_nat(v, r, conf); /* the VIPs' rules read nat.sessions-per-worker */
 	eph_conf_validate_vips(v, r, conf);
-	eph_conf_validate_nat(v, r, conf);
 
 	eph_conf_validate_arp(v, r, conf);
 	eph_conf_validate_dataplane(v, r, conf);

@@ -23,6 +23,8 @@
 #define DEF_WEIGHT      EPH_LIMIT_BACKEND_WEIGHT_DEFAULT
 #define DEF_MAGLEV_SIZE EPH_LIMIT_MAGLEV_SIZE_DEFAULT
 #define MAX_CONNECTIONS 16777216
+#define MAX_HALF_OPEN   67108864 /* the largest nat.sessions-per-worker */
+#define MAX_NEW_CONNECTIONS_PER_S 100000000
 
 /* ------------------------------------------------------------------------ */
 /* Schema */
@@ -113,6 +115,9 @@ static const cyaml_schema_field_t vip_fields[] = {
 				eph_conf_outlier_fields),
 	CYAML_FIELD_ENUM_PTR("all-down", OPT | CYAML_FLAG_STRICT, struct raw_vip, all_down,
 			     all_down_strings, CYAML_ARRAY_LEN(all_down_strings)),
+	/* SYN flood guards */
+	CYAML_FIELD_INT_PTR("half-open-per-worker", OPT, struct raw_vip, half_open_per_worker),
+	CYAML_FIELD_INT_PTR("new-connections-per-s", OPT, struct raw_vip, new_connections_per_s),
 	CYAML_FIELD_END,
 };
 
@@ -129,6 +134,8 @@ const struct eph_conf_int_rule eph_conf_vips_int_rules[] = {
 	{ "vips[].backends[].weight", EPH_LIMIT_BACKEND_WEIGHT_MIN, EPH_LIMIT_BACKEND_WEIGHT_MAX,
 	  false },
 	{ "vips[].backends[].max-connections", 0, MAX_CONNECTIONS, false },
+	{ "vips[].half-open-per-worker", 0, MAX_HALF_OPEN, false },
+	{ "vips[].new-connections-per-s", 0, MAX_NEW_CONNECTIONS_PER_S, false },
 	{ NULL, 0, 0, false },
 };
 /* clang-format on */
@@ -412,6 +419,21 @@ rules_forwarding(const struct rules *ru, unsigned i)
 		     p->vip);
 }
 
+static void
+rules_flood_guards(const struct rules *ru, unsigned i)
+{
+	const struct eph_conf *conf = ru->conf;
+	const struct eph_conf_vip *v = &conf->vips[i];
+
+	if (v->half_open_per_worker > conf->nat.sessions_per_worker)
+		rule(ru, i, "half-open-per-worker",
+		     "%u, expected at most nat.sessions-per-worker (%u): the bound keeps a SYN flood "
+		     "to a share of the connection table",
+		     v->half_open_per_worker, conf->nat.sessions_per_worker);
+	if (v->half_open_per_worker != 0 && v->proto != IPPROTO_TCP)
+		rule(ru, i, "half-open-per-worker", "a udp VIP has no half-open connections");
+}
+
 void
 eph_conf_vips_rules(const struct eph_conf *conf, bool by_name,
 		    void (*report)(void *arg, const char *path, const char *msg), void *arg)
@@ -463,6 +485,7 @@ eph_conf_vips_rules(const struct eph_conf *conf, bool by_name,
 			     eph_lb_forwarding_name(v->forwarding));
 		rules_forwarding(&ru, i);
 		rules_backends(&ru, i);
+		rules_flood_guards(&ru, i);
 	}
 	/* A pool of a VIP's local-addresses belongs to a VIP that is there. */
 	for (unsigned p = 0; p < conf->n_pools; p++) {
@@ -702,6 +725,20 @@ validate_backends(struct vctx *v, unsigned i, const struct raw_vip *r, struct ep
 	return ok;
 }
 
+/* The SYN flood guards' keys (ranges: eph_conf_vips_int_rules). */
+static bool
+validate_flood_guards(struct vctx *v, unsigned i, const struct raw_vip *r, struct eph_conf_vip *cv)
+{
+	char path[64];
+	bool ok = true;
+
+	snprintf(path, sizeof(path), "vips[%u].half-open-per-worker", i);
+	ok = eph_conf_uint(v, path, r->half_open_per_worker, &cv->half_open_per_worker) && ok;
+	snprintf(path, sizeof(path), "vips[%u].new-connections-per-s", i);
+	ok = eph_conf_uint(v, path, r->new_connections_per_s, &cv->new_connections_per_s) && ok;
+	return ok;
+}
+
 static bool
 validate_vip(struct vctx *v, unsigned i, const struct raw_vip *r, struct eph_conf *conf)
 {
@@ -755,6 +792,7 @@ validate_vip(struct vctx *v, unsigned i, const struct raw_vip *r, struct eph_con
 				       &cv->outlier) && ok;
 	if (r->all_down != NULL)
 		cv->all_down = (enum eph_lb_all_down)*r->all_down;
+	ok = validate_flood_guards(v, i, r, cv) && ok;
 	ok = validate_backends(v, i, r, cv) && ok;
 
 	if (cv->forwarding == EPH_LB_DNAT) {

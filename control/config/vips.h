@@ -34,6 +34,8 @@ struct raw_vip {
 	enum eph_lb_refusal *refusal;
 	enum eph_lb_on_remove *on_remove;
 	enum eph_lb_proxy *proxy;
+	int64_t *half_open_per_worker;   /* SYN flood guards */
+	int64_t *new_connections_per_s;
 	struct raw_backend *backends;
 	unsigned backends_count;
 	struct raw_health *health_check;

@@ -1098,6 +1098,7 @@ ephctl_render_vips(FILE *out, const json_t *result)
 	static const char *const head[] = {
 		"VIP",    "ADDRESS", "PORT",   "PROTO", "FORWARD",    "MAGLEV",     "BACKENDS",
 		"UP",     "REMOVED", "ACTIVE", "TOTAL", "NO-BACKEND", "OVER-LIMIT", "NO-PORT",
+		"HALF-OPEN", "REPLACED", "RATE-LIMITED",
 	};
 	const json_t *vips = get(result, "vips");
 	const json_t *v;
@@ -1110,7 +1111,7 @@ ephctl_render_vips(FILE *out, const json_t *result)
 		fprintf(out, "no VIPs configured\n");
 		return 0;
 	}
-	table_init(&t, 14, head, "lllllrrrrrrrrr");
+	table_init(&t, 17, head, "lllllrrrrrrrrrrrr");
 	json_array_foreach(vips, i, v) {
 		long long port = 0;
 
@@ -1131,6 +1132,9 @@ ephctl_render_vips(FILE *out, const json_t *result)
 		cell_of(&t, v, "no_backend");
 		cell_of(&t, v, "over_limit");
 		cell_of(&t, v, "no_port");
+		cell_of(&t, v, "half_open");
+		cell_of(&t, v, "half_open_replaced");
+		cell_of(&t, v, "rate_limited");
 	}
 	table_print(out, &t, "");
 	table_free(&t);

@@ -173,6 +173,119 @@ conn_delta(uint32_t client, uint16_t cport, uint32_t vip, uint16_t vport, uint32
 	};
 }
 
+/* ---- SYN flood guards ---------------------------------------------------- */
+
+/*
+ * A SYN flood at a VIP, from spoofed sources, opens connections whose
+ * handshake never completes: each holds a record and a local port until
+ * the transitory timeout. Two guards, each per worker and per VIP, no
+ * atomics:
+ *
+ * - Half-open bound (half-open-per-worker). At the bound (or at the VIP's
+ *   max-connections), a new SYN replaces the VIP's oldest half-open
+ *   connection rather than being refused. Refusing would leave the bound full of the flood's entries
+ *   for the whole transitory timeout, so no legitimate client would get
+ *   in; replacing gives every handshake bound / flood-rate seconds to
+ *   complete (a syncache's choice), which at the default bound and any
+ *   flood one worker can take is far longer than a round trip. It is
+ *   cheap (the list is FIFO, O(1) at each end) and sound: only
+ *   connections that never completed a handshake are ever replaced, so
+ *   established ones are never touched, and the flood cannot hold more
+ *   than the bound of the table, whose default (1/16 of it) leaves the
+ *   rest to established connections and other VIPs. The replaced
+ *   connection's backend gets a RST (its SYN queue entry and SYN-ACK
+ *   retransmissions end), and its local port goes back at once rather
+ *   than resting in the quarantine: the flood would otherwise drain the
+ *   ports at its own rate.
+ * - New connections per second, as a GCRA token bucket on the loop's TSC.
+ *   What it refuses takes neither a record nor a port.
+ */
+
+/* Half-open: never established (a RST before the handshake keeps it so, on the transitory timeout). */
+static inline bool
+half_open_state(uint8_t state)
+{
+	return state < EPH_TCP_ESTABLISHED || state == EPH_TCP_RST;
+}
+
+/* Connection idx (TCP, just opened) goes to the tail of its VIP's half-open list. */
+static void
+half_open_link(struct eph_lb_worker *lw, uint32_t idx, struct eph_session *s, unsigned int vslot)
+{
+	uint32_t *link = &lw->half_open_link[2 * (size_t)idx];
+	uint32_t tail = lw->half_open_tail[vslot];
+
+	link[0] = EPH_SESSION_NIL;
+	link[1] = tail;
+	if (tail == EPH_SESSION_NIL)
+		lw->half_open_head[vslot] = idx;
+	else
+		lw->half_open_link[2 * (size_t)tail] = idx;
+	lw->half_open_tail[vslot] = idx;
+	s->flags |= EPH_LB_CONN_HALF_OPEN;
+	lw->vip[vslot].half_open++;
+}
+
+static void
+half_open_unlink(struct eph_lb_worker *lw, uint32_t idx, struct eph_session *s)
+{
+	unsigned int vslot = s->target >> EPH_LB_BACKEND_BITS;
+	const uint32_t *link = &lw->half_open_link[2 * (size_t)idx];
+	uint32_t next = link[0], prev = link[1];
+
+	if (prev == EPH_SESSION_NIL)
+		lw->half_open_head[vslot] = next;
+	else
+		lw->half_open_link[2 * (size_t)prev] = next;
+	if (next == EPH_SESSION_NIL)
+		lw->half_open_tail[vslot] = prev;
+	else
+		lw->half_open_link[2 * (size_t)next + 1] = prev;
+	s->flags &= (uint8_t)~EPH_LB_CONN_HALF_OPEN;
+	lw->vip[vslot].half_open--;
+}
+
+/* Whether the token bucket of v lets one more new connection through now (and takes it). */
+static inline bool
+rate_take(struct eph_lb_worker *lw, const struct eph_lb_vip *v)
+{
+	uint64_t now = lw->now_tsc;
+	uint64_t tat = RTE_MAX(lw->rate_tat[v->slot], now);
+
+	if (tat - now > v->rate_burst - v->rate_cost)
+		return false;
+	lw->rate_tat[v->slot] = tat + v->rate_cost;
+	return true;
+}
+
+static void conn_close(struct eph_worker *w, uint32_t idx, bool clean);
+static void send_rst(struct eph_worker *w, uint16_t in_port, uint32_t src, uint16_t sport,
+		     uint32_t dst, uint16_t dport, uint32_t seq);
+
+/*
+ * VIP slot vslot is at its half-open bound: end its oldest half-open
+ * connection, telling the backend (with the sequence number it expects
+ * next, when the client's SYN set it) if it may have answered.
+ */
+static __rte_noinline void
+half_open_replace(struct eph_worker *w, uint16_t in_port, unsigned int vslot)
+{
+	struct eph_lb_worker *lw = w->lb;
+	uint32_t idx = lw->half_open_head[vslot];
+	struct eph_session *s;
+
+	if (idx == EPH_SESSION_NIL)
+		return;
+	s = eph_session_get(lw->conns, idx);
+	if (s->state != EPH_TCP_RST && s->state != EPH_TCP_CLOSED &&
+	    (s->tcp_track & EPH_TCP_END_KNOWN(EPH_DIR_IN2OUT)))
+		send_rst(w, in_port, s->out_addr, s->out_port, s->reply_addr, s->reply_port,
+			 s->seq_end[EPH_DIR_IN2OUT]);
+	lw->vip[vslot].half_open_replaced++;
+	lw->ctr[EPH_LB_half_open_replaced]++;
+	conn_close(w, idx, true);
+}
+
 /* ---- connection life ------------------------------------------------ */
 
 static void
@@ -195,10 +308,13 @@ conn_close(struct eph_worker *w, uint32_t idx, bool clean)
 	if (s->flags & EPH_LB_CONN_PORT)
 		eph_nat_port_give(w, s->pool, s->flags & EPH_LB_CONN_GEN, s->reply_addr,
 				  s->reply_port, s->proto, s->out_addr, s->out_port, clean);
+	if (s->flags & EPH_LB_CONN_HALF_OPEN)
+		half_open_unlink(lw, idx, s);
 	lw->vip[vslot].active--;
 	bstats(lw, s->target)->active--;
 	gauge(lw, s, -1);
 	lw->ctr[EPH_LB_connections_closed]++;
+	lw->closes++;
 	eph_session_delete(lw->conns, idx);
 }
 
@@ -353,6 +469,32 @@ refuse(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, const struct 
 }
 
 /*
+ * The SYN flood guards for a new connection to v (m: its first packet):
+ * false once m is refused over the rate; at the half-open bound, room made.
+ */
+static inline bool
+flood_guard(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, const struct eph_lb_vip *v)
+{
+	struct eph_lb_worker *lw = w->lb;
+
+	if (v->rate_cost != 0 && !rate_take(lw, v)) {
+		lw->vip[v->slot].rate_limited++;
+		lw->ctr[EPH_LB_rate_limited]++;
+		refuse(w, in_port, m, v, EPH_DROP_lb_rate_limited);
+		return false;
+	}
+	/*
+	 * At max-connections too: else a flood would fill that limit with
+	 * handshakes it never completes and lock every client out.
+	 */
+	if (v->proto == IPPROTO_TCP &&
+	    (lw->vip[v->slot].half_open >= v->max_half_open ||
+	     (v->max_conns != 0 && lw->vip[v->slot].active >= v->max_conns)))
+		half_open_replace(w, in_port, v->slot);
+	return true;
+}
+
+/*
  * Open a connection for the first packet m of a flow to a VIP (a TCP SYN
  * or a UDP datagram): pick the backend, take a local port, insert the
  * record. Returns its index, or -1 once m is refused or dropped.
@@ -389,6 +531,8 @@ conn_open(struct eph_worker *w, const struct lb_pkt *p, struct eph_session **sp)
 		drop(w, p->m, EPH_DROP_lb_no_connection);
 		return -1;
 	}
+	if (!flood_guard(w, p->in_port, p->m, v))
+		return -1;
 	if (v->max_conns != 0 && lw->vip[v->slot].active >= v->max_conns) {
 		lw->vip[v->slot].over_limit++;
 		refuse(w, p->in_port, p->m, v, EPH_DROP_lb_over_limit);
@@ -457,6 +601,8 @@ conn_open(struct eph_worker *w, const struct lb_pkt *p, struct eph_session **sp)
 	s->target = (uint16_t)(v->slot << EPH_LB_BACKEND_BITS | b->slot);
 	s->expire = w->nat.now + eph_flow_timeout(&w->cfg->nat.timeouts, s);
 	eph_session_schedule(lw->conns, (uint32_t)idx, s->expire);
+	if (s->proto == IPPROTO_TCP)
+		half_open_link(lw, (uint32_t)idx, s, v->slot);
 	lw->vip[v->slot].active++;
 	lw->vip[v->slot].total++;
 	bs->active++;
@@ -498,6 +644,8 @@ conn_touch(struct eph_worker *w, uint32_t idx, struct eph_session *s,
 	if (unlikely(prev == EPH_TCP_SYN_SENT) && s->proto == IPPROTO_TCP &&
 	    (s->state == EPH_TCP_RST || (dir == EPH_DIR_IN2OUT && is_syn(ip))))
 		bs->connect_failures++;
+	if (unlikely(s->flags & EPH_LB_CONN_HALF_OPEN) && !half_open_state(s->state))
+		half_open_unlink(lw, idx, s);
 	if (dir == EPH_DIR_IN2OUT) {
 		s->pkts_out++;
 		bs->pkts_to++;
@@ -678,16 +826,25 @@ conns_owned(struct eph_worker *w, struct lb_pkt *p, unsigned int n, int dir)
 	uint16_t out_port[LB_BATCH];
 	uint32_t out_nh[LB_BATCH];
 	unsigned int n_out = 0;
+	uint32_t closes;
 
 	if (unlikely(n == 0))
 		return;
 	batch_keys(t, p, n, keys, hash, cand);
 	eph_session_lookup_bulk(t, keys, hash, cand, n, idx);
 
+	closes = lw->closes;
 	for (unsigned int i = 0; i < n; i++) {
 		struct rte_ipv4_hdr *ip = eph_pkt_ip(p[i].m);
 		struct eph_session *s = NULL;
 
+		/*
+		 * An earlier packet of the batch ended a connection (a SYN that
+		 * replaced a half-open one, a reopen, a reset): the lookup's
+		 * index may name a freed, or reused, record.
+		 */
+		if (unlikely(lw->closes != closes))
+			idx[i] = eph_session_lookup_with_hash(t, &keys[i], hash[i]);
 		if (dir == EPH_DIR_IN2OUT) {
 			idx[i] = client_conn(w, &p[i], &keys[i], hash[i], idx[i], &s);
 			if (idx[i] < 0)
@@ -1060,7 +1217,8 @@ eph_lb_poll(struct eph_worker *w)
 static void
 lb_poll(struct eph_worker *w, uint64_t now_tsc)
 {
-	(void)now_tsc;
+	if (w->lb != NULL)
+		w->lb->now_tsc = now_tsc; /* the rate limit's clock */
 	(void)eph_lb_poll(w);
 }
 

@@ -64,6 +64,8 @@ static_assert(EPH_MAX_VIPS << EPH_LB_BACKEND_BITS <= UINT16_MAX + 1, "targets fi
 struct eph_lb_conn_ext {
 	uint32_t client_isn; /* host order: the client's initial sequence number */
 };
+/* A TCP connection still in its handshake, linked on its VIP's half-open list (see below). */
+#define EPH_LB_CONN_HALF_OPEN   0x80
 
 enum eph_lb_backend_state {
 	EPH_LB_BACKEND_FREE,     /* slot unused */
@@ -101,6 +103,16 @@ struct eph_lb_vip {
 	uint32_t n_backends;
 	struct eph_lb_backend *backends; /* the configured ones, then removed ones still serving */
 	uint16_t *by_slot;  /* [EPH_MAX_VIP_BACKENDS]: slot -> index into backends[], or UINT16_MAX */
+	/*
+	 * SYN flood guards. max_half_open: this worker's bound on the VIP's
+	 * connections in their handshake (never 0 in a snapshot). New
+	 * connections per second as a GCRA token bucket in TSC cycles:
+	 * rate_cost per connection, rate_burst the bucket (one second of this
+	 * worker's share); rate_cost 0: no limit.
+	 */
+	uint32_t max_half_open;
+	uint64_t rate_cost;
+	uint64_t rate_burst;
 	char name[EPH_NAME_LEN];
 };
 
@@ -133,6 +145,9 @@ struct eph_lb_vip_stats {
 	uint64_t no_backend;
 	uint64_t over_limit;
 	uint64_t no_port;
+	uint64_t half_open;          /* gauge: connections in their handshake */
+	uint64_t half_open_replaced; /* the oldest half-open one ended for a new SYN at the bound */
+	uint64_t rate_limited;       /* new connections refused over new-connections-per-s */
 };
 
 #define EPH_LB_COUNTERS(X)                                                             \
@@ -147,7 +162,9 @@ struct eph_lb_vip_stats {
 	X(syn_reopened, "SYNs that found their 5-tuple closing and opened anew")            \
 	X(proxy_headers, "PROXY v2 headers sent to backends (again for a retransmitted start)") \
 	X(proxy_mss_lowered, "backends' SYN-ACKs whose MSS was lowered for the PROXY header") \
-	X(proxy_bad_options, "backends' segments of PROXY connections with malformed TCP options, left alone")
+	X(proxy_bad_options, "backends' segments of PROXY connections with malformed TCP options, left alone") \
+	X(half_open_replaced, "half-open connections ended for a new SYN at the VIP's bound") \
+	X(rate_limited, "new connections refused over a VIP's new-connections-per-s")
 
 enum eph_lb_counter {
 #define EPH_LB_CTR_ENUM(name, desc) EPH_LB_##name,
@@ -174,6 +191,20 @@ struct eph_lb_worker {
 	struct eph_lb_vip_stats vip[EPH_MAX_VIPS];
 	/* cp: allocated when the slot is first used, freed at teardown */
 	struct eph_lb_backend_stats *backend[EPH_MAX_VIPS]; /* [EPH_MAX_VIP_BACKENDS] */
+	/*
+	 * SYN flood guards, dp only. A VIP's half-open connections (TCP, no
+	 * handshake completed: CLOSED, SYN_SENT, SYN_RCVD) in the order they
+	 * opened, oldest first, linked through half_open_link (cp: allocated
+	 * with the table, [2 * max]: next and prev of each record). rate_tat:
+	 * each VIP's token bucket (GCRA's theoretical arrival time, TSC), on
+	 * now_tsc, the loop's TSC as the balancer's poll last saw it.
+	 */
+	uint32_t *half_open_link;
+	uint32_t half_open_head[EPH_MAX_VIPS];
+	uint32_t half_open_tail[EPH_MAX_VIPS];
+	uint64_t rate_tat[EPH_MAX_VIPS];
+	uint64_t now_tsc;
+	uint32_t closes; /* connections ended, wraps: a batch's indexes are stale once it moves */
 };
 
 /* Live connections of a worker (any thread: a gauge). */

@@ -97,6 +97,10 @@ build_cases(bool quick, struct bench_case *list)
 	n = add_case(list, n, "maglev_build", B_MAGLEV, 0, false, 1000, quick ? 6 : 30);
 	/* The balancer: full-NAT onto 16 backends (tests/bench/lb.c). */
 	n = add_case(list, n, "lb_new_connections", B_LB_NEW, IPPROTO_UDP, false, grow, grow);
+	/* TCP SYNs: each joins the half-open list (the bound not reached), ... */
+	n = add_case(list, n, "lb_new_connections_tcp", B_LB_NEW, IPPROTO_TCP, false, grow, grow);
+	/* ... and at the default bound (1/16 of the table) each replaces the oldest. */
+	n = add_case(list, n, "lb_syn_flood", B_LB_SYN_FLOOD, IPPROTO_TCP, false, grow, grow);
 	n = add_case(list, n, "lb_established_64k", B_LB_ESTABLISHED, IPPROTO_UDP, false, 64 * K,
 		     pkts);
 	if (!quick)

@@ -3,12 +3,15 @@
  * The balancer's cases: clients behind the outside router talk to a UDP
  * VIP with 16 backends on the inside subnet, full-NAT from four local
  * addresses. lb_new_connections: every packet opens a connection (Maglev
- * choice, a local port per backend, the record). lb_established: client
- * packets in, the backend's replies back, through open connections. The
- * TCP cases open their connections by a handshake (untimed; through a VIP
- * with proxy-protocol v2 the handshake's last ACK takes the header), then
- * time data segments both ways. What comes out is checked field by field
- * with full checksums, untimed.
+ * choice, a local port per backend, the record), UDP or TCP SYNs (which
+ * also join the VIP's half-open list). lb_syn_flood: TCP SYNs at the
+ * half-open bound, each replacing the oldest (a RST to its backend, the
+ * record and port freed) before it opens. lb_established: client packets
+ * in, the backend's replies back, through open connections. The TCP cases
+ * open their connections by a handshake (untimed; through a VIP with
+ * proxy-protocol v2 the handshake's last ACK takes the header), then time
+ * data segments both ways. What comes out is checked field by field with
+ * full checksums, untimed.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -70,6 +73,9 @@ bench_lb_conf(const struct bench_case *c, struct eph_conf *conf, unsigned int *n
 	v->forwarding = EPH_LB_FULLNAT;
 	v->pool = 0;
 	v->maglev_size = 65537;
+	/* TCP: the bound out of reach, or (the flood) its default, 1/16 of the table. */
+	if (c->kind == B_LB_NEW)
+		v->half_open_per_worker = RTE_MAX(c->sessions, 1024u);
 	conf->n_vips = 1;
 	/* Connections per backend and local address: 1M / 64, well inside a share. */
 	conf->nat.destinations_per_worker = 4096 + RTE_MAX(c->sessions, 1024u) / 32;
@@ -390,6 +396,61 @@ run_established(struct bench_ctx *x, struct lb_map *map, struct bench_result *r)
 	r->packets = 2 * bursts * B_BURST;
 }
 
+/*
+ * SYNs of connections [0, n) at the half-open bound (timed): the first
+ * bound ones open, every later one replaces the oldest, so the backends get
+ * a RST for each one replaced and every SYN. At the end the bound's newest
+ * are the ones left.
+ */
+static void
+run_syn_flood(struct bench_ctx *x, struct bench_result *r)
+{
+	struct eph_worker *w = x->dp.workers[0];
+	const struct eph_lb_vip *v = &x->dp.cfg->lb->vips[0];
+	uint32_t n = x->c->sessions, bound = v->max_half_open, syns = 0, rsts = 0;
+	struct rte_mbuf *pkts[B_BURST], *out[2 * B_BURST];
+
+	if (bound >= n)
+		bench_fail(x, "half-open bound %u not below the %u SYNs", bound, n);
+	for (uint32_t base = 0; base < n; base += B_BURST) {
+		uint16_t k = (uint16_t)RTE_MIN((uint32_t)B_BURST, n - base), got;
+
+		if (rte_pktmbuf_alloc_bulk(x->dp.pool, pkts, k) != 0)
+			bench_fail(x, "out of mbufs");
+		for (uint16_t j = 0; j < k; j++)
+			client_packet(x, base + j, pkts[j], RTE_TCP_SYN_FLAG, client_isn(base + j),
+				      0);
+		bench_timer_start(&r->t);
+		eph_input_burst(w, B_OUT, pkts, k);
+		got = bench_sent(x, w, B_IN, out, 2 * B_BURST);
+		bench_timer_stop(&r->t, k);
+		for (uint16_t j = 0; j < got; j++) {
+			const struct rte_tcp_hdr *tcp = rte_pktmbuf_mtod_offset(
+				out[j], const struct rte_tcp_hdr *,
+				sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv4_hdr));
+
+			if (!checksums_ok(out[j]))
+				mismatch(x, base, "checksum towards the backend");
+			syns += tcp->tcp_flags == RTE_TCP_SYN_FLAG;
+			rsts += tcp->tcp_flags == RTE_TCP_RST_FLAG;
+		}
+		rte_pktmbuf_free_bulk(out, got);
+		bench_progress(x, "flooding", base + k, n);
+	}
+	bench_timer_done(&r->t);
+	if (syns != n || rsts != n - bound)
+		bench_fail(x, "%u SYNs and %u RSTs reached the backends, expected %u and %u", syns,
+			   rsts, n, n - bound);
+	if (eph_lb_connection_count(w->lb) != bound || w->lb->vip[v->slot].half_open != bound)
+		bench_fail(x, "%u connections, %" PRIu64 " half-open after the flood, expected %u",
+			   eph_lb_connection_count(w->lb), w->lb->vip[v->slot].half_open, bound);
+	fail_if_dropped(x, "during the flood");
+	r->packets = n;
+	r->sessions = n;
+	r->mismatches = x->mismatches;
+	r->bytes_per_session = bytes_per_connection(x);
+}
+
 void
 bench_lb_run(struct bench_ctx *x, struct bench_result *r)
 {
@@ -399,6 +460,11 @@ bench_lb_run(struct bench_ctx *x, struct bench_result *r)
 	if (map.to == NULL)
 		bench_fail(x, "no memory for the connection map");
 	bench_timer_init(&r->t, x->tsc_hz);
+	if (x->c->kind == B_LB_SYN_FLOOD) {
+		run_syn_flood(x, r);
+		free(map.to);
+		return;
+	}
 	if (x->c->kind == B_LB_NEW) {
 		open_connections(x, &map, x->c->sessions, &r->t);
 		bench_timer_done(&r->t);

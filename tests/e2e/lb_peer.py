@@ -11,7 +11,8 @@ hold ADDR PORT N SECONDS REPORT
                            N long-lived TCP connections, each sending a line
                            every 100 ms for SECONDS: per connection the backend
                            that answered, whether it changed, whether and when
-                           it broke. Writes REPORT (JSON) at the end.
+                           it broke, the longest wait for an answer (max_wait,
+                           s). Writes REPORT (JSON) at the end.
 udp ADDR PORT FLOWS        FLOWS UDP flows (a socket each), 3 datagrams per flow:
                            whether each flow kept its backend, counts per backend.
 
@@ -107,18 +108,21 @@ def hold(addr, port, n, seconds, report):
     conns = []
 
     async def one(i):
-        c = {"backend": None, "changed": False, "broken": None, "lines": 0}
+        c = {"backend": None, "changed": False, "broken": None, "lines": 0,
+             "max_wait": 0.0}
         conns.append(c)
         t0 = time.monotonic()
         try:
             reader, writer = await asyncio.wait_for(asyncio.open_connection(addr, port), 5)
         except Exception as e:  # noqa: BLE001
-            c["broken"] = "connect: %s" % e
+            c["broken"] = "connect: %s: %s" % (type(e).__name__, e)
             return
         try:
             while time.monotonic() - t0 < seconds:
                 writer.write(b"%d\n" % i)
+                sent = time.monotonic()
                 line = await asyncio.wait_for(reader.readline(), 5)
+                c["max_wait"] = max(c["max_wait"], time.monotonic() - sent)
                 if not line:
                     c["broken"] = "closed at %.1f s" % (time.monotonic() - t0)
                     return

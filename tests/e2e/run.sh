@@ -61,11 +61,11 @@ NAT_MW_TESTS=(pool_addresses ping_through flows_2000 unsolicited filtering)
 # The backends port has a kernel interface (kernel_*: the host's own tools through it).
 # Health checks (health_*) reach the backends through that interface.
 LB_TESTS=(lb_weights lb_long_lived lb_udp lb_no_backends lb_ping_vip lb_workers lb_bad_ctl
-	lb_proxy_protocol kernel_path kernel_none_outside health_down_up health_http_500
-	health_passive health_all_down)
+	lb_proxy_protocol lb_syn_flood lb_rate_limit kernel_path kernel_none_outside
+	health_down_up health_http_500 health_passive health_all_down)
 LB_MW_TESTS=(lb_workers lb_udp lb_proxy_protocol kernel_path health_down_up)
 LB_ASAN_TESTS=(lb_weights lb_long_lived lb_udp lb_no_backends lb_ping_vip lb_bad_ctl
-	lb_proxy_protocol kernel_path health_down_up health_http_500)
+	lb_proxy_protocol lb_rate_limit kernel_path health_down_up health_http_500)
 # Small port ranges on one address: one host gets the whole range towards
 # one destination (ports borrowed across workers' shares), then refusals,
 # recovery (1, 2 and 3 workers; TCP only on the smallest range).
@@ -287,7 +287,8 @@ natrange_passes() {
 # lb_conf: the balancer's test configuration: conf/examples/lb.yaml with the
 # VIPs tests/e2e/test_lb.sh uses, TCP connections that go 2 s after they
 # close (a client reusing its port soon finds a fresh connection), mbufs
-# for three ports and up to three workers.
+# for three ports and up to three workers. shield (the default bound on
+# half-open connections) takes a SYN flood, rate allows 20 new connections a second.
 lb_conf() {
 	without_sections vips timeouts dataplane <"$EPH_ROOT/conf/examples/lb.yaml"
 	cat <<-EOF
@@ -366,6 +367,20 @@ lb_conf() {
 		    local-addresses: [198.18.0.22]
 		    health-check: {type: tcp, interval: 500ms, timeout: 200ms, fall: 2, rise: 2}
 		    backends: [{address: 198.18.0.11}, {address: 198.18.0.12}]
+		  - name: shield
+		    address: 203.0.113.80
+		    port: 9002
+		    local-addresses: [198.18.0.23]
+		    backends:
+		      - {address: 198.18.0.11, port: 9000}
+		      - {address: 198.18.0.12, port: 9000}
+		      - {address: 198.18.0.13, port: 9000}
+		  - name: rate
+		    address: 203.0.113.80
+		    port: 9003
+		    new-connections-per-s: 20
+		    local-addresses: [198.18.0.24]
+		    backends: [{address: 198.18.0.11, port: 9000}]
 	EOF
 }
 

@@ -5,6 +5,7 @@
 # addresses 198.18.0.2-3), echo :7/udp (1:2:3), hold :9000 (on-remove drain),
 # hold-reset :9001 (on-remove reset), empty 203.0.113.81:80 (no backend),
 # proxied :8080 (proxy-protocol v2, local address 198.18.0.8).
+# shield :9002 and rate :9003 (the SYN flood guards, onto the backends' :9000).
 
 LB_VIP=203.0.113.80
 LB_PEER="$E2E_DIR/lb_peer.py"
@@ -359,4 +360,117 @@ test_lb_proxy_protocol() {
 	[ "$(eph_tm --get proxy_headers /ephemera/lb)" -ge "$((n + 2))" ] ||
 		fail "proxy_headers counts fewer than $((n + 2)) headers"
 	assert_eq "$(lb_drop lb_proxy_no_room)" 0 "drops lb_proxy_no_room"
+}
+
+# lb_vip NAME FIELD: FIELD of VIP NAME in show vips.
+lb_vip() {
+	lb_ctl show vips --json | python3 -c 'import json,sys; print([v[sys.argv[2]] for v in json.load(sys.stdin)["vips"] if v["name"]==sys.argv[1]][0])' "$1" "$2"
+}
+
+# A SYN flood from spoofed random sources at VIP shield (the default bound,
+# 1/16 of the connection table per worker) for 8 s, paced (-i u20) to what
+# this test bed's CPUs carry beside the daemon: the connections established on
+# it before go on exchanging lines with no reset and no stall, new clients
+# still get in (their share is reported; the replacement of the oldest
+# half-open connection is what lets them), the half-open connections stay
+# within the bound and turn over. The flood's answers go to random addresses:
+# the gateway drops those it has no route or neighbour for, and counts them
+# (the test bed's ports are veths into its namespaces: nothing leaves it).
+test_lb_syn_flood() {
+	local hold flood replaced0 replaced half_open bound no_route0 no_route sent
+	command -v hping3 >/dev/null || skip "hping3 not installed (scripts/deps.sh)"
+	lb_backends
+	replaced0="$(lb_vip shield half_open_replaced)"
+	no_route0="$(lb_drop no_route)"
+	in_ns eph-srv python3 "$LB_PEER" hold "$LB_VIP" 9002 50 14 "$T_DIR/flood-hold.json" &
+	hold=$!
+	sleep 2
+	in_ns eph-srv timeout -s INT 8 hping3 -S --rand-source -p 9002 -i u20 "$LB_VIP" \
+		>"$T_DIR/hping3.out" 2>&1 &
+	flood=$!
+	sleep 2
+	half_open="$(lb_vip shield half_open)"
+	bound="$(lb_vip shield half_open_per_worker)"
+	# New clients in the middle of the flood: 200 connections, each exchanging lines for 1 s.
+	in_ns eph-srv python3 "$LB_PEER" hold "$LB_VIP" 9002 200 1 "$T_DIR/flood-new.json"
+	wait "$flood" || true
+	wait "$hold"
+	sent="$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$T_DIR/hping3.out")"
+	echo "flood: ${sent:-?} SYNs from random sources in 8 s; half-open during it: $half_open (bound $bound per worker)"
+	[ "${sent:-0}" -gt 10000 ] || fail "hping3 sent ${sent:-no} SYNs: $(tail -n 3 "$T_DIR/hping3.out" | tr '\n' '|')"
+	[ "$half_open" -le $((bound * E2E_LB_WORKERS)) ] ||
+		fail "$half_open half-open connections, above the bound $bound per worker"
+	replaced="$(lb_vip shield half_open_replaced)"
+	echo "half-open connections replaced: $((replaced - replaced0))"
+	[ "$replaced" -gt "$replaced0" ] || fail "the flood replaced no half-open connection"
+	python3 - "$T_DIR" <<-'EOF' || fail "$(cat "$T_DIR/flood.why")"
+		import json, sys
+		d = sys.argv[1]; why = []
+		held = json.load(open(d + "/flood-hold.json"))
+		new = json.load(open(d + "/flood-new.json"))
+		bad = [c for c in held if c["broken"] or c["changed"] or c["backend"] is None]
+		if bad:
+		    why.append("%d of 50 established connections broke or moved, e.g. %s" % (len(bad), bad[:2]))
+		stalled = [c for c in held if c["max_wait"] > 1.0]
+		if stalled:
+		    why.append("%d established connections waited over 1 s for an answer, e.g. %s" % (len(stalled), stalled[:2]))
+		if min(c["lines"] for c in held) < 50:
+		    why.append("an established connection exchanged only %d lines in 14 s" % min(c["lines"] for c in held))
+		ok = [c for c in new if not c["broken"] and c["lines"] > 0]
+		print("established during the flood: %d of 50 intact, %d lines the least, longest wait %.3f s"
+		      % (50 - len(bad), min(c["lines"] for c in held), max(c["max_wait"] for c in held)))
+		print("new connections during the flood: %d of 200 succeeded (%.0f%%)" % (len(ok), len(ok) / 2))
+		if not ok:
+		    why.append("no new connection got through during the flood: %s" % [c["broken"] for c in new[:3]])
+		open(d + "/flood.ok", "w").write(str(len(ok)))
+		open(d + "/flood.why", "w").write("; ".join(why))
+		sys.exit(1 if why else 0)
+	EOF
+	lb_serve_stop
+	# The far side: no connection the backends accepted was reset, each the
+	# clients completed reached one, none is left open.
+	local i peers=0 reset=0 live=0
+	for i in 1 2 3; do
+		peers=$((peers + $(lb_json "${LB_SERVE_REPORT[i]}" 'len(j["tcp_peers"])')))
+		reset=$((reset + $(lb_json "${LB_SERVE_REPORT[i]}" 'j["reset"]')))
+		live=$((live + $(lb_json "${LB_SERVE_REPORT[i]}" 'j["live"]')))
+	done
+	assert_eq "$reset" 0 "connections reset at the backends"
+	assert_eq "$live" 0 "connections still open at the backends"
+	[ "$peers" -ge $((50 + $(cat "$T_DIR/flood.ok"))) ] ||
+		fail "the backends accepted $peers connections, the clients completed $((50 + $(cat "$T_DIR/flood.ok")))"
+	# Nothing left the test bed: answers to addresses without a route were dropped and counted.
+	no_route="$(lb_drop no_route)"
+	echo "answers to unroutable sources dropped: $((no_route - no_route0)) (no_route)"
+	[ "$no_route" -gt "$no_route0" ] || fail "no answer to a spoofed source was dropped as no_route"
+}
+
+# new-connections-per-s 20 on VIP rate: of 100 connections opened at once,
+# about a second's worth get through, the rest are refused with a RST; the
+# clients saw exactly the refusals the daemon counted.
+test_lb_rate_limit() {
+	local limited0 limited drops0 drops
+	lb_backends
+	limited0="$(lb_vip rate rate_limited)"
+	drops0="$(lb_drop lb_rate_limited)"
+	in_ns eph-srv python3 "$LB_PEER" hold "$LB_VIP" 9003 100 0.3 "$T_DIR/rate.json"
+	limited="$(lb_vip rate rate_limited)"
+	drops="$(lb_drop lb_rate_limited)"
+	python3 - "$T_DIR/rate.json" "$((limited - limited0))" <<-'EOF' || fail "$(cat "$T_DIR/rate.why")"
+		import json, sys
+		conns = json.load(open(sys.argv[1])); counted = int(sys.argv[2]); why = []
+		ok = [c for c in conns if not c["broken"]]
+		refused = [c for c in conns if c["broken"] and "refused" in c["broken"].lower()]
+		other = [c for c in conns if c["broken"] and c not in refused]
+		print("rate 20/s: %d of 100 connected, %d refused, daemon counted %d" % (len(ok), len(refused), counted))
+		if other:
+		    why.append("%d connections failed otherwise than refused: %s" % (len(other), other[:2]))
+		if not 20 <= len(ok) <= 40:
+		    why.append("%d connections got through, expected the bucket's 20 and what refilled meanwhile" % len(ok))
+		if len(refused) != counted:
+		    why.append("clients saw %d refusals, the daemon counted %d" % (len(refused), counted))
+		open(sys.argv[1].replace(".json", ".why"), "w").write("; ".join(why))
+		sys.exit(1 if why else 0)
+	EOF
+	assert_eq "$((drops - drops0))" "$((limited - limited0))" "drop reason lb_rate_limited"
 }

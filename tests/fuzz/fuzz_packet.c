@@ -254,6 +254,7 @@ conf_build(void)
 	snprintf(p->vip, sizeof(p->vip), "web");
 	add_vip("web", VIP, 80, IPPROTO_TCP, lb_backends, RTE_DIM(lb_backends),
 		(int)conf.n_pools - 1);
+	conf.vips[conf.n_vips - 1].half_open_per_worker = 4; /* replacing the oldest is reachable */
 	add_vip("dns", VIP, 53, IPPROTO_UDP, lb_udp_backends, RTE_DIM(lb_udp_backends),
 		(int)conf.n_pools - 1);
 	add_vip("direct", VIP_DNAT, 0, IPPROTO_TCP, lb_dnat_backends, RTE_DIM(lb_dnat_backends),
@@ -261,6 +262,7 @@ conf_build(void)
 	add_vip("proxied", VIP, 8443, IPPROTO_TCP, lb_backends, RTE_DIM(lb_backends),
 		(int)conf.n_pools - 1);
 	conf.vips[conf.n_vips - 1].proxy = EPH_LB_PROXY_V2;
+	conf.vips[conf.n_vips - 1].new_connections_per_s = 8; /* and the rate limit's refusals */
 
 	conf.timeouts.udp = 5;
 	conf.timeouts.tcp_established = 30;
@@ -370,6 +372,10 @@ audit_lb(void)
 			if (lw->vip[v].active != 0)
 				fz_fail(TARGET, NULL, 0, "worker %u vip slot %u: %" PRIu64 " active", i,
 					v, lw->vip[v].active);
+			if (lw->vip[v].half_open != 0 || lw->half_open_head[v] != EPH_SESSION_NIL ||
+			    lw->half_open_tail[v] != EPH_SESSION_NIL)
+				fz_fail(TARGET, NULL, 0, "worker %u vip slot %u: %" PRIu64 " half-open",
+					i, v, lw->vip[v].half_open);
 			for (unsigned int b = 0; lw->backend[v] != NULL && b < EPH_MAX_VIP_BACKENDS; b++)
 				if (lw->backend[v][b].active != 0)
 					fz_fail(TARGET, NULL, 0,

@@ -657,6 +657,8 @@ test_vips(void **state)
 	assert_int_equal(v->refusal, EPH_LB_REFUSE_UNREACHABLE);
 	assert_int_equal(v->on_remove, EPH_LB_REMOVE_RESET);
 	assert_int_equal(v->proxy, EPH_LB_PROXY_V2);
+	assert_int_equal(v->half_open_per_worker, 2048);
+	assert_int_equal(v->new_connections_per_s, 1000);
 	/* Sorted by address whatever the file's order; port and weight defaulted. */
 	assert_int_equal(v->n_backends, 3);
 	assert_int_equal(v->backends[0].addr, IP(10, 20, 0, 2));
@@ -676,6 +678,8 @@ test_vips(void **state)
 	assert_int_equal(v->refusal, EPH_LB_REFUSE_RESET);
 	assert_int_equal(v->on_remove, EPH_LB_REMOVE_DRAIN);
 	assert_int_equal(v->proxy, EPH_LB_PROXY_OFF);
+	assert_int_equal(v->half_open_per_worker, 0); /* automatic */
+	assert_int_equal(v->new_connections_per_s, 0); /* no limit */
 	assert_int_equal(conf.n_pools, 2);
 	assert_int_equal(v->pool, 1);
 	p = &conf.pools[1];
@@ -707,6 +711,20 @@ test_vips(void **state)
 	assert_int_equal(eph_conf_diff(&conf, &copy, NULL, NULL), 2);
 	copy.vips[1].addr = IP(203, 0, 113, 1);
 	assert_int_equal(eph_conf_check(&copy, NULL), -EINVAL);
+	copy.vips[1].addr = conf.vips[1].addr;
+	assert_int_equal(eph_conf_check(&copy, NULL), 0);
+	/* The SYN flood guards: a bound above the table, one on a udp VIP, a rate out of range. */
+	copy.vips[0].half_open_per_worker = copy.nat.sessions_per_worker + 1;
+	assert_int_equal(eph_conf_check(&copy, NULL), -EINVAL);
+	copy.vips[0].half_open_per_worker = copy.nat.sessions_per_worker;
+	assert_int_equal(eph_conf_check(&copy, NULL), 0);
+	copy.vips[1].half_open_per_worker = 10;
+	assert_int_equal(eph_conf_check(&copy, NULL), -EINVAL);
+	copy.vips[1].half_open_per_worker = 0;
+	copy.vips[1].new_connections_per_s = 100000001;
+	assert_int_equal(eph_conf_check(&copy, NULL), -EINVAL);
+	copy.vips[1].new_connections_per_s = 100000000;
+	assert_int_equal(eph_conf_check(&copy, NULL), 0);
 	eph_conf_free(&copy);
 	eph_conf_free(&conf);
 }
@@ -1520,6 +1538,8 @@ test_diff_vips(void **state)
 {
 	static const struct change want[] = {
 		{false, "vip web: maglev-size 1009 -> 65537"},
+		{false, "vip web: half-open-per-worker 2048 -> 0"},
+		{false, "vip web: new-connections-per-s 1000 -> 500"},
 		{false, "vip web: backend 192.0.2.11:80 weight 0 -> 5"},
 		{false, "vip web: backend 192.0.2.12:80 removed (reset)"},
 		{false, "vip web: backend 192.0.2.14:80 added"},
@@ -1545,9 +1565,11 @@ test_diff_vips(void **state)
 	memset(&got, 0, sizeof(got));
 	assert_int_equal(eph_conf_diff(&new, &old, collect, &got),
 			 (int)(sizeof(want) / sizeof(want[0])));
-	assert_string_equal(got.line[5], "vip dns: local addresses 192.0.2.222-192.0.2.223 added");
-	assert_string_equal(got.line[9], "vip mail: removed (its connections are reset)");
-	assert_string_equal(got.line[10], "vip any: added");
+	assert_string_equal(got.line[1], "vip web: half-open-per-worker 0 -> 2048");
+	assert_string_equal(got.line[2], "vip web: new-connections-per-s 500 -> 1000");
+	assert_string_equal(got.line[7], "vip dns: local addresses 192.0.2.222-192.0.2.223 added");
+	assert_string_equal(got.line[11], "vip mail: removed (its connections are reset)");
+	assert_string_equal(got.line[12], "vip any: added");
 
 	/* From a source-pool to local-addresses: one line, no pool lines. */
 	new.vips[0].pool = 1;
@@ -1622,6 +1644,8 @@ struct bad_expect {
 	const char *path; /* key path, "" for none */
 	const char *msg;  /* must appear in the message */
 };
+
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 
 struct bad_case {
 	const char *file;
@@ -1845,6 +1869,26 @@ static const struct bad_case bad_cases[] = {
 	{ "bad-vip-proxy-word.yaml", 1, {
 		{ 16, 21, "vips[0].proxy-protocol",
 		  "expected one of off, v2, found \"v1\"" },
+	} },
+	{ "bad-vip-flood.yaml", 4, {
+		{ 20, 27, "vips[0].half-open-per-worker",
+		  "expected an integer from 0 to 67108864, found -1" },
+		{ 21, 28, "vips[0].new-connections-per-s",
+		  "expected an integer from 0 to 100000000, found 100000001" },
+		{ 26, 27, "vips[1].half-open-per-worker",
+		  "expected an integer from 0 to 67108864, found 67108865" },
+		{ 27, 28, "vips[1].new-connections-per-s",
+		  "expected an integer from 0 to 100000000, found -5" },
+	} },
+	{ "bad-vip-rate-word.yaml", 1, {
+		{ 19, 28, "vips[0].new-connections-per-s",
+		  "expected an integer from 0 to 100000000, found \"fast\"" },
+	} },
+	{ "bad-vip-half-open.yaml", 2, {
+		{ 21, 27, "vips[0].half-open-per-worker",
+		  "70000, expected at most nat.sessions-per-worker (65536): the bound keeps a SYN flood to a share of the connection table" },
+		{ 27, 27, "vips[1].half-open-per-worker",
+		  "a udp VIP has no half-open connections" },
 	} },
 	{ "bad-vip-pool.yaml", 1, {
 		{ 14, 18, "vips[0].source-pool",
@@ -2237,98 +2281,16 @@ main(void)
 		cmocka_unit_test(test_diff_vips),
 		cmocka_unit_test(test_diff_restart),
 		cmocka_unit_test(test_mss_clamp),
-		{ "bad-yaml-indent.yaml", test_bad, NULL, NULL, (void *)&bad_cases[0] },
-		{ "bad-yaml-quote.yaml", test_bad, NULL, NULL, (void *)&bad_cases[1] },
-		{ "bad-unknown-top.yaml", test_bad, NULL, NULL, (void *)&bad_cases[2] },
-		{ "bad-unknown-nested.yaml", test_bad, NULL, NULL, (void *)&bad_cases[3] },
-		{ "bad-unknown-port-key.yaml", test_bad, NULL, NULL, (void *)&bad_cases[4] },
-		{ "bad-type-int.yaml", test_bad, NULL, NULL, (void *)&bad_cases[5] },
-		{ "bad-type-int-suffix.yaml", test_bad, NULL, NULL, (void *)&bad_cases[6] },
-		{ "bad-type-seq-for-map.yaml", test_bad, NULL, NULL, (void *)&bad_cases[7] },
-		{ "bad-type-map-for-seq.yaml", test_bad, NULL, NULL, (void *)&bad_cases[8] },
-		{ "bad-type-bool.yaml", test_bad, NULL, NULL, (void *)&bad_cases[9] },
-		{ "bad-range-burst.yaml", test_bad, NULL, NULL, (void *)&bad_cases[10] },
-		{ "bad-range-negative.yaml", test_bad, NULL, NULL, (void *)&bad_cases[11] },
-		{ "bad-desc-pow2.yaml", test_bad, NULL, NULL, (void *)&bad_cases[12] },
-		{ "bad-mtu.yaml", test_bad, NULL, NULL, (void *)&bad_cases[13] },
-		{ "bad-role.yaml", test_bad, NULL, NULL, (void *)&bad_cases[14] },
-		{ "bad-addr-octet.yaml", test_bad, NULL, NULL, (void *)&bad_cases[15] },
-		{ "bad-addr-noprefix.yaml", test_bad, NULL, NULL, (void *)&bad_cases[16] },
-		{ "bad-addr-len.yaml", test_bad, NULL, NULL, (void *)&bad_cases[17] },
-		{ "bad-addr-network.yaml", test_bad, NULL, NULL, (void *)&bad_cases[18] },
-		{ "bad-addr-broadcast.yaml", test_bad, NULL, NULL, (void *)&bad_cases[19] },
-		{ "bad-addr-loopback.yaml", test_bad, NULL, NULL, (void *)&bad_cases[20] },
-		{ "bad-addr-multicast.yaml", test_bad, NULL, NULL, (void *)&bad_cases[21] },
-		{ "bad-device-pci.yaml", test_bad, NULL, NULL, (void *)&bad_cases[22] },
-		{ "bad-device.yaml", test_bad, NULL, NULL, (void *)&bad_cases[23] },
-		{ "bad-vdev-args.yaml", test_bad, NULL, NULL, (void *)&bad_cases[24] },
-		{ "bad-dup-name.yaml", test_bad, NULL, NULL, (void *)&bad_cases[25] },
-		{ "bad-dup-device.yaml", test_bad, NULL, NULL, (void *)&bad_cases[26] },
-		{ "bad-dup-address.yaml", test_bad, NULL, NULL, (void *)&bad_cases[27] },
-		{ "bad-overlap.yaml", test_bad, NULL, NULL, (void *)&bad_cases[28] },
-		{ "bad-route-hostbits.yaml", test_bad, NULL, NULL, (void *)&bad_cases[29] },
-		{ "bad-route-via-unreachable.yaml", test_bad, NULL, NULL, (void *)&bad_cases[30] },
-		{ "bad-route-unknown-port.yaml", test_bad, NULL, NULL, (void *)&bad_cases[31] },
-		{ "bad-route-via-wrong-port.yaml", test_bad, NULL, NULL, (void *)&bad_cases[32] },
-		{ "bad-route-dup.yaml", test_bad, NULL, NULL, (void *)&bad_cases[33] },
-		{ "bad-route-connected.yaml", test_bad, NULL, NULL, (void *)&bad_cases[34] },
-		{ "bad-route-via-self.yaml", test_bad, NULL, NULL, (void *)&bad_cases[35] },
-		{ "bad-route-missing-via.yaml", test_bad, NULL, NULL, (void *)&bad_cases[36] },
-		{ "bad-missing-ports.yaml", test_bad, NULL, NULL, (void *)&bad_cases[37] },
-		{ "bad-port-missing-address.yaml", test_bad, NULL, NULL, (void *)&bad_cases[38] },
-		{ "bad-ports-empty.yaml", test_bad, NULL, NULL, (void *)&bad_cases[39] },
-		{ "bad-socket-relative.yaml", test_bad, NULL, NULL, (void *)&bad_cases[40] },
-		{ "bad-file-prefix-long.yaml", test_bad, NULL, NULL, (void *)&bad_cases[41] },
-		{ "bad-dup-key.yaml", test_bad, NULL, NULL, (void *)&bad_cases[42] },
-		{ "bad-lcores.yaml", test_bad, NULL, NULL, (void *)&bad_cases[43] },
-		{ "bad-log-level.yaml", test_bad, NULL, NULL, (void *)&bad_cases[44] },
-		{ "bad-nohuge-zero.yaml", test_bad, NULL, NULL, (void *)&bad_cases[45] },
-		{ "bad-too-many-args.yaml", test_bad, NULL, NULL, (void *)&bad_cases[46] },
-		{ "bad-top-sequence.yaml", test_bad, NULL, NULL, (void *)&bad_cases[47] },
-		{ "bad-port-scalar.yaml", test_bad, NULL, NULL, (void *)&bad_cases[48] },
-		{ "bad-pool-addr-form.yaml", test_bad, NULL, NULL, (void *)&bad_cases[49] },
-		{ "bad-pool-prefix-hostbits.yaml", test_bad, NULL, NULL, (void *)&bad_cases[50] },
-		{ "bad-pool-range-reversed.yaml", test_bad, NULL, NULL, (void *)&bad_cases[51] },
-		{ "bad-pool-prefix-large.yaml", test_bad, NULL, NULL, (void *)&bad_cases[52] },
-		{ "bad-pool-too-many.yaml", test_bad, NULL, NULL, (void *)&bad_cases[53] },
-		{ "bad-pool-multicast.yaml", test_bad, NULL, NULL, (void *)&bad_cases[54] },
-		{ "bad-pool-ports-mixed.yaml", test_bad, NULL, NULL, (void *)&bad_cases[55] },
-		{ "bad-pool-ports-zero.yaml", test_bad, NULL, NULL, (void *)&bad_cases[56] },
-		{ "bad-pool-exclude-outside.yaml", test_bad, NULL, NULL, (void *)&bad_cases[57] },
-		{ "bad-pool-exclude-all.yaml", test_bad, NULL, NULL, (void *)&bad_cases[58] },
-		{ "bad-pool-mapping.yaml", test_bad, NULL, NULL, (void *)&bad_cases[59] },
-		{ "bad-pool-eif-edm.yaml", test_bad, NULL, NULL, (void *)&bad_cases[60] },
-		{ "bad-pool-unknown-key.yaml", test_bad, NULL, NULL, (void *)&bad_cases[61] },
-		{ "bad-pool-missing.yaml", test_bad, NULL, NULL, (void *)&bad_cases[62] },
-		{ "bad-pool-dup-name.yaml", test_bad, NULL, NULL, (void *)&bad_cases[63] },
-		{ "bad-pool-addr-two-pools.yaml", test_bad, NULL, NULL, (void *)&bad_cases[64] },
-		{ "bad-pool-addr-twice.yaml", test_bad, NULL, NULL, (void *)&bad_cases[65] },
-		{ "bad-pool-addr-port.yaml", test_bad, NULL, NULL, (void *)&bad_cases[66] },
-		{ "bad-pool-addr-inside-subnet.yaml", test_bad, NULL, NULL, (void *)&bad_cases[67] },
-		{ "bad-pool-inside-hostbits.yaml", test_bad, NULL, NULL, (void *)&bad_cases[68] },
-		{ "bad-pool-inside-overlap.yaml", test_bad, NULL, NULL, (void *)&bad_cases[69] },
-		{ "bad-pool-inside-contains-addr.yaml", test_bad, NULL, NULL, (void *)&bad_cases[70] },
-		{ "bad-timeout-range.yaml", test_bad, NULL, NULL, (void *)&bad_cases[71] },
-		{ "bad-handoff-pow2.yaml", test_bad, NULL, NULL, (void *)&bad_cases[72] },
-		{ "bad-multi.yaml", test_bad, NULL, NULL, (void *)&bad_cases[73] },
-		{ "bad-pool-reserve-scalar.yaml", test_bad, NULL, NULL, (void *)&bad_cases[74] },
-		{ "bad-pool-reserve-form.yaml", test_bad, NULL, NULL, (void *)&bad_cases[75] },
-		{ "bad-pool-reserve-overlap.yaml", test_bad, NULL, NULL, (void *)&bad_cases[76] },
-		{ "bad-pool-reserve-too-many.yaml", test_bad, NULL, NULL, (void *)&bad_cases[77] },
-		{ "bad-pool-warn-type.yaml", test_bad, NULL, NULL, (void *)&bad_cases[78] },
-		{ "bad-pool-log-word.yaml", test_bad, NULL, NULL, (void *)&bad_cases[79] },
-		{ "bad-pool-log-ranges.yaml", test_bad, NULL, NULL, (void *)&bad_cases[80] },
-		{ "bad-pool-log-no-dest.yaml", test_bad, NULL, NULL, (void *)&bad_cases[81] },
-		{ "bad-pool-block-size.yaml", test_bad, NULL, NULL, (void *)&bad_cases[82] },
-		{ "bad-nat-log.yaml", test_bad, NULL, NULL, (void *)&bad_cases[83] },
-		{ "bad-nat-log-dir.yaml", test_bad, NULL, NULL, (void *)&bad_cases[84] },
-		{ "bad-control-group.yaml", test_bad, NULL, NULL, (void *)&bad_cases[85] },
-		{ "bad-metrics-http-type.yaml", test_bad, NULL, NULL, (void *)&bad_cases[86] },
-		{ "bad-pool-inbound-zero.yaml", test_bad, NULL, NULL, (void *)&bad_cases[87] },
-		{ "bad-kernel-interface.yaml", test_bad, NULL, NULL, (void *)&bad_cases[88] },
-		{ "bad-mss-clamp.yaml", test_bad, NULL, NULL, (void *)&bad_cases[89] },
 	};
 	/* clang-format on */
+	struct CMUnitTest all[N_OF(tests) + N_OF(bad_cases)];
+	size_t n = 0;
 
-	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+	for (size_t k = 0; k < N_OF(tests); k++)
+		all[n++] = tests[k];
+	/* One test per bad file, named as it. */
+	for (size_t k = 0; k < N_OF(bad_cases); k++)
+		all[n++] = (struct CMUnitTest){ bad_cases[k].file, test_bad, NULL, NULL,
+						(void *)&bad_cases[k] };
+	return _cmocka_run_group_tests("config", all, n, NULL, NULL);
 }

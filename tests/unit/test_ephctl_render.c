@@ -625,17 +625,18 @@ test_vips(void **state)
 	      " {'name': 'web', 'address': '203.0.113.80', 'port': 80, 'protocol': 'tcp',"
 	      "  'forwarding': 'fullnat', 'scheduler': 'maglev', 'maglev_size': 65537,"
 	      "  'backends': 3, 'up': 2, 'removed': 1, 'active': 1375, 'total': 90210,"
-	      "  'no_backend': 0, 'over_limit': 12, 'no_port': 3},"
+	      "  'no_backend': 0, 'over_limit': 12, 'no_port': 3, 'half_open': 4096,"
+	      "  'half_open_replaced': 181000, 'rate_limited': 25},"
 	      " {'name': 'dns-any', 'address': '203.0.113.81', 'port': 0, 'protocol': 'udp',"
 	      "  'forwarding': 'dnat', 'scheduler': 'maglev', 'maglev_size': 1021,"
 	      "  'backends': 0, 'up': 0, 'removed': 0, 'active': 0, 'total': 0,"
 	      "  'no_backend': 7, 'over_limit': 0, 'no_port': 0}]}",
 	      "VIP      ADDRESS       PORT  PROTO  FORWARD  MAGLEV  BACKENDS  UP  REMOVED  ACTIVE"
-	      "  TOTAL  NO-BACKEND  OVER-LIMIT  NO-PORT\n"
+	      "  TOTAL  NO-BACKEND  OVER-LIMIT  NO-PORT  HALF-OPEN  REPLACED  RATE-LIMITED\n"
 	      "web      203.0.113.80  80    tcp    fullnat   65537         3   2        1    1375"
-	      "  90210           0          12        3\n"
+	      "  90210           0          12        3       4096    181000            25\n"
 	      "dns-any  203.0.113.81  *     udp    dnat       1021         0   0        0       0"
-	      "      0           7           0        0\n");
+	      "      0           7           0        0          -         -             -\n");
 }
 
 static void

@@ -25,6 +25,10 @@
 #define VIP       T_IPV4(203, 0, 113, 80)
 #define VIP_EMPTY T_IPV4(203, 0, 113, 81)
 #define VIP_DNAT  T_IPV4(203, 0, 113, 82)
+#define VIP_GUARD T_IPV4(203, 0, 113, 83) /* half-open-per-worker: GUARD_HALF_OPEN */
+#define VIP_RATE  T_IPV4(203, 0, 113, 84) /* new-connections-per-s: RATE */
+#define GUARD_HALF_OPEN 4
+#define RATE      3
 #define LOCAL     T_IPV4(192, 0, 2, 50)
 #define B1        T_IPV4(192, 0, 2, 21)
 #define B2        T_IPV4(192, 0, 2, 22)
@@ -41,6 +45,9 @@ static struct eph_conf_backend web_backends[] = {
 };
 static struct eph_conf_backend direct_backends[] = {
 	{ .addr = B1, .port = 80, .weight = 100 },
+};
+static struct eph_conf_backend guard_backends[] = {
+	{ .addr = B1, .port = 8080, .weight = 1 },
 };
 static struct eph_conf_backend dns_backends[] = {
 	{ .addr = B1, .port = 53, .weight = 1 },
@@ -65,7 +72,15 @@ with_vips(struct eph_conf *conf)
 	conf->vips[3].pool = -1;
 	conf->vips[3].backends = direct_backends;
 	conf->vips[3].n_backends = 1;
-	conf->n_vips = 4;
+	t_vip(&conf->vips[4], "guard", VIP_GUARD, 80, IPPROTO_TCP);
+	conf->vips[4].backends = guard_backends;
+	conf->vips[4].n_backends = 1;
+	conf->vips[4].half_open_per_worker = GUARD_HALF_OPEN;
+	t_vip(&conf->vips[5], "rate", VIP_RATE, 80, IPPROTO_TCP);
+	conf->vips[5].backends = guard_backends;
+	conf->vips[5].n_backends = 1;
+	conf->vips[5].new_connections_per_s = RATE;
+	conf->n_vips = 6;
 
 	conf->timeouts.udp = 5;
 	conf->timeouts.tcp_transitory = 10;
@@ -490,6 +505,286 @@ test_dnat_round_trip(void **state)
 	rte_pktmbuf_free(m);
 }
 
+/* ---- SYN flood guards ---------------------------------------------------- */
+
+/* The snapshot entry of VIP name. */
+static const struct eph_lb_vip *
+vip_named(const char *name)
+{
+	const struct eph_lb_cfg *c = t_dp.cfg->lb;
+
+	for (unsigned int i = 0; c != NULL && i < c->n_vips; i++)
+		if (strcmp(c->vips[i].name, name) == 0)
+			return &c->vips[i];
+	fail_msg("no vip %s", name);
+	return NULL;
+}
+
+/* A client's SYN to vip:80 from cport (seq 1000): the local port the backend (B1) saw. */
+static uint16_t
+syn_to(uint32_t vip, uint16_t cport)
+{
+	struct rte_mbuf *m;
+	uint16_t lport;
+
+	input(OUT, t_l4_packet(OUT, &t_server_mac, CLIENT, vip, IPPROTO_TCP, cport, 80,
+			     RTE_TCP_SYN_FLAG, 1000, 0));
+	m = t_one_out(IN);
+	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->dst_addr), B1);
+	assert_int_equal(((const struct rte_tcp_hdr *)(t_ip(m) + 1))->tcp_flags, RTE_TCP_SYN_FLAG);
+	lport = t_l4_port(m, 0);
+	rte_pktmbuf_free(m);
+	return lport;
+}
+
+/* The handshake of a connection syn_to opened: the backend's SYN-ACK, the client's ACK. */
+static void
+handshake(uint32_t vip, uint16_t cport, uint16_t lport)
+{
+	input(IN, t_l4_packet(IN, &t_host_mac, B1, LOCAL, IPPROTO_TCP, 8080, lport,
+			    RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, 5000, 1001));
+	rte_pktmbuf_free(t_one_out(OUT));
+	input(OUT, t_l4_packet(OUT, &t_server_mac, CLIENT, vip, IPPROTO_TCP, cport, 80,
+			     RTE_TCP_ACK_FLAG, 1001, 5001));
+	rte_pktmbuf_free(t_one_out(IN));
+}
+
+static void
+test_half_open_bound_replaces_oldest(void **state)
+{
+	const struct eph_lb_vip *v = vip_named("guard");
+	const struct eph_lb_vip_stats *vs = &w->lb->vip[v->slot];
+	uint64_t no_conn = t_drops(EPH_DROP_lb_no_connection);
+	uint16_t lport[GUARD_HALF_OPEN + 2];
+	struct rte_mbuf *out[4], *burst[2];
+	const struct rte_tcp_hdr *tcp;
+
+	(void)state;
+	assert_int_equal(v->max_half_open, GUARD_HALF_OPEN);
+	for (unsigned int i = 0; i < GUARD_HALF_OPEN; i++)
+		lport[i] = syn_to(VIP_GUARD, (uint16_t)(43000 + i));
+	assert_int_equal(vs->half_open, GUARD_HALF_OPEN);
+	/* One completes its handshake: no longer half-open, room for one more. */
+	handshake(VIP_GUARD, 43001, lport[1]);
+	assert_int_equal(vs->half_open, GUARD_HALF_OPEN - 1);
+	lport[GUARD_HALF_OPEN] = syn_to(VIP_GUARD, 43000 + GUARD_HALF_OPEN);
+	assert_int_equal(vs->half_open_replaced, 0);
+
+	/*
+	 * At the bound: a new SYN replaces the oldest (43000), whose backend
+	 * gets a RST with the sequence number it expects (the client's ISN + 1).
+	 */
+	input(OUT, t_l4_packet(OUT, &t_server_mac, CLIENT, VIP_GUARD, IPPROTO_TCP,
+			     43000 + GUARD_HALF_OPEN + 1, 80, RTE_TCP_SYN_FLAG, 1000, 0));
+	assert_int_equal(t_sent(IN, out, 4), 2);
+	t_assert_checksums(out[0]);
+	tcp = (const struct rte_tcp_hdr *)(t_ip(out[0]) + 1);
+	assert_int_equal(tcp->tcp_flags, RTE_TCP_RST_FLAG);
+	assert_int_equal(rte_be_to_cpu_32(t_ip(out[0])->src_addr), LOCAL);
+	assert_int_equal(rte_be_to_cpu_32(t_ip(out[0])->dst_addr), B1);
+	assert_int_equal(t_l4_port(out[0], 0), lport[0]);
+	assert_int_equal(t_l4_port(out[0], 2), 8080);
+	assert_int_equal(rte_be_to_cpu_32(tcp->sent_seq), 1000 + 10 + 1); /* ISN, 10 bytes, SYN */
+	assert_int_equal(((const struct rte_tcp_hdr *)(t_ip(out[1]) + 1))->tcp_flags,
+			 RTE_TCP_SYN_FLAG);
+	rte_pktmbuf_free(out[0]);
+	rte_pktmbuf_free(out[1]);
+	assert_int_equal(vs->half_open, GUARD_HALF_OPEN);
+	assert_int_equal(vs->half_open_replaced, 1);
+	assert_int_equal(w->lb->ctr[EPH_LB_half_open_replaced], 1);
+	assert_int_equal(eph_lb_connection_count(w->lb), GUARD_HALF_OPEN + 1);
+
+	/*
+	 * In one burst, a SYN that replaces the oldest (43002) and the ACK
+	 * that would have completed 43002: the ACK finds no connection (it
+	 * must not ride on the record the SYN took over).
+	 */
+	burst[0] = t_l4_packet(OUT, &t_server_mac, CLIENT, VIP_GUARD, IPPROTO_TCP, 43100, 80,
+			       RTE_TCP_SYN_FLAG, 1000, 0);
+	burst[1] = t_l4_packet(OUT, &t_server_mac, CLIENT, VIP_GUARD, IPPROTO_TCP, 43002, 80,
+			       RTE_TCP_ACK_FLAG, 1001, 5001);
+	eph_input_burst(w, OUT, burst, 2);
+	assert_int_equal(t_sent(IN, out, 4), 2);
+	assert_int_equal(t_l4_port(out[0], 0), lport[2]);
+	assert_int_equal(((const struct rte_tcp_hdr *)(t_ip(out[0]) + 1))->tcp_flags,
+			 RTE_TCP_RST_FLAG);
+	assert_int_equal(((const struct rte_tcp_hdr *)(t_ip(out[1]) + 1))->tcp_flags,
+			 RTE_TCP_SYN_FLAG);
+	rte_pktmbuf_free(out[0]);
+	rte_pktmbuf_free(out[1]);
+	assert_int_equal(t_drops(EPH_DROP_lb_no_connection), no_conn + 1);
+
+	/* A flood of SYNs: the half-open ones turn over, the established one carries on. */
+	for (unsigned int i = 0; i < 200; i++) {
+		input(OUT, t_l4_packet(OUT, &t_server_mac, CLIENT, VIP_GUARD, IPPROTO_TCP,
+				     (uint16_t)(50000 + i), 80, RTE_TCP_SYN_FLAG, 1000, 0));
+		assert_int_equal(t_sent(IN, out, 4), 2); /* the RST and the SYN */
+		rte_pktmbuf_free(out[0]);
+		rte_pktmbuf_free(out[1]);
+	}
+	assert_int_equal(vs->half_open, GUARD_HALF_OPEN);
+	assert_int_equal(vs->half_open_replaced, 202);
+	assert_int_equal(eph_lb_connection_count(w->lb), GUARD_HALF_OPEN + 1);
+	input(OUT, t_l4_packet(OUT, &t_server_mac, CLIENT, VIP_GUARD, IPPROTO_TCP, 43001, 80,
+			     RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, 1001, 5001));
+	out[0] = t_one_out(IN);
+	assert_int_equal(t_l4_port(out[0], 0), lport[1]);
+	rte_pktmbuf_free(out[0]);
+	input(IN, t_l4_packet(IN, &t_host_mac, B1, LOCAL, IPPROTO_TCP, 8080, lport[1],
+			    RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, 5001, 1011));
+	out[0] = t_one_out(OUT);
+	assert_int_equal(t_l4_port(out[0], 2), 43001);
+	rte_pktmbuf_free(out[0]);
+	/* Other VIPs do not count against this one's bound. */
+	assert_int_equal(w->lb->vip[vip_named("web")->slot].half_open, 0);
+}
+
+static void
+guard_max_connections(struct eph_conf *c)
+{
+	c->vips[4].max_connections = GUARD_HALF_OPEN - 1;
+}
+
+static void
+guard_no_max_connections(struct eph_conf *c)
+{
+	c->vips[4].max_connections = 0;
+}
+
+/* At max-connections a SYN replaces the oldest half-open connection; only established ones refuse it. */
+static void
+test_half_open_replaced_at_max_connections(void **state)
+{
+	const struct eph_lb_vip *v;
+	const struct eph_lb_vip_stats *vs;
+	uint64_t over = t_drops(EPH_DROP_lb_over_limit);
+	uint16_t lport[3], l;
+	struct rte_mbuf *out[4];
+	uint64_t replaced;
+
+	(void)state;
+	assert_int_equal(apply_with(guard_max_connections), 0);
+	v = vip_named("guard");
+	vs = &w->lb->vip[v->slot];
+	assert_int_equal(v->max_conns, GUARD_HALF_OPEN - 1);
+	lport[0] = syn_to(VIP_GUARD, 47000);
+	lport[1] = syn_to(VIP_GUARD, 47001);
+	handshake(VIP_GUARD, 47001, lport[1]);
+	lport[2] = syn_to(VIP_GUARD, 47002);
+	assert_int_equal(vs->active, 3);
+	replaced = vs->half_open_replaced;
+	/* At the limit, below the half-open bound: 47000 makes room. */
+	input(OUT, t_l4_packet(OUT, &t_server_mac, CLIENT, VIP_GUARD, IPPROTO_TCP, 47003, 80,
+			     RTE_TCP_SYN_FLAG, 1000, 0));
+	assert_int_equal(t_sent(IN, out, 4), 2);
+	assert_int_equal(((const struct rte_tcp_hdr *)(t_ip(out[0]) + 1))->tcp_flags,
+			 RTE_TCP_RST_FLAG);
+	assert_int_equal(t_l4_port(out[0], 0), lport[0]);
+	l = t_l4_port(out[1], 0);
+	rte_pktmbuf_free(out[0]);
+	rte_pktmbuf_free(out[1]);
+	assert_int_equal(vs->half_open_replaced, replaced + 1);
+	assert_int_equal(vs->active, 3);
+	/* Every connection established: the limit refuses, as before. */
+	handshake(VIP_GUARD, 47002, lport[2]);
+	handshake(VIP_GUARD, 47003, l);
+	assert_int_equal(vs->half_open, 0);
+	input(OUT, t_l4_packet(OUT, &t_server_mac, CLIENT, VIP_GUARD, IPPROTO_TCP, 47004, 80,
+			     RTE_TCP_SYN_FLAG, 1000, 0));
+	out[0] = t_one_out(OUT);
+	assert_int_equal(((const struct rte_tcp_hdr *)(t_ip(out[0]) + 1))->tcp_flags,
+			 RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG);
+	rte_pktmbuf_free(out[0]);
+	none_out();
+	assert_int_equal(t_drops(EPH_DROP_lb_over_limit), over + 1);
+	assert_int_equal(vs->half_open_replaced, replaced + 1);
+	assert_int_equal(apply_with(guard_no_max_connections), 0);
+}
+
+static void
+test_half_open_expire_on_transitory_timeout(void **state)
+{
+	const struct eph_lb_vip *v = vip_named("guard");
+	const struct eph_lb_vip_stats *vs = &w->lb->vip[v->slot];
+	uint64_t closed = w->lb->ctr[EPH_LB_connections_closed];
+	uint16_t answered;
+
+	(void)state;
+	(void)syn_to(VIP_GUARD, 44000); /* SYN_SENT */
+	answered = syn_to(VIP_GUARD, 44001);
+	input(IN, t_l4_packet(IN, &t_host_mac, B1, LOCAL, IPPROTO_TCP, 8080, answered,
+			    RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, 5000, 1001)); /* SYN_RCVD */
+	rte_pktmbuf_free(t_one_out(OUT));
+	handshake(VIP_GUARD, 44002, syn_to(VIP_GUARD, 44002)); /* established */
+	assert_int_equal(vs->half_open, 2);
+	assert_int_equal(eph_lb_connection_count(w->lb), 3);
+	/* tcp-transitory is 10 s here: still there just before, gone just after. */
+	t_advance(w, 9 * EPH_NAT_TICK_HZ);
+	assert_int_equal(eph_lb_connection_count(w->lb), 3);
+	t_advance(w, 2 * EPH_NAT_TICK_HZ);
+	assert_int_equal(eph_lb_connection_count(w->lb), 1);
+	assert_int_equal(vs->half_open, 0);
+	assert_int_equal(vs->active, 1);
+	assert_int_equal(w->lb->ctr[EPH_LB_connections_closed], closed + 2);
+	none_out(); /* expiry sends nothing */
+}
+
+/* A SYN to VIP_RATE that the limit refuses: the client gets the VIP's RST. */
+static void
+rate_refused(uint16_t cport)
+{
+	const struct rte_tcp_hdr *tcp;
+	struct rte_mbuf *m;
+
+	input(OUT, t_l4_packet(OUT, &t_server_mac, CLIENT, VIP_RATE, IPPROTO_TCP, cport, 80,
+			     RTE_TCP_SYN_FLAG, 1000, 0));
+	m = t_one_out(OUT);
+	tcp = (const struct rte_tcp_hdr *)(t_ip(m) + 1);
+	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->src_addr), VIP_RATE);
+	assert_int_equal(t_l4_port(m, 2), cport);
+	assert_int_equal(tcp->tcp_flags, RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG);
+	rte_pktmbuf_free(m);
+	none_out();
+}
+
+static void
+test_rate_limit_refuses_and_refills(void **state)
+{
+	const struct eph_lb_vip *v = vip_named("rate");
+	const struct eph_lb_vip_stats *vs = &w->lb->vip[v->slot];
+	uint64_t drops = t_drops(EPH_DROP_lb_rate_limited);
+	uint16_t cport = 45000;
+
+	(void)state;
+	assert_int_equal(t_dp.n_workers, 1); /* one worker: its share is the whole rate */
+	/* A full bucket: RATE at once, then refusals. */
+	for (unsigned int i = 0; i < RATE; i++)
+		(void)syn_to(VIP_RATE, cport++);
+	rate_refused(cport++);
+	rate_refused(cport++);
+	assert_int_equal(vs->rate_limited, 2);
+	assert_int_equal(w->lb->ctr[EPH_LB_rate_limited], 2);
+	assert_int_equal(t_drops(EPH_DROP_lb_rate_limited), drops + 2);
+	assert_int_equal(vs->total, RATE);
+	/* A refused SYN's retransmission is refused too: nothing was kept of it. */
+	rate_refused((uint16_t)(cport - 1));
+	/* 6/16 s refills one token (one per 1/3 s), not two. */
+	t_advance(w, 6);
+	(void)syn_to(VIP_RATE, cport++);
+	rate_refused(cport++);
+	/* Ten idle seconds refill the bucket, no more than its second's worth. */
+	t_advance(w, 10 * EPH_NAT_TICK_HZ);
+	for (unsigned int i = 0; i < RATE; i++)
+		(void)syn_to(VIP_RATE, cport++);
+	rate_refused(cport++);
+	assert_int_equal(vs->rate_limited, 5);
+	assert_int_equal(vs->total, 2 * RATE + 1);
+	/* Other VIPs are not limited. */
+	assert_int_equal(w->lb->vip[vip_named("guard")->slot].rate_limited, 0);
+	for (unsigned int i = 0; i < GUARD_HALF_OPEN; i++)
+		(void)syn_to(VIP_GUARD, (uint16_t)(46000 + i));
+}
+
 int
 main(void)
 {
@@ -503,6 +798,10 @@ main(void)
 		cmocka_unit_test_setup(test_syn_after_close_opens_anew, fresh),
 		cmocka_unit_test_setup(test_removed_backend_drain_then_reset, fresh),
 		cmocka_unit_test_setup(test_dnat_round_trip, fresh),
+		cmocka_unit_test_setup(test_half_open_bound_replaces_oldest, fresh),
+		cmocka_unit_test_setup(test_half_open_replaced_at_max_connections, fresh),
+		cmocka_unit_test_setup(test_half_open_expire_on_transitory_timeout, fresh),
+		cmocka_unit_test_setup(test_rate_limit_refuses_and_refills, fresh),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
