@@ -351,6 +351,10 @@ const char *eph_lb_on_remove_name(enum eph_lb_on_remove r);
 const char *eph_lb_all_down_name(enum eph_lb_all_down a);
 const char *eph_health_type_name(enum eph_health_type t);
 
+/* The defaults of a health check (type none) and of passive detection (off). */
+void eph_conf_health_defaults(struct eph_conf_health *h);
+void eph_conf_outlier_defaults(struct eph_conf_outlier *o);
+
 /* Whether two health checks are the same. */
 bool eph_conf_health_equal(const struct eph_conf_health *a, const struct eph_conf_health *b);
 

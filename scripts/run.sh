@@ -5,8 +5,9 @@
 # saw, the pool's ports while flows are held open, the blocked unsolicited
 # traffic and the gateway's counters; then the load balancer
 # (conf/examples/lb.yaml): curl to a VIP spread over three nginx backends
-# by weight, a weight changed live; then tear everything down (also on
-# Ctrl-C or error).
+# by weight, a weight changed live, the host reaching the backends through
+# its kernel interface, one backend stopped (its health checks take it out)
+# and started again; then tear everything down (also on Ctrl-C or error).
 #
 #   sudo scripts/run.sh            EPH_CONF=file to use another configuration
 #                                  EPH_KEEP=1 to leave the test bed up
@@ -234,9 +235,26 @@ d = json.load(sys.stdin)
 print("\n".join("  %s: %s" % (k, v) for k, v in d.items() if v) or "  none")' || true
 }
 
+# health_wait ADDR STATE: until VIP web's backend ADDR is STATE (up/down), 15 s at most.
+health_wait() {
+	local t0=$SECONDS
+	while [ $((SECONDS - t0)) -lt 15 ]; do
+		if "$EPHCTL" show backends web --json | python3 -c '
+import json, sys
+b = [b for b in json.load(sys.stdin)["backends"] if b["address"] == sys.argv[1]][0]
+sys.exit(0 if b["health"]["state"] == sys.argv[2] else 1)' "$1" "$2"; then
+			echo "$1 $2 after $((SECONDS - t0)) s"
+			return 0
+		fi
+		sleep 0.2
+	done
+	echo "$1 still not $2 after 15 s"
+}
+
 # The balancer: three nginx backends behind VIP 203.0.113.80, weights 1:2:3.
 balancer() {
 	local conf="$EPH_ROOT/conf/examples/lb.yaml" i lines
+	local -a nginx_pid
 	step "start ephemera -c conf/examples/lb.yaml: VIP web 203.0.113.80:80 onto eph-b1..3, weights 1:2:3"
 	for i in 1 2 3; do
 		cat >"$EPH_TMP/nginx-b$i.conf" <<-EOF
@@ -253,6 +271,7 @@ balancer() {
 		EOF
 		ip netns exec "eph-b$i" nginx -c "$EPH_TMP/nginx-b$i.conf" >/dev/null 2>&1 </dev/null &
 		EPH_CLEANUP_PIDS+=($!)
+		nginx_pid[i]=$!
 	done
 	eph_start "$conf" "$EPH_TMP/ephemera-lb.log" || return 1
 	ctl show vips || true
@@ -269,6 +288,24 @@ balancer() {
 		ip netns exec eph-srv timeout 5 curl -sS "http://203.0.113.80/" || true
 	done | sort | uniq -c
 	ctl show backends web || true
+	ctl vip backend set-weight web 198.18.0.13:80 3 >/dev/null || true
+	step "this host reaches the backends through the kernel interface eph-k-lb (198.18.0.1)"
+	ping -c 2 -i 0.2 198.18.0.12 | sed -n '2,3p' || true
+	timeout 5 curl -sS http://198.18.0.12/ || true
+	step "b2's nginx stops: its health checks (http, every 2 s, fall 3) take it out"
+	kill "${nginx_pid[2]}" 2>/dev/null || true
+	health_wait 198.18.0.12 down
+	for i in $(seq 12); do
+		ip netns exec eph-srv timeout 5 curl -sS "http://203.0.113.80/" || true
+	done | sort | uniq -c
+	ctl show backends web || true
+	step "b2's nginx starts again: back after 2 passing checks"
+	ip netns exec eph-b2 nginx -c "$EPH_TMP/nginx-b2.conf" >/dev/null 2>&1 </dev/null &
+	EPH_CLEANUP_PIDS+=($!)
+	health_wait 198.18.0.12 up
+	for i in $(seq 12); do
+		ip netns exec eph-srv timeout 5 curl -sS "http://203.0.113.80/" || true
+	done | sort | uniq -c
 	lines="$(wc -l <"$EPH_TMP/ephemera-lb.log")"
 	eph_stop
 	tail -n +"$((lines + 1))" "$EPH_TMP/ephemera-lb.log"

@@ -496,9 +496,12 @@ diff_vip(struct diff_ctx *d, const struct eph_conf *oc, const struct eph_conf_vi
 	if (a->on_remove != b->on_remove)
 		diff_line(d, false, "vip %s: on-remove %s -> %s", n, eph_lb_on_remove_name(a->on_remove),
 			  eph_lb_on_remove_name(b->on_remove));
-	if (!eph_conf_health_equal(&a->health, &b->health))
+	if (a->health.type != b->health.type)
 		diff_line(d, false, "vip %s: health-check %s -> %s", n,
 			  eph_health_type_name(a->health.type), eph_health_type_name(b->health.type));
+	else if (!eph_conf_health_equal(&a->health, &b->health))
+		diff_line(d, false, "vip %s: health-check %s changed", n,
+			  eph_health_type_name(a->health.type));
 	if (memcmp(&a->outlier, &b->outlier, sizeof(a->outlier)) != 0)
 		diff_line(d, false, "vip %s: outlier-detection failures %u in %u ms -> %u in %u ms", n,
 			  a->outlier.failures, a->outlier.window_ms, b->outlier.failures,

@@ -36,10 +36,6 @@ extern const cyaml_schema_field_t eph_conf_health_fields[];
 extern const cyaml_schema_field_t eph_conf_outlier_fields[];
 extern const struct eph_conf_int_rule eph_conf_health_int_rules[];
 
-/* The defaults of a check (type none) and of passive detection (off). */
-void eph_conf_health_defaults(struct eph_conf_health *h);
-void eph_conf_outlier_defaults(struct eph_conf_outlier *o);
-
 /* A health-check mapping at path ("vips[0].health-check") into h; false after errors. */
 bool eph_conf_validate_health(struct vctx *v, const char *path, const struct raw_health *r,
 			      struct eph_conf_health *h);

@@ -340,7 +340,7 @@ lb_conf() {
 		    address: 203.0.113.82
 		    port: 9000
 		    local-addresses: [198.18.0.9]
-		    health-check: {type: tcp, interval: 1s, timeout: 500ms, fall: 2, rise: 2}
+		    health-check: {type: udp, port: 7, send: ping, interval: 1s, timeout: 500ms, fall: 2, rise: 2}
 		    backends: [{address: 198.18.0.11}, {address: 198.18.0.12}, {address: 198.18.0.13}]
 		  - name: checked-http
 		    address: 203.0.113.82

@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # Backend health with real servers: VIPs of lb_conf (run.sh) at 203.0.113.82.
-#   checked      :9000  tcp checks (1 s, fall 2, rise 2) of lb_peer's echo servers
+#   checked      :9000  udp checks (1 s, fall 2, rise 2) of lb_peer's echo servers
+#                       (on their port 7: the TCP tests count their peers)
 #   checked-http :8090  http checks of /health on nginx (a flag file makes it 500)
 #   passive      :9001  outlier-detection (3 failures in 10 s, 5 s ejection);
 #                       its second backend is 198.18.0.13:9997, where nothing listens

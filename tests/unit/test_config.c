@@ -2132,6 +2132,34 @@ static const struct bad_case bad_cases[] = {
 		{ 27, 16, "dataplane.kernel-rate",
 		  "expected an integer from 0 to 10000000, found -1" },
 	} },
+	{ "bad-health.yaml", 10, {
+		{ 17, 19, "vips[0].health-check.type",
+		  "required key is missing, expected tcp, http or udp" },
+		{ 17, 30, "vips[0].health-check.interval",
+		  "expected a duration of 100 ms to 3600 s, as seconds (2, 1.5s) or milliseconds (500ms), found \"2 s\"" },
+		{ 17, 44, "vips[0].health-check.timeout",
+		  "expected a duration of 10 ms to 3600 s, as seconds (2, 1.5s) or milliseconds (500ms), found \"50us\"" },
+		{ 17, 56, "vips[0].health-check.rise",
+		  "expected an integer from 1 to 100, found 0" },
+		{ 18, 35, "vips[0].outlier-detection.failures",
+		  "expected an integer from 1 to 10000, found 0" },
+		{ 18, 46, "vips[0].outlier-detection.window",
+		  "expected a duration of 1000 ms to 3600 s, as seconds (2, 1.5s) or milliseconds (500ms), found \"0.5s\"" },
+		{ 21, 59, "vips[0].backends[0].health-check.timeout",
+		  "2000 ms is longer than the interval (1000 ms): expected at most the interval, one check at a time" },
+		{ 21, 71, "vips[0].backends[0].health-check.expect",
+		  "expected HTTP statuses 100 to 599 as a list of codes and ranges like 200-299,304, found \"200-700\"" },
+		{ 21, 88, "vips[0].backends[0].health-check.path",
+		  "expected a path of 1 to 255 printable characters without spaces starting with /, found \"healthz\"" },
+		{ 23, 41, "vips[0].backends[1].health-check.path",
+		  "only an http check has a path, host or expected statuses" },
+	} },
+	{ "bad-health-kernel.yaml", 2, {
+		{ 21, 19, "vips[0].health-check",
+		  "backend 192.0.2.11 is reached through port 'in', which has no kernel-interface: health checks run from the gateway's kernel through it, expected ports[in].kernel-interface" },
+		{ 26, 19, "vips[1].health-check",
+		  "backend 198.51.100.7 serves every port: expected health-check.port, the port to check" },
+	} },
 	{ "bad-mss-clamp.yaml", 2, {
 		{ 9, 16, "ports[0].mss-clamp",
 		  "expected off, auto or an MSS of 88 to 65495 bytes, found \"40\"" },
@@ -2249,6 +2277,63 @@ test_kernel_interface(void **state)
 	eph_conf_free(&conf);
 }
 
+/* vips[].health-check (and a backend's own), outlier-detection, all-down; their diff lines. */
+static void
+test_health_keys(void **state)
+{
+	struct eph_conf conf, other;
+	struct changes got = {0};
+	const struct eph_conf_vip *v;
+	const struct eph_conf_health *h;
+
+	(void)state;
+	load_ok("conf/good-health.yaml", &conf);
+	v = &conf.vips[0];
+	h = &v->health;
+	assert_int_equal(h->type, EPH_HEALTH_HTTP);
+	assert_int_equal(h->port, 8081);
+	assert_int_equal(h->interval_ms, 1500);
+	assert_int_equal(h->timeout_ms, 500);
+	assert_int_equal(h->rise, 4);
+	assert_int_equal(h->fall, 5);
+	assert_string_equal(h->path, "/healthz?full=1");
+	assert_string_equal(h->host, "web.example");
+	assert_string_equal(h->expect, "200-204,301");
+	for (unsigned int st = 100; st <= EPH_HEALTH_STATUS_MAX; st++)
+		assert_int_equal((h->expect_set[st / 8] >> (st % 8)) & 1,
+				 (st >= 200 && st <= 204) || st == 301);
+	assert_int_equal(v->outlier.failures, 7);
+	assert_int_equal(v->outlier.window_ms, 20000);
+	assert_int_equal(v->outlier.ejection_ms, 45000);
+	assert_int_equal(v->all_down, EPH_LB_ALL_DOWN_REFUSE);
+	assert_false(v->backends[0].own_health);
+	assert_true(v->backends[1].own_health);
+	assert_int_equal(v->backends[1].health.type, EPH_HEALTH_UDP);
+	assert_int_equal(v->backends[1].health.port, 53);
+	assert_string_equal(v->backends[1].health.send, "probe");
+	assert_int_equal(v->backends[1].health.interval_ms, 3000);
+	assert_int_equal(v->backends[1].health.timeout_ms, 1000); /* default */
+	/* Defaults: no check, passive detection on with its defaults when the mapping is there. */
+	v = &conf.vips[1];
+	assert_int_equal(v->health.type, EPH_HEALTH_NONE);
+	assert_int_equal(v->outlier.failures, 5);
+	assert_int_equal(v->outlier.window_ms, 10000);
+	assert_int_equal(v->outlier.ejection_ms, 30000);
+	assert_int_equal(v->all_down, EPH_LB_ALL_DOWN_KEEP);
+
+	assert_int_equal(eph_conf_dup(&other, &conf), 0);
+	other.vips[0].health.fall = 2;
+	other.vips[0].all_down = EPH_LB_ALL_DOWN_KEEP;
+	other.vips[0].backends[1].health.port = 54;
+	assert_int_equal(eph_conf_diff(&conf, &other, collect, &got), 3);
+	assert_string_equal(got.line[0], "vip web: health-check http changed");
+	assert_false(got.restart[0]);
+	assert_string_equal(got.line[1], "vip web: all-down refuse -> keep");
+	assert_string_equal(got.line[2], "vip web: backend 192.0.2.12:80 health-check changed");
+	eph_conf_free(&other);
+	eph_conf_free(&conf);
+}
+
 int
 main(void)
 {
@@ -2256,6 +2341,7 @@ main(void)
 	static const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_shipped_example),
 		cmocka_unit_test(test_kernel_interface),
+		cmocka_unit_test(test_health_keys),
 		cmocka_unit_test(test_every_key),
 		cmocka_unit_test(test_minimal_defaults),
 		cmocka_unit_test(test_defaults),
