@@ -479,6 +479,7 @@ eph_health_create(FILE *err)
 		fprintf(err, "ephemera: error: cannot start the health checker thread: %s\n",
 			strerror(ret));
 		curl_multi_cleanup(h->multi);
+		curl_global_cleanup();
 		free(h);
 		return NULL;
 	}
@@ -505,6 +506,7 @@ eph_health_destroy(struct eph_health *h)
 	free(h->list);
 	free(h->retired);
 	curl_multi_cleanup(h->multi);
+	curl_global_cleanup();
 	pthread_mutex_destroy(&h->lock);
 	free(h);
 }
