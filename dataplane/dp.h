@@ -108,10 +108,8 @@ struct eph_worker {
 
 	/* dp: rw own; cp: none */
 	const struct eph_dp_cfg *cfg;  /* this loop's snapshot */
-	uint64_t icmp_tokens;
-	uint64_t icmp_last_tsc;
-	uint64_t kernel_tokens;        /* packets it may still write to kernel interfaces */
-	uint64_t kernel_last_tsc;      /* last refill */
+	uint64_t icmp_tat;             /* ICMP errors' rate limit (dataplane/rate.h) */
+	uint64_t kernel_tat;           /* ... and that of packets to kernel interfaces */
 	uint64_t kernel_polled_tsc;    /* last read of its kernel interface queues */
 
 	/* dp: rw own; cp and telemetry: ro */

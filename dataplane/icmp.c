@@ -15,6 +15,7 @@
 
 #include "dataplane/cksum.h"
 #include "dataplane/dp.h"
+#include "dataplane/rate.h"
 
 #define ETH_HDR_LEN     ((uint16_t)sizeof(struct rte_ether_hdr))
 #define IPV4_HDR_LEN    ((uint16_t)sizeof(struct rte_ipv4_hdr))
@@ -73,29 +74,17 @@ eph_icmp_echo_input(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m)
 	eph_tx(w, in_port, m);
 }
 
-/* Token bucket per worker: at most icmp_rate errors per second, bursts of one second. */
+/* At most icmp_rate errors per second per worker, bursts of one second's worth. */
 static bool
 icmp_rate_allow(struct eph_worker *w)
 {
 	const struct eph_dp *dp = w->dp;
-	uint64_t now, refill;
+	uint64_t cost;
 
 	if (dp->icmp_rate == 0)
 		return false;
-	now = rte_rdtsc();
-	/* A second or more since the last refill fills the bucket (and avoids overflow). */
-	if (now - w->icmp_last_tsc >= dp->tsc_hz)
-		refill = dp->icmp_rate;
-	else
-		refill = (now - w->icmp_last_tsc) * dp->icmp_rate / dp->tsc_hz;
-	if (refill > 0) {
-		w->icmp_tokens = RTE_MIN(w->icmp_tokens + refill, dp->icmp_rate);
-		w->icmp_last_tsc = now;
-	}
-	if (w->icmp_tokens == 0)
-		return false;
-	w->icmp_tokens--;
-	return true;
+	cost = dp->tsc_hz / dp->icmp_rate;
+	return eph_gcra_take(&w->icmp_tat, rte_rdtsc(), cost, cost * dp->icmp_rate);
 }
 
 /* RFC 1812 4.3.2.7: never answer an ICMP error with an ICMP error. */

@@ -25,6 +25,7 @@
 #include <rte_mbuf.h>
 
 #include "dataplane/dp.h"
+#include "dataplane/rate.h"
 
 #define ETH_HDR_LEN   ((uint16_t)sizeof(struct rte_ether_hdr))
 #define IPV4_HDR_LEN  ((uint16_t)sizeof(struct rte_ipv4_hdr))
@@ -37,29 +38,18 @@ drop(struct eph_worker *w, struct rte_mbuf *m, enum eph_drop_reason why)
 	rte_pktmbuf_free(m);
 }
 
-/* Token bucket per worker: at most kernel_rate packets a second, bursts of a tenth of that. */
+/* At most kernel_rate packets a second per worker, bursts of a tenth of a second's worth. */
 static bool
 kernel_rate_allow(struct eph_worker *w)
 {
 	const struct eph_dp *dp = w->dp;
-	uint64_t now, refill, burst;
+	uint64_t cost;
 
 	if (dp->kernel_rate == 0)
 		return true;
-	now = rte_rdtsc();
-	burst = RTE_MAX(dp->kernel_rate / 10, (uint64_t)1);
-	if (now - w->kernel_last_tsc >= dp->tsc_hz)
-		refill = burst;
-	else
-		refill = (now - w->kernel_last_tsc) * dp->kernel_rate / dp->tsc_hz;
-	if (refill > 0) {
-		w->kernel_tokens = RTE_MIN(w->kernel_tokens + refill, burst);
-		w->kernel_last_tsc = now;
-	}
-	if (w->kernel_tokens == 0)
-		return false;
-	w->kernel_tokens--;
-	return true;
+	cost = dp->tsc_hz / dp->kernel_rate;
+	return eph_gcra_take(&w->kernel_tat, rte_rdtsc(), cost,
+			     cost * RTE_MAX(dp->kernel_rate / 10, (uint64_t)1));
 }
 
 static bool

@@ -82,8 +82,6 @@ eph_worker_main(void *arg)
 
 	rte_rcu_qsbr_thread_register(dp->rcu, w->id);
 	rte_rcu_qsbr_thread_online(dp->rcu, w->id);
-	w->icmp_last_tsc = rte_rdtsc();
-	w->icmp_tokens = dp->icmp_rate;
 
 	while (!__atomic_load_n(&dp->quit, __ATOMIC_RELAXED)) {
 		uint64_t now = rte_rdtsc();

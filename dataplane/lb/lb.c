@@ -26,6 +26,7 @@
 #include "dataplane/flow/tcp_state.h"
 #include "dataplane/lb/lb.h"
 #include "dataplane/lb/maglev.h"
+#include "dataplane/rate.h"
 #include "dataplane/lb/proxy.h"
 #include "dataplane/nat/nat.h"
 #include "dataplane/nat/nat_icmp.h"
@@ -249,13 +250,7 @@ half_open_unlink(struct eph_lb_worker *lw, uint32_t idx, struct eph_session *s)
 static inline bool
 rate_take(struct eph_lb_worker *lw, const struct eph_lb_vip *v)
 {
-	uint64_t now = lw->now_tsc;
-	uint64_t tat = RTE_MAX(lw->rate_tat[v->slot], now);
-
-	if (tat - now > v->rate_burst - v->rate_cost)
-		return false;
-	lw->rate_tat[v->slot] = tat + v->rate_cost;
-	return true;
+	return eph_gcra_take(&lw->rate_tat[v->slot], lw->now_tsc, v->rate_cost, v->rate_burst);
 }
 
 static void conn_close(struct eph_worker *w, uint32_t idx, bool clean);

@@ -218,8 +218,7 @@ test_rate_limited(void **state)
 
 	(void)state;
 	t_dp.kernel_rate = 10; /* bursts of one */
-	w->kernel_last_tsc = 0;
-	w->kernel_tokens = 0;
+	w->kernel_tat = 0;
 	for (int i = 0; i < 20; i++) {
 		struct rte_mbuf *m = t_l4_packet(IN, &t_host_mac, T_HOST, T_IN_ADDR, IPPROTO_UDP,
 						 (uint16_t)(42000 + i), 5354, 0, 0, 0);

@@ -306,8 +306,7 @@ test_icmp_errors_rate_limited(void **state)
 
 	(void)state;
 	t_dp.icmp_rate = 2;
-	w->icmp_tokens = 0;
-	w->icmp_last_tsc = rte_rdtsc() - rte_get_tsc_hz(); /* one second's worth: 2 tokens */
+	w->icmp_tat = 0; /* unused: one second's worth, 2 errors */
 	for (int i = 0; i < 5; i++)
 		input(IN, t_ipv4_packet(&t_host_mac, IN, T_HOST, T_SERVER, IPPROTO_UDP, 1, 8));
 	t_dp.icmp_rate = saved;
