@@ -147,6 +147,7 @@ struct eph_conf_pool {
 	bool port_preservation; /* try the inside source port first */
 	bool port_parity;       /* keep the parity of the inside source port */
 	bool exhaustion_icmp;   /* answer a packet that gets no port with ICMP unreachable */
+	bool hairpinning;       /* inside hosts reach each other's mappings (default true) */
 	unsigned max_sessions_per_host; /* 0: no limit (RFC 6888 REQ-4) */
 	unsigned max_inbound_per_mapping; /* endpoint-independent filtering: sessions opened
 					   * from outside per mapping */

@@ -484,6 +484,7 @@ snapshot_pool(struct eph_nat_pool *np, const struct eph_rc_pool *p, int socket)
 	np->preservation = c->port_preservation;
 	np->exhaustion_icmp = c->exhaustion_icmp;
 	np->balancer = c->balancer;
+	np->hairpinning = c->hairpinning;
 	np->warn_occupancy = (uint8_t)c->warn_occupancy;
 	np->max_per_host = c->max_sessions_per_host;
 	np->max_inbound_per_mapping = c->max_inbound_per_mapping;

@@ -55,7 +55,7 @@
 	X(nat_table_full, "session or port-allocator table full")                                  \
 	X(nat_handoff_full, "ring to the owning worker full")                                      \
 	X(nat_borrow_busy, "owner's share exhausted, ring to a worker to borrow from half full")   \
-	X(nat_hairpin, "inside host addressed a pool address (hairpinning not supported)")         \
+	X(nat_hairpin, "inside host addressed a pool address: hairpinning off for its pool, a sender in no pool, or an ICMP error")         \
 	X(nat_inbound_limit, "session from outside over its mapping's or the worker's inbound limit") \
 	X(nat_pool_removed, "packet handed over for a pool that a live change removed meanwhile")  \
 	X(nat_icmp_untranslatable, "ICMP error whose quoted packet cannot be translated")          \

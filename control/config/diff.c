@@ -380,6 +380,8 @@ diff_pool(struct diff_ctx *d, const struct eph_conf_pool *a, const struct eph_co
 		       bool_word(b->port_parity));
 	diff_pool_word(d, false, name, "exhaustion-icmp", bool_word(a->exhaustion_icmp),
 		       bool_word(b->exhaustion_icmp));
+	diff_pool_word(d, false, name, "hairpinning", bool_word(a->hairpinning),
+		       bool_word(b->hairpinning));
 	diff_pool_uint(d, name, "max-sessions-per-host", a->max_sessions_per_host,
 		       b->max_sessions_per_host);
 	diff_pool_uint(d, name, "max-inbound-per-mapping", a->max_inbound_per_mapping,

@@ -73,6 +73,7 @@ static const cyaml_schema_field_t pool_fields[] = {
 	CYAML_FIELD_BOOL_PTR("port-preservation", OPT, struct raw_pool, port_preservation),
 	CYAML_FIELD_BOOL_PTR("port-parity", OPT, struct raw_pool, port_parity),
 	CYAML_FIELD_BOOL_PTR("exhaustion-icmp", OPT, struct raw_pool, exhaustion_icmp),
+	CYAML_FIELD_BOOL_PTR("hairpinning", OPT, struct raw_pool, hairpinning),
 	CYAML_FIELD_INT_PTR("max-sessions-per-host", OPT, struct raw_pool, max_sessions_per_host),
 	CYAML_FIELD_INT_PTR("max-inbound-per-mapping", OPT, struct raw_pool,
 			    max_inbound_per_mapping),
@@ -151,6 +152,7 @@ eph_conf_pool_defaults(struct eph_conf_pool *pool)
 	pool->port_block_size = DEF_PORT_BLOCK_SIZE;
 	pool->max_blocks_per_host = DEF_MAX_BLOCKS_PER_HOST;
 	pool->max_inbound_per_mapping = DEF_MAX_INBOUND_PER_MAPPING;
+	pool->hairpinning = true;
 }
 
 void
@@ -624,6 +626,7 @@ validate_pool(struct vctx *v, unsigned i, const struct raw_pool *r, struct eph_c
 	eph_conf_bool(v, PLPATH("port-preservation"), r->port_preservation, &p->port_preservation);
 	eph_conf_bool(v, PLPATH("port-parity"), r->port_parity, &p->port_parity);
 	eph_conf_bool(v, PLPATH("exhaustion-icmp"), r->exhaustion_icmp, &p->exhaustion_icmp);
+	eph_conf_bool(v, PLPATH("hairpinning"), r->hairpinning, &p->hairpinning);
 	eph_conf_uint(v, PLPATH("max-sessions-per-host"), r->max_sessions_per_host,
 		      &p->max_sessions_per_host);
 	eph_conf_uint(v, PLPATH("max-inbound-per-mapping"), r->max_inbound_per_mapping,

@@ -31,6 +31,7 @@ struct raw_pool {
 	bool *port_preservation;
 	bool *port_parity;
 	bool *exhaustion_icmp;
+	bool *hairpinning;
 	int64_t *max_sessions_per_host;
 	int64_t *max_inbound_per_mapping;
 	int64_t *quarantine_s;

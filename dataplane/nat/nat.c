@@ -1175,6 +1175,69 @@ batch_key(struct eph_session_table *t, const struct rte_ipv4_hdr *ip, uint32_t p
 }
 
 /*
+ * Hairpinning (RFC 4787 REQ-9, RFC 5382 REQ-8): an inside host's packet to
+ * a pool address is first translated as it would leave (its own mapping:
+ * the receiver sees the sender's outside address and port), then comes
+ * back in as if it had arrived on an outside port, where the mapping of
+ * the address it was sent to, and its filtering, decide (out2in, on the
+ * owner of that mapping). It carries NH_HAIRPIN instead of a next hop
+ * through its owner's in2out (handoffs and port loans included).
+ */
+#define NH_HAIRPIN (UINT32_MAX - 1) /* not UINT32_MAX: that one means "no next hop known" */
+
+static inline bool is_icmp_error(const struct rte_ipv4_hdr *ip);
+
+static __rte_noinline void
+hairpin_return(struct eph_worker *w, struct rte_mbuf *m)
+{
+	const struct eph_dp *dp = w->dp;
+
+	w->nat.ctr[EPH_NAT_hairpinned]++;
+	for (uint16_t port = 0; port < dp->n_ports; port++)
+		if (dp->ports[port].role == EPH_ROLE_OUTSIDE) {
+			eph_input_reroute(w, port, m);
+			return;
+		}
+	drop(w, m, EPH_DROP_nat_hairpin); /* no outside port: no pool address either */
+}
+
+/*
+ * Packets from inside to pool addresses (pool_input): those whose pool
+ * allows hairpinning and whose sender is an inside host of some pool go
+ * through in2out towards the address; the rest are dropped as nat_hairpin.
+ */
+static __rte_noinline void
+hairpin_input(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts,
+	      const uint16_t *dst_pool, const struct eph_session_ahead *ahead, uint16_t n)
+{
+	const struct eph_nat_cfg *cfg = &w->cfg->nat;
+	uint16_t src_pool[EPH_MAX_BURST];
+	uint32_t nh[EPH_MAX_BURST];
+	struct eph_session_ahead go_ahead[EPH_MAX_BURST];
+	uint16_t k = 0;
+
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		const struct rte_ipv4_hdr *ip = eph_pkt_ip(m);
+		uint64_t pool = 0;
+
+		if (pool_cfg(w, dst_pool[i])->hairpinning && !is_icmp_error(ip))
+			rte_fib_lookup_bulk(cfg->inside, &(uint32_t){ rte_be_to_cpu_32(ip->src_addr) },
+					    &pool, 1);
+		if (pool == 0) {
+			drop(w, m, EPH_DROP_nat_hairpin);
+			continue;
+		}
+		pkts[k] = m;
+		src_pool[k] = (uint16_t)(pool - 1);
+		nh[k] = NH_HAIRPIN;
+		go_ahead[k++] = ahead[i];
+	}
+	if (k != 0)
+		eph_nat_in2out_burst(w, in_port, pkts, src_pool, nh, go_ahead, k);
+}
+
+/*
  * The owner's half of inside -> outside, for up to NAT_BATCH packets: keys,
  * hashes and bucket prefetches for all, one pipelined lookup, then each
  * packet in order: a hit applies its session's precomputed rewrite, a miss
@@ -1244,11 +1307,15 @@ in2out_owned(struct eph_worker *w, struct nat_pkt *p, unsigned int n)
 		}
 		eph_nat_rewrite_src(ip, (uint8_t *)(ip + 1), s->out_addr, s->out_port,
 				    (struct eph_nat_delta){ s->l3_delta, s->l4_delta });
+		nw->ctr[EPH_NAT_in2out]++;
+		if (unlikely(p[i].nh == NH_HAIRPIN)) {
+			hairpin_return(w, p[i].m);
+			continue;
+		}
 		out[n_out] = p[i].m;
 		out_port[n_out] = p[i].in_port;
 		out_nh[n_out++] = p[i].nh;
 	}
-	nw->ctr[EPH_NAT_in2out] += n_out;
 	eph_output_send_burst(w, out_port, out, out_nh, (uint16_t)n_out);
 }
 
@@ -2345,7 +2412,10 @@ pool_input(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts, const
 	struct rte_mbuf *lb[EPH_MAX_BURST];
 	struct eph_session_ahead lb_ahead[EPH_MAX_BURST];
 	uint16_t lb_slot[EPH_MAX_BURST];
-	uint16_t n_nat = 0, n_lb = 0;
+	struct rte_mbuf *hp[EPH_MAX_BURST];
+	struct eph_session_ahead hp_ahead[EPH_MAX_BURST];
+	uint16_t hp_slot[EPH_MAX_BURST];
+	uint16_t n_nat = 0, n_lb = 0, n_hp = 0;
 
 	for (uint16_t i = 0; i < n; i++) {
 		uint16_t s = nh[nh_idx[i]].port; /* a pool next hop's port is its pool's slot */
@@ -2357,7 +2427,9 @@ pool_input(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts, const
 			continue;
 		}
 		if (unlikely(w->dp->ports[in_port].role == EPH_ROLE_INSIDE)) {
-			drop(w, pkts[i], EPH_DROP_nat_hairpin);
+			hp[n_hp] = pkts[i];
+			hp_ahead[n_hp] = ahead[i];
+			hp_slot[n_hp++] = s;
 			continue;
 		}
 		pkts[n_nat] = pkts[i];
@@ -2368,6 +2440,8 @@ pool_input(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts, const
 		balancer.reply_input(w, in_port, lb, lb_slot, lb_ahead, n_lb);
 	if (n_nat != 0)
 		eph_nat_out2in_burst(w, in_port, pkts, slot, nat_ahead, n_nat);
+	if (n_hp != 0)
+		hairpin_input(w, in_port, hp, hp_slot, hp_ahead, n_hp);
 }
 
 /* Once per worker loop: handoff rings, the session clock, control requests. */

@@ -104,6 +104,7 @@ struct eph_nat_pool {
 	bool preservation;
 	bool exhaustion_icmp;
 	bool balancer;             /* the balancer's local addresses: replies go to it */
+	bool hairpinning;          /* inside hosts may reach its mappings through its addresses */
 	uint8_t warn_occupancy;    /* percent of a destination's share */
 	uint32_t max_per_host;     /* 0: no limit */
 	uint32_t max_inbound_per_mapping; /* endpoint-independent filtering: sessions from outside */
@@ -189,7 +190,8 @@ struct eph_nat_host {
 	X(ports_lent, "ports of this worker's share lent to another worker")     \
 	X(loans_returned, "lent ports given back by their borrower")             \
 	X(lend_refused, "borrow requests this worker's share could not serve")   \
-	X(loans_lost, "loan returns that found their ring full: must stay 0")
+	X(loans_lost, "loan returns that found their ring full: must stay 0")    \
+	X(hairpinned, "inside packets to a pool address turned back inside (hairpinning)")
 
 enum eph_nat_counter {
 #define EPH_NAT_CTR_ENUM(name, desc) EPH_NAT_##name,

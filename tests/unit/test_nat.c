@@ -27,6 +27,7 @@
 
 static struct eph_worker *w;
 #define EIM_HOST T_IPV4(192, 0, 2, 200)
+#define EIM_HOST2 T_IPV4(192, 0, 2, 201)
 
 static uint32_t pool_addrs[] = { POOL_A };
 static uint32_t eim_addrs[] = { POOL_B };
@@ -57,6 +58,7 @@ with_pool(struct eph_conf *conf)
 	p->inside = eim_inside;
 	p->mapping = EPH_MAPPING_ENDPOINT_INDEPENDENT;
 	p->filtering = EPH_FILTERING_ENDPOINT_INDEPENDENT;
+	p->hairpinning = true; /* the first pool's is off */
 	conf->n_pools = 2;
 	conf->timeouts.udp = 5;
 	conf->timeouts.tcp_transitory = 10;
@@ -77,6 +79,7 @@ setup(void **state)
 	t_neigh_add(IN, T_HOST, &t_host_mac);
 	t_neigh_add(IN, T_IPV4(192, 0, 2, 12), &t_host_mac);
 	t_neigh_add(IN, EIM_HOST, &t_host_mac);
+	t_neigh_add(IN, EIM_HOST2, &t_host_mac);
 	t_neigh_add(OUT, T_IPV4(203, 0, 113, 20), &t_server_mac);
 	return 0;
 }
@@ -942,6 +945,94 @@ test_fragmented_after_translation(void **state)
 			 true);
 }
 
+/* Nothing left on either port. */
+static void
+none_left(void)
+{
+	struct rte_mbuf *out[4];
+
+	assert_int_equal(t_sent(IN, out, 4), 0);
+	assert_int_equal(t_sent(OUT, out, 4), 0);
+}
+
+/*
+ * Hairpinning: an inside host sends to another's mapping; the packet comes
+ * back inside to that host, from the sender's own mapping (RFC 4787
+ * REQ-9), translated twice, TTL taken once; the answer goes the same way.
+ */
+static void
+test_hairpin_udp(void **state)
+{
+	uint64_t hp = w->nat.ctr[EPH_NAT_hairpinned];
+	uint16_t port = eim_mapping(IPPROTO_UDP, 3478), back;
+	struct rte_mbuf *m;
+
+	(void)state;
+	input(IN, l4_packet(IN, &t_host_mac, EIM_HOST2, POOL_B, IPPROTO_UDP, 7000, port, 0));
+	m = t_one_out(IN);
+	assert_int_equal(t_ip(m)->src_addr, rte_cpu_to_be_32(POOL_B));
+	assert_int_equal(t_ip(m)->dst_addr, rte_cpu_to_be_32(EIM_HOST));
+	assert_int_equal(t_l4_port(m, 2), 3478);
+	back = t_l4_port(m, 0); /* EIM_HOST2's own mapping */
+	assert_int_not_equal(back, port);
+	assert_int_equal(t_ip(m)->time_to_live, 63);
+	assert_true(rte_is_same_ether_addr(&rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->dst_addr,
+					   &t_host_mac));
+	rte_pktmbuf_free(m);
+	/* The answer, to the address and port it came from. */
+	input(IN, l4_packet(IN, &t_host_mac, EIM_HOST, POOL_B, IPPROTO_UDP, 3478, back, 0));
+	m = t_one_out(IN);
+	assert_int_equal(t_ip(m)->src_addr, rte_cpu_to_be_32(POOL_B));
+	assert_int_equal(t_l4_port(m, 0), port);
+	assert_int_equal(t_ip(m)->dst_addr, rte_cpu_to_be_32(EIM_HOST2));
+	assert_int_equal(t_l4_port(m, 2), 7000);
+	rte_pktmbuf_free(m);
+	assert_int_equal(w->nat.ctr[EPH_NAT_hairpinned], hp + 2);
+	none_left();
+}
+
+/* TCP too: a SYN to another host's mapping opens through it. */
+static void
+test_hairpin_tcp(void **state)
+{
+	uint16_t port = eim_mapping(IPPROTO_TCP, 4100);
+	const struct rte_tcp_hdr *tcp;
+	struct rte_mbuf *m;
+
+	(void)state;
+	input(IN, l4_packet(IN, &t_host_mac, EIM_HOST2, POOL_B, IPPROTO_TCP, 7100, port,
+			    RTE_TCP_SYN_FLAG));
+	m = t_one_out(IN);
+	assert_int_equal(t_ip(m)->src_addr, rte_cpu_to_be_32(POOL_B));
+	assert_int_equal(t_ip(m)->dst_addr, rte_cpu_to_be_32(EIM_HOST));
+	assert_int_equal(t_l4_port(m, 2), 4100);
+	tcp = (const struct rte_tcp_hdr *)(t_ip(m) + 1);
+	assert_int_equal(tcp->tcp_flags, RTE_TCP_SYN_FLAG);
+	rte_pktmbuf_free(m);
+}
+
+/* Off for the destination's pool, a sender in no pool, or no mapping: dropped, counted. */
+static void
+test_hairpin_refused(void **state)
+{
+	uint64_t hp = t_drops(EPH_DROP_nat_hairpin), none = t_drops(EPH_DROP_nat_no_session);
+	uint16_t port;
+	struct rte_mbuf *m;
+
+	(void)state;
+	/* The first pool does not hairpin: its host's mapping is not reachable from inside. */
+	input(IN, l4_packet(IN, &t_host_mac, T_HOST, T_SERVER, IPPROTO_UDP, 5000, 53, 0));
+	m = t_one_out(OUT);
+	port = t_l4_port(m, 0);
+	rte_pktmbuf_free(m);
+	input(IN, l4_packet(IN, &t_host_mac, EIM_HOST, POOL_A, IPPROTO_UDP, 3478, port, 0));
+	assert_int_equal(t_drops(EPH_DROP_nat_hairpin), hp + 1);
+	/* A port of the hairpinning pool with no mapping: as from outside, no session. */
+	input(IN, l4_packet(IN, &t_host_mac, EIM_HOST, POOL_B, IPPROTO_UDP, 3478, 40000, 0));
+	assert_int_equal(t_drops(EPH_DROP_nat_no_session), none + 1);
+	none_left();
+}
+
 int
 main(void)
 {
@@ -964,6 +1055,9 @@ main(void)
 		cmocka_unit_test_setup(test_tcp_blind_rst_ignored, fresh),
 		cmocka_unit_test_setup(test_tcp_rst_answers_syn, fresh),
 		cmocka_unit_test_setup(test_tcp_reuse_stale_peer, fresh),
+		cmocka_unit_test_setup(test_hairpin_udp, fresh),
+		cmocka_unit_test_setup(test_hairpin_tcp, fresh),
+		cmocka_unit_test_setup(test_hairpin_refused, fresh),
 	};
 
 	return cmocka_run_group_tests_name("nat", tests, setup, teardown);
