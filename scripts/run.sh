@@ -279,8 +279,9 @@ balancer() {
 	for i in $(seq 12); do
 		ip netns exec eph-srv timeout 5 curl -sS "http://203.0.113.80/" || true
 	done | sort | uniq -c
-	echo "what backend b3 saw as its peers (the VIP's local addresses, not the client):"
-	sort -u "$EPH_TMP/access-b3.log" | head -n 3 | sed 's/^/  /'
+	echo "what backend b3 saw as its peers (the VIP's local addresses, not the client;"
+	echo "198.18.0.1, the gateway's own address, is where its health checks come from):"
+	sort -u "$EPH_TMP/access-b3.log" | grep -v '^198\.18\.0\.1:' | head -n 3 | sed 's/^/  /'
 	ctl show backends web || true
 	step "weight of b3 to 0, live: its connections drain, new ones go to b1 and b2"
 	ctl vip backend set-weight web 198.18.0.13:80 0 || true
