@@ -66,6 +66,9 @@ LB_TESTS=(lb_weights lb_long_lived lb_udp lb_no_backends lb_ping_vip lb_workers 
 LB_MW_TESTS=(lb_workers lb_udp lb_proxy_protocol kernel_path health_down_up)
 LB_ASAN_TESTS=(lb_weights lb_long_lived lb_udp lb_no_backends lb_ping_vip lb_bad_ctl
 	lb_proxy_protocol lb_rate_limit kernel_path health_down_up health_http_500)
+# Hairpinning (hairpin_conf: the pool maps and filters endpoint-independently):
+# h1 reaches h2 through h2's mapping, UDP and TCP; 1 and 3 workers.
+HAIRPIN_TESTS=(hairpin_udp hairpin_tcp)
 # Small port ranges on one address: one host gets the whole range towards
 # one destination (ports borrowed across workers' shares), then refusals,
 # recovery (1, 2 and 3 workers; TCP only on the smallest range).
@@ -174,6 +177,10 @@ main() {
 			workers_conf "$n" <"$conf" >"$E2E_LOGDIR/ephemera-w$n.yaml"
 			nat_pass "nat_w${n}_" "$E2E_LOGDIR/ephemera-w$n.yaml" "$n" "${NAT_MW_TESTS[@]}"
 		done
+		hairpin_conf "$conf" >"$E2E_LOGDIR/ephemera-hairpin.yaml"
+		nat_pass hairpin_ "$E2E_LOGDIR/ephemera-hairpin.yaml" 1 "${HAIRPIN_TESTS[@]}"
+		workers_conf 3 <"$E2E_LOGDIR/ephemera-hairpin.yaml" >"$E2E_LOGDIR/ephemera-hairpin-w3.yaml"
+		nat_pass hairpin_w3_ "$E2E_LOGDIR/ephemera-hairpin-w3.yaml" 3 "${HAIRPIN_TESTS[@]}"
 		local size
 		for size in $NATRANGE_SIZES; do
 			natrange_passes "$conf" "$size"
@@ -282,6 +289,20 @@ natrange_passes() {
 		workers_conf "$n" <"$base.yaml" >"$base-w$n.yaml"
 		nat_pass "natrange${size}_w${n}_" "$base-w$n.yaml" "$n" "${tests[@]}"
 	done
+}
+
+# hairpin_conf CONF: CONF with its pool mapping and filtering endpoint-independently.
+hairpin_conf() {
+	without_sections pools <"$1"
+	cat <<-EOF
+
+		pools:
+		  - name: default
+		    addresses: [${NAT_POOL}]
+		    inside: [192.0.2.0/24]
+		    mapping: endpoint-independent
+		    filtering: endpoint-independent
+	EOF
 }
 
 # lb_conf: the balancer's test configuration: conf/examples/lb.yaml with the
