@@ -62,6 +62,7 @@ enum eph_slow_kind {
 	EPH_HANDOFF_LENT,   /* NAT: back to its borrower with the port lent (loan_port 0: none) */
 	EPH_HANDOFF_LB_CLIENT, /* balancer: from a client, to its connection's owner */
 	EPH_HANDOFF_LB_REPLY,  /* balancer: from a backend, to the owner of its local port */
+	EPH_HANDOFF_FRAG,      /* NAT: a later fragment, to the worker its first went to (nexthop: EPH_DIR_*) */
 };
 
 struct eph_pkt_meta {

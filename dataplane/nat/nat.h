@@ -39,6 +39,7 @@
 #include "dataplane/flow/session.h"
 
 struct eph_session_table;
+struct eph_frag_table;
 struct eph_portalloc;
 struct eph_portblock;
 struct eph_natlog_ring;
@@ -189,7 +190,10 @@ struct eph_nat_host {
 	X(ports_lent, "ports of this worker's share lent to another worker")     \
 	X(loans_returned, "lent ports given back by their borrower")             \
 	X(lend_refused, "borrow requests this worker's share could not serve")   \
-	X(loans_lost, "loan returns that found their ring full: must stay 0")
+	X(loans_lost, "loan returns that found their ring full: must stay 0")     \
+	X(frag_translated, "fragments after the first translated as their first") \
+	X(frag_held, "fragments held until their datagram's first arrived")      \
+	X(frag_steered, "fragments handed to the worker of their first")
 
 enum eph_nat_counter {
 #define EPH_NAT_CTR_ENUM(name, desc) EPH_NAT_##name,
@@ -262,6 +266,7 @@ struct eph_nat_refusals {
 struct eph_nat_worker {
 	struct eph_session_table *sessions;
 	struct eph_session_table *mappings; /* endpoint-independent mappings */
+	struct eph_frag_table *frag;        /* datagrams of fragments seen (nat_frag.h) */
 	/* cp: created and freed (after a grace period); dp: used while a snapshot names them */
 	struct eph_portalloc *alloc[EPH_MAX_POOLS][EPH_PA_GENS];    /* per-destination generations */
 	struct eph_portblock *blocks[EPH_MAX_POOLS][EPH_PA_GENS];   /* port-block generations */
