@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The per-worker fragment table of the NAT's virtual reassembly (see
- * nat_frag.h): datagrams by key in an rte_hash whose slot is the
- * datagram's index, a bitmap of units seen per datagram, held fragments in
+ * nat_frag.h): datagrams in a fixed array with a free list, found by key
+ * in an rte_hash twice their number (so it never fills before the array), a bitmap of units seen per datagram, held fragments in
  * a fixed array with a free list, datagrams on a list by age (every
  * datagram lives the same time from its creation, so the oldest is the
  * first due). What to do with a fragment is nat.c's.
@@ -37,7 +37,7 @@ eph_frag_table_create(const char *name, const struct eph_frag_params *p, int soc
 {
 	struct rte_hash_parameters hp = {
 		.name = name,
-		.entries = p->max_datagrams,
+		.entries = RTE_MAX(2 * p->max_datagrams, 16u),
 		.key_len = sizeof(struct eph_frag_key),
 		.hash_func = rte_jhash,
 		.socket_id = socket,
@@ -61,6 +61,9 @@ eph_frag_table_create(const char *name, const struct eph_frag_params *p, int soc
 		eph_frag_table_free(t);
 		return NULL;
 	}
+	for (uint32_t i = 0; i < p->max_datagrams; i++)
+		t->d[i].next = i + 1 < p->max_datagrams ? i + 1 : EPH_FRAG_NIL;
+	t->free = p->max_datagrams != 0 ? 0 : EPH_FRAG_NIL;
 	for (uint32_t i = 0; i < p->max_held; i++)
 		t->held[i].next = i + 1 < p->max_held ? i + 1 : EPH_FRAG_NIL;
 	t->held_free = p->max_held != 0 ? 0 : EPH_FRAG_NIL;
@@ -91,21 +94,17 @@ eph_frag_find(struct eph_frag_table *t, const struct eph_frag_key *key, bool cre
 	      uint64_t now_tsc)
 {
 	struct eph_frag_dgram *d;
-	int32_t pos;
+	uint32_t pos;
+	void *data;
 
-	pos = rte_hash_lookup(t->index, key);
-	if (pos >= 0)
-		return (uint32_t)pos;
-	if (!create || t->n_dgrams >= t->p.max_datagrams)
+	if (rte_hash_lookup_data(t->index, key, &data) >= 0)
+		return (uint32_t)(uintptr_t)data;
+	if (!create || t->free == EPH_FRAG_NIL)
 		return EPH_FRAG_NIL;
-	pos = rte_hash_add_key(t->index, key);
-	if (pos < 0)
+	pos = t->free;
+	if (rte_hash_add_key_data(t->index, key, (void *)(uintptr_t)pos) < 0)
 		return EPH_FRAG_NIL;
-	if ((uint32_t)pos >= t->p.max_datagrams) {
-		/* Not expected (rte_hash hands out slots below its size): stay within our arrays. */
-		rte_hash_del_key(t->index, key);
-		return EPH_FRAG_NIL;
-	}
+	t->free = t->d[pos].next;
 	d = &t->d[pos];
 	memset(d, 0, sizeof(*d));
 	d->key = *key;
@@ -117,12 +116,12 @@ eph_frag_find(struct eph_frag_table *t, const struct eph_frag_key *key, bool cre
 	d->prev = t->newest;
 	d->next = EPH_FRAG_NIL;
 	if (t->newest != EPH_FRAG_NIL)
-		t->d[t->newest].next = (uint32_t)pos;
+		t->d[t->newest].next = pos;
 	else
-		t->oldest = (uint32_t)pos;
-	t->newest = (uint32_t)pos;
+		t->oldest = pos;
+	t->newest = pos;
 	t->n_dgrams++;
-	return (uint32_t)pos;
+	return pos;
 }
 
 /* Mask of bits [lo, hi) of one 64-bit word (0 <= lo < hi <= 64). */
@@ -230,6 +229,8 @@ forget(struct eph_frag_table *t, uint32_t idx)
 {
 	age_unlink(t, idx);
 	rte_hash_del_key(t->index, &t->d[idx].key);
+	t->d[idx].next = t->free;
+	t->free = idx;
 	t->n_dgrams--;
 }
 

@@ -108,7 +108,7 @@ struct eph_frag_dgram {
 	uint32_t end;         /* the furthest byte seen, + 1 */
 	uint32_t total;       /* datagram length, known from its last fragment; 0: not yet */
 	uint64_t expire_tsc;
-	uint32_t prev, next;  /* age list, oldest first */
+	uint32_t prev, next;  /* age list, oldest first; next: the free list when free */
 };
 
 struct eph_frag_held {
@@ -128,11 +128,12 @@ struct eph_frag_params {
 
 /* One worker's table. dp: rw own; cp: creates and frees; telemetry: reads the gauges. */
 struct eph_frag_table {
-	struct rte_hash *index;          /* key -> dgram index */
+	struct rte_hash *index;          /* key -> dgram index (its data) */
 	struct eph_frag_dgram *d;        /* [max_datagrams] */
 	uint64_t *cover;                 /* [max_datagrams][EPH_FRAG_WORDS] */
 	struct eph_frag_held *held;      /* [max_held] */
 	uint32_t held_free;
+	uint32_t free;                   /* free datagrams, linked by next */
 	uint32_t n_held;                 /* gauge */
 	uint64_t held_bytes;             /* gauge */
 	uint32_t n_dgrams;               /* gauge */
