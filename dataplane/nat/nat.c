@@ -419,16 +419,22 @@ frag_input(struct eph_worker *w, struct rte_mbuf *m, int dir, uint16_t in_port, 
 	return true;
 }
 
-/* Forget datagrams whose time is up; their held fragments are dropped. */
+/* Whether a datagram's time is up. */
+static inline bool
+frag_due(const struct eph_frag_table *t, uint64_t now_tsc)
+{
+	return t != NULL && t->oldest != EPH_FRAG_NIL &&
+	       (int64_t)(now_tsc - t->d[t->oldest].expire_tsc) >= 0;
+}
+
+/* Forget datagrams whose time is up (a bounded number); their held fragments are dropped. */
 static inline void
 frag_timers(struct eph_worker *w, uint64_t now_tsc)
 {
-	struct eph_frag_table *t = w->nat.frag;
-
-	if (t == NULL || t->oldest == EPH_FRAG_NIL ||
-	    (int64_t)(now_tsc - t->d[t->oldest].expire_tsc) < 0)
+	if (likely(!frag_due(w->nat.frag, now_tsc)))
 		return;
-	w->stats.drop[EPH_DROP_frag_timeout] += eph_frag_expire(t, now_tsc, FRAG_EXPIRE_BUDGET);
+	w->stats.drop[EPH_DROP_frag_timeout] +=
+		eph_frag_expire(w->nat.frag, now_tsc, FRAG_EXPIRE_BUDGET);
 }
 
 /* ---- per-host state -------------------------------------------------- */
@@ -2409,6 +2415,8 @@ eph_nat_timers(struct eph_worker *w, uint64_t now_tsc)
 	bool new_tick = now_tsc - nw->tick_start_tsc >= nat->tick_tsc; /* or the clock went back */
 	bool pending;
 
+	/* Fragments live milliseconds: their clock is the TSC itself, not the tick. */
+	frag_timers(w, now_tsc);
 	/* The worker calls every loop: nothing to do within a tick once expiry caught up. */
 	if (likely(!new_tick && !nw->timers_pending))
 		return;
@@ -2429,7 +2437,7 @@ eph_nat_timers(struct eph_worker *w, uint64_t now_tsc)
 			    eph_portalloc_expire(nw->alloc[p][g], nw->now, EXPIRE_BUDGET) ==
 				    EXPIRE_BUDGET)
 				pending = true;
-	nw->timers_pending = pending;
+	nw->timers_pending = pending || frag_due(nw->frag, now_tsc);
 	if ((int32_t)(nw->now - nw->top_next) >= 0) {
 		top_refresh(w);
 		nw->top_next = nw->now + EPH_NAT_TICK_HZ;
@@ -2660,7 +2668,6 @@ nat_poll(struct eph_worker *w, uint64_t now_tsc)
 	if (w->dp->n_workers > 1)
 		eph_nat_handoff_drain(w);
 	eph_nat_timers(w, now_tsc);
-	frag_timers(w, now_tsc);
 	if (unlikely(w->nat.ctl_cur != NULL || !rte_ring_empty(w->nat.ctl)))
 		eph_nat_ctl_poll(w);
 }

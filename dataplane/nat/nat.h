@@ -413,9 +413,10 @@ void eph_nat_out2in_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbu
 /* Drain the handoff rings addressed to w. */
 void eph_nat_handoff_drain(struct eph_worker *w);
 /*
- * Advance the session clock and expire a bounded number of sessions. Cheap
- * to call every loop: it returns at once unless the tick changed or an
- * earlier call left expiry work.
+ * Advance the session clock and expire a bounded number of sessions, and
+ * forget the fragments' datagrams whose time is up. Cheap to call every
+ * loop: it returns at once unless the tick changed, a datagram is due or
+ * an earlier call left expiry work.
  */
 void eph_nat_timers(struct eph_worker *w, uint64_t now_tsc);
 
