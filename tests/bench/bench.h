@@ -65,6 +65,7 @@ enum bench_kind {
 	B_LB_NEW,
 	B_LB_ESTABLISHED,
 	B_LB_PROXY, /* established, TCP, through a VIP with proxy-protocol v2 */
+	B_FRAGMENTS, /* established UDP flows whose datagrams come in four fragments */
 };
 
 struct bench_case {
