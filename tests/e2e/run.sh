@@ -86,6 +86,8 @@ XDP_TESTS=(arp_gateway ping_h1_srv ping_srv_h1 ttl_exceeded tcp_h1_download
 	tcp_srv_to_h1 udp_h1_srv no_route malformed_ip_fragment_first
 	malformed_ip_fragment_last fragmented_ping malformed_ip_bad_checksum
 	alive_after_malformed)
+# The NAT on net_af_xdp: fragments of large UDP datagrams and pings both ways.
+NAT_XDP_TESTS=(pool_addresses frag_udp_4000 frag_udp_60000 frag_ping_4000 ping_through)
 
 skip_all() {
 	local reason="$1" t
@@ -163,6 +165,13 @@ main() {
 		sed 's/net_af_packet\([0-9]*\),iface=/net_af_xdp\1,iface=/' \
 			"$routing" >"$E2E_LOGDIR/ephemera-xdp.yaml"
 		daemon_pass xdp_ "$E2E_LOGDIR/ephemera-xdp.yaml" "${XDP_TESTS[@]}" || true
+	fi
+
+	if [ "${EPH_E2E_NAT:-1}" = 1 ] && [ "${EPH_E2E_XDP:-1}" = 1 ]; then
+		E2E_VDEV=af_xdp
+		sed 's/net_af_packet\([0-9]*\),iface=/net_af_xdp\1,iface=/' \
+			"$conf" >"$E2E_LOGDIR/ephemera-nat-xdp.yaml"
+		nat_pass natxdp_ "$E2E_LOGDIR/ephemera-nat-xdp.yaml" 1 "${NAT_XDP_TESTS[@]}"
 	fi
 
 	if [ "${EPH_E2E_NAT:-1}" = 1 ]; then
