@@ -43,6 +43,7 @@ struct eph_port {
 	uint32_t mask;             /* network order */
 	struct rte_ether_addr mac;
 	enum eph_port_role role;
+	struct rte_mempool *rx_pool; /* a net_af_packet device's larger buffers (framesz), or NULL */
 	char name[EPH_NAME_LEN];
 	/* Its kernel interface (ports[].kernel-interface, dataplane/kernel.c), or none. */
 	bool has_kernel;

@@ -88,6 +88,10 @@ XDP_TESTS=(arp_gateway ping_h1_srv ping_srv_h1 ttl_exceeded tcp_h1_download
 	alive_after_malformed)
 # The NAT on net_af_xdp: fragments of large UDP datagrams and pings both ways.
 NAT_XDP_TESTS=(pool_addresses frag_udp_4000 frag_udp_60000 frag_ping_4000 ping_through)
+# The same on net_af_packet with 60 KiB frames (framesz): the kernel joins the
+# fragments (fanout defrag), the daemon gets whole datagrams and cuts them again.
+NAT_AFP_FRAG_TESTS=(pool_addresses frag_udp_4000 frag_udp_60000 frag_ping_4000 udp_h1_srv)
+AFP_FRAMES="framesz=61440,blocksz=61440,framecnt=64"
 
 skip_all() {
 	local reason="$1" t
@@ -176,6 +180,11 @@ main() {
 
 	if [ "${EPH_E2E_NAT:-1}" = 1 ]; then
 		E2E_VDEV=af_packet
+		sed "s/\(iface=eph-[a-z]*\)\"/\1,$AFP_FRAMES\"/" "$conf" \
+			>"$E2E_LOGDIR/ephemera-nat-frames.yaml"
+		E2E_AFP_FRAMES=1
+		nat_pass natframes_ "$E2E_LOGDIR/ephemera-nat-frames.yaml" 1 "${NAT_AFP_FRAG_TESTS[@]}"
+		E2E_AFP_FRAMES=0
 		nat_pass nat_ "$conf" 1 "${NAT_TESTS[@]}"
 		for n in ${EPH_E2E_WORKERS-2 3}; do
 			workers_conf "$n" <"$conf" >"$E2E_LOGDIR/ephemera-w$n.yaml"
