@@ -2545,10 +2545,12 @@ inside_error_pool(struct eph_worker *w, struct rte_mbuf *m, uint64_t src_pool)
 	return -1;
 }
 
+/* An ICMP error's first bytes (a later fragment's are payload, whatever they look like). */
 static inline bool
 is_icmp_error(const struct rte_ipv4_hdr *ip)
 {
 	return ip->next_proto_id == IPPROTO_ICMP &&
+	       !(ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK)) &&
 	       rte_be_to_cpu_16(ip->total_length) > IPV4_HDR_LEN &&
 	       eph_icmp_is_error(((const struct rte_icmp_hdr *)(ip + 1))->icmp_type);
 }

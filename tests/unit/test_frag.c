@@ -524,6 +524,31 @@ test_icmp_echo(void **state)
 }
 
 static void
+test_icmp_payload_like_an_error(void **state)
+{
+	static struct dgram d, got;
+	struct rte_mbuf *f[MAX_FRAGS], *out[MAX_FRAGS];
+	struct rte_icmp_hdr *icmp = (struct rte_icmp_hdr *)(d.b + IP_LEN);
+	uint32_t host = T_IPV4(192, 0, 2, 22);
+	unsigned int n, k;
+
+	(void)state;
+	drain_all();
+	/* A later fragment whose first bytes read as an ICMP error quoting a NAT'd host. */
+	dgram_build(&d, IPPROTO_ICMP, host, T_SERVER, 0x99, 1, 3000, RTE_IP_ICMP_ECHO_REQUEST);
+	d.b[IP_LEN + 1480] = 3; /* destination unreachable */
+	memcpy(d.b + IP_LEN + 1480 + 8, d.b, IP_LEN); /* "quoting" the datagram itself */
+	icmp->icmp_cksum = 0;
+	icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, d.len - IP_LEN);
+	n = cut(&d, IN, &t_host_mac, 1480, f);
+	send_to(1 - host_owner(host), IN, f, NULL, n);
+	k = collect(OUT, out, RTE_DIM(out));
+	assert_int_equal(k, n);
+	reassemble(out, k, &got);
+	assert_translated(&d, &got, true, POOL_A);
+}
+
+static void
 test_tcp_syn_with_data(void **state)
 {
 	uint32_t host = T_IPV4(192, 0, 2, 16);
@@ -769,6 +794,7 @@ main(void)
 		cmocka_unit_test(test_large_datagram),
 		cmocka_unit_test(test_out_of_order),
 		cmocka_unit_test(test_icmp_echo),
+		cmocka_unit_test(test_icmp_payload_like_an_error),
 		cmocka_unit_test(test_tcp_syn_with_data),
 		cmocka_unit_test(test_duplicates),
 		cmocka_unit_test(test_overlaps_and_malformed),
