@@ -8,6 +8,7 @@
  * with what was sent, the L4 checksum recomputed over the whole datagram.
  * Limits (datagrams, fragments held, bytes, time) are counted as drops.
  * The workers are not launched: the test calls their functions.
+ * test_frag3.c runs the same with three workers (FRAG_WORKERS).
  */
 #include <string.h>
 
@@ -29,16 +30,21 @@
 #define HELD_MAX 16
 #define DGRAMS_MAX 32
 #define TIMEOUT_MS 100
+#ifndef FRAG_WORKERS
+#define FRAG_WORKERS 2
+#define FRAG_PREFIX "unit-frag"
+#endif
 
 static uint32_t pool_addrs[] = { POOL_A };
 static struct eph_conf_prefix pool_inside[] = { { T_IPV4(192, 0, 2, 0), 25 } };
 
 static void
-two_workers(struct eph_conf *conf)
+with_workers(struct eph_conf *conf)
 {
 	struct eph_conf_pool *p = &conf->pools[0];
 
-	snprintf(conf->eal.lcores, sizeof(conf->eal.lcores), "0@0,1@0,2@0");
+	snprintf(conf->eal.lcores, sizeof(conf->eal.lcores), "%s",
+		 FRAG_WORKERS == 3 ? "0@0,1@0,2@0,3@0" : "0@0,1@0,2@0");
 	eph_conf_pool_defaults(p);
 	snprintf(p->name, sizeof(p->name), "test");
 	p->addrs = pool_addrs;
@@ -55,14 +61,15 @@ two_workers(struct eph_conf *conf)
 	conf->nat.frag_held = HELD_MAX;
 	conf->nat.frag_held_bytes = 1 << 20;
 	conf->nat.frag_timeout_ms = TIMEOUT_MS;
+	conf->dataplane.mbufs = 16383; /* rx and tx rings of three workers */
 }
 
 static int
 setup(void **state)
 {
 	(void)state;
-	t_start_with("unit-frag", two_workers);
-	assert_int_equal(t_dp.n_workers, 2);
+	t_start_with(FRAG_PREFIX, with_workers);
+	assert_int_equal(t_dp.n_workers, FRAG_WORKERS);
 	t_neigh_add(OUT, T_SERVER, &t_server_mac);
 	for (uint32_t h = 2; h < 254; h++)
 		t_neigh_add(IN, T_IPV4(192, 0, 2, h), &t_host_mac);
@@ -355,6 +362,13 @@ host_owner(uint32_t host)
 	return eph_nat_host_owner(&t_dp.nat, rte_cpu_to_be_32(host), t_dp.n_workers);
 }
 
+/* A worker that does not own host's sessions. */
+static unsigned int
+other_worker(uint32_t host)
+{
+	return (host_owner(host) + 1) % t_dp.n_workers;
+}
+
 /* Fragments f[order[i]] to worker wk, one burst each. */
 static void
 send_to(unsigned int wk, uint16_t port, struct rte_mbuf **f, const unsigned int *order,
@@ -475,8 +489,13 @@ test_udp_other_worker(void **state)
 
 	(void)state;
 	/* Every fragment lands on the worker that does not own the host. */
-	round_trip(IPPROTO_UDP, host, 5101, 4000, 1480, 1 - host_owner(host), NULL, 0, 4000);
-	round_trip(IPPROTO_UDP, host, 5102, 4000, 1480, 1 - host_owner(host), NULL, 1, 4000);
+	round_trip(IPPROTO_UDP, host, 5101, 4000, 1480, other_worker(host), NULL, 0, 4000);
+	round_trip(IPPROTO_UDP, host, 5102, 4000, 1480, other_worker(host), NULL, 1, 4000);
+	/* Received by the last worker both ways (with three: neither end's owner, maybe). */
+	round_trip(IPPROTO_UDP, host, 5103, 4000, 1480, t_dp.n_workers - 1, NULL,
+		   t_dp.n_workers - 1, 4000);
+	round_trip(IPPROTO_UDP, host, 5104, 60000, 1480, (host_owner(host) + 2) % t_dp.n_workers,
+		   NULL, t_dp.n_workers - 1, 60000);
 	assert_true(nat_ctr(EPH_NAT_frag_steered) - steered >= 4);
 }
 
@@ -488,7 +507,7 @@ test_large_datagram(void **state)
 	(void)state;
 	/* 60000 bytes: 41 fragments each way, on either worker. */
 	round_trip(IPPROTO_UDP, host, 5201, 60000, 1480, host_owner(host), NULL, 1, 60000);
-	round_trip(IPPROTO_UDP, host, 5202, 60000, 1480, 1 - host_owner(host), NULL, 0, 60000);
+	round_trip(IPPROTO_UDP, host, 5202, 60000, 1480, other_worker(host), NULL, 0, 60000);
 }
 
 static void
@@ -502,9 +521,9 @@ test_out_of_order(void **state)
 	(void)state;
 	/* Later fragments first: held until the first, then sent. */
 	round_trip(IPPROTO_UDP, host, 5301, 4000, 1480, host_owner(host), last_first, 0, 4000);
-	round_trip(IPPROTO_UDP, host, 5302, 4000, 1480, 1 - host_owner(host), middle_first, 1,
+	round_trip(IPPROTO_UDP, host, 5302, 4000, 1480, other_worker(host), middle_first, 1,
 		   4000);
-	round_trip(IPPROTO_UDP, host, 5303, 4000, 1480, 1 - host_owner(host), last_first, 0,
+	round_trip(IPPROTO_UDP, host, 5303, 4000, 1480, other_worker(host), last_first, 0,
 		   4000);
 	assert_true(nat_ctr(EPH_NAT_frag_held) - held_before >= 8);
 	assert_int_equal(held(), 0);
@@ -519,7 +538,7 @@ test_icmp_echo(void **state)
 	(void)state;
 	/* ping -s 4000: 4008 bytes of ICMP in three fragments each way. */
 	round_trip(IPPROTO_ICMP, host, 0x77, 4000, 1480, host_owner(host), NULL, 0, 4000);
-	round_trip(IPPROTO_ICMP, host, 0x78, 4000, 1480, 1 - host_owner(host), last_first, 1,
+	round_trip(IPPROTO_ICMP, host, 0x78, 4000, 1480, other_worker(host), last_first, 1,
 		   4000);
 }
 
@@ -541,7 +560,7 @@ test_icmp_payload_like_an_error(void **state)
 	icmp->icmp_cksum = 0;
 	icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, d.len - IP_LEN);
 	n = cut(&d, IN, &t_host_mac, 1480, f);
-	send_to(1 - host_owner(host), IN, f, NULL, n);
+	send_to(other_worker(host), IN, f, NULL, n);
 	k = collect(OUT, out, RTE_DIM(out));
 	assert_int_equal(k, n);
 	reassemble(out, k, &got);
@@ -762,7 +781,7 @@ test_timeout(void **state)
 	/* Later fragments of five datagrams whose first never comes, on both workers. */
 	for (unsigned int i = 0; i < 5; i++) {
 		dgram_build(&d, IPPROTO_UDP, host, T_SERVER, 6001, 53, 4000, 0);
-		send_to(i % 2, IN,
+		send_to(i % t_dp.n_workers, IN,
 			(struct rte_mbuf *[]){ frag_of(&d, IN, &t_host_mac, 2960, 1048, false) },
 			NULL, 1);
 	}
