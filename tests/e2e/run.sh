@@ -92,6 +92,8 @@ NAT_XDP_TESTS=(pool_addresses frag_udp_4000 frag_udp_60000 frag_ping_4000 ping_t
 # fragments (fanout defrag), the daemon gets whole datagrams and cuts them again.
 NAT_AFP_FRAG_TESTS=(pool_addresses frag_udp_4000 frag_udp_60000 frag_ping_4000 udp_h1_srv)
 AFP_FRAMES="framesz=61440,blocksz=61440,framecnt=64"
+# With 2 and 3 workers: whole datagrams handed between them in 60 KiB buffers.
+NAT_AFP_FRAG_MW_TESTS=(pool_addresses frag_udp_4000 frag_udp_60000 frag_ping_4000)
 
 skip_all() {
 	local reason="$1" t
@@ -189,6 +191,14 @@ main() {
 		for n in ${EPH_E2E_WORKERS-2 3}; do
 			workers_conf "$n" <"$conf" >"$E2E_LOGDIR/ephemera-w$n.yaml"
 			nat_pass "nat_w${n}_" "$E2E_LOGDIR/ephemera-w$n.yaml" "$n" "${NAT_MW_TESTS[@]}"
+			# 256 buffers of 60 KiB per queue and port: more memory.
+			sed -e "s/\(iface=eph-[a-z]*,qpairs=$n\)\"/\1,$AFP_FRAMES\"/" \
+				-e 's/^\(  memory-mb:\) [0-9]*/\1 512/' \
+				"$E2E_LOGDIR/ephemera-w$n.yaml" >"$E2E_LOGDIR/ephemera-frames-w$n.yaml"
+			E2E_AFP_FRAMES=1
+			nat_pass "natframes_w${n}_" "$E2E_LOGDIR/ephemera-frames-w$n.yaml" "$n" \
+				"${NAT_AFP_FRAG_MW_TESTS[@]}"
+			E2E_AFP_FRAMES=0
 		done
 		local size
 		for size in $NATRANGE_SIZES; do
