@@ -879,11 +879,7 @@ vip_flows(const struct eph_worker *w, const struct eph_nexthop *nh)
 	return w->lb != NULL ? w->lb->conns : w->nat.sessions;
 }
 
-/*
- * The balancer translates no fragment (its connections would need the
- * NAT's virtual reassembly): dropped and counted, the rest compacted in
- * place with their slots and lookaheads. Returns how many are left.
- */
+/* Whether a burst holds an IPv4 fragment (one flag test a packet). */
 static inline bool
 any_fragment(struct rte_mbuf **pkts, uint16_t n)
 {
@@ -893,6 +889,11 @@ any_fragment(struct rte_mbuf **pkts, uint16_t n)
 	return false;
 }
 
+/*
+ * The balancer translates no fragment (its connections would need the
+ * NAT's virtual reassembly): dropped and counted, the rest compacted in
+ * place with their slots and lookaheads. Returns how many are left.
+ */
 static __rte_noinline uint16_t
 no_fragments(struct eph_worker *w, struct rte_mbuf **pkts, uint16_t *slot,
 	     struct eph_session_ahead *ahead, uint16_t n)
