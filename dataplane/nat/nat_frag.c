@@ -2,10 +2,11 @@
 /*
  * The per-worker fragment table of the NAT's virtual reassembly (see
  * nat_frag.h): datagrams in a fixed array with a free list, found by key
- * in an rte_hash twice their number (so it never fills before the array), a bitmap of units seen per datagram, held fragments in
- * a fixed array with a free list, datagrams on a list by age (every
- * datagram lives the same time from its creation, so the oldest is the
- * first due). What to do with a fragment is nat.c's.
+ * in an rte_hash twice their number (so it never fills before the array);
+ * a bitmap of the units seen per datagram; held fragments in a fixed
+ * array with a free list; datagrams on a list by age (every datagram lives
+ * the same time from its creation, so the oldest is the first due). What
+ * to do with a fragment is nat.c's.
  */
 #include <errno.h>
 #include <string.h>
@@ -79,7 +80,8 @@ eph_frag_table_free(struct eph_frag_table *t)
 		return;
 	if (t->d != NULL && t->held != NULL) {
 		for (uint32_t idx = t->oldest; idx != EPH_FRAG_NIL; idx = t->d[idx].next)
-			for (uint32_t h = t->d[idx].held_head; h != EPH_FRAG_NIL; h = t->held[h].next)
+			for (uint32_t h = t->d[idx].held_head; h != EPH_FRAG_NIL;
+			     h = t->held[h].next)
 				rte_pktmbuf_free(t->held[h].m);
 	}
 	rte_hash_free(t->index);
@@ -140,13 +142,14 @@ eph_frag_cover(struct eph_frag_table *t, uint32_t idx, const struct rte_ipv4_hdr
 	uint64_t *w = &t->cover[(uint64_t)idx * EPH_FRAG_WORDS];
 	uint32_t off = eph_frag_offset(ip);
 	uint32_t len = (uint32_t)(rte_be_to_cpu_16(ip->total_length) - sizeof(*ip));
-	uint32_t lo = off / 8, hi = (off + len + 7) / 8; /* units [lo, hi); callers checked hi <= 8192 */
+	uint32_t lo = off / 8,
+		 hi = (off + len + 7) / 8; /* units [lo, hi); callers checked hi <= 8192 */
 	uint32_t units = hi - lo, set = 0;
 	bool last = (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG)) == 0;
 
 	if (units == 0) /* an empty last fragment: says where the datagram ends */
 		return last && d->total == 0 && off >= d->end ? (d->total = off, EPH_DROP_MAX)
-							     : EPH_DROP_frag_duplicate;
+							      : EPH_DROP_frag_duplicate;
 	/* Two different ends, or an end before bytes already seen. */
 	if (last && ((d->total != 0 && off + len != d->total) || off + len < d->end))
 		return EPH_DROP_frag_overlap;
@@ -185,7 +188,11 @@ eph_frag_hold(struct eph_frag_table *t, uint32_t idx, struct rte_mbuf *m, uint16
 		return false;
 	t->held_free = t->held[h].next;
 	t->held[h] = (struct eph_frag_held){
-		.m = m, .next = EPH_FRAG_NIL, .nh = nh, .in_port = in_port, .pool = pool,
+		.m = m,
+		.next = EPH_FRAG_NIL,
+		.nh = nh,
+		.in_port = in_port,
+		.pool = pool,
 	};
 	if (d->held_tail != EPH_FRAG_NIL)
 		t->held[d->held_tail].next = h;
@@ -239,8 +246,7 @@ eph_frag_done(struct eph_frag_table *t, uint32_t idx)
 {
 	const struct eph_frag_dgram *d = &t->d[idx];
 
-	if (d->state != EPH_FRAG_PENDING && d->n_held == 0 && d->total != 0 &&
-	    d->seen == d->total)
+	if (d->state != EPH_FRAG_PENDING && d->n_held == 0 && d->total != 0 && d->seen == d->total)
 		forget(t, idx);
 }
 

@@ -60,15 +60,16 @@
 struct rte_mbuf;
 struct rte_hash;
 
-#define EPH_FRAG_UNITS 8192                      /* 8-byte units of a 64 KiB datagram */
-#define EPH_FRAG_WORDS (EPH_FRAG_UNITS / 64)     /* bitmap words per datagram */
-#define EPH_FRAG_NIL UINT32_MAX
+#define EPH_FRAG_UNITS 8192                  /* 8-byte units of a 64 KiB datagram */
+#define EPH_FRAG_WORDS (EPH_FRAG_UNITS / 64) /* bitmap words per datagram */
+#define EPH_FRAG_NIL   UINT32_MAX
 
 static inline bool
 eph_ip_is_fragment(const struct rte_ipv4_hdr *ip)
 {
-	return (ip->fragment_offset &
-		RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) != 0;
+	const rte_be16_t flags = RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK);
+
+	return (ip->fragment_offset & flags) != 0;
 }
 
 /* Offset in bytes of a fragment's payload in its datagram. */
@@ -96,25 +97,25 @@ enum eph_frag_state {
 
 struct eph_frag_dgram {
 	struct eph_frag_key key;
-	uint8_t state;        /* enum eph_frag_state */
-	uint8_t dead;         /* DEAD: enum eph_drop_reason of the first */
-	uint16_t owner;       /* STEER */
-	uint32_t new_addr;    /* TRANSLATE: source (in->out) or destination (out->in), network order */
-	uint16_t l3_delta;    /* TRANSLATE: header checksum delta of that change */
+	uint8_t state;     /* enum eph_frag_state */
+	uint8_t dead;      /* DEAD: enum eph_drop_reason of the first */
+	uint16_t owner;    /* STEER */
+	uint32_t new_addr; /* TRANSLATE: source (in->out) or destination (out->in), network order */
+	uint16_t l3_delta; /* TRANSLATE: header checksum delta of that change */
 	uint16_t n_held;
-	uint32_t held_head;   /* held fragments, oldest first (index into held[]) */
+	uint32_t held_head; /* held fragments, oldest first (index into held[]) */
 	uint32_t held_tail;
-	uint32_t seen;        /* bytes seen */
-	uint32_t end;         /* the furthest byte seen, + 1 */
-	uint32_t total;       /* datagram length, known from its last fragment; 0: not yet */
+	uint32_t seen;  /* bytes seen */
+	uint32_t end;   /* the furthest byte seen, + 1 */
+	uint32_t total; /* datagram length, known from its last fragment; 0: not yet */
 	uint64_t expire_tsc;
-	uint32_t prev, next;  /* age list, oldest first; next: the free list when free */
+	uint32_t prev, next; /* age list, oldest first; next: the free list when free */
 };
 
 struct eph_frag_held {
 	struct rte_mbuf *m;
-	uint32_t next;        /* next held fragment of the datagram, or the free list */
-	uint32_t nh;          /* what its handler was given with it */
+	uint32_t next; /* next held fragment of the datagram, or the free list */
+	uint32_t nh;   /* what its handler was given with it */
 	uint16_t in_port;
 	uint16_t pool;
 };
@@ -128,16 +129,16 @@ struct eph_frag_params {
 
 /* One worker's table. dp: rw own; cp: creates and frees; telemetry: reads the gauges. */
 struct eph_frag_table {
-	struct rte_hash *index;          /* key -> dgram index (its data) */
-	struct eph_frag_dgram *d;        /* [max_datagrams] */
-	uint64_t *cover;                 /* [max_datagrams][EPH_FRAG_WORDS] */
-	struct eph_frag_held *held;      /* [max_held] */
+	struct rte_hash *index;     /* key -> dgram index (its data) */
+	struct eph_frag_dgram *d;   /* [max_datagrams] */
+	uint64_t *cover;            /* [max_datagrams][EPH_FRAG_WORDS] */
+	struct eph_frag_held *held; /* [max_held] */
 	uint32_t held_free;
-	uint32_t free;                   /* free datagrams, linked by next */
-	uint32_t n_held;                 /* gauge */
-	uint64_t held_bytes;             /* gauge */
-	uint32_t n_dgrams;               /* gauge */
-	uint32_t oldest, newest;         /* age list */
+	uint32_t free;           /* free datagrams, linked by next */
+	uint32_t n_held;         /* gauge */
+	uint64_t held_bytes;     /* gauge */
+	uint32_t n_dgrams;       /* gauge */
+	uint32_t oldest, newest; /* age list */
 	struct eph_frag_params p;
 };
 
@@ -150,8 +151,11 @@ static inline struct eph_frag_key
 eph_frag_key_of(const struct rte_ipv4_hdr *ip, int dir)
 {
 	return (struct eph_frag_key){
-		.src = ip->src_addr, .dst = ip->dst_addr, .id = ip->packet_id,
-		.proto = ip->next_proto_id, .dir = (uint8_t)dir,
+		.src = ip->src_addr,
+		.dst = ip->dst_addr,
+		.id = ip->packet_id,
+		.proto = ip->next_proto_id,
+		.dir = (uint8_t)dir,
 	};
 }
 

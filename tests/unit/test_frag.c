@@ -21,22 +21,22 @@
 #include "dataplane/flow/session.h"
 #include "tests/unit/harness.h"
 
-#define IN      0
-#define OUT     1
-#define IP_LEN  ((uint16_t)sizeof(struct rte_ipv4_hdr))
-#define POOL_A  T_IPV4(203, 0, 113, 100)
+#define IN          0
+#define OUT         1
+#define IP_LEN      ((uint16_t)sizeof(struct rte_ipv4_hdr))
+#define POOL_A      T_IPV4(203, 0, 113, 100)
 #define ROUTED_HOST T_IPV4(192, 0, 2, 200) /* in no pool: routed as it is */
-#define MAX_FRAGS 64
-#define HELD_MAX 16
-#define DGRAMS_MAX 32
-#define TIMEOUT_MS 100
+#define MAX_FRAGS   64
+#define HELD_MAX    16
+#define DGRAMS_MAX  32
+#define TIMEOUT_MS  100
 #ifndef FRAG_WORKERS
 #define FRAG_WORKERS 2
-#define FRAG_PREFIX "unit-frag"
+#define FRAG_PREFIX  "unit-frag"
 #endif
 
-static uint32_t pool_addrs[] = { POOL_A };
-static struct eph_conf_prefix pool_inside[] = { { T_IPV4(192, 0, 2, 0), 25 } };
+static uint32_t pool_addrs[] = {POOL_A};
+static struct eph_conf_prefix pool_inside[] = {{T_IPV4(192, 0, 2, 0), 25}};
 
 static void
 with_workers(struct eph_conf *conf)
@@ -97,7 +97,7 @@ static uint16_t next_id = 0x4000;
 static uint16_t
 l4_hdr_len(uint8_t proto)
 {
-	return proto == IPPROTO_TCP ? sizeof(struct rte_tcp_hdr)
+	return proto == IPPROTO_TCP   ? sizeof(struct rte_tcp_hdr)
 	       : proto == IPPROTO_UDP ? sizeof(struct rte_udp_hdr)
 				      : sizeof(struct rte_icmp_hdr);
 }
@@ -169,7 +169,8 @@ frag_of(const struct dgram *d, uint16_t port, const struct rte_ether_addr *mac, 
 	struct rte_ipv4_hdr *ip;
 
 	assert_non_null(m);
-	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, (uint16_t)(sizeof(*eth) + IP_LEN + len));
+	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m,
+							 (uint16_t)(sizeof(*eth) + IP_LEN + len));
 	assert_non_null(eth);
 	eth->src_addr = *mac;
 	eth->dst_addr = t_dp.ports[port].mac;
@@ -177,7 +178,8 @@ frag_of(const struct dgram *d, uint16_t port, const struct rte_ether_addr *mac, 
 	ip = (struct rte_ipv4_hdr *)(eth + 1);
 	memcpy(ip, d->b, IP_LEN);
 	ip->total_length = rte_cpu_to_be_16((uint16_t)(IP_LEN + len));
-	ip->fragment_offset = rte_cpu_to_be_16((uint16_t)((off / 8) | (more ? RTE_IPV4_HDR_MF_FLAG : 0)));
+	ip->fragment_offset =
+		rte_cpu_to_be_16((uint16_t)((off / 8) | (more ? RTE_IPV4_HDR_MF_FLAG : 0)));
 	ip->hdr_checksum = 0;
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
 	memcpy(ip + 1, d->b + IP_LEN + off, len);
@@ -351,7 +353,8 @@ assert_translated(const struct dgram *sent, const struct dgram *got, bool src_si
 		port = rte_be_to_cpu_16(port);
 		assert_int_equal(rte_ipv4_udptcp_cksum_verify(g, gl4), 0);
 		if (s->next_proto_id == IPPROTO_TCP)
-			assert_memory_equal(gl4 + 4, sl4 + 4, 12); /* seq, ack, offset, flags, window */
+			assert_memory_equal(gl4 + 4, sl4 + 4,
+					    12); /* seq, ack, offset, flags, window */
 	}
 	return port;
 }
@@ -476,7 +479,8 @@ test_udp_in_order_both_ways(void **state)
 	/* 4000 bytes in 1480-byte fragments: 3 each way, on the session's own worker. */
 	round_trip(IPPROTO_UDP, host, 5001, 4000, 1480, host_owner(host), NULL, 0, 4000);
 	assert_int_equal(nat_ctr(EPH_NAT_frag_translated) - tr, 4);
-	/* The reply to the other worker too: its first goes to the port's owner, the rest follow. */
+	/* The reply to the other worker too: its first goes to the port's owner, the rest follow.
+	 */
 	round_trip(IPPROTO_UDP, host, 5002, 4000, 1480, host_owner(host), NULL, 1, 4000);
 	round_trip(IPPROTO_UDP, host, 5003, 4000, 1480, host_owner(host), NULL, 0, 4000);
 }
@@ -513,18 +517,16 @@ test_large_datagram(void **state)
 static void
 test_out_of_order(void **state)
 {
-	static const unsigned int last_first[] = { 2, 1, 0 };
-	static const unsigned int middle_first[] = { 1, 2, 0 };
+	static const unsigned int last_first[] = {2, 1, 0};
+	static const unsigned int middle_first[] = {1, 2, 0};
 	uint32_t host = T_IPV4(192, 0, 2, 14);
 	uint64_t held_before = nat_ctr(EPH_NAT_frag_held);
 
 	(void)state;
 	/* Later fragments first: held until the first, then sent. */
 	round_trip(IPPROTO_UDP, host, 5301, 4000, 1480, host_owner(host), last_first, 0, 4000);
-	round_trip(IPPROTO_UDP, host, 5302, 4000, 1480, other_worker(host), middle_first, 1,
-		   4000);
-	round_trip(IPPROTO_UDP, host, 5303, 4000, 1480, other_worker(host), last_first, 0,
-		   4000);
+	round_trip(IPPROTO_UDP, host, 5302, 4000, 1480, other_worker(host), middle_first, 1, 4000);
+	round_trip(IPPROTO_UDP, host, 5303, 4000, 1480, other_worker(host), last_first, 0, 4000);
 	assert_true(nat_ctr(EPH_NAT_frag_held) - held_before >= 8);
 	assert_int_equal(held(), 0);
 }
@@ -532,14 +534,13 @@ test_out_of_order(void **state)
 static void
 test_icmp_echo(void **state)
 {
-	static const unsigned int last_first[] = { 2, 1, 0 };
+	static const unsigned int last_first[] = {2, 1, 0};
 	uint32_t host = T_IPV4(192, 0, 2, 15);
 
 	(void)state;
 	/* ping -s 4000: 4008 bytes of ICMP in three fragments each way. */
 	round_trip(IPPROTO_ICMP, host, 0x77, 4000, 1480, host_owner(host), NULL, 0, 4000);
-	round_trip(IPPROTO_ICMP, host, 0x78, 4000, 1480, other_worker(host), last_first, 1,
-		   4000);
+	round_trip(IPPROTO_ICMP, host, 0x78, 4000, 1480, other_worker(host), last_first, 1, 4000);
 }
 
 static void
@@ -555,7 +556,7 @@ test_icmp_payload_like_an_error(void **state)
 	drain_all();
 	/* A later fragment whose first bytes read as an ICMP error quoting a NAT'd host. */
 	dgram_build(&d, IPPROTO_ICMP, host, T_SERVER, 0x99, 1, 3000, RTE_IP_ICMP_ECHO_REQUEST);
-	d.b[IP_LEN + 1480] = 3; /* destination unreachable */
+	d.b[IP_LEN + 1480] = 3;                       /* destination unreachable */
 	memcpy(d.b + IP_LEN + 1480 + 8, d.b, IP_LEN); /* "quoting" the datagram itself */
 	icmp->icmp_cksum = 0;
 	icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, d.len - IP_LEN);
@@ -609,10 +610,10 @@ test_duplicates(void **state)
 	n = cut(&d, IN, &t_host_mac, 1480, f);
 	/* The middle one twice before the first (held, then its copy dropped), the first twice. */
 	send_to(wk, IN, &f[1], NULL, 1);
-	send_to(wk, IN, (struct rte_mbuf *[]){ frag_of(&d, IN, &t_host_mac, 1480, 1480, true) },
-		NULL, 1);
+	send_to(wk, IN, (struct rte_mbuf *[]){frag_of(&d, IN, &t_host_mac, 1480, 1480, true)}, NULL,
+		1);
 	send_to(wk, IN, &f[0], NULL, 1);
-	send_to(wk, IN, (struct rte_mbuf *[]){ frag_of(&d, IN, &t_host_mac, 0, 1480, true) }, NULL,
+	send_to(wk, IN, (struct rte_mbuf *[]){frag_of(&d, IN, &t_host_mac, 0, 1480, true)}, NULL,
 		1);
 	send_to(wk, IN, &f[2], NULL, 1);
 	k = collect(OUT, out, RTE_DIM(out));
@@ -639,13 +640,13 @@ test_overlaps_and_malformed(void **state)
 
 	/* Overlap into the first fragment's bytes (offset 8 of UDP: the payload's start). */
 	snapshot_drops(before);
-	send_to(wk, IN, (struct rte_mbuf *[]){ frag_of(&d, IN, &t_host_mac, 0, 1480, true) }, NULL,
+	send_to(wk, IN, (struct rte_mbuf *[]){frag_of(&d, IN, &t_host_mac, 0, 1480, true)}, NULL,
 		1);
-	send_to(wk, IN, (struct rte_mbuf *[]){ frag_of(&d, IN, &t_host_mac, 1472, 16, true) },
-		NULL, 1);
+	send_to(wk, IN, (struct rte_mbuf *[]){frag_of(&d, IN, &t_host_mac, 1472, 16, true)}, NULL,
+		1);
 	assert_only_drop(before, EPH_DROP_frag_overlap, 1);
 	/* The rest as it should be: the receiver gets the datagram whole, nothing twice. */
-	send_to(wk, IN, (struct rte_mbuf *[]){ frag_of(&d, IN, &t_host_mac, 1480, 1028, false) },
+	send_to(wk, IN, (struct rte_mbuf *[]){frag_of(&d, IN, &t_host_mac, 1480, 1028, false)},
 		NULL, 1);
 	k = collect(OUT, out, RTE_DIM(out));
 	assert_int_equal(k, 2);
@@ -654,26 +655,25 @@ test_overlaps_and_malformed(void **state)
 	/* A second last fragment ending elsewhere. */
 	snapshot_drops(before);
 	dgram_build(&d, IPPROTO_UDP, host, T_SERVER, 5601, 53, 4000, 0);
-	send_to(wk, IN, (struct rte_mbuf *[]){ frag_of(&d, IN, &t_host_mac, 2960, 1048, false) },
+	send_to(wk, IN, (struct rte_mbuf *[]){frag_of(&d, IN, &t_host_mac, 2960, 1048, false)},
 		NULL, 1);
-	send_to(wk, IN, (struct rte_mbuf *[]){ frag_of(&d, IN, &t_host_mac, 1480, 1000, false) },
+	send_to(wk, IN, (struct rte_mbuf *[]){frag_of(&d, IN, &t_host_mac, 1480, 1000, false)},
 		NULL, 1);
 	assert_only_drop(before, EPH_DROP_frag_overlap, 1);
 
 	/* A tiny first fragment: 8 bytes of a TCP header (RFC 1858); its others go with it. */
 	snapshot_drops(before);
 	dgram_build(&d, IPPROTO_TCP, host, T_SERVER, 5602, 80, 2000, 0);
-	send_to(wk, IN, (struct rte_mbuf *[]){ frag_of(&d, IN, &t_host_mac, 1000, 1020, false) },
+	send_to(wk, IN, (struct rte_mbuf *[]){frag_of(&d, IN, &t_host_mac, 1000, 1020, false)},
 		NULL, 1);
-	send_to(wk, IN, (struct rte_mbuf *[]){ frag_of(&d, IN, &t_host_mac, 0, 8, true) }, NULL, 1);
-	send_to(wk, IN, (struct rte_mbuf *[]){ frag_of(&d, IN, &t_host_mac, 16, 984, true) }, NULL,
+	send_to(wk, IN, (struct rte_mbuf *[]){frag_of(&d, IN, &t_host_mac, 0, 8, true)}, NULL, 1);
+	send_to(wk, IN, (struct rte_mbuf *[]){frag_of(&d, IN, &t_host_mac, 16, 984, true)}, NULL,
 		1);
 	assert_only_drop(before, EPH_DROP_frag_tiny, 3);
 	/* A TCP fragment at offset 8 (could rewrite the flags). */
 	snapshot_drops(before);
 	dgram_build(&d, IPPROTO_TCP, host, T_SERVER, 5603, 80, 2000, 0);
-	send_to(wk, IN, (struct rte_mbuf *[]){ frag_of(&d, IN, &t_host_mac, 8, 800, true) }, NULL,
-		1);
+	send_to(wk, IN, (struct rte_mbuf *[]){frag_of(&d, IN, &t_host_mac, 8, 800, true)}, NULL, 1);
 	assert_only_drop(before, EPH_DROP_frag_tiny, 1);
 	/* Past 65535 bytes. */
 	snapshot_drops(before);
@@ -686,7 +686,7 @@ test_overlaps_and_malformed(void **state)
 	assert_only_drop(before, EPH_DROP_frag_too_long, 1);
 	/* More to follow, but a payload that is no multiple of 8. */
 	snapshot_drops(before);
-	send_to(wk, IN, (struct rte_mbuf *[]){ frag_of(&d, IN, &t_host_mac, 800, 100, true) }, NULL,
+	send_to(wk, IN, (struct rte_mbuf *[]){frag_of(&d, IN, &t_host_mac, 800, 100, true)}, NULL,
 		1);
 	assert_only_drop(before, EPH_DROP_frag_malformed, 1);
 	drain_all();
@@ -705,7 +705,7 @@ test_routed_fragments_forwarded(void **state)
 	/* A host in no pool: its fragments are routed as they are (TTL, checksum). */
 	dgram_build(&d, IPPROTO_UDP, ROUTED_HOST, T_SERVER, 5701, 53, 3000, 0);
 	n = cut(&d, IN, &t_host_mac, 1480, f);
-	send_to(1, IN, f, (const unsigned int[]){ 2, 0, 1 }, n);
+	send_to(1, IN, f, (const unsigned int[]){2, 0, 1}, n);
 	k = collect(OUT, out, RTE_DIM(out));
 	assert_int_equal(k, n);
 	reassemble(out, k, &got);
@@ -729,8 +729,8 @@ test_datagram_limit(void **state)
 	for (unsigned int i = 0; i < DGRAMS_MAX + 3; i++) {
 		dgram_build(&d, IPPROTO_UDP, host, T_SERVER, 5801, 53, 2000, 0);
 		send_to(wk, IN,
-			(struct rte_mbuf *[]){ frag_of(&d, IN, &t_host_mac, 1480, 528, false) },
-			NULL, 1);
+			(struct rte_mbuf *[]){frag_of(&d, IN, &t_host_mac, 1480, 528, false)}, NULL,
+			1);
 	}
 	/* HELD_MAX held, the rest over the held limit, then over the datagrams. */
 	assert_int_equal(t_drops(EPH_DROP_frag_held_full) - before[EPH_DROP_frag_held_full],
@@ -757,8 +757,8 @@ test_held_bytes_limit(void **state)
 	for (unsigned int i = 0; i < 3; i++) {
 		dgram_build(&d, IPPROTO_UDP, host, T_SERVER, 5901, 53, 4000, 0);
 		send_to(1, IN,
-			(struct rte_mbuf *[]){ frag_of(&d, IN, &t_host_mac, 1480, 1480, true) },
-			NULL, 1);
+			(struct rte_mbuf *[]){frag_of(&d, IN, &t_host_mac, 1480, 1480, true)}, NULL,
+			1);
 	}
 	t->p.max_held_bytes = saved;
 	assert_only_drop(before, EPH_DROP_frag_held_full, 1);
@@ -782,7 +782,7 @@ test_timeout(void **state)
 	for (unsigned int i = 0; i < 5; i++) {
 		dgram_build(&d, IPPROTO_UDP, host, T_SERVER, 6001, 53, 4000, 0);
 		send_to(i % t_dp.n_workers, IN,
-			(struct rte_mbuf *[]){ frag_of(&d, IN, &t_host_mac, 2960, 1048, false) },
+			(struct rte_mbuf *[]){frag_of(&d, IN, &t_host_mac, 2960, 1048, false)},
 			NULL, 1);
 	}
 	assert_int_equal(held(), 5);
@@ -797,8 +797,8 @@ test_timeout(void **state)
 		for (unsigned int wk = 0; wk < t_dp.n_workers; wk++)
 			eph_worker_polls_run(t_dp.workers[wk], later);
 	assert_only_drop(before, EPH_DROP_frag_timeout, 5);
-	assert_int_equal(collect(IN, (struct rte_mbuf *[8]){ NULL }, 8), 0);
-	assert_int_equal(collect(OUT, (struct rte_mbuf *[8]){ NULL }, 8), 0);
+	assert_int_equal(collect(IN, (struct rte_mbuf *[8]){NULL}, 8), 0);
+	assert_int_equal(collect(OUT, (struct rte_mbuf *[8]){NULL}, 8), 0);
 	assert_int_equal(held(), 0);
 	assert_int_equal(dgrams_tracked(), 0);
 	drain_all();
