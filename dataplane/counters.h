@@ -72,7 +72,7 @@
 	X(lb_icmp_untranslatable, "balancer: ICMP error whose quoted packet matches no connection") \
 	X(frag_overlap, "fragment overlapping bytes of its datagram already seen, in part")     \
 	X(frag_duplicate, "fragment whose bytes were all seen already (a copy)")                \
-	X(frag_too_long, "fragment ending past 65535 bytes of datagram")                        \
+	X(frag_too_long, "fragment that makes its datagram longer than 65535 bytes")           \
 	X(frag_tiny, "first fragment that cuts the L4 header, or a TCP fragment at offset 8 (RFC 1858, RFC 3128)") \
 	X(frag_malformed, "fragment with more to follow whose payload is empty or not a multiple of 8") \
 	X(frag_table_full, "fragment of a new datagram with nat.fragment-datagrams tracked already") \

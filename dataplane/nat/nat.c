@@ -351,7 +351,8 @@ frag_input(struct eph_worker *w, struct rte_mbuf *m, int dir, uint16_t in_port, 
 		drop(w, m, EPH_DROP_ip_fragment);
 		return true;
 	}
-	if (off + len > UINT16_MAX) {
+	/* With its header, the datagram would pass the 65535 bytes of total_length. */
+	if (off + len > UINT16_MAX - sizeof(struct rte_ipv4_hdr)) {
 		drop(w, m, EPH_DROP_frag_too_long);
 		return true;
 	}

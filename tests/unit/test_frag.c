@@ -684,6 +684,14 @@ test_overlaps_and_malformed(void **state)
 	t_ip(m)->hdr_checksum = rte_ipv4_cksum(t_ip(m));
 	send_to(wk, IN, &m, NULL, 1);
 	assert_only_drop(before, EPH_DROP_frag_too_long, 1);
+	/* 65520 bytes of payload and a header: 65540, past what total_length says. */
+	snapshot_drops(before);
+	m = frag_of(&d, IN, &t_host_mac, 0, 520, false);
+	t_ip(m)->fragment_offset = rte_cpu_to_be_16(65000 / 8);
+	t_ip(m)->hdr_checksum = 0;
+	t_ip(m)->hdr_checksum = rte_ipv4_cksum(t_ip(m));
+	send_to(wk, IN, &m, NULL, 1);
+	assert_only_drop(before, EPH_DROP_frag_too_long, 1);
 	/* More to follow, but a payload that is no multiple of 8. */
 	snapshot_drops(before);
 	send_to(wk, IN, (struct rte_mbuf *[]){frag_of(&d, IN, &t_host_mac, 800, 100, true)}, NULL,
