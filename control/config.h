@@ -179,6 +179,11 @@ struct eph_conf_nat {
 	unsigned sessions_per_worker;     /* session table size of each worker */
 	unsigned destinations_per_worker; /* port-allocator destination table size */
 	unsigned handoff_ring;            /* packets queued between two workers */
+	/* IPv4 fragments (dataplane/nat/nat_frag.h), per worker */
+	unsigned frag_datagrams;          /* datagrams tracked at once */
+	unsigned frag_held;               /* fragments held before their first arrives */
+	unsigned frag_held_bytes;         /* ... and their bytes */
+	unsigned frag_timeout_ms;         /* a datagram's life from its first fragment seen */
 };
 
 /* How a VIP's connections reach their backend. */

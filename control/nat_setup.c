@@ -20,6 +20,7 @@
 #include <rte_ring.h>
 
 #include "dataplane/dp.h"
+#include "dataplane/nat/nat_frag.h"
 #include "dataplane/nat/natlog.h"
 #include "dataplane/ports/portalloc.h"
 #include "dataplane/ports/portblock.h"
@@ -68,6 +69,19 @@ worker_nat_setup(struct eph_worker *w, const struct eph_conf *conf, bool any_eim
 	nw->alerts = eph_natlog_ring_create(name, ALERT_RING, socket);
 	if (nw->ctl == NULL || nw->log == NULL || nw->alerts == NULL)
 		return -ENOMEM;
+	{
+		struct eph_frag_params fp = {
+			.max_datagrams = conf->nat.frag_datagrams,
+			.max_held = conf->nat.frag_held,
+			.max_held_bytes = conf->nat.frag_held_bytes,
+			.timeout_tsc = rte_get_tsc_hz() * conf->nat.frag_timeout_ms / 1000,
+		};
+
+		snprintf(name, sizeof(name), "eph_frag_%u", w->id);
+		nw->frag = eph_frag_table_create(name, &fp, socket);
+		if (nw->frag == NULL)
+			return -ENOMEM;
+	}
 	nw->lent_to = rte_zmalloc_socket("eph_lent_to", w->dp->n_workers * sizeof(*nw->lent_to), 0,
 					 socket);
 	if (nw->lent_to == NULL)
@@ -179,6 +193,7 @@ eph_nat_teardown(struct eph_dp *dp)
 		rte_hash_free(nw->hosts);
 		rte_free(nw->host);
 		rte_free(nw->lent_to);
+		eph_frag_table_free(nw->frag);
 		memset(nw, 0, sizeof(*nw));
 	}
 	if (nat->handoff != NULL) {

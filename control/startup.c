@@ -34,6 +34,8 @@ RTE_LOG_REGISTER(eph_logtype, user.ephemera, NOTICE);
 #define TO_CONTROL_RING_SIZE   4096
 #define FROM_CONTROL_RING_SIZE 1024
 #define MEMPOOL_CACHE          256
+#define AF_PACKET_RX_MBUFS     256 /* per queue, of a port with framesz=N (af_packet_rx_pool) */
+#define AF_PACKET_RX_CACHE     32
 #define INDIRECT_MBUFS         8191 /* 2^n - 1: egress fragments' payload references */
 #define ETH_OVERHEAD           (RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN + 2 * 4 /* VLAN tags */)
 
@@ -408,6 +410,94 @@ tx_unsent(struct rte_mbuf **pkts, uint16_t count, void *userdata)
 	rte_pktmbuf_free_bulk(pkts, count);
 }
 
+/* The bytes the net_af_packet PMD copies from a ring frame into an mbuf: framesz - 32. */
+#define AF_PACKET_FRAME_OVERHEAD 32
+
+/*
+ * The frame size a net_af_packet device's arguments ask for (framesz=N),
+ * 0 when they ask for none. Its PMD copies each received frame whole into
+ * one mbuf and refuses rx queues whose mbufs cannot hold a frame.
+ */
+static unsigned long
+af_packet_framesz(const char *device)
+{
+	char val[16];
+
+	if (strncmp(device, "net_af_packet", 13) != 0 ||
+	    !devarg_value(device, "framesz", val, sizeof(val)))
+		return 0;
+	return strtoul(val, NULL, 10);
+}
+
+/*
+ * Receive buffers for a net_af_packet port whose frames exceed the
+ * common mbuf (framesz=N): the kernel joins IPv4 fragments before the PMD
+ * sees them (its fanout sets PACKET_FANOUT_FLAG_DEFRAG), so whole
+ * datagrams up to the frame size arrive. A pool of its own, so that only
+ * that port's packets pay for the size; few buffers: the PMD takes one per
+ * received frame and the data plane gives it back at transmit.
+ */
+static int
+af_packet_rx_pool(struct eph_dp *dp, unsigned int idx, const struct eph_conf_port *cp,
+		  uint16_t nq, int socket, FILE *err)
+{
+	unsigned long framesz = af_packet_framesz(cp->device);
+	unsigned long room;
+	char name[RTE_MEMPOOL_NAMESIZE];
+
+	char val[16];
+
+	if (framesz <= AF_PACKET_FRAME_OVERHEAD)
+		return 0;
+	/*
+	 * The PMD reads frame i at i * framesz, the kernel puts it at its
+	 * block's start + its index in the block * framesz: they agree only
+	 * when frames tile the blocks. Otherwise nothing after the first
+	 * frame is ever received.
+	 */
+	if (devarg_value(cp->device, "blocksz", val, sizeof(val)) &&
+	    strtoul(val, NULL, 10) % framesz != 0) {
+		fprintf(err, "ephemera: error: port '%s': blocksz=%s is not a multiple of "
+			     "framesz=%lu: frames must tile the blocks (e.g. framesz=61440,"
+			     "blocksz=61440)\n", cp->name, val, framesz);
+		return -EINVAL;
+	}
+	room = framesz - AF_PACKET_FRAME_OVERHEAD + RTE_PKTMBUF_HEADROOM;
+	if (room <= rte_pktmbuf_data_room_size(dp->pool))
+		return 0;
+	if (room > UINT16_MAX) {
+		fprintf(err, "ephemera: error: port '%s': framesz=%lu is more than an mbuf holds: "
+			     "at most %u\n", cp->name, framesz,
+			UINT16_MAX - RTE_PKTMBUF_HEADROOM + AF_PACKET_FRAME_OVERHEAD);
+		return -EINVAL;
+	}
+	snprintf(name, sizeof(name), "eph_rx_%u", idx);
+	dp->ports[idx].rx_pool = rte_pktmbuf_pool_create(name, AF_PACKET_RX_MBUFS * nq,
+							 AF_PACKET_RX_CACHE, 0, (uint16_t)room,
+							 socket);
+	if (dp->ports[idx].rx_pool == NULL) {
+		fprintf(err, "ephemera: error: port '%s': cannot allocate %u buffers of %lu bytes "
+			     "for framesz=%lu: %s; raise eal.memory-mb\n", cp->name,
+			AF_PACKET_RX_MBUFS * nq, room, framesz, rte_strerror(rte_errno));
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Whether some port receives into buffers of its own (af_packet_rx_pool). */
+static bool
+any_rx_pool(const struct eph_conf *conf, uint16_t data_room)
+{
+	for (unsigned int i = 0; i < conf->n_ports; i++) {
+		unsigned long f = af_packet_framesz(conf->ports[i].device);
+
+		if (f > AF_PACKET_FRAME_OVERHEAD &&
+		    f - AF_PACKET_FRAME_OVERHEAD + RTE_PKTMBUF_HEADROOM > data_room)
+			return true;
+	}
+	return false;
+}
+
 static int
 port_setup(struct eph_dp *dp, unsigned int idx, const struct eph_conf_port *cp, FILE *err)
 {
@@ -455,7 +545,8 @@ port_setup(struct eph_dp *dp, unsigned int idx, const struct eph_conf_port *cp, 
 			(RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP) & info.flow_type_rss_offloads;
 	}
 	/* Every mbuf comes from one pool with refcnt 1: the PMD may free them in bulk. */
-	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE)
+	if ((info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE) &&
+	    !any_rx_pool(dp->conf, rte_pktmbuf_data_room_size(dp->pool)))
 		pc.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
 
 	ret = rte_eth_dev_configure(pid, nq, nq, &pc);
@@ -467,8 +558,12 @@ port_setup(struct eph_dp *dp, unsigned int idx, const struct eph_conf_port *cp, 
 	socket = rte_eth_dev_socket_id(pid);
 	if (socket < 0)
 		socket = (int)rte_socket_id();
+	ret = af_packet_rx_pool(dp, idx, cp, nq, socket, err);
+	if (ret != 0)
+		return ret;
 	for (uint16_t q = 0; q < nq; q++) {
-		ret = rte_eth_rx_queue_setup(pid, q, nb_rx, (unsigned int)socket, NULL, dp->pool);
+		ret = rte_eth_rx_queue_setup(pid, q, nb_rx, (unsigned int)socket, NULL,
+					     port->rx_pool != NULL ? port->rx_pool : dp->pool);
 		if (ret != 0)
 			goto fail;
 		ret = rte_eth_tx_queue_setup(pid, q, nb_tx, (unsigned int)socket, NULL);
@@ -707,6 +802,10 @@ eph_dp_teardown(struct eph_dp *dp)
 	}
 	rte_free(dp->rcu);
 	rte_mempool_free(dp->pool);
+	for (unsigned int p = 0; p < EPH_MAX_PORTS; p++) {
+		rte_mempool_free(dp->ports[p].rx_pool);
+		dp->ports[p].rx_pool = NULL;
+	}
 	rte_mempool_free(dp->indirect_pool);
 	dp->indirect_pool = NULL;
 	dp->rcu = NULL;

@@ -25,7 +25,7 @@
 	X(ip_bad_total_length, "IPv4 total length smaller than the header or larger than the frame") \
 	X(ip_bad_checksum, "IPv4 header checksum does not verify")                                 \
 	X(ip_options, "IPv4 options present (not forwarded)")                                      \
-	X(ip_fragment, "IPv4 fragment (not forwarded)")                                            \
+	X(ip_fragment, "IPv4 fragment addressed to the gateway itself (not reassembled)")          \
 	X(ip_not_unicast, "destination is broadcast or multicast")                                 \
 	X(ip_bad_destination, "destination is zero, loopback or reserved (240/4)")                 \
 	X(ip_bad_source, "source is zero, loopback, broadcast or multicast")                       \
@@ -55,7 +55,7 @@
 	X(nat_table_full, "session or port-allocator table full")                                  \
 	X(nat_handoff_full, "ring to the owning worker full")                                      \
 	X(nat_borrow_busy, "owner's share exhausted, ring to a worker to borrow from half full")   \
-	X(nat_hairpin, "inside host addressed a pool address: hairpinning off for its pool, a sender in no pool, or an ICMP error")         \
+	X(nat_hairpin, "inside host addressed a pool address: hairpinning off for its pool, a sender in no pool, an ICMP error or a fragment")         \
 	X(nat_inbound_limit, "session from outside over its mapping's or the worker's inbound limit") \
 	X(nat_pool_removed, "packet handed over for a pool that a live change removed meanwhile")  \
 	X(nat_icmp_untranslatable, "ICMP error whose quoted packet cannot be translated")          \
@@ -71,6 +71,15 @@
 	X(lb_unsupported, "balancer: protocol or ICMP type the balancer does not handle")       \
 	X(lb_backend_removed, "balancer: packet of a connection reset when its backend was removed") \
 	X(lb_icmp_untranslatable, "balancer: ICMP error whose quoted packet matches no connection") \
+	X(frag_overlap, "fragment overlapping bytes of its datagram already seen, in part")     \
+	X(frag_duplicate, "fragment whose bytes were all seen already (a copy)")                \
+	X(frag_too_long, "fragment that makes its datagram longer than 65535 bytes")           \
+	X(frag_tiny, "first fragment that cuts the L4 header, or a TCP fragment at offset 8 (RFC 1858, RFC 3128)") \
+	X(frag_malformed, "fragment with more to follow whose payload is empty or not a multiple of 8") \
+	X(frag_table_full, "fragment of a new datagram with nat.fragment-datagrams tracked already") \
+	X(frag_held_full, "fragment before its first over nat.fragment-held or fragment-held-bytes") \
+	X(frag_timeout, "fragment held whose datagram's first never came in nat.fragment-timeout-ms") \
+	X(lb_fragment, "balancer: IPv4 fragment to a VIP or a local address (not translated)")   \
 	X(lb_proxy_no_room, "balancer: segment to carry a PROXY header with no room for it (headroom, shared or chained buffer)")
 
 enum eph_drop_reason {

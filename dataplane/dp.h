@@ -43,6 +43,7 @@ struct eph_port {
 	uint32_t mask;             /* network order */
 	struct rte_ether_addr mac;
 	enum eph_port_role role;
+	struct rte_mempool *rx_pool; /* a net_af_packet device's larger buffers (framesz), or NULL */
 	char name[EPH_NAME_LEN];
 	/* Its kernel interface (ports[].kernel-interface, dataplane/kernel.c), or none. */
 	bool has_kernel;
@@ -62,6 +63,7 @@ enum eph_slow_kind {
 	EPH_HANDOFF_LENT,   /* NAT: back to its borrower with the port lent (loan_port 0: none) */
 	EPH_HANDOFF_LB_CLIENT, /* balancer: from a client, to its connection's owner */
 	EPH_HANDOFF_LB_REPLY,  /* balancer: from a backend, to the owner of its local port */
+	EPH_HANDOFF_FRAG,      /* NAT: a later fragment, to the worker its first went to (nexthop: EPH_DIR_*) */
 };
 
 struct eph_pkt_meta {

@@ -128,7 +128,8 @@ eph_icmp_error(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *orig, ui
 	uint16_t quote, len;
 	struct rte_mbuf *m;
 
-	if (is_icmp_error(orig, oip))
+	/* Nor about a fragment other than the first (RFC 1812 4.3.2.7): it quotes no L4 header. */
+	if (is_icmp_error(orig, oip) || (oip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK)))
 		return;
 	if (!icmp_rate_allow(w)) {
 		w->stats.icmp_errors_suppressed++;

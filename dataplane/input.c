@@ -131,10 +131,6 @@ ipv4_validate(struct eph_worker *w, struct rte_mbuf *m)
 		drop(w, m, EPH_DROP_ip_options);
 		return NULL;
 	}
-	if ((ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) != 0) {
-		drop(w, m, EPH_DROP_ip_fragment);
-		return NULL;
-	}
 	if (unlikely(bad_source(ip->src_addr))) {
 		drop(w, m, EPH_DROP_ip_bad_source);
 		return NULL;
@@ -178,6 +174,20 @@ session_hash(const struct eph_worker *w, const struct rte_mbuf *m, const struct 
 	hash = eph_session_hash_halves(t, addrs, eph_flow_tail(ports, ip->next_proto_id));
 	eph_session_prefetch(t, hash);
 	return hash;
+}
+
+/*
+ * Fragments pass validation: routed ones are forwarded as they are, those
+ * of NAT'd flows translated (dataplane/nat/nat_frag.h); only those to the
+ * gateway itself are dropped.
+ */
+static inline bool
+ip_fragment(struct rte_mbuf *m)
+{
+	const struct rte_ipv4_hdr *ip =
+		rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, ETH_HDR_LEN);
+
+	return (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) != 0;
 }
 
 /* Handlers of the kinds features registered. dp: ro; cp: written at init, before workers start. */
@@ -232,6 +242,11 @@ classify(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, uint32_t nh
 		g->fwd_nh[g->n_fwd++] = nh_idx;
 		return;
 	case EPH_NH_LOCAL:
+		/* The gateway reassembles nothing of its own. */
+		if (unlikely(ip_fragment(m))) {
+			drop(w, m, EPH_DROP_ip_fragment);
+			return;
+		}
 		eph_local_input(w, in_port, m, nh->port);
 		return;
 	case EPH_NH_BCAST:

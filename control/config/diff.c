@@ -610,6 +610,13 @@ eph_conf_diff(const struct eph_conf *old, const struct eph_conf *new,
 	diff_uint(&d, true, "nat.destinations-per-worker", old->nat.destinations_per_worker,
 		  new->nat.destinations_per_worker);
 	diff_uint(&d, true, "nat.handoff-ring", old->nat.handoff_ring, new->nat.handoff_ring);
+	diff_uint(&d, true, "nat.fragment-datagrams", old->nat.frag_datagrams,
+		  new->nat.frag_datagrams);
+	diff_uint(&d, true, "nat.fragment-held", old->nat.frag_held, new->nat.frag_held);
+	diff_uint(&d, true, "nat.fragment-held-bytes", old->nat.frag_held_bytes,
+		  new->nat.frag_held_bytes);
+	diff_uint(&d, true, "nat.fragment-timeout-ms", old->nat.frag_timeout_ms,
+		  new->nat.frag_timeout_ms);
 	diff_word(&d, false, "nat-log.file", old->nat_log.file, new->nat_log.file);
 	diff_bool(&d, false, "nat-log.syslog", old->nat_log.syslog, new->nat_log.syslog);
 	diff_uint(&d, true, "nat-log.ring", old->nat_log.ring, new->nat_log.ring);

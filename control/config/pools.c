@@ -24,6 +24,10 @@
 #define DEF_SESSIONS                262144
 #define DEF_DESTINATIONS            65536
 #define DEF_HANDOFF_RING            4096
+#define DEF_FRAG_DATAGRAMS          1024
+#define DEF_FRAG_HELD               512
+#define DEF_FRAG_HELD_BYTES         1048576
+#define DEF_FRAG_TIMEOUT_MS         2000
 #define DEF_WARN_OCCUPANCY          80
 #define DEF_PORT_BLOCK_SIZE         256
 #define DEF_MAX_BLOCKS_PER_HOST     4
@@ -105,6 +109,10 @@ const cyaml_schema_field_t eph_conf_nat_fields[] = {
 	CYAML_FIELD_INT_PTR("destinations-per-worker", OPT, struct raw_nat,
 			    destinations_per_worker),
 	CYAML_FIELD_INT_PTR("handoff-ring", OPT, struct raw_nat, handoff_ring),
+	CYAML_FIELD_INT_PTR("fragment-datagrams", OPT, struct raw_nat, frag_datagrams),
+	CYAML_FIELD_INT_PTR("fragment-held", OPT, struct raw_nat, frag_held),
+	CYAML_FIELD_INT_PTR("fragment-held-bytes", OPT, struct raw_nat, frag_held_bytes),
+	CYAML_FIELD_INT_PTR("fragment-timeout-ms", OPT, struct raw_nat, frag_timeout_ms),
 	CYAML_FIELD_END,
 };
 
@@ -132,6 +140,10 @@ const struct eph_conf_int_rule eph_conf_pools_int_rules[] = {
 	{ "nat.sessions-per-worker", 1024,   67108864, false },
 	{ "nat.destinations-per-worker", 1024, 16777216, false },
 	{ "nat.handoff-ring",      256,      65536,    true },
+	{ "nat.fragment-datagrams", 16,      65536,    false },
+	{ "nat.fragment-held",     0,        65536,    false },
+	{ "nat.fragment-held-bytes", 0,      268435456, false },
+	{ "nat.fragment-timeout-ms", 100,    30000,    false },
 	{ "nat-log.ring",          256,      1048576,  true },
 	{ NULL, 0, 0, false },
 };
@@ -169,6 +181,10 @@ eph_conf_pools_defaults(struct eph_conf *conf)
 	conf->nat.sessions_per_worker = DEF_SESSIONS;
 	conf->nat.destinations_per_worker = DEF_DESTINATIONS;
 	conf->nat.handoff_ring = DEF_HANDOFF_RING;
+	conf->nat.frag_datagrams = DEF_FRAG_DATAGRAMS;
+	conf->nat.frag_held = DEF_FRAG_HELD;
+	conf->nat.frag_held_bytes = DEF_FRAG_HELD_BYTES;
+	conf->nat.frag_timeout_ms = DEF_FRAG_TIMEOUT_MS;
 	conf->nat_log.ring = DEF_NAT_LOG_RING;
 }
 
@@ -1014,6 +1030,13 @@ eph_conf_validate_nat(struct vctx *v, const struct raw_conf *r, struct eph_conf 
 		eph_conf_uint(v, "nat.destinations-per-worker", r->nat->destinations_per_worker,
 			      &conf->nat.destinations_per_worker);
 		eph_conf_uint(v, "nat.handoff-ring", r->nat->handoff_ring, &conf->nat.handoff_ring);
+		eph_conf_uint(v, "nat.fragment-datagrams", r->nat->frag_datagrams,
+			      &conf->nat.frag_datagrams);
+		eph_conf_uint(v, "nat.fragment-held", r->nat->frag_held, &conf->nat.frag_held);
+		eph_conf_uint(v, "nat.fragment-held-bytes", r->nat->frag_held_bytes,
+			      &conf->nat.frag_held_bytes);
+		eph_conf_uint(v, "nat.fragment-timeout-ms", r->nat->frag_timeout_ms,
+			      &conf->nat.frag_timeout_ms);
 	}
 }
 

@@ -54,6 +54,10 @@ struct raw_nat {
 	int64_t *sessions_per_worker;
 	int64_t *destinations_per_worker;
 	int64_t *handoff_ring;
+	int64_t *frag_datagrams;
+	int64_t *frag_held;
+	int64_t *frag_held_bytes;
+	int64_t *frag_timeout_ms;
 };
 
 struct raw_nat_log {

@@ -29,6 +29,7 @@
 #include "dataplane/rate.h"
 #include "dataplane/lb/proxy.h"
 #include "dataplane/nat/nat.h"
+#include "dataplane/nat/nat_frag.h"
 #include "dataplane/nat/nat_icmp.h"
 #include "dataplane/nat/nat_rewrite.h"
 
@@ -1030,18 +1031,58 @@ vip_flows(const struct eph_worker *w, const struct eph_nexthop *nh)
 	return w->lb != NULL ? w->lb->conns : w->nat.sessions;
 }
 
+/* Whether a burst holds an IPv4 fragment (one flag test a packet). */
+static inline bool
+any_fragment(struct rte_mbuf **pkts, uint16_t n)
+{
+	for (uint16_t i = 0; i < n; i++)
+		if (unlikely(eph_ip_is_fragment(eph_pkt_ip(pkts[i]))))
+			return true;
+	return false;
+}
+
+/*
+ * The balancer translates no fragment (its connections would need the
+ * NAT's virtual reassembly): dropped and counted, the rest compacted in
+ * place with their slots and lookaheads. Returns how many are left.
+ */
+static __rte_noinline uint16_t
+no_fragments(struct eph_worker *w, struct rte_mbuf **pkts, uint16_t *slot,
+	     struct eph_session_ahead *ahead, uint16_t n)
+{
+	uint16_t k = 0;
+
+	for (uint16_t i = 0; i < n; i++) {
+		if (unlikely(eph_ip_is_fragment(eph_pkt_ip(pkts[i])))) {
+			drop(w, pkts[i], EPH_DROP_lb_fragment);
+			continue;
+		}
+		pkts[k] = pkts[i];
+		if (slot != NULL)
+			slot[k] = slot[i];
+		ahead[k++] = ahead[i];
+	}
+	return k;
+}
+
 /* EPH_NH_VIP: packets to a VIP address. */
 static void
 vip_input(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts, const uint32_t *nh_idx,
 	  const struct eph_session_ahead *ahead, uint16_t n)
 {
 	uint16_t ports[EPH_MAX_BURST];
+	struct eph_session_ahead ah[EPH_MAX_BURST];
 
 	(void)nh_idx;
 	if (unlikely(w->lb == NULL)) {
 		for (uint16_t i = 0; i < n; i++)
 			drop(w, pkts[i], EPH_DROP_lb_no_vip);
 		return;
+	}
+	if (unlikely(any_fragment(pkts, n))) {
+		memcpy(ah, ahead, n * sizeof(*ahead));
+		n = no_fragments(w, pkts, NULL, ah, n);
+		ahead = ah;
 	}
 	for (uint16_t i = 0; i < n; i++)
 		ports[i] = in_port;
@@ -1056,11 +1097,20 @@ reply_input(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts, cons
 	    const struct eph_session_ahead *ahead, uint16_t n)
 {
 	uint16_t ports[EPH_MAX_BURST];
+	uint16_t slots[EPH_MAX_BURST];
+	struct eph_session_ahead ah[EPH_MAX_BURST];
 
 	if (unlikely(w->lb == NULL)) {
 		for (uint16_t i = 0; i < n; i++)
 			drop(w, pkts[i], EPH_DROP_lb_no_connection);
 		return;
+	}
+	if (unlikely(any_fragment(pkts, n))) {
+		memcpy(slots, slot, n * sizeof(*slot));
+		memcpy(ah, ahead, n * sizeof(*ahead));
+		n = no_fragments(w, pkts, slots, ah, n);
+		slot = slots;
+		ahead = ah;
 	}
 	for (uint16_t i = 0; i < n; i++)
 		ports[i] = in_port;
@@ -1092,8 +1142,9 @@ dnat_forward(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts, uin
 		struct eph_flow_key k;
 		uint32_t ports4;
 
+		/* Fragments are not translated by the balancer: left to routing (or the NAT). */
 		if ((ip->next_proto_id != IPPROTO_TCP && ip->next_proto_id != IPPROTO_UDP) ||
-		    !eph_l4_complete(ip)) {
+		    !eph_l4_complete(ip) || eph_ip_is_fragment(ip)) {
 			pkts[n_left] = m;
 			nh_idx[n_left++] = nh_idx[i];
 			continue;

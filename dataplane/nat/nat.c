@@ -20,6 +20,7 @@
 
 #include "dataplane/dp.h"
 #include "dataplane/nat/nat.h"
+#include "dataplane/nat/nat_frag.h"
 #include "dataplane/nat/nat_icmp.h"
 #include "dataplane/nat/natlog.h"
 #include "dataplane/nat/nat_rewrite.h"
@@ -41,6 +42,7 @@
 #define SESS_BORROWED   0x08 /* flags of a session or mapping: its port is on loan from its share owner */
 #define SESS_LOAN       0x10 /* flags: a loan record on the lender (host: the borrower), no session */
 #define NAT_BATCH       32 /* packets per session-lookup pipeline (<= EPH_SESSION_BULK_MAX) */
+#define FRAG_EXPIRE_BUDGET 64 /* datagrams of fragments forgotten per loop at most */
 
 static_assert(NAT_BATCH <= EPH_SESSION_BULK_MAX, "a batch is one bulk lookup");
 static_assert(HANDOFF_BURST <= NAT_BATCH, "a handoff burst fits a batch");
@@ -152,6 +154,9 @@ eph_nat_handoff(struct eph_worker *w, unsigned int owner, struct rte_mbuf *m, ui
 	return handoff(w, owner, m, kind, in_port, aux, nexthop);
 }
 
+static void frag_steered(struct eph_worker *w, const struct rte_ipv4_hdr *hdr, int dir,
+			 unsigned int owner);
+
 static bool
 handoff(struct eph_worker *w, unsigned int owner, struct rte_mbuf *m, uint8_t kind,
 	uint16_t in_port, uint16_t pool, uint32_t nh_idx)
@@ -159,7 +164,21 @@ handoff(struct eph_worker *w, unsigned int owner, struct rte_mbuf *m, uint8_t ki
 	struct eph_dp *dp = w->dp;
 	struct eph_pkt_meta *meta = eph_pkt_meta(dp, m);
 	struct rte_ring *r = dp->nat.handoff[w->id * dp->n_workers + owner];
+	const struct rte_ipv4_hdr *ip = eph_pkt_ip(m);
+	struct rte_ipv4_hdr first;
+	bool frag = false;
 
+	/*
+	 * A first fragment going to the worker that translates it: its
+	 * datagram's later fragments follow it there (nat_frag.h). Its
+	 * header is read now: once in the ring the packet is the owner's.
+	 */
+	if (unlikely(eph_ip_is_fragment(ip)) &&
+	    (kind == EPH_HANDOFF_IN2OUT || kind == EPH_HANDOFF_OUT2IN) &&
+	    eph_frag_offset(ip) == 0) {
+		first = *ip;
+		frag = true;
+	}
 	meta->kind = kind;
 	meta->in_port = in_port;
 	meta->out_port = pool;
@@ -170,7 +189,253 @@ handoff(struct eph_worker *w, unsigned int owner, struct rte_mbuf *m, uint8_t ki
 		return false;
 	}
 	w->nat.ctr[EPH_NAT_handoff_out]++;
+	if (unlikely(frag))
+		frag_steered(w, &first,
+			     kind == EPH_HANDOFF_IN2OUT ? EPH_DIR_IN2OUT : EPH_DIR_OUT2IN, owner);
 	return true;
+}
+
+/* ---- fragments (nat_frag.h) ------------------------------------------- */
+
+/* A later fragment of a datagram whose first was translated here: address and header checksum. */
+static void
+frag_translate(struct eph_worker *w, const struct eph_frag_dgram *d, struct rte_mbuf *m,
+	       uint16_t in_port)
+{
+	struct rte_ipv4_hdr *ip = eph_pkt_ip(m);
+
+	if (d->key.dir == EPH_DIR_IN2OUT) {
+		ip->src_addr = d->new_addr;
+		w->nat.ctr[EPH_NAT_in2out]++;
+	} else {
+		ip->dst_addr = d->new_addr;
+		w->nat.ctr[EPH_NAT_out2in]++;
+	}
+	ip->hdr_checksum = eph_cksum_apply(ip->hdr_checksum, d->l3_delta);
+	w->nat.ctr[EPH_NAT_frag_translated]++;
+	/* Its next hop is looked up: the destination may be new, and no ICMP error quotes it. */
+	eph_output_send(w, in_port, m, UINT32_MAX);
+}
+
+/* A later fragment to the worker its first went to. */
+static void
+frag_hand(struct eph_worker *w, unsigned int owner, struct rte_mbuf *m, uint8_t dir,
+	  uint16_t in_port, uint16_t pool)
+{
+	struct eph_pkt_meta *meta = eph_pkt_meta(w->dp, m);
+
+	meta->kind = EPH_HANDOFF_FRAG;
+	meta->in_port = in_port;
+	meta->out_port = pool;
+	meta->nexthop = dir;
+	meta->cfg_gen = (uint32_t)w->cfg->generation;
+	if (handoff_as_is(w, owner, m))
+		w->nat.ctr[EPH_NAT_frag_steered]++;
+}
+
+/* The fragments datagram idx held, sent the way its state now says. */
+static void
+frag_release(struct eph_worker *w, uint32_t idx)
+{
+	struct eph_frag_table *t = w->nat.frag;
+	struct rte_mbuf *m;
+	uint16_t in_port, pool;
+	uint32_t nh;
+
+	while ((m = eph_frag_unhold(t, idx, &in_port, &pool, &nh)) != NULL) {
+		const struct eph_frag_dgram *d = &t->d[idx];
+
+		if (d->state == EPH_FRAG_TRANSLATE)
+			frag_translate(w, d, m, in_port);
+		else if (d->state == EPH_FRAG_STEER)
+			frag_hand(w, d->owner, m, d->key.dir, in_port, pool);
+		else
+			drop(w, m, (enum eph_drop_reason)d->dead);
+	}
+	eph_frag_done(t, idx);
+}
+
+/* The first fragment hdr (a copy of its header) went to worker owner. */
+static __rte_noinline void
+frag_steered(struct eph_worker *w, const struct rte_ipv4_hdr *hdr, int dir, unsigned int owner)
+{
+	struct eph_frag_table *t = w->nat.frag;
+	struct eph_frag_key key = eph_frag_key_of(hdr, dir);
+	uint32_t idx;
+
+	if (t == NULL)
+		return;
+	idx = eph_frag_find(t, &key, true, rte_rdtsc());
+	if (idx == EPH_FRAG_NIL)
+		return; /* its later fragments find no room either: dropped as frag_table_full */
+	if (!eph_frag_first_seen(t, idx))
+		(void)eph_frag_cover(t, idx, hdr); /* it came from another worker, which checked it */
+	t->d[idx].state = EPH_FRAG_STEER;
+	t->d[idx].owner = (uint16_t)owner;
+	frag_release(w, idx);
+}
+
+/*
+ * The first fragment ip was translated here by session s: its datagram's
+ * later fragments get the same addresses (ip is already rewritten; the
+ * key is the datagram's as received).
+ */
+static __rte_noinline void
+frag_learn(struct eph_worker *w, const struct rte_ipv4_hdr *ip, int dir,
+	   const struct eph_session *s)
+{
+	struct eph_frag_table *t = w->nat.frag;
+	struct eph_frag_key key = eph_frag_key_of(ip, dir);
+	struct eph_frag_dgram *d;
+	uint32_t idx;
+
+	if (t == NULL || eph_frag_offset(ip) != 0)
+		return;
+	if (dir == EPH_DIR_IN2OUT)
+		key.src = s->in_addr;
+	else
+		key.dst = s->out_addr;
+	idx = eph_frag_find(t, &key, true, rte_rdtsc());
+	if (idx == EPH_FRAG_NIL)
+		return;
+	if (!eph_frag_first_seen(t, idx))
+		(void)eph_frag_cover(t, idx, ip);
+	d = &t->d[idx];
+	d->state = EPH_FRAG_TRANSLATE;
+	if (dir == EPH_DIR_IN2OUT) {
+		d->new_addr = s->out_addr;
+		d->l3_delta = s->l3_delta;
+	} else {
+		d->new_addr = s->in_addr;
+		d->l3_delta = (uint16_t)~s->l3_delta;
+	}
+	frag_release(w, idx);
+}
+
+/* Bytes of the L4 header a first fragment must hold whole (RFC 1858, RFC 3128). */
+static inline uint32_t
+frag_l4_min(uint8_t proto)
+{
+	return proto == IPPROTO_TCP ? sizeof(struct rte_tcp_hdr)
+	       : proto == IPPROTO_UDP ? sizeof(struct rte_udp_hdr)
+				      : sizeof(struct rte_icmp_hdr);
+}
+
+/*
+ * A fragment on its way in (dir), before its owner is known: checked, its
+ * bytes accounted in its datagram, then sent the way the datagram's state
+ * says: translated, handed to the worker of its first, or held. Returns
+ * false for a first fragment, which goes the way of an unfragmented packet
+ * (the datagram learns where: frag_learn, frag_steered); true when m was
+ * consumed.
+ */
+static __rte_noinline bool
+frag_input(struct eph_worker *w, struct rte_mbuf *m, int dir, uint16_t in_port, uint16_t pool,
+	   uint32_t nh)
+{
+	struct eph_frag_table *t = w->nat.frag;
+	const struct rte_ipv4_hdr *ip = eph_pkt_ip(m);
+	uint32_t off = eph_frag_offset(ip), len = eph_l4_len(ip);
+	bool more = (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG)) != 0;
+	enum eph_drop_reason why = EPH_DROP_MAX, r;
+	struct eph_frag_key key;
+	struct eph_frag_dgram *d;
+	uint32_t idx;
+
+	if (ip->next_proto_id != IPPROTO_TCP && ip->next_proto_id != IPPROTO_UDP &&
+	    ip->next_proto_id != IPPROTO_ICMP) {
+		drop(w, m, EPH_DROP_nat_unsupported);
+		return true;
+	}
+	if (t == NULL) {
+		drop(w, m, EPH_DROP_ip_fragment);
+		return true;
+	}
+	/* With its header, the datagram would pass the 65535 bytes of total_length. */
+	if (off + len > UINT16_MAX - sizeof(struct rte_ipv4_hdr)) {
+		drop(w, m, EPH_DROP_frag_too_long);
+		return true;
+	}
+	if (more && (len == 0 || len % 8 != 0)) {
+		drop(w, m, EPH_DROP_frag_malformed);
+		return true;
+	}
+	/* RFC 1858: a TCP fragment at offset 8 could rewrite the flags the first one showed. */
+	if (ip->next_proto_id == IPPROTO_TCP && off == 8) {
+		drop(w, m, EPH_DROP_frag_tiny);
+		return true;
+	}
+	if (off == 0) {
+		const struct rte_icmp_hdr *icmp = (const struct rte_icmp_hdr *)(ip + 1);
+
+		if (len < frag_l4_min(ip->next_proto_id))
+			why = EPH_DROP_frag_tiny;
+		else if (ip->next_proto_id == IPPROTO_ICMP &&
+			 icmp->icmp_type != (dir == EPH_DIR_IN2OUT ? RTE_IP_ICMP_ECHO_REQUEST
+								   : RTE_IP_ICMP_ECHO_REPLY))
+			why = EPH_DROP_nat_unsupported; /* ICMP errors are not translated in fragments */
+	}
+	key = eph_frag_key_of(ip, dir);
+	idx = eph_frag_find(t, &key, true, rte_rdtsc());
+	if (idx == EPH_FRAG_NIL) {
+		drop(w, m, why != EPH_DROP_MAX ? why : EPH_DROP_frag_table_full);
+		return true;
+	}
+	d = &t->d[idx];
+	if (why != EPH_DROP_MAX) {
+		/* A first that cannot be translated: its datagram's other fragments go with it. */
+		d->state = EPH_FRAG_DEAD;
+		d->dead = (uint8_t)why;
+		drop(w, m, why);
+		frag_release(w, idx);
+		return true;
+	}
+	r = eph_frag_cover(t, idx, ip);
+	if (r != EPH_DROP_MAX) {
+		drop(w, m, r);
+		return true;
+	}
+	if (off == 0)
+		return false;
+	switch (d->state) {
+	case EPH_FRAG_TRANSLATE:
+		frag_translate(w, d, m, in_port);
+		eph_frag_done(t, idx);
+		return true;
+	case EPH_FRAG_STEER:
+		frag_hand(w, d->owner, m, d->key.dir, in_port, pool);
+		eph_frag_done(t, idx);
+		return true;
+	case EPH_FRAG_DEAD:
+		drop(w, m, (enum eph_drop_reason)d->dead);
+		return true;
+	default:
+		break;
+	}
+	if (!eph_frag_hold(t, idx, m, in_port, pool, nh)) {
+		drop(w, m, EPH_DROP_frag_held_full);
+		return true;
+	}
+	w->nat.ctr[EPH_NAT_frag_held]++;
+	return true;
+}
+
+/* Whether a datagram's time is up. */
+static inline bool
+frag_due(const struct eph_frag_table *t, uint64_t now_tsc)
+{
+	return t != NULL && t->oldest != EPH_FRAG_NIL &&
+	       (int64_t)(now_tsc - t->d[t->oldest].expire_tsc) >= 0;
+}
+
+/* Forget datagrams whose time is up (a bounded number); their held fragments are dropped. */
+static inline void
+frag_timers(struct eph_worker *w, uint64_t now_tsc)
+{
+	if (likely(!frag_due(w->nat.frag, now_tsc)))
+		return;
+	w->stats.drop[EPH_DROP_frag_timeout] +=
+		eph_frag_expire(w->nat.frag, now_tsc, FRAG_EXPIRE_BUDGET);
 }
 
 /* ---- per-host state -------------------------------------------------- */
@@ -1221,7 +1486,9 @@ hairpin_input(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **pkts,
 		const struct rte_ipv4_hdr *ip = eph_pkt_ip(m);
 		uint64_t pool = 0;
 
-		if (pool_cfg(w, dst_pool[i])->hairpinning && !is_icmp_error(ip))
+		/* Not for ICMP errors, nor fragments (their datagram's first decides). */
+		if (pool_cfg(w, dst_pool[i])->hairpinning && !is_icmp_error(ip) &&
+		    (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) == 0)
 			rte_fib_lookup_bulk(cfg->inside, &(uint32_t){ rte_be_to_cpu_32(ip->src_addr) },
 					    &pool, 1);
 		if (pool == 0) {
@@ -1307,6 +1574,8 @@ in2out_owned(struct eph_worker *w, struct nat_pkt *p, unsigned int n)
 		}
 		eph_nat_rewrite_src(ip, (uint8_t *)(ip + 1), s->out_addr, s->out_port,
 				    (struct eph_nat_delta){ s->l3_delta, s->l4_delta });
+		if (unlikely(ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG)))
+			frag_learn(w, ip, EPH_DIR_IN2OUT, s);
 		nw->ctr[EPH_NAT_in2out]++;
 		if (unlikely(p[i].nh == NH_HAIRPIN)) {
 			hairpin_return(w, p[i].m);
@@ -1356,6 +1625,9 @@ eph_nat_in2out_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **p
 			drop(w, m, EPH_DROP_nat_unsupported);
 			continue;
 		}
+		if (unlikely(eph_ip_is_fragment(ip)) &&
+		    frag_input(w, m, EPH_DIR_IN2OUT, in_port, pool[i], nh_idx[i]))
+			continue;
 		if (unlikely(!eph_l4_complete(ip))) {
 			drop(w, m, EPH_DROP_l4_truncated);
 			continue;
@@ -1668,6 +1940,8 @@ out2in_owned(struct eph_worker *w, struct nat_pkt *p, unsigned int n)
 		}
 		eph_nat_rewrite_dst(ip, (uint8_t *)(ip + 1), s->in_addr, s->in_port,
 				    (struct eph_nat_delta){ s->l3_delta, s->l4_delta });
+		if (unlikely(ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG)))
+			frag_learn(w, ip, EPH_DIR_OUT2IN, s);
 		/* Inside hosts are mostly on-link: their address is the next hop to resolve. */
 		eph_neigh_cache_prefetch(s->in_addr);
 		out[n_out] = p[i].m;
@@ -1705,6 +1979,9 @@ eph_nat_out2in_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf **p
 		unsigned int owner = w->id;
 		uint16_t port_be;
 
+		if (unlikely(eph_ip_is_fragment(ip)) &&
+		    frag_input(w, m, EPH_DIR_OUT2IN, in_port, pool[i], UINT32_MAX))
+			continue;
 		if (unlikely(!eph_l4_complete(ip))) {
 			drop(w, m, EPH_DROP_l4_truncated);
 			continue;
@@ -2051,8 +2328,8 @@ eph_nat_handoff_drain(struct eph_worker *w)
 	for (unsigned int from = 0; from < dp->n_workers; from++) {
 		struct rte_ring *r = dp->nat.handoff[from * dp->n_workers + w->id];
 		struct nat_pkt in2out[HANDOFF_BURST], out2in[HANDOFF_BURST];
-		struct rte_mbuf *lb[HANDOFF_BURST];
-		unsigned int n, n_in2out = 0, n_out2in = 0, n_lb = 0;
+		struct rte_mbuf *lb[HANDOFF_BURST], *frag[HANDOFF_BURST];
+		unsigned int n, n_in2out = 0, n_out2in = 0, n_lb = 0, n_frag = 0;
 
 		if (r == NULL)
 			continue;
@@ -2069,12 +2346,16 @@ eph_nat_handoff_drain(struct eph_worker *w)
 
 			if (unlikely(meta->kind == EPH_HANDOFF_LENT))
 				lent_arrive(w, pkts[i], in2out, &n_in2out);
+			/* After the batches: their first fragments are ahead of them in the ring. */
+			else if (unlikely(meta->kind == EPH_HANDOFF_FRAG))
+				frag[n_frag++] = pkts[i];
 			/* Routed under another snapshot (a live change in between): again, under ours. */
 			else if (unlikely(meta->cfg_gen != (uint32_t)w->cfg->generation))
 				eph_input_reroute(w, meta->in_port, pkts[i]);
 			else if (unlikely(meta->kind == EPH_HANDOFF_BORROW))
 				lend(w, pkts[i]);
-			else if (meta->kind >= EPH_HANDOFF_LB_CLIENT)
+			else if (meta->kind == EPH_HANDOFF_LB_CLIENT ||
+				 meta->kind == EPH_HANDOFF_LB_REPLY)
 				lb[n_lb++] = pkts[i];
 			else if (meta->kind == EPH_HANDOFF_IN2OUT)
 				in2out[n_in2out++] = p;
@@ -2087,6 +2368,15 @@ eph_nat_handoff_drain(struct eph_worker *w)
 			out2in_owned(w, out2in, n_out2in);
 		if (n_lb != 0 && balancer.handoff_input != NULL)
 			balancer.handoff_input(w, lb, (uint16_t)n_lb);
+		for (unsigned int i = 0; i < n_frag; i++) {
+			const struct eph_pkt_meta *meta = eph_pkt_meta(dp, frag[i]);
+
+			/* Only later fragments are handed so: a first would be a bug, never sent. */
+			if (eph_frag_offset(eph_pkt_ip(frag[i])) == 0 ||
+			    !frag_input(w, frag[i], (int)meta->nexthop, meta->in_port,
+					meta->out_port, UINT32_MAX))
+				drop(w, frag[i], EPH_DROP_ip_fragment);
+		}
 	}
 }
 
@@ -2195,6 +2485,8 @@ eph_nat_timers(struct eph_worker *w, uint64_t now_tsc)
 	bool new_tick = now_tsc - nw->tick_start_tsc >= nat->tick_tsc; /* or the clock went back */
 	bool pending;
 
+	/* Fragments live milliseconds: their clock is the TSC itself, not the tick. */
+	frag_timers(w, now_tsc);
 	/* The worker calls every loop: nothing to do within a tick once expiry caught up. */
 	if (likely(!new_tick && !nw->timers_pending))
 		return;
@@ -2215,7 +2507,7 @@ eph_nat_timers(struct eph_worker *w, uint64_t now_tsc)
 			    eph_portalloc_expire(nw->alloc[p][g], nw->now, EXPIRE_BUDGET) ==
 				    EXPIRE_BUDGET)
 				pending = true;
-	nw->timers_pending = pending;
+	nw->timers_pending = pending || frag_due(nw->frag, now_tsc);
 	if ((int32_t)(nw->now - nw->top_next) >= 0) {
 		top_refresh(w);
 		nw->top_next = nw->now + EPH_NAT_TICK_HZ;
@@ -2323,10 +2615,12 @@ inside_error_pool(struct eph_worker *w, struct rte_mbuf *m, uint64_t src_pool)
 	return -1;
 }
 
+/* An ICMP error's first bytes (a later fragment's are payload, whatever they look like). */
 static inline bool
 is_icmp_error(const struct rte_ipv4_hdr *ip)
 {
 	return ip->next_proto_id == IPPROTO_ICMP &&
+	       !(ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK)) &&
 	       rte_be_to_cpu_16(ip->total_length) > IPV4_HDR_LEN &&
 	       eph_icmp_is_error(((const struct rte_icmp_hdr *)(ip + 1))->icmp_type);
 }

@@ -39,6 +39,7 @@
 #include "dataplane/flow/session.h"
 
 struct eph_session_table;
+struct eph_frag_table;
 struct eph_portalloc;
 struct eph_portblock;
 struct eph_natlog_ring;
@@ -190,7 +191,10 @@ struct eph_nat_host {
 	X(ports_lent, "ports of this worker's share lent to another worker")     \
 	X(loans_returned, "lent ports given back by their borrower")             \
 	X(lend_refused, "borrow requests this worker's share could not serve")   \
-	X(loans_lost, "loan returns that found their ring full: must stay 0")    \
+	X(loans_lost, "loan returns that found their ring full: must stay 0")     \
+	X(frag_translated, "fragments after the first translated as their first") \
+	X(frag_held, "fragments held until their datagram's first arrived")      \
+	X(frag_steered, "fragments handed to the worker of their first") \
 	X(hairpinned, "inside packets to a pool address turned back inside (hairpinning)")
 
 enum eph_nat_counter {
@@ -264,6 +268,7 @@ struct eph_nat_refusals {
 struct eph_nat_worker {
 	struct eph_session_table *sessions;
 	struct eph_session_table *mappings; /* endpoint-independent mappings */
+	struct eph_frag_table *frag;        /* datagrams of fragments seen (nat_frag.h) */
 	/* cp: created and freed (after a grace period); dp: used while a snapshot names them */
 	struct eph_portalloc *alloc[EPH_MAX_POOLS][EPH_PA_GENS];    /* per-destination generations */
 	struct eph_portblock *blocks[EPH_MAX_POOLS][EPH_PA_GENS];   /* port-block generations */
@@ -410,9 +415,10 @@ void eph_nat_out2in_burst(struct eph_worker *w, uint16_t in_port, struct rte_mbu
 /* Drain the handoff rings addressed to w. */
 void eph_nat_handoff_drain(struct eph_worker *w);
 /*
- * Advance the session clock and expire a bounded number of sessions. Cheap
- * to call every loop: it returns at once unless the tick changed or an
- * earlier call left expiry work.
+ * Advance the session clock and expire a bounded number of sessions, and
+ * forget the fragments' datagrams whose time is up. Cheap to call every
+ * loop: it returns at once unless the tick changed, a datagram is due or
+ * an earlier call left expiry work.
  */
 void eph_nat_timers(struct eph_worker *w, uint64_t now_tsc);
 

@@ -130,7 +130,8 @@ eph_nat_rewrite_src(struct rte_ipv4_hdr *ip, uint8_t *l4, uint32_t out_addr, uin
 	ip->hdr_checksum = eph_cksum_apply(ip->hdr_checksum, d.l3);
 	memcpy(port, &out_port, sizeof(out_port));
 	eph_l4_cksum_patch(ip->next_proto_id, l4, d.l4);
-	if (ip->next_proto_id == IPPROTO_ICMP)
+	/* A first fragment's checksum covers bytes it does not hold: never summed here. */
+	if (ip->next_proto_id == IPPROTO_ICMP && !(ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG)))
 		eph_icmp_cksum_settle((struct rte_icmp_hdr *)l4,
 				      (uint16_t)(rte_be_to_cpu_16(ip->total_length) - sizeof(*ip)));
 }
@@ -146,7 +147,7 @@ eph_nat_rewrite_dst(struct rte_ipv4_hdr *ip, uint8_t *l4, uint32_t in_addr, uint
 	ip->hdr_checksum = eph_cksum_apply(ip->hdr_checksum, (uint16_t)~d.l3);
 	memcpy(port, &in_port, sizeof(in_port));
 	eph_l4_cksum_patch(ip->next_proto_id, l4, (uint16_t)~d.l4);
-	if (ip->next_proto_id == IPPROTO_ICMP)
+	if (ip->next_proto_id == IPPROTO_ICMP && !(ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG)))
 		eph_icmp_cksum_settle((struct rte_icmp_hdr *)l4,
 				      (uint16_t)(rte_be_to_cpu_16(ip->total_length) - sizeof(*ip)));
 }

@@ -111,6 +111,8 @@ build_cases(bool quick, struct bench_case *list)
 		     64 * K, pkts);
 	n = add_case(list, n, "lb_established_tcp_proxy_64k", B_LB_PROXY, IPPROTO_TCP, false,
 		     64 * K, pkts);
+	/* Datagrams of 96 bytes of UDP in four 24-byte fragments, on 1k established flows. */
+	n = add_case(list, n, "fragments_1k", B_FRAGMENTS, IPPROTO_UDP, false, K, pkts);
 	return n;
 }
 

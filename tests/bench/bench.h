@@ -66,6 +66,7 @@ enum bench_kind {
 	B_LB_ESTABLISHED,
 	B_LB_PROXY, /* established, TCP, through a VIP with proxy-protocol v2 */
 	B_LB_SYN_FLOOD,
+	B_FRAGMENTS, /* established UDP flows whose datagrams come in four fragments */
 };
 
 struct bench_case {

@@ -18,6 +18,7 @@
 #include <rte_tcp.h>
 
 #include "dataplane/lb/maglev.h"
+#include "dataplane/nat/nat_frag.h"
 #include "dataplane/ports/portalloc.h"
 #include "dataplane/flow/session.h"
 #include "dataplane/flow/tcp_state.h"
@@ -386,6 +387,104 @@ run_established(struct bench_ctx *x, struct bench_result *r)
 	r->packets = 2 * bursts * B_BURST;
 	r->bytes_per_session = bytes_per_session(x, w);
 	r->host_bytes_per_session = host_bytes_per_session(x);
+	free(seq);
+	bench_flows_free(&f);
+}
+
+/*
+ * Fragments (dataplane/nat/nat_frag.h): established UDP flows whose
+ * datagrams (96 bytes of UDP, no checksum) come in four fragments of 24
+ * bytes, in order, eight datagrams a burst: the first finds the session,
+ * the others its datagram's translation. Timed per fragment, inside to
+ * outside; every fragment checked (header checksum, the flow's outside
+ * address, the first one's port), every datagram forgotten once through.
+ */
+#define FRAG_L4   24 /* bytes of the datagram per fragment */
+#define FRAG_PER  4  /* fragments per datagram */
+
+static void
+frag_frame(struct rte_mbuf *m, uint16_t id, unsigned int k)
+{
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *,
+							   sizeof(struct rte_ether_hdr));
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+
+	ip->packet_id = rte_cpu_to_be_16(id);
+	ip->total_length = rte_cpu_to_be_16(sizeof(*ip) + FRAG_L4);
+	ip->fragment_offset = rte_cpu_to_be_16(
+		(uint16_t)(k * FRAG_L4 / 8 | (k + 1 < FRAG_PER ? RTE_IPV4_HDR_MF_FLAG : 0)));
+	if (k == 0) {
+		udp->dgram_len = rte_cpu_to_be_16(FRAG_L4 * FRAG_PER);
+		udp->dgram_cksum = 0;
+	}
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+}
+
+static void
+run_fragments(struct bench_ctx *x, struct bench_result *r)
+{
+	const struct bench_case *c = x->c;
+	struct eph_worker *w = x->dp.workers[0];
+	uint64_t bursts = bursts_of(c->packets, B_BURST);
+	struct rte_mbuf *pkts[B_BURST];
+	uint32_t flow[B_BURST / FRAG_PER];
+	struct bench_flows f;
+	uint16_t id = 1;
+	uint32_t *seq;
+
+	bench_timer_init(&r->t, x->tsc_hz);
+	flows_init(x, &f, c->sessions, IPPROTO_UDP, NULL, 0);
+	open_flows(x, &f, w, 1);
+	check_established(x, &f, w);
+	seq = bench_sequence(f.n, bursts * (B_BURST / FRAG_PER), false, SEED);
+	if (seq == NULL)
+		bench_fail(x, "no memory for the flow sequence");
+	alloc_mbufs(x, pkts, B_BURST);
+	for (uint64_t b = 0; b < bursts; b++) {
+		uint16_t n, first_id = id;
+
+		for (unsigned int d = 0; d < B_BURST / FRAG_PER; d++) {
+			flow[d] = seq[b * (B_BURST / FRAG_PER) + d];
+			for (unsigned int k = 0; k < FRAG_PER; k++) {
+				bench_inside_packet(x, &f, flow[d], 0, pkts[d * FRAG_PER + k]);
+				frag_frame(pkts[d * FRAG_PER + k], id, k);
+			}
+			id++;
+		}
+		bench_timer_start(&r->t);
+		eph_input_burst(w, B_IN, pkts, B_BURST);
+		n = bench_sent(x, w, B_OUT, pkts, B_BURST);
+		bench_timer_stop(&r->t, B_BURST);
+		expect_sent(x, n, B_BURST, "fragments inside -> outside");
+		/* Later fragments leave at once, first ones with their batch: by IP id. */
+		for (unsigned int j = 0; j < B_BURST; j++) {
+			const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(
+				pkts[j], const struct rte_ipv4_hdr *, sizeof(struct rte_ether_hdr));
+			uint16_t d = (uint16_t)(rte_be_to_cpu_16(ip->packet_id) - first_id);
+			uint32_t map = d < B_BURST / FRAG_PER ? f.map[flow[d]] : 0;
+			uint16_t sport;
+
+			memcpy(&sport, ip + 1, sizeof(sport));
+			if (map == 0 || rte_raw_cksum(ip, sizeof(*ip)) != 0xffff ||
+			    ip->src_addr != rte_cpu_to_be_32(x->pool[(map >> 16) & 0x7fff]) ||
+			    (eph_frag_offset(ip) == 0 && sport != rte_cpu_to_be_16((uint16_t)map))) {
+				if (x->mismatches++ < 4)
+					fprintf(stderr, "a fragment of datagram %u not translated as its flow\n",
+						d);
+			}
+		}
+		bench_progress(x, "fragments", b + 1, bursts);
+	}
+	bench_timer_done(&r->t);
+	rte_pktmbuf_free_bulk(pkts, B_BURST);
+	no_drops(x, "in the fragments phase");
+	if (w->nat.ctr[EPH_NAT_frag_translated] != bursts * (B_BURST / FRAG_PER) * (FRAG_PER - 1))
+		bench_fail(x, "frag_translated disagrees with the fragments sent");
+	if (w->nat.frag->n_dgrams != 0 || w->nat.frag->n_held != 0)
+		bench_fail(x, "datagrams left in the fragment table");
+	r->sessions = f.n;
+	r->packets = bursts * B_BURST;
 	free(seq);
 	bench_flows_free(&f);
 }
@@ -1157,6 +1256,9 @@ bench_case_run(struct bench_ctx *x, struct bench_result *r)
 		break;
 	case B_MAGLEV:
 		run_maglev(x, r);
+		break;
+	case B_FRAGMENTS:
+		run_fragments(x, r);
 		break;
 	case B_LB_NEW:
 	case B_LB_ESTABLISHED:

@@ -90,10 +90,11 @@ def build(kind, a, seq):
     if kind == "ip_options":
         # NOP NOP NOP EOL: harmless options, still options.
         return ETH_P_IP, ipv4(src, dst, echo, ihl=6, options=b"\x01\x01\x01\x00")
+    # Routed fragments are forwarded; the gateway joins none addressed to itself.
     if kind == "ip_fragment_first":
-        return ETH_P_IP, ipv4(src, dst, echo, frag=0x2000)       # MF, offset 0
+        return ETH_P_IP, ipv4(src, a.gw_ip, echo, frag=0x2000)   # MF, offset 0
     if kind == "ip_fragment_last":
-        return ETH_P_IP, ipv4(src, dst, echo, frag=0x0010)       # offset 128 bytes
+        return ETH_P_IP, ipv4(src, a.gw_ip, echo, frag=0x0010)   # offset 128 bytes
     if kind == "ip_dst_multicast":
         return ETH_P_IP, ipv4(src, "233.252.0.1", echo)         # MCAST-TEST-NET
     if kind == "ip_src_loopback":

@@ -91,6 +91,14 @@ XDP_TESTS=(arp_gateway ping_h1_srv ping_srv_h1 ttl_exceeded tcp_h1_download
 	tcp_srv_to_h1 udp_h1_srv no_route malformed_ip_fragment_first
 	malformed_ip_fragment_last fragmented_ping malformed_ip_bad_checksum
 	alive_after_malformed)
+# The NAT on net_af_xdp: fragments of large UDP datagrams and pings both ways.
+NAT_XDP_TESTS=(pool_addresses frag_udp_4000 frag_udp_60000 frag_ping_4000 ping_through)
+# The same on net_af_packet with 60 KiB frames (framesz): the kernel joins the
+# fragments (fanout defrag), the daemon gets whole datagrams and cuts them again.
+NAT_AFP_FRAG_TESTS=(pool_addresses frag_udp_4000 frag_udp_60000 frag_ping_4000 udp_h1_srv)
+AFP_FRAMES="framesz=61440,blocksz=61440,framecnt=64"
+# With 2 and 3 workers: whole datagrams handed between them in 60 KiB buffers.
+NAT_AFP_FRAG_MW_TESTS=(pool_addresses frag_udp_4000 frag_udp_60000 frag_ping_4000)
 
 skip_all() {
 	local reason="$1" t
@@ -170,12 +178,32 @@ main() {
 		daemon_pass xdp_ "$E2E_LOGDIR/ephemera-xdp.yaml" "${XDP_TESTS[@]}" || true
 	fi
 
+	if [ "${EPH_E2E_NAT:-1}" = 1 ] && [ "${EPH_E2E_XDP:-1}" = 1 ]; then
+		E2E_VDEV=af_xdp
+		sed 's/net_af_packet\([0-9]*\),iface=/net_af_xdp\1,iface=/' \
+			"$conf" >"$E2E_LOGDIR/ephemera-nat-xdp.yaml"
+		nat_pass natxdp_ "$E2E_LOGDIR/ephemera-nat-xdp.yaml" 1 "${NAT_XDP_TESTS[@]}"
+	fi
+
 	if [ "${EPH_E2E_NAT:-1}" = 1 ]; then
 		E2E_VDEV=af_packet
+		sed "s/\(iface=eph-[a-z]*\)\"/\1,$AFP_FRAMES\"/" "$conf" \
+			>"$E2E_LOGDIR/ephemera-nat-frames.yaml"
+		E2E_AFP_FRAMES=1
+		nat_pass natframes_ "$E2E_LOGDIR/ephemera-nat-frames.yaml" 1 "${NAT_AFP_FRAG_TESTS[@]}"
+		E2E_AFP_FRAMES=0
 		nat_pass nat_ "$conf" 1 "${NAT_TESTS[@]}"
 		for n in ${EPH_E2E_WORKERS-2 3}; do
 			workers_conf "$n" <"$conf" >"$E2E_LOGDIR/ephemera-w$n.yaml"
 			nat_pass "nat_w${n}_" "$E2E_LOGDIR/ephemera-w$n.yaml" "$n" "${NAT_MW_TESTS[@]}"
+			# 256 buffers of 60 KiB per queue and port: more memory.
+			sed -e "s/\(iface=eph-[a-z]*,qpairs=$n\)\"/\1,$AFP_FRAMES\"/" \
+				-e 's/^\(  memory-mb:\) [0-9]*/\1 512/' \
+				"$E2E_LOGDIR/ephemera-w$n.yaml" >"$E2E_LOGDIR/ephemera-frames-w$n.yaml"
+			E2E_AFP_FRAMES=1
+			nat_pass "natframes_w${n}_" "$E2E_LOGDIR/ephemera-frames-w$n.yaml" "$n" \
+				"${NAT_AFP_FRAG_MW_TESTS[@]}"
+			E2E_AFP_FRAMES=0
 		done
 		hairpin_conf "$conf" >"$E2E_LOGDIR/ephemera-hairpin.yaml"
 		nat_pass hairpin_ "$E2E_LOGDIR/ephemera-hairpin.yaml" 1 "${HAIRPIN_TESTS[@]}"

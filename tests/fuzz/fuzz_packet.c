@@ -107,6 +107,23 @@ inside_addr(uint32_t be)
 	       (a & 0xffff0000) == FZ_IPV4(10, 20, 0, 0);
 }
 
+/* One of the pools' outside addresses (regular or reserve). */
+static bool
+pool_addr(uint32_t be)
+{
+	uint32_t a = rte_be_to_cpu_32(be);
+
+	for (unsigned int i = 0; i < conf.n_pools; i++) {
+		for (unsigned int k = 0; k < conf.pools[i].n_addrs; k++)
+			if (conf.pools[i].addrs[k] == a)
+				return true;
+		for (unsigned int k = 0; k < conf.pools[i].n_reserve; k++)
+			if (conf.pools[i].reserve[k] == a)
+				return true;
+	}
+	return false;
+}
+
 /* Pools of every kind (see control/config.h): small port ranges, so exhaustion is reachable. */
 static uint32_t edm_addrs[] = {FZ_IPV4(203, 0, 113, 100), FZ_IPV4(203, 0, 113, 101)};
 static uint16_t edm_excluded[] = {20005};
@@ -846,12 +863,20 @@ check_frame(const struct burst *b, uint16_t port, const uint8_t *f, uint16_t len
 
 	l4_len = (uint16_t)(total - IP_LEN);
 	/*
-	 * A fragment the gateway cut from a datagram over the egress MTU (input
-	 * never forwards fragments): its L4 checksum covers the whole datagram,
-	 * which the unit tests reassemble and verify.
+	 * A fragment (translated by the NAT's virtual reassembly, routed as it
+	 * is, or cut by the gateway from a datagram over the egress MTU): its
+	 * L4 checksum covers the whole datagram, which the unit tests
+	 * reassemble and verify. Here: none leaves the inside port still
+	 * addressed to a pool address (a later fragment that missed its
+	 * first's translation), as none leaves the outside port from an
+	 * inside address (above).
 	 */
-	if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK))
+	if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) {
+		if (port == IN && b->port == OUT && pool_addr(ip->dst_addr))
+			fz_fail(TARGET, f, len,
+				"a fragment addressed to a pool address left the inside port");
 		return;
+	}
 	switch (ip->next_proto_id) {
 	case IPPROTO_TCP:
 	case IPPROTO_UDP:

@@ -290,6 +290,10 @@ test_defaults(void **state)
 	assert_int_equal(conf.nat.sessions_per_worker, 262144);
 	assert_int_equal(conf.nat.destinations_per_worker, 65536);
 	assert_int_equal(conf.nat.handoff_ring, 4096);
+	assert_int_equal(conf.nat.frag_datagrams, 1024);
+	assert_int_equal(conf.nat.frag_held, 512);
+	assert_int_equal(conf.nat.frag_held_bytes, 1048576);
+	assert_int_equal(conf.nat.frag_timeout_ms, 2000);
 	assert_string_equal(eph_nat_mapping_name(EPH_MAPPING_ENDPOINT_DEPENDENT),
 			    "endpoint-dependent");
 	assert_string_equal(eph_nat_mapping_name(EPH_MAPPING_ENDPOINT_INDEPENDENT),
@@ -590,6 +594,10 @@ test_pools(void **state)
 	assert_int_equal(conf.nat.sessions_per_worker, 1048576);
 	assert_int_equal(conf.nat.destinations_per_worker, 131072);
 	assert_int_equal(conf.nat.handoff_ring, 65536);
+	assert_int_equal(conf.nat.frag_datagrams, 4096);
+	assert_int_equal(conf.nat.frag_held, 0);
+	assert_int_equal(conf.nat.frag_held_bytes, 0);
+	assert_int_equal(conf.nat.frag_timeout_ms, 500);
 
 	eph_conf_free(&conf);
 	assert_int_equal(conf.n_pools, 0);
@@ -2006,11 +2014,15 @@ static const struct bad_case bad_cases[] = {
 		{ 13, 9, "timeouts.icmp",
 		  "expected an integer from 1 to 86400, found 86401" },
 	} },
-	{ "bad-handoff-pow2.yaml", 2, {
+	{ "bad-handoff-pow2.yaml", 4, {
 		{ 12, 24, "nat.sessions-per-worker",
 		  "expected an integer from 1024 to 67108864, found 1023" },
 		{ 13, 17, "nat.handoff-ring",
 		  "expected a power of two from 256 to 65536, found 1000" },
+		{ 14, 24, "nat.fragment-timeout-ms",
+		  "expected an integer from 100 to 30000, found 50" },
+		{ 15, 23, "nat.fragment-datagrams",
+		  "expected an integer from 16 to 65536, found 8" },
 	} },
 	{ "bad-multi.yaml", 9, {
 		{ 4, 16, "eal.file-prefix",

@@ -267,6 +267,42 @@ test_udp_flows_stick_and_follow_weights(void **state)
 	assert_int_equal(eph_lb_connection_count(w->lb), n);
 }
 
+/* Fragments to a VIP or from a backend to a local address: dropped and counted, the rest served. */
+static void
+test_fragments_dropped(void **state)
+{
+	uint64_t before = t_drops(EPH_DROP_lb_fragment);
+	struct rte_mbuf *burst[3], *m;
+	struct opened o;
+
+	(void)state;
+	/* A first fragment and a later one amid a burst with a whole datagram. */
+	burst[0] = t_l4_packet(OUT, &t_server_mac, CLIENT, VIP, IPPROTO_UDP, 31000, 53, 0, 0, 0);
+	burst[1] = t_l4_packet(OUT, &t_server_mac, CLIENT, VIP, IPPROTO_UDP, 31001, 53, 0, 0, 0);
+	burst[2] = t_l4_packet(OUT, &t_server_mac, CLIENT, VIP, IPPROTO_UDP, 31002, 53, 0, 0, 0);
+	t_ip(burst[0])->fragment_offset = RTE_BE16(RTE_IPV4_HDR_MF_FLAG);
+	t_ip(burst[2])->fragment_offset = RTE_BE16(100);
+	for (unsigned int i = 0; i < 3; i += 2) {
+		t_ip(burst[i])->hdr_checksum = 0;
+		t_ip(burst[i])->hdr_checksum = rte_ipv4_cksum(t_ip(burst[i]));
+	}
+	eph_input_burst(w, OUT, burst, 3);
+	m = t_one_out(IN);
+	assert_int_equal(t_l4_port(m, 2), 53);
+	rte_pktmbuf_free(m);
+	assert_int_equal(t_drops(EPH_DROP_lb_fragment) - before, 2);
+	/* A backend's fragment to the local address. */
+	o = open_tcp(41000);
+	m = t_l4_packet(IN, &t_host_mac, o.backend, LOCAL, IPPROTO_TCP, 8080, o.lport,
+			RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, 5000, 1001);
+	t_ip(m)->fragment_offset = RTE_BE16(RTE_IPV4_HDR_MF_FLAG);
+	t_ip(m)->hdr_checksum = 0;
+	t_ip(m)->hdr_checksum = rte_ipv4_cksum(t_ip(m));
+	input(IN, m);
+	none_out();
+	assert_int_equal(t_drops(EPH_DROP_lb_fragment) - before, 3);
+}
+
 static void
 test_icmp_frag_needed_from_backend(void **state)
 {
@@ -793,6 +829,7 @@ main(void)
 		cmocka_unit_test_setup(test_non_syn_without_connection_dropped, fresh),
 		cmocka_unit_test_setup(test_no_backend_refused_with_rst, fresh),
 		cmocka_unit_test_setup(test_udp_flows_stick_and_follow_weights, fresh),
+		cmocka_unit_test_setup(test_fragments_dropped, fresh),
 		cmocka_unit_test_setup(test_icmp_frag_needed_from_backend, fresh),
 		cmocka_unit_test_setup(test_ping_vip_answered, fresh),
 		cmocka_unit_test_setup(test_syn_after_close_opens_anew, fresh),

@@ -388,7 +388,9 @@ m_options(struct rte_mbuf *m)
 static void
 m_more_fragments(struct rte_mbuf *m)
 {
+	/* Routed fragments are forwarded (test_frag.c); the gateway reassembles none of its own. */
 	t_ip(m)->fragment_offset = RTE_BE16(RTE_IPV4_HDR_MF_FLAG);
+	t_ip(m)->dst_addr = rte_cpu_to_be_32(T_IN_ADDR);
 	refresh_cksum(m);
 }
 
@@ -396,6 +398,7 @@ static void
 m_fragment_offset(struct rte_mbuf *m)
 {
 	t_ip(m)->fragment_offset = RTE_BE16(185);
+	t_ip(m)->dst_addr = rte_cpu_to_be_32(T_IN_ADDR);
 	refresh_cksum(m);
 }
 
@@ -524,8 +527,8 @@ static const struct {
 	{ "total length below the header", m_total_too_short, EPH_DROP_ip_bad_total_length },
 	{ "header checksum wrong", m_bad_checksum, EPH_DROP_ip_bad_checksum },
 	{ "IP options", m_options, EPH_DROP_ip_options },
-	{ "more-fragments flag", m_more_fragments, EPH_DROP_ip_fragment },
-	{ "fragment offset", m_fragment_offset, EPH_DROP_ip_fragment },
+	{ "more-fragments flag, to the gateway", m_more_fragments, EPH_DROP_ip_fragment },
+	{ "fragment offset, to the gateway", m_fragment_offset, EPH_DROP_ip_fragment },
 	{ "IPv6 EtherType", m_ethertype_ipv6, EPH_DROP_ethertype_unsupported },
 	{ "VLAN EtherType", m_ethertype_vlan, EPH_DROP_ethertype_unsupported },
 	{ "multicast source", m_src_multicast, EPH_DROP_ip_bad_source },
