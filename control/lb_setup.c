@@ -348,6 +348,8 @@ vip_build(struct eph_dp *dp, struct eph_lb_vip *v, unsigned int slot,
 		.on_remove = (uint8_t)cv->on_remove,
 		.proxy = (uint8_t)(cv->proto == IPPROTO_TCP && cv->forwarding == EPH_LB_FULLNAT
 					   ? cv->proxy : EPH_LB_PROXY_OFF),
+		.syn_proxy = (uint8_t)(cv->proto == IPPROTO_TCP && cv->forwarding == EPH_LB_FULLNAT
+					       ? cv->syn_proxy : EPH_LB_SYN_PROXY_OFF),
 		.pool = (int16_t)pool,
 		.max_conns = per_worker(cv->max_connections, dp->n_workers),
 		.maglev_size = cv->maglev_size,
@@ -457,7 +459,8 @@ eph_lb_cfg_build(struct eph_dp *dp, const struct eph_lb_slots *slots, const stru
 				     cv->on_remove == EPH_LB_REMOVE_RESET;
 		c->by_slot[slot] = (int8_t)(c->n_vips - 1);
 		c->dnat |= cv->forwarding == EPH_LB_DNAT;
-		if (c->vips[c->n_vips - 1].proxy != EPH_LB_PROXY_OFF) {
+		if (c->vips[c->n_vips - 1].proxy != EPH_LB_PROXY_OFF ||
+		    c->vips[c->n_vips - 1].syn_proxy != EPH_LB_SYN_PROXY_OFF) {
 			ret = ext_prepare(dp);
 			if (ret != 0)
 				goto fail;

@@ -34,6 +34,7 @@ struct raw_vip {
 	enum eph_lb_refusal *refusal;
 	enum eph_lb_on_remove *on_remove;
 	enum eph_lb_proxy *proxy;
+	enum eph_lb_syn_proxy *syn_proxy;
 	struct raw_backend *backends;
 	unsigned backends_count;
 	struct raw_health *health_check;

@@ -94,6 +94,7 @@ struct eph_lb_vip {
 	uint8_t refusal;    /* enum eph_lb_refusal */
 	uint8_t on_remove;  /* enum eph_lb_on_remove */
 	uint8_t proxy;      /* enum eph_lb_proxy (TCP full-NAT only) */
+	uint8_t syn_proxy;  /* enum eph_lb_syn_proxy (TCP full-NAT only) */
 	int16_t pool;       /* full-NAT: slot of the pool local ports come from */
 	uint32_t max_conns; /* this worker's share of max-connections; 0: none */
 	uint32_t maglev_size;

@@ -657,6 +657,7 @@ test_vips(void **state)
 	assert_int_equal(v->refusal, EPH_LB_REFUSE_UNREACHABLE);
 	assert_int_equal(v->on_remove, EPH_LB_REMOVE_RESET);
 	assert_int_equal(v->proxy, EPH_LB_PROXY_V2);
+	assert_int_equal(v->syn_proxy, EPH_LB_SYN_PROXY_ON);
 	/* Sorted by address whatever the file's order; port and weight defaulted. */
 	assert_int_equal(v->n_backends, 3);
 	assert_int_equal(v->backends[0].addr, IP(10, 20, 0, 2));
@@ -676,6 +677,7 @@ test_vips(void **state)
 	assert_int_equal(v->refusal, EPH_LB_REFUSE_RESET);
 	assert_int_equal(v->on_remove, EPH_LB_REMOVE_DRAIN);
 	assert_int_equal(v->proxy, EPH_LB_PROXY_OFF);
+	assert_int_equal(v->syn_proxy, EPH_LB_SYN_PROXY_OFF);
 	assert_int_equal(conf.n_pools, 2);
 	assert_int_equal(v->pool, 1);
 	p = &conf.pools[1];
@@ -1841,6 +1843,16 @@ static const struct bad_case bad_cases[] = {
 		  "v2 on a udp fullnat VIP: the header goes in front of the TCP stream a local address opens to the backend, expected protocol: tcp and forwarding: fullnat (or proxy-protocol: off)" },
 		{ 22, 21, "vips[1].proxy-protocol",
 		  "v2 on a tcp dnat VIP" },
+	} },
+	{ "bad-vip-syn-proxy.yaml", 2, {
+		{ 17, 16, "vips[0].syn-proxy",
+		  "on, on a udp fullnat VIP: the balancer completes the client's TCP handshake and opens its own from a local address to the backend, expected protocol: tcp and forwarding: fullnat (or syn-proxy: off)" },
+		{ 22, 16, "vips[1].syn-proxy",
+		  "on, on a tcp dnat VIP" },
+	} },
+	{ "bad-vip-syn-proxy-word.yaml", 1, {
+		{ 16, 16, "vips[0].syn-proxy",
+		  "expected one of off, on, found \"yes\"" },
 	} },
 	{ "bad-vip-proxy-word.yaml", 1, {
 		{ 16, 21, "vips[0].proxy-protocol",
