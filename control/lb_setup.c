@@ -11,6 +11,7 @@
 #include <rte_byteorder.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
+#include <rte_mbuf.h>
 
 #include "control/health.h"
 #include "control/lb_setup.h"
@@ -56,6 +57,9 @@ eph_lb_teardown(struct eph_dp *dp)
 
 		if (w == NULL || w->lb == NULL)
 			continue;
+		/* SYN proxy: client segments still waiting for their backend. */
+		for (uint32_t k = 0; w->lb->ext != NULL && k < w->lb->conns->max; k++)
+			rte_pktmbuf_free(w->lb->ext[k].held);
 		eph_session_table_free(w->lb->conns);
 		rte_free(w->lb->ext);
 		for (unsigned int v = 0; v < EPH_MAX_VIPS; v++)

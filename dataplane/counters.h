@@ -70,7 +70,9 @@
 	X(lb_unsupported, "balancer: protocol or ICMP type the balancer does not handle")       \
 	X(lb_backend_removed, "balancer: packet of a connection reset when its backend was removed") \
 	X(lb_icmp_untranslatable, "balancer: ICMP error whose quoted packet matches no connection") \
-	X(lb_proxy_no_room, "balancer: segment to carry a PROXY header with no room for it (headroom, shared or chained buffer)")
+	X(lb_proxy_no_room, "balancer: segment to carry a PROXY header with no room for it (headroom, shared or chained buffer)") \
+	X(lb_syn_cookie_invalid, "balancer: ACK to a syn-proxy VIP with no connection whose SYN cookie does not check (forged, too old)") \
+	X(lb_syn_proxy_pending, "balancer: segment of a syn-proxy connection before the backend answered, beyond the one held")
 
 enum eph_drop_reason {
 #define EPH_DROP_ENUM(name, desc) EPH_DROP_##name,
