@@ -19,8 +19,8 @@ PACKAGES=(
 	# test bed and end-to-end tests
 	iproute2 ethtool iputils-ping iputils-arping curl netcat-openbsd iperf3
 	python3 python3-scapy tcpdump nftables procps util-linux jq
-	# load-balancer backends and clients
-	nginx-light wrk
+	# load-balancer backends and clients, the SYN flood
+	nginx-light wrk hping3
 	# plots
 	gnuplot-nox
 )

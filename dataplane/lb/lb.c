@@ -492,7 +492,7 @@ conn_open(struct eph_worker *w, struct lb_pkt *p, struct eph_session **sp)
 			return -1;
 		}
 		flags |= EPH_LB_CONN_SYNPROXY;
-		eph_lb_synproxy_opened(lw, (uint32_t)idx, p->m);
+		eph_lb_synproxy_opened(w, (uint32_t)idx, p->m);
 		p->m = syn;
 		ip = eph_pkt_ip(syn);
 		l4 = (const uint8_t *)(ip + 1);
@@ -823,14 +823,20 @@ synproxy_answered(struct eph_worker *w, struct lb_pkt *p, uint32_t idx, struct e
 	if (s->flags & EPH_LB_CONN_PROXY)
 		eph_lb_proxy_to_client(lw, s, idx, p->m);
 	(void)conn_touch(w, idx, s, eph_pkt_ip(p->m), EPH_DIR_OUT2IN);
-	rte_pktmbuf_free(p->m);
 	if (vd == EPH_SYNPROXY_REFUSED) {
+		rte_pktmbuf_free(p->m);
 		send_rst(w, p->in_port, s->remote_addr, s->remote_port, s->in_addr, s->in_port,
 			 eph_lb_synproxy_client_next(lw, idx));
 		conn_close(w, idx, false);
 		return;
 	}
 	held = eph_lb_synproxy_take_held(lw, idx);
+	if (held != NULL) {
+		rte_pktmbuf_free(p->m);
+	} else if ((held = eph_lb_synproxy_client_ack(lw, s, idx, p->m)) == NULL) {
+		drop(w, p->m, EPH_DROP_mbuf_alloc_failed);
+		return;
+	}
 	conns_owned(w, &(struct lb_pkt){.m = held, .cand = EPH_SESSION_NIL, .in_port = p->in_port},
 		    1, EPH_DIR_IN2OUT);
 }

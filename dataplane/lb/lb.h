@@ -182,6 +182,7 @@ struct eph_lb_worker {
 	 * PROXY VIP is published, freed at teardown; dp: rw own.
 	 */
 	struct eph_lb_conn_ext *ext;
+	uint32_t held;                    /* SYN proxy: client segments held (synproxy.h) */
 	uint32_t sweep;                   /* next record the removed-backend sweep visits */
 	uint64_t sweep_gen;               /* snapshot generation the sweep has finished */
 	uint64_t ctr[EPH_LB_CTR_MAX];

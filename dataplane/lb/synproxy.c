@@ -205,13 +205,31 @@ eph_lb_synproxy_syn(struct eph_worker *w, struct rte_mbuf *m, uint16_t mss)
 	return syn;
 }
 
-void
-eph_lb_synproxy_opened(struct eph_lb_worker *lw, uint32_t idx, struct rte_mbuf *ack)
+/*
+ * Whether one more client segment may wait: at most an eighth of the
+ * buffers per worker, so that clients completing handshakes towards a
+ * backend that does not answer cannot starve the data plane of them.
+ */
+static inline bool
+may_hold(const struct eph_worker *w)
 {
+	return w->lb->held < w->dp->pool->size / (8 * w->dp->n_workers);
+}
+
+void
+eph_lb_synproxy_opened(struct eph_worker *w, uint32_t idx, struct rte_mbuf *ack)
+{
+	struct eph_lb_worker *lw = w->lb;
 	const struct rte_tcp_hdr *tcp = (const struct rte_tcp_hdr *)(eph_pkt_ip(ack) + 1);
 
 	lw->ext[idx].delta = rte_be_to_cpu_32(tcp->recv_ack) - 1;
-	lw->ext[idx].held = ack;
+	if (may_hold(w)) {
+		lw->ext[idx].held = ack;
+		lw->held++;
+	} else {
+		lw->ext[idx].held = NULL; /* the ACK is made anew when the backend answers */
+		rte_pktmbuf_free(ack);
+	}
 }
 
 struct rte_mbuf *
@@ -220,6 +238,33 @@ eph_lb_synproxy_take_held(struct eph_lb_worker *lw, uint32_t idx)
 	struct rte_mbuf *m = lw->ext[idx].held;
 
 	lw->ext[idx].held = NULL;
+	lw->held -= m != NULL;
+	return m;
+}
+
+struct rte_mbuf *
+eph_lb_synproxy_client_ack(struct eph_lb_worker *lw, const struct eph_session *s, uint32_t idx,
+			   struct rte_mbuf *m)
+{
+	struct rte_ipv4_hdr *ip = eph_pkt_ip(m);
+	struct rte_tcp_hdr *tcp = (struct rte_tcp_hdr *)(ip + 1);
+	uint32_t cookie = rte_be_to_cpu_32(tcp->sent_seq); /* the SYN-ACK, in the client's space */
+
+	if (m->data_len > SYN_LEN)
+		(void)rte_pktmbuf_trim(m, (uint16_t)(m->data_len - SYN_LEN));
+	else if (m->data_len < SYN_LEN && rte_pktmbuf_append(m, (uint16_t)(SYN_LEN - m->data_len)) ==
+						  NULL)
+		return NULL;
+	segment_headers(ip, s->in_addr, s->in_port, s->remote_addr, s->remote_port,
+			lw->ext[idx].client_isn + 1, cookie + 1, RTE_TCP_ACK_FLAG, 0);
+	/* No option: 20 bytes of TCP header, checksums again. */
+	ip->total_length = rte_cpu_to_be_16(IPV4_HDR_LEN + TCP_HDR_LEN);
+	tcp->data_off = (TCP_HDR_LEN / 4) << 4;
+	(void)rte_pktmbuf_trim(m, MSS_OPT_LEN);
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	tcp->cksum = 0;
+	tcp->cksum = rte_ipv4_udptcp_cksum(ip, tcp);
 	return m;
 }
 
@@ -258,9 +303,11 @@ eph_lb_synproxy_from_client(struct eph_worker *w, struct eph_session *s, uint32_
 	 * One segment waits: the cookie ACK, or the first data after it (which
 	 * acknowledges the same). Later ones go, for the client to send again.
 	 */
-	if (payload_len(ip) != 0 && (e->held == NULL || payload_len(eph_pkt_ip(e->held)) == 0)) {
-		rte_pktmbuf_free(e->held);
+	if (payload_len(ip) != 0 && ((e->held == NULL && may_hold(w)) ||
+				     (e->held != NULL && payload_len(eph_pkt_ip(e->held)) == 0))) {
+		rte_pktmbuf_free(eph_lb_synproxy_take_held(lw, idx));
 		e->held = m;
+		lw->held++;
 		lw->ctr[EPH_LB_syn_proxy_held]++;
 		return EPH_SYNPROXY_TAKEN;
 	}
@@ -365,11 +412,14 @@ eph_lb_synproxy_from_backend(struct eph_worker *w, struct eph_session *s, uint32
 		e->delta -= rte_be_to_cpu_32(tcp->sent_seq); /* cookie - the backend's ISN */
 		s->flags |= EPH_LB_CONN_SYNPROXY_OPEN;
 		lw->ctr[EPH_LB_syn_proxy_handshakes]++;
+	} else if (ev == EPH_TCP_EV_SYNACK) {
+		/* Sent again (the handshake's ACK was lost): on to the client, which answers it. */
+		ev = EPH_TCP_EV_ACK;
 	}
 	new = rte_cpu_to_be_32(rte_be_to_cpu_32(tcp->sent_seq) + e->delta);
 	tcp->cksum = eph_cksum_update32(tcp->cksum, tcp->sent_seq, new);
 	tcp->sent_seq = new;
-	return ev == EPH_TCP_EV_SYNACK && e->held != NULL ? EPH_SYNPROXY_OPENED : EPH_SYNPROXY_PASS;
+	return ev == EPH_TCP_EV_SYNACK ? EPH_SYNPROXY_OPENED : EPH_SYNPROXY_PASS;
 }
 
 void

@@ -26,9 +26,10 @@
  * client's ISN, the cookie's MSS, no other option. The ACK is held (one
  * mbuf per connection in the side array, struct eph_lb_conn_ext; the
  * first data segment that follows takes its place, later ones are dropped
- * for the client to send again). The backend's SYN-ACK is taken by the
- * balancer, which sends the held segment on to the backend as the
- * handshake's last ACK. From then on, for the connection's life:
+ * for the client to send again; at most an eighth of the buffers per
+ * worker wait, past that the ACK is freed). The backend's SYN-ACK is taken
+ * by the balancer, which sends the held segment on to the backend as the
+ * handshake's last ACK (or an ACK it makes from the record, window 65535). From then on, for the connection's life:
  *
  *   backend -> client: seq + delta,   client -> backend: ack - delta,
  *   and each SACK edge of the client's - delta,
@@ -100,8 +101,11 @@ bool eph_lb_synproxy_check(struct eph_worker *w, const struct rte_ipv4_hdr *ip, 
  */
 struct rte_mbuf *eph_lb_synproxy_syn(struct eph_worker *w, struct rte_mbuf *m, uint16_t mss);
 
-/* Connection idx opened from cookie ACK ack: it is held, the cookie noted. */
-void eph_lb_synproxy_opened(struct eph_lb_worker *lw, uint32_t idx, struct rte_mbuf *ack);
+/*
+ * Connection idx opened from cookie ACK ack: the cookie noted, ack held
+ * (or freed, when too many wait: counted in lw->held).
+ */
+void eph_lb_synproxy_opened(struct eph_worker *w, uint32_t idx, struct rte_mbuf *ack);
 
 /*
  * A client's segment m of syn-proxy connection idx, before it is tracked:
@@ -128,6 +132,14 @@ enum eph_synproxy_verdict eph_lb_synproxy_from_backend(struct eph_worker *w,
 
 /* The held segment of connection idx, taken out of the side array (or NULL). */
 struct rte_mbuf *eph_lb_synproxy_take_held(struct eph_lb_worker *lw, uint32_t idx);
+
+/*
+ * No segment was held for connection idx: the backend's SYN-ACK m made
+ * into the client's ACK (client -> VIP, ISN + 1, cookie + 1, window 65535)
+ * to send on as the handshake's last one; NULL: no room (m still the caller's).
+ */
+struct rte_mbuf *eph_lb_synproxy_client_ack(struct eph_lb_worker *lw, const struct eph_session *s,
+					    uint32_t idx, struct rte_mbuf *m);
 
 /* The sequence number the client expects next while the backend has not answered. */
 uint32_t eph_lb_synproxy_client_next(const struct eph_lb_worker *lw, uint32_t idx);

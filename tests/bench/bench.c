@@ -107,6 +107,9 @@ build_cases(bool quick, struct bench_case *list)
 		     64 * K, pkts);
 	n = add_case(list, n, "lb_established_tcp_proxy_64k", B_LB_PROXY, IPPROTO_TCP, false,
 		     64 * K, pkts);
+	/* syn-proxy: SYNs answered with cookies (no state), then the ACKs that open. */
+	n = add_case(list, n, "lb_syn_cookies", B_LB_SYN_COOKIE, IPPROTO_TCP, false, grow, grow);
+	n = add_case(list, n, "lb_cookie_acks", B_LB_COOKIE_ACK, IPPROTO_TCP, false, grow, grow);
 	return n;
 }
 

@@ -65,6 +65,8 @@ enum bench_kind {
 	B_LB_NEW,
 	B_LB_ESTABLISHED,
 	B_LB_PROXY, /* established, TCP, through a VIP with proxy-protocol v2 */
+	B_LB_SYN_COOKIE, /* SYNs to a syn-proxy VIP answered with cookies */
+	B_LB_COOKIE_ACK, /* ... and the cookie ACKs that open connections */
 };
 
 struct bench_case {

@@ -60,7 +60,7 @@ NAT_MW_TESTS=(pool_addresses ping_through flows_2000 unsolicited filtering)
 # the backends eph-b1..3, clients in eph-srv; with 2 and 3 workers, handoffs.
 # The backends port has a kernel interface (kernel_*: the host's own tools through it).
 LB_TESTS=(lb_weights lb_long_lived lb_udp lb_no_backends lb_ping_vip lb_workers lb_bad_ctl
-	lb_proxy_protocol kernel_path kernel_none_outside)
+	lb_proxy_protocol lb_syn_proxy lb_syn_proxy_flood kernel_path kernel_none_outside)
 LB_MW_TESTS=(lb_workers lb_udp lb_proxy_protocol kernel_path)
 LB_ASAN_TESTS=(lb_weights lb_long_lived lb_udp lb_no_backends lb_ping_vip lb_bad_ctl
 	lb_proxy_protocol kernel_path)
@@ -332,6 +332,19 @@ lb_conf() {
 		    port: 8080
 		    proxy-protocol: v2
 		    local-addresses: [198.18.0.8]
+		    backends: [{address: 198.18.0.11}, {address: 198.18.0.12}, {address: 198.18.0.13}]
+		  - name: syncookie
+		    address: 203.0.113.80
+		    port: 8090
+		    syn-proxy: on
+		    local-addresses: [198.18.0.9]
+		    backends: [{address: 198.18.0.11}, {address: 198.18.0.12}, {address: 198.18.0.13}]
+		  - name: syncookie-pp
+		    address: 203.0.113.80
+		    port: 8091
+		    syn-proxy: on
+		    proxy-protocol: v2
+		    local-addresses: [198.18.0.10]
 		    backends: [{address: 198.18.0.11}, {address: 198.18.0.12}, {address: 198.18.0.13}]
 	EOF
 }

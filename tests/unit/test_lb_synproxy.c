@@ -97,6 +97,7 @@ fresh(void **state)
 	t_advance(w, 400 * EPH_NAT_TICK_HZ);
 	t_drain();
 	assert_int_equal(eph_lb_connection_count(w->lb), 0);
+	assert_int_equal(w->lb->held, 0);
 	memset(w->lb->ctr, 0, sizeof(w->lb->ctr));
 	return 0;
 }
@@ -441,6 +442,45 @@ test_pure_ack_held(void **state)
 	assert_int_equal(w->lb->ctr[EPH_LB_syn_proxy_handshakes], 1);
 }
 
+/* Too many segments waiting: none is held, the balancer makes the ACK from the record. */
+static void
+test_ack_made_anew(void **state)
+{
+	static const uint8_t hello[5] = "hello";
+	struct rte_mbuf *m;
+	uint32_t c;
+
+	(void)state;
+	w->lb->held = UINT32_MAX / 2; /* as if the buffers' share were taken */
+	c = open_to_backend(1460, 1460, LOCAL);
+	client_in(RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, ISN + 1, c + 1, NULL, 0, hello, 5);
+	no_out(IN);
+	assert_int_equal(w->lb->ctr[EPH_LB_syn_proxy_held], 0);
+	backend_synack();
+	m = t_one_out(IN);
+	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->src_addr), LOCAL);
+	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->dst_addr), B1);
+	assert_int_equal(rte_be_to_cpu_16(tcp_of(m)->src_port), lport);
+	assert_int_equal(rte_be_to_cpu_16(tcp_of(m)->dst_port), 8080);
+	assert_int_equal(tcp_of(m)->tcp_flags, RTE_TCP_ACK_FLAG);
+	assert_int_equal(tcp_of(m)->data_off, 5 << 4);
+	assert_int_equal(seq_of(m), ISN + 1);
+	assert_int_equal(ack_of(m), B_ISN + 1);
+	assert_int_equal(rte_be_to_cpu_16(tcp_of(m)->rx_win), 65535);
+	assert_int_equal(payload_len(m), 0);
+	assert_int_equal(rte_pktmbuf_pkt_len(m), sizeof(struct rte_ether_hdr) + IP_LEN + TCP_LEN);
+	rte_pktmbuf_free(m);
+	assert_int_equal(w->lb->conns->sess[0].state, EPH_TCP_ESTABLISHED);
+	assert_int_equal(w->lb->held, UINT32_MAX / 2);
+	w->lb->held = 0;
+	/* The client sends its data again: on, shifted. */
+	client_in(RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, ISN + 1, c + 1, NULL, 0, hello, 5);
+	m = t_one_out(IN);
+	assert_int_equal(ack_of(m), B_ISN + 1);
+	assert_memory_equal(payload(m), hello, 5);
+	rte_pktmbuf_free(m);
+}
+
 /* The backend refuses: the client, connected as far as it knows, gets a RST in its space. */
 static void
 test_backend_refuses(void **state)
@@ -624,6 +664,7 @@ main(void)
 		cmocka_unit_test_setup(test_bad_cookie_refused, fresh),
 		cmocka_unit_test_setup(test_handshake_and_shift, fresh),
 		cmocka_unit_test_setup(test_pure_ack_held, fresh),
+		cmocka_unit_test_setup(test_ack_made_anew, fresh),
 		cmocka_unit_test_setup(test_backend_refuses, fresh),
 		cmocka_unit_test_setup(test_backend_silent, fresh),
 		cmocka_unit_test_setup(test_with_proxy_protocol, fresh),
