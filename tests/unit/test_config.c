@@ -1578,6 +1578,24 @@ test_diff_vips(void **state)
 	}
 	new.vips[0].proxy = EPH_LB_PROXY_V2;
 
+	/* syn-proxy: one line, live (new connections take it). */
+	new.vips[0].syn_proxy = EPH_LB_SYN_PROXY_OFF;
+	memset(&got, 0, sizeof(got));
+	assert_int_equal(eph_conf_diff(&old, &new, collect, &got),
+			 (int)(sizeof(want) / sizeof(want[0])) + 1);
+	for (unsigned int i = 0, found = 0; i <= got.n; i++) {
+		if (i == got.n) {
+			assert_int_equal(found, 1);
+			break;
+		}
+		if (strstr(got.line[i], "syn-proxy") == NULL)
+			continue;
+		assert_string_equal(got.line[i], "vip web: syn-proxy on -> off (new connections)");
+		assert_false(got.restart[i]);
+		found++;
+	}
+	new.vips[0].syn_proxy = EPH_LB_SYN_PROXY_ON;
+
 	eph_conf_free(&new);
 	eph_conf_free(&old);
 }
