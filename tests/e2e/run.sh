@@ -61,7 +61,7 @@ NAT_MW_TESTS=(pool_addresses ping_through flows_2000 unsolicited filtering)
 # The backends port has a kernel interface (kernel_*: the host's own tools through it).
 LB_TESTS=(lb_weights lb_long_lived lb_udp lb_no_backends lb_ping_vip lb_workers lb_bad_ctl
 	lb_proxy_protocol lb_syn_proxy lb_syn_proxy_flood kernel_path kernel_none_outside)
-LB_MW_TESTS=(lb_workers lb_udp lb_proxy_protocol kernel_path)
+LB_MW_TESTS=(lb_workers lb_udp lb_proxy_protocol lb_syn_proxy kernel_path)
 LB_ASAN_TESTS=(lb_weights lb_long_lived lb_udp lb_no_backends lb_ping_vip lb_bad_ctl
 	lb_proxy_protocol kernel_path)
 # Small port ranges on one address: one host gets the whole range towards
