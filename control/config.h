@@ -211,6 +211,12 @@ enum eph_lb_proxy {
 	EPH_LB_PROXY_V2,  /* the binary header of version 2 (TCP full-NAT VIPs only) */
 };
 
+/* Whether the balancer answers a VIP's SYNs itself with SYN cookies (dataplane/lb/synproxy.h). */
+enum eph_lb_syn_proxy {
+	EPH_LB_SYN_PROXY_OFF, /* default */
+	EPH_LB_SYN_PROXY_ON,  /* TCP full-NAT VIPs only */
+};
+
 /* What happens to a removed backend's connections. */
 enum eph_lb_on_remove {
 	EPH_LB_REMOVE_DRAIN, /* default: they continue until they end */
@@ -295,6 +301,7 @@ struct eph_conf_vip {
 	/* SYN flood guards (README: VIP keys) */
 	unsigned half_open_per_worker;  /* 0: automatic, nat.sessions-per-worker / 16 */
 	unsigned new_connections_per_s; /* 0: no limit */
+	enum eph_lb_syn_proxy syn_proxy;
 };
 
 struct eph_conf {
@@ -367,6 +374,7 @@ bool eph_conf_health_equal(const struct eph_conf_health *a, const struct eph_con
 /* The port the gateway reaches a (host order) through: its subnet's, or a route's; -1: none. */
 int eph_conf_egress_port(const struct eph_conf *conf, uint32_t a);
 const char *eph_lb_proxy_name(enum eph_lb_proxy p);
+const char *eph_lb_syn_proxy_name(enum eph_lb_syn_proxy p);
 
 /*
  * Deep copy of src into dst (dst need not be initialised); free with

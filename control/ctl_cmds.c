@@ -423,7 +423,7 @@ cmd_show_config(void *arg, const json_t *args, json_t **result, struct eph_ctl_e
 					  "max_connections", (int)v->backends[k].max_connections));
 		json_array_append_new(
 			vips,
-			json_pack("{s:s, s:o, s:i, s:s, s:s, s:s, s:i, s:s, s:i, s:s, s:s, s:s, s:o}",
+			json_pack("{s:s, s:o, s:i, s:s, s:s, s:s, s:i, s:s, s:i, s:s, s:s, s:s, s:s, s:o}",
 				  "name",
 				  v->name, "address", eph_ctl_json_ipv4(v->addr), "port", v->port,
 				  "protocol", proto_name(v->proto), "forwarding",
@@ -433,7 +433,8 @@ cmd_show_config(void *arg, const json_t *args, json_t **result, struct eph_ctl_e
 				  "max_connections", (int)v->max_connections, "refusal",
 				  eph_lb_refusal_name(v->refusal), "on_remove",
 				  eph_lb_on_remove_name(v->on_remove), "proxy_protocol",
-				  eph_lb_proxy_name(v->proxy), "backends", backends));
+				  eph_lb_proxy_name(v->proxy), "syn_proxy",
+				  eph_lb_syn_proxy_name(v->syn_proxy), "backends", backends));
 		conf_vip_flood_json(json_array_get(vips, json_array_size(vips) - 1), v);
 	}
 	*result = json_pack("{s:s, s:I, s:s, s:s, s:o, s:{s:i, s:i, s:i, s:i}, s:{s:o, s:b}, s:o}",
@@ -1177,7 +1178,7 @@ cmd_show_vips(void *arg, const json_t *args, json_t **result, struct eph_ctl_err
 		json_array_append_new(
 			vips,
 			json_pack("{s:s, s:o, s:i, s:s, s:s, s:s, s:i, s:s, s:s, s:i, s:i, s:i, s:I, s:I, "
-				  "s:I, s:I, s:I, s:s, s:s}",
+				  "s:I, s:I, s:I, s:s, s:s, s:s}",
 				  "name", v->name, "address", ip_json(v->addr), "port",
 				  rte_be_to_cpu_16(v->port), "protocol", proto_name(v->proto),
 				  "forwarding", eph_lb_forwarding_name(v->forwarding), "scheduler",
@@ -1189,7 +1190,8 @@ cmd_show_vips(void *arg, const json_t *args, json_t **result, struct eph_ctl_err
 				  (json_int_t)st.no_backend, "over_limit", (json_int_t)st.over_limit,
 				  "no_port", (json_int_t)st.no_port, "on_remove",
 				  eph_lb_on_remove_name(v->on_remove), "proxy_protocol",
-				  eph_lb_proxy_name((enum eph_lb_proxy)v->proxy)));
+				  eph_lb_proxy_name((enum eph_lb_proxy)v->proxy), "syn_proxy",
+				  eph_lb_syn_proxy_name((enum eph_lb_syn_proxy)v->syn_proxy)));
 		vip_flood_json(json_array_get(vips, json_array_size(vips) - 1), v, &st);
 	}
 	*result = json_pack("{s:o}", "vips", vips);

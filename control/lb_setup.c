@@ -11,6 +11,7 @@
 #include <rte_byteorder.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
+#include <rte_mbuf.h>
 
 #include "control/health.h"
 #include "control/lb_setup.h"
@@ -73,6 +74,9 @@ eph_lb_teardown(struct eph_dp *dp)
 
 		if (w == NULL || w->lb == NULL)
 			continue;
+		/* SYN proxy: client segments still waiting for their backend. */
+		for (uint32_t k = 0; w->lb->ext != NULL && k < w->lb->conns->max; k++)
+			rte_pktmbuf_free(w->lb->ext[k].held);
 		eph_session_table_free(w->lb->conns);
 		rte_free(w->lb->ext);
 		rte_free(w->lb->half_open_link);
@@ -404,6 +408,8 @@ vip_build(struct eph_dp *dp, struct eph_lb_vip *v, unsigned int slot,
 		.on_remove = (uint8_t)cv->on_remove,
 		.proxy = (uint8_t)(cv->proto == IPPROTO_TCP && cv->forwarding == EPH_LB_FULLNAT
 					   ? cv->proxy : EPH_LB_PROXY_OFF),
+		.syn_proxy = (uint8_t)(cv->proto == IPPROTO_TCP && cv->forwarding == EPH_LB_FULLNAT
+					       ? cv->syn_proxy : EPH_LB_SYN_PROXY_OFF),
 		.pool = (int16_t)pool,
 		.max_conns = per_worker(cv->max_connections, dp->n_workers),
 		.maglev_size = cv->maglev_size,
@@ -514,7 +520,8 @@ eph_lb_cfg_build(struct eph_dp *dp, const struct eph_lb_slots *slots, const stru
 		vip_flood_guards(dp, &c->vips[c->n_vips - 1], cv, conf);
 		c->by_slot[slot] = (int8_t)(c->n_vips - 1);
 		c->dnat |= cv->forwarding == EPH_LB_DNAT;
-		if (c->vips[c->n_vips - 1].proxy != EPH_LB_PROXY_OFF) {
+		if (c->vips[c->n_vips - 1].proxy != EPH_LB_PROXY_OFF ||
+		    c->vips[c->n_vips - 1].syn_proxy != EPH_LB_SYN_PROXY_OFF) {
 			ret = ext_prepare(dp);
 			if (ret != 0)
 				goto fail;

@@ -106,6 +106,8 @@ eph_nat_setup(struct eph_dp *dp, const struct eph_conf *conf, FILE *err)
 		any_eim |= conf->pools[i].mapping == EPH_MAPPING_ENDPOINT_INDEPENDENT;
 	nat->enabled = true;
 	nat->secret = (uint32_t)rte_rand();
+	nat->cookie_key[0] = (uint32_t)rte_rand();
+	nat->cookie_key[1] = (uint32_t)rte_rand();
 	nat->tick_tsc = rte_get_tsc_hz() / EPH_NAT_TICK_HZ;
 	nat->start_tsc = rte_rdtsc();
 

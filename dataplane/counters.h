@@ -80,7 +80,9 @@
 	X(frag_held_full, "fragment before its first over nat.fragment-held or fragment-held-bytes") \
 	X(frag_timeout, "fragment held whose datagram's first never came in nat.fragment-timeout-ms") \
 	X(lb_fragment, "balancer: IPv4 fragment to a VIP or a local address (not translated)")   \
-	X(lb_proxy_no_room, "balancer: segment to carry a PROXY header with no room for it (headroom, shared or chained buffer)")
+	X(lb_proxy_no_room, "balancer: segment to carry a PROXY header with no room for it (headroom, shared or chained buffer)") \
+	X(lb_syn_cookie_invalid, "balancer: ACK to a syn-proxy VIP with no connection whose SYN cookie does not check (forged, too old)") \
+	X(lb_syn_proxy_pending, "balancer: segment of a syn-proxy connection before the backend answered, beyond the one held")
 
 enum eph_drop_reason {
 #define EPH_DROP_ENUM(name, desc) EPH_DROP_##name,

@@ -515,6 +515,9 @@ diff_vip(struct diff_ctx *d, const struct eph_conf *oc, const struct eph_conf_vi
 		diff_line(d, false, "vip %s: proxy-protocol %s -> %s (new connections)", n,
 			  eph_lb_proxy_name(a->proxy), eph_lb_proxy_name(b->proxy));
 	diff_vip_flood_guards(d, a, b);
+	if (a->syn_proxy != b->syn_proxy)
+		diff_line(d, false, "vip %s: syn-proxy %s -> %s (new connections)", n,
+			  eph_lb_syn_proxy_name(a->syn_proxy), eph_lb_syn_proxy_name(b->syn_proxy));
 	for (unsigned k = 0; k < a->n_backends; k++) {
 		const struct eph_conf_backend *ob = &a->backends[k], *nb = backend_in(b, ob);
 

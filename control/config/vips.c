@@ -69,6 +69,11 @@ static const cyaml_strval_t proxy_strings[] = {
 	{"v2", EPH_LB_PROXY_V2},
 };
 
+static const cyaml_strval_t syn_proxy_strings[] = {
+	{"off", EPH_LB_SYN_PROXY_OFF},
+	{"on", EPH_LB_SYN_PROXY_ON},
+};
+
 static const cyaml_schema_field_t backend_fields[] = {
 	CYAML_FIELD_STRING_PTR("address", OPT, struct raw_backend, address, 0, CYAML_UNLIMITED),
 	CYAML_FIELD_INT_PTR("port", OPT, struct raw_backend, port),
@@ -107,6 +112,8 @@ static const cyaml_schema_field_t vip_fields[] = {
 			     on_remove_strings, CYAML_ARRAY_LEN(on_remove_strings)),
 	CYAML_FIELD_ENUM_PTR("proxy-protocol", OPT | CYAML_FLAG_STRICT, struct raw_vip, proxy,
 			     proxy_strings, CYAML_ARRAY_LEN(proxy_strings)),
+	CYAML_FIELD_ENUM_PTR("syn-proxy", OPT | CYAML_FLAG_STRICT, struct raw_vip, syn_proxy,
+			     syn_proxy_strings, CYAML_ARRAY_LEN(syn_proxy_strings)),
 	CYAML_FIELD_SEQUENCE("backends", OPT_NULL, struct raw_vip, backends, &backend_schema, 0,
 			     EPH_LIMIT_VIP_BACKENDS_MAX),
 	CYAML_FIELD_MAPPING_PTR("health-check", OPT_NULL, struct raw_vip, health_check,
@@ -172,6 +179,12 @@ eph_lb_proxy_name(enum eph_lb_proxy p)
 	return p == EPH_LB_PROXY_V2 ? "v2" : "off";
 }
 
+const char *
+eph_lb_syn_proxy_name(enum eph_lb_syn_proxy p)
+{
+	return p == EPH_LB_SYN_PROXY_ON ? "on" : "off";
+}
+
 void
 eph_conf_vip_defaults(struct eph_conf_vip *v)
 {
@@ -187,6 +200,7 @@ eph_conf_vip_defaults(struct eph_conf_vip *v)
 	eph_conf_outlier_defaults(&v->outlier);
 	v->all_down = EPH_LB_ALL_DOWN_KEEP;
 	v->proxy = EPH_LB_PROXY_OFF;
+	v->syn_proxy = EPH_LB_SYN_PROXY_OFF;
 }
 
 bool
@@ -482,6 +496,14 @@ eph_conf_vips_rules(const struct eph_conf *conf, bool by_name,
 			     "local address opens to the backend, expected protocol: tcp and "
 			     "forwarding: fullnat (or proxy-protocol: off)",
 			     eph_lb_proxy_name(v->proxy), v->proto == IPPROTO_UDP ? "udp" : "tcp",
+			     eph_lb_forwarding_name(v->forwarding));
+		if (v->syn_proxy != EPH_LB_SYN_PROXY_OFF &&
+		    (v->proto != IPPROTO_TCP || v->forwarding != EPH_LB_FULLNAT))
+			rule(&ru, i, "syn-proxy",
+			     "on, on a %s %s VIP: the balancer completes the client's TCP handshake "
+			     "and opens its own from a local address to the backend, expected "
+			     "protocol: tcp and forwarding: fullnat (or syn-proxy: off)",
+			     v->proto == IPPROTO_UDP ? "udp" : "tcp",
 			     eph_lb_forwarding_name(v->forwarding));
 		rules_forwarding(&ru, i);
 		rules_backends(&ru, i);
@@ -784,6 +806,8 @@ validate_vip(struct vctx *v, unsigned i, const struct raw_vip *r, struct eph_con
 		cv->on_remove = *r->on_remove;
 	if (r->proxy != NULL)
 		cv->proxy = *r->proxy;
+	if (r->syn_proxy != NULL)
+		cv->syn_proxy = *r->syn_proxy;
 	ok = eph_conf_uint(v, VPATH("maglev-size"), r->maglev_size, &cv->maglev_size) && ok;
 	ok = eph_conf_uint(v, VPATH("max-connections"), r->max_connections, &cv->max_connections) &&
 	     ok;

@@ -36,6 +36,7 @@ struct raw_vip {
 	enum eph_lb_proxy *proxy;
 	int64_t *half_open_per_worker;   /* SYN flood guards */
 	int64_t *new_connections_per_s;
+	enum eph_lb_syn_proxy *syn_proxy;
 	struct raw_backend *backends;
 	unsigned backends_count;
 	struct raw_health *health_check;

@@ -28,6 +28,7 @@
 #include "dataplane/lb/maglev.h"
 #include "dataplane/rate.h"
 #include "dataplane/lb/proxy.h"
+#include "dataplane/lb/synproxy.h"
 #include "dataplane/nat/nat.h"
 #include "dataplane/nat/nat_frag.h"
 #include "dataplane/nat/nat_icmp.h"
@@ -311,8 +312,13 @@ conn_close(struct eph_worker *w, uint32_t idx, bool clean)
 	gauge(lw, s, -1);
 	lw->ctr[EPH_LB_connections_closed]++;
 	lw->closes++;
+	if (unlikely(s->flags & EPH_LB_CONN_SYNPROXY))
+		rte_pktmbuf_free(eph_lb_synproxy_take_held(lw, idx));
 	eph_session_delete(lw->conns, idx);
 }
+
+static void send_rst(struct eph_worker *w, uint16_t in_port, uint32_t src, uint16_t sport,
+		     uint32_t dst, uint16_t dport, uint32_t seq);
 
 static void
 conn_expired(struct eph_session_table *t, uint32_t idx, void *arg)
@@ -323,6 +329,13 @@ conn_expired(struct eph_session_table *t, uint32_t idx, void *arg)
 	/* The backend never answered the SYN: a failure for passive detection. */
 	if (s->proto == IPPROTO_TCP && s->state == EPH_TCP_SYN_SENT)
 		bstats(w->lb, s->target)->connect_failures++;
+	/* The SYN proxy's client thinks itself connected: it learns otherwise. */
+	if ((s->flags & (EPH_LB_CONN_SYNPROXY | EPH_LB_CONN_SYNPROXY_OPEN)) ==
+	    EPH_LB_CONN_SYNPROXY) {
+		w->lb->ctr[EPH_LB_syn_proxy_refusals]++;
+		send_rst(w, 0, s->remote_addr, s->remote_port, s->in_addr, s->in_port,
+			 eph_lb_synproxy_client_next(w->lb, idx));
+	}
 	conn_close(w, idx, s->proto == IPPROTO_TCP && eph_tcp_closed_cleanly(s->state));
 }
 
@@ -387,6 +400,10 @@ conn_reset(struct eph_worker *w, uint16_t in_port, uint32_t idx)
 		if ((s->flags & EPH_LB_CONN_PROXY) &&
 		    (s->tcp_track & EPH_TCP_END_KNOWN(EPH_DIR_IN2OUT)))
 			to_backend = eph_lb_proxy_seq_to_backend(w->lb, s, idx, to_backend);
+		/* The SYN proxy's client, before the backend answered, expects the cookie + 1. */
+		if ((s->flags & (EPH_LB_CONN_SYNPROXY | EPH_LB_CONN_SYNPROXY_OPEN)) ==
+		    EPH_LB_CONN_SYNPROXY)
+			to_client = eph_lb_synproxy_client_next(w->lb, idx);
 
 		send_rst(w, in_port, s->remote_addr, s->remote_port, s->in_addr, s->in_port,
 			 to_client);
@@ -412,7 +429,8 @@ backend_reset(const struct eph_lb_cfg *c, const struct eph_session *s)
 
 /*
  * Answer a refused SYN with a RST from the VIP, reusing its buffer
- * (RFC 793: seq 0, ACK of the SYN and its data).
+ * (RFC 793: seq 0, ACK of the SYN and its data; to an ACK, a syn-proxy
+ * cookie ACK: seq its ack, no ACK).
  */
 static void
 refuse_rst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m)
@@ -427,10 +445,16 @@ refuse_rst(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m)
 	ip->dst_addr = addr;
 	tcp->src_port = tcp->dst_port;
 	tcp->dst_port = port;
-	tcp->recv_ack = rte_cpu_to_be_32(rte_be_to_cpu_32(tcp->sent_seq) + seg);
-	tcp->sent_seq = 0;
+	if ((tcp->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) == RTE_TCP_ACK_FLAG) {
+		tcp->sent_seq = tcp->recv_ack;
+		tcp->recv_ack = 0;
+		tcp->tcp_flags = RTE_TCP_RST_FLAG;
+	} else {
+		tcp->recv_ack = rte_cpu_to_be_32(rte_be_to_cpu_32(tcp->sent_seq) + seg);
+		tcp->sent_seq = 0;
+		tcp->tcp_flags = RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG;
+	}
 	tcp->data_off = (sizeof(*tcp) / 4) << 4;
-	tcp->tcp_flags = RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG;
 	tcp->rx_win = 0;
 	tcp->tcp_urp = 0;
 	ip->total_length = rte_cpu_to_be_16(IPV4_HDR_LEN + sizeof(*tcp));
@@ -493,10 +517,12 @@ flood_guard(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, const st
 /*
  * Open a connection for the first packet m of a flow to a VIP (a TCP SYN
  * or a UDP datagram): pick the backend, take a local port, insert the
- * record. Returns its index, or -1 once m is refused or dropped.
+ * record. Returns its index, or -1 once m is refused or dropped. On a
+ * syn-proxy VIP a SYN is answered with a cookie instead, and an ACK whose
+ * cookie checks opens: it is held, and p->m becomes the SYN to the backend.
  */
 static __rte_noinline int32_t
-conn_open(struct eph_worker *w, const struct lb_pkt *p, struct eph_session **sp)
+conn_open(struct eph_worker *w, struct lb_pkt *p, struct eph_session **sp)
 {
 	struct eph_lb_worker *lw = w->lb;
 	const struct eph_lb_cfg *c = w->cfg->lb;
@@ -511,7 +537,7 @@ conn_open(struct eph_worker *w, const struct lb_pkt *p, struct eph_session **sp)
 	uint16_t cport, vport, bport, lport;
 	uint32_t ports, laddr;
 	uint8_t gen = 0, flags = 0;
-	uint16_t bi;
+	uint16_t bi, cookie_mss = 0;
 	int32_t idx;
 
 	memcpy(&ports, l4, sizeof(ports));
@@ -522,8 +548,18 @@ conn_open(struct eph_worker *w, const struct lb_pkt *p, struct eph_session **sp)
 		refuse(w, p->in_port, p->m, NULL, EPH_DROP_lb_no_vip);
 		return -1;
 	}
-	if (ip->next_proto_id == IPPROTO_TCP &&
-	    eph_tcp_event(((const struct rte_tcp_hdr *)l4)->tcp_flags) != EPH_TCP_EV_SYN) {
+	/* The side array exists before a snapshot with a syn-proxy VIP is published. */
+	if (unlikely(v->syn_proxy == EPH_LB_SYN_PROXY_ON) && lw->ext != NULL) {
+		if (eph_tcp_event(((const struct rte_tcp_hdr *)l4)->tcp_flags) == EPH_TCP_EV_SYN) {
+			eph_lb_synproxy_answer(w, v, p->in_port, p->m);
+			return -1;
+		}
+		if (!eph_lb_synproxy_check(w, ip, &cookie_mss)) {
+			drop(w, p->m, EPH_DROP_lb_syn_cookie_invalid);
+			return -1;
+		}
+	} else if (ip->next_proto_id == IPPROTO_TCP &&
+		   eph_tcp_event(((const struct rte_tcp_hdr *)l4)->tcp_flags) != EPH_TCP_EV_SYN) {
 		drop(w, p->m, EPH_DROP_lb_no_connection);
 		return -1;
 	}
@@ -585,19 +621,39 @@ conn_open(struct eph_worker *w, const struct lb_pkt *p, struct eph_session **sp)
 		drop(w, p->m, idx == -EEXIST ? EPH_DROP_lb_no_connection : EPH_DROP_lb_table_full);
 		return -1;
 	}
+	if (cookie_mss != 0) {
+		struct rte_mbuf *syn = eph_lb_synproxy_syn(w, p->m, cookie_mss);
+
+		if (syn == NULL) {
+			eph_session_delete(lw->conns, (uint32_t)idx);
+			eph_nat_port_give(w, (unsigned int)v->pool, gen, b->addr, bport,
+					  ip->next_proto_id, laddr, lport, true);
+			rte_pktmbuf_free(p->m); /* counted */
+			return -1;
+		}
+		flags |= EPH_LB_CONN_SYNPROXY;
+		eph_lb_synproxy_opened(w, (uint32_t)idx, p->m);
+		p->m = syn;
+		ip = eph_pkt_ip(syn);
+		l4 = (const uint8_t *)(ip + 1);
+	}
 	d = conn_delta(ip->src_addr, cport, ip->dst_addr, vport, laddr, lport, b->addr, bport);
 	s->l3_delta = d.l3;
 	s->l4_delta = d.l4;
 	s->state = ip->next_proto_id == IPPROTO_TCP ? EPH_TCP_CLOSED : EPH_SESS_ACTIVE;
 	s->pool = (uint8_t)(v->pool >= 0 ? v->pool : 0);
 	s->flags = flags;
-	if (flags & EPH_LB_CONN_PROXY)
+	if (flags & (EPH_LB_CONN_PROXY | EPH_LB_CONN_SYNPROXY))
 		lw->ext[idx].client_isn =
 			rte_be_to_cpu_32(((const struct rte_tcp_hdr *)l4)->sent_seq);
 	s->target = (uint16_t)(v->slot << EPH_LB_BACKEND_BITS | b->slot);
 	s->expire = w->nat.now + eph_flow_timeout(&w->cfg->nat.timeouts, s);
 	eph_session_schedule(lw->conns, (uint32_t)idx, s->expire);
-	if (s->proto == IPPROTO_TCP)
+	/*
+	 * A SYN proxy's connection is no flood's: its client proved its
+	 * address with a cookie, so it never joins the half-open bound.
+	 */
+	if (s->proto == IPPROTO_TCP && !(flags & EPH_LB_CONN_SYNPROXY))
 		half_open_link(lw, (uint32_t)idx, s, v->slot);
 	lw->vip[v->slot].active++;
 	lw->vip[v->slot].total++;
@@ -733,6 +789,8 @@ icmp_error(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, bool from
 			      s->l3_delta, s->l4_delta);
 		if (s->flags & EPH_LB_CONN_PROXY)
 			eph_lb_proxy_quote(lw, s, (uint32_t)idx, &q, true);
+		if (s->flags & EPH_LB_CONN_SYNPROXY)
+			eph_lb_synproxy_quote(lw, s, (uint32_t)idx, &q, true);
 		error_finish(ip, s->flags & EPH_LB_CONN_PORT ? s->out_addr : ip->src_addr,
 			     s->reply_addr);
 	} else {
@@ -741,6 +799,8 @@ icmp_error(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, bool from
 			      (uint16_t)~s->l3_delta, (uint16_t)~s->l4_delta);
 		if (s->flags & EPH_LB_CONN_PROXY)
 			eph_lb_proxy_quote(lw, s, (uint32_t)idx, &q, false);
+		if (s->flags & EPH_LB_CONN_SYNPROXY)
+			eph_lb_synproxy_quote(lw, s, (uint32_t)idx, &q, false);
 		error_finish(ip, s->remote_addr, s->in_addr);
 	}
 	lw->ctr[EPH_LB_icmp_errors_translated]++;
@@ -775,7 +835,7 @@ batch_keys(const struct eph_session_table *t, const struct lb_pkt *p, unsigned i
  * opens. Returns the index, or -1 once the packet is dropped or refused.
  */
 static inline int32_t
-client_conn(struct eph_worker *w, const struct lb_pkt *p, const struct eph_flow_key *key,
+client_conn(struct eph_worker *w, struct lb_pkt *p, const struct eph_flow_key *key,
 	    uint64_t hash, int32_t idx, struct eph_session **sp)
 {
 	struct eph_lb_worker *lw = w->lb;
@@ -801,6 +861,9 @@ client_conn(struct eph_worker *w, const struct lb_pkt *p, const struct eph_flow_
 	}
 	return conn_open(w, p, sp);
 }
+
+static void synproxy_answered(struct eph_worker *w, struct lb_pkt *p, uint32_t idx,
+			      struct eph_session *s, enum eph_synproxy_verdict vd);
 
 /*
  * The owner's half for up to LB_BATCH packets of one side (dir: from the
@@ -845,6 +908,7 @@ conns_owned(struct eph_worker *w, struct lb_pkt *p, unsigned int n, int dir)
 			idx[i] = client_conn(w, &p[i], &keys[i], hash[i], idx[i], &s);
 			if (idx[i] < 0)
 				continue;
+			ip = eph_pkt_ip(p[i].m); /* a syn-proxy opening: the SYN to the backend */
 		} else if (unlikely(idx[i] < 0)) {
 			drop(w, p[i].m, EPH_DROP_lb_no_connection);
 			continue;
@@ -856,7 +920,20 @@ conns_owned(struct eph_worker *w, struct lb_pkt *p, unsigned int n, int dir)
 			drop(w, p[i].m, EPH_DROP_lb_backend_removed);
 			continue;
 		}
-		/* The tracker sees the client's sequence space (proxy.h). */
+		if (unlikely(s->flags & EPH_LB_CONN_SYNPROXY)) {
+			enum eph_synproxy_verdict vd =
+				dir == EPH_DIR_IN2OUT
+					? eph_lb_synproxy_from_client(w, s, (uint32_t)idx[i], p[i].m)
+					: eph_lb_synproxy_from_backend(w, s, (uint32_t)idx[i], p[i].m);
+
+			if (vd == EPH_SYNPROXY_TAKEN)
+				continue;
+			if (vd != EPH_SYNPROXY_PASS) {
+				synproxy_answered(w, &p[i], (uint32_t)idx[i], s, vd);
+				continue;
+			}
+		}
+		/* The tracker sees the client's sequence space (proxy.h, synproxy.h). */
 		if (unlikely(s->flags & EPH_LB_CONN_PROXY) && dir == EPH_DIR_OUT2IN)
 			eph_lb_proxy_to_client(lw, s, (uint32_t)idx[i], p[i].m);
 		if (unlikely(!conn_touch(w, (uint32_t)idx[i], s, ip, dir))) {
@@ -870,6 +947,8 @@ conns_owned(struct eph_worker *w, struct lb_pkt *p, unsigned int n, int dir)
 			}
 			ip = eph_pkt_ip(p[i].m);
 		}
+		if (unlikely(s->flags & EPH_LB_CONN_SYNPROXY) && dir == EPH_DIR_IN2OUT)
+			eph_lb_synproxy_to_backend(w, s, (uint32_t)idx[i], p[i].m);
 		if (dir == EPH_DIR_IN2OUT)
 			rewrite(ip, (uint8_t *)(ip + 1), s->out_addr, s->out_port, s->reply_addr,
 				s->reply_port, s->l3_delta, s->l4_delta);
@@ -882,6 +961,41 @@ conns_owned(struct eph_worker *w, struct lb_pkt *p, unsigned int n, int dir)
 	}
 	lw->ctr[dir == EPH_DIR_IN2OUT ? EPH_LB_client_packets : EPH_LB_reply_packets] += n_out;
 	eph_output_send_burst(w, out_port, out, out_nh, (uint16_t)n_out);
+}
+
+/*
+ * The backend answered the SYN proxy's SYN (p: its SYN-ACK or RST, already
+ * in the client's sequence space), tracked like any reply and not sent on:
+ * after a SYN-ACK the held client segment goes to the backend as the
+ * handshake's last ACK; after a RST the client is reset and the
+ * connection ends.
+ */
+static __rte_noinline void
+synproxy_answered(struct eph_worker *w, struct lb_pkt *p, uint32_t idx, struct eph_session *s,
+		  enum eph_synproxy_verdict vd)
+{
+	struct eph_lb_worker *lw = w->lb;
+	struct rte_mbuf *held;
+
+	if (s->flags & EPH_LB_CONN_PROXY)
+		eph_lb_proxy_to_client(lw, s, idx, p->m);
+	(void)conn_touch(w, idx, s, eph_pkt_ip(p->m), EPH_DIR_OUT2IN);
+	if (vd == EPH_SYNPROXY_REFUSED) {
+		rte_pktmbuf_free(p->m);
+		send_rst(w, p->in_port, s->remote_addr, s->remote_port, s->in_addr, s->in_port,
+			 eph_lb_synproxy_client_next(lw, idx));
+		conn_close(w, idx, false);
+		return;
+	}
+	held = eph_lb_synproxy_take_held(lw, idx);
+	if (held != NULL) {
+		rte_pktmbuf_free(p->m);
+	} else if ((held = eph_lb_synproxy_client_ack(lw, s, idx, p->m)) == NULL) {
+		drop(w, p->m, EPH_DROP_mbuf_alloc_failed);
+		return;
+	}
+	conns_owned(w, &(struct lb_pkt){.m = held, .cand = EPH_SESSION_NIL, .in_port = p->in_port},
+		    1, EPH_DIR_IN2OUT);
 }
 
 /* m joins the owner's batch own (ahead: its lookahead, or NULL); a full batch goes through. */

@@ -53,16 +53,25 @@ static_assert(EPH_MAX_VIPS << EPH_LB_BACKEND_BITS <= UINT16_MAX + 1, "targets fi
 #define EPH_LB_CONN_PORT        0x04
 #define EPH_LB_CONN_PROXY       0x08
 #define EPH_LB_CONN_PROXY_ACKED 0x10
+#define EPH_LB_CONN_SYNPROXY    0x20 /* opened by a SYN cookie (dataplane/lb/synproxy.h) */
+#define EPH_LB_CONN_SYNPROXY_OPEN 0x40 /* ... and its backend answered: delta is set */
 
 /*
  * What a connection needs beyond its record, which is full: one entry per
  * record of the worker's table, indexed like it. Only the PROXY header's
- * sequence shift needs one, so the array exists only once some VIP has
- * proxy-protocol: 4 bytes per connection of the table's size (1 MiB per
- * worker at the default 262144), whether the connections use it or not.
+ * sequence shift and the SYN proxy need one, so the array exists only
+ * once some VIP has proxy-protocol or syn-proxy: 16 bytes per connection
+ * of the table's size (4 MiB per worker at the default 262144), whether
+ * the connections use it or not.
  */
 struct eph_lb_conn_ext {
 	uint32_t client_isn; /* host order: the client's initial sequence number */
+	/*
+	 * SYN proxy, host order: the cookie until the backend answers, then
+	 * cookie - the backend's ISN (backend -> client: seq + delta).
+	 */
+	uint32_t delta;
+	struct rte_mbuf *held; /* SYN proxy: the client's segment awaiting the backend, or NULL */
 };
 /* A TCP connection still in its handshake, linked on its VIP's half-open list (see below). */
 #define EPH_LB_CONN_HALF_OPEN   0x80
@@ -96,6 +105,7 @@ struct eph_lb_vip {
 	uint8_t refusal;    /* enum eph_lb_refusal */
 	uint8_t on_remove;  /* enum eph_lb_on_remove */
 	uint8_t proxy;      /* enum eph_lb_proxy (TCP full-NAT only) */
+	uint8_t syn_proxy;  /* enum eph_lb_syn_proxy (TCP full-NAT only) */
 	int16_t pool;       /* full-NAT: slot of the pool local ports come from */
 	uint32_t max_conns; /* this worker's share of max-connections; 0: none */
 	uint32_t maglev_size;
@@ -164,7 +174,13 @@ struct eph_lb_vip_stats {
 	X(proxy_mss_lowered, "backends' SYN-ACKs whose MSS was lowered for the PROXY header") \
 	X(proxy_bad_options, "backends' segments of PROXY connections with malformed TCP options, left alone") \
 	X(half_open_replaced, "half-open connections ended for a new SYN at the VIP's bound") \
-	X(rate_limited, "new connections refused over a VIP's new-connections-per-s")
+	X(rate_limited, "new connections refused over a VIP's new-connections-per-s") \
+	X(syn_cookies_sent, "SYN-ACKs with a SYN cookie sent for syn-proxy VIPs")                   \
+	X(syn_cookie_acks_valid, "ACKs whose SYN cookie checked: connections opened to a backend")    \
+	X(syn_cookie_acks_invalid, "ACKs to syn-proxy VIPs with no connection and no valid cookie") \
+	X(syn_proxy_held, "client segments held while the backend's SYN-ACK was awaited")        \
+	X(syn_proxy_handshakes, "backend handshakes completed by the SYN proxy")                 \
+	X(syn_proxy_refusals, "backends that refused (RST) or did not answer the SYN proxy's SYN")
 
 enum eph_lb_counter {
 #define EPH_LB_CTR_ENUM(name, desc) EPH_LB_##name,
@@ -183,6 +199,7 @@ struct eph_lb_worker {
 	 * PROXY VIP is published, freed at teardown; dp: rw own.
 	 */
 	struct eph_lb_conn_ext *ext;
+	uint32_t held;                    /* SYN proxy: client segments held (synproxy.h) */
 	uint32_t sweep;                   /* next record the removed-backend sweep visits */
 	uint64_t sweep_gen;               /* snapshot generation the sweep has finished */
 	uint64_t ctr[EPH_LB_CTR_MAX];

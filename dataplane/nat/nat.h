@@ -136,6 +136,7 @@ struct eph_nat_cfg {
 struct eph_nat {
 	bool enabled;              /* started with pools: per-worker NAT tables exist */
 	uint32_t secret;           /* keys the host-owner hash and address pairing */
+	uint32_t cookie_key[2];    /* keys the balancer's SYN cookies (lb/synproxy.h) */
 	uint64_t tick_tsc;         /* TSC cycles per tick */
 	uint64_t start_tsc;
 	struct rte_ring **handoff; /* [from * n_workers + to], SP/SC; NULL on the diagonal */

@@ -113,6 +113,9 @@ build_cases(bool quick, struct bench_case *list)
 		     64 * K, pkts);
 	/* Datagrams of 96 bytes of UDP in four 24-byte fragments, on 1k established flows. */
 	n = add_case(list, n, "fragments_1k", B_FRAGMENTS, IPPROTO_UDP, false, K, pkts);
+	/* syn-proxy: SYNs answered with cookies (no state), then the ACKs that open. */
+	n = add_case(list, n, "lb_syn_cookies", B_LB_SYN_COOKIE, IPPROTO_TCP, false, grow, grow);
+	n = add_case(list, n, "lb_cookie_acks", B_LB_COOKIE_ACK, IPPROTO_TCP, false, grow, grow);
 	return n;
 }
 

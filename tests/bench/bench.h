@@ -67,6 +67,8 @@ enum bench_kind {
 	B_LB_PROXY, /* established, TCP, through a VIP with proxy-protocol v2 */
 	B_LB_SYN_FLOOD,
 	B_FRAGMENTS, /* established UDP flows whose datagrams come in four fragments */
+	B_LB_SYN_COOKIE, /* SYNs to a syn-proxy VIP answered with cookies */
+	B_LB_COOKIE_ACK, /* ... and the cookie ACKs that open connections */
 };
 
 struct bench_case {

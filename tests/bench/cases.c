@@ -100,7 +100,8 @@ bench_case_conf(const struct bench_case *c, struct eph_conf *conf, unsigned int 
 	conf->nat.destinations_per_worker = destinations_for(conf->nat.sessions_per_worker);
 	conf->nat.handoff_ring = 1024;
 	if (c->kind == B_LB_NEW || c->kind == B_LB_ESTABLISHED || c->kind == B_LB_PROXY ||
-	    c->kind == B_LB_SYN_FLOOD)
+	    c->kind == B_LB_SYN_FLOOD ||
+	    c->kind == B_LB_SYN_COOKIE || c->kind == B_LB_COOKIE_ACK)
 		bench_lb_conf(c, conf, n_pool);
 }
 
@@ -118,7 +119,8 @@ bench_case_memory_mb(const struct bench_case *c)
 	unsigned int workers = c->kind == B_HANDOFF || c->kind == B_BORROW ? 2 : 1;
 	/* The balancer's connection table comes on top (~80 B per record). */
 	unsigned int per = c->kind == B_LB_NEW || c->kind == B_LB_ESTABLISHED ||
-					   c->kind == B_LB_PROXY || c->kind == B_LB_SYN_FLOOD
+					   c->kind == B_LB_PROXY || c->kind == B_LB_SYN_FLOOD ||
+					   c->kind == B_LB_SYN_COOKIE || c->kind == B_LB_COOKIE_ACK
 				   ? 300
 				   : 200;
 
@@ -1264,6 +1266,8 @@ bench_case_run(struct bench_ctx *x, struct bench_result *r)
 	case B_LB_ESTABLISHED:
 	case B_LB_PROXY:
 	case B_LB_SYN_FLOOD:
+	case B_LB_SYN_COOKIE:
+	case B_LB_COOKIE_ACK:
 		bench_lb_run(x, r);
 		break;
 	}

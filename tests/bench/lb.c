@@ -11,7 +11,10 @@
  * open their connections by a handshake (untimed; through a VIP with
  * proxy-protocol v2 the handshake's last ACK takes the header), then time
  * data segments both ways. What comes out is checked field by field with
- * full checksums, untimed.
+ * full checksums, untimed. lb_syn_cookies: SYNs to a VIP with syn-proxy,
+ * each answered with a cookie SYN-ACK and no state; lb_cookie_acks: the
+ * ACKs of those cookies, each opening a connection (cookie check, Maglev
+ * choice, a local port, the record, the SYN to the backend).
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -68,6 +71,8 @@ bench_lb_conf(const struct bench_case *c, struct eph_conf *conf, unsigned int *n
 	v->port = LB_VIP_PORT;
 	v->proto = c->proto;
 	v->proxy = c->kind == B_LB_PROXY ? EPH_LB_PROXY_V2 : EPH_LB_PROXY_OFF;
+	v->syn_proxy = c->kind == B_LB_SYN_COOKIE || c->kind == B_LB_COOKIE_ACK
+			       ? EPH_LB_SYN_PROXY_ON : EPH_LB_SYN_PROXY_OFF;
 	v->backends = backends;
 	v->n_backends = LB_N_BACKENDS;
 	v->forwarding = EPH_LB_FULLNAT;
@@ -451,6 +456,77 @@ run_syn_flood(struct bench_ctx *x, struct bench_result *r)
 	r->bytes_per_session = bytes_per_connection(x);
 }
 
+/*
+ * syn-proxy: every client's SYN in, its cookie SYN-ACK out (timed for
+ * lb_syn_cookies), no connection; then for lb_cookie_acks every client's
+ * ACK of its cookie in, a SYN to a backend out (timed).
+ */
+static void
+run_syn_cookies(struct bench_ctx *x, struct lb_map *map, struct bench_result *r)
+{
+	struct eph_worker *w = x->dp.workers[0];
+	uint32_t n = x->c->sessions;
+	bool acks = x->c->kind == B_LB_COOKIE_ACK;
+	struct rte_mbuf *pkts[B_BURST];
+	uint32_t *cookie = calloc(n, sizeof(*cookie));
+
+	if (cookie == NULL || rte_pktmbuf_alloc_bulk(x->dp.pool, pkts, B_BURST) != 0)
+		bench_fail(x, "no memory for the cookies");
+	for (uint32_t base = 0; base < n; base += B_BURST) {
+		uint16_t k = (uint16_t)RTE_MIN((uint32_t)B_BURST, n - base), got;
+
+		for (uint16_t j = 0; j < k; j++)
+			client_packet(x, base + j, pkts[j], RTE_TCP_SYN_FLAG, client_isn(base + j),
+				      0);
+		if (!acks)
+			bench_timer_start(&r->t);
+		eph_input_burst(w, B_OUT, pkts, k);
+		got = bench_sent(x, w, B_OUT, pkts, k);
+		if (!acks)
+			bench_timer_stop(&r->t, got);
+		if (got != k)
+			bench_fail(x, "SYNs: %u of %u cookies came out", got, k);
+		for (uint16_t j = 0; j < k; j++) {
+			check_to_client(x, base + j, pkts[j]);
+			if (tcp_of(pkts[j])->tcp_flags != (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG) ||
+			    rte_be_to_cpu_32(tcp_of(pkts[j])->recv_ack) != client_isn(base + j) + 1)
+				mismatch(x, base + j, "not a SYN-ACK of the client's SYN");
+			cookie[base + j] = rte_be_to_cpu_32(tcp_of(pkts[j])->sent_seq);
+		}
+		bench_progress(x, "SYN cookies", base + k, n);
+	}
+	if (eph_lb_connection_count(w->lb) != 0)
+		bench_fail(x, "%u connections after SYNs alone", eph_lb_connection_count(w->lb));
+	for (uint32_t base = 0; acks && base < n; base += B_BURST) {
+		uint16_t k = (uint16_t)RTE_MIN((uint32_t)B_BURST, n - base), got;
+
+		for (uint16_t j = 0; j < k; j++)
+			client_packet(x, base + j, pkts[j], RTE_TCP_ACK_FLAG,
+				      client_isn(base + j) + 1, cookie[base + j] + 1);
+		bench_timer_start(&r->t);
+		eph_input_burst(w, B_OUT, pkts, k);
+		got = bench_sent(x, w, B_IN, pkts, k);
+		bench_timer_stop(&r->t, got);
+		if (got != k)
+			bench_fail(x, "cookie ACKs: %u of %u SYNs came out", got, k);
+		for (uint16_t j = 0; j < k; j++) {
+			check_to_backend(x, map, base + j, pkts[j]);
+			if (tcp_of(pkts[j])->tcp_flags != RTE_TCP_SYN_FLAG ||
+			    rte_be_to_cpu_32(tcp_of(pkts[j])->sent_seq) != client_isn(base + j))
+				mismatch(x, base + j, "not a SYN with the client's ISN");
+		}
+		bench_progress(x, "cookie ACKs", base + k, n);
+	}
+	bench_timer_done(&r->t);
+	rte_pktmbuf_free_bulk(pkts, B_BURST);
+	free(cookie);
+	fail_if_dropped(x, "on the syn-proxy VIP");
+	if (eph_lb_connection_count(w->lb) != (acks ? n : 0))
+		bench_fail(x, "%u connections, %u expected", eph_lb_connection_count(w->lb),
+			   acks ? n : 0);
+	r->packets = n;
+}
+
 void
 bench_lb_run(struct bench_ctx *x, struct bench_result *r)
 {
@@ -469,13 +545,15 @@ bench_lb_run(struct bench_ctx *x, struct bench_result *r)
 		open_connections(x, &map, x->c->sessions, &r->t);
 		bench_timer_done(&r->t);
 		r->packets = x->c->sessions;
+	} else if (x->c->kind == B_LB_SYN_COOKIE || x->c->kind == B_LB_COOKIE_ACK) {
+		run_syn_cookies(x, &map, r);
 	} else {
 		run_established(x, &map, r);
 	}
 	/* Maglev with equal weights: every backend has its share of the connections. */
 	for (uint32_t i = 0; i < x->c->sessions; i++)
 		per_backend[(map.to[i] >> 16) & 0xff]++;
-	for (unsigned int b = 0; b < LB_N_BACKENDS; b++)
+	for (unsigned int b = 0; b < LB_N_BACKENDS && x->c->kind != B_LB_SYN_COOKIE; b++)
 		if (per_backend[b] < x->c->sessions / LB_N_BACKENDS / 2)
 			bench_fail(x, "backend %u got %u of %u connections", b, per_backend[b],
 				   x->c->sessions);

@@ -61,9 +61,9 @@ NAT_MW_TESTS=(pool_addresses ping_through flows_2000 unsolicited filtering)
 # The backends port has a kernel interface (kernel_*: the host's own tools through it).
 # Health checks (health_*) reach the backends through that interface.
 LB_TESTS=(lb_weights lb_long_lived lb_udp lb_no_backends lb_ping_vip lb_workers lb_bad_ctl
-	lb_proxy_protocol lb_syn_flood lb_rate_limit kernel_path kernel_none_outside
-	health_down_up health_http_500 health_passive health_all_down)
-LB_MW_TESTS=(lb_workers lb_udp lb_proxy_protocol kernel_path health_down_up)
+	lb_proxy_protocol lb_syn_flood lb_rate_limit lb_syn_proxy lb_syn_proxy_flood kernel_path
+	kernel_none_outside health_down_up health_http_500 health_passive health_all_down)
+LB_MW_TESTS=(lb_workers lb_udp lb_proxy_protocol lb_syn_proxy kernel_path health_down_up)
 LB_ASAN_TESTS=(lb_weights lb_long_lived lb_udp lb_no_backends lb_ping_vip lb_bad_ctl
 	lb_proxy_protocol lb_rate_limit kernel_path health_down_up health_http_500)
 # Hairpinning (hairpin_conf: the pool maps and filters endpoint-independently):
@@ -430,6 +430,19 @@ lb_conf() {
 		    new-connections-per-s: 20
 		    local-addresses: [198.18.0.24]
 		    backends: [{address: 198.18.0.11, port: 9000}]
+		  - name: syncookie
+		    address: 203.0.113.80
+		    port: 8090
+		    syn-proxy: on
+		    local-addresses: [198.18.0.25]
+		    backends: [{address: 198.18.0.11}, {address: 198.18.0.12}, {address: 198.18.0.13}]
+		  - name: syncookie-pp
+		    address: 203.0.113.80
+		    port: 8091
+		    syn-proxy: on
+		    proxy-protocol: v2
+		    local-addresses: [198.18.0.26]
+		    backends: [{address: 198.18.0.11}, {address: 198.18.0.12}, {address: 198.18.0.13}]
 	EOF
 }
 

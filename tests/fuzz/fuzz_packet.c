@@ -143,7 +143,8 @@ static struct eph_conf_route routes[2];
 /*
  * The balancer: a TCP and a UDP VIP on the outside subnet onto backends in
  * the lab (behind the inside router), full-NAT from a local address of the
- * outside subnet, a destination-NAT VIP, and a TCP VIP with proxy-protocol v2.
+ * outside subnet, a destination-NAT VIP, a TCP VIP with proxy-protocol v2,
+ * and TCP VIPs with syn-proxy, one of them with proxy-protocol too.
  */
 #define VIP      FZ_IPV4(203, 0, 113, 140)
 #define VIP_DNAT FZ_IPV4(203, 0, 113, 141)
@@ -280,6 +281,13 @@ conf_build(void)
 		(int)conf.n_pools - 1);
 	conf.vips[conf.n_vips - 1].proxy = EPH_LB_PROXY_V2;
 	conf.vips[conf.n_vips - 1].new_connections_per_s = 8; /* and the rate limit's refusals */
+	add_vip("cookies", VIP, 8444, IPPROTO_TCP, lb_backends, RTE_DIM(lb_backends),
+		(int)conf.n_pools - 1);
+	conf.vips[conf.n_vips - 1].syn_proxy = EPH_LB_SYN_PROXY_ON;
+	add_vip("cookies-pp", VIP, 8445, IPPROTO_TCP, lb_backends, RTE_DIM(lb_backends),
+		(int)conf.n_pools - 1);
+	conf.vips[conf.n_vips - 1].syn_proxy = EPH_LB_SYN_PROXY_ON;
+	conf.vips[conf.n_vips - 1].proxy = EPH_LB_PROXY_V2;
 
 	conf.timeouts.udp = 5;
 	conf.timeouts.tcp_established = 30;

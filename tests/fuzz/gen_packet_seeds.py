@@ -281,6 +281,20 @@ def seeds():
                                                      b"GET /"))), worker=w, end=True) +
             rec(OUT, eth(OUT, ip(REMOTE, VIP, 6, tcp(REMOTE, VIP, cport, 8443, RST, 1006))),
                 worker=w, end=True) + clock(100))
+    # syn-proxy (VIP ports 8444, and 8445 with proxy-protocol v2): SYNs answered with
+    # cookies, ACKs whose cookie does not check, a RST and data with no connection.
+    for w, port in enumerate((8444, 8445, 8444)):
+        cport = 45000 + w
+        s["lb-synproxy-w%d" % w] = (
+            rec(OUT, eth(OUT, ip(REMOTE, VIP, 6, tcp(REMOTE, VIP, cport, port, SYN, 1000, 0,
+                                                     opts=mss + bytes([1, 3, 3, 7])))),
+                worker=w, end=True) +
+            rec(OUT, eth(OUT, ip(REMOTE, VIP, 6, tcp(REMOTE, VIP, cport, port, ACK, 1001, 77))),
+                worker=w, end=True) +
+            rec(OUT, eth(OUT, ip(REMOTE, VIP, 6, tcp(REMOTE, VIP, cport, port, ACK, 1001, 77,
+                                                     b"GET /"))), worker=w, end=True) +
+            rec(OUT, eth(OUT, ip(REMOTE, VIP, 6, tcp(REMOTE, VIP, cport, port, RST, 1001))),
+                worker=w, end=True) + clock(100))
     s["lb-udp"] = (rec(OUT, eth(OUT, ip_udp(REMOTE, VIP, 5353, 53)), end=True) +
                    rec(IN, eth(IN, ip_udp("10.20.0.12", LB_LOCAL, 53, 1)), fix=True, bind=LAST,
                        end=True))

@@ -667,6 +667,7 @@ test_vips(void **state)
 	assert_int_equal(v->proxy, EPH_LB_PROXY_V2);
 	assert_int_equal(v->half_open_per_worker, 2048);
 	assert_int_equal(v->new_connections_per_s, 1000);
+	assert_int_equal(v->syn_proxy, EPH_LB_SYN_PROXY_ON);
 	/* Sorted by address whatever the file's order; port and weight defaulted. */
 	assert_int_equal(v->n_backends, 3);
 	assert_int_equal(v->backends[0].addr, IP(10, 20, 0, 2));
@@ -688,6 +689,7 @@ test_vips(void **state)
 	assert_int_equal(v->proxy, EPH_LB_PROXY_OFF);
 	assert_int_equal(v->half_open_per_worker, 0); /* automatic */
 	assert_int_equal(v->new_connections_per_s, 0); /* no limit */
+	assert_int_equal(v->syn_proxy, EPH_LB_SYN_PROXY_OFF);
 	assert_int_equal(conf.n_pools, 2);
 	assert_int_equal(v->pool, 1);
 	p = &conf.pools[1];
@@ -1606,6 +1608,24 @@ test_diff_vips(void **state)
 	}
 	new.vips[0].proxy = EPH_LB_PROXY_V2;
 
+	/* syn-proxy: one line, live (new connections take it). */
+	new.vips[0].syn_proxy = EPH_LB_SYN_PROXY_OFF;
+	memset(&got, 0, sizeof(got));
+	assert_int_equal(eph_conf_diff(&old, &new, collect, &got),
+			 (int)(sizeof(want) / sizeof(want[0])) + 1);
+	for (unsigned int i = 0, found = 0; i <= got.n; i++) {
+		if (i == got.n) {
+			assert_int_equal(found, 1);
+			break;
+		}
+		if (strstr(got.line[i], "syn-proxy") == NULL)
+			continue;
+		assert_string_equal(got.line[i], "vip web: syn-proxy on -> off (new connections)");
+		assert_false(got.restart[i]);
+		found++;
+	}
+	new.vips[0].syn_proxy = EPH_LB_SYN_PROXY_ON;
+
 	eph_conf_free(&new);
 	eph_conf_free(&old);
 }
@@ -1873,6 +1893,16 @@ static const struct bad_case bad_cases[] = {
 		  "v2 on a udp fullnat VIP: the header goes in front of the TCP stream a local address opens to the backend, expected protocol: tcp and forwarding: fullnat (or proxy-protocol: off)" },
 		{ 22, 21, "vips[1].proxy-protocol",
 		  "v2 on a tcp dnat VIP" },
+	} },
+	{ "bad-vip-syn-proxy.yaml", 2, {
+		{ 17, 16, "vips[0].syn-proxy",
+		  "on, on a udp fullnat VIP: the balancer completes the client's TCP handshake and opens its own from a local address to the backend, expected protocol: tcp and forwarding: fullnat (or syn-proxy: off)" },
+		{ 22, 16, "vips[1].syn-proxy",
+		  "on, on a tcp dnat VIP" },
+	} },
+	{ "bad-vip-syn-proxy-word.yaml", 1, {
+		{ 16, 16, "vips[0].syn-proxy",
+		  "expected one of off, on, found \"yes\"" },
 	} },
 	{ "bad-vip-proxy-word.yaml", 1, {
 		{ 16, 21, "vips[0].proxy-protocol",
