@@ -656,6 +656,39 @@ test_odd_segments(void **state)
 	assert_int_equal(eph_lb_connection_count(w->lb), 0);
 }
 
+/*
+ * Connections a cookie opened are not half-open ones: more of them than
+ * the VIP's half-open bound (nat.sessions-per-worker / 16 here: 64) all
+ * stay, none replaced, no RST to the backend.
+ */
+static void
+test_cookies_beyond_half_open_bound(void **state)
+{
+	const unsigned int n = 80;
+	struct rte_mbuf *m;
+
+	(void)state;
+	vport = 80;
+	for (unsigned int i = 0; i < n; i++) {
+		uint16_t port = (uint16_t)(41000 + i);
+		uint32_t cookie;
+
+		input(OUT, seg(OUT, CLIENT, VIP, port, 80, RTE_TCP_SYN_FLAG, ISN, 0, NULL, 0, NULL, 0));
+		m = t_one_out(OUT);
+		cookie = seq_of(m);
+		rte_pktmbuf_free(m);
+		input(OUT, seg(OUT, CLIENT, VIP, port, 80, RTE_TCP_ACK_FLAG, ISN + 1, cookie + 1, NULL,
+			       0, NULL, 0));
+		m = t_one_out(IN); /* the SYN to the backend, nothing else */
+		assert_int_equal(tcp_of(m)->tcp_flags, RTE_TCP_SYN_FLAG);
+		assert_int_equal(seq_of(m), ISN);
+		rte_pktmbuf_free(m);
+	}
+	assert_int_equal(eph_lb_connection_count(w->lb), n);
+	assert_int_equal(w->lb->ctr[EPH_LB_half_open_replaced], 0);
+	assert_int_equal(w->lb->vip[t_dp.cfg->lb->vips[0].slot].half_open, 0);
+}
+
 int
 main(void)
 {
@@ -670,6 +703,7 @@ main(void)
 		cmocka_unit_test_setup(test_with_proxy_protocol, fresh),
 		cmocka_unit_test_setup(test_icmp_quote, fresh),
 		cmocka_unit_test_setup(test_odd_segments, fresh),
+		cmocka_unit_test_setup(test_cookies_beyond_half_open_bound, fresh),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
