@@ -121,8 +121,10 @@ seg(uint16_t port, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport, u
 	t->data_off = (uint8_t)(((TCP_LEN + olen) / 4) << 4);
 	t->tcp_flags = flags;
 	t->rx_win = RTE_BE16(29200);
-	memcpy(t + 1, opt, olen);
-	memcpy((uint8_t *)(t + 1) + olen, pay, plen);
+	if (olen != 0) /* memcpy from NULL is undefined, even for 0 bytes */
+		memcpy(t + 1, opt, olen);
+	if (plen != 0)
+		memcpy((uint8_t *)(t + 1) + olen, pay, plen);
 	t->cksum = rte_ipv4_udptcp_cksum(ip, t);
 	return m;
 }
