@@ -279,3 +279,61 @@ t_advance(struct eph_worker *w, uint32_t ticks)
 	for (int i = 0; i < 256; i++)
 		eph_worker_polls_run(w, clock_tsc);
 }
+
+struct rte_mbuf *
+t_tcp_segment(uint16_t port, const struct rte_ether_addr *mac, uint32_t src, uint32_t dst,
+	      uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq, uint32_t ack,
+	      uint16_t win, const uint8_t *opt, uint16_t olen, const uint8_t *pay, uint16_t plen)
+{
+	struct rte_mbuf *m = t_ipv4_packet(mac, port, src, dst, IPPROTO_TCP, 64,
+					   (uint16_t)(sizeof(struct rte_tcp_hdr) + olen + plen));
+	struct rte_ipv4_hdr *ip = t_ip(m);
+	struct rte_tcp_hdr *t = (struct rte_tcp_hdr *)(ip + 1);
+
+	memset(t, 0, sizeof(*t));
+	t->src_port = rte_cpu_to_be_16(sport);
+	t->dst_port = rte_cpu_to_be_16(dport);
+	t->sent_seq = rte_cpu_to_be_32(seq);
+	t->recv_ack = rte_cpu_to_be_32(ack);
+	t->data_off = (uint8_t)(((sizeof(*t) + olen) / 4) << 4);
+	t->tcp_flags = flags;
+	t->rx_win = rte_cpu_to_be_16(win);
+	/* memcpy from NULL is undefined even for 0 bytes (UBSan says so). */
+	if (olen != 0)
+		memcpy(t + 1, opt, olen);
+	if (plen != 0)
+		memcpy((uint8_t *)(t + 1) + olen, pay, plen);
+	t->cksum = rte_ipv4_udptcp_cksum(ip, t);
+	return m;
+}
+
+struct rte_tcp_hdr *
+t_tcp(struct rte_mbuf *m)
+{
+	return (struct rte_tcp_hdr *)(t_ip(m) + 1);
+}
+
+uint32_t
+t_tcp_seq(struct rte_mbuf *m)
+{
+	return rte_be_to_cpu_32(t_tcp(m)->sent_seq);
+}
+
+uint32_t
+t_tcp_ack(struct rte_mbuf *m)
+{
+	return rte_be_to_cpu_32(t_tcp(m)->recv_ack);
+}
+
+uint16_t
+t_tcp_payload_len(struct rte_mbuf *m)
+{
+	return (uint16_t)(rte_be_to_cpu_16(t_ip(m)->total_length) - sizeof(struct rte_ipv4_hdr) -
+			  (t_tcp(m)->data_off >> 4) * 4);
+}
+
+const uint8_t *
+t_tcp_payload(struct rte_mbuf *m)
+{
+	return (const uint8_t *)t_tcp(m) + (t_tcp(m)->data_off >> 4) * 4;
+}

@@ -68,6 +68,22 @@ struct rte_mbuf *t_l4_packet(uint16_t in_port, const struct rte_ether_addr *mac,
 			     uint32_t dst, uint8_t proto, uint16_t sport, uint16_t dport,
 			     uint8_t flags, uint32_t seq, uint32_t ack);
 
+/*
+ * A TCP segment from mac on port: flags, seq, ack and window (host order),
+ * options opt[olen] (olen a multiple of 4), payload pay[plen]; TTL 64,
+ * checksums complete.
+ */
+struct rte_mbuf *t_tcp_segment(uint16_t port, const struct rte_ether_addr *mac, uint32_t src,
+			       uint32_t dst, uint16_t sport, uint16_t dport, uint8_t flags,
+			       uint32_t seq, uint32_t ack, uint16_t win, const uint8_t *opt,
+			       uint16_t olen, const uint8_t *pay, uint16_t plen);
+/* A TCP frame's header, its sequence and acknowledgement numbers (host order), its payload. */
+struct rte_tcp_hdr *t_tcp(struct rte_mbuf *m);
+uint32_t t_tcp_seq(struct rte_mbuf *m);
+uint32_t t_tcp_ack(struct rte_mbuf *m);
+uint16_t t_tcp_payload_len(struct rte_mbuf *m);
+const uint8_t *t_tcp_payload(struct rte_mbuf *m);
+
 /* IP checksum, and the L4 checksum by full recompute (TCP/UDP with the pseudo-header, ICMP). */
 void t_assert_checksums(struct rte_mbuf *m);
 /* The 16-bit field at off in the L4 header, host order (0: source port, 2: destination). */

@@ -86,69 +86,20 @@ fresh(void **state)
 	return 0;
 }
 
-/* A TCP segment with options opt[olen] (olen a multiple of 4) and payload pay[plen]. */
+/* A TCP segment from the client's or the backend's side (window 65535). */
 static struct rte_mbuf *
 seg(uint16_t port, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport, uint8_t flags,
     uint32_t seq, uint32_t ack, const uint8_t *opt, uint16_t olen, const uint8_t *pay,
     uint16_t plen)
 {
-	struct rte_mbuf *m = t_ipv4_packet(port == OUT ? &t_server_mac : &t_host_mac, port, src,
-					   dst, IPPROTO_TCP, 64, (uint16_t)(TCP_LEN + olen + plen));
-	struct rte_ipv4_hdr *ip = t_ip(m);
-	struct rte_tcp_hdr *t = (struct rte_tcp_hdr *)(ip + 1);
-
-	memset(t, 0, TCP_LEN);
-	t->src_port = rte_cpu_to_be_16(sport);
-	t->dst_port = rte_cpu_to_be_16(dport);
-	t->sent_seq = rte_cpu_to_be_32(seq);
-	t->recv_ack = rte_cpu_to_be_32(ack);
-	t->data_off = (uint8_t)(((TCP_LEN + olen) / 4) << 4);
-	t->tcp_flags = flags;
-	t->rx_win = RTE_BE16(65535);
-	/* memcpy from NULL is undefined even for 0 bytes (UBSan says so). */
-	if (olen != 0)
-		memcpy(t + 1, opt, olen);
-	if (plen != 0)
-		memcpy((uint8_t *)(t + 1) + olen, pay, plen);
-	t->cksum = rte_ipv4_udptcp_cksum(ip, t);
-	return m;
+	return t_tcp_segment(port, port == OUT ? &t_server_mac : &t_host_mac, src, dst, sport,
+			     dport, flags, seq, ack, 65535, opt, olen, pay, plen);
 }
 
 static void
 input(uint16_t port, struct rte_mbuf *m)
 {
 	eph_input_burst(w, port, &m, 1);
-}
-
-static struct rte_tcp_hdr *
-tcp_of(struct rte_mbuf *m)
-{
-	return (struct rte_tcp_hdr *)(t_ip(m) + 1);
-}
-
-static uint32_t
-seq_of(struct rte_mbuf *m)
-{
-	return rte_be_to_cpu_32(tcp_of(m)->sent_seq);
-}
-
-static uint32_t
-ack_of(struct rte_mbuf *m)
-{
-	return rte_be_to_cpu_32(tcp_of(m)->recv_ack);
-}
-
-static uint16_t
-payload_len(struct rte_mbuf *m)
-{
-	return (uint16_t)(rte_be_to_cpu_16(t_ip(m)->total_length) - IP_LEN -
-			  (tcp_of(m)->data_off >> 4) * 4);
-}
-
-static const uint8_t *
-payload(struct rte_mbuf *m)
-{
-	return (const uint8_t *)tcp_of(m) + (tcp_of(m)->data_off >> 4) * 4;
 }
 
 static uint16_t lport; /* the connection's local port, as the backend sees it */
@@ -193,18 +144,18 @@ handshake_to_synack(unsigned int opt_at)
 	uint16_t mss;
 
 	m = from_client(RTE_TCP_SYN_FLAG, ISN, 0, syn_opt, 4, NULL, 0);
-	assert_int_equal(seq_of(m), ISN); /* the SYN itself is not shifted */
-	assert_int_equal(payload_len(m), 0);
-	assert_memory_equal((const uint8_t *)(tcp_of(m) + 1), syn_opt, 4);
+	assert_int_equal(t_tcp_seq(m), ISN); /* the SYN itself is not shifted */
+	assert_int_equal(t_tcp_payload_len(m), 0);
+	assert_memory_equal((const uint8_t *)(t_tcp(m) + 1), syn_opt, 4);
 	lport = t_l4_port(m, 0);
 	rte_pktmbuf_free(m);
 
 	memcpy(&synack_opt[opt_at], syn_opt, 4);
 	m = from_backend(RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, B_ISN, ISN + 1, synack_opt, 8, NULL,
 			 0);
-	assert_int_equal(seq_of(m), B_ISN);
-	assert_int_equal(ack_of(m), ISN + 1);
-	memcpy(&mss, (const uint8_t *)(tcp_of(m) + 1) + opt_at + 2, 2);
+	assert_int_equal(t_tcp_seq(m), B_ISN);
+	assert_int_equal(t_tcp_ack(m), ISN + 1);
+	memcpy(&mss, (const uint8_t *)(t_tcp(m) + 1) + opt_at + 2, 2);
 	assert_int_equal(rte_be_to_cpu_16(mss), 1460 - PP);
 	rte_pktmbuf_free(m);
 	assert_int_equal(w->lb->ctr[EPH_LB_proxy_mss_lowered], 1);
@@ -225,37 +176,37 @@ test_header_on_handshake_ack(void **state)
 	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->dst_addr), B1);
 	assert_int_equal(rte_be_to_cpu_16(t_ip(m)->total_length), IP_LEN + TCP_LEN + PP);
 	assert_int_equal(rte_pktmbuf_pkt_len(m), sizeof(struct rte_ether_hdr) + IP_LEN + TCP_LEN + PP);
-	assert_int_equal(seq_of(m), ISN + 1);
-	assert_int_equal(ack_of(m), B_ISN + 1);
-	assert_int_equal(tcp_of(m)->tcp_flags, RTE_TCP_ACK_FLAG);
-	assert_int_equal(payload_len(m), PP);
-	assert_memory_equal(payload(m), expected_header, PP);
+	assert_int_equal(t_tcp_seq(m), ISN + 1);
+	assert_int_equal(t_tcp_ack(m), B_ISN + 1);
+	assert_int_equal(t_tcp(m)->tcp_flags, RTE_TCP_ACK_FLAG);
+	assert_int_equal(t_tcp_payload_len(m), PP);
+	assert_memory_equal(t_tcp_payload(m), expected_header, PP);
 	rte_pktmbuf_free(m);
 	assert_int_equal(w->lb->ctr[EPH_LB_proxy_headers], 1);
 	assert_int_equal(w->lb->conns->sess[0].state, EPH_TCP_ESTABLISHED);
 
 	/* The backend acknowledges the header: the client sees ISN+1. */
 	m = from_backend(RTE_TCP_ACK_FLAG, B_ISN + 1, ISN + 1 + PP, NULL, 0, NULL, 0);
-	assert_int_equal(ack_of(m), ISN + 1);
+	assert_int_equal(t_tcp_ack(m), ISN + 1);
 	rte_pktmbuf_free(m);
 
 	/* Data from ISN+1 now lands behind the header. */
 	m = from_client(RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, ISN + 1, B_ISN + 1, NULL, 0, data, 10);
-	assert_int_equal(seq_of(m), ISN + 1 + PP);
-	assert_int_equal(payload_len(m), 10);
-	assert_memory_equal(payload(m), data, 10);
+	assert_int_equal(t_tcp_seq(m), ISN + 1 + PP);
+	assert_int_equal(t_tcp_payload_len(m), 10);
+	assert_memory_equal(t_tcp_payload(m), data, 10);
 	rte_pktmbuf_free(m);
 	m = from_backend(RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, B_ISN + 1, ISN + 11 + PP, NULL, 0,
 			 data, 10);
-	assert_int_equal(seq_of(m), B_ISN + 1); /* the backend's own numbers are kept */
-	assert_int_equal(ack_of(m), ISN + 11);
-	assert_memory_equal(payload(m), data, 10);
+	assert_int_equal(t_tcp_seq(m), B_ISN + 1); /* the backend's own numbers are kept */
+	assert_int_equal(t_tcp_ack(m), ISN + 11);
+	assert_memory_equal(t_tcp_payload(m), data, 10);
 	rte_pktmbuf_free(m);
 	/* The client's ACK of the backend's data: its ack untouched, its seq shifted. */
 	m = from_client(RTE_TCP_ACK_FLAG, ISN + 11, B_ISN + 11, NULL, 0, NULL, 0);
-	assert_int_equal(seq_of(m), ISN + 11 + PP);
-	assert_int_equal(ack_of(m), B_ISN + 11);
-	assert_int_equal(payload_len(m), 0);
+	assert_int_equal(t_tcp_seq(m), ISN + 11 + PP);
+	assert_int_equal(t_tcp_ack(m), B_ISN + 11);
+	assert_int_equal(t_tcp_payload_len(m), 0);
 	rte_pktmbuf_free(m);
 	assert_int_equal(w->lb->ctr[EPH_LB_proxy_headers], 1);
 	/* The tracker kept the client's space: its end is the client's next byte. */
@@ -280,24 +231,24 @@ test_retransmitted_start_gets_header(void **state)
 	for (unsigned int i = 0; i < 2; i++) {
 		m = from_client(RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, ISN + 1, B_ISN + 1, NULL, 0, data,
 				10);
-		assert_int_equal(seq_of(m), ISN + 1);
-		assert_int_equal(payload_len(m), PP + 10);
-		assert_memory_equal(payload(m), expected_header, PP);
-		assert_memory_equal(payload(m) + PP, data, 10);
+		assert_int_equal(t_tcp_seq(m), ISN + 1);
+		assert_int_equal(t_tcp_payload_len(m), PP + 10);
+		assert_memory_equal(t_tcp_payload(m), expected_header, PP);
+		assert_memory_equal(t_tcp_payload(m) + PP, data, 10);
 		rte_pktmbuf_free(m);
 		/* An ack inside the header is ISN+1 to the client. */
 		m = from_backend(RTE_TCP_ACK_FLAG, B_ISN + 1, ISN + 1 + 10 * i, NULL, 0, NULL, 0);
-		assert_int_equal(ack_of(m), ISN + 1);
+		assert_int_equal(t_tcp_ack(m), ISN + 1);
 		rte_pktmbuf_free(m);
 	}
 	assert_int_equal(w->lb->ctr[EPH_LB_proxy_headers], 3);
 	/* Once the backend has the header and the data, the start is not sent again. */
 	m = from_backend(RTE_TCP_ACK_FLAG, B_ISN + 1, ISN + 11 + PP, NULL, 0, NULL, 0);
-	assert_int_equal(ack_of(m), ISN + 11);
+	assert_int_equal(t_tcp_ack(m), ISN + 11);
 	rte_pktmbuf_free(m);
 	m = from_client(RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, ISN + 1, B_ISN + 1, NULL, 0, data, 10);
-	assert_int_equal(seq_of(m), ISN + 1 + PP);
-	assert_int_equal(payload_len(m), 10);
+	assert_int_equal(t_tcp_seq(m), ISN + 1 + PP);
+	assert_int_equal(t_tcp_payload_len(m), 10);
 	rte_pktmbuf_free(m);
 	assert_int_equal(w->lb->ctr[EPH_LB_proxy_headers], 3);
 }
@@ -319,10 +270,10 @@ test_sack_edges_shifted(void **state)
 		e[i] = rte_cpu_to_be_32(e[i]);
 	memcpy(&even[4], e, 8);
 	m = from_backend(RTE_TCP_ACK_FLAG, B_ISN + 1, ISN + 1 + PP, even, 12, NULL, 0);
-	assert_int_equal(ack_of(m), ISN + 1);
-	memcpy(&v, (const uint8_t *)(tcp_of(m) + 1) + 4, 4);
+	assert_int_equal(t_tcp_ack(m), ISN + 1);
+	memcpy(&v, (const uint8_t *)(t_tcp(m) + 1) + 4, 4);
 	assert_int_equal(rte_be_to_cpu_32(v), ISN + 101);
-	memcpy(&v, (const uint8_t *)(tcp_of(m) + 1) + 8, 4);
+	memcpy(&v, (const uint8_t *)(t_tcp(m) + 1) + 8, 4);
 	assert_int_equal(rte_be_to_cpu_32(v), ISN + 201);
 	rte_pktmbuf_free(m);
 
@@ -330,7 +281,7 @@ test_sack_edges_shifted(void **state)
 	odd[19] = 1;
 	m = from_backend(RTE_TCP_ACK_FLAG, B_ISN + 1, ISN + 1 + PP, odd, 20, NULL, 0);
 	for (unsigned int i = 0; i < 4; i++) {
-		memcpy(&v, (const uint8_t *)(tcp_of(m) + 1) + 3 + 4 * i, 4);
+		memcpy(&v, (const uint8_t *)(t_tcp(m) + 1) + 3 + 4 * i, 4);
 		assert_int_equal(rte_be_to_cpu_32(v), ISN + 101 + 100 * i);
 	}
 	rte_pktmbuf_free(m);
@@ -339,8 +290,8 @@ test_sack_edges_shifted(void **state)
 	/* A SACK that runs past the header: left alone, counted; the ack still moves. */
 	even[3] = 40;
 	m = from_backend(RTE_TCP_ACK_FLAG, B_ISN + 1, ISN + 1 + PP, even, 12, NULL, 0);
-	assert_int_equal(ack_of(m), ISN + 1);
-	memcpy(&v, (const uint8_t *)(tcp_of(m) + 1) + 4, 4);
+	assert_int_equal(t_tcp_ack(m), ISN + 1);
+	memcpy(&v, (const uint8_t *)(t_tcp(m) + 1) + 4, 4);
 	assert_int_equal(v, e[0]);
 	rte_pktmbuf_free(m);
 	assert_int_equal(w->lb->ctr[EPH_LB_proxy_bad_options], 1);
@@ -357,13 +308,13 @@ test_rst_both_ways(void **state)
 	rte_pktmbuf_free(from_client(RTE_TCP_ACK_FLAG, ISN + 1, B_ISN + 1, NULL, 0, NULL, 0));
 	rte_pktmbuf_free(from_backend(RTE_TCP_ACK_FLAG, B_ISN + 1, ISN + 1 + PP, NULL, 0, NULL, 0));
 	m = from_client(RTE_TCP_RST_FLAG, ISN + 1, 0, NULL, 0, NULL, 0);
-	assert_int_equal(seq_of(m), ISN + 1 + PP);
-	assert_int_equal(payload_len(m), 0);
+	assert_int_equal(t_tcp_seq(m), ISN + 1 + PP);
+	assert_int_equal(t_tcp_payload_len(m), 0);
 	rte_pktmbuf_free(m);
 	assert_int_equal(w->lb->conns->sess[0].state, EPH_TCP_RST);
 	m = from_backend(RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG, B_ISN + 1, ISN + 1 + PP, NULL, 0,
 			 NULL, 0);
-	assert_int_equal(ack_of(m), ISN + 1);
+	assert_int_equal(t_tcp_ack(m), ISN + 1);
 	rte_pktmbuf_free(m);
 }
 
@@ -376,14 +327,14 @@ test_fin_first_carries_header(void **state)
 	(void)state;
 	handshake_to_synack(0);
 	m = from_client(RTE_TCP_ACK_FLAG | RTE_TCP_FIN_FLAG, ISN + 1, B_ISN + 1, NULL, 0, NULL, 0);
-	assert_int_equal(seq_of(m), ISN + 1);
-	assert_int_equal(payload_len(m), PP);
-	assert_true(tcp_of(m)->tcp_flags & RTE_TCP_FIN_FLAG);
-	assert_memory_equal(payload(m), expected_header, PP);
+	assert_int_equal(t_tcp_seq(m), ISN + 1);
+	assert_int_equal(t_tcp_payload_len(m), PP);
+	assert_true(t_tcp(m)->tcp_flags & RTE_TCP_FIN_FLAG);
+	assert_memory_equal(t_tcp_payload(m), expected_header, PP);
 	rte_pktmbuf_free(m);
 	/* The backend's ACK of header and FIN is the FIN's ack to the client. */
 	m = from_backend(RTE_TCP_ACK_FLAG, B_ISN + 1, ISN + 2 + PP, NULL, 0, NULL, 0);
-	assert_int_equal(ack_of(m), ISN + 2);
+	assert_int_equal(t_tcp_ack(m), ISN + 2);
 	rte_pktmbuf_free(m);
 }
 
@@ -450,19 +401,19 @@ test_syn_data_behind_header(void **state)
 
 	(void)state;
 	m = from_client(RTE_TCP_SYN_FLAG, ISN, 0, NULL, 0, data, 10);
-	assert_int_equal(seq_of(m), ISN);
-	assert_int_equal(tcp_of(m)->tcp_flags, RTE_TCP_SYN_FLAG);
-	assert_int_equal(payload_len(m), PP + 10);
-	assert_memory_equal(payload(m), expected_header, PP);
-	assert_memory_equal(payload(m) + PP, data, 10);
+	assert_int_equal(t_tcp_seq(m), ISN);
+	assert_int_equal(t_tcp(m)->tcp_flags, RTE_TCP_SYN_FLAG);
+	assert_int_equal(t_tcp_payload_len(m), PP + 10);
+	assert_memory_equal(t_tcp_payload(m), expected_header, PP);
+	assert_memory_equal(t_tcp_payload(m) + PP, data, 10);
 	lport = t_l4_port(m, 0);
 	rte_pktmbuf_free(m);
 	/* A backend that takes no data on a SYN acks ISN+1: the client sends it again, header first. */
 	rte_pktmbuf_free(from_backend(RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, B_ISN, ISN + 1, NULL, 0,
 				      NULL, 0));
 	m = from_client(RTE_TCP_ACK_FLAG, ISN + 1, B_ISN + 1, NULL, 0, data, 10);
-	assert_int_equal(seq_of(m), ISN + 1);
-	assert_int_equal(payload_len(m), PP + 10);
+	assert_int_equal(t_tcp_seq(m), ISN + 1);
+	assert_int_equal(t_tcp_payload_len(m), PP + 10);
 	rte_pktmbuf_free(m);
 	assert_int_equal(w->lb->ctr[EPH_LB_proxy_headers], 2);
 }
@@ -586,13 +537,13 @@ test_reset_in_backend_space(void **state)
 	assert_int_equal(apply_with(remove_backend_reset), 0);
 	t_advance(w, 1);
 	m = t_one_out(IN);
-	assert_int_equal(tcp_of(m)->tcp_flags, RTE_TCP_RST_FLAG);
+	assert_int_equal(t_tcp(m)->tcp_flags, RTE_TCP_RST_FLAG);
 	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->dst_addr), B1);
-	assert_int_equal(seq_of(m), ISN + 11 + PP);
+	assert_int_equal(t_tcp_seq(m), ISN + 11 + PP);
 	rte_pktmbuf_free(m);
 	m = t_one_out(OUT);
 	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->dst_addr), CLIENT);
-	assert_int_equal(seq_of(m), B_ISN + 1);
+	assert_int_equal(t_tcp_seq(m), B_ISN + 1);
 	rte_pktmbuf_free(m);
 	assert_true(eph_reconfig_housekeeping(t_dp.rc) >= 1);
 	assert_int_equal(apply_with(restore_backend), 0);

@@ -102,68 +102,20 @@ fresh(void **state)
 	return 0;
 }
 
-/* A TCP segment with options opt[olen] (olen a multiple of 4) and payload pay[plen]. */
+/* A TCP segment from the client's or the backend's side (window 29200). */
 static struct rte_mbuf *
 seg(uint16_t port, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport, uint8_t flags,
     uint32_t seq, uint32_t ack, const uint8_t *opt, uint16_t olen, const uint8_t *pay,
     uint16_t plen)
 {
-	struct rte_mbuf *m = t_ipv4_packet(port == OUT ? &t_server_mac : &t_host_mac, port, src,
-					   dst, IPPROTO_TCP, 64, (uint16_t)(TCP_LEN + olen + plen));
-	struct rte_ipv4_hdr *ip = t_ip(m);
-	struct rte_tcp_hdr *t = (struct rte_tcp_hdr *)(ip + 1);
-
-	memset(t, 0, TCP_LEN);
-	t->src_port = rte_cpu_to_be_16(sport);
-	t->dst_port = rte_cpu_to_be_16(dport);
-	t->sent_seq = rte_cpu_to_be_32(seq);
-	t->recv_ack = rte_cpu_to_be_32(ack);
-	t->data_off = (uint8_t)(((TCP_LEN + olen) / 4) << 4);
-	t->tcp_flags = flags;
-	t->rx_win = RTE_BE16(29200);
-	if (olen != 0) /* memcpy from NULL is undefined, even for 0 bytes */
-		memcpy(t + 1, opt, olen);
-	if (plen != 0)
-		memcpy((uint8_t *)(t + 1) + olen, pay, plen);
-	t->cksum = rte_ipv4_udptcp_cksum(ip, t);
-	return m;
+	return t_tcp_segment(port, port == OUT ? &t_server_mac : &t_host_mac, src, dst, sport,
+			     dport, flags, seq, ack, 29200, opt, olen, pay, plen);
 }
 
 static void
 input(uint16_t port, struct rte_mbuf *m)
 {
 	eph_input_burst(w, port, &m, 1);
-}
-
-static struct rte_tcp_hdr *
-tcp_of(struct rte_mbuf *m)
-{
-	return (struct rte_tcp_hdr *)(t_ip(m) + 1);
-}
-
-static uint32_t
-seq_of(struct rte_mbuf *m)
-{
-	return rte_be_to_cpu_32(tcp_of(m)->sent_seq);
-}
-
-static uint32_t
-ack_of(struct rte_mbuf *m)
-{
-	return rte_be_to_cpu_32(tcp_of(m)->recv_ack);
-}
-
-static uint16_t
-payload_len(struct rte_mbuf *m)
-{
-	return (uint16_t)(rte_be_to_cpu_16(t_ip(m)->total_length) - IP_LEN -
-			  (tcp_of(m)->data_off >> 4) * 4);
-}
-
-static const uint8_t *
-payload(struct rte_mbuf *m)
-{
-	return (const uint8_t *)tcp_of(m) + (tcp_of(m)->data_off >> 4) * 4;
 }
 
 static uint16_t vport = 80; /* the VIP's port of the test */
@@ -210,7 +162,7 @@ syn_for_cookie(uint16_t mss, uint16_t want_mss)
 	client_in(RTE_TCP_SYN_FLAG, ISN, 0, mss != 0 ? opt : opt + 4, mss != 0 ? 20 : 16, NULL, 0);
 	no_out(IN);
 	m = t_one_out(OUT);
-	t = tcp_of(m);
+	t = t_tcp(m);
 	o = (const uint8_t *)(t + 1);
 	/* From the VIP, to the client, nothing but the MSS offered. */
 	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->src_addr), VIP);
@@ -222,12 +174,12 @@ syn_for_cookie(uint16_t mss, uint16_t want_mss)
 	assert_int_equal(rte_be_to_cpu_16(t->dst_port), CPORT);
 	assert_int_equal(t->tcp_flags, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG);
 	assert_int_equal(t->data_off, 6 << 4);
-	assert_int_equal(ack_of(m), ISN + 1);
+	assert_int_equal(t_tcp_ack(m), ISN + 1);
 	assert_int_equal(rte_be_to_cpu_16(t->rx_win), 65535);
 	assert_int_equal(o[0], 2);
 	assert_int_equal(o[1], 4);
 	assert_int_equal(o[2] << 8 | o[3], want_mss);
-	cookie = seq_of(m);
+	cookie = t_tcp_seq(m);
 	rte_pktmbuf_free(m);
 	assert_int_equal(eph_lb_connection_count(w->lb), 0); /* no state */
 	return cookie;
@@ -301,15 +253,15 @@ open_to_backend(uint16_t mss, uint16_t want_mss, uint32_t local)
 	client_in(RTE_TCP_ACK_FLAG, ISN + 1, c + 1, NULL, 0, NULL, 0);
 	no_out(OUT);
 	m = t_one_out(IN);
-	o = (const uint8_t *)(tcp_of(m) + 1);
+	o = (const uint8_t *)(t_tcp(m) + 1);
 	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->src_addr), local);
 	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->dst_addr), B1);
-	assert_int_equal(rte_be_to_cpu_16(tcp_of(m)->dst_port), 8080);
-	assert_int_equal(tcp_of(m)->tcp_flags, RTE_TCP_SYN_FLAG);
-	assert_int_equal(seq_of(m), ISN);
-	assert_int_equal(ack_of(m), 0);
-	assert_int_equal(tcp_of(m)->data_off, 6 << 4);
-	assert_int_equal(payload_len(m), 0);
+	assert_int_equal(rte_be_to_cpu_16(t_tcp(m)->dst_port), 8080);
+	assert_int_equal(t_tcp(m)->tcp_flags, RTE_TCP_SYN_FLAG);
+	assert_int_equal(t_tcp_seq(m), ISN);
+	assert_int_equal(t_tcp_ack(m), 0);
+	assert_int_equal(t_tcp(m)->data_off, 6 << 4);
+	assert_int_equal(t_tcp_payload_len(m), 0);
 	assert_int_equal(o[0], 2);
 	assert_int_equal(o[1], 4);
 	assert_int_equal(o[2] << 8 | o[3], want_mss == 1460 - PP ? 1460 : want_mss);
@@ -356,11 +308,11 @@ test_handshake_and_shift(void **state)
 	backend_synack();
 	m = t_one_out(IN);
 	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->src_addr), LOCAL);
-	assert_int_equal(tcp_of(m)->tcp_flags, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG);
-	assert_int_equal(seq_of(m), ISN + 1);
-	assert_int_equal(ack_of(m), B_ISN + 1);
-	assert_int_equal(payload_len(m), 5);
-	assert_memory_equal(payload(m), hello, 5);
+	assert_int_equal(t_tcp(m)->tcp_flags, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG);
+	assert_int_equal(t_tcp_seq(m), ISN + 1);
+	assert_int_equal(t_tcp_ack(m), B_ISN + 1);
+	assert_int_equal(t_tcp_payload_len(m), 5);
+	assert_memory_equal(t_tcp_payload(m), hello, 5);
 	rte_pktmbuf_free(m);
 	assert_int_equal(w->lb->ctr[EPH_LB_syn_proxy_handshakes], 1);
 	s = &w->lb->conns->sess[0];
@@ -369,9 +321,9 @@ test_handshake_and_shift(void **state)
 	backend_in(RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, B_ISN + 1, ISN + 6, NULL, 0, reply, 6);
 	m = t_one_out(OUT);
 	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->src_addr), VIP);
-	assert_int_equal(seq_of(m), c + 1);
-	assert_int_equal(ack_of(m), ISN + 6);
-	assert_memory_equal(payload(m), reply, 6);
+	assert_int_equal(t_tcp_seq(m), c + 1);
+	assert_int_equal(t_tcp_ack(m), ISN + 6);
+	assert_memory_equal(t_tcp_payload(m), reply, 6);
 	rte_pktmbuf_free(m);
 	/* Client -> backend: ack - delta, SACK edges - delta, at both parities. */
 	e = rte_cpu_to_be_32(c + 100);
@@ -383,26 +335,26 @@ test_handshake_and_shift(void **state)
 	sack_odd[11] = 0; /* EOL */
 	client_in(RTE_TCP_ACK_FLAG, ISN + 6, c + 7, sack_even, 12, NULL, 0);
 	m = t_one_out(IN);
-	assert_int_equal(seq_of(m), ISN + 6);
-	assert_int_equal(ack_of(m), B_ISN + 7);
-	memcpy(&e, (const uint8_t *)(tcp_of(m) + 1) + 4, 4);
+	assert_int_equal(t_tcp_seq(m), ISN + 6);
+	assert_int_equal(t_tcp_ack(m), B_ISN + 7);
+	memcpy(&e, (const uint8_t *)(t_tcp(m) + 1) + 4, 4);
 	assert_int_equal(rte_be_to_cpu_32(e), B_ISN + 100);
-	memcpy(&e, (const uint8_t *)(tcp_of(m) + 1) + 8, 4);
+	memcpy(&e, (const uint8_t *)(t_tcp(m) + 1) + 8, 4);
 	assert_int_equal(rte_be_to_cpu_32(e), B_ISN + 200);
 	rte_pktmbuf_free(m);
 	client_in(RTE_TCP_ACK_FLAG, ISN + 6, c + 7, sack_odd, 12, NULL, 0);
 	m = t_one_out(IN);
-	memcpy(&e, (const uint8_t *)(tcp_of(m) + 1) + 3, 4);
+	memcpy(&e, (const uint8_t *)(t_tcp(m) + 1) + 3, 4);
 	assert_int_equal(rte_be_to_cpu_32(e), B_ISN + 100);
-	memcpy(&e, (const uint8_t *)(tcp_of(m) + 1) + 7, 4);
+	memcpy(&e, (const uint8_t *)(t_tcp(m) + 1) + 7, 4);
 	assert_int_equal(rte_be_to_cpu_32(e), B_ISN + 200);
 	rte_pktmbuf_free(m);
 	/* The resent data arrives: on as it is. */
 	client_in(RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, ISN + 6, c + 7, NULL, 0, more, 4);
 	m = t_one_out(IN);
-	assert_int_equal(seq_of(m), ISN + 6);
-	assert_int_equal(ack_of(m), B_ISN + 7);
-	assert_memory_equal(payload(m), more, 4);
+	assert_int_equal(t_tcp_seq(m), ISN + 6);
+	assert_int_equal(t_tcp_ack(m), B_ISN + 7);
+	assert_memory_equal(t_tcp_payload(m), more, 4);
 	rte_pktmbuf_free(m);
 	/* The tracker keeps the client's space on both sides. */
 	assert_int_equal(s->seq_end[EPH_DIR_IN2OUT], ISN + 10);
@@ -410,7 +362,7 @@ test_handshake_and_shift(void **state)
 	/* A RST from the backend reaches the client in its space. */
 	backend_in(RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG, B_ISN + 7, ISN + 10, NULL, 0, NULL, 0);
 	m = t_one_out(OUT);
-	assert_int_equal(seq_of(m), c + 7);
+	assert_int_equal(t_tcp_seq(m), c + 7);
 	rte_pktmbuf_free(m);
 }
 
@@ -427,19 +379,19 @@ test_pure_ack_held(void **state)
 	no_out(IN);
 	backend_synack();
 	m = t_one_out(IN);
-	assert_int_equal(tcp_of(m)->tcp_flags, RTE_TCP_ACK_FLAG);
-	assert_int_equal(seq_of(m), ISN + 1);
-	assert_int_equal(ack_of(m), B_ISN + 1);
-	assert_int_equal(payload_len(m), 0);
+	assert_int_equal(t_tcp(m)->tcp_flags, RTE_TCP_ACK_FLAG);
+	assert_int_equal(t_tcp_seq(m), ISN + 1);
+	assert_int_equal(t_tcp_ack(m), B_ISN + 1);
+	assert_int_equal(t_tcp_payload_len(m), 0);
 	rte_pktmbuf_free(m);
 	/* Our ACK was lost, the backend sends its SYN-ACK again: the client's answer completes it. */
 	backend_in(RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, B_ISN, ISN + 1, NULL, 0, NULL, 0);
 	m = t_one_out(OUT);
-	assert_int_equal(seq_of(m), c);
+	assert_int_equal(t_tcp_seq(m), c);
 	rte_pktmbuf_free(m);
 	client_in(RTE_TCP_ACK_FLAG, ISN + 1, c + 1, NULL, 0, NULL, 0);
 	m = t_one_out(IN);
-	assert_int_equal(ack_of(m), B_ISN + 1);
+	assert_int_equal(t_tcp_ack(m), B_ISN + 1);
 	rte_pktmbuf_free(m);
 	assert_int_equal(w->lb->ctr[EPH_LB_syn_proxy_handshakes], 1);
 }
@@ -462,14 +414,14 @@ test_ack_made_anew(void **state)
 	m = t_one_out(IN);
 	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->src_addr), LOCAL);
 	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->dst_addr), B1);
-	assert_int_equal(rte_be_to_cpu_16(tcp_of(m)->src_port), lport);
-	assert_int_equal(rte_be_to_cpu_16(tcp_of(m)->dst_port), 8080);
-	assert_int_equal(tcp_of(m)->tcp_flags, RTE_TCP_ACK_FLAG);
-	assert_int_equal(tcp_of(m)->data_off, 5 << 4);
-	assert_int_equal(seq_of(m), ISN + 1);
-	assert_int_equal(ack_of(m), B_ISN + 1);
-	assert_int_equal(rte_be_to_cpu_16(tcp_of(m)->rx_win), 65535);
-	assert_int_equal(payload_len(m), 0);
+	assert_int_equal(rte_be_to_cpu_16(t_tcp(m)->src_port), lport);
+	assert_int_equal(rte_be_to_cpu_16(t_tcp(m)->dst_port), 8080);
+	assert_int_equal(t_tcp(m)->tcp_flags, RTE_TCP_ACK_FLAG);
+	assert_int_equal(t_tcp(m)->data_off, 5 << 4);
+	assert_int_equal(t_tcp_seq(m), ISN + 1);
+	assert_int_equal(t_tcp_ack(m), B_ISN + 1);
+	assert_int_equal(rte_be_to_cpu_16(t_tcp(m)->rx_win), 65535);
+	assert_int_equal(t_tcp_payload_len(m), 0);
 	assert_int_equal(rte_pktmbuf_pkt_len(m), sizeof(struct rte_ether_hdr) + IP_LEN + TCP_LEN);
 	rte_pktmbuf_free(m);
 	assert_int_equal(w->lb->conns->sess[0].state, EPH_TCP_ESTABLISHED);
@@ -478,8 +430,8 @@ test_ack_made_anew(void **state)
 	/* The client sends its data again: on, shifted. */
 	client_in(RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, ISN + 1, c + 1, NULL, 0, hello, 5);
 	m = t_one_out(IN);
-	assert_int_equal(ack_of(m), B_ISN + 1);
-	assert_memory_equal(payload(m), hello, 5);
+	assert_int_equal(t_tcp_ack(m), B_ISN + 1);
+	assert_memory_equal(t_tcp_payload(m), hello, 5);
 	rte_pktmbuf_free(m);
 }
 
@@ -500,10 +452,10 @@ test_backend_refuses(void **state)
 	m = t_one_out(OUT);
 	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->src_addr), VIP);
 	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->dst_addr), CLIENT);
-	assert_int_equal(rte_be_to_cpu_16(tcp_of(m)->src_port), 80);
-	assert_int_equal(rte_be_to_cpu_16(tcp_of(m)->dst_port), CPORT);
-	assert_int_equal(tcp_of(m)->tcp_flags, RTE_TCP_RST_FLAG);
-	assert_int_equal(seq_of(m), c + 1);
+	assert_int_equal(rte_be_to_cpu_16(t_tcp(m)->src_port), 80);
+	assert_int_equal(rte_be_to_cpu_16(t_tcp(m)->dst_port), CPORT);
+	assert_int_equal(t_tcp(m)->tcp_flags, RTE_TCP_RST_FLAG);
+	assert_int_equal(t_tcp_seq(m), c + 1);
 	rte_pktmbuf_free(m);
 	assert_int_equal(w->lb->ctr[EPH_LB_syn_proxy_refusals], 1);
 	assert_int_equal(w->lb->backend[0][0].connect_failures - failures, 1);
@@ -524,8 +476,8 @@ test_backend_silent(void **state)
 	assert_int_equal(eph_lb_connection_count(w->lb), 1);
 	t_advance(w, 2 * EPH_NAT_TICK_HZ);
 	m = t_one_out(OUT);
-	assert_int_equal(tcp_of(m)->tcp_flags, RTE_TCP_RST_FLAG);
-	assert_int_equal(seq_of(m), c + 1);
+	assert_int_equal(t_tcp(m)->tcp_flags, RTE_TCP_RST_FLAG);
+	assert_int_equal(t_tcp_seq(m), c + 1);
 	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->src_addr), VIP);
 	rte_pktmbuf_free(m);
 	assert_int_equal(w->lb->ctr[EPH_LB_syn_proxy_refusals], 1);
@@ -551,40 +503,40 @@ test_with_proxy_protocol(void **state)
 	backend_synack();
 	m = t_one_out(IN);
 	assert_int_equal(rte_be_to_cpu_32(t_ip(m)->src_addr), LOCAL2);
-	assert_int_equal(tcp_of(m)->tcp_flags, RTE_TCP_ACK_FLAG);
-	assert_int_equal(seq_of(m), ISN + 1);
-	assert_int_equal(ack_of(m), B_ISN + 1);
-	assert_int_equal(payload_len(m), PP);
+	assert_int_equal(t_tcp(m)->tcp_flags, RTE_TCP_ACK_FLAG);
+	assert_int_equal(t_tcp_seq(m), ISN + 1);
+	assert_int_equal(t_tcp_ack(m), B_ISN + 1);
+	assert_int_equal(t_tcp_payload_len(m), PP);
 	eph_pp2_header(hdr, rte_cpu_to_be_32(CLIENT), rte_cpu_to_be_16(CPORT),
 		       rte_cpu_to_be_32(VIP), rte_cpu_to_be_16(443));
-	assert_memory_equal(payload(m), hdr, PP);
+	assert_memory_equal(t_tcp_payload(m), hdr, PP);
 	rte_pktmbuf_free(m);
 	assert_int_equal(w->lb->ctr[EPH_LB_proxy_headers], 1);
 	/* The backend acknowledges the header: the client sees ISN+1, and the cookie's space. */
 	backend_in(RTE_TCP_ACK_FLAG, B_ISN + 1, ISN + 1 + PP, NULL, 0, NULL, 0);
 	m = t_one_out(OUT);
-	assert_int_equal(seq_of(m), c + 1);
-	assert_int_equal(ack_of(m), ISN + 1);
+	assert_int_equal(t_tcp_seq(m), c + 1);
+	assert_int_equal(t_tcp_ack(m), ISN + 1);
 	rte_pktmbuf_free(m);
 	/* Client data: seq + 28, ack - delta. */
 	client_in(RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, ISN + 1, c + 1, NULL, 0, data, 10);
 	m = t_one_out(IN);
-	assert_int_equal(seq_of(m), ISN + 1 + PP);
-	assert_int_equal(ack_of(m), B_ISN + 1);
-	assert_memory_equal(payload(m), data, 10);
+	assert_int_equal(t_tcp_seq(m), ISN + 1 + PP);
+	assert_int_equal(t_tcp_ack(m), B_ISN + 1);
+	assert_memory_equal(t_tcp_payload(m), data, 10);
 	rte_pktmbuf_free(m);
 	/* Backend data: seq + delta, ack - 28. */
 	backend_in(RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, B_ISN + 1, ISN + 11 + PP, NULL, 0, data,
 		   10);
 	m = t_one_out(OUT);
-	assert_int_equal(seq_of(m), c + 1);
-	assert_int_equal(ack_of(m), ISN + 11);
-	assert_memory_equal(payload(m), data, 10);
+	assert_int_equal(t_tcp_seq(m), c + 1);
+	assert_int_equal(t_tcp_ack(m), ISN + 11);
+	assert_memory_equal(t_tcp_payload(m), data, 10);
 	rte_pktmbuf_free(m);
 	client_in(RTE_TCP_ACK_FLAG, ISN + 11, c + 11, NULL, 0, NULL, 0);
 	m = t_one_out(IN);
-	assert_int_equal(seq_of(m), ISN + 11 + PP);
-	assert_int_equal(ack_of(m), B_ISN + 11);
+	assert_int_equal(t_tcp_seq(m), ISN + 11 + PP);
+	assert_int_equal(t_tcp_ack(m), B_ISN + 11);
 	rte_pktmbuf_free(m);
 	assert_int_equal(w->lb->conns->sess[0].state, EPH_TCP_ESTABLISHED);
 	vport = 80;
@@ -647,8 +599,8 @@ test_odd_segments(void **state)
 	(void)state;
 	client_in(RTE_TCP_SYN_FLAG, ISN, 0, bad_opt, 4, NULL, 0);
 	m = t_one_out(OUT);
-	assert_int_equal(((const uint8_t *)(tcp_of(m) + 1))[2] << 8 |
-				 ((const uint8_t *)(tcp_of(m) + 1))[3], 536);
+	assert_int_equal(((const uint8_t *)(t_tcp(m) + 1))[2] << 8 |
+				 ((const uint8_t *)(t_tcp(m) + 1))[3], 536);
 	rte_pktmbuf_free(m);
 	client_in(RTE_TCP_RST_FLAG, ISN, 0, NULL, 0, NULL, 0);
 	client_in(0, ISN, 0, NULL, 0, NULL, 0);
@@ -677,13 +629,13 @@ test_cookies_beyond_half_open_bound(void **state)
 
 		input(OUT, seg(OUT, CLIENT, VIP, port, 80, RTE_TCP_SYN_FLAG, ISN, 0, NULL, 0, NULL, 0));
 		m = t_one_out(OUT);
-		cookie = seq_of(m);
+		cookie = t_tcp_seq(m);
 		rte_pktmbuf_free(m);
 		input(OUT, seg(OUT, CLIENT, VIP, port, 80, RTE_TCP_ACK_FLAG, ISN + 1, cookie + 1, NULL,
 			       0, NULL, 0));
 		m = t_one_out(IN); /* the SYN to the backend, nothing else */
-		assert_int_equal(tcp_of(m)->tcp_flags, RTE_TCP_SYN_FLAG);
-		assert_int_equal(seq_of(m), ISN);
+		assert_int_equal(t_tcp(m)->tcp_flags, RTE_TCP_SYN_FLAG);
+		assert_int_equal(t_tcp_seq(m), ISN);
 		rte_pktmbuf_free(m);
 	}
 	assert_int_equal(eph_lb_connection_count(w->lb), n);
