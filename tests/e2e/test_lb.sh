@@ -333,7 +333,11 @@ test_lb_proxy_protocol() {
 	up="$(ls "$T_DIR"/up-b*/up/file 2>/dev/null)"
 	[ "$(wc -w <<<"$up")" = 1 ] || fail "the upload landed on $(wc -w <<<"$up") backends"
 	assert_file_eq "$T_DIR/upload" "$up" "6 MB upload"
-	sleep 0.5
+	# nginx logs a request once it is done with it: give the last ones time.
+	for i in $(seq 50); do
+		[ "$(cat "$T_DIR"/pp-b*.log | wc -l)" -ge "$((n + 2))" ] && break
+		sleep 0.1
+	done
 	python3 - "$T_DIR" "$((n + 2))" <<-'PY' || fail "$(cat "$T_DIR/pp.why")"
 		import collections, glob, sys
 		d, n = sys.argv[1], int(sys.argv[2]); why = []
