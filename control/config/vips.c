@@ -272,19 +272,6 @@ pool:
 	return false;
 }
 
-/* Whether the gateway can send to a: on a port's subnet, or under a route. */
-static bool
-routable(const struct eph_conf *conf, uint32_t a)
-{
-	for (unsigned i = 0; i < conf->n_ports; i++)
-		if (eph_conf_in_subnet(&conf->ports[i], a))
-			return true;
-	for (unsigned i = 0; conf->routes != NULL && i < conf->n_routes; i++)
-		if ((a & eph_conf_prefix_mask(conf->routes[i].prefix_len)) == conf->routes[i].prefix)
-			return true;
-	return false;
-}
-
 int
 eph_conf_egress_port(const struct eph_conf *conf, uint32_t a)
 {
@@ -364,7 +351,7 @@ rules_backends(const struct rules *ru, unsigned i)
 			 eph_conf_vip_addr_used(conf, b->addr, who, sizeof(who)))
 			rule(ru, i, key, "backend %s is %s, expected a host behind the gateway", a,
 			     who);
-		else if (!routable(conf, b->addr))
+		else if (eph_conf_egress_port(conf, b->addr) < 0)
 			rule(ru, i, key,
 			     "backend %s is not routable: expected an address on a port's subnet or "
 			     "under a route of routes:",
