@@ -42,7 +42,7 @@ RTE_LOG_REGISTER(eph_ctl_logtype, user.ephemera.ctl, NOTICE);
 #define CTL_LOG(level, fmt, ...) \
 	rte_log(RTE_LOG_##level, eph_ctl_logtype, "ephemera: ctl: " fmt "\n", ##__VA_ARGS__)
 
-#define LISTEN_BACKLOG    128
+#define LISTEN_BACKLOG    512 /* a burst beyond max-clients waits to be told "busy" */
 #define EVENTS_PER_POLL   64
 #define ACCEPTS_PER_POLL  64
 #define SWEEP_INTERVAL_MS 10

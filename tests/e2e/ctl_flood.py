@@ -20,6 +20,7 @@ import json
 import os
 import random
 import socket
+import struct
 import sys
 import threading
 import time
@@ -41,8 +42,13 @@ class Busy(Exception):
 class Client:
     def __init__(self, path, timeout):
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(timeout)
+        # A blocking connect waits for room in a full listen backlog, as ephctl's
+        # does (bounded by SO_SNDTIMEO); a socket with a Python timeout is
+        # non-blocking and would get EAGAIN instead.
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO,
+                             struct.pack("ll", int(timeout), 0))
         self.sock.connect(path)
+        self.sock.settimeout(timeout)
         self.timeout = timeout
         self.buf = b""
 
