@@ -10,6 +10,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <linux/if_ether.h>
@@ -430,6 +431,47 @@ af_packet_framesz(const char *device)
 }
 
 /*
+ * Where the kernel puts a received frame's Ethernet header in a TPACKET_V2
+ * ring frame: TPACKET_ALIGN(TPACKET2_HDRLEN + 16) - 14.
+ */
+#define AF_PACKET_RX_MACOFF 66
+
+bool
+eph_af_packet_mtu_fits(const char *device, uint16_t mtu)
+{
+	unsigned long framesz = af_packet_framesz(device);
+
+	return framesz != 0 && (unsigned long)mtu + ETH_OVERHEAD + AF_PACKET_RX_MACOFF <= framesz;
+}
+
+/*
+ * The MTU of a net_af_packet port's interface (iface=NAME), set as the
+ * PMD's own mtu_set would: DPDK 22.11's ethdev refuses anything over 1500
+ * before asking the PMD, which reports a maximum frame of 1518 whatever its
+ * frames hold. 0 or -errno.
+ */
+static int
+af_packet_set_mtu(const char *device, uint16_t mtu)
+{
+	struct ifreq ifr;
+	char iface[IFNAMSIZ];
+	int s, ret = 0;
+
+	if (!devarg_value(device, "iface", iface, sizeof(iface)))
+		return -EINVAL;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", iface);
+	ifr.ifr_mtu = mtu;
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -errno;
+	if (ioctl(s, SIOCSIFMTU, &ifr) != 0)
+		ret = -errno;
+	close(s);
+	return ret;
+}
+
+/*
  * Receive buffers for a net_af_packet port whose frames exceed the
  * common mbuf (framesz=N): the kernel joins IPv4 fragments before the PMD
  * sees them (its fanout sets PACKET_FANOUT_FLAG_DEFRAG), so whole
@@ -571,9 +613,17 @@ port_setup(struct eph_dp *dp, unsigned int idx, const struct eph_conf_port *cp, 
 			goto fail;
 	}
 	ret = rte_eth_dev_set_mtu(pid, cp->mtu);
+	/* Above 1500 on net_af_packet: what its frames (framesz=N) hold. */
+	if (ret == -EINVAL && eph_af_packet_mtu_fits(cp->device, cp->mtu))
+		ret = af_packet_set_mtu(cp->device, cp->mtu);
 	if (ret != 0 && ret != -ENOTSUP) {
-		fprintf(err, "ephemera: error: port '%s': cannot set MTU %u: %s\n", cp->name,
-			cp->mtu, rte_strerror(-ret));
+		fprintf(err, "ephemera: error: port '%s': cannot set MTU %u: %s%s\n", cp->name,
+			cp->mtu, rte_strerror(-ret),
+			strncmp(cp->device, "net_af_packet", 13) == 0 && cp->mtu > 1500 &&
+					!eph_af_packet_mtu_fits(cp->device, cp->mtu)
+				? " (net_af_packet: give the device frames that hold it, "
+				  "e.g. framesz=61440,blocksz=61440)"
+				: "");
 		return ret;
 	}
 	ret = rte_eth_macaddr_get(pid, &port->mac);

@@ -6,6 +6,8 @@
 #ifndef EPH_STARTUP_H
 #define EPH_STARTUP_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "control/config.h"
@@ -23,6 +25,14 @@ int eph_preflight(const struct eph_conf *conf, FILE *err);
 /* Build the EAL argument vector; strings live in buf. Returns argc or -1. */
 int eph_eal_args(const struct eph_conf *conf, const char *argv0, char **argv, int max_argv,
 		 char *buf, size_t buf_len);
+
+/*
+ * Whether a net_af_packet device string asks for ring frames (framesz=N)
+ * that hold a frame of mtu bytes of IP (plus Ethernet header, CRC and two
+ * VLAN tags); false for any other device and without framesz. Such a
+ * port gets an MTU above 1500 set on its interface directly.
+ */
+bool eph_af_packet_mtu_fits(const char *device, uint16_t mtu);
 
 /* After rte_eal_init: pool, rings, RCU, routes, neighbours, ports, workers. */
 int eph_dp_setup(struct eph_dp *dp, const struct eph_conf *conf, FILE *err);

@@ -69,6 +69,16 @@ LB_ASAN_TESTS=(lb_weights lb_long_lived lb_udp lb_no_backends lb_ping_vip lb_bad
 # Hairpinning (hairpin_conf: the pool maps and filters endpoint-independently):
 # h1 reaches h2 through h2's mapping, UDP and TCP; 1 and 3 workers.
 HAIRPIN_TESTS=(hairpin_udp hairpin_tcp)
+# Path MTU through the NAT (test_pmtu.sh; pmtu_conf: inside port mtu 9000,
+# outside 1500, 60 KiB af_packet frames; pmtu_pass puts h1, its switch ports
+# and eph-in at MTU 9000 for the pass, 1500 again after). With mss-clamp off:
+# h1's 8 MB TCP upload with DF and an 8960-byte MSS learns 1500 from the
+# gateway's ICMP fragmentation needed and arrives intact; 8 MB back from the
+# server; 4000-byte UDP without DF cut at 1500 by the gateway, answered
+# whole. With mss-clamp auto on both ports (natpmtu_clamp_): the SYNs' MSS
+# lowered to 1460 both ways, the upload needs no ICMP. 1 and 3 workers.
+PMTU_TESTS=(pool_addresses pmtu_tcp_upload pmtu_tcp_download pmtu_udp_df_clear)
+PMTU_CLAMP_TESTS=(pool_addresses pmtu_mss_clamp)
 # Small port ranges on one address: one host gets the whole range towards
 # one destination (ports borrowed across workers' shares), then refusals,
 # recovery (1, 2 and 3 workers; TCP only on the smallest range).
@@ -209,6 +219,14 @@ main() {
 		nat_pass hairpin_ "$E2E_LOGDIR/ephemera-hairpin.yaml" 1 "${HAIRPIN_TESTS[@]}"
 		workers_conf 3 <"$E2E_LOGDIR/ephemera-hairpin.yaml" >"$E2E_LOGDIR/ephemera-hairpin-w3.yaml"
 		nat_pass hairpin_w3_ "$E2E_LOGDIR/ephemera-hairpin-w3.yaml" 3 "${HAIRPIN_TESTS[@]}"
+		pmtu_conf off <"$conf" >"$E2E_LOGDIR/ephemera-pmtu.yaml"
+		pmtu_pass natpmtu_ "$E2E_LOGDIR/ephemera-pmtu.yaml" 1 "${PMTU_TESTS[@]}"
+		pmtu_conf auto <"$conf" >"$E2E_LOGDIR/ephemera-pmtu-clamp.yaml"
+		pmtu_pass natpmtu_clamp_ "$E2E_LOGDIR/ephemera-pmtu-clamp.yaml" 1 "${PMTU_CLAMP_TESTS[@]}"
+		workers_conf 3 <"$conf" | pmtu_conf off >"$E2E_LOGDIR/ephemera-pmtu-w3.yaml"
+		pmtu_pass natpmtu_w3_ "$E2E_LOGDIR/ephemera-pmtu-w3.yaml" 3 "${PMTU_TESTS[@]}"
+		workers_conf 3 <"$conf" | pmtu_conf auto >"$E2E_LOGDIR/ephemera-pmtu-clamp-w3.yaml"
+		pmtu_pass natpmtu_clamp_w3_ "$E2E_LOGDIR/ephemera-pmtu-clamp-w3.yaml" 3 "${PMTU_CLAMP_TESTS[@]}"
 		local size
 		for size in $NATRANGE_SIZES; do
 			natrange_passes "$conf" "$size"
@@ -331,6 +349,49 @@ hairpin_conf() {
 		    mapping: endpoint-independent
 		    filtering: endpoint-independent
 	EOF
+}
+
+# pmtu_conf off|auto: the configuration on stdin (workers_conf applied or
+# not) with 60 KiB af_packet frames and 512 MB (from 3 workers on), the
+# inside port at mtu PMTU_INSIDE_MTU, the outside at 1500, mss-clamp as given on both.
+pmtu_conf() {
+	local conf
+	conf="$(sed -e "s/\(iface=eph-[a-z]*[^\"]*\)\"/\1,$AFP_FRAMES\"/" \
+		-e "s/^    role: inside\$/&\n    mtu: $PMTU_INSIDE_MTU\n    mss-clamp: $1/" \
+		-e "s/^    role: outside\$/&\n    mtu: 1500\n    mss-clamp: $1/")"
+	if grep -q "qpairs=[3-9]" <<<"$conf"; then
+		# shellcheck disable=SC2001 # a line-anchored substitution
+		conf="$(sed 's/^\(  memory-mb:\) [0-9]*/\1 512/' <<<"$conf")"
+	fi
+	printf '%s\n' "$conf"
+}
+
+# pmtu_links MTU: h1, its switch port, the switch's port to the gateway and
+# eph-in (the gateway's inside veth) at MTU; h1's learned path MTUs forgotten.
+pmtu_links() {
+	ip -n eph-h1 link set eth0 mtu "$1" &&
+		ip -n eph-sw link set h1 mtu "$1" &&
+		ip -n eph-sw link set gw mtu "$1" &&
+		ip link set eph-in mtu "$1" &&
+		ip netns exec eph-h1 ip route flush cache
+}
+
+# pmtu_pass PREFIX CONF WORKERS TESTS...: nat_pass with the inside links at
+# PMTU_INSIDE_MTU (test_pmtu.sh), 1500 again afterwards.
+pmtu_pass() {
+	local pfx="$1" t any=0
+	for t in "${@:4}" sigterm_exit; do
+		_e2e_selected "$pfx$t" && any=1
+	done
+	[ "$any" = 1 ] || return 0
+	if ! pmtu_links "$PMTU_INSIDE_MTU" >"$E2E_LOGDIR/${pfx}links.err" 2>&1; then
+		e2e_fail "${pfx}links" "cannot set the inside links to MTU $PMTU_INSIDE_MTU: $(head -n 1 "$E2E_LOGDIR/${pfx}links.err")"
+		pmtu_links 1500 >/dev/null 2>&1 || true
+		return 0
+	fi
+	nat_pass "$@"
+	pmtu_links 1500 >/dev/null 2>&1 ||
+		e2e_fail "${pfx}links" "cannot set the inside links back to MTU 1500"
 }
 
 # lb_conf: the balancer's test configuration: conf/examples/lb.yaml with the
