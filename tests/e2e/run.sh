@@ -69,6 +69,11 @@ LB_ASAN_TESTS=(lb_weights lb_long_lived lb_udp lb_no_backends lb_ping_vip lb_bad
 # Hairpinning (hairpin_conf: the pool maps and filters endpoint-independently):
 # h1 reaches h2 through h2's mapping, UDP and TCP; 1 and 3 workers.
 HAIRPIN_TESTS=(hairpin_udp hairpin_tcp)
+# FTP through the NAT (ftp_conf: `alg: [ftp]` on the pool): vsftpd on the
+# server, curl and ftp_client.py on h1; passive and active (PORT, EPRT)
+# transfers compared by hash, a PORT split across segments refused and
+# counted, ten transfers on one control connection; 1, 2 and 3 workers.
+FTP_TESTS=(ftp_passive ftp_active ftp_split ftp_session)
 # Small port ranges on one address: one host gets the whole range towards
 # one destination (ports borrowed across workers' shares), then refusals,
 # recovery (1, 2 and 3 workers; TCP only on the smallest range).
@@ -209,6 +214,12 @@ main() {
 		nat_pass hairpin_ "$E2E_LOGDIR/ephemera-hairpin.yaml" 1 "${HAIRPIN_TESTS[@]}"
 		workers_conf 3 <"$E2E_LOGDIR/ephemera-hairpin.yaml" >"$E2E_LOGDIR/ephemera-hairpin-w3.yaml"
 		nat_pass hairpin_w3_ "$E2E_LOGDIR/ephemera-hairpin-w3.yaml" 3 "${HAIRPIN_TESTS[@]}"
+		ftp_conf "$conf" >"$E2E_LOGDIR/ephemera-ftp.yaml"
+		nat_pass ftp_ "$E2E_LOGDIR/ephemera-ftp.yaml" 1 "${FTP_TESTS[@]}"
+		for n in ${EPH_E2E_WORKERS-2 3}; do
+			workers_conf "$n" <"$E2E_LOGDIR/ephemera-ftp.yaml" >"$E2E_LOGDIR/ephemera-ftp-w$n.yaml"
+			nat_pass "ftp_w${n}_" "$E2E_LOGDIR/ephemera-ftp-w$n.yaml" "$n" "${FTP_TESTS[@]}"
+		done
 		local size
 		for size in $NATRANGE_SIZES; do
 			natrange_passes "$conf" "$size"
@@ -330,6 +341,20 @@ hairpin_conf() {
 		    inside: [192.0.2.0/24]
 		    mapping: endpoint-independent
 		    filtering: endpoint-independent
+	EOF
+}
+
+# ftp_conf CONF: CONF with the FTP ALG on its pool (control connections to
+# port 21, the default).
+ftp_conf() {
+	without_sections pools <"$1"
+	cat <<-EOF
+
+		pools:
+		  - name: default
+		    addresses: [${NAT_POOL}]
+		    inside: [192.0.2.0/24]
+		    alg: [ftp]
 	EOF
 }
 

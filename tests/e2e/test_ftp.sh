@@ -1,0 +1,276 @@
+# shellcheck shell=bash
+# FTP through the NAT (RFC 959, RFC 2428; ftp_conf in run.sh: the inside
+# hosts' pool has `alg: [ftp]`): vsftpd on the outside server, curl and
+# tests/e2e/ftp_client.py on eph-h1. vsftpd checks addresses itself
+# (port_promiscuous=NO: a PORT/EPRT must name the control connection's
+# client; pasv_promiscuous=NO: a passive data connection must come from
+# it) and connects from port 20 in active mode, so a transfer only
+# succeeds when the gateway rewrote the command to h1's pool address and
+# a port it then admits the server's connection to. Every file is random
+# and compared by SHA-256 at both ends; vsftpd's protocol log shows what
+# reached it.
+
+FTP_PORT=21
+FTP_PASV_PORTS=(30000 30099)
+
+# ftp_server: vsftpd on $SRV:21 in eph-srv, anonymous, its root
+# $T_DIR/root (files to fetch) with $T_DIR/root/up writable for uploads,
+# its log (every command and reply) in $T_DIR/vsftpd.log. Sets FTP_ROOT, FTP_LOG.
+ftp_server() {
+	FTP_ROOT="$T_DIR/root" FTP_LOG="$T_DIR/vsftpd.log"
+	# vsftpd refuses a chroot root its anonymous user could write to.
+	mkdir -p "$FTP_ROOT/up" "$T_DIR/empty"
+	chmod 0755 "$T_DIR" "$FTP_ROOT" "$T_DIR/empty"
+	chown ftp "$FTP_ROOT/up"
+	: >"$FTP_LOG"
+	cat >"$T_DIR/vsftpd.conf" <<-EOF
+		listen=YES
+		listen_ipv6=NO
+		listen_address=$SRV
+		listen_port=$FTP_PORT
+		background=NO
+		anonymous_enable=YES
+		local_enable=NO
+		no_anon_password=YES
+		anon_root=$FTP_ROOT
+		write_enable=YES
+		anon_upload_enable=YES
+		anon_umask=022
+		secure_chroot_dir=$T_DIR/empty
+		seccomp_sandbox=NO
+		isolate=NO
+		isolate_network=NO
+		pasv_enable=YES
+		pasv_min_port=${FTP_PASV_PORTS[0]}
+		pasv_max_port=${FTP_PASV_PORTS[1]}
+		pasv_promiscuous=NO
+		port_enable=YES
+		port_promiscuous=NO
+		connect_from_port_20=YES
+		ftp_data_port=20
+		xferlog_enable=YES
+		xferlog_std_format=NO
+		log_ftp_protocol=YES
+		vsftpd_log_file=$FTP_LOG
+		max_per_ip=0
+		data_connection_timeout=20
+		idle_session_timeout=60
+	EOF
+	bg eph-srv "$T_DIR/vsftpd.out" vsftpd "$T_DIR/vsftpd.conf"
+	wait_listen eph-srv tcp "$FTP_PORT"
+}
+
+# ftp_files NAME:SIZE...: random files of those sizes in the server's root.
+ftp_files() {
+	local spec
+	for spec in "$@"; do
+		head -c "${spec#*:}" /dev/urandom >"$FTP_ROOT/${spec%%:*}"
+		chmod 0644 "$FTP_ROOT/${spec%%:*}"
+	done
+}
+
+# ftp_curl ARGS...: curl in eph-h1 with a time limit; fails the test with
+# curl's status and error and vsftpd's last reply. (Debian 12's curl 7.88.1
+# reports a harmless "sa_addr inet_ntop() failed" in active mode: curl
+# issue 10622; the status says what failed.)
+ftp_curl() {
+	local out rc=0
+	out="$(in_ns eph-h1 curl -sS --max-time 30 --connect-timeout 5 "$@" 2>&1)" || rc=$?
+	[ "$rc" = 0 ] ||
+		fail "curl $* exited $rc: $(tail -n 1 <<<"$out"); vsftpd's last refusal: $(sed -n 's/.*FTP response: Client "[0-9.]*", "\([45].*\)"$/\1/p' "$FTP_LOG" | tail -n 1)"
+}
+
+# ftp_log_count REGEX: lines of vsftpd's log that match.
+ftp_log_count() { grep -c -- "$1" "$FTP_LOG" || true; }
+
+# ftp_fetch_all CURL_OPTS...: each of the server's files f0 f1k f1m f20m
+# fetched with those curl options, then a 5 MiB file uploaded; all equal.
+ftp_fetch_all() {
+	local f tag="${FTP_TAG:-x}" big
+	big="$(ftp_log_count 'OK DOWNLOAD: Client "[0-9.]*", "/f20m", 20971520 bytes')"
+	mkdir -p "$T_DIR/h1"
+	for f in f0 f1k f1m f20m; do
+		rm -f "$T_DIR/h1/$f"
+		ftp_curl "$@" -o "$T_DIR/h1/$f" "ftp://$SRV/$f"
+		# curl leaves no file for an empty download.
+		[ -e "$T_DIR/h1/$f" ] || [ -s "$FTP_ROOT/$f" ] || : >"$T_DIR/h1/$f"
+		assert_file_eq "$FTP_ROOT/$f" "$T_DIR/h1/$f" "$f ($*)"
+	done
+	head -c 5242880 /dev/urandom >"$T_DIR/h1/up5m-$tag"
+	ftp_curl "$@" -T "$T_DIR/h1/up5m-$tag" "ftp://$SRV/up/up5m-$tag"
+	assert_file_eq "$T_DIR/h1/up5m-$tag" "$FTP_ROOT/up/up5m-$tag" "upload ($*)"
+	[ "$(ftp_log_count 'OK DOWNLOAD: Client "[0-9.]*", "/f20m", 20971520 bytes')" -gt "$big" ] ||
+		fail "vsftpd logged no whole download of f20m"
+	grep -q "OK UPLOAD: Client \"[0-9.]*\", \"/up/up5m-$tag\", 5242880 bytes" "$FTP_LOG" ||
+		fail "vsftpd logged no whole upload of up5m-$tag"
+	echo "curl $*: f0 f1k f1m f20m and a 5 MiB upload intact"
+}
+
+# ftp_log_clients: the client addresses vsftpd's log names, one a line.
+ftp_log_clients() {
+	sed -n 's/.*Client "\([0-9.]*\)".*/\1/p' "$FTP_LOG" | sort -u
+}
+
+# The clients in vsftpd's log are all one pool address (paired pooling:
+# control and data connections leave from the same one); prints it.
+ftp_check_clients() {
+	local clients
+	clients="$(ftp_log_clients)"
+	[ -n "$clients" ] || fail "vsftpd logged no client: $(head -c 400 "$FTP_LOG")"
+	[ "$(wc -l <<<"$clients")" = 1 ] || fail "vsftpd saw several clients: $(tr '\n' ' ' <<<"$clients")"
+	case "$clients" in
+	203.0.113.10[0-3]) ;;
+	*) fail "vsftpd saw the client as $clients, not a pool address" ;;
+	esac
+	echo "$clients"
+}
+
+# The PORT and EPRT commands vsftpd received, one a line.
+ftp_log_port_cmds() {
+	sed -n 's/.*FTP command: Client "[0-9.]*", "\(PORT [^"]*\|EPRT [^"]*\)".*/\1/p' "$FTP_LOG"
+}
+
+# ftp_check_port_cmds ADDR VERB...: vsftpd received each VERB (PORT, EPRT)
+# at least once, and every PORT and EPRT it received names ADDR, never an
+# inside address.
+ftp_check_port_cmds() {
+	local addr="$1" verb cmds line
+	shift
+	cmds="$(ftp_log_port_cmds)"
+	for verb in "$@"; do
+		grep -q "^$verb " <<<"$cmds" || fail "vsftpd received no $verb: $(grep -m 20 'FTP command' "$FTP_LOG" | tr '\n' '|')"
+	done
+	while read -r line; do
+		case "$line" in
+		"PORT ${addr//./,},"* | "EPRT |1|$addr|"*) ;;
+		*) fail "vsftpd received '$line', expected it to name $addr" ;;
+		esac
+	done <<<"$cmds"
+	echo "vsftpd received: $(tr '\n' ';' <<<"$cmds")"
+}
+
+# ftp_deltas BEFORE: the FTP counters now minus BEFORE ("rewritten expected refused").
+FTP_CTRS=(ftp_commands_rewritten ftp_data_expected ftp_split_refused)
+ftp_ctrs() { nat_sum "${FTP_CTRS[@]}"; }
+ftp_deltas() {
+	local -a b n
+	read -r -a b <<<"$1"
+	read -r -a n <<<"$(ftp_ctrs)"
+	echo "$((n[0] - b[0])) $((n[1] - b[1])) $((n[2] - b[2]))"
+}
+
+# ftp_check_ctrs BEFORE MIN_REWRITTEN MIN_EXPECTED REFUSED: the counters rose
+# by at least the minimums, ftp_split_refused by exactly REFUSED.
+ftp_check_ctrs() {
+	local rw ex rf
+	read -r rw ex rf <<<"$(ftp_deltas "$1")"
+	echo "counters rose: ftp_commands_rewritten +$rw ftp_data_expected +$ex ftp_split_refused +$rf"
+	[ "$rw" -ge "$2" ] || fail "ftp_commands_rewritten rose by $rw, expected at least $2"
+	[ "$ex" -ge "$3" ] || fail "ftp_data_expected rose by $ex, expected at least $3"
+	[ "$rf" -eq "$4" ] || fail "ftp_split_refused rose by $rf, expected $4"
+}
+
+# ftp_py STEPS...: ftp_client.py in eph-h1 against the server; its output in
+# $T_DIR/client.out, its FAIL line the reason of a failure.
+ftp_py() {
+	local rc=0
+	in_ns eph-h1 timeout 60 python3 -I "$E2E_DIR/ftp_client.py" --server "$SRV" "$@" \
+		>"$T_DIR/client.out" 2>&1 || rc=$?
+	cat "$T_DIR/client.out"
+	[ "$rc" -eq 0 ] ||
+		fail "ftp_client.py: $(grep -m1 '^FAIL' "$T_DIR/client.out" || tail -n 1 "$T_DIR/client.out")"
+}
+
+# Passive mode (EPSV, curl's default, then PASV): downloads of 0 B to
+# 20 MiB and a 5 MiB upload intact; vsftpd saw one pool address for the
+# control and data connections; nothing to rewrite.
+test_ftp_passive() {
+	local before addr
+	ftp_server
+	ftp_files f0:0 f1k:1024 f1m:1048576 f20m:20971520
+	before="$(ftp_ctrs)"
+	FTP_TAG=epsv ftp_fetch_all --ftp-pasv
+	FTP_TAG=pasv ftp_fetch_all --ftp-pasv --disable-epsv
+	addr="$(ftp_check_clients)"
+	echo "vsftpd saw h1 as $addr"
+	grep -q 'FTP command: Client "[0-9.]*", "EPSV"' "$FTP_LOG" || fail "vsftpd received no EPSV"
+	grep -q 'FTP command: Client "[0-9.]*", "PASV"' "$FTP_LOG" || fail "vsftpd received no PASV"
+	[ -z "$(ftp_log_port_cmds)" ] || fail "PORT/EPRT in passive mode: $(ftp_log_port_cmds)"
+	ftp_check_ctrs "$before" 0 0 0
+}
+
+# Active mode: curl sends EPRT (its default), then with --disable-eprt
+# PORT, naming h1's own address; the gateway rewrites each to h1's pool
+# address and a port, and admits vsftpd's connection from port 20 to it.
+test_ftp_active() {
+	local before addr
+	ftp_server
+	ftp_files f0:0 f1k:1024 f1m:1048576 f20m:20971520
+	before="$(ftp_ctrs)"
+	FTP_TAG=eprt ftp_fetch_all --ftp-port -
+	FTP_TAG=port ftp_fetch_all --ftp-port - --disable-eprt
+	addr="$(ftp_check_clients)"
+	echo "vsftpd saw h1 as $addr"
+	ftp_check_port_cmds "$addr" EPRT PORT
+	# Each of the 10 transfers: one command rewritten, one connection expected.
+	ftp_check_ctrs "$before" 10 10 0
+}
+
+# A PORT cut across two TCP segments: the gateway cannot rewrite it whole,
+# so it spoils the verb (vsftpd answers 500), counts it, and the control
+# connection goes on: NOOP answers 200, then active transfers with a PORT
+# and an EPRT in one segment each work (the sequence offsets still agree).
+test_ftp_split() {
+	local before addr
+	ftp_server
+	ftp_files f64k:65536
+	before="$(ftp_ctrs)"
+	ftp_py split-port noop get port f64k "$T_DIR/f64k.port" \
+		put eprt "$FTP_ROOT/f64k" up/f64k get eprt f64k "$T_DIR/f64k.eprt" noop
+	assert_file_eq "$FTP_ROOT/f64k" "$T_DIR/f64k.port" "f64k after the refusal (PORT)"
+	assert_file_eq "$FTP_ROOT/f64k" "$FTP_ROOT/up/f64k" "upload after the refusal (EPRT)"
+	assert_file_eq "$FTP_ROOT/f64k" "$T_DIR/f64k.eprt" "f64k after the refusal (EPRT)"
+	addr="$(ftp_check_clients)"
+	grep -q 'FTP command: Client "[0-9.]*", "XXXX ' "$FTP_LOG" ||
+		fail "vsftpd did not receive the spoilt PORT as XXXX: $(grep -m 10 'FTP command' "$FTP_LOG" | tr '\n' '|')"
+	grep -q 'FTP response: Client "[0-9.]*", "500 ' "$FTP_LOG" || fail "vsftpd answered no 500"
+	# The spoilt command is not a PORT: the others name the pool address.
+	ftp_check_port_cmds "$addr" PORT EPRT
+	[ "$(ftp_log_port_cmds | wc -l)" = 3 ] || fail "vsftpd received $(ftp_log_port_cmds | wc -l) PORT/EPRT, expected 3"
+	ftp_check_ctrs "$before" 3 3 1
+}
+
+# One control connection, ten transfers: active and passive in turn, both
+# directions, sizes from 1 byte to 3 MiB. Each rewrite that changes the
+# command's length moves the sequence offsets again; every file is intact
+# and the replies keep coming.
+test_ftp_session() {
+	local before addr i mode f
+	local -a steps modes=(port pasv eprt epsv) sizes=(1 1000 65536 1500 3145728 7 300000 1048575 4096 2000000)
+	ftp_server
+	for i in "${!sizes[@]}"; do
+		ftp_files "s$i:${sizes[i]}"
+	done
+	mkdir -p "$T_DIR/h1"
+	before="$(ftp_ctrs)"
+	for i in "${!sizes[@]}"; do
+		mode="${modes[i % 4]}"
+		if ((i % 3 == 2)); then
+			steps+=(put "$mode" "$FTP_ROOT/s$i" "up/s$i")
+		else
+			steps+=(get "$mode" "s$i" "$T_DIR/h1/s$i")
+		fi
+		((i % 4 != 1)) || steps+=(noop)
+	done
+	ftp_py "${steps[@]}"
+	for i in "${!sizes[@]}"; do
+		f="$T_DIR/h1/s$i"
+		((i % 3 != 2)) || f="$FTP_ROOT/up/s$i"
+		assert_file_eq "$FTP_ROOT/s$i" "$f" "transfer $i (${modes[i % 4]}, ${sizes[i]} bytes)"
+	done
+	[ "$(grep -c 'CONNECT: Client' "$FTP_LOG")" = 1 ] ||
+		fail "vsftpd saw $(grep -c 'CONNECT: Client' "$FTP_LOG") control connections, expected 1"
+	addr="$(ftp_check_clients)"
+	ftp_check_port_cmds "$addr" PORT EPRT
+	ftp_check_ctrs "$before" 5 5 0
+}
