@@ -149,25 +149,29 @@ ftp_check_port_cmds() {
 	echo "vsftpd received: $(tr '\n' ';' <<<"$cmds")"
 }
 
-# ftp_deltas BEFORE: the FTP counters now minus BEFORE ("rewritten expected refused").
-FTP_CTRS=(ftp_commands_rewritten ftp_data_expected ftp_split_refused)
+# The gateway's FTP counters, summed over the workers, in this order.
+FTP_CTRS=(ftp_commands_rewritten ftp_data_expected ftp_split_refused ftp_refused ftp_table_full)
 ftp_ctrs() { nat_sum "${FTP_CTRS[@]}"; }
-ftp_deltas() {
-	local -a b n
+
+# ftp_check_ctrs BEFORE MIN_REWRITTEN MIN_EXPECTED SPLIT: since BEFORE
+# (ftp_ctrs), ftp_commands_rewritten and ftp_data_expected rose by at least
+# the minimums, ftp_split_refused by exactly SPLIT; nothing was refused
+# otherwise (ftp_refused) and every control connection had the gateway
+# (ftp_table_full).
+ftp_check_ctrs() {
+	local -a b n d
+	local i
 	read -r -a b <<<"$1"
 	read -r -a n <<<"$(ftp_ctrs)"
-	echo "$((n[0] - b[0])) $((n[1] - b[1])) $((n[2] - b[2]))"
-}
-
-# ftp_check_ctrs BEFORE MIN_REWRITTEN MIN_EXPECTED REFUSED: the counters rose
-# by at least the minimums, ftp_split_refused by exactly REFUSED.
-ftp_check_ctrs() {
-	local rw ex rf
-	read -r rw ex rf <<<"$(ftp_deltas "$1")"
-	echo "counters rose: ftp_commands_rewritten +$rw ftp_data_expected +$ex ftp_split_refused +$rf"
-	[ "$rw" -ge "$2" ] || fail "ftp_commands_rewritten rose by $rw, expected at least $2"
-	[ "$ex" -ge "$3" ] || fail "ftp_data_expected rose by $ex, expected at least $3"
-	[ "$rf" -eq "$4" ] || fail "ftp_split_refused rose by $rf, expected $4"
+	for i in "${!FTP_CTRS[@]}"; do
+		d+=($((n[i] - b[i])))
+	done
+	echo "counters rose: $(for i in "${!FTP_CTRS[@]}"; do printf '%s +%s ' "${FTP_CTRS[i]}" "${d[i]}"; done)"
+	[ "${d[0]}" -ge "$2" ] || fail "ftp_commands_rewritten rose by ${d[0]}, expected at least $2"
+	[ "${d[1]}" -ge "$3" ] || fail "ftp_data_expected rose by ${d[1]}, expected at least $3"
+	[ "${d[2]}" -eq "$4" ] || fail "ftp_split_refused rose by ${d[2]}, expected $4"
+	[ "${d[3]}" -eq 0 ] || fail "ftp_refused rose by ${d[3]}"
+	[ "${d[4]}" -eq 0 ] || fail "ftp_table_full rose by ${d[4]}"
 }
 
 # ftp_py STEPS...: ftp_client.py in eph-h1 against the server; its output in
