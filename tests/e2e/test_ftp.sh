@@ -278,3 +278,51 @@ test_ftp_session() {
 	ftp_check_port_cmds "$addr" PORT EPRT
 	ftp_check_ctrs "$before" 5 5 0
 }
+
+# ftp_lose NS DIRECTION: in namespace NS, every other TCP segment with data (PSH)
+# on the control connection (DIRECTION: "dport" towards the server's port
+# 21, "sport" from it) is dropped on arrival, so each is sent twice; the
+# rule goes at the end of the test. Prints how many it dropped.
+ftp_lose() {
+	local ns="$1" dir="$2"
+	in_ns "$ns" nft -f - <<-EOF || fail "nft in $ns refused the drop rule"
+		table inet eph_ftp_loss {
+			chain input {
+				type filter hook input priority -10; policy accept;
+				tcp $dir $FTP_PORT tcp flags & psh == psh numgen inc mod 2 == 0 counter drop
+			}
+		}
+	EOF
+	defer "ip netns exec $ns nft delete table inet eph_ftp_loss"
+}
+ftp_lost() {
+	in_ns "$1" nft list table inet eph_ftp_loss | sed -n 's/.*counter packets \([0-9]*\).*/\1/p'
+}
+
+# The control connection loses the first copy of every command past the
+# gateway (the server's side) and of every reply (h1's side): the gateway
+# sees each PORT/EPRT twice and must rewrite the second copy as the first,
+# and translate the acknowledgements of retransmitted replies; transfers in
+# all four modes still work and the files are intact.
+test_ftp_retransmit() {
+	local before addr srv_lost h1_lost
+	ftp_server
+	ftp_files r1:70000 r2:1234
+	mkdir -p "$T_DIR/h1"
+	ftp_lose eph-srv dport
+	ftp_lose eph-h1 sport
+	before="$(ftp_ctrs)"
+	ftp_py get port r1 "$T_DIR/h1/r1" put eprt "$FTP_ROOT/r2" up/r2 \
+		get pasv r2 "$T_DIR/h1/r2" get eprt r1 "$T_DIR/h1/r1b" noop
+	srv_lost="$(ftp_lost eph-srv)" h1_lost="$(ftp_lost eph-h1)"
+	echo "first copies dropped: $srv_lost commands at the server, $h1_lost replies at h1"
+	[ "${srv_lost:-0}" -ge 8 ] || fail "only ${srv_lost:-0} commands were dropped at the server"
+	[ "${h1_lost:-0}" -ge 8 ] || fail "only ${h1_lost:-0} replies were dropped at h1"
+	assert_file_eq "$FTP_ROOT/r1" "$T_DIR/h1/r1" "r1 (PORT)"
+	assert_file_eq "$FTP_ROOT/r2" "$FTP_ROOT/up/r2" "upload r2 (EPRT)"
+	assert_file_eq "$FTP_ROOT/r2" "$T_DIR/h1/r2" "r2 (PASV)"
+	assert_file_eq "$FTP_ROOT/r1" "$T_DIR/h1/r1b" "r1 (EPRT)"
+	addr="$(ftp_check_clients)"
+	ftp_check_port_cmds "$addr" PORT EPRT
+	ftp_check_ctrs "$before" 3 3 0
+}
