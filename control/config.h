@@ -126,6 +126,11 @@ enum eph_nat_pooling {
 	EPH_POOLING_ARBITRARY,
 };
 
+/* Application-level gateways of a pool (pools[].alg): bits. */
+enum eph_nat_alg {
+	EPH_ALG_FTP = 1 << 0, /* FTP PORT/EPRT rewritten, active data connections admitted */
+};
+
 struct eph_conf_prefix {
 	uint32_t addr;          /* host order, host bits cleared */
 	uint8_t len;
@@ -148,6 +153,8 @@ struct eph_conf_pool {
 	bool port_parity;       /* keep the parity of the inside source port */
 	bool exhaustion_icmp;   /* answer a packet that gets no port with ICMP unreachable */
 	bool hairpinning;       /* inside hosts reach each other's mappings (default true) */
+	unsigned alg;           /* EPH_ALG_* bits: application-level gateways (alg: [ftp]) */
+	uint16_t ftp_port;      /* the FTP control connection's server port (default 21) */
 	unsigned max_sessions_per_host; /* 0: no limit (RFC 6888 REQ-4) */
 	unsigned max_inbound_per_mapping; /* endpoint-independent filtering: sessions opened
 					   * from outside per mapping */

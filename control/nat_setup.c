@@ -21,6 +21,7 @@
 
 #include "dataplane/dp.h"
 #include "dataplane/nat/nat_frag.h"
+#include "dataplane/nat/nat_ftp.h"
 #include "dataplane/nat/natlog.h"
 #include "dataplane/ports/portalloc.h"
 #include "dataplane/ports/portblock.h"
@@ -82,6 +83,10 @@ worker_nat_setup(struct eph_worker *w, const struct eph_conf *conf, bool any_eim
 		if (nw->frag == NULL)
 			return -ENOMEM;
 	}
+	snprintf(name, sizeof(name), "eph_ftp_%u", w->id);
+	nw->ftp = eph_ftp_table_create(name, socket);
+	if (nw->ftp == NULL)
+		return -ENOMEM;
 	nw->lent_to = rte_zmalloc_socket("eph_lent_to", w->dp->n_workers * sizeof(*nw->lent_to), 0,
 					 socket);
 	if (nw->lent_to == NULL)
@@ -196,6 +201,7 @@ eph_nat_teardown(struct eph_dp *dp)
 		rte_free(nw->host);
 		rte_free(nw->lent_to);
 		eph_frag_table_free(nw->frag);
+		eph_ftp_table_free(nw->ftp);
 		memset(nw, 0, sizeof(*nw));
 	}
 	if (nat->handoff != NULL) {

@@ -485,6 +485,8 @@ snapshot_pool(struct eph_nat_pool *np, const struct eph_rc_pool *p, int socket)
 	np->exhaustion_icmp = c->exhaustion_icmp;
 	np->balancer = c->balancer;
 	np->hairpinning = c->hairpinning;
+	np->alg_ftp = (c->alg & EPH_ALG_FTP) != 0;
+	np->ftp_port = rte_cpu_to_be_16(c->ftp_port);
 	np->warn_occupancy = (uint8_t)c->warn_occupancy;
 	np->max_per_host = c->max_sessions_per_host;
 	np->max_inbound_per_mapping = c->max_inbound_per_mapping;

@@ -9,6 +9,7 @@
 #ifndef EPH_CKSUM_H
 #define EPH_CKSUM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -47,6 +48,22 @@ eph_cksum_update32(uint16_t cksum, uint32_t old, uint32_t new)
 	sum += new >> 16;
 	sum += new & 0xffff;
 	return (uint16_t)~eph_cksum_fold(sum);
+}
+
+/*
+ * A checksum after a 32-bit field at an even (odd: false) or odd offset of
+ * the covered data changed from old to new, both as they sit in the packet.
+ * At an odd offset the field's bytes weigh as the byte-swapped sum of its
+ * halves (one's-complement sums rotate with the offset): TCP options such
+ * as SACK edges may sit there.
+ */
+static inline uint16_t
+eph_cksum_update32_at(uint16_t cksum, uint32_t old, uint32_t new, bool odd)
+{
+	if (!odd)
+		return eph_cksum_update32(cksum, old, new);
+	return eph_cksum_update16(cksum, rte_bswap16(eph_cksum_fold((old >> 16) + (old & 0xffff))),
+				  rte_bswap16(eph_cksum_fold((new >> 16) + (new & 0xffff))));
 }
 
 /*

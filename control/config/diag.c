@@ -290,6 +290,12 @@ eph_conf_describe(char *buf, size_t size, const char *path)
 			o += snprintf(buf + o, size - o, "%s %s", i ? "," : "",
 				      s->enumeration.strings[i].str);
 		break;
+	case CYAML_FLAGS:
+		o = snprintf(buf, size, "a sequence of");
+		for (i = 0; i < s->enumeration.count && o < size; i++)
+			o += snprintf(buf + o, size - o, "%s %s", i ? "," : "",
+				      s->enumeration.strings[i].str);
+		break;
 	case CYAML_STRING:
 		snprintf(buf, size, "a string");
 		break;
@@ -544,9 +550,10 @@ eph_conf_cy_report(struct vctx *v, const struct cy_log *cl, cyaml_err_t cerr)
 			eph_conf_err_at(v, pos, path, "duplicate key");
 	} else if (strncmp(msg, "Invalid INT value:", 18) == 0 ||
 		   strncmp(msg, "Invalid UINT value:", 19) == 0 ||
-		   strncmp(msg, "Invalid ENUM value:", 19) == 0) {
-		/* libcyaml quotes bad ints ('x') but not bad enum words. */
-		if (strncmp(msg, "Invalid ENUM", 12) == 0)
+		   strncmp(msg, "Invalid ENUM value:", 19) == 0 ||
+		   strncmp(msg, "Unknown flag:", 13) == 0) {
+		/* libcyaml quotes bad ints ('x') but not bad enum or flag words. */
+		if (strncmp(msg, "Invalid ENUM", 12) == 0 || strncmp(msg, "Unknown flag", 12) == 0)
 			snprintf(val, sizeof(val), "%s", arg);
 		else
 			quoted_arg(val, sizeof(val), arg);

@@ -382,6 +382,9 @@ diff_pool(struct diff_ctx *d, const struct eph_conf_pool *a, const struct eph_co
 		       bool_word(b->exhaustion_icmp));
 	diff_pool_word(d, false, name, "hairpinning", bool_word(a->hairpinning),
 		       bool_word(b->hairpinning));
+	diff_pool_word(d, false, name, "alg", a->alg & EPH_ALG_FTP ? "[ftp]" : "[]",
+		       b->alg & EPH_ALG_FTP ? "[ftp]" : "[]");
+	diff_pool_uint(d, name, "ftp-port", a->ftp_port, b->ftp_port);
 	diff_pool_uint(d, name, "max-sessions-per-host", a->max_sessions_per_host,
 		       b->max_sessions_per_host);
 	diff_pool_uint(d, name, "max-inbound-per-mapping", a->max_inbound_per_mapping,

@@ -33,6 +33,7 @@
 #define DEF_MAX_BLOCKS_PER_HOST     4
 #define DEF_MAX_INBOUND_PER_MAPPING 256
 #define DEF_NAT_LOG_RING            16384
+#define DEF_FTP_PORT                21
 
 /* ------------------------------------------------------------------------ */
 /* Schema */
@@ -50,6 +51,10 @@ static const cyaml_strval_t filtering_strings[] = {
 static const cyaml_strval_t pooling_strings[] = {
 	{"paired", EPH_POOLING_PAIRED},
 	{"arbitrary", EPH_POOLING_ARBITRARY},
+};
+
+static const cyaml_strval_t alg_strings[] = {
+	{"ftp", EPH_ALG_FTP},
 };
 
 static const cyaml_strval_t log_mode_strings[] = {
@@ -78,6 +83,9 @@ static const cyaml_schema_field_t pool_fields[] = {
 	CYAML_FIELD_BOOL_PTR("port-parity", OPT, struct raw_pool, port_parity),
 	CYAML_FIELD_BOOL_PTR("exhaustion-icmp", OPT, struct raw_pool, exhaustion_icmp),
 	CYAML_FIELD_BOOL_PTR("hairpinning", OPT, struct raw_pool, hairpinning),
+	CYAML_FIELD_FLAGS_PTR("alg", OPT | CYAML_FLAG_STRICT, struct raw_pool, alg, alg_strings,
+			      CYAML_ARRAY_LEN(alg_strings)),
+	CYAML_FIELD_INT_PTR("ftp-port", OPT, struct raw_pool, ftp_port),
 	CYAML_FIELD_INT_PTR("max-sessions-per-host", OPT, struct raw_pool, max_sessions_per_host),
 	CYAML_FIELD_INT_PTR("max-inbound-per-mapping", OPT, struct raw_pool,
 			    max_inbound_per_mapping),
@@ -131,6 +139,7 @@ const struct eph_conf_int_rule eph_conf_pools_int_rules[] = {
 	{ "pools[].warn-occupancy", 1,       100,      false },
 	{ "pools[].port-block-size", 8,      32768,    false },
 	{ "pools[].max-blocks-per-host", 1,  1024,     false },
+	{ "pools[].ftp-port",      1,        65535,    false },
 	{ "timeouts.udp", EPH_TIMEOUT_UDP_MIN_S, EPH_TIMEOUT_UDP_MAX_S, false },
 	{ "timeouts.tcp-established", EPH_TIMEOUT_TCP_ESTABLISHED_MIN_S,
 	  EPH_TIMEOUT_TCP_ESTABLISHED_MAX_S, false },
@@ -165,6 +174,7 @@ eph_conf_pool_defaults(struct eph_conf_pool *pool)
 	pool->max_blocks_per_host = DEF_MAX_BLOCKS_PER_HOST;
 	pool->max_inbound_per_mapping = DEF_MAX_INBOUND_PER_MAPPING;
 	pool->hairpinning = true;
+	pool->ftp_port = DEF_FTP_PORT;
 }
 
 void
@@ -643,6 +653,17 @@ validate_pool(struct vctx *v, unsigned i, const struct raw_pool *r, struct eph_c
 	eph_conf_bool(v, PLPATH("port-parity"), r->port_parity, &p->port_parity);
 	eph_conf_bool(v, PLPATH("exhaustion-icmp"), r->exhaustion_icmp, &p->exhaustion_icmp);
 	eph_conf_bool(v, PLPATH("hairpinning"), r->hairpinning, &p->hairpinning);
+	if (r->alg != NULL)
+		p->alg = *r->alg;
+	{
+		unsigned ftp_port = p->ftp_port;
+
+		if (eph_conf_uint(v, PLPATH("ftp-port"), r->ftp_port, &ftp_port))
+			p->ftp_port = (uint16_t)ftp_port;
+	}
+	if (r->ftp_port != NULL && !(p->alg & EPH_ALG_FTP))
+		eph_conf_err(v, PLPATH("ftp-port"),
+			     "ftp-port applies to the FTP gateway, which is off: add alg: [ftp]");
 	eph_conf_uint(v, PLPATH("max-sessions-per-host"), r->max_sessions_per_host,
 		      &p->max_sessions_per_host);
 	eph_conf_uint(v, PLPATH("max-inbound-per-mapping"), r->max_inbound_per_mapping,

@@ -32,6 +32,8 @@ struct raw_pool {
 	bool *port_parity;
 	bool *exhaustion_icmp;
 	bool *hairpinning;
+	unsigned *alg;
+	int64_t *ftp_port;
 	int64_t *max_sessions_per_host;
 	int64_t *max_inbound_per_mapping;
 	int64_t *quarantine_s;

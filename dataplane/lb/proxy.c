@@ -46,21 +46,6 @@ eph_pp2_header(uint8_t out[EPH_PP2_LEN], uint32_t src, uint16_t sport, uint32_t 
 	memcpy(out + 26, &dport, 2);
 }
 
-/*
- * A checksum after a 32-bit field at an even (odd: false) or odd offset of
- * the covered data changed from old to new, both as they sit in the packet.
- * At an odd offset the field's bytes weigh as the byte-swapped sum of its
- * halves (one's-complement sums rotate with the offset).
- */
-static inline uint16_t
-cksum_update32_at(uint16_t cksum, uint32_t old, uint32_t new, bool odd)
-{
-	if (!odd)
-		return eph_cksum_update32(cksum, old, new);
-	return eph_cksum_update16(cksum, rte_bswap16(eph_cksum_fold((old >> 16) + (old & 0xffff))),
-				  rte_bswap16(eph_cksum_fold((new >> 16) + (new & 0xffff))));
-}
-
 /* A backend's number (host order) in the client's space: one inside the header is ISN+1. */
 static inline uint32_t
 to_client(uint32_t isn, uint32_t n)
@@ -95,7 +80,7 @@ field_to_client(struct rte_tcp_hdr *tcp, uint8_t *p, bool odd, uint32_t isn)
 	if (new == old)
 		return;
 	memcpy(p, &new, sizeof(new));
-	tcp->cksum = cksum_update32_at(tcp->cksum, old, new, odd);
+	tcp->cksum = eph_cksum_update32_at(tcp->cksum, old, new, odd);
 }
 
 /*

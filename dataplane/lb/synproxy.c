@@ -22,6 +22,7 @@
 #include "dataplane/lb/synproxy.h"
 #include "dataplane/nat/nat.h"
 #include "dataplane/nat/nat_icmp.h"
+#include "dataplane/tcp_opt.h"
 
 #define ETH_HDR_LEN  ((uint16_t)sizeof(struct rte_ether_hdr))
 #define IPV4_HDR_LEN ((uint16_t)sizeof(struct rte_ipv4_hdr))
@@ -31,7 +32,6 @@
 #define TCPOPT_EOL   0
 #define TCPOPT_NOP   1
 #define TCPOPT_MSS   2
-#define TCPOPT_SACK  5
 #define SYN_TTL      64
 #define SYN_WINDOW   65535 /* unscaled: the most a peer without window scaling can offer */
 #define MSS_DEFAULT  536   /* RFC 1122: a SYN without MSS option */
@@ -316,47 +316,11 @@ eph_lb_synproxy_from_client(struct eph_worker *w, struct eph_session *s, uint32_
 	return EPH_SYNPROXY_TAKEN;
 }
 
-/*
- * A checksum after a 32-bit field at an even (odd: false) or odd offset of
- * the covered data changed from old to new (see proxy.c).
- */
-static inline uint16_t
-cksum_update32_at(uint16_t cksum, uint32_t old, uint32_t new, bool odd)
+/* A client's SACK edge (the backend's number seen from the client) in the backend's space. */
+static uint32_t
+sack_edge_to_backend(uint32_t edge, const void *delta)
 {
-	if (!odd)
-		return eph_cksum_update32(cksum, old, new);
-	return eph_cksum_update16(cksum, rte_bswap16(eph_cksum_fold((old >> 16) + (old & 0xffff))),
-				  rte_bswap16(eph_cksum_fold((new >> 16) + (new & 0xffff))));
-}
-
-/* The client's SACK edges (the backend's numbers seen from the client) - delta. */
-static void
-sack_to_backend(struct rte_tcp_hdr *tcp, uint16_t thl, uint32_t delta)
-{
-	uint8_t *opt = (uint8_t *)(tcp + 1);
-	uint16_t n = (uint16_t)(thl - TCP_HDR_LEN);
-
-	for (uint16_t i = 0; i < n;) {
-		if (opt[i] == TCPOPT_EOL)
-			return;
-		if (opt[i] == TCPOPT_NOP) {
-			i++;
-			continue;
-		}
-		if (i + 1 >= n || opt[i + 1] < 2 || i + opt[i + 1] > n)
-			return; /* malformed: left alone, the backend judges it */
-		if (opt[i] == TCPOPT_SACK && (opt[i + 1] - 2) % 8 == 0) {
-			for (uint16_t k = (uint16_t)(i + 2); k < i + opt[i + 1]; k += 4) {
-				uint32_t old, new;
-
-				memcpy(&old, &opt[k], sizeof(old));
-				new = rte_cpu_to_be_32(rte_be_to_cpu_32(old) - delta);
-				memcpy(&opt[k], &new, sizeof(new));
-				tcp->cksum = cksum_update32_at(tcp->cksum, old, new, (k & 1) != 0);
-			}
-		}
-		i = (uint16_t)(i + opt[i + 1]);
-	}
+	return edge - *(const uint32_t *)delta;
 }
 
 void
@@ -382,7 +346,7 @@ eph_lb_synproxy_to_backend(struct eph_worker *w, struct eph_session *s, uint32_t
 		tcp->recv_ack = new;
 	}
 	if (unlikely(thl > TCP_HDR_LEN) && thl <= eph_l4_len(ip))
-		sack_to_backend(tcp, thl, delta);
+		eph_tcp_sack_map(tcp, thl, sack_edge_to_backend, &delta);
 }
 
 enum eph_synproxy_verdict

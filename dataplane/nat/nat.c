@@ -21,6 +21,7 @@
 #include "dataplane/dp.h"
 #include "dataplane/nat/nat.h"
 #include "dataplane/nat/nat_frag.h"
+#include "dataplane/nat/nat_ftp.h"
 #include "dataplane/nat/nat_icmp.h"
 #include "dataplane/nat/natlog.h"
 #include "dataplane/nat/nat_rewrite.h"
@@ -41,6 +42,7 @@
 #define SESS_INBOUND    0x04 /* s->flags: opened from outside through its EIM mapping */
 #define SESS_BORROWED   0x08 /* flags of a session or mapping: its port is on loan from its share owner */
 #define SESS_LOAN       0x10 /* flags: a loan record on the lender (host: the borrower), no session */
+#define SESS_FTP        0x20 /* flags: an FTP control connection with an entry in nw->ftp */
 #define NAT_BATCH       32 /* packets per session-lookup pipeline (<= EPH_SESSION_BULK_MAX) */
 #define FRAG_EXPIRE_BUDGET 64 /* datagrams of fragments forgotten per loop at most */
 
@@ -81,6 +83,8 @@ const char *const eph_nat_counter_descs[EPH_NAT_CTR_MAX] = {
 static inline void
 drop(struct eph_worker *w, struct rte_mbuf *m, enum eph_drop_reason why)
 {
+	if (unlikely(m == NULL))
+		return; /* a session refused that no packet asked for (an FTP data connection) */
 	eph_count_drop(&w->stats, why);
 	rte_pktmbuf_free(m);
 }
@@ -1131,6 +1135,19 @@ take_loan(struct eph_worker *w, unsigned int pool, const struct flow *f, struct 
 	return 0;
 }
 
+/* Session idx (just made, s) is an FTP control connection: its entry, or counted without. */
+static __rte_noinline void
+ftp_control_open(struct eph_worker *w, uint32_t idx, struct eph_session *s)
+{
+	struct eph_nat_worker *nw = &w->nat;
+
+	if (eph_ftp_open(nw->ftp, idx) == NULL) {
+		nw->ctr[EPH_NAT_ftp_table_full]++;
+		return;
+	}
+	s->flags |= SESS_FTP;
+}
+
 static bool borrow_start(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m,
 			 unsigned int pool, uint32_t nh_idx, uint32_t first_addr,
 			 unsigned int which);
@@ -1215,7 +1232,7 @@ session_create(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, unsig
 			rte_hash_del_key(nw->hosts, &h->addr); /* keep no state for a refused host */
 		if (rc == -ENOSPC) {
 			/* RFC 6888 REQ-11: drop, maybe tell the host; never evict a mapping. */
-			if (p->exhaustion_icmp) {
+			if (p->exhaustion_icmp && m != NULL) {
 				eph_icmp_error(w, in_port, m, EPH_ICMP_DEST_UNREACH, ICMP_HOST_UNREACH,
 					       0);
 				nw->ctr[EPH_NAT_exhaustion_icmp_sent]++;
@@ -1306,12 +1323,89 @@ session_create(struct eph_worker *w, uint16_t in_port, struct rte_mbuf *m, unsig
 	s->expire = nw->now + eph_flow_timeout(&w->cfg->nat.timeouts, s);
 	eph_session_schedule(nw->sessions, (uint32_t)idx, s->expire);
 	s->created = nw->now;
+	if (unlikely(p->alg_ftp) && f->proto == IPPROTO_TCP && f->remote_port == p->ftp_port)
+		ftp_control_open(w, (uint32_t)idx, s);
 	nw->ctr[EPH_NAT_sessions_created]++;
 	session_gauge(nw, s, 1);
 	if (p->log == EPH_NAT_LOG_SESSIONS)
 		log_session(w, s, EPH_NATLOG_SESSION_CREATE, 0);
 	*sp = s;
 	return idx;
+}
+
+/* ---- FTP (nat_ftp.h) ------------------------------------------------- */
+
+struct ftp_data {
+	struct eph_worker *w;
+	const struct eph_session *ctl;
+};
+
+/*
+ * The outside port of the data connection a client's PORT/EPRT announces:
+ * a session client:cport <-> server:L-1 (RFC 959: the port below the
+ * control connection's), the one a retransmitted command made or a new
+ * one, on the control connection's outside address. 0: none.
+ */
+static uint16_t
+ftp_data_port(void *arg, uint16_t cport)
+{
+	const struct ftp_data *d = arg;
+	struct eph_worker *w = d->w;
+	struct eph_nat_worker *nw = &w->nat;
+	const struct eph_session *ctl = d->ctl;
+	uint16_t sport = rte_cpu_to_be_16((uint16_t)(rte_be_to_cpu_16(ctl->remote_port) - 1));
+	struct flow f = {
+		.in_addr = ctl->in_addr, .remote_addr = ctl->remote_addr,
+		.in_port = cport, .remote_port = sport, .proto = IPPROTO_TCP,
+	};
+	struct eph_flow_key k = {
+		.src_addr = f.in_addr, .dst_addr = f.remote_addr,
+		.src_port = f.in_port, .dst_port = f.remote_port, .proto = IPPROTO_TCP,
+	};
+	struct eph_session *s;
+	int32_t idx;
+
+	idx = eph_session_lookup(nw->sessions, &k);
+	if (idx >= 0) {
+		s = eph_session_get(nw->sessions, (uint32_t)idx);
+		if (s->flags & SESS_LOAN)
+			return 0;
+	} else {
+		idx = session_create(w, 0, NULL, ctl->pool, &f, &s, UINT32_MAX, NULL, TAKE_ALL);
+		if (idx < 0)
+			return 0;
+		nw->ctr[EPH_NAT_ftp_data_expected]++;
+	}
+	/* The server checks that the data connection comes from the control connection's address. */
+	return s->out_addr == ctl->out_addr ? s->out_port : 0;
+}
+
+static __rte_noinline void
+ftp_to_server(struct eph_worker *w, uint32_t idx, const struct eph_session *s, struct rte_mbuf *m,
+	      struct rte_ipv4_hdr *ip)
+{
+	struct eph_nat_worker *nw = &w->nat;
+	struct eph_ftp_conn *c = eph_ftp_find(nw->ftp, idx);
+	struct ftp_data d = { .w = w, .ctl = s };
+	const struct eph_ftp_ops ops = {
+		.data_port = ftp_data_port, .arg = &d,
+		.client = s->in_addr, .outside = s->out_addr,
+		.rewritten = &nw->ctr[EPH_NAT_ftp_commands_rewritten],
+		.split_refused = &nw->ctr[EPH_NAT_ftp_split_refused],
+		.refused = &nw->ctr[EPH_NAT_ftp_refused],
+	};
+
+	if (c != NULL)
+		eph_ftp_to_server(c, m, ip, &ops);
+}
+
+static __rte_noinline void
+ftp_to_client(struct eph_worker *w, uint32_t idx, struct rte_ipv4_hdr *ip)
+{
+	const struct eph_ftp_conn *c = eph_ftp_find(w->nat.ftp, idx);
+
+	if (c != NULL)
+		eph_ftp_to_client(c, ip);
 }
 
 /* ---- inside -> outside ---------------------------------------------- */
@@ -1574,6 +1668,8 @@ in2out_owned(struct eph_worker *w, struct nat_pkt *p, unsigned int n)
 		}
 		eph_nat_rewrite_src(ip, (uint8_t *)(ip + 1), s->out_addr, s->out_port,
 				    (struct eph_nat_delta){ s->l3_delta, s->l4_delta });
+		if (unlikely(s->flags & SESS_FTP))
+			ftp_to_server(w, (uint32_t)idx[i], s, p[i].m, ip);
 		if (unlikely(ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG)))
 			frag_learn(w, ip, EPH_DIR_IN2OUT, s);
 		nw->ctr[EPH_NAT_in2out]++;
@@ -1934,6 +2030,8 @@ out2in_owned(struct eph_worker *w, struct nat_pkt *p, unsigned int n)
 				continue;
 			opened[n_opened++] = hash[i];
 		}
+		if (unlikely(s->flags & SESS_FTP))
+			ftp_to_client(w, (uint32_t)idx[i], ip);
 		if (unlikely(!session_touch(nw, to, (uint32_t)idx[i], s, ip, EPH_DIR_OUT2IN))) {
 			drop(w, p[i].m, EPH_DROP_nat_tcp_rst_out_of_window);
 			continue;
@@ -2462,6 +2560,8 @@ session_end(struct eph_worker *w, struct eph_session_table *t, uint32_t idx, uin
 	session_gauge(nw, s, -1);
 	if (s->flags & SESS_INBOUND)
 		nw->inbound--;
+	if (unlikely(s->flags & SESS_FTP))
+		eph_ftp_close(nw->ftp, idx);
 	release_session_port(w, s, clean);
 	host_put(nw, &nw->host[s->host]);
 	eph_session_delete(t, idx);

@@ -40,6 +40,7 @@
 
 struct eph_session_table;
 struct eph_frag_table;
+struct eph_ftp_table;
 struct eph_portalloc;
 struct eph_portblock;
 struct eph_natlog_ring;
@@ -106,6 +107,8 @@ struct eph_nat_pool {
 	bool exhaustion_icmp;
 	bool balancer;             /* the balancer's local addresses: replies go to it */
 	bool hairpinning;          /* inside hosts may reach its mappings through its addresses */
+	bool alg_ftp;              /* FTP control connections to ftp_port get the gateway (nat_ftp.h) */
+	uint16_t ftp_port;         /* network order */
 	uint8_t warn_occupancy;    /* percent of a destination's share */
 	uint32_t max_per_host;     /* 0: no limit */
 	uint32_t max_inbound_per_mapping; /* endpoint-independent filtering: sessions from outside */
@@ -196,7 +199,12 @@ struct eph_nat_host {
 	X(frag_translated, "fragments after the first translated as their first") \
 	X(frag_held, "fragments held until their datagram's first arrived")      \
 	X(frag_steered, "fragments handed to the worker of their first") \
-	X(hairpinned, "inside packets to a pool address turned back inside (hairpinning)")
+	X(hairpinned, "inside packets to a pool address turned back inside (hairpinning)") \
+	X(ftp_commands_rewritten, "FTP PORT/EPRT commands rewritten to the outside address") \
+	X(ftp_data_expected, "FTP data connections made ready for a PORT/EPRT (active mode)") \
+	X(ftp_split_refused, "FTP PORT/EPRT commands split across segments, refused") \
+	X(ftp_refused, "FTP PORT/EPRT commands refused: malformed, another address, no port") \
+	X(ftp_table_full, "FTP control connections translated without the gateway: table full")
 
 enum eph_nat_counter {
 #define EPH_NAT_CTR_ENUM(name, desc) EPH_NAT_##name,
@@ -270,6 +278,7 @@ struct eph_nat_worker {
 	struct eph_session_table *sessions;
 	struct eph_session_table *mappings; /* endpoint-independent mappings */
 	struct eph_frag_table *frag;        /* datagrams of fragments seen (nat_frag.h) */
+	struct eph_ftp_table *ftp;          /* FTP control connections (nat_ftp.h) */
 	/* cp: created and freed (after a grace period); dp: used while a snapshot names them */
 	struct eph_portalloc *alloc[EPH_MAX_POOLS][EPH_PA_GENS];    /* per-destination generations */
 	struct eph_portblock *blocks[EPH_MAX_POOLS][EPH_PA_GENS];   /* port-block generations */

@@ -50,6 +50,7 @@
 #include "dataplane/cksum.h"
 #include "dataplane/dp.h"
 #include "dataplane/lb/lb.h"
+#include "dataplane/nat/nat_ftp.h"
 #include "dataplane/nat/natlog.h"
 #include "dataplane/ports/portalloc.h"
 #include "dataplane/ports/portblock.h"
@@ -242,6 +243,7 @@ conf_build(void)
 	p->excluded = edm_excluded;
 	p->n_excluded = 1;
 	p->log = EPH_NAT_LOG_SESSIONS;
+	p->alg = EPH_ALG_FTP; /* control connections to port 21 of any server */
 	/* Endpoint-independent mapping and filtering, arbitrary pooling, the lab behind a router.
 	 */
 	p = add_pool("eim", eim_addrs, 2, eim_inside, 2, 30000, 30047);
@@ -252,6 +254,7 @@ conf_build(void)
 	p->port_parity = true;
 	p->exhaustion_icmp = true;
 	p->max_sessions_per_host = 8;
+	p->alg = EPH_ALG_FTP;
 	/* Endpoint-independent mapping, endpoint-dependent filtering, a reserve address. */
 	p = add_pool("eim-edf", edf_addrs, 1, edf_inside, 1, 40000, 40023);
 	p->mapping = EPH_MAPPING_ENDPOINT_INDEPENDENT;
@@ -442,6 +445,9 @@ audit_empty(void)
 		if (nw->mappings != NULL && eph_session_count(nw->mappings) != 0)
 			fz_fail(TARGET, NULL, 0, "worker %u: %u mappings with no session", i,
 				eph_session_count(nw->mappings));
+		if (nw->ftp->live != 0)
+			fz_fail(TARGET, NULL, 0, "worker %u: %u FTP control entries with no session", i,
+				nw->ftp->live);
 		if (nw->loan_sessions + nw->loan_mappings + nw->borrowed_live != 0 ||
 		    nw->ctr[EPH_NAT_loans_lost] != 0)
 			fz_fail(TARGET, NULL, 0,
@@ -508,12 +514,12 @@ audit_empty(void)
 }
 
 static uint64_t
-sessions_created(void)
+nat_ctr(enum eph_nat_counter c)
 {
 	uint64_t n = 0;
 
 	for (unsigned int i = 0; i < dp.n_workers; i++)
-		n += dp.workers[i]->nat.ctr[EPH_NAT_sessions_created];
+		n += dp.workers[i]->nat.ctr[c];
 	return n;
 }
 
@@ -991,11 +997,13 @@ handoff_drain(void)
 static void
 run_burst(struct burst *b)
 {
-	uint64_t created;
+	uint64_t created, ftp_data, ftp_rewritten;
 
 	if (b->n == 0)
 		return;
-	created = sessions_created();
+	created = nat_ctr(EPH_NAT_sessions_created);
+	ftp_data = nat_ctr(EPH_NAT_ftp_data_expected);
+	ftp_rewritten = nat_ctr(EPH_NAT_ftp_commands_rewritten);
 	if (trace) {
 		struct eph_counters c;
 
@@ -1012,7 +1020,15 @@ run_burst(struct burst *b)
 	handoff_drain();
 	timers();
 	collect(b);
-	created = sessions_created() - created;
+	created = nat_ctr(EPH_NAT_sessions_created) - created;
+	ftp_data = nat_ctr(EPH_NAT_ftp_data_expected) - ftp_data;
+	ftp_rewritten = nat_ctr(EPH_NAT_ftp_commands_rewritten) - ftp_rewritten;
+	/* An FTP data connection is made ready by a rewritten PORT/EPRT from inside, one each. */
+	if (ftp_data > ftp_rewritten || (ftp_data != 0 && b->port != IN))
+		fz_fail(TARGET, NULL, 0,
+			"%" PRIu64 " FTP data sessions for %" PRIu64 " rewritten commands from the %s port",
+			ftp_data, ftp_rewritten, b->port == OUT ? "outside" : "inside");
+	created -= ftp_data;
 	/* Only UDP, ICMP queries and a TCP SYN may open a session, from either side. */
 	if (created > b->may_open)
 		fz_fail(TARGET, NULL, 0,

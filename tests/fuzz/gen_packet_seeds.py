@@ -139,6 +139,29 @@ def seeds():
             life += rec(OUT, eth(OUT, ip_tcp(REMOTE, POOL_EDM, 443, 20000, flags)), fix=True,
                         bind=LAST, end=True)
     s["tcp-life"] = life
+    # FTP (the edm and eim pools' alg): a control connection's PORT, EPRT, a split command.
+    for name, host, pool, cmds in [
+            ("ftp-port", HOST_EDM, POOL_EDM, [b"PORT 192,0,2,11,162,0\r\n", b"RETR f\r\n"]),
+            ("ftp-eprt", HOST_EIM, POOL_EIM, [b"EPRT |1|192.0.2.70|41600|\r\n"]),
+            ("ftp-split", HOST_EDM, POOL_EDM, [b"PORT 192,0,", b"2,11,162,1\r\n",
+                                               b"PORT 192,0,2,11,162,2\r\n"])]:
+        seq, run = 1000, rec(IN, eth(IN, ip_tcp(host, REMOTE, 41500, 21, SYN)), end=True)
+        run += rec(OUT, eth(OUT, ip(REMOTE, pool, 6, tcp(REMOTE, pool, 21, 20000, SYN | ACK,
+                                                         seq=7000, ack=1001))),
+                   fix=True, bind=LAST, end=True)
+        seq += 1
+        for cmd in cmds:
+            run += rec(IN, eth(IN, ip(host, REMOTE, 6, tcp(host, REMOTE, 41500, 21, PSH | ACK,
+                                                           seq=seq, ack=7001, data=cmd))),
+                       end=True)
+            seq += len(cmd)
+            sack = b"\x01\x01\x05\x0a" + struct.pack("!II", seq, seq + 4)
+            run += rec(OUT, eth(OUT, ip(REMOTE, pool, 6, tcp(REMOTE, pool, 21, 20000, ACK,
+                                                             seq=7001, ack=seq + 2,
+                                                             opts=sack))),
+                       fix=True, bind=LAST, end=True)
+        run += rec(OUT, eth(OUT, ip_tcp(REMOTE, pool, 20, 20001, SYN)), end=True)
+        s[name] = run
     s["tcp-rst"] = (rec(IN, eth(IN, ip_tcp(HOST_EIM, REMOTE, 41001, 22, SYN)), end=True) +
                     rec(OUT, eth(OUT, ip_tcp(REMOTE, POOL_EIM, 22, 30000, RST | ACK)),
                         fix=True, bind=LAST, end=True))

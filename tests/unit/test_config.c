@@ -538,6 +538,8 @@ test_pools(void **state)
 	assert_int_equal(p->log, EPH_NAT_LOG_OFF);
 	assert_int_equal(p->port_block_size, 256);
 	assert_int_equal(p->max_blocks_per_host, 4);
+	assert_int_equal(p->alg, 0);
+	assert_int_equal(p->ftp_port, 21);
 
 	p = &conf.pools[1];
 	assert_string_equal(p->name, "eim-lab");
@@ -557,6 +559,10 @@ test_pools(void **state)
 	assert_true(p->port_preservation);
 	assert_true(p->port_parity);
 	assert_true(p->exhaustion_icmp);
+	assert_int_equal(p->alg, EPH_ALG_FTP);
+	assert_int_equal(p->ftp_port, 2121);
+	assert_int_equal(conf.pools[3].alg, EPH_ALG_FTP);
+	assert_int_equal(conf.pools[3].ftp_port, 21);
 	assert_int_equal(p->max_sessions_per_host, 16777216);
 	assert_int_equal(p->max_inbound_per_mapping, 64);
 	assert_int_equal(p->quarantine_s, 3600);
@@ -1991,6 +1997,16 @@ static const struct bad_case bad_cases[] = {
 	{ "bad-pool-eif-edm.yaml", 1, {
 		{ 15, 16, "pools[0].filtering",
 		  "endpoint-independent filtering requires mapping: endpoint-independent (mapping is endpoint-dependent by default)" },
+	} },
+	{ "bad-pool-alg.yaml", 1, {
+		{ 15, 10, "pools[0].alg",
+		  "expected a sequence of ftp, found \"tftp\"" },
+	} },
+	{ "bad-pool-ftp-port.yaml", 2, {
+		{ 16, 15, "pools[0].ftp-port",
+		  "expected an integer from 1 to 65535, found 70000" },
+		{ 20, 15, "pools[1].ftp-port",
+		  "ftp-port applies to the FTP gateway, which is off: add alg: [ftp]" },
 	} },
 	{ "bad-pool-unknown-key.yaml", 1, {
 		{ 15, 5, "pools[0].maping",
