@@ -83,13 +83,14 @@ ftp_curl() {
 # ftp_log_count REGEX: lines of vsftpd's log that match.
 ftp_log_count() { grep -c -- "$1" "$FTP_LOG" || true; }
 
-# ftp_fetch_all CURL_OPTS...: each of the server's files f0 f1k f1m f20m
-# fetched with those curl options, then a 5 MiB file uploaded; all equal.
+# ftp_fetch_all CURL_OPTS...: each of the server's files FTP_FILES (default
+# f0 f1k f1m f20m) fetched with those curl options, then a 5 MiB file
+# uploaded; all equal.
 ftp_fetch_all() {
 	local f tag="${FTP_TAG:-x}" big
 	big="$(ftp_log_count 'OK DOWNLOAD: Client "[0-9.]*", "/f20m", 20971520 bytes')"
 	mkdir -p "$T_DIR/h1"
-	for f in f0 f1k f1m f20m; do
+	for f in ${FTP_FILES:-f0 f1k f1m f20m}; do
 		rm -f "$T_DIR/h1/$f"
 		ftp_curl "$@" -o "$T_DIR/h1/$f" "ftp://$SRV/$f"
 		# curl leaves no file for an empty download.
@@ -103,7 +104,7 @@ ftp_fetch_all() {
 		fail "vsftpd logged no whole download of f20m"
 	grep -q "OK UPLOAD: Client \"[0-9.]*\", \"/up/up5m-$tag\", 5242880 bytes" "$FTP_LOG" ||
 		fail "vsftpd logged no whole upload of up5m-$tag"
-	echo "curl $*: f0 f1k f1m f20m and a 5 MiB upload intact"
+	echo "curl $*: ${FTP_FILES:-f0 f1k f1m f20m} and a 5 MiB upload intact"
 }
 
 # ftp_log_clients: the client addresses vsftpd's log names, one a line.
@@ -204,15 +205,28 @@ test_ftp_passive() {
 }
 
 # Active mode: curl sends EPRT (its default), then with --disable-eprt
-# PORT, naming h1's own address; the gateway rewrites each to h1's pool
-# address and a port, and admits vsftpd's connection from port 20 to it.
+# PORT, naming h1's own address (1 MiB and 20 MiB down, 5 MiB up; the
+# empty and 1 KiB files through ftp_client.py); the gateway rewrites each
+# to h1's pool address and a port, and admits vsftpd's connection from
+# port 20 to it.
 test_ftp_active() {
-	local before addr
+	local before addr f
 	ftp_server
 	ftp_files f0:0 f1k:1024 f1m:1048576 f20m:20971520
 	before="$(ftp_ctrs)"
-	FTP_TAG=eprt ftp_fetch_all --ftp-port -
-	FTP_TAG=port ftp_fetch_all --ftp-port - --disable-eprt
+	# The small files through ftp_client.py, which waits for the data
+	# connection before it reads replies. vsftpd sends such a file whole,
+	# closes and sends 150 and 226 at once; when those overtake the last ACK
+	# of the data connection's handshake (another flow: the gateway keeps no
+	# order between flows), curl 7.88 gives up with exit 8 (weird server
+	# reply) though the file reached it.
+	FTP_FILES="f1m f20m" FTP_TAG=eprt ftp_fetch_all --ftp-port -
+	FTP_FILES="f1m f20m" FTP_TAG=port ftp_fetch_all --ftp-port - --disable-eprt
+	ftp_py get eprt f0 "$T_DIR/h1/f0.eprt" get port f0 "$T_DIR/h1/f0.port" \
+		get eprt f1k "$T_DIR/h1/f1k.eprt" get port f1k "$T_DIR/h1/f1k.port"
+	for f in f0.eprt f0.port f1k.eprt f1k.port; do
+		assert_file_eq "$FTP_ROOT/${f%.*}" "$T_DIR/h1/$f" "$f"
+	done
 	addr="$(ftp_check_clients)"
 	echo "vsftpd saw h1 as $addr"
 	ftp_check_port_cmds "$addr" EPRT PORT
