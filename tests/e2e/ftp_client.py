@@ -9,6 +9,7 @@ One control connection to SERVER (anonymous login), then each step in turn:
                           segments (TCP_NODELAY, a pause between them):
                           expects a 5xx reply on the same connection
   noop                    NOOP, expects 200
+  sleep S                 nothing for S seconds
 
 MODE is how the data connection is made: pasv, epsv (the client connects),
 port, eprt (the server connects to the address and port the command gives).
@@ -161,6 +162,9 @@ def main():
                 put(ftp, steps.pop(0), steps.pop(0), steps.pop(0))
             elif op == "split-port":
                 split_port(ftp)
+            elif op == "sleep":
+                time.sleep(float(steps.pop(0)))
+                print("OK slept", flush=True)
             elif op == "noop":
                 reply = cmd(ftp, "NOOP")
                 if not reply.startswith("200"):

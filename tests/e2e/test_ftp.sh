@@ -340,3 +340,39 @@ test_ftp_retransmit() {
 	ftp_check_port_cmds "$addr" PORT EPRT
 	ftp_check_ctrs "$before" 3 3 0
 }
+
+# D-SACK across a rewrite: after an active transfer whose PORT grew by the
+# pool address's extra digits, h1 sends a NOOP, then a copy of it again
+# (ftp_dsack.py, from h1's own capture); the server answers the old
+# data with a duplicate ACK carrying a D-SACK block (RFC 2883), which must
+# reach h1 naming the NOOP's bytes in h1's sequence space: the gateway
+# moved the block back by the offset. The connection goes on.
+test_ftp_sack() {
+	local i
+	ftp_server
+	ftp_files f64k:65536
+	mkdir -p "$T_DIR/h1"
+	bg eph-h1 "$T_DIR/tcpdump.out" tcpdump -i eth0 -n -U -s 256 -w "$T_DIR/h1.pcap" "tcp port $FTP_PORT"
+	sleep 0.5
+	bg eph-h1 "$T_DIR/client.out" python3 -I "$E2E_DIR/ftp_client.py" --server "$SRV" \
+		get port f64k "$T_DIR/h1/f64k" noop sleep 2 noop
+	for ((i = 0; i < 50; i++)); do
+		grep -q '^OK noop' "$T_DIR/client.out" && break
+		sleep 0.1
+	done
+	grep -q '^OK noop' "$T_DIR/client.out" || fail "ftp_client.py: $(tr '\n' '|' <"$T_DIR/client.out")"
+	in_ns eph-h1 python3 -I "$E2E_DIR/ftp_dsack.py" replay "$T_DIR/h1.pcap" "$SRV" ||
+		fail "could not replay the NOOP"
+	for ((i = 0; i < 50; i++)); do
+		grep -q '^OK done\|^FAIL' "$T_DIR/client.out" && break
+		sleep 0.1
+	done
+	cat "$T_DIR/client.out"
+	grep -q '^OK done' "$T_DIR/client.out" || fail "ftp_client.py: $(grep -m1 '^FAIL' "$T_DIR/client.out")"
+	assert_file_eq "$FTP_ROOT/f64k" "$T_DIR/h1/f64k" "f64k (PORT)"
+	python3 -I "$E2E_DIR/ftp_dsack.py" check "$T_DIR/h1.pcap" "$SRV" >"$T_DIR/check.out" 2>&1 || {
+		cat "$T_DIR/check.out"
+		fail "$(grep -m1 '^FAIL' "$T_DIR/check.out" || tail -n 1 "$T_DIR/check.out")"
+	}
+	cat "$T_DIR/check.out"
+}
