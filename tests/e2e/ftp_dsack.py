@@ -94,6 +94,10 @@ def main():
         s.sendto(bytes(hdr) + bytes(tcp), (dst, 0))
         print("OK replayed NOOP seq %d:%d from %s:%d" % (seq, end, src, sport))
         return 0
+    # The replayed NOOP: the one sent twice (another may have followed it).
+    twice = [s[5] for s in sent if sum(1 for t in sent if t[5] == s[5]) >= 2]
+    if twice:
+        seq, end = twice[0], twice[0] + 6
     copies = [s for s in sent if s[5] == seq]
     blocks = [(s[6], sack_blocks(s[7])) for s in segs
               if s[1] == server and s[3] == 21 and s[4] == sport and sack_blocks(s[7])]
