@@ -21,6 +21,8 @@ PACKAGES=(
 	python3 python3-scapy tcpdump nftables procps util-linux jq
 	# load-balancer backends and clients, the SYN flood
 	nginx-light wrk hping3
+	# FTP through the NAT (tests/e2e/test_ftp.sh): the server; curl above is the client
+	vsftpd
 	# plots
 	gnuplot-nox
 )

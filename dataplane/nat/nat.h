@@ -200,7 +200,7 @@ struct eph_nat_host {
 	X(frag_held, "fragments held until their datagram's first arrived")      \
 	X(frag_steered, "fragments handed to the worker of their first") \
 	X(hairpinned, "inside packets to a pool address turned back inside (hairpinning)") \
-	X(ftp_commands_rewritten, "FTP PORT/EPRT commands rewritten to the outside address") \
+	X(ftp_commands_rewritten, "FTP PORT/EPRT segments rewritten to the outside address (retransmissions too)") \
 	X(ftp_data_expected, "FTP data connections made ready for a PORT/EPRT (active mode)") \
 	X(ftp_split_refused, "FTP PORT/EPRT commands split across segments, refused") \
 	X(ftp_refused, "FTP PORT/EPRT commands refused: malformed, another address, no port") \

@@ -79,6 +79,13 @@ HAIRPIN_TESTS=(hairpin_udp hairpin_tcp)
 # lowered to 1460 both ways, the upload needs no ICMP. 1 and 3 workers.
 PMTU_TESTS=(pool_addresses pmtu_tcp_upload pmtu_tcp_download pmtu_udp_df_clear)
 PMTU_CLAMP_TESTS=(pool_addresses pmtu_mss_clamp)
+# FTP through the NAT (ftp_conf: `alg: [ftp]` on the pool): vsftpd on the
+# server, curl and ftp_client.py on h1; passive and active (PORT, EPRT)
+# transfers compared by hash, a PORT split across segments refused and
+# counted, ten transfers on one control connection, commands and replies
+# each sent twice (the first copy lost past the gateway), a D-SACK block
+# moved back by the offset; 1, 2 and 3 workers.
+FTP_TESTS=(ftp_passive ftp_active ftp_split ftp_session ftp_retransmit ftp_sack)
 # Small port ranges on one address: one host gets the whole range towards
 # one destination (ports borrowed across workers' shares), then refusals,
 # recovery (1, 2 and 3 workers; TCP only on the smallest range).
@@ -227,6 +234,12 @@ main() {
 		pmtu_pass natpmtu_w3_ "$E2E_LOGDIR/ephemera-pmtu-w3.yaml" 3 "${PMTU_TESTS[@]}"
 		workers_conf 3 <"$conf" | pmtu_conf auto >"$E2E_LOGDIR/ephemera-pmtu-clamp-w3.yaml"
 		pmtu_pass natpmtu_clamp_w3_ "$E2E_LOGDIR/ephemera-pmtu-clamp-w3.yaml" 3 "${PMTU_CLAMP_TESTS[@]}"
+		ftp_conf "$conf" >"$E2E_LOGDIR/ephemera-ftp.yaml"
+		nat_pass ftp_ "$E2E_LOGDIR/ephemera-ftp.yaml" 1 "${FTP_TESTS[@]}"
+		for n in ${EPH_E2E_WORKERS-2 3}; do
+			workers_conf "$n" <"$E2E_LOGDIR/ephemera-ftp.yaml" >"$E2E_LOGDIR/ephemera-ftp-w$n.yaml"
+			nat_pass "ftp_w${n}_" "$E2E_LOGDIR/ephemera-ftp-w$n.yaml" "$n" "${FTP_TESTS[@]}"
+		done
 		local size
 		for size in $NATRANGE_SIZES; do
 			natrange_passes "$conf" "$size"
@@ -392,6 +405,20 @@ pmtu_pass() {
 	nat_pass "$@"
 	pmtu_links 1500 >/dev/null 2>&1 ||
 		e2e_fail "${pfx}links" "cannot set the inside links back to MTU 1500"
+}
+
+# ftp_conf CONF: CONF with the FTP ALG on its pool (control connections to
+# port 21, the default).
+ftp_conf() {
+	without_sections pools <"$1"
+	cat <<-EOF
+
+		pools:
+		  - name: default
+		    addresses: [${NAT_POOL}]
+		    inside: [192.0.2.0/24]
+		    alg: [ftp]
+	EOF
 }
 
 # lb_conf: the balancer's test configuration: conf/examples/lb.yaml with the
