@@ -5,10 +5,12 @@ IP layer joins them again.
 
     frag_peer.py server ADDR PORT LIFETIME_S
         log "from IP:PORT LEN SHA256" per datagram and send the same bytes back
-    frag_peer.py client ADDR PORT SIZE [COUNT]
+    frag_peer.py client ADDR PORT SIZE [COUNT [df-clear]]
         send COUNT datagrams of SIZE random bytes, each answered by the same
-        bytes; print "sent LEN SHA256" per datagram, exit 1 on a missing or
-        different answer
+        bytes; print "sent LEN SHA256" and "answered LEN SHA256" per
+        datagram, exit 1 on a missing or different answer. df-clear: DF
+        never set (IP_PMTUDISC_DONT), whatever the path MTU, so a router on
+        a smaller link must cut them
 """
 
 import hashlib
@@ -16,6 +18,10 @@ import os
 import socket
 import sys
 import time
+
+# <linux/in.h>; the socket module names them only from Python 3.12 on.
+IP_MTU_DISCOVER = getattr(socket, "IP_MTU_DISCOVER", 10)
+IP_PMTUDISC_DONT = getattr(socket, "IP_PMTUDISC_DONT", 0)
 
 
 def server(addr, port, lifetime):
@@ -37,8 +43,10 @@ def server(addr, port, lifetime):
         sock.sendto(data, peer)
 
 
-def client(addr, port, size, count):
+def client(addr, port, size, count, df_clear=False):
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    if df_clear:
+        sock.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DONT)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
     sock.connect((addr, port))
     for i in range(count):
@@ -69,7 +77,8 @@ def main():
         return server(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))
     if len(sys.argv) >= 5 and sys.argv[1] == "client":
         count = int(sys.argv[5]) if len(sys.argv) > 5 else 1
-        return client(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), count)
+        df_clear = len(sys.argv) > 6 and sys.argv[6] == "df-clear"
+        return client(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), count, df_clear)
     print(__doc__, file=sys.stderr)
     return 2
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Peers of the path-MTU tests: one TCP stream each way, and UDP datagrams
-sent without DF.
+"""Peers of the path-MTU tests: one TCP stream each way (the UDP datagrams
+without DF: frag_peer.py client ... df-clear).
 
     pmtu_peer.py server ADDR PORT recv|send FILE
         accept one TCP connection, print "peer IP:PORT"; recv: write what
@@ -10,23 +10,12 @@ sent without DF.
         connect; send: send FILE, half-close, wait for the server to close;
         recv: write what it reads up to EOF to FILE. Then print
         "done BYTES mss N"
-    pmtu_peer.py udp ADDR PORT SIZE [COUNT]
-        send COUNT datagrams of SIZE random bytes with DF clear
-        (IP_PMTUDISC_DONT, whatever the path MTU), each answered by the
-        same bytes (frag_peer.py server); print "sent LEN SHA256" and
-        "answered LEN SHA256" per datagram, exit 1 on a missing or
-        different answer
 """
 
-import hashlib
-import os
 import socket
 import sys
 
 TIMEOUT = 30
-# <linux/in.h>; the socket module names them only from Python 3.12 on.
-IP_MTU_DISCOVER = getattr(socket, "IP_MTU_DISCOVER", 10)
-IP_PMTUDISC_DONT = getattr(socket, "IP_PMTUDISC_DONT", 0)
 CHUNK = 1 << 16
 
 
@@ -83,39 +72,11 @@ def client(addr, port, mode, path):
     return 0
 
 
-def udp(addr, port, size, count):
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DONT)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-    sock.connect((addr, port))
-    for i in range(count):
-        data = os.urandom(size)
-        print("sent %d %s" % (len(data), hashlib.sha256(data).hexdigest()), flush=True)
-        got = None
-        for _ in range(3):  # a datagram lost on the way is sent again, at most twice
-            sock.send(data)
-            sock.settimeout(3)
-            try:
-                got = sock.recv(65535)
-                break
-            except socket.timeout:
-                print("no answer to datagram %d, again" % i, flush=True)
-        if got != data:
-            print("datagram %d of %d bytes: %s" % (
-                i, size, "no answer" if got is None else
-                "answer of %d bytes differs" % len(got)), flush=True)
-            return 1
-        print("answered %d %s" % (len(got), hashlib.sha256(got).hexdigest()), flush=True)
-    return 0
-
-
 def main():
     a = sys.argv[1:]
     if len(a) == 5 and a[0] in ("server", "client") and a[3] in ("send", "recv"):
         fn = server if a[0] == "server" else client
         return fn(a[1], int(a[2]), a[3], a[4])
-    if len(a) in (4, 5) and a[0] == "udp":
-        return udp(a[1], int(a[2]), int(a[3]), int(a[4]) if len(a) == 5 else 1)
     print(__doc__, file=sys.stderr)
     return 2
 

@@ -187,7 +187,7 @@ test_pmtu_udp_df_clear() {
 	read -r -a c0 <<<"$(pmtu_counters)"
 	pmtu_capture eph-h1 "udp and dst host $SRV and dst port $port" 1 "$h1cap"
 	pmtu_capture eph-srv "src host $seen and ip[6:2] & 0x3fff != 0" 3 "$srvcap"
-	in_ns eph-h1 timeout 30 python3 -I "$E2E_DIR/pmtu_peer.py" udp "$SRV" "$port" 4000 3 \
+	in_ns eph-h1 timeout 30 python3 -I "$E2E_DIR/frag_peer.py" client "$SRV" "$port" 4000 3 df-clear \
 		>"$T_DIR/client.log" 2>&1 || {
 		cat "$T_DIR/client.log" "$T_DIR/server.log"
 		fail "the 4000-byte datagrams did not come back whole"
