@@ -139,7 +139,7 @@ const struct eph_conf_int_rule eph_conf_pools_int_rules[] = {
 	{ "pools[].warn-occupancy", 1,       100,      false },
 	{ "pools[].port-block-size", 8,      32768,    false },
 	{ "pools[].max-blocks-per-host", 1,  1024,     false },
-	{ "pools[].ftp-port",      1,        65535,    false },
+	{ "pools[].ftp-port",      2,        65535,    false }, /* data from ftp-port - 1 */
 	{ "timeouts.udp", EPH_TIMEOUT_UDP_MIN_S, EPH_TIMEOUT_UDP_MAX_S, false },
 	{ "timeouts.tcp-established", EPH_TIMEOUT_TCP_ESTABLISHED_MIN_S,
 	  EPH_TIMEOUT_TCP_ESTABLISHED_MAX_S, false },

@@ -371,10 +371,11 @@ eph_ftp_to_server(struct eph_ftp_conn *c, struct rte_mbuf *m, struct rte_ipv4_hd
 			last_nl = start; /* the line feed that ended the line we came in on */
 		if (last_nl > 0 && seq_after(seq + (uint32_t)last_nl, c->line))
 			c->line = seq + (uint32_t)last_nl;
+		if (touched)
+			c->last_seq = seq; /* its retransmissions are read again, and get the same */
 		if (new_len != len) {
 			int32_t delta = (int32_t)new_len - (int32_t)len;
 
-			c->last_seq = seq;
 			if (!(c->flags & EPH_FTP_SHIFTED) || seq_after(seq, c->pos)) {
 				c->pos = seq;
 				c->before = c->after;

@@ -2004,7 +2004,7 @@ static const struct bad_case bad_cases[] = {
 	} },
 	{ "bad-pool-ftp-port.yaml", 2, {
 		{ 16, 15, "pools[0].ftp-port",
-		  "expected an integer from 1 to 65535, found 70000" },
+		  "expected an integer from 2 to 65535, found 70000" },
 		{ 20, 15, "pools[1].ftp-port",
 		  "ftp-port applies to the FTP gateway, which is off: add alg: [ftp]" },
 	} },
