@@ -141,7 +141,11 @@ e2e_run() {
 	) >"$log" 2>&1 &
 	pid=$!
 	(
-		sleep "$E2E_TIMEOUT"
+		# Its sleep ends with it: an orphan would hold the caller's files (a lock) for the rest.
+		trap 'kill "$s" 2>/dev/null; exit 0' TERM
+		sleep "$E2E_TIMEOUT" &
+		s=$!
+		wait "$s"
 		echo "timed out after ${E2E_TIMEOUT}s" >>"$T_REASON"
 		kill -TERM "$pid" 2>/dev/null
 	) >/dev/null 2>&1 &
