@@ -37,6 +37,14 @@
  * for the data connection: ftp_refused). Either way the client gets an
  * error it reports, and the control connection goes on.
  *
+ * Fragments: a control segment in fragments has its sequence number
+ * shifted in the first one but is not read. FTP commands are tens of
+ * bytes, so their segments are never fragmented on a sane path, and the
+ * full reassembly reading one would take (librte_ip_frag, then cutting
+ * the datagram again) is not worth its state for a case that does not
+ * occur; were it to, the unread PORT names an inside address, which the
+ * server refuses.
+ *
  * State: per worker, a table of EPH_FTP_CONNS control connections, found by
  * session index (rte_hash: control segments are rare, the data path never
  * looks). A control connection beyond it is translated without the gateway
