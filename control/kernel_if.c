@@ -155,10 +155,28 @@ eph_kernel_if_setup(struct eph_dp *dp, unsigned int idx, const struct eph_conf_p
 		what = "setting up its queues";
 		goto fail;
 	}
-	ret = rte_eth_dev_set_mtu(pid, cp->mtu);
-	if (ret != 0) {
-		what = "setting its MTU";
-		goto fail;
+	/*
+	 * The tap PMD receives the kernel's frames into one mbuf each and says
+	 * so in its largest frame (1522 bytes in DPDK 22.11): a port's jumbo
+	 * MTU stays the data plane's, the kernel's interface gets the standard
+	 * 1500 and its own packets are cut to it (its TCP advertises the MSS
+	 * that fits).
+	 */
+	{
+		struct rte_eth_dev_info info;
+		uint16_t mtu = cp->mtu;
+
+		if (rte_eth_dev_info_get(pid, &info) == 0 &&
+		    (uint32_t)mtu + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN > info.max_rx_pktlen)
+			mtu = RTE_ETHER_MTU;
+		ret = rte_eth_dev_set_mtu(pid, mtu);
+		if (ret != 0) {
+			what = "setting its MTU";
+			goto fail;
+		}
+		if (mtu != cp->mtu)
+			EPH_LOG(NOTICE, "port %s: kernel interface %s: MTU %u, the most it takes (the port's: %u)",
+				cp->name, cp->kernel_if, mtu, cp->mtu);
 	}
 	ret = rte_eth_macaddr_get(pid, &port->kernel_mac);
 	if (ret == 0)

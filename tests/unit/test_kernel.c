@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <sched.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -33,6 +34,7 @@ static void
 with_kernel_if(struct eph_conf *conf)
 {
 	snprintf(conf->ports[IN].kernel_if, sizeof(conf->ports[IN].kernel_if), "%s", KERNEL_IF);
+	conf->ports[IN].mtu = 9000; /* a jumbo port: its kernel interface takes what the tap PMD can */
 }
 
 static int
@@ -106,13 +108,26 @@ port_to_kernel(void)
 	return w->stats.port[IN].to_kernel;
 }
 
-/* The interface exists with the port's address, and ARP off (the data plane answers ARP). */
+/*
+ * The interface exists with the port's address, and ARP off (the data plane
+ * answers ARP); on the jumbo port, at the tap PMD's largest MTU.
+ */
 static void
 test_interface_configured(void **state)
 {
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
 	(void)state;
 	assert_true(t_dp.ports[IN].has_kernel);
 	assert_int_not_equal(if_nametoindex(KERNEL_IF), 0);
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", KERNEL_IF);
+	assert_true(fd >= 0);
+	assert_int_equal(ioctl(fd, SIOCGIFMTU, &ifr), 0);
+	close(fd);
+	assert_int_equal(ifr.ifr_mtu, 1500);
+	assert_int_equal(t_dp.ports[IN].mtu, 9000);
 	assert_string_equal(t_dp.ports[IN].kernel_if, KERNEL_IF);
 	assert_int_equal(t_dp.n_kernel, 1);
 }
