@@ -234,7 +234,9 @@ eph_ftp_parse(const uint8_t *p, size_t n, struct eph_ftp_cmd *cmd)
 	if (end > 0 && p[end - 1] == '\r')
 		end--;
 	cmd->verb = verb_of(p, end);
-	if (cmd->verb == EPH_FTP_NONE || end < 5 || p[4] != ' ')
+	if (end > 4 && p[4] != ' ')
+		cmd->verb = EPH_FTP_NONE; /* another word that starts alike ("PORTAL") */
+	if (cmd->verb == EPH_FTP_NONE || end < 5)
 		return;
 	while (i < end && p[i] == ' ')
 		i++;
