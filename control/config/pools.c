@@ -664,6 +664,10 @@ validate_pool(struct vctx *v, unsigned i, const struct raw_pool *r, struct eph_c
 	if (r->ftp_port != NULL && !(p->alg & EPH_ALG_FTP))
 		eph_conf_err(v, PLPATH("ftp-port"),
 			     "ftp-port applies to the FTP gateway, which is off: add alg: [ftp]");
+	if ((p->alg & EPH_ALG_FTP) && p->pooling == EPH_POOLING_ARBITRARY)
+		eph_conf_warn(v, PLPATH("alg"),
+			      "with pooling: arbitrary an FTP data connection may leave from another "
+			      "address than its control connection, which servers refuse");
 	eph_conf_uint(v, PLPATH("max-sessions-per-host"), r->max_sessions_per_host,
 		      &p->max_sessions_per_host);
 	eph_conf_uint(v, PLPATH("max-inbound-per-mapping"), r->max_inbound_per_mapping,

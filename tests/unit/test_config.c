@@ -337,7 +337,7 @@ test_warnings(void **state)
 {
 	struct eph_conf conf;
 	struct output out;
-	char path[PATH_MAX], want[3 * PATH_MAX + 512];
+	char path[PATH_MAX], want[4 * PATH_MAX + 768];
 
 	(void)state;
 	data_path(path, sizeof(path), "conf/warn.yaml");
@@ -347,13 +347,16 @@ test_warnings(void **state)
 		 "set it there instead\n"
 		 "%s:14:10: warning: dataplane.mbufs: 20000 is not of the form 2^n - 1; the packet "
 		 "pool is most memory-efficient at sizes like 16383\n"
-		 "%s:17:1: warning: only the first YAML document is used, this one is ignored\n",
-		 path, path, path);
+		 "%s:20:10: warning: pools[0].alg: with pooling: arbitrary an FTP data connection "
+		 "may leave from another address than its control connection, which servers refuse\n"
+		 "%s:23:1: warning: only the first YAML document is used, this one is ignored\n",
+		 path, path, path, path);
 	assert_string_equal(out.buf, want);
 	free(out.buf);
 	assert_int_equal(conf.dataplane.mbufs, 20000);
 	assert_int_equal(conf.eal.n_args, 1);
 	assert_int_equal(conf.n_ports, 2);
+	assert_int_equal(conf.pools[0].alg, EPH_ALG_FTP);
 	eph_conf_free(&conf);
 }
 
@@ -559,10 +562,7 @@ test_pools(void **state)
 	assert_true(p->port_preservation);
 	assert_true(p->port_parity);
 	assert_true(p->exhaustion_icmp);
-	assert_int_equal(p->alg, EPH_ALG_FTP);
-	assert_int_equal(p->ftp_port, 2121);
-	assert_int_equal(conf.pools[3].alg, EPH_ALG_FTP);
-	assert_int_equal(conf.pools[3].ftp_port, 21);
+	assert_int_equal(p->alg, 0);
 	assert_int_equal(p->max_sessions_per_host, 16777216);
 	assert_int_equal(p->max_inbound_per_mapping, 64);
 	assert_int_equal(p->quarantine_s, 3600);
@@ -577,6 +577,10 @@ test_pools(void **state)
 	assert_int_equal(p->filtering, EPH_FILTERING_ENDPOINT_DEPENDENT);
 	assert_int_equal(p->n_inside, 1);
 	assert_prefix(&p->inside[0], IP(172, 16, 0, 0), 12);
+	assert_int_equal(p->alg, EPH_ALG_FTP);
+	assert_int_equal(p->ftp_port, 2121);
+	assert_int_equal(conf.pools[3].alg, EPH_ALG_FTP);
+	assert_int_equal(conf.pools[3].ftp_port, 21);
 
 	p = &conf.pools[3];
 	assert_string_equal(p->name, "low");
