@@ -285,13 +285,8 @@ eph_conf_describe(char *buf, size_t size, const char *path)
 		snprintf(buf, size, "true or false");
 		break;
 	case CYAML_ENUM:
-		o = snprintf(buf, size, "one of");
-		for (i = 0; i < s->enumeration.count && o < size; i++)
-			o += snprintf(buf + o, size - o, "%s %s", i ? "," : "",
-				      s->enumeration.strings[i].str);
-		break;
-	case CYAML_FLAGS:
-		o = snprintf(buf, size, "a sequence of");
+	case CYAML_FLAGS: /* a sequence of the same words */
+		o = snprintf(buf, size, s->type == CYAML_ENUM ? "one of" : "a sequence of");
 		for (i = 0; i < s->enumeration.count && o < size; i++)
 			o += snprintf(buf + o, size - o, "%s %s", i ? "," : "",
 				      s->enumeration.strings[i].str);

@@ -169,21 +169,30 @@ number(const uint8_t *p, size_t end, size_t *i, unsigned int digits, uint32_t ma
 	return true;
 }
 
-/* PORT h1,h2,h3,h4,p1,p2 */
+/* n bytes (decimal, 0..255) separated by sep at p[*i], into b. */
 static bool
-parse_port(const uint8_t *p, size_t end, size_t *i, struct eph_ftp_cmd *cmd)
+bytes(const uint8_t *p, size_t end, size_t *i, unsigned int n, uint8_t sep, uint32_t *b)
 {
-	uint32_t b[6];
-
-	for (unsigned int k = 0; k < 6; k++) {
+	for (unsigned int k = 0; k < n; k++) {
 		if (k > 0) {
-			if (*i >= end || p[*i] != ',')
+			if (*i >= end || p[*i] != sep)
 				return false;
 			(*i)++;
 		}
 		if (!number(p, end, i, 3, 255, &b[k]))
 			return false;
 	}
+	return true;
+}
+
+/* PORT h1,h2,h3,h4,p1,p2 */
+static bool
+parse_port(const uint8_t *p, size_t end, size_t *i, struct eph_ftp_cmd *cmd)
+{
+	uint32_t b[6];
+
+	if (!bytes(p, end, i, 6, ',', b))
+		return false;
 	cmd->addr = rte_cpu_to_be_32(b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3]);
 	cmd->port = (uint16_t)(b[4] << 8 | b[5]);
 	return true;
@@ -203,15 +212,8 @@ parse_eprt(const uint8_t *p, size_t end, size_t *i, struct eph_ftp_cmd *cmd)
 	if (*i + 1 >= end || p[*i] != '1' || p[*i + 1] != (uint8_t)d)
 		return false;
 	*i += 2;
-	for (unsigned int k = 0; k < 4; k++) {
-		if (k > 0) {
-			if (*i >= end || p[*i] != '.')
-				return false;
-			(*i)++;
-		}
-		if (!number(p, end, i, 3, 255, &a[k]))
-			return false;
-	}
+	if (!bytes(p, end, i, 4, '.', a))
+		return false;
 	if (*i >= end || p[(*i)++] != (uint8_t)d)
 		return false;
 	if (!number(p, end, i, 5, 65535, &port) || *i >= end || p[(*i)++] != (uint8_t)d)
