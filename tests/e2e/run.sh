@@ -350,18 +350,21 @@ natrange_passes() {
 	done
 }
 
+# pool_conf CONF KEY...: CONF with its one pool (NAT_POOL for the inside
+# hosts) given the pool keys KEY ("name: value" each) besides.
+pool_conf() {
+	local key
+	without_sections pools <"$1"
+	printf '\npools:\n  - name: default\n    addresses: [%s]\n    inside: [192.0.2.0/24]\n' \
+		"$NAT_POOL"
+	for key in "${@:2}"; do
+		printf '    %s\n' "$key"
+	done
+}
+
 # hairpin_conf CONF: CONF with its pool mapping and filtering endpoint-independently.
 hairpin_conf() {
-	without_sections pools <"$1"
-	cat <<-EOF
-
-		pools:
-		  - name: default
-		    addresses: [${NAT_POOL}]
-		    inside: [192.0.2.0/24]
-		    mapping: endpoint-independent
-		    filtering: endpoint-independent
-	EOF
+	pool_conf "$1" "mapping: endpoint-independent" "filtering: endpoint-independent"
 }
 
 # pmtu_conf off|auto: the configuration on stdin (workers_conf applied or
@@ -410,15 +413,7 @@ pmtu_pass() {
 # ftp_conf CONF: CONF with the FTP ALG on its pool (control connections to
 # port 21, the default).
 ftp_conf() {
-	without_sections pools <"$1"
-	cat <<-EOF
-
-		pools:
-		  - name: default
-		    addresses: [${NAT_POOL}]
-		    inside: [192.0.2.0/24]
-		    alg: [ftp]
-	EOF
+	pool_conf "$1" "alg: [ftp]"
 }
 
 # lb_conf: the balancer's test configuration: conf/examples/lb.yaml with the
